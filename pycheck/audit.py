@@ -1,0 +1,217 @@
+"""``pycheck audit``: consistency of manifest, Lean sources and Python checks.
+
+This is the kit's ``checkdecls`` (cf. the blueprint projects): it reads the Lean files as
+text — no Lean toolchain is needed — and reports one message per violation:
+
+* every Lean name listed in the manifest is declared under ``LeJEPA/`` (in its ``lean_file``);
+* no ``sorry``, ``admit`` or ``native_decide`` in the Lean sources;
+* every ``axiom`` sits in ``LeJEPA/Axioms.lean`` and is listed by a manifest entry of status
+  ``axiom``; entries of status ``axiom`` list only axioms;
+* ``LeJEPA.lean`` imports every module under ``LeJEPA/``;
+* ``lean-toolchain`` matches the manifest's ``[lean].toolchain``, and ``lakefile`` pins
+  ``[lean].mathlib_commit``;
+* every named check is registered, every ID has a check, and no registered check is orphaned;
+* every named experiment exists (module and config) and names the ID among its ``THEOREMS``;
+* ``lean_checked = true`` only with a recorded toolchain and Mathlib commit.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import experiments
+from .checks import load_all
+from .manifest import Manifest
+
+_DECL = re.compile(
+    r"^\s*(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|partial|unsafe|nonrec)\s+)*"
+    r"(theorem|lemma|def|axiom|structure|class|abbrev|instance|inductive|opaque)\s+"
+    r"([^\s:(){}\[\]]+)")
+_FORBIDDEN = re.compile(r"\b(sorry|admit|native_decide)\b")
+
+
+@dataclass(frozen=True)
+class Decl:
+    name: str      # fully qualified
+    kind: str      # theorem, def, axiom, ...
+    file: str      # path relative to the project root
+    line: int
+
+
+def strip_comments(src: str) -> str:
+    """Blank out Lean comments (``--`` and nested ``/- -/``, docstrings included) and
+    string literals, keeping line numbers."""
+    out, i, depth, n = [], 0, 0, len(src)
+    while i < n:
+        two = src[i:i + 2]
+        if depth == 0 and two == "--":
+            j = src.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        elif two == "/-":
+            depth += 1
+            out.append("  ")
+            i += 2
+        elif depth and two == "-/":
+            depth -= 1
+            out.append("  ")
+            i += 2
+        elif depth:
+            out.append("\n" if src[i] == "\n" else " ")
+            i += 1
+        elif src[i] == '"':
+            j = i + 1
+            while j < n and src[j] != '"':
+                j += 2 if src[j] == "\\" else 1
+            out.append('""' + "\n" * src[i:j + 1].count("\n"))
+            i = j + 1
+        else:
+            out.append(src[i])
+            i += 1
+    return "".join(out)
+
+
+def lean_declarations(root: Path) -> tuple[list[Decl], list[str]]:
+    """Declarations (fully qualified) and forbidden-token violations in LeJEPA/ sources."""
+    decls, problems = [], []
+    files = sorted((root / "LeJEPA").rglob("*.lean"))
+    if (root / "LeJEPA.lean").is_file():
+        files.append(root / "LeJEPA.lean")
+    for f in files:
+        rel = str(f.relative_to(root))
+        code = strip_comments(f.read_text(encoding="utf-8"))
+        ns: list[list[str]] = []  # stack of namespace/section segment lists
+        for lineno, line in enumerate(code.splitlines(), 1):
+            for m in _FORBIDDEN.finditer(line):
+                problems.append(f"{rel}:{lineno}: forbidden `{m.group(1)}`")
+            s = line.strip()
+            if m := re.match(r"namespace\s+(\S+)", s):
+                ns.append(m.group(1).split("."))
+            elif re.match(r"(noncomputable\s+)?section\b", s):
+                ns.append([])
+            elif re.match(r"end\b", s) and ns:
+                ns.pop()
+            elif m := _DECL.match(line):
+                kind, name = m.groups()
+                if name.startswith("_root_."):
+                    fq = name[len("_root_."):]
+                else:
+                    fq = ".".join([seg for part in ns for seg in part] + [name])
+                decls.append(Decl(fq, kind, rel, lineno))
+    return decls, problems
+
+
+def _experiment_theorems(root: Path, name: str) -> list[str] | None:
+    """THEOREMS of an experiment module, read without importing it (no torch import)."""
+    path = Path(experiments.__file__).parent / f"{name}.py"
+    if not path.is_file():
+        return None
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "THEOREMS" for t in node.targets):
+            try:
+                return list(ast.literal_eval(node.value))
+            except ValueError:
+                return None
+    return []
+
+
+def audit(m: Manifest) -> list[str]:
+    """All violations, one message each; empty list means the audit passes."""
+    root = m.root
+    v: list[str] = []
+    if not (root / "LeJEPA").is_dir():
+        v.append("LeJEPA/: folder missing (no Lean sources)")
+    decls, problems = lean_declarations(root)
+    v += problems
+    by_name = {d.name: d for d in decls}
+
+    # Lean <-> manifest
+    listed: dict[str, str] = {}
+    for e in m.entries.values():
+        if not e.lean:
+            v.append(f"{e.id}: no Lean declaration listed")
+        for name in e.lean:
+            listed[name] = e.id
+            d = by_name.get(name)
+            if d is None:
+                v.append(f"{e.id}: Lean declaration `{name}` is not declared under LeJEPA/")
+                continue
+            if d.file != e.lean_file:
+                v.append(f"{e.id}: `{name}` is declared in {d.file}, manifest says {e.lean_file}")
+            if e.status == "axiom" and d.kind != "axiom":
+                v.append(f"{e.id}: status is axiom but `{name}` is a {d.kind}")
+            if e.status != "axiom" and d.kind == "axiom":
+                v.append(f"{e.id}: `{name}` is an axiom but the status is {e.status!r}")
+        if e.lean_checked and not (m.lean.get("checked_toolchain") and m.lean.get("checked_mathlib")):
+            v.append(f"{e.id}: lean_checked = true without [lean].checked_toolchain and "
+                     "checked_mathlib (only a real `lake build` may set it)")
+    for d in decls:
+        if d.kind == "axiom":
+            if d.file != "LeJEPA/Axioms.lean":
+                v.append(f"{d.file}:{d.line}: axiom `{d.name}` outside LeJEPA/Axioms.lean")
+            owner = listed.get(d.name)
+            if owner is None:
+                v.append(f"{d.file}:{d.line}: axiom `{d.name}` has no manifest entry")
+            elif m.entries[owner].status != "axiom":
+                v.append(f"{d.file}:{d.line}: axiom `{d.name}` is listed under {owner}, "
+                         "whose status is not 'axiom'")
+
+    # module imports and pins
+    modules = sorted(p.relative_to(root).with_suffix("").as_posix().replace("/", ".")
+                     for p in (root / "LeJEPA").rglob("*.lean")) if (root / "LeJEPA").is_dir() else []
+    top = root / "LeJEPA.lean"
+    imported = set(re.findall(r"^\s*(?:public\s+)?import\s+(\S+)", top.read_text(encoding="utf-8"),
+                              re.M)) if top.is_file() else set()
+    if not top.is_file():
+        v.append("LeJEPA.lean: missing (it must import every module)")
+    for mod in modules:
+        if top.is_file() and mod not in imported:
+            v.append(f"LeJEPA.lean: does not import {mod}")
+    tc = root / "lean-toolchain"
+    want_tc = m.lean.get("toolchain", "")
+    if not tc.is_file():
+        v.append("lean-toolchain: missing")
+    elif tc.read_text(encoding="utf-8").strip() != want_tc:
+        v.append(f"lean-toolchain says {tc.read_text(encoding='utf-8').strip()!r}, "
+                 f"manifest [lean].toolchain says {want_tc!r}")
+    commit = m.lean.get("mathlib_commit", "")
+    lakefiles = [p for p in (root / "lakefile.lean", root / "lakefile.toml") if p.is_file()]
+    if not lakefiles:
+        v.append("lakefile.lean: missing")
+    elif not commit:
+        v.append("[lean].mathlib_commit is empty")
+    elif not any(commit in p.read_text(encoding="utf-8") for p in lakefiles):
+        v.append(f"{lakefiles[0].name}: does not pin Mathlib at {commit!r}")
+
+    # checks
+    registry = load_all()
+    named = set()
+    for e in m.entries.values():
+        if not e.checks:
+            v.append(f"{e.id}: no numeric check")
+        for c in e.checks:
+            named.add(c)
+            if c not in registry:
+                v.append(f"{e.id}: check `{c}` is not registered in pycheck.checks")
+    for c in sorted(set(registry) - named):
+        v.append(f"check `{c}` is registered but no manifest ID names it")
+
+    # experiments
+    for e in m.entries.values():
+        for x in e.experiments:
+            if x not in experiments.NAMES:
+                v.append(f"{e.id}: unknown experiment {x!r}")
+                continue
+            if not (root / "experiments" / f"{x}.toml").is_file():
+                v.append(f"{e.id}: experiment {x!r} has no config experiments/{x}.toml")
+            th = _experiment_theorems(root, x)
+            if th is None:
+                v.append(f"{e.id}: experiment {x!r} has no module pycheck/experiments/{x}.py "
+                         "(or unreadable THEOREMS)")
+            elif e.id not in th:
+                v.append(f"{e.id}: experiment {x!r} does not list {e.id} in its THEOREMS")
+    return v

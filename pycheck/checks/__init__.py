@@ -1,0 +1,58 @@
+"""Registry of numeric checks, one or more per theorem ID.
+
+A check is a function ``fn(seed: int) -> CheckResult`` registered under a dotted name
+``"<ID>.<what>"`` (e.g. ``"T1.lower_bound"``); the manifest lists these names per ID.
+Every check must be able to fail: it measures something and compares it to a tolerance
+that is stated (with its reason) in the result.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+#: modules that register checks when imported
+CHECK_MODULES = ("hermite", "t1", "t2", "t3", "t4")
+
+
+@dataclass
+class CheckResult:
+    """Outcome of one check.
+
+    passed    -- whether the measured figures meet the tolerance
+    summary   -- one line saying what was measured
+    figures   -- the numbers measured (worst-case slack, sample sizes, p-values, ...)
+    tolerance -- the tolerance used and why it is the right one
+    """
+
+    passed: bool
+    summary: str
+    figures: dict = field(default_factory=dict)
+    tolerance: str = ""
+
+
+CheckFn = Callable[[int], CheckResult]
+CHECKS: dict[str, CheckFn] = {}
+
+
+def check(name: str) -> Callable[[CheckFn], CheckFn]:
+    """Register ``fn`` under ``name``; names are unique."""
+
+    def deco(fn: CheckFn) -> CheckFn:
+        if name in CHECKS:
+            raise ValueError(f"check {name!r} registered twice")
+        CHECKS[name] = fn
+        return fn
+
+    return deco
+
+
+def load_all() -> dict[str, CheckFn]:
+    """Import every check module (which registers its checks) and return the registry."""
+    for mod in CHECK_MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{mod}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{mod}":
+                raise
+    return CHECKS

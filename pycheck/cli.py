@@ -1,0 +1,277 @@
+"""The ``pycheck`` command line: list, show, cite, verify, audit, reproduce, bench."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import tomllib
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .manifest import Manifest, ManifestError, load
+
+EXIT_FAIL, EXIT_USAGE = 1, 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2, nothing written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse prints usage + message)
+        raise UsageError(message)
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _cache_file() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "pycheck" / "last-verify.json"
+
+
+def _ids(m: Manifest, ids: list[str]) -> list[str]:
+    for i in ids:
+        m.get(i)  # raises ManifestError naming the valid IDs
+    return ids or m.ids
+
+
+# ---------------------------------------------------------------- list / show / cite
+def cmd_list(m: Manifest, args) -> int:
+    from .checks import load_all
+    registry = load_all()
+    try:
+        last = json.loads(_cache_file().read_text())["ids"]
+    except (OSError, ValueError, KeyError):
+        last = {}
+    rows = [("ID", "kind", "formal", "lean_checked", "numeric", "last verify", "title")]
+    for e in m.entries.values():
+        have = sum(c in registry for c in e.checks)
+        lv = last.get(e.id, {})
+        rows.append((e.id, e.kind, e.status, str(e.lean_checked).lower(),
+                     f"{have}/{len(e.checks)} checks",
+                     ("pass" if lv.get("passed") else "FAIL") if lv else "-", e.title))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    return 0
+
+
+def cmd_show(m: Manifest, args) -> int:
+    e = m.get(args.id)
+    print(f"{e.id} ({e.kind}): {e.title}\n")
+    print(f"  Statement: {e.statement}\n")
+    print(f"  Lean:      {e.lean_file}  [status: {e.status}, lean_checked: {str(e.lean_checked).lower()}]")
+    for name in e.lean or ["(none yet)"]:
+        print(f"             {name}")
+    print(f"  Uses:      {', '.join(e.uses) or '-'}")
+    print(f"  Checks:    {', '.join(e.checks) or '-'}")
+    print(f"  Experiments: {', '.join(e.experiments) or '-'}")
+    print(f"\n  Run:  pycheck verify {e.id}" +
+          "".join(f"\n        pycheck reproduce {x}" for x in e.experiments))
+    return 0
+
+
+def cmd_cite(m: Manifest, args) -> int:
+    e = m.get(args.id)
+    commit = _git_commit(m.root)
+    print(m.paper.get("bibtex", "").strip())
+    print()
+    print(f"{e.id} ({e.kind}) — {e.title}.")
+    print(f"Numeric checks: pycheck {__version__}, git commit {commit}, `pycheck verify {e.id}`.")
+    print(f"Lean: {', '.join(e.lean) or '(none)'} in {e.lean_file} "
+          f"(status {e.status}; lean_checked = {str(e.lean_checked).lower()}).")
+    return 0
+
+
+# ---------------------------------------------------------------- verify
+def _fmt_fig(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def cmd_verify(m: Manifest, args) -> int:
+    from .checks import CheckResult, load_all
+    ids = _ids(m, args.ids)
+    if args.json:
+        jp = Path(args.json)
+        if not jp.parent.is_dir():
+            raise UsageError(f"--json: folder {jp.parent} does not exist")
+    registry = load_all()
+    missing = [(i, c) for i in ids for c in m.entries[i].checks if c not in registry]
+    t_all = time.perf_counter()
+    report = {"pycheck": __version__, "commit": _git_commit(m.root), "seed": args.seed, "ids": {}}
+    print(f"pycheck verify: {len(ids)} IDs, seed {args.seed}\n")
+    for i in ids:
+        e = m.entries[i]
+        t_id = time.perf_counter()
+        results = []
+        for name in e.checks:
+            t0 = time.perf_counter()
+            if name not in registry:
+                r = CheckResult(False, "check is not registered in pycheck.checks")
+            else:
+                try:
+                    r = registry[name](args.seed)
+                except Exception as exc:  # a crashing check is a failing check, reported
+                    tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                    r = CheckResult(False, f"raised {tb}")
+            results.append((name, r, time.perf_counter() - t0))
+        ok = bool(results) and all(r.passed for _, r, _ in results)
+        dt = time.perf_counter() - t_id
+        print(f"{'PASS' if ok else 'FAIL'}  {i:<3} {e.title}  ({len(results)} checks, {dt:.1f} s)")
+        for name, r, secs in results:
+            print(f"   {'ok  ' if r.passed else 'FAIL'} {name}: {r.summary}  [{secs:.2f} s]")
+            if r.figures:
+                figs = ", ".join(f"{k}={_fmt_fig(v)}" for k, v in r.figures.items())
+                print(f"          measured: {figs}")
+            if r.tolerance:
+                print(f"          tolerance: {r.tolerance}")
+        if not results:
+            print("   FAIL no checks listed for this ID")
+        report["ids"][i] = {"passed": ok, "seconds": dt, "checks": [
+            {"name": n, "passed": r.passed, "summary": r.summary, "figures": r.figures,
+             "tolerance": r.tolerance, "seconds": s} for n, r, s in results]}
+        print()
+    total = time.perf_counter() - t_all
+    n_fail = sum(not v["passed"] for v in report["ids"].values())
+    report["seconds"] = total
+    report["passed"] = n_fail == 0
+    print(f"{len(ids) - n_fail} passed, {n_fail} failed  ({total:.1f} s)")
+    if missing:
+        print(f"unregistered checks: {', '.join(c for _, c in missing)}")
+    from .store import write_json
+    if args.json:
+        write_json(args.json, report)
+    try:
+        cache = _cache_file()
+        old = json.loads(cache.read_text()) if cache.is_file() else {"ids": {}}
+        old["ids"].update({k: {"passed": v["passed"]} for k, v in report["ids"].items()})
+        write_json(cache, old)
+    except (OSError, ValueError):
+        pass  # the cache only feeds `pycheck list`; never fail a verification over it
+    return 0 if n_fail == 0 else EXIT_FAIL
+
+
+# ---------------------------------------------------------------- audit
+def cmd_audit(m: Manifest, args) -> int:
+    from .audit import audit
+    violations = audit(m)
+    for msg in violations:
+        print(f"audit: {msg}")
+    if violations:
+        print(f"audit: {len(violations)} violation(s)")
+        return EXIT_FAIL
+    print(f"audit: ok ({len(m.entries)} IDs; manifest, LeJEPA/ and pycheck agree)")
+    return 0
+
+
+# ---------------------------------------------------------------- reproduce / bench
+def cmd_reproduce(m: Manifest, args) -> int:
+    from . import experiments
+    try:
+        mod = experiments.get(args.name)
+    except experiments.ExperimentError as exc:
+        raise UsageError(str(exc)) from None
+    cfg_path = m.root / "experiments" / f"{args.name}.toml"
+    if not cfg_path.is_file():
+        raise UsageError(f"no config {cfg_path}")
+    try:
+        cfgs = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{cfg_path}: not valid TOML: {exc}") from None
+    if args.profile not in cfgs:
+        raise UsageError(f"{cfg_path} has no [{args.profile}] profile")
+    cfg = dict(cfgs[args.profile], profile=args.profile)
+    seeds = args.seeds if args.seeds is not None else list(cfg.get("seeds", [0]))
+    if any(s < 0 for s in seeds):
+        raise UsageError("--seeds must be non-negative integers")
+    out = Path(args.out) if args.out else (
+        Path("results") / (args.name if args.profile == "quick" else f"{args.name}-{args.profile}"))
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    t0 = time.perf_counter()
+    try:
+        summary = mod.run(cfg, out, seeds)
+    except ValueError as exc:
+        raise UsageError(f"{args.name}: {exc}") from None
+    print(f"reproduce {args.name} ({args.profile}): done in {time.perf_counter() - t0:.1f} s; "
+          f"outputs in {out}/")
+    if summary:
+        print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def cmd_bench(m: Manifest | None, args) -> int:
+    from . import bench
+    return bench.main(args.rest)
+
+
+# ---------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="pycheck", description=(
+        "Checks and experiments for 'When Does LeJEPA Learn a World Model?'. Theorem IDs "
+        "(T1-T4 and lemmas L1-L5) are defined in theorems.toml."))
+    p.add_argument("--version", action="version", version=f"pycheck {__version__}")
+    p.add_argument("--manifest", metavar="FILE",
+                   help="path to theorems.toml (default: found from the current folder)")
+    sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    sub.add_parser("list", help="one row per ID with its formal and numeric status")
+    s = sub.add_parser("show", help="statement, Lean declarations, checks and experiments of an ID")
+    s.add_argument("id")
+    s = sub.add_parser("cite", help="BibTeX of the paper plus the ID, package version and commit")
+    s.add_argument("id")
+    s = sub.add_parser("verify", help="run the numeric checks of the given IDs (default: all)")
+    s.add_argument("ids", nargs="*", metavar="ID")
+    s.add_argument("--json", metavar="FILE", help="also write the full report as JSON")
+    s.add_argument("--seed", type=int, default=0, help="random seed for every check (default 0)")
+    sub.add_parser("audit", help="consistency of theorems.toml, LeJEPA/ and pycheck.checks")
+    s = sub.add_parser("reproduce", help="run one of the paper's experiments")
+    s.add_argument("name", help="twod, scaling, gennorm, bound, control or reacher")
+    s.add_argument("--profile", choices=("quick", "full"), default="quick",
+                   help="quick: minutes on a CPU (default); full: the paper's sizes")
+    s.add_argument("--out", metavar="DIR", help="output folder (default results/NAME[-full])")
+    s.add_argument("--seeds", type=int, nargs="+", metavar="S",
+                   help="seeds to run (default: the profile's)")
+    s = sub.add_parser("bench", help="training throughput and SIGReg speed (pycheck bench --help)")
+    s.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+COMMANDS = {"list": cmd_list, "show": cmd_show, "cite": cmd_cite, "verify": cmd_verify,
+            "audit": cmd_audit, "reproduce": cmd_reproduce, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.verb is None:
+            parser.print_help()
+            return EXIT_USAGE
+        m = load(args.manifest)
+        return COMMANDS[args.verb](m, args)
+    except (UsageError, ManifestError) as exc:
+        print(f"pycheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `pycheck audit | head`
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("pycheck: interrupted (finished results are kept; rerun to resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Read and validate ``theorems.toml``, the theorem-ID manifest.
+
+The manifest is the single source of truth for which Lean declarations, numeric checks and
+experiments back each theorem ID. This module only parses and validates its *shape*; the
+cross-checks against ``LeJEPA/`` and the check registry live in :mod:`pycheck.audit`.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STATUSES = ("proved", "axiom", "statement")
+KINDS = ("theorem", "lemma")
+_REQUIRED = {
+    "kind": str, "title": str, "statement": str, "lean": list, "lean_file": str,
+    "status": str, "lean_checked": bool, "checks": list, "experiments": list, "uses": list,
+}
+
+
+class ManifestError(ValueError):
+    """The manifest is missing or malformed; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One theorem or lemma ID of the manifest."""
+
+    id: str
+    kind: str
+    title: str
+    statement: str
+    lean: tuple[str, ...]
+    lean_file: str
+    status: str
+    lean_checked: bool
+    checks: tuple[str, ...]
+    experiments: tuple[str, ...]
+    uses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    paper: dict
+    lean: dict
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        """The project root: the folder that holds the manifest (and ``LeJEPA/``)."""
+        return self.path.parent
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.entries)
+
+    def get(self, id_: str) -> Entry:
+        try:
+            return self.entries[id_]
+        except KeyError:
+            raise ManifestError(
+                f"unknown theorem ID {id_!r}; valid IDs: {', '.join(self.ids)}") from None
+
+
+def find_manifest(explicit: str | os.PathLike | None = None) -> Path:
+    """Locate ``theorems.toml``: explicit path, ``$PYCHECK_MANIFEST``, then the current
+    directory and its parents, then the folders above this package (editable install)."""
+    if explicit is None:
+        explicit = os.environ.get("PYCHECK_MANIFEST")
+    if explicit:
+        p = Path(explicit)
+        if not p.is_file():
+            raise ManifestError(f"manifest not found: {p}")
+        return p
+    for start in (Path.cwd(), Path(__file__).resolve().parent):
+        for d in (start, *start.parents):
+            if (d / "theorems.toml").is_file():
+                return d / "theorems.toml"
+    raise ManifestError("theorems.toml not found (pass --manifest or set PYCHECK_MANIFEST)")
+
+
+def load(path: str | os.PathLike | None = None) -> Manifest:
+    """Parse and shape-check the manifest; raise :class:`ManifestError` on any problem."""
+    p = find_manifest(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{p}: not valid TOML: {e}") from None
+    ids = data.get("ids")
+    if not isinstance(ids, dict) or not ids:
+        raise ManifestError(f"{p}: no [ids.*] tables")
+    entries = {}
+    for id_, raw in ids.items():
+        if not isinstance(raw, dict):
+            raise ManifestError(f"{p}: ids.{id_} is not a table")
+        for key, typ in _REQUIRED.items():
+            if key not in raw:
+                raise ManifestError(f"{p}: ids.{id_} lacks field {key!r}")
+            if not isinstance(raw[key], typ):
+                raise ManifestError(f"{p}: ids.{id_}.{key} must be a {typ.__name__}")
+        if raw["status"] not in STATUSES:
+            raise ManifestError(f"{p}: ids.{id_}.status must be one of {STATUSES}")
+        if raw["kind"] not in KINDS:
+            raise ManifestError(f"{p}: ids.{id_}.kind must be one of {KINDS}")
+        for key in ("lean", "checks", "experiments", "uses"):
+            if not all(isinstance(v, str) for v in raw[key]):
+                raise ManifestError(f"{p}: ids.{id_}.{key} must be a list of strings")
+        unknown = [u for u in raw["uses"] if u not in ids]
+        if unknown:
+            raise ManifestError(f"{p}: ids.{id_}.uses names unknown IDs {unknown}")
+        entries[id_] = Entry(
+            id=id_, kind=raw["kind"], title=raw["title"], statement=raw["statement"],
+            lean=tuple(raw["lean"]), lean_file=raw["lean_file"], status=raw["status"],
+            lean_checked=raw["lean_checked"], checks=tuple(raw["checks"]),
+            experiments=tuple(raw["experiments"]), uses=tuple(raw["uses"]))
+    return Manifest(path=p, paper=data.get("paper", {}), lean=data.get("lean", {}),
+                    entries=entries)

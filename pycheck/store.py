@@ -1,0 +1,126 @@
+"""Crash-safe result files and resumable experiment runs.
+
+Every result file is written to a temporary file in the same folder and renamed into place
+(``os.replace`` is atomic on POSIX), so an interrupted run never leaves a half-written
+file. :class:`RunStore` keeps one JSON per finished run under ``<out>/runs/``; a resumed
+``pycheck reproduce`` finds them and does not redo those runs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file + rename); create parent folders."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _jsonable(x: Any) -> Any:
+    """Convert NumPy scalars/arrays and non-finite floats into strict JSON values."""
+    if hasattr(x, "tolist"):
+        x = x.tolist()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n")
+
+
+def savefig(fig, path: str | os.PathLike, **kwargs) -> Path:
+    """Save a matplotlib figure atomically (PNG by default, 150 dpi)."""
+    buf = io.BytesIO()
+    kwargs.setdefault("dpi", 150)
+    kwargs.setdefault("bbox_inches", "tight")
+    fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png", **kwargs)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def write_table(out: str | os.PathLike, stem: str, rows: list[dict], title: str = "",
+                note: str = "") -> list[Path]:
+    """Write ``rows`` (list of flat dicts, same keys) as ``stem``.json, .csv and .md."""
+    out = Path(out)
+    if not rows:
+        raise ValueError(f"write_table({stem!r}): no rows")
+    cols = list(rows[0])
+    s = io.StringIO()
+    w = csv.DictWriter(s, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    w.writerows(_jsonable(rows))
+    md = [f"## {title}\n" if title else "", "| " + " | ".join(cols) + " |",
+          "|" + "---|" * len(cols)]
+    md += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
+    if note:
+        md += ["", note]
+    return [write_json(out / f"{stem}.json", rows),
+            atomic_write_text(out / f"{stem}.csv", s.getvalue()),
+            atomic_write_text(out / f"{stem}.md", "\n".join(md).lstrip("\n") + "\n")]
+
+
+class RunStore:
+    """Resumable store of finished runs: one JSON file per run key under ``<out>/runs``.
+
+    >>> store = RunStore(out)
+    >>> res = store.run("sigreg-N64-seed0", lambda: train_and_measure(...))
+
+    ``run`` returns the stored result if that key already finished (so an interrupted
+    ``reproduce`` resumes), otherwise calls ``fn`` (which must return a JSON-able dict)
+    and stores its result atomically.
+    """
+
+    def __init__(self, out: str | os.PathLike):
+        self.dir = Path(out) / "runs"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.reused = 0
+        self.computed = 0
+
+    def path(self, key: str) -> Path:
+        safe = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in key)
+        return self.dir / f"{safe}.json"
+
+    def has(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def run(self, key: str, fn: Callable[[], dict]) -> dict:
+        p = self.path(key)
+        if p.is_file():
+            self.reused += 1
+            return json.loads(p.read_text(encoding="utf-8"))
+        result = fn()
+        write_json(p, result)
+        self.computed += 1
+        return json.loads(p.read_text(encoding="utf-8"))
