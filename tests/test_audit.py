@@ -1,0 +1,129 @@
+"""`pycheck audit` finds each kind of violation, and only real ones."""
+import textwrap
+
+import pytest
+
+from pycheck.audit import audit, lean_declarations, strip_comments
+from pycheck.checks import CheckResult
+from pycheck.manifest import load
+
+ENTRY = """
+[ids.{id}]
+kind = "theorem"
+title = "t"
+statement = "s"
+lean = {lean}
+lean_file = "{file}"
+status = "{status}"
+lean_checked = {checked}
+checks = ["{id}.c"]
+experiments = []
+uses = []
+"""
+
+
+def make_project(tmp_path, files, entries, lean_meta='toolchain = "leanprover/lean4:v4.0.0"\nmathlib_commit = "abc123"'):
+    (tmp_path / "LeJEPA").mkdir()
+    for name, text in files.items():
+        (tmp_path / name).write_text(textwrap.dedent(text))
+    (tmp_path / "lean-toolchain").write_text("leanprover/lean4:v4.0.0\n")
+    (tmp_path / "lakefile.lean").write_text('require mathlib from git "x" @ "abc123"\n')
+    body = f"[lean]\n{lean_meta}\n" + "".join(ENTRY.format(**e) for e in entries)
+    (tmp_path / "theorems.toml").write_text(body)
+    m = load(tmp_path / "theorems.toml")
+    registry = {f"{e['id']}.c": (lambda seed: CheckResult(True, "")) for e in entries}
+    return m, registry
+
+
+GOOD = {
+    "LeJEPA.lean": "import LeJEPA.Axioms\nimport LeJEPA.Forward\n",
+    "LeJEPA/Axioms.lean": """
+        namespace LeJEPA
+        /-- Mehler (Bogachev 1998). -/
+        axiom mehler : True
+        end LeJEPA
+        """,
+    "LeJEPA/Forward.lean": """
+        namespace LeJEPA
+        /-- no `sorry` here: comments are ignored -/
+        theorem forward : True := by -- admit in a comment is fine
+          trivial
+        end LeJEPA
+        """,
+}
+
+
+def entries(**over):
+    base = [dict(id="T1", lean='["LeJEPA.forward"]', file="LeJEPA/Forward.lean", status="proved", checked="false"),
+            dict(id="L2", lean='["LeJEPA.mehler"]', file="LeJEPA/Axioms.lean", status="axiom", checked="false")]
+    for e in base:
+        e.update(over.get(e["id"], {}))
+    return base
+
+
+def test_audit_passes_on_consistent_project(tmp_path):
+    m, reg = make_project(tmp_path, GOOD, entries())
+    assert audit(m, reg) == []
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda f: f.update({"LeJEPA/Forward.lean": f["LeJEPA/Forward.lean"].replace("trivial", "sorry")}), "forbidden `sorry`"),
+    (lambda f: f.update({"LeJEPA/Forward.lean": f["LeJEPA/Forward.lean"].replace("trivial", "native_decide")}), "forbidden `native_decide`"),
+    (lambda f: f.update({"LeJEPA/Forward.lean": f["LeJEPA/Forward.lean"] + "\naxiom stray : False\n"}), "outside LeJEPA/Axioms.lean"),
+    (lambda f: f.update({"LeJEPA/Axioms.lean": f["LeJEPA/Axioms.lean"] + "\naxiom unlisted : True\n"}), "`unlisted` has no manifest entry"),
+    (lambda f: f.update({"LeJEPA/Forward.lean": f["LeJEPA/Forward.lean"].replace("forward", "forward'")}), "`LeJEPA.forward` is not declared"),
+    (lambda f: f.update({"LeJEPA.lean": "import LeJEPA.Axioms\n"}), "does not import LeJEPA.Forward"),
+])
+def test_audit_reports_each_lean_violation(tmp_path, mutate, expected):
+    files = dict(GOOD)
+    mutate(files)
+    m, reg = make_project(tmp_path, files, entries())
+    assert any(expected in v for v in audit(m, reg)), audit(m, reg)
+
+
+def test_audit_lean_checked_needs_recorded_build(tmp_path):
+    m, reg = make_project(tmp_path, GOOD, entries(T1={"checked": "true"}))
+    assert any("lean_checked = true without" in v for v in audit(m, reg))
+
+
+def test_audit_status_must_match_declaration_kind(tmp_path):
+    m, reg = make_project(tmp_path, GOOD, entries(L2={"status": "proved"}))
+    msgs = audit(m, reg)
+    assert any("is an axiom but the status" in v for v in msgs)
+
+
+def test_audit_missing_and_orphan_checks(tmp_path):
+    m, reg = make_project(tmp_path, GOOD, entries())
+    del reg["T1.c"]
+    reg["X.orphan"] = lambda seed: CheckResult(True, "")
+    msgs = audit(m, reg)
+    assert any("`T1.c` is not registered" in v for v in msgs)
+    assert any("`X.orphan` is registered but no manifest ID" in v for v in msgs)
+
+
+def test_audit_pins(tmp_path):
+    m, reg = make_project(tmp_path, GOOD, entries(),
+                          lean_meta='toolchain = "leanprover/lean4:v4.1.0"\nmathlib_commit = "zzz"')
+    msgs = audit(m, reg)
+    assert any("lean-toolchain says" in v for v in msgs)
+    assert any("does not pin Mathlib" in v for v in msgs)
+
+
+def test_declarations_track_namespaces_and_comments(tmp_path):
+    src = textwrap.dedent("""
+        /-! module doc mentioning theorem fake : True -/
+        namespace A.B
+        theorem x : True := trivial
+        section
+        private lemma y : True := trivial
+        end
+        end A.B
+        theorem _root_.z : True := trivial
+        noncomputable def w : Nat := 0
+        """)
+    (tmp_path / "LeJEPA").mkdir()
+    (tmp_path / "LeJEPA" / "M.lean").write_text(src)
+    decls, problems = lean_declarations(tmp_path)
+    assert [d.name for d in decls] == ["A.B.x", "A.B.y", "z", "w"]
+    assert problems == []
+    assert "sorry" not in strip_comments("/- nested /- sorry -/ -/ x -- sorry\n")

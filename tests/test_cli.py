@@ -1,0 +1,100 @@
+"""The command line: every verb, and bad input (one-line error, exit 2, nothing written)."""
+import json
+
+import pytest
+
+from pycheck.cli import main
+from pycheck.manifest import load
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return load()
+
+
+def test_list_has_one_row_per_id(capsys, manifest):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 + len(manifest.ids)
+    assert all(any(line.startswith(i + " ") for line in out) for i in manifest.ids)
+
+
+def test_show_and_cite(capsys, manifest):
+    assert main(["show", "T1"]) == 0
+    out = capsys.readouterr().out
+    assert manifest.get("T1").statement in out and "LeJEPA/Forward.lean" in out
+    assert main(["cite", "T3"]) == 0
+    out = capsys.readouterr().out
+    assert "@article{klindt2026lejepa" in out and "T3 (theorem)" in out and "git commit" in out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["show", "T9"], "unknown theorem ID 'T9'; valid IDs: L1"),
+    (["verify", "T1", "X"], "unknown theorem ID 'X'"),
+    (["verify", "--seed", "x"], "invalid int value"),
+    (["frobnicate"], "invalid choice"),
+    (["reproduce", "nope"], "unknown experiment 'nope'; valid: twod"),
+    (["reproduce", "twod", "--profile", "huge"], "invalid choice"),
+    (["--manifest", "/nonexistent/theorems.toml", "list"], "manifest not found"),
+])
+def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_json_folder_writes_nothing(tmp_path, capsys):
+    target = tmp_path / "missing" / "r.json"
+    assert main(["verify", "L1", "--json", str(target)]) == 2
+    assert not target.parent.exists()
+
+
+def test_malformed_manifest(tmp_path, capsys):
+    bad = tmp_path / "theorems.toml"
+    bad.write_text("[ids.T1]\nkind = 'theorem'\n")
+    assert main(["--manifest", str(bad), "list"]) == 2
+    assert "lacks field 'title'" in capsys.readouterr().err
+    bad.write_text("[ids.T1\n")
+    assert main(["--manifest", str(bad), "list"]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_verify_json_report(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = tmp_path / "r.json"
+    rc = main(["verify", "L1", "--json", str(out)])
+    rep = json.loads(out.read_text())
+    assert set(rep["ids"]) == {"L1"}
+    assert rc == (0 if rep["passed"] else 1)
+    assert all("figures" in c and "tolerance" in c for c in rep["ids"]["L1"]["checks"])
+
+
+def test_verify_fails_when_a_check_fails(tmp_path, capsys, monkeypatch):
+    from pycheck import checks
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    checks.load_all()
+    name = load().get("L1").checks[0]
+    monkeypatch.setitem(checks.CHECKS, name, lambda seed: checks.CheckResult(False, "broken on purpose"))
+    assert main(["verify", "L1"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_verify_crashing_check_is_reported_as_failure(tmp_path, capsys, monkeypatch):
+    from pycheck import checks
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    checks.load_all()
+    name = load().get("L1").checks[0]
+
+    def crash(seed):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setitem(checks.CHECKS, name, crash)
+    assert main(["verify", "L1"]) == 1
+    assert "raised RuntimeError: kaboom" in capsys.readouterr().out
+
+
+def test_audit_of_the_real_project(capsys):
+    """The repository's own manifest, Lean sources and checks agree."""
+    rc = main(["audit"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
