@@ -1,0 +1,100 @@
+/-
+Copyright (c) 2026 LeJEPA identifiability kit contributors. All rights reserved.
+Released under the MIT license as described in the file LICENSE.
+-/
+import LeJEPA.Defs
+import Mathlib.LinearAlgebra.UnitaryGroup
+
+/-!
+# Axioms: standard facts not (yet) in Mathlib
+
+This is the only file of the development that declares axioms. Each one is a classical
+theorem, stated as narrowly as the proofs of `LeJEPA/Forward.lean` and
+`LeJEPA/Approximate.lean` need, about objects that are *defined* (in `LeJEPA/Defs.lean`, on top
+of Mathlib's `stdGaussian`), so that every axiom is a concrete, checkable mathematical claim.
+
+| axiom | standard fact | manifest ID |
+| --- | --- | --- |
+| `hasSum_chaosEnergy` | Parseval for the Hermite basis of `L²(γₙ)` | `L3` |
+| `chaosEnergy_eq_zero_iff` | the first Wiener chaos is the span of the coordinates | `L3` |
+| `stdNormal_linear_moments` | `⟨a, z⟩` is centered with covariance `⟨a, b⟩` | `L3` |
+| `mehler_scalarAlignment` | Mehler's formula + stationarity of the OU step | `L2` |
+| `exists_orthogonal_frobNorm_sub_le` | polar decomposition bound | `L5` |
+
+The paper also axiomatized the Mazur–Ulam theorem and weighted AM–GM. Both are in Mathlib
+(`Mathlib/Analysis/Normed/Affine/MazurUlam.lean`, `Mathlib/Analysis/MeanInequalities.lean`) and
+neither is needed here: encoders are compared through their chaos coefficients, and the only
+matrix-analytic axiom is the nearest-orthogonal-matrix bound.
+
+## References
+
+* [V. I. Bogachev, *Gaussian Measures*, AMS 1998][bogachev1998]
+* [S. Janson, *Gaussian Hilbert Spaces*, Cambridge University Press 1997][janson1997]
+* [D. Nualart, *The Malliavin Calculus and Related Topics*, 2nd ed., Springer 2006][nualart2006]
+* [N. J. Higham, *Functions of Matrices*, SIAM 2008][higham2008]
+* [K. Fan, A. J. Hoffman, *Some metric inequalities in the space of matrices*,
+  Proc. AMS 6 (1955) 111–116][fanhoffman1955]
+-/
+
+namespace LeJEPA
+
+open MeasureTheory ProbabilityTheory Matrix
+
+/-- **Parseval identity for the Hermite basis (L3).** The normalized Hermite functions
+`He_α / √α!` form an orthonormal basis of `L²(γₙ)`, so the chaos energies of a square-integrable
+`f` sum to `E f²`.
+
+Bogachev, *Gaussian Measures*, Ch. 1 (Hermite polynomials); Nualart, *The Malliavin
+Calculus*, §1.1 (Wiener chaos decomposition); Janson, *Gaussian Hilbert Spaces*, Ch. 2–3. -/
+axiom hasSum_chaosEnergy {n : ℕ} {f : Latent n → ℝ} (hf : MemLp f 2 (stdNormal n)) :
+    HasSum (chaosEnergy f) (∫ z, f z ^ 2 ∂(stdNormal n))
+
+/-- **The first Wiener chaos (L3).** A square-integrable `f` has all of its chaos energy in
+degree one (no mean, no component in degree `≥ 2`) iff it is almost everywhere a linear form
+`z ↦ ∑ᵢ aᵢ zᵢ`. This is completeness of the Hermite basis together with `He_{eᵢ}(z) = zᵢ` and
+the orthogonality of `zᵢ` to every other `He_α`.
+
+Nualart, *The Malliavin Calculus*, §1.1 (the first chaos `H₁` is the Gaussian space spanned by
+the coordinates); Janson, *Gaussian Hilbert Spaces*, Ch. 2. -/
+axiom chaosEnergy_eq_zero_iff {n : ℕ} {f : Latent n → ℝ} (hf : MemLp f 2 (stdNormal n)) :
+    (∀ d, d ≠ 1 → chaosEnergy f d = 0) ↔
+      ∃ a : Fin n → ℝ, ∀ᵐ z ∂(stdNormal n), f z = ∑ i, a i * z i
+
+/-- **First and second moments of γₙ (L3).** A linear form `z ↦ ∑ᵢ aᵢ zᵢ` of a standard Gaussian
+vector is square integrable and centered, and `E[⟨a, z⟩⟨b, z⟩] = ⟨a, b⟩` (the covariance of `γₙ`
+is the identity; equivalently `1, z₁, …, zₙ` are orthonormal in `L²(γₙ)`).
+
+Bogachev, *Gaussian Measures*, Ch. 1; this is the content of Mathlib's
+`ProbabilityTheory.covarianceBilin_stdGaussian` and `integral_id_stdGaussian`, whose exact form
+changed between Mathlib versions, hence it is stated here in coordinates. -/
+axiom stdNormal_linear_moments {n : ℕ} (a b : Fin n → ℝ) :
+    MemLp (fun z : Latent n => ∑ i, a i * z i) 2 (stdNormal n) ∧
+      ∫ z, ∑ i, a i * z i ∂(stdNormal n) = 0 ∧
+      ∫ z, (∑ i, a i * z i) * (∑ i, b i * z i) ∂(stdNormal n) = ∑ i, a i * b i
+
+/-- **Mehler's formula for the Gaussian-OU step (L2).** For `0 ≤ ρ ≤ 1` and `f ∈ L²(γₙ)`, the
+Ornstein–Uhlenbeck operator `T_ρ f(z) = E[f(ρ z + √(1-ρ²) ε)]` acts on the `d`-th chaos as
+multiplication by `ρ ^ d` (`E[He_α(z') | z] = ρ^|α| He_α(z)`), and `z' = ρ z + √(1-ρ²) ε` is again
+`γₙ`-distributed. Hence `(f(z') - f(z))²` is integrable and
+`E (f(z') - f(z))² = 2 E f² - 2 E[f(z) f(z')] = 2 ∑_d (1 - ρ ^ d) e_d(f)`.
+
+Nualart, *The Malliavin Calculus*, §1.4 (the Ornstein–Uhlenbeck semigroup, Mehler's formula);
+Bogachev, *Gaussian Measures*, Ch. 1 (Ornstein–Uhlenbeck semigroup);
+Janson, *Gaussian Hilbert Spaces*, Ch. 4. -/
+axiom mehler_scalarAlignment {n : ℕ} {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) {f : Latent n → ℝ}
+    (hf : MemLp f 2 (stdNormal n)) :
+    Integrable (fun p : Latent n × Latent n => (f (ouStep ρ p.1 p.2) - f p.1) ^ 2) (pairLaw n) ∧
+      HasSum (fun d => (1 - ρ ^ d) * chaosEnergy f d) (scalarAlignment ρ f / 2)
+
+/-- **Nearest orthogonal matrix (L5).** Every real square matrix `W` has an orthogonal `Q` with
+`‖W - Q‖_F ≤ ‖W Wᵀ - I‖_F`: take `Q` the orthogonal polar factor, `W = P Q` with
+`P = (W Wᵀ)^{1/2}`; then `‖W - Q‖_F = ‖P - I‖_F = (∑ (σᵢ - 1)²)^{1/2}` over the singular values
+`σᵢ ≥ 0`, and `|σ - 1| ≤ |σ - 1| (σ + 1) = |σ² - 1|`.
+
+Fan–Hoffman, *Some metric inequalities in the space of matrices* (the polar factor is the
+nearest unitary matrix in every unitarily invariant norm); Higham, *Functions of Matrices*,
+Ch. 8 (the polar decomposition). -/
+axiom exists_orthogonal_frobNorm_sub_le {n : ℕ} (W : Matrix (Fin n) (Fin n) ℝ) :
+    ∃ Q ∈ Matrix.orthogonalGroup (Fin n) ℝ, frobNorm (W - Q) ≤ frobNorm (W * Wᵀ - 1)
+
+end LeJEPA

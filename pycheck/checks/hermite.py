@@ -1,0 +1,248 @@
+"""Checks for the supporting lemmas L1–L5 (Hermite / Mehler / Procrustes facts).
+
+Each check takes keyword-only *ingredients* (the weight ``1 − ρ^d``, the Hermite family,
+the Mehler eigenvalue, the closed form of ``L``, ...) defaulting to the true ones; the tests
+swap in a wrong ingredient and assert that the check fails.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy as sp
+from scipy.linalg import orthogonal_procrustes
+
+from .. import theory as T
+from . import CheckResult, check
+
+RHO = sp.Symbol("rho", positive=True)
+
+
+def _gauss_expect(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    """Exact ``E_{var ~ N(0,1)}[expr]`` for ``expr`` polynomial in ``var``:
+    ``E var^m = (m−1)!!`` for even ``m``, 0 for odd ``m``."""
+    poly = sp.Poly(sp.expand(expr), var)
+    return sp.expand(sum(c * sp.factorial2(m - 1) for (m,), c in poly.terms() if m % 2 == 0))
+
+
+def _positive_on_unit_interval(p: sp.Expr) -> bool:
+    """Exact test that the polynomial ``p(ρ) > 0`` for all ``ρ ∈ (0, 1)``: no real root in
+    the open interval (isolated exactly by sympy) and ``p(1/2) > 0``."""
+    poly = sp.Poly(p, RHO)
+    if poly.is_zero:
+        return False
+    inside = [r for r in poly.real_roots() if bool(r > 0) and bool(r < 1)]
+    return not inside and bool(p.subs(RHO, sp.Rational(1, 2)) > 0)
+
+
+# ---------------------------------------------------------------- L1
+@check("L1.degree_gap_exact")
+def degree_gap_exact(seed: int, *, weight=lambda rho, d: 1 - rho**d,
+                     max_degree: int = 12) -> CheckResult:
+    """Exact (sympy) degree gap: ``w(d) − w(1) = ρ(1 − ρ^{d−1})`` is 0 at ``d = 1`` and > 0 on
+    (0,1) for ``d ≥ 2``; ``w(d) − w(2) > 0`` on (0,1) for ``d ≥ 3`` (so ``≥`` for ``d ≥ 2``)."""
+    bad = []
+    for d in range(1, max_degree + 1):
+        gap1 = sp.expand(weight(RHO, d) - weight(RHO, 1))
+        if d == 1:
+            ok = gap1 == 0
+        else:
+            ok = (_positive_on_unit_interval(gap1)
+                  and sp.expand(gap1 - RHO * (1 - RHO ** (d - 1))) == 0)
+        if d >= 2:
+            gap2 = sp.expand(weight(RHO, d) - weight(RHO, 2))
+            ok = ok and (gap2 == 0 if d == 2 else _positive_on_unit_interval(gap2))
+        if not ok:
+            bad.append(d)
+    return CheckResult(
+        passed=not bad,
+        summary=f"1-rho^d - (1-rho) = rho(1-rho^(d-1)) > 0 and 1-rho^d >= 1-rho^2 on (0,1), "
+                f"d = 1..{max_degree}; failing degrees: {bad or 'none'}",
+        figures={"max_degree": max_degree, "failing_degrees": bad},
+        tolerance="exact: sympy isolates the real roots of each gap polynomial exactly "
+                  "(none may lie in (0,1)) and evaluates its sign at rho = 1/2 in rationals")
+
+
+# ---------------------------------------------------------------- L2
+@check("L2.mehler_exact")
+def mehler_exact(seed: int, *, poly=sp.hermite_prob, eigen=lambda rho, k: rho**k,
+                 max_degree: int = 8) -> CheckResult:
+    """Exact Mehler: ``E[He_k(ρz + sqrt(1−ρ²)ε) | z] = ρ^k He_k(z)``, ``k ≤ 8``, symbolic ρ
+    (and z); then a few 2-D multi-indices with independent noises ``ε₁, ε₂``."""
+    z1, z2, e1, e2 = sp.symbols("z1 z2 eps1 eps2", real=True)
+    s = sp.sqrt(1 - RHO**2)
+    bad = []
+    for k in range(max_degree + 1):
+        lhs = _gauss_expect(poly(k, RHO * z1 + s * e1), e1)
+        if sp.expand(lhs - eigen(RHO, k) * poly(k, z1)) != 0:
+            bad.append((k,))
+    multi = [(1, 1), (2, 1), (3, 2), (0, 4), (2, 2)]
+    for a, b in multi:
+        prod = poly(a, RHO * z1 + s * e1) * poly(b, RHO * z2 + s * e2)
+        lhs = _gauss_expect(_gauss_expect(prod, e1), e2)
+        if sp.expand(lhs - eigen(RHO, a + b) * poly(a, z1) * poly(b, z2)) != 0:
+            bad.append((a, b))
+    return CheckResult(
+        passed=not bad,
+        summary=f"E[He_alpha(z')|z] - rho^|alpha| He_alpha(z) expands to 0 for "
+                f"{max_degree + 1} univariate and {len(multi)} bivariate alpha; "
+                f"failing: {bad or 'none'}",
+        figures={"univariate_degrees": max_degree + 1, "bivariate_indices": len(multi),
+                 "failing": [list(a) for a in bad]},
+        tolerance="exact: polynomial identity in symbolic rho, z; Gaussian moments "
+                  "E eps^m = (m-1)!! taken exactly")
+
+
+@check("L2.mehler_monte_carlo")
+def mehler_monte_carlo(seed: int, *, eigen=lambda rho, k: rho**k, size: int = 200_000,
+                       z_max: float = 4.5) -> CheckResult:
+    """Monte-Carlo Mehler: (a) conditional, at fixed ``z``, ``E[He_k(z')|z] ≈ ρ^k He_k(z)``;
+    (b) unconditional 2-D cross-moments ``E[φ_α(z') φ_β(z)] ≈ ρ^{|α|} δ_{αβ}`` of the
+    orthonormal basis :func:`pycheck.theory.basis`."""
+    rng = np.random.default_rng(seed)
+    zs = []
+    for rho in (0.3, 0.8):
+        eps = rng.standard_normal(size)
+        for z in (-2.0, -0.7, 0.0, 0.5, 1.8):
+            for k in range(1, 7):
+                v = T.hermite(k, rho * z + math.sqrt(1 - rho**2) * eps)
+                se = v.std(ddof=1) / math.sqrt(size)
+                zs.append((v.mean() - eigen(rho, k) * T.hermite(k, z)) / se)
+    rho, alphas = 0.6, T.multi_indices(2, 3)
+    z, zp = T.ou_pairs(rng, size, 2, rho)
+    P, Pp = T.basis(z, alphas), T.basis(zp, alphas)
+    target = np.diag(eigen(rho, alphas.sum(axis=1)).astype(float))
+    m1, m2 = Pp.T @ P / size, (Pp**2).T @ P**2 / size            # moments of φ_α(z')φ_β(z)
+    se = np.sqrt((m2 - m1**2) / (size - 1))
+    diff = m1 - target          # the (0, 0) entry is the constant 1: se = 0, diff must be 0
+    zs.extend(np.where(se > 0, diff / np.where(se > 0, se, 1), np.where(diff == 0, 0, np.inf))
+              .ravel())
+    worst = float(np.max(np.abs(zs)))
+    return CheckResult(
+        passed=worst <= z_max,
+        summary=f"max |z-score| {worst:.2f} over {len(zs)} Mehler moments "
+                f"({size} samples each)",
+        figures={"max_abs_z": worst, "tests": len(zs), "samples": size},
+        tolerance=f"|z| <= {z_max}: a two-sided normal tail of 6.8e-6 per test, so the "
+                  f"family-wise false-alarm rate over {len(zs)} tests is < 1.2e-3")
+
+
+# ---------------------------------------------------------------- L3
+@check("L3.hermite_orthogonality_exact")
+def hermite_orthogonality_exact(seed: int, *, poly=sp.hermite_prob,
+                                max_degree: int = 8) -> CheckResult:
+    """Exact ``E_{γ_1}[He_j He_k] = k! δ_{jk}`` for ``j, k ≤ 8`` (exact Gaussian moments)."""
+    x = sp.Symbol("x", real=True)
+    bad = [(j, k) for j in range(max_degree + 1) for k in range(j, max_degree + 1)
+           if _gauss_expect(poly(j, x) * poly(k, x), x)
+           != (sp.factorial(k) if j == k else 0)]
+    return CheckResult(
+        passed=not bad,
+        summary=f"E[He_j He_k] = k! delta_jk exactly for j, k <= {max_degree}; "
+                f"failing pairs: {bad or 'none'}",
+        figures={"pairs": (max_degree + 1) * (max_degree + 2) // 2,
+                 "failing": [list(p) for p in bad]},
+        tolerance="exact: rational arithmetic on Gaussian moments E x^m = (m-1)!!")
+
+
+@check("L3.hermite_quadrature")
+def hermite_quadrature(seed: int, *, points=lambda degree: degree + 1,
+                       tol: float = 1e-10) -> CheckResult:
+    """Gram matrix of the orthonormal basis ``He_α/sqrt(α!)``, ``|α| ≤ D``, under a tensor
+    Gauss–Hermite rule for ``γ_n`` equals the identity."""
+    worst, cases = 0.0, [(1, 12), (2, 8), (3, 5), (5, 3)]
+    for n, degree in cases:
+        nodes, w = T.gauss_hermite(points(degree), n)
+        Phi = T.basis(nodes, T.multi_indices(n, degree))
+        G = Phi.T @ (w[:, None] * Phi)
+        worst = max(worst, float(np.abs(G - np.eye(len(G))).max()))
+    return CheckResult(
+        passed=worst <= tol,
+        summary=f"max |Gram - I| = {worst:.2e} for (n, degree) in {cases}",
+        figures={"max_abs_error": worst, "cases": [list(c) for c in cases]},
+        tolerance=f"{tol:g}: D+1 nodes per variable integrate products of degree <= 2D "
+                  "exactly, so only float rounding (~1e-13 at these degrees) remains")
+
+
+# ---------------------------------------------------------------- L4
+@check("L4.alignment_identity")
+def alignment_identity(seed: int, *, formula=T.alignment_loss, size: int = 100_000,
+                       z_max: float = 4.0, rel_tol: float = 1e-10) -> CheckResult:
+    """Closed form ``L(h) = 2 Σ (1 − ρ^d) e_{k,d}`` against (a) Monte Carlo over OU pairs
+    (z-score) and (b) exact tensor Gauss–Hermite quadrature over ``(z, ε) ∈ ℝ^{2n}`` (the
+    integrand is a polynomial, so the rule is exact), for random non-whitened encoders."""
+    rng = np.random.default_rng(seed)
+    zs, rel = [], []
+    for n, degree, rho in [(1, 4, 0.2), (2, 3, 0.5), (2, 4, 0.9), (3, 2, 0.7), (3, 3, 0.35),
+                           (1, 2, 0.05), (2, 1, 0.6), (3, 4, 0.95)]:
+        h = T.random_encoder(rng, n, degree, mean_scale=1.0, nonlinear_scale=0.7)
+        closed = formula(h, rho)
+        mc, se = T.alignment_monte_carlo(h, rho, size, rng)
+        zs.append((mc - closed) / se)
+        if 2 * n <= 4:
+            nodes, w = T.gauss_hermite(degree + 1, 2 * n)
+            z, e = nodes[:, :n], nodes[:, n:]
+            d = h(rho * z + math.sqrt(1 - rho**2) * e) - h(z)
+            quad = float(w @ np.sum(d**2, axis=1))
+            rel.append(abs(quad - closed) / quad)
+    worst_z, worst_rel = float(np.max(np.abs(zs))), float(max(rel))
+    return CheckResult(
+        passed=worst_z <= z_max and worst_rel <= rel_tol,
+        summary=f"closed-form L vs Monte Carlo: max |z| {worst_z:.2f} ({len(zs)} encoders); "
+                f"vs exact quadrature: max rel. error {worst_rel:.1e} ({len(rel)} encoders)",
+        figures={"max_abs_z": worst_z, "encoders": len(zs), "pairs_per_encoder": size,
+                 "max_rel_error_quadrature": worst_rel},
+        tolerance=f"|z| <= {z_max} (Bonferroni over {len(zs)} tests: false alarm < 5e-4); "
+                  f"quadrature is exact for these polynomials, so rel. error <= {rel_tol:g} "
+                  "leaves only float rounding")
+
+
+# ---------------------------------------------------------------- L5
+def _nearest_orthogonal_distance(W: np.ndarray) -> float:
+    Q, _ = orthogonal_procrustes(np.eye(len(W)), W)
+    return float(np.linalg.norm(W - Q))
+
+
+@check("L5.procrustes_bound")
+def procrustes_bound(seed: int, *, rhs=lambda W: float(np.linalg.norm(W @ W.T - np.eye(len(W)))),
+                     per_family: int = 700) -> CheckResult:
+    """``min_Q ‖W − Q‖_F ≤ ‖WWᵀ − I‖_F`` on random, near-singular, rank-deficient,
+    near-orthogonal, large and 1×1 matrices (``min_Q`` by ``scipy.linalg.orthogonal_procrustes``)."""
+    rng = np.random.default_rng(seed)
+
+    def family(kind: str, n: int) -> np.ndarray:
+        G = rng.standard_normal((n, n))
+        Q = T.random_rotation(rng, n)
+        if kind == "gaussian":
+            return G / math.sqrt(n)
+        if kind == "near_singular":
+            U, s, Vt = np.linalg.svd(G)
+            s[-1] = 10.0 ** rng.uniform(-12, -4)
+            return U * s @ Vt
+        if kind == "rank_deficient":
+            return G[:, : max(n - 1, 0)] @ rng.standard_normal((max(n - 1, 0), n)) / n
+        if kind == "near_orthogonal":
+            return Q + 10.0 ** rng.uniform(-9, -1) * G
+        if kind == "large":
+            return 10.0 ** rng.uniform(0, 3) * G
+        return Q * np.exp(rng.uniform(-3, 3, n))                   # scaled rotation
+    kinds = ("gaussian", "near_singular", "rank_deficient", "near_orthogonal", "large", "scaled")
+    worst_slack, worst_ratio, count = math.inf, 0.0, 0
+    for kind in kinds:
+        for _ in range(per_family):
+            W = family(kind, int(rng.integers(1, 9)))
+            lhs, r = _nearest_orthogonal_distance(W), rhs(W)
+            scale = 1e-12 * (1 + r)
+            worst_slack = min(worst_slack, (r - lhs) / (1 + r))
+            if r > scale:
+                worst_ratio = max(worst_ratio, lhs / r)
+            count += 1
+    tol = 1e-12
+    return CheckResult(
+        passed=worst_slack >= -tol,
+        summary=f"{count} matrices: worst relative slack {worst_slack:.2e}, "
+                f"max min_Q||W-Q|| / ||WW^T-I|| = {worst_ratio:.4f}",
+        figures={"matrices": count, "worst_relative_slack": worst_slack,
+                 "max_ratio": worst_ratio},
+        tolerance=f"slack/(1+||WW^T-I||) >= -{tol:g}: float rounding only (singular "
+                  "values give (s-1)^2 <= (s^2-1)^2 exactly)")

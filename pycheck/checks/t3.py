@@ -1,0 +1,150 @@
+"""Checks for T3 (approximate identifiability): ``E_nl ≤ B`` and ``D(h) ≤ B + (δ+B)²`` with
+``B = (ε + 2(1−ρ)sqrt(n)δ)/(2ρ(1−ρ))`` (:func:`pycheck.theory.t3_bound`), on exact values
+for random polynomial encoders that are *not* whitened, and its behaviour near rotations.
+
+Every quantity comes from :func:`pycheck.theory.t3_quantities`, which calls
+:func:`pycheck.theory.t3_bound`; the tests monkeypatch that one function to break the check.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import theory as T
+from . import CheckResult, check
+
+FAMILIES = ("near_rotation", "general", "scaled_rotation", "near_singular", "whitened")
+
+
+def _draw(rng: np.random.Generator, family: str) -> tuple[T.PolyEncoder, float]:
+    """One random square polynomial encoder of the given family and a ``ρ ∈ (0, 1)``."""
+    n, degree = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+    rho = float(rng.uniform(0.01, 0.99))
+    mean_scale = float(rng.choice([0.0, 1.0]))
+    if family == "general":
+        h = T.random_encoder(rng, n, degree, linear_scale=rng.uniform(0, 3),
+                             nonlinear_scale=rng.uniform(0, 3), mean_scale=mean_scale)
+    elif family == "whitened":
+        h = T.random_whitened_encoder(rng, n, degree, nonlinear_scale=rng.uniform(0, 3))
+    else:
+        h = T.random_encoder(rng, n, degree, linear_scale=10 ** rng.uniform(-6, 0),
+                             nonlinear_scale=10 ** rng.uniform(-6, 0), mean_scale=mean_scale)
+        Q = T.random_rotation(rng, n)
+        if family == "scaled_rotation":                 # ε < 0 when shrunk: the δ term matters
+            Q = Q * np.exp(rng.uniform(-0.5, 0.5))
+        elif family == "near_singular":
+            U, s, Vt = np.linalg.svd(Q + rng.standard_normal((n, n)))
+            s[-1] = 10 ** rng.uniform(-8, -1)
+            Q = U * s @ Vt
+        coef = h.coef.copy()
+        coef[:, 1:n + 1] += Q
+        h = T.PolyEncoder(coef, h.alphas)
+    return h, rho
+
+
+@check("T3.bound_random_polynomials")
+def bound_random_polynomials(seed: int, *, per_family: int = 600) -> CheckResult:
+    """Exact ``E_nl``, ``D(h)``, ``ε``, ``δ`` for random polynomial encoders (n ≤ 5, degree
+    ≤ 4; near-rotation, general, scaled-rotation, near-singular and whitened families, with
+    and without a mean): zero violations of ``E_nl ≤ B`` and ``D ≤ B + (δ+B)²``."""
+    rng = np.random.default_rng(seed)
+    violations, count = 0, 0
+    slack_e, slack_d, ratio_d = math.inf, math.inf, 0.0
+    worst_case = ""
+    for family in FAMILIES:
+        for _ in range(per_family):
+            h, rho = _draw(rng, family)
+            q = T.t3_quantities(h, rho)
+            se = (q.bound.energy - q.nonlinear_energy) / (1 + abs(q.bound.energy))
+            sd = (q.bound.deviation - q.deviation) / (1 + abs(q.bound.deviation))
+            if min(se, sd) < min(slack_e, slack_d):
+                worst_case = (f"{family}: n={h.n}, rho={rho:.3g}, eps={q.eps:.3g}, "
+                              f"delta={q.delta:.3g}")
+            slack_e, slack_d = min(slack_e, se), min(slack_d, sd)
+            violations += min(se, sd) < -1e-9
+            if q.bound.deviation > 0:
+                ratio_d = max(ratio_d, q.deviation / q.bound.deviation)
+            count += 1
+    return CheckResult(
+        passed=violations == 0,
+        summary=f"{count} encoders: {violations} violations; worst relative slack "
+                f"E_nl: {slack_e:.2e}, D: {slack_d:.2e}; max D/bound {ratio_d:.3f}",
+        figures={"encoders": count, "violations": violations,
+                 "worst_relative_slack_energy": slack_e, "worst_relative_slack_deviation":
+                 slack_d, "max_D_over_bound": ratio_d, "worst_case": worst_case},
+        tolerance="a violation is slack/(1+|bound|) < -1e-9: all values are exact closed "
+                  "forms, so only float rounding (~1e-15 relative) can make a true bound "
+                  "look violated")
+
+
+def _extremal(n: int, rho: float, delta: float) -> T.PolyEncoder:
+    """An encoder with ``ε = 0``, ``‖Σ_h − I‖_F = δ`` and ``E_nl = B`` exactly: covariance
+    ``(1 − δ/sqrt(n)) I``, degree-2 energy ``B/n`` per output on distinct basis functions,
+    linear block ``sqrt(1 − δ/sqrt(n) − B/n) I`` (needs ``n ≥ 1`` and a small enough δ)."""
+    B = math.sqrt(n) * delta / rho
+    alphas = T.multi_indices(n, 2)
+    coef = np.zeros((n, len(alphas)))
+    coef[:, 1:n + 1] = math.sqrt(1 - delta / math.sqrt(n) - B / n) * np.eye(n)
+    pure = np.flatnonzero(alphas.max(axis=1) == 2)          # z_k² directions, one per output
+    coef[np.arange(n), pure] = math.sqrt(B / n)
+    return T.PolyEncoder(coef, alphas)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else math.inf
+
+
+@check("T3.bound_tightness")
+def bound_tightness(seed: int, *, limit=lambda Q: Q, steps: int = 24, rho: float = 0.6
+                    ) -> CheckResult:
+    """(a) Along ``h_t = limit(Q)(I + tS) z + t·(nonlinear) + t·m`` with ``S ⪰ 0`` and
+    ``t = 2^{-k}``, the encoder tends to a rotation; ``ε``, ``δ`` and the bound are then
+    increasing in ``t``, so they must decrease monotonically to 0, and dominate ``D(h_t)``. (b) Sharpness: an explicit family with ``ε = 0`` attains
+    ``E_nl = B`` exactly, and ``D / (B + (δ+B)²) → 1`` as ``δ → 0``."""
+    rng = np.random.default_rng(seed)
+    n = 3
+    Q = limit(T.random_rotation(rng, n))
+    G = rng.standard_normal((n, n))
+    S = G @ G.T / n     # S ⪰ 0: Σ_h − I and ε are then sums of PSD / positive terms growing in t
+    base = T.random_encoder(rng, n, 3, mean_scale=1.0)
+    rows = []
+    for k in range(steps):
+        t = 2.0**-k
+        coef = t * base.coef
+        coef[:, 1:n + 1] = Q @ (np.eye(n) + t * S)
+        q = T.t3_quantities(T.PolyEncoder(coef, base.alphas), rho)
+        rows.append((t, abs(q.eps), q.delta, q.bound.deviation, q.deviation))
+    arr = np.array(rows)
+    size = arr[:, 1] + arr[:, 2]                                  # |ε| + δ
+    monotone = bool(np.all(np.diff(arr[:, 3]) < 0) and np.all(np.diff(size) < 0))
+    dominated = bool(np.all(arr[:, 4] <= arr[:, 3] * (1 + 1e-9)))
+    final = float(arr[-1, 3])
+    # rates: the bound is first order in t (δ ~ t), the deviation second order
+    rate_bound, rate_dev = (float(np.log2(arr[-2, c] / arr[-1, c])) for c in (3, 4))
+
+    sharp = []
+    for delta in (1e-1, 1e-2, 1e-3, 1e-4):
+        q = T.t3_quantities(_extremal(n, rho, delta), rho)
+        sharp.append((delta, _ratio(q.nonlinear_energy, q.bound.energy),
+                      _ratio(q.deviation, q.bound.deviation), abs(q.eps)))
+    sharp_arr = np.array(sharp)
+    attained = bool(np.all(np.abs(sharp_arr[:, 1] - 1) < 1e-9) and np.all(sharp_arr[:, 3] < 1e-12))
+    ratio_to_one = bool(np.all(np.diff(sharp_arr[:, 2]) > 0) and sharp_arr[-1, 2] > 0.999)
+    ok = (monotone and dominated and final < 1e-5 and size[-1] < 1e-5 and attained
+          and ratio_to_one)
+    return CheckResult(
+        passed=ok,
+        summary=f"h_t -> rotation over t = 1..2^-{steps - 1}: bound {arr[0, 3]:.3g} -> "
+                f"{final:.3g} (monotone: {monotone}, >= D: {dominated}); rates t^{rate_bound:.2f}"
+                f" (bound) vs t^{rate_dev:.2f} (D); extremal family: E_nl/B = 1 "
+                f"({attained}), D/bound -> {sharp_arr[-1, 2]:.6f}",
+        figures={"t (every 4th step)": arr[::4, 0].tolist(), "abs_eps": arr[::4, 1].tolist(),
+                 "delta": arr[::4, 2].tolist(), "bound": arr[::4, 3].tolist(),
+                 "D": arr[::4, 4].tolist(), "bound_rate_exponent": rate_bound,
+                 "D_rate_exponent": rate_dev, "extremal_delta": sharp_arr[:, 0].tolist(),
+                 "extremal_E_nl_over_B": sharp_arr[:, 1].tolist(),
+                 "extremal_D_over_bound": sharp_arr[:, 2].tolist()},
+        tolerance=f"strict monotone decrease of the bound and of |eps| + delta, both < 1e-5 "
+                  f"at t = 2^-{steps - 1}, D <= bound (1e-9 rel.); "
+                  "E_nl/B = 1 to 1e-9 and D/bound increasing to > 0.999 on the extremal family")

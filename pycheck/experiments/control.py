@@ -1,0 +1,215 @@
+"""Control cost of straight-line latent plans (T4), the paper's panels (c) and (d).
+
+World: 2D (by default) Gaussian latents seen through an invertible mixing ``x = g(z)``.
+A bank of ``n_bank`` observations ``(x_i, z_i)`` with ``z_i ~ N(0, I)`` is the state
+space; ``k_pairs`` random start-goal pairs are drawn from it. Every encoder plans a
+straight line between the start and goal embeddings, decoded by nearest-neighbour
+retrieval in the bank (:mod:`pycheck.planning`); the cost is the decoded path length in
+``z`` over ``||z_goal - z_start||`` (ideal 1).
+
+Encoders (one set per seed):
+
+* ``oracle``    -- ``h = z`` (the true latent; its cost > 1 only by retrieval jitter);
+* ``gauss-OU``  -- SIGReg on Gaussian-OU pairs, the full budget ``budgets[-1]``;
+* ``trajectory``-- SIGReg with the same budget on :func:`pycheck.worlds.trajectory_pairs`
+  (non-stationary rollouts of a reaching policy, observed through the same ``g``);
+* ``gauss-OU@s``-- SIGReg on Gaussian-OU pairs with smaller budgets ``s`` (encoders of
+  increasing quality, for panel (d));
+* ``raw x``     -- no encoder at all, ``h = x``: the mixing's own quality.
+
+Panel (c): mean cost with percentile-bootstrap 95% CIs over all start-goal pairs (pooled
+over seeds), and the paired difference to the oracle. Panel (d): cost against
+``R^2(h -> z)`` across the non-oracle encoders, with Spearman's rank correlation.
+Every trained run also records the T3 quantities measured on Gaussian-OU test pairs.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from ..store import RunStore, savefig, write_json, write_table
+
+THEOREMS = ("T4",)
+N_EXAMPLES = 4  # start-goal pairs drawn in control_paths.png
+
+
+def _bank(cfg: dict, seed: int):
+    """The seed's mixing, bank latents/observations and start-goal pairs (deterministic)."""
+    from ..mixings import make_mixing
+    from ..planning import sample_pairs
+
+    n = int(cfg["dim"])
+    rng = np.random.default_rng([seed, 7])
+    g = make_mixing(cfg["mixing"], n, seed)
+    z = rng.standard_normal((int(cfg["n_bank"]), n))
+    pairs = sample_pairs(z, int(cfg["k_pairs"]), rng, float(cfg["min_dist"]))
+    return g, z, g.forward(z), pairs
+
+
+def _measure(h_bank: np.ndarray, h_ou, h_ou_next, z_ou, cfg: dict, seed: int) -> dict:
+    from ..metrics import linear_r2, t3_quantities
+    from ..planning import decode_plans, plan_cost, straight_line_plans
+
+    _, z_bank, _, pairs = _bank(cfg, seed)
+    ex = pairs[:N_EXAMPLES]  # decoded bank indices of a few plans, for the path figure
+    paths = decode_plans(h_bank, straight_line_plans(h_bank[ex[:, 0]], h_bank[ex[:, 1]],
+                                                     int(cfg["n_steps"])))
+    res = dict(r2_hz=linear_r2(h_bank, z_bank, seed=seed),
+               cost=plan_cost(h_bank, z_bank, pairs, int(cfg["n_steps"])).tolist(),
+               example_paths=paths.tolist())
+    if h_ou is not None:
+        res.update(t3_quantities(h_ou, h_ou_next, z_ou, float(cfg["rho"])))
+    return res
+
+
+def run_one(cfg: dict, world: str, steps: int, seed: int) -> dict:
+    """Train one SIGReg encoder (``world`` = "gauss-OU" or "trajectory") and score its plans."""
+    from ..train import embed, fit_encoder
+    from ..worlds import gaussian_ou_pairs, trajectory_pairs
+
+    t0 = time.perf_counter()
+    n, rho = int(cfg["dim"]), float(cfg["rho"])
+    g, _, x_bank, _ = _bank(cfg, seed)
+    rng = np.random.default_rng([seed, 11])
+    if world == "gauss-OU":
+        z, z_next = gaussian_ou_pairs(int(cfg["n_train"]), n, rho, rng)
+    elif world == "trajectory":
+        z, z_next = trajectory_pairs(int(cfg["n_train"]), n, rng, **cfg.get("trajectory", {}))
+    else:
+        raise ValueError(f"unknown world {world!r}")
+    enc = fit_encoder(g.forward(z), g.forward(z_next), "sigreg", steps=steps,
+                      batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
+                      progress=bool(cfg.get("progress", True)))
+    zt, zt_next = gaussian_ou_pairs(int(cfg["n_test"]), n, rho, np.random.default_rng([seed, 13]))
+    res = dict(world=world, steps=steps, seed=seed, mixing=cfg["mixing"])
+    res.update(_measure(embed(enc, x_bank), embed(enc, g.forward(zt)),
+                        embed(enc, g.forward(zt_next)), zt, cfg, seed))
+    res["wall_s"] = time.perf_counter() - t0
+    return res
+
+
+def _paired_diff_ci(a: np.ndarray, b: np.ndarray, seed: int) -> tuple[float, float, float]:
+    from ..planning import bootstrap_ci
+    return bootstrap_ci(np.asarray(a) - np.asarray(b), seed=seed)
+
+
+def _plots(rows: list[dict], costs: dict, rho_s: float, p_s: float, out: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    main = [r for r in rows if r["encoder"] in ("oracle", "gauss-OU", "trajectory")]
+    fig, ax = plt.subplots(figsize=(3.8, 3.4))
+    for i, r in enumerate(main):
+        c = costs[r["encoder"]]
+        ax.scatter(np.full(len(c), i) + np.random.default_rng(i).uniform(-0.15, 0.15, len(c)),
+                   c, s=6, color=f"C{i}", alpha=0.35)
+        ax.errorbar([i], [r["cost_mean"]], yerr=[[r["cost_mean"] - r["ci_lo"]], [r["ci_hi"] - r["cost_mean"]]],
+                    fmt="o", color="k", capsize=5)
+    ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
+    ax.set_xticks(range(len(main)), [r["encoder"] for r in main])
+    ax.set_ylabel("path length / straight line (ideal 1)")
+    ax.set_title("(c) control cost, 95% bootstrap CI")
+    savefig(fig, out / "control_cost.png")
+    plt.close(fig)
+
+    pts = [r for r in rows if r["encoder"] != "oracle"]
+    fig, ax = plt.subplots(figsize=(4.4, 3.4))
+    x = [max(1.0 - r["r2_hz"], 1e-7) for r in pts]
+    ax.errorbar(x, [r["cost_mean"] for r in pts],
+                yerr=[[r["cost_mean"] - r["ci_lo"] for r in pts], [r["ci_hi"] - r["cost_mean"] for r in pts]],
+                fmt="o", color="C0", capsize=3)
+    for xi, r in zip(x, pts):
+        ax.annotate(r["encoder"], (xi, r["cost_mean"]), fontsize=6, xytext=(3, 3),
+                    textcoords="offset points")
+    oracle = next(r for r in rows if r["encoder"] == "oracle")
+    ax.axhline(oracle["cost_mean"], color="C2", lw=0.8, ls="--", label="oracle")
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel(r"$1 - R^2(h\to z)$  (better identifiability $\rightarrow$)")
+    ax.set_ylabel("control cost (ideal 1)")
+    ax.set_title(f"(d) cost vs identifiability: Spearman ρ(R², cost) = {rho_s:.2f} (p={p_s:.2g})",
+                 fontsize=8)
+    ax.legend(fontsize=7)
+    savefig(fig, out / "control_cost_vs_r2.png")
+    plt.close(fig)
+
+
+def _plot_paths(z_bank: np.ndarray, pairs: np.ndarray, enc_runs: dict, out: Path) -> None:
+    """Decoded plans of a few start-goal pairs in the true latent plane, one panel per encoder."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(enc_runs), figsize=(3.0 * len(enc_runs), 3.1),
+                             sharex=True, sharey=True)
+    for ax, (name, r) in zip(np.atleast_1d(axes), enc_runs.items()):
+        ax.scatter(z_bank[:3000, 0], z_bank[:3000, 1], s=1, color="0.85")
+        for k, p in enumerate(r["example_paths"]):
+            ax.plot(*z_bank[p, :2].T, "-o", ms=2, color=f"C{k}")
+            ax.plot(*z_bank[pairs[k], :2].T, ":", color=f"C{k}", lw=0.8)
+        ax.set_title(f"{name} (cost {np.mean(r['cost']):.3f})", fontsize=9)
+        ax.set_aspect("equal")
+    fig.suptitle("decoded straight-latent plans in the true latent plane (dotted: oracle line)",
+                 fontsize=8)
+    savefig(fig, out / "control_paths.png")
+    plt.close(fig)
+
+
+def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
+    """Train the encoders of every seed (resumable), score their plans, write tables and figures."""
+    from ..planning import bootstrap_ci
+
+    out = Path(out)
+    budgets = sorted(int(b) for b in cfg["budgets"])
+    if not budgets or budgets[0] < 1:
+        raise ValueError(f"control: budgets must be positive step counts, got {cfg['budgets']}")
+    if int(cfg.get("dim", 2)) < 2:
+        raise ValueError("control: dim must be >= 2")
+    store = RunStore(out)
+    per_enc: dict[str, list[dict]] = {}
+    for seed in seeds:
+        _, z_bank, x_bank, pairs = _bank(cfg, seed)
+        for name, h in {"oracle": z_bank, "raw x": x_bank}.items():
+            per_enc.setdefault(name, []).append(_measure(h, None, None, None, cfg, seed))
+        trained = [("gauss-OU" if s == budgets[-1] else f"gauss-OU@{s}", "gauss-OU", s)
+                   for s in budgets] + [("trajectory", "trajectory", budgets[-1])]
+        for name, world, steps in trained:
+            per_enc.setdefault(name, []).append(store.run(
+                f"{world}-steps{steps}-seed{seed}", lambda w=world, s=steps, sd=seed: run_one(cfg, w, s, sd)))
+
+    costs = {k: np.concatenate([r["cost"] for r in v]) for k, v in per_enc.items()}
+    rows = []
+    for name, runs in per_enc.items():
+        mean, lo, hi = bootstrap_ci(costs[name], seed=0)
+        d_mean, d_lo, d_hi = _paired_diff_ci(costs[name], costs["oracle"], seed=1)
+        rows.append(dict(encoder=name, r2_hz=float(np.mean([r["r2_hz"] for r in runs])),
+                         cost_mean=mean, ci_lo=lo, ci_hi=hi,
+                         diff_vs_oracle=d_mean, diff_ci_lo=d_lo, diff_ci_hi=d_hi,
+                         indistinguishable_from_oracle=bool(d_lo <= 0.0 <= d_hi),
+                         pairs=len(costs[name])))
+    pts = [r for r in rows if r["encoder"] != "oracle"]
+    sp = spearmanr([r["r2_hz"] for r in pts], [r["cost_mean"] for r in pts])
+    rho_s, p_s = float(sp.statistic), float(sp.pvalue)
+    note = (f"{cfg['k_pairs']} start-goal pairs per seed (seeds {list(seeds)}), bank of "
+            f"{cfg['n_bank']} samples, {cfg['n_steps']} interpolation steps, n = {cfg['dim']}, "
+            f"mixing {cfg['mixing']}. Cost = decoded path length in z / straight-line length "
+            "(ideal 1). CIs: 95% percentile bootstrap over pairs; diff_vs_oracle is paired. "
+            f"Spearman rank correlation of R^2(h->z) and mean cost over the {len(pts)} non-oracle "
+            f"encoders: rho = {rho_s:.3f}, p = {p_s:.3g}.")
+    write_table(out, "control", rows, title="Latent-space planning cost (T4)", note=note)
+    _plots(rows, costs, rho_s, p_s, out)
+    _, z_bank, _, pairs = _bank(cfg, seeds[0])
+    _plot_paths(z_bank, pairs, {k: per_enc[k][0] for k in ("oracle", "gauss-OU", "trajectory")}, out)
+    summary = dict(cost={r["encoder"]: [round(r["cost_mean"], 4), round(r["ci_lo"], 4),
+                                         round(r["ci_hi"], 4)] for r in rows},
+                   r2_hz={r["encoder"]: round(r["r2_hz"], 6) for r in rows},
+                   gauss_ou_indistinguishable_from_oracle=next(
+                       r["indistinguishable_from_oracle"] for r in rows if r["encoder"] == "gauss-OU"),
+                   spearman_rho=rho_s, spearman_p=p_s,
+                   runs_computed=store.computed, runs_reused=store.reused)
+    write_json(out / "control_summary.json", summary)
+    return summary

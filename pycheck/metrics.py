@@ -1,0 +1,91 @@
+"""Identifiability metrics: linear R², deviation from rotation, and Theorem 3's quantities.
+
+All functions take float arrays of shape ``(N, n)`` (rows are samples) and return floats.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.linalg import orthogonal_procrustes
+
+
+def _pair(a, b, names=("h", "z")) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
+        raise ValueError(f"{names[0]} and {names[1]} must be 2D with the same number of rows, "
+                         f"got {a.shape} and {b.shape}")
+    if a.shape[0] < 4:
+        raise ValueError(f"need at least 4 samples, got {a.shape[0]}")
+    return a, b
+
+
+def linear_r2(h, z, *, test_fraction: float = 0.5, seed: int = 0) -> float:
+    """R² of the best affine map ``h -> z``, fitted on a random train part, scored held out.
+
+    ``R² = 1 - Σ_j SSE_j / Σ_j SST_j`` over the held-out rows (variance-weighted over the
+    coordinates of ``z``; ``SST`` uses the held-out mean). 1 means ``z`` is an exact affine
+    function of ``h``. Use ``linear_r2(x, z)`` for the mixing's own ``R²(x -> z)``.
+    """
+    h, z = _pair(h, z)
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    perm = np.random.default_rng(seed).permutation(h.shape[0])
+    n_test = max(2, int(round(test_fraction * h.shape[0])))
+    te, tr = perm[:n_test], perm[n_test:]
+    if tr.size < h.shape[1] + 1:
+        raise ValueError(f"{tr.size} training rows cannot fit an affine map from {h.shape[1]} dims")
+    mu_h, mu_z = h[tr].mean(0), z[tr].mean(0)
+    coef, *_ = np.linalg.lstsq(h[tr] - mu_h, z[tr] - mu_z, rcond=None)
+    resid = z[te] - (mu_z + (h[te] - mu_h) @ coef)
+    sst = ((z[te] - z[te].mean(0)) ** 2).sum()
+    return float(1.0 - (resid ** 2).sum() / sst)
+
+
+def deviation_from_rotation(h, z) -> float:
+    """``D = min_{Q in O(n), b} mean ||h - Q z - b||²`` (Theorem 3's left-hand side).
+
+    The optimal ``b`` centres both sides; the optimal ``Q`` is the orthogonal Procrustes
+    solution. ``h`` is used as is (no rescaling): a shrunken or stretched ``h`` counts.
+    """
+    h, z = _pair(h, z)
+    if h.shape[1] != z.shape[1]:
+        raise ValueError(f"h and z must have the same dimension, got {h.shape[1]} and {z.shape[1]}")
+    hc, zc = h - h.mean(0), z - z.mean(0)
+    q, _ = orthogonal_procrustes(zc, hc)  # zc @ q ≈ hc
+    return float(((hc - zc @ q) ** 2).sum(1).mean())
+
+
+def best_rotation(h, z) -> np.ndarray:
+    """The orthogonal ``Q`` (n x n) minimising ``||(h - mean h) Q - (z - mean z)||``; ``h @ Q ≈ z``."""
+    h, z = _pair(h, z)
+    q, _ = orthogonal_procrustes(h - h.mean(0), z - z.mean(0))
+    return q
+
+
+def t3_quantities(h, h_next, z, rho: float) -> dict:
+    """Empirical ``(eps, delta, D)`` of Theorem 3 and its bound, on a sample of pairs.
+
+    ``eps = mean ||h' - h||² - 2 n (1 - rho)`` (alignment excess over the rotation optimum),
+    ``delta = ||Cov h - I||_F``, ``D = deviation_from_rotation(h, z)``, and
+    ``bound`` = the deviation bound of :func:`pycheck.theory.t3_bound` (its energy
+    bound ``B`` is ``bound_energy``). Finite samples can make
+    ``eps`` slightly negative; it is reported as measured.
+    """
+    from .theory import t3_bound
+    h, z = _pair(h, z)
+    h_next, _ = _pair(h_next, z, ("h_next", "z"))
+    n = h.shape[1]
+    eps = float(((h_next - h) ** 2).sum(1).mean() - 2.0 * n * (1.0 - rho))
+    delta = float(np.linalg.norm(np.cov(h, rowvar=False).reshape(n, n) - np.eye(n)))
+    d = deviation_from_rotation(h, z)
+    b = t3_bound(eps, delta, n, rho)
+    return dict(n=n, rho=float(rho), eps=eps, delta=delta, D=d, bound=float(b.deviation),
+                bound_energy=float(b.energy))
+
+
+def r2_summary(values) -> str:
+    """``mean ± std`` with enough digits to tell 0.9999 from 0.99999."""
+    v = np.asarray(values, dtype=float)
+    sd = float(v.std(ddof=1)) if v.size > 1 else math.nan
+    return f"{v.mean():.6f} ± {sd:.1e}"

@@ -1,0 +1,342 @@
+"""DMC Reacher on pixels: rendering, latent-angle datasets, a small CNN encoder, planning.
+
+The world of the paper's last experiment. The latent state is the pair of joint angles
+``theta = (shoulder, wrist)`` (radians) of the dm_control suite ``reacher`` arm; the
+observation ``x = g(theta)`` is a 64x64 RGB frame rendered off-screen on the CPU
+(MuJoCo + Mesa EGL). A configuration is rendered by writing ``physics.named.data.qpos``
+directly and running forward kinematics, so the same angles always give the same frame.
+The target sphere is made transparent (alpha 0) and pinned at the origin, so frames carry
+no information beyond the two angles.
+
+Angle conventions (checked against the model: the shoulder hinge is unlimited, the wrist
+is limited to ``[-2.79, 2.79]`` rad):
+
+* Gaussian-OU world: ``theta = sigma * z`` with ``z`` a stationary Gaussian-OU chain
+  (``z_0 ~ N(0, I)``, ``z' = rho z + sqrt(1 - rho^2) eps``), no wrapping and no clipping.
+  With ``sigma = 0.8`` the shoulder leaves ``(-pi, pi)`` (where the frame would alias with
+  ``theta + 2 pi``) with probability ~1e-4 and the wrist leaves its limit with probability
+  ~5e-4 (forward kinematics renders such a pose anyway: the limit only acts in the
+  dynamics). Wrapping or clipping would change the latent law and break the T1 premise
+  that ``theta / sigma`` is exactly Gaussian-OU; the rare outliers are counted and
+  reported instead (:func:`angle_stats`).
+* Trajectory world: rollouts of a scripted reaching policy in the real MuJoCo dynamics
+  (PD torques towards a random goal, with exploration noise), every episode starting near
+  one fixed pose -- the pixel analogue of :func:`pycheck.worlds.trajectory_rollouts`.
+  Its pair distribution is non-stationary and not Gaussian-OU.
+
+Because the shoulder stays inside ``(-pi, pi)`` in every frame we plan on, the angles are a
+global chart of the configurations seen; the theorems' latent is ``z = theta / sigma``
+itself, so linear identifiability is measured against the angles (an affine map
+``h -> theta``), not against ``(cos, sin)`` features, which would only be the right
+target if the shoulder wrapped around.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MUJOCO_GL", "egl")  # before dm_control / mujoco are imported
+
+import hashlib
+import io
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .planning import decode_plans, straight_line_plans
+from .store import atomic_write_bytes
+
+FRAME_SIZE = 64
+INSTALL_HINT = ("install the Debian packages `libegl1 libgl1` (apt-get install -y libegl1 "
+                "libgl1) and `pip install dm_control==1.0.50 mujoco==3.17.0` (or "
+                "`pip install -e '.[reacher]'`), keep MUJOCO_GL=egl")
+
+
+# ------------------------------------------------------------------ rendering
+class ReacherRenderer:
+    """Off-screen renderer of reacher arm poses.
+
+    Parameters
+    ----------
+    size : frame height and width in pixels.
+    camera : MuJoCo camera name (``"fixed"`` looks straight down on the arena).
+    shadows : keep the light's shadow map and the floor's reflection. Off by default:
+        Mesa's software renderer then draws a frame ~5x faster (about 5 ms instead of
+        25-35 ms on a shared 2-core machine); the arm and the arena are unchanged, only
+        the floor is lit flat (darker). Either way a frame is a function of the angles.
+
+    Raises
+    ------
+    RuntimeError
+        If dm_control / mujoco are missing or no off-screen OpenGL context can be made;
+        the message says what to install.
+    """
+
+    def __init__(self, size: int = FRAME_SIZE, camera: str = "fixed", shadows: bool = False):
+        try:
+            from dm_control import suite
+            env = suite.load("reacher", "easy", task_kwargs={"random": 0})
+            self.physics = env.physics
+            self._limit = float(self.physics.named.model.jnt_range["wrist"][1])
+            self.physics.named.model.geom_rgba["target"][3] = 0.0  # invisible target
+            self.physics.named.model.geom_pos["target"][:2] = 0.0
+            if not shadows:
+                self.physics.model.light_castshadow[:] = 0
+                self.physics.model.mat_reflectance[:] = 0.0
+            self.size, self.camera = int(size), camera
+            self.render(np.zeros((1, 2)))  # fail here, not halfway through a dataset
+        except Exception as e:  # ImportError, mujoco.FatalError, EGL errors ...
+            raise RuntimeError(
+                f"cannot render DMC Reacher off-screen (MUJOCO_GL={os.environ.get('MUJOCO_GL')}): "
+                f"{type(e).__name__}: {e}. To fix: {INSTALL_HINT}.") from e
+
+    @property
+    def wrist_limit(self) -> float:
+        """The wrist joint's range bound (rad), read from the MJCF model (2.79)."""
+        return self._limit
+
+    def set_pose(self, theta, qvel=(0.0, 0.0)) -> None:
+        p = self.physics
+        with p.reset_context():  # also runs forward kinematics
+            p.named.data.qpos[["shoulder", "wrist"]] = theta
+            p.named.data.qvel[["shoulder", "wrist"]] = qvel
+
+    def render(self, theta: np.ndarray, progress: bool = False, desc: str = "render") -> np.ndarray:
+        """Frames of the poses ``theta`` (shape ``(N, 2)``, rad) as uint8 ``(N, size, size, 3)``."""
+        from tqdm.auto import tqdm
+        theta = np.asarray(theta, dtype=np.float64).reshape(-1, 2)
+        out = np.empty((len(theta), self.size, self.size, 3), dtype=np.uint8)
+        for i in tqdm(range(len(theta)), desc=desc, disable=not (progress and sys.stderr.isatty()),
+                      leave=False):
+            self.set_pose(theta[i])
+            out[i] = self.physics.render(self.size, self.size, camera_id=self.camera)
+        return out
+
+    def reaching_rollouts(self, n_episodes: int, length: int, rng: np.random.Generator, *,
+                          sigma: float = 0.8, start_center: float = -1.5,
+                          start_radius: float = 0.2, frame_every: int = 2, kp: float = 5.0,
+                          kd: float = 0.5, action_noise: float = 0.3) -> np.ndarray:
+        """Joint angles along scripted reaching episodes, shape ``(n_episodes, length, 2)``.
+
+        Every episode starts at rest at ``sigma * (start_center + start_radius * N(0, I))``
+        (one fixed region, both joints), draws a goal ``sigma * N(0, I)`` (wrist goal clipped
+        to 95% of its range) and applies the saturating PD torque
+        ``u = clip(kp (goal - q) - kd qdot + action_noise * N(0, I), -1, 1)`` for the
+        whole episode in the MuJoCo dynamics (joint limit, damping and inertia included);
+        one frame is kept every ``frame_every`` control steps (0.02 s each).
+        """
+        p = self.physics
+        lim = 0.95 * self.wrist_limit
+        out = np.empty((n_episodes, length, 2))
+        for e in range(n_episodes):
+            start = sigma * (start_center + start_radius * rng.standard_normal(2))
+            goal = sigma * rng.standard_normal(2)
+            start[1], goal[1] = np.clip(start[1], -lim, lim), np.clip(goal[1], -lim, lim)
+            self.set_pose(start)
+            for t in range(length):
+                out[e, t] = p.named.data.qpos[["shoulder", "wrist"]]
+                for _ in range(frame_every):
+                    q = p.named.data.qpos[["shoulder", "wrist"]]
+                    v = p.named.data.qvel[["shoulder", "wrist"]]
+                    u = kp * (goal - q) - kd * v + action_noise * rng.standard_normal(2)
+                    p.set_control(np.clip(u, -1.0, 1.0))
+                    p.step()
+        return out
+
+
+# ------------------------------------------------------------------ latent processes
+def ou_angles(n_chains: int, length: int, sigma: float, rho: float,
+              rng: np.random.Generator) -> np.ndarray:
+    """Stationary Gaussian-OU chains of joint angles, shape ``(n_chains, length, 2)`` (rad).
+
+    ``theta_t = sigma * z_t`` with ``z_0 ~ N(0, I)`` and ``z_{t+1} = rho z_t +
+    sqrt(1 - rho^2) eps_t``: every ``theta_t`` has law ``N(0, sigma^2 I)`` and every
+    consecutive pair is a Gaussian-OU pair (the chain starts in its stationary law).
+    """
+    if n_chains < 1 or length < 2:
+        raise ValueError(f"need n_chains >= 1 and length >= 2, got {n_chains}, {length}")
+    if not 0.0 < rho < 1.0 or not sigma > 0:
+        raise ValueError(f"need 0 < rho < 1 and sigma > 0, got rho={rho}, sigma={sigma}")
+    z = np.empty((n_chains, length, 2))
+    z[:, 0] = rng.standard_normal((n_chains, 2))
+    s = math.sqrt(1.0 - rho * rho)
+    for t in range(1, length):
+        z[:, t] = rho * z[:, t - 1] + s * rng.standard_normal((n_chains, 2))
+    return sigma * z
+
+
+def consecutive_pairs(n_chains: int, length: int) -> np.ndarray:
+    """Flat frame indices ``(i, i')`` of consecutive frames within each chain, ``(P, 2)``."""
+    base = np.arange(n_chains)[:, None] * length + np.arange(length - 1)[None, :]
+    return np.stack([base.ravel(), base.ravel() + 1], axis=1)
+
+
+def angle_stats(theta: np.ndarray, wrist_limit: float) -> dict:
+    """Mean step size and out-of-chart fractions of angle chains ``(C, L, 2)``."""
+    step = np.linalg.norm(np.diff(theta, axis=1), axis=-1)
+    return dict(mean_step_rad=float(step.mean()),
+                frac_shoulder_wraps=float(np.mean(np.abs(theta[..., 0]) > math.pi)),
+                frac_wrist_beyond_limit=float(np.mean(np.abs(theta[..., 1]) > wrist_limit)),
+                std_rad=np.std(theta.reshape(-1, 2), axis=0).tolist())
+
+
+def grid_angles(half_width: float, n_per_side: int) -> np.ndarray:
+    """Regular grid over ``[-half_width, half_width]^2``, shape ``(n_per_side^2, 2)``."""
+    g = np.linspace(-half_width, half_width, n_per_side)
+    a, b = np.meshgrid(g, g, indexing="ij")
+    return np.stack([a.ravel(), b.ravel()], axis=1)
+
+
+def start_goal_pairs(k: int, half_width: float, min_dist: float,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` start and goal poses uniform in ``[-half_width, half_width]^2``, at least
+    ``min_dist`` rad apart (rejection sampling). Returns two ``(k, 2)`` arrays."""
+    starts, goals = [], []
+    for _ in range(100_000):
+        s, g = rng.uniform(-half_width, half_width, size=(2, 2))
+        if np.linalg.norm(g - s) >= min_dist:
+            starts.append(s)
+            goals.append(g)
+            if len(starts) == k:
+                return np.array(starts), np.array(goals)
+    raise ValueError(f"could not draw {k} pairs at distance >= {min_dist} in a box of "
+                     f"half-width {half_width}")
+
+
+# ------------------------------------------------------------------ caching
+def cache_key(kind: str, params: dict) -> str:
+    """Stable file stem for a rendered dataset: kind + hash of its generating parameters."""
+    blob = json.dumps(params, sort_keys=True, default=float).encode()
+    return f"{kind}-{hashlib.sha256(blob).hexdigest()[:12]}"
+
+
+def cached_arrays(path: Path, make) -> dict[str, np.ndarray]:
+    """Load the ``.npz`` at ``path`` or build it with ``make()`` and write it atomically."""
+    path = Path(path)
+    if path.is_file():
+        with np.load(path) as f:
+            return {k: f[k] for k in f.files}
+    arrays = make()
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+    return arrays
+
+
+# ------------------------------------------------------------------ encoder
+class ConvEncoder(nn.Module):
+    """Small CNN ``(B, 64, 64, 3) uint8 -> (B, dim_out)``: 4 stride-2 convs + MLP head.
+
+    Channels ``(16, 32, 32, 32)``, kernel 4, ReLU: 64 -> 32 -> 16 -> 8 -> 4 pixels, then
+    ``512 -> 128 -> dim_out``. Pixels are scaled to ``[-0.5, 0.5]`` inside ``forward``.
+    """
+
+    def __init__(self, dim_out: int = 2, channels=(16, 32, 32, 32), hidden: int = 128):
+        super().__init__()
+        layers, c_in = [], 3
+        for c in channels:
+            layers += [nn.Conv2d(c_in, c, 4, stride=2, padding=1), nn.ReLU()]
+            c_in = c
+        side = FRAME_SIZE // 2 ** len(channels)
+        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c_in * side * side, hidden),
+                                 nn.ReLU(), nn.Linear(hidden, dim_out))
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        x = frames.permute(0, 3, 1, 2).float() / 255.0 - 0.5
+        return self.net(x)
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: int,
+              lr: float, seed: int, lam: float = 0.1, num_slices: int = 256,
+              progress: bool = True, desc: str = "train") -> tuple[ConvEncoder, list[dict]]:
+    """Train a :class:`ConvEncoder` with LeJEPA's alignment + SIGReg on frame pairs.
+
+    Parameters
+    ----------
+    frames : uint8 ``(N, 64, 64, 3)``.
+    pairs : int ``(P, 2)`` indices ``(i, i')`` of consecutive frames.
+    steps, batch_size, lr : Adam steps, pairs per step, learning rate.
+    seed : seeds the initialisation, the minibatches and SIGReg's directions.
+    lam : SIGReg weight in :func:`pycheck.objectives.make_objective` (its default 0.1).
+
+    Returns the encoder (eval mode) and a short loss history (every ~10% of the steps).
+    Raises ``RuntimeError`` naming the step if the loss becomes non-finite.
+    """
+    from tqdm.auto import tqdm
+
+    from .objectives import make_objective
+
+    if len(pairs) < 2 or steps < 1 or batch_size < 2:
+        raise ValueError(f"need >= 2 pairs, steps >= 1, batch_size >= 2; got {len(pairs)} "
+                         f"pairs, steps={steps}, batch_size={batch_size}")
+    device = default_device()
+    torch.manual_seed(seed)
+    model = ConvEncoder().to(device)
+    objective = make_objective("sigreg", lam=lam, num_slices=num_slices, seed=seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    rng = np.random.default_rng([seed, 5])
+    data = torch.from_numpy(frames)
+    history, every = [], max(1, steps // 10)
+    bar = tqdm(range(steps), desc=desc, disable=not (progress and sys.stderr.isatty()))
+    model.train()
+    for step in bar:
+        b = pairs[rng.integers(0, len(pairs), size=min(batch_size, len(pairs)))]
+        h = model(data[b.ravel()].to(device)).view(len(b), 2, -1)
+        loss, parts = objective(h[:, 0], h[:, 1])
+        if not math.isfinite(parts["loss"]):
+            raise RuntimeError(f"{desc}: non-finite loss at step {step}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % every == 0 or step == steps - 1:
+            history.append(dict(step=step, **parts))
+            bar.set_postfix(loss=f"{parts['loss']:.3f}")
+    model.eval()
+    return model, history
+
+
+@torch.no_grad()
+def embed_frames(model: nn.Module, frames: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Eval-mode embeddings of uint8 frames ``(N, 64, 64, 3)``, float64 ``(N, dim)``."""
+    device = next(model.parameters()).device
+    model.eval()
+    out = [model(torch.from_numpy(frames[i:i + batch_size]).to(device)).double().cpu().numpy()
+           for i in range(0, len(frames), batch_size)]
+    return np.concatenate(out)
+
+
+# ------------------------------------------------------------------ planning on pixels
+def oracle_paths(theta_start: np.ndarray, theta_goal: np.ndarray, n_steps: int) -> np.ndarray:
+    """The oracle's plan: the straight line in joint space, ``(K, n_steps + 1, 2)``."""
+    return straight_line_plans(theta_start, theta_goal, n_steps)
+
+
+def decode_latent_plans(h_bank: np.ndarray, start_idx: np.ndarray, goal_idx: np.ndarray,
+                        n_steps: int) -> np.ndarray:
+    """Bank indices ``(K, n_steps + 1)`` of the straight latent plans, decoded by nearest
+    neighbour in ``h``; the end points are pinned to the start and goal frames."""
+    plans = straight_line_plans(h_bank[start_idx], h_bank[goal_idx], n_steps)
+    idx = decode_plans(h_bank, plans)
+    idx[:, 0], idx[:, -1] = start_idx, goal_idx
+    return idx
+
+
+def plan_metrics(decoded: np.ndarray, oracle: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-pair scores of decoded joint paths ``(K, T+1, 2)`` against the oracle lines.
+
+    ``path_ratio``: decoded joint-path length / straight-line length (ideal 1).
+    ``deviation``: mean over waypoints of ``||theta_decoded(t) - theta_oracle(t)||`` (rad),
+    the distance between the two plans at the same plan time.
+    """
+    direct = np.linalg.norm(oracle[:, -1] - oracle[:, 0], axis=-1)
+    length = np.linalg.norm(np.diff(decoded, axis=1), axis=-1).sum(1)
+    dev = np.linalg.norm(decoded - oracle, axis=-1).mean(1)
+    return dict(path_ratio=length / direct, deviation=dev)

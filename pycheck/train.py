@@ -1,0 +1,170 @@
+"""Train an encoder on observation pairs ``(x, x')`` with a LeJEPA-style objective.
+
+>>> enc = fit_encoder(x, x_next, "sigreg")          # x, x_next: (N, d) arrays
+>>> h = embed(enc, x)                              # (N, n) float64
+>>> linear_r2(h, z)                                # ~1 on a Gaussian-OU world
+
+Defaults (MLP 3 x 128 SiLU, Adam, 3000 steps of 512 pairs, lr 2e-3 with 5% warm-up and
+cosine decay to zero) reach ``R²(h -> z) >= 0.99`` on smooth invertible 2D–4D mixings of
+Gaussian-OU pairs without tuning (``tests/test_train.py`` checks a fresh mixing). The
+decay to zero matters: SIGReg draws fresh slices each step, and the last, small steps
+average that noise out.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from .encoders import MLPEncoder, RealNVPEncoder, Standardized
+from .objectives import OBJECTIVES, make_objective
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message names the step."""
+
+    def __init__(self, step: int, value: float):
+        super().__init__(f"training diverged at step {step}: loss = {value}; "
+                         "try a smaller lr or check the inputs' scale")
+        self.step, self.value = step, value
+
+
+def _as_tensor(name: str, a) -> torch.Tensor:
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().numpy()
+    try:
+        a = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array of shape (N, d): {exc}") from None
+    if a.ndim != 2:
+        raise ValueError(f"{name} must have shape (N, d), got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or inf ({int((~np.isfinite(a)).sum())} entries)")
+    return torch.from_numpy(a)
+
+
+def _device(device) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def fit_encoder(x, x_next, objective: str = "sigreg", *, encoder: nn.Module | None = None,
+                steps: int = 3000, batch_size: int = 512, lr: float = 2e-3, seed: int = 0,
+                device=None, progress: bool = True, whiten: str | None = None,
+                dim_out: int | None = None, **options) -> nn.Module:
+    """Fit an encoder so that ``f(x)`` minimises ``objective`` on the pairs ``(x, x_next)``.
+
+    Parameters
+    ----------
+    x, x_next : array or tensor, shape (N, d)
+        Positive pairs of observations (e.g. ``g(z), g(z')``). ``N >= 2``, finite values.
+    objective : {"sigreg", "vicreg", "infonce"}
+        See :func:`pycheck.objectives.make_objective`; ``**options`` go to it (e.g.
+        ``lam=0.1``, ``sigma=1.0``).
+    encoder : nn.Module, optional
+        Module mapping ``(B, d)`` to ``(B, n)``; default ``MLPEncoder(d, dim_out or d)``.
+        Trained in place.
+    steps, batch_size, lr
+        Adam steps, pairs per step (capped at N), peak learning rate (5% linear warm-up,
+        then cosine decay to 0).
+    seed
+        Seeds the default encoder's initialisation, the batch order and SIGReg's slices;
+        the global RNG state is left untouched.
+    device
+        ``"cuda"`` if available, else ``"cpu"`` by default.
+    progress
+        tqdm progress bar (only when stderr is a terminal).
+    whiten : {"zca", "diag", "none"}, optional
+        Input whitening fitted on ``x`` and stored in the returned module; default ``"diag"``
+        for a :class:`RealNVPEncoder` (keeps the coupling structure), ``"zca"`` otherwise.
+
+    Returns
+    -------
+    nn.Module
+        A :class:`pycheck.encoders.Standardized` wrapper (eval mode) with attributes
+        ``history`` (list of ``(step, parts)``) and ``train_seconds``.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, non-finite values, ``N < 2``, unknown objective or option.
+    TrainingDiverged
+        The loss became non-finite (the message names the step).
+    """
+    xt, xnt = _as_tensor("x", x), _as_tensor("x_next", x_next)
+    if xt.shape != xnt.shape:
+        raise ValueError(f"x and x_next must have the same shape, got {tuple(xt.shape)} "
+                         f"and {tuple(xnt.shape)}")
+    n_pairs, d = xt.shape
+    if n_pairs < 2:
+        raise ValueError(f"need at least 2 pairs, got {n_pairs}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
+    if int(steps) != steps or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if int(batch_size) != batch_size or batch_size < 2:
+        raise ValueError(f"batch_size must be an integer >= 2, got {batch_size!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    if objective == "sigreg":
+        options.setdefault("seed", seed)
+    loss_fn = make_objective(objective, **options)
+
+    dev = _device(device)
+    gen = torch.Generator().manual_seed(seed)
+    if encoder is None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            encoder = MLPEncoder(d, dim_out or d)
+    if whiten is None:
+        whiten = "diag" if isinstance(encoder, RealNVPEncoder) else "zca"
+    model = Standardized.fit(encoder, xt, whiten).to(dev)
+    data = torch.stack([xt, xnt]).float().to(dev)     # (2, N, d)
+    batch = min(int(batch_size), n_pairs)
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    warm = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm
+        else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, steps - warm))))
+
+    from tqdm.auto import tqdm
+    bar = tqdm(range(steps), desc=f"fit {objective}", leave=False,
+               disable=not progress or not sys.stderr.isatty())
+    history, t0 = [], time.perf_counter()
+    model.train()
+    for step in bar:
+        idx = torch.randint(n_pairs, (batch,), generator=gen).to(dev)
+        hb = model(data[:, idx].reshape(2 * batch, d))
+        loss, parts = loss_fn(hb[:batch], hb[batch:])
+        if not math.isfinite(parts["loss"]):
+            raise TrainingDiverged(step, parts["loss"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == steps - 1:
+            history.append((step, parts))
+            bar.set_postfix({k: f"{v:.4g}" for k, v in parts.items()})
+    model.eval()
+    model.history, model.train_seconds = history, time.perf_counter() - t0
+    return model
+
+
+@torch.no_grad()
+def embed(encoder: nn.Module, x, batch_size: int = 8192) -> np.ndarray:
+    """``encoder(x)`` in eval mode, in batches; float64 NumPy array ``(N, n)``."""
+    xt = _as_tensor("x", x).float()
+    dev = next((p.device for p in encoder.parameters()), torch.device("cpu"))
+    was_training = encoder.training
+    encoder.eval()
+    out = [encoder(xt[i:i + batch_size].to(dev)).double().cpu()
+           for i in range(0, xt.shape[0], batch_size)]
+    encoder.train(was_training)
+    return torch.cat(out).numpy()

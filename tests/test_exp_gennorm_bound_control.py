@@ -1,0 +1,128 @@
+"""The gennorm, bound and control experiments: outputs, resume, and the bound's failure mode.
+
+Training is replaced by small fakes in most tests (the experiments' own logic -- resuming,
+aggregation, scope, statistics, writing -- is what is tested here); one smoke test per
+experiment runs the real ``run_one`` with a handful of training steps.
+"""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from pycheck.experiments import bound, control, gennorm
+from pycheck.store import write_json
+
+RUN_KEYS = {"n", "rho", "r2_hz", "eps", "delta", "D", "bound"}
+
+
+# ------------------------------------------------------------------------------ bound
+def _run(D, bound_, **extra):
+    return dict(dict(n=2, rho=0.9, r2_hz=0.99, eps=0.01, delta=0.02, D=D, bound=bound_), **extra)
+
+
+def test_bound_flags_a_violating_in_scope_run_and_still_writes_outputs(tmp_path):
+    write_json(tmp_path / "twod" / "runs" / "ok.json", _run(1e-3, 1e-2))
+    write_json(tmp_path / "scaling" / "runs" / "bad.json", _run(0.5, 0.1))
+    with pytest.raises(bound.BoundViolation, match="scaling/bad"):
+        bound.run({"sources": ["twod", "scaling"]}, tmp_path / "bound", [0])
+    rows = json.loads((tmp_path / "bound" / "bound.json").read_text())
+    assert [r["violation"] for r in rows] == [False, True]
+    assert (tmp_path / "bound" / "bound_scatter.png").stat().st_size > 0
+
+
+def test_bound_reports_out_of_scope_gennorm_runs_separately(tmp_path):
+    write_json(tmp_path / "twod" / "runs" / "a.json", _run(1e-3, 1e-2))
+    write_json(tmp_path / "gennorm" / "runs" / "g2.json", _run(1e-3, 5e-3, alpha="2"))
+    write_json(tmp_path / "gennorm" / "runs" / "g05.json", _run(0.4, 0.01, alpha="0.5"))
+    write_json(tmp_path / "gennorm" / "runs" / "broken.json", {"n": 2})
+    s = bound.run({"sources": ["twod", "scaling", "gennorm"]}, tmp_path / "bound", [0])
+    assert (s["runs"], s["in_scope"], s["out_of_scope"]) == (3, 2, 1)
+    assert s["violations_in_scope"] == 0 and s["violations_out_of_scope"] == 1
+    assert s["worst_in_scope"]["run"] == "gennorm/g2"
+    assert s["sources"]["scaling"]["runs"] == 0 and "no runs" in s["sources"]["scaling"]["note"]
+    assert "broken.json" in s["sources"]["gennorm"]["skipped"][0]
+    assert "Sources without runs: scaling" in (tmp_path / "bound" / "bound.md").read_text()
+
+
+def test_bound_without_any_run_is_a_usage_error(tmp_path):
+    with pytest.raises(ValueError, match="no trained-encoder runs"):
+        bound.run({"sources": ["twod"]}, tmp_path / "bound", [0])
+
+
+# ------------------------------------------------------------------------------ gennorm
+GN_CFG = dict(alphas=[0.5, 2.0, math.inf], dim=2, mixing="realnvp", rho=0.9, n_train=256,
+              n_test=256, steps=3, batch_size=64, lr=1e-3, progress=False)
+
+
+def test_gennorm_resumes_and_finds_the_peak(tmp_path, monkeypatch):
+    calls = []
+
+    def fake(cfg, alpha, seed):
+        calls.append((alpha, seed))
+        r2 = 0.999 if alpha == 2.0 else 0.95
+        return _run(0.01, 0.1, alpha=gennorm._alpha_key(alpha), seed=seed, r2_hz=r2, r2_hw=0.99,
+                    r2_xz=0.7, r2_ceiling=0.96)
+
+    monkeypatch.setattr(gennorm, "run_one", fake)
+    s = gennorm.run(GN_CFG, tmp_path, [0, 1])
+    assert len(calls) == 6 and s["runs_computed"] == 6
+    assert s["peaks_at_2"] and s["peak_alpha"] == "2" and set(s["r2_hz"]) == {"0.5", "2", "inf"}
+    s2 = gennorm.run(GN_CFG, tmp_path, [0, 1])  # everything is reused, nothing retrained
+    assert len(calls) == 6 and s2["runs_reused"] == 6 and s2["runs_computed"] == 0
+    for f in ("gennorm.json", "gennorm.csv", "gennorm.md", "gennorm_r2.png"):
+        assert (tmp_path / f).stat().st_size > 0
+
+
+def test_gennorm_requires_the_gaussian_reference(tmp_path):
+    with pytest.raises(ValueError, match="include 2"):
+        gennorm.run(dict(GN_CFG, alphas=[1.0, 3.0]), tmp_path, [0])
+
+
+def test_gennorm_run_one_trains_and_reports_every_key():
+    pytest.importorskip("pycheck.train")
+    r = gennorm.run_one(GN_CFG, 1.0, 0)
+    assert RUN_KEYS <= set(r) and r["alpha"] == "1" and not r["in_t3_scope"]
+    assert 0.0 < r["r2_ceiling"] < 1.0 and all(math.isfinite(r[k]) for k in RUN_KEYS)
+
+
+# ------------------------------------------------------------------------------ control
+CT_CFG = dict(dim=2, mixing="sinusoidal", rho=0.9, n_train=256, n_test=256, n_bank=3000,
+              k_pairs=10, min_dist=1.0, n_steps=10, budgets=[3, 10, 30], batch_size=64,
+              lr=1e-3, progress=False)
+
+
+def test_control_ranks_encoders_and_resumes(tmp_path, monkeypatch):
+    calls = []
+
+    def fake(cfg, world, steps, seed):
+        # encoders that get better with the budget: a sinusoidal shear that fades out
+        calls.append((world, steps, seed))
+        _, z, _, _ = control._bank(cfg, seed)
+        amp = 2.0 if world == "trajectory" else 1.0 / steps
+        h = np.c_[z[:, 0], z[:, 1] + amp * np.sin(2 * z[:, 0])]
+        res = dict(world=world, steps=steps, seed=seed)
+        res.update(control._measure(h, h, h, z, cfg, seed))
+        return res
+
+    monkeypatch.setattr(control, "run_one", fake)
+    s = control.run(CT_CFG, tmp_path, [0])
+    assert len(calls) == 4
+    assert set(s["cost"]) == {"oracle", "raw x", "gauss-OU", "gauss-OU@3", "gauss-OU@10", "trajectory"}
+    lo, hi = s["cost"]["oracle"][1:]
+    assert 1.0 <= lo <= hi
+    assert s["cost"]["trajectory"][0] > s["cost"]["gauss-OU"][0]
+    assert s["spearman_rho"] < -0.8  # the fake's cost falls as its R^2 rises
+    control.run(CT_CFG, tmp_path, [0])
+    assert len(calls) == 4  # resumed: no encoder retrained
+    for f in ("control.md", "control_cost.png", "control_cost_vs_r2.png", "control_paths.png",
+              "control_summary.json"):
+        assert (tmp_path / f).stat().st_size > 0
+
+
+def test_control_run_one_trains_both_worlds():
+    pytest.importorskip("pycheck.train")
+    for world in ("gauss-OU", "trajectory"):
+        r = control.run_one(CT_CFG, world, 3, 0)
+        assert RUN_KEYS <= set(r) and len(r["cost"]) == CT_CFG["k_pairs"]
+        assert min(r["cost"]) >= 1.0 - 1e-12
