@@ -17,7 +17,7 @@ of Mathlib's `stdGaussian`), so that every axiom is a concrete, checkable mathem
 | --- | --- | --- |
 | `hasSum_chaosEnergy` | Parseval for the Hermite basis of `L²(γₙ)` | `L3` |
 | `chaosEnergy_eq_zero_iff` | the first Wiener chaos is the span of the coordinates | `L3` |
-| `stdNormal_linear_moments` | `⟨a, z⟩` is centered with covariance `⟨a, b⟩` | `L3` |
+| `latentGaussian_linear_moments` | `⟨a, z⟩` is centered with covariance `⟨a, b⟩` | `L3` |
 | `mehler_scalarAlignment` | Mehler's formula + stationarity of the OU step | `L2` |
 | `exists_orthogonal_frobNorm_sub_le` | polar decomposition bound | `L5` |
 
@@ -28,12 +28,12 @@ matrix-analytic axiom is the nearest-orthogonal-matrix bound.
 
 ## References
 
-* [V. I. Bogachev, *Gaussian Measures*, AMS 1998][bogachev1998]
-* [S. Janson, *Gaussian Hilbert Spaces*, Cambridge University Press 1997][janson1997]
-* [D. Nualart, *The Malliavin Calculus and Related Topics*, 2nd ed., Springer 2006][nualart2006]
-* [N. J. Higham, *Functions of Matrices*, SIAM 2008][higham2008]
-* [K. Fan, A. J. Hoffman, *Some metric inequalities in the space of matrices*,
-  Proc. AMS 6 (1955) 111–116][fanhoffman1955]
+* V. I. Bogachev, *Gaussian Measures*, AMS 1998.
+* S. Janson, *Gaussian Hilbert Spaces*, Cambridge University Press 1997.
+* D. Nualart, *The Malliavin Calculus and Related Topics*, 2nd ed., Springer 2006.
+* N. J. Higham, *Functions of Matrices: Theory and Computation*, SIAM 2008.
+* K. Fan, A. J. Hoffman, *Some metric inequalities in the space of matrices*,
+  Proc. Amer. Math. Soc. 6 (1955), 111–116.
 -/
 
 namespace LeJEPA
@@ -46,8 +46,8 @@ open MeasureTheory ProbabilityTheory Matrix
 
 Bogachev, *Gaussian Measures*, Ch. 1 (Hermite polynomials); Nualart, *The Malliavin
 Calculus*, §1.1 (Wiener chaos decomposition); Janson, *Gaussian Hilbert Spaces*, Ch. 2–3. -/
-axiom hasSum_chaosEnergy {n : ℕ} {f : Latent n → ℝ} (hf : MemLp f 2 (stdNormal n)) :
-    HasSum (chaosEnergy f) (∫ z, f z ^ 2 ∂(stdNormal n))
+axiom hasSum_chaosEnergy {n : ℕ} {f : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n)) :
+    HasSum (chaosEnergy f) (∫ z, f z ^ 2 ∂(latentGaussian n))
 
 /-- **The first Wiener chaos (L3).** A square-integrable `f` has all of its chaos energy in
 degree one (no mean, no component in degree `≥ 2`) iff it is almost everywhere a linear form
@@ -56,9 +56,9 @@ the orthogonality of `zᵢ` to every other `He_α`.
 
 Nualart, *The Malliavin Calculus*, §1.1 (the first chaos `H₁` is the Gaussian space spanned by
 the coordinates); Janson, *Gaussian Hilbert Spaces*, Ch. 2. -/
-axiom chaosEnergy_eq_zero_iff {n : ℕ} {f : Latent n → ℝ} (hf : MemLp f 2 (stdNormal n)) :
+axiom chaosEnergy_eq_zero_iff {n : ℕ} {f : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n)) :
     (∀ d, d ≠ 1 → chaosEnergy f d = 0) ↔
-      ∃ a : Fin n → ℝ, ∀ᵐ z ∂(stdNormal n), f z = ∑ i, a i * z i
+      ∃ a : Fin n → ℝ, ∀ᵐ z ∂(latentGaussian n), f z = ∑ i, a i * z i
 
 /-- **First and second moments of γₙ (L3).** A linear form `z ↦ ∑ᵢ aᵢ zᵢ` of a standard Gaussian
 vector is square integrable and centered, and `E[⟨a, z⟩⟨b, z⟩] = ⟨a, b⟩` (the covariance of `γₙ`
@@ -67,10 +67,10 @@ is the identity; equivalently `1, z₁, …, zₙ` are orthonormal in `L²(γₙ
 Bogachev, *Gaussian Measures*, Ch. 1; this is the content of Mathlib's
 `ProbabilityTheory.covarianceBilin_stdGaussian` and `integral_id_stdGaussian`, whose exact form
 changed between Mathlib versions, hence it is stated here in coordinates. -/
-axiom stdNormal_linear_moments {n : ℕ} (a b : Fin n → ℝ) :
-    MemLp (fun z : Latent n => ∑ i, a i * z i) 2 (stdNormal n) ∧
-      ∫ z, ∑ i, a i * z i ∂(stdNormal n) = 0 ∧
-      ∫ z, (∑ i, a i * z i) * (∑ i, b i * z i) ∂(stdNormal n) = ∑ i, a i * b i
+axiom latentGaussian_linear_moments {n : ℕ} (a b : Fin n → ℝ) :
+    MemLp (fun z : Latent n => ∑ i, a i * z i) 2 (latentGaussian n) ∧
+      ∫ z, ∑ i, a i * z i ∂(latentGaussian n) = 0 ∧
+      ∫ z, (∑ i, a i * z i) * (∑ i, b i * z i) ∂(latentGaussian n) = ∑ i, a i * b i
 
 /-- **Mehler's formula for the Gaussian-OU step (L2).** For `0 ≤ ρ ≤ 1` and `f ∈ L²(γₙ)`, the
 Ornstein–Uhlenbeck operator `T_ρ f(z) = E[f(ρ z + √(1-ρ²) ε)]` acts on the `d`-th chaos as
@@ -82,7 +82,7 @@ Nualart, *The Malliavin Calculus*, §1.4 (the Ornstein–Uhlenbeck semigroup, Me
 Bogachev, *Gaussian Measures*, Ch. 1 (Ornstein–Uhlenbeck semigroup);
 Janson, *Gaussian Hilbert Spaces*, Ch. 4. -/
 axiom mehler_scalarAlignment {n : ℕ} {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) {f : Latent n → ℝ}
-    (hf : MemLp f 2 (stdNormal n)) :
+    (hf : MemLp f 2 (latentGaussian n)) :
     Integrable (fun p : Latent n × Latent n => (f (ouStep ρ p.1 p.2) - f p.1) ^ 2) (pairLaw n) ∧
       HasSum (fun d => (1 - ρ ^ d) * chaosEnergy f d) (scalarAlignment ρ f / 2)
 

@@ -14,11 +14,11 @@ a definition or a lemma proved from Mathlib; no axiom is used.
 ## Main definitions
 
 * `LeJEPA.Latent n`: the latent space `ℝⁿ`, as `EuclideanSpace ℝ (Fin n)`.
-* `LeJEPA.stdNormal n`: the standard Gaussian `γₙ = N(0, Iₙ)`, Mathlib's `stdGaussian`.
+* `LeJEPA.latentGaussian n`: the standard Gaussian `γₙ = N(0, Iₙ)`, Mathlib's `stdGaussian`.
 * `LeJEPA.ouStep ρ z ε = ρ • z + √(1 - ρ²) • ε`: one step of the stationary Gaussian-OU world.
 * `LeJEPA.pairLaw n`: the law `γₙ ⊗ γₙ` of the pair `(z, ε)`.
 * `LeJEPA.scalarAlignment ρ f = E (f z' - f z)²` for a real function `f` of the latent.
-* `LeJEPA.hermite k`: the probabilists' Hermite polynomial `He_k`, as a function `ℝ → ℝ`.
+* `LeJEPA.probHermite k`: the probabilists' Hermite polynomial `He_k`, as a function `ℝ → ℝ`.
 * `LeJEPA.hermiteFun α`: the normalized multivariate Hermite function `He_α / √α!`.
 * `LeJEPA.hermiteCoeff f α = E[f · He_α / √α!]` and
   `LeJEPA.chaosEnergy f d = ∑_{|α| = d} (hermiteCoeff f α)²`.
@@ -27,8 +27,8 @@ a definition or a lemma proved from Mathlib; no axiom is used.
 ## Implementation notes
 
 `He_k` is defined by its three-term recurrence `He_{k+2} = x He_{k+1} - (k+1) He_k` rather
-than through `Polynomial.hermite`: the signature of `Polynomial.hermite` changed in 2026 (the
-coefficient ring became an explicit argument), and the recurrence is all the axioms need.
+than through `Polynomial.hermite`, whose signature changed in recent Mathlib (the coefficient
+ring became an explicit argument); the recurrence is all the axioms need.
 -/
 
 noncomputable section
@@ -41,7 +41,7 @@ open MeasureTheory ProbabilityTheory
 abbrev Latent (n : ℕ) : Type := EuclideanSpace ℝ (Fin n)
 
 /-- The standard Gaussian `γₙ = N(0, Iₙ)` on the latent space (Mathlib's `stdGaussian`). -/
-abbrev stdNormal (n : ℕ) : Measure (Latent n) := stdGaussian (Latent n)
+abbrev latentGaussian (n : ℕ) : Measure (Latent n) := stdGaussian (Latent n)
 
 /-- One step of the stationary Gaussian-OU world: `z' = ρ z + √(1 - ρ²) ε`. -/
 def ouStep {n : ℕ} (ρ : ℝ) (z ε : Latent n) : Latent n :=
@@ -49,7 +49,7 @@ def ouStep {n : ℕ} (ρ : ℝ) (z ε : Latent n) : Latent n :=
 
 /-- The law of the pair `(z, ε)` of two independent standard Gaussians; the positive pair of
 the world is `(z, ouStep ρ z ε)`. -/
-abbrev pairLaw (n : ℕ) : Measure (Latent n × Latent n) := (stdNormal n).prod (stdNormal n)
+abbrev pairLaw (n : ℕ) : Measure (Latent n × Latent n) := (latentGaussian n).prod (latentGaussian n)
 
 /-- The alignment of a real function of the latent, `E (f(z') - f(z))²` in the Gaussian-OU
 world. -/
@@ -58,19 +58,19 @@ def scalarAlignment {n : ℕ} (ρ : ℝ) (f : Latent n → ℝ) : ℝ :=
 
 /-- The probabilists' Hermite polynomial `He_k`, evaluated at `x`:
 `He_0 = 1`, `He_1 = x`, `He_{k+2} = x He_{k+1} - (k+1) He_k`. -/
-def hermite : ℕ → ℝ → ℝ
+def probHermite : ℕ → ℝ → ℝ
   | 0, _ => 1
   | 1, x => x
-  | k + 2, x => x * hermite (k + 1) x - (k + 1 : ℝ) * hermite k x
+  | k + 2, x => x * probHermite (k + 1) x - (k + 1 : ℝ) * probHermite k x
 
 /-- The normalized multivariate Hermite function `He_α(z) / √α!` for a multi-index `α`,
 with `He_α(z) = ∏ᵢ He_{αᵢ}(zᵢ)` and `α! = ∏ᵢ αᵢ!`. -/
 def hermiteFun {n : ℕ} (α : Fin n → ℕ) (z : Latent n) : ℝ :=
-  (∏ i, hermite (α i) (z i)) / Real.sqrt (∏ i, ((α i).factorial : ℝ))
+  (∏ i, probHermite (α i) (z i)) / Real.sqrt (∏ i, ((α i).factorial : ℝ))
 
 /-- The Hermite coefficient `E[f(z) He_α(z) / √α!]` of `f` under `γₙ`. -/
 def hermiteCoeff {n : ℕ} (f : Latent n → ℝ) (α : Fin n → ℕ) : ℝ :=
-  ∫ z, f z * hermiteFun α z ∂(stdNormal n)
+  ∫ z, f z * hermiteFun α z ∂(latentGaussian n)
 
 /-- The degree-`d` chaos energy `e_d(f) = ∑_{|α| = d} (hermiteCoeff f α)²`, the squared norm of
 the projection of `f` onto the `d`-th Wiener chaos. -/
@@ -93,8 +93,8 @@ theorem chaosEnergy_nonneg (f : Latent n → ℝ) (d : ℕ) : 0 ≤ chaosEnergy 
 
 /-- The degree-zero chaos energy is the squared mean. -/
 theorem chaosEnergy_zero (f : Latent n → ℝ) :
-    chaosEnergy f 0 = (∫ z, f z ∂(stdNormal n)) ^ 2 := by
-  simp [chaosEnergy, Finset.Nat.antidiagonalTuple_zero_right, hermiteCoeff, hermiteFun, hermite]
+    chaosEnergy f 0 = (∫ z, f z ∂(latentGaussian n)) ^ 2 := by
+  simp [chaosEnergy, Finset.Nat.antidiagonalTuple_zero_right, hermiteCoeff, hermiteFun, probHermite]
 
 /-- The squared Frobenius norm is nonnegative. -/
 theorem frobSq_nonneg (M : Matrix (Fin n) (Fin n) ℝ) : 0 ≤ frobSq M :=

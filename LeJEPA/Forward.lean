@@ -21,7 +21,7 @@ The route: by Mehler's formula (axiom `LeJEPA.mehler_scalarAlignment`) the align
 component is `2 ∑_d (1 - ρ ^ d) e_d`, its chaos energies sum to `1` (Parseval,
 `LeJEPA.hasSum_chaosEnergy`), and the spectral core `LeJEPA.Spectral` does the rest. Components
 with all energy in degree one are linear (`LeJEPA.chaosEnergy_eq_zero_iff`), and whitening makes
-the coefficient matrix orthogonal (`LeJEPA.stdNormal_linear_moments`).
+the coefficient matrix orthogonal (`LeJEPA.latentGaussian_linear_moments`).
 
 ## Main statements
 
@@ -49,11 +49,11 @@ variable {n : ℕ}
 `E h = 0` and `E h hᵀ = I`. -/
 structure Whitened (h : Latent n → Latent n) : Prop where
   /-- Each component is square integrable. -/
-  memLp : ∀ k, MemLp (fun z => h z k) 2 (stdNormal n)
+  memLp : ∀ k, MemLp (fun z => h z k) 2 (latentGaussian n)
   /-- `E h = 0`. -/
-  integral_eq_zero : ∀ k, ∫ z, h z k ∂(stdNormal n) = 0
+  integral_eq_zero : ∀ k, ∫ z, h z k ∂(latentGaussian n) = 0
   /-- `E h hᵀ = I`. -/
-  integral_mul : ∀ k l, ∫ z, h z k * h z l ∂(stdNormal n) = if k = l then 1 else 0
+  integral_mul : ∀ k l, ∫ z, h z k * h z l ∂(latentGaussian n) = if k = l then 1 else 0
 
 /-- The LeJEPA alignment `L(h) = E ‖h(z') - h(z)‖²` in the Gaussian-OU world. -/
 def alignment (ρ : ℝ) (h : Latent n → Latent n) : ℝ :=
@@ -61,26 +61,31 @@ def alignment (ρ : ℝ) (h : Latent n → Latent n) : ℝ :=
 
 /-- A whitened component has unit second moment. -/
 theorem Whitened.integral_sq {h : Latent n → Latent n} (hw : Whitened h) (k : Fin n) :
-    ∫ z, h z k ^ 2 ∂(stdNormal n) = 1 := by
+    ∫ z, h z k ^ 2 ∂(latentGaussian n) = 1 := by
   simpa [sq] using hw.integral_mul k k
 
 /-- `Q * Qᵀ = 1` means `Q ∈ O(n)`. -/
 theorem mem_orthogonalGroup_of_mul_transpose {Q : Matrix (Fin n) (Fin n) ℝ}
     (hQ : Q * Qᵀ = 1) : Q ∈ Matrix.orthogonalGroup (Fin n) ℝ := by
   rw [Matrix.mem_orthogonalGroup_iff]
-  simpa [Matrix.star_eq_conjTranspose] using hQ
+  -- `A * Aᵀ = 1` in recent Mathlib, `A * star A = 1` in older versions
+  first
+  | exact hQ
+  | simpa [Matrix.star_eq_conjTranspose] using hQ
 
 /-- An orthogonal matrix satisfies `Q * Qᵀ = 1`. -/
 theorem mul_transpose_eq_one_of_mem {Q : Matrix (Fin n) (Fin n) ℝ}
     (hQ : Q ∈ Matrix.orthogonalGroup (Fin n) ℝ) : Q * Qᵀ = 1 := by
-  have h := Matrix.mem_orthogonalGroup_iff.1 hQ
-  simpa [Matrix.star_eq_conjTranspose] using h
+  rw [Matrix.mem_orthogonalGroup_iff] at hQ
+  first
+  | exact hQ
+  | simpa [Matrix.star_eq_conjTranspose] using hQ
 
 /-! ### `L4`: the alignment as a weighted chaos energy -/
 
 /-- The alignment splits over the components of the encoder. -/
 theorem alignment_eq_sum_scalarAlignment {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1)
-    {h : Latent n → Latent n} (hh : ∀ k, MemLp (fun z => h z k) 2 (stdNormal n)) :
+    {h : Latent n → Latent n} (hh : ∀ k, MemLp (fun z => h z k) 2 (latentGaussian n)) :
     alignment ρ h = ∑ k, scalarAlignment ρ (fun z => h z k) := by
   have hint : ∀ k ∈ (Finset.univ : Finset (Fin n)), Integrable
       (fun p : Latent n × Latent n => (h (ouStep ρ p.1 p.2) k - h p.1 k) ^ 2) (pairLaw n) :=
@@ -89,14 +94,18 @@ theorem alignment_eq_sum_scalarAlignment {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ
   rw [← integral_finset_sum Finset.univ hint]
   congr 1
   ext p
-  rw [PiLp.norm_sq_eq_of_L2]
-  simp only [PiLp.sub_apply, Real.norm_eq_abs, sq_abs]
+  first
+  | rw [PiLp.norm_sq_eq_of_L2]
+    simp only [PiLp.sub_apply, Real.norm_eq_abs, sq_abs]
+    done
+  | rw [EuclideanSpace.norm_eq, Real.sq_sqrt (Finset.sum_nonneg fun _ _ => sq_nonneg _)]
+    simp [Real.norm_eq_abs, sq_abs]
 
 /-- **`L4`, alignment as a weighted chaos energy.** For an encoder with square-integrable
 components, `L(h) = ∑ₖ ∑_d 2 (1 - ρ ^ d) e_{k,d}` where `e_{k,d}` is the degree-`d` chaos energy
 of the `k`-th component. -/
 theorem alignment_eq_tsum {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) {h : Latent n → Latent n}
-    (hh : ∀ k, MemLp (fun z => h z k) 2 (stdNormal n)) :
+    (hh : ∀ k, MemLp (fun z => h z k) 2 (latentGaussian n)) :
     alignment ρ h = ∑ k, ∑' d, 2 * ((1 - ρ ^ d) * chaosEnergy (fun z => h z k) d) := by
   rw [alignment_eq_sum_scalarAlignment hρ0 hρ1 hh]
   refine Finset.sum_congr rfl fun k _ => ?_
@@ -108,8 +117,9 @@ theorem alignment_eq_tsum {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) {h : La
 
 /-- A centered, unit-variance component has alignment at least `2 (1 - ρ)`. -/
 theorem two_mul_one_sub_le_scalarAlignment {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1)
-    {f : Latent n → ℝ} (hf : MemLp f 2 (stdNormal n)) (hmean : ∫ z, f z ∂(stdNormal n) = 0)
-    (hvar : ∫ z, f z ^ 2 ∂(stdNormal n) = 1) : 2 * (1 - ρ) ≤ scalarAlignment ρ f := by
+    {f : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n))
+    (hmean : ∫ z, f z ∂(latentGaussian n) = 0) (hvar : ∫ z, f z ^ 2 ∂(latentGaussian n) = 1) :
+    2 * (1 - ρ) ≤ scalarAlignment ρ f := by
   have hS := hasSum_chaosEnergy hf
   rw [hvar] at hS
   have h := Spectral.one_sub_mul_le_of_hasSum hρ0 hρ1 (chaosEnergy_nonneg f)
@@ -119,10 +129,10 @@ theorem two_mul_one_sub_le_scalarAlignment {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : 
 /-- A centered, unit-variance component attains the bound `2 (1 - ρ)` iff it is almost surely
 linear. -/
 theorem scalarAlignment_eq_iff {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) {f : Latent n → ℝ}
-    (hf : MemLp f 2 (stdNormal n)) (hmean : ∫ z, f z ∂(stdNormal n) = 0)
-    (hvar : ∫ z, f z ^ 2 ∂(stdNormal n) = 1) :
+    (hf : MemLp f 2 (latentGaussian n)) (hmean : ∫ z, f z ∂(latentGaussian n) = 0)
+    (hvar : ∫ z, f z ^ 2 ∂(latentGaussian n) = 1) :
     scalarAlignment ρ f = 2 * (1 - ρ) ↔
-      ∃ a : Fin n → ℝ, ∀ᵐ z ∂(stdNormal n), f z = ∑ i, a i * z i := by
+      ∃ a : Fin n → ℝ, ∀ᵐ z ∂(latentGaussian n), f z = ∑ i, a i * z i := by
   have hS := hasSum_chaosEnergy hf
   rw [hvar] at hS
   have h := Spectral.hasSum_eq_one_sub_mul_iff hρ0 hρ1 (chaosEnergy_nonneg f)
@@ -138,18 +148,18 @@ theorem whitened_of_orthogonal {Q : Matrix (Fin n) (Fin n) ℝ}
     (hh : ∀ z k, h z k = ∑ i, Q k i * z i) : Whitened h where
   memLp k := by
     simp only [hh]
-    exact (stdNormal_linear_moments (Q k) (Q k)).1
+    exact (latentGaussian_linear_moments (Q k) (Q k)).1
   integral_eq_zero k := by
     simp only [hh]
-    exact (stdNormal_linear_moments (Q k) (Q k)).2.1
+    exact (latentGaussian_linear_moments (Q k) (Q k)).2.1
   integral_mul k l := by
     simp only [hh]
-    rw [(stdNormal_linear_moments (Q k) (Q l)).2.2]
+    rw [(latentGaussian_linear_moments (Q k) (Q l)).2.2]
     have hkl := congrFun (congrFun (mul_transpose_eq_one_of_mem hQ) k) l
     simpa [Matrix.mul_apply, Matrix.one_apply] using hkl
 
 /-- The `k`-th row of the identity matrix picks the `k`-th coordinate. -/
-theorem sum_one_mul (k : Fin n) (y : Latent n) :
+theorem sum_one_apply_mul (k : Fin n) (y : Latent n) :
     ∑ i, (1 : Matrix (Fin n) (Fin n) ℝ) k i * y i = y k := by
   rw [Finset.sum_eq_single k (fun i _ hik => by simp [Matrix.one_apply_ne (Ne.symm hik)])
     (fun hk => absurd (Finset.mem_univ k) hk)]
@@ -157,7 +167,7 @@ theorem sum_one_mul (k : Fin n) (y : Latent n) :
 
 /-- The identity encoder is whitened. -/
 theorem whitened_id : Whitened (fun z : Latent n => z) :=
-  whitened_of_orthogonal (one_mem _) fun z k => (sum_one_mul k z).symm
+  whitened_of_orthogonal (one_mem _) fun z k => (sum_one_apply_mul k z).symm
 
 /-! ### Theorem 1 -/
 
@@ -181,7 +191,7 @@ theorem alignment_eq_iff {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) {h : Latent 
     (hw : Whitened h) :
     alignment ρ h = 2 * n * (1 - ρ) ↔
       ∃ Q ∈ Matrix.orthogonalGroup (Fin n) ℝ,
-        ∀ᵐ z ∂(stdNormal n), ∀ k, h z k = ∑ i, Q k i * z i := by
+        ∀ᵐ z ∂(latentGaussian n), ∀ k, h z k = ∑ i, Q k i * z i := by
   have hlow : ∀ k, 2 * (1 - ρ) ≤ scalarAlignment ρ (fun z => h z k) := fun k =>
     two_mul_one_sub_le_scalarAlignment hρ0.le hρ1.le (hw.memLp k) (hw.integral_eq_zero k)
       (hw.integral_sq k)
@@ -201,7 +211,7 @@ theorem alignment_eq_iff {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) {h : Latent 
     choose a ha using fun k => (hcomp k).1 (hk k)
     have hrow : ∀ k l, ∑ i, a k i * a l i = if k = l then 1 else 0 := by
       intro k l
-      rw [← hw.integral_mul k l, ← (stdNormal_linear_moments (a k) (a l)).2.2]
+      rw [← hw.integral_mul k l, ← (latentGaussian_linear_moments (a k) (a l)).2.2]
       refine integral_congr_ae ?_
       filter_upwards [ha k, ha l] with z hzk hzl
       rw [hzk, hzl]
@@ -222,11 +232,11 @@ theorem isMinimizer_iff {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) {h : Latent n
     (hw : Whitened h) :
     (∀ h' : Latent n → Latent n, Whitened h' → alignment ρ h ≤ alignment ρ h') ↔
       ∃ Q ∈ Matrix.orthogonalGroup (Fin n) ℝ,
-        ∀ᵐ z ∂(stdNormal n), ∀ k, h z k = ∑ i, Q k i * z i := by
+        ∀ᵐ z ∂(latentGaussian n), ∀ k, h z k = ∑ i, Q k i * z i := by
   rw [← alignment_eq_iff hρ0 hρ1 hw]
   have hid : alignment ρ (fun z : Latent n => z) = 2 * n * (1 - ρ) :=
     (alignment_eq_iff hρ0 hρ1 whitened_id).2
-      ⟨1, one_mem _, ae_of_all _ fun z k => (sum_one_mul k z).symm⟩
+      ⟨1, one_mem _, ae_of_all _ fun z k => (sum_one_apply_mul k z).symm⟩
   constructor
   · intro hmin
     exact le_antisymm ((hmin _ whitened_id).trans hid.le)
@@ -238,9 +248,9 @@ theorem isMinimizer_iff {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) {h : Latent n
 /-! ### Gaussianity implies whitening -/
 
 /-- The coordinate `z ↦ z k` as a linear form. -/
-theorem sum_single_mul (k : Fin n) (y : Latent n) :
+theorem sum_single_one_mul (k : Fin n) (y : Latent n) :
     ∑ i, (Pi.single k (1 : ℝ) : Fin n → ℝ) i * y i = y k := by
-  rw [Finset.sum_eq_single k (fun i _ hik => by simp [Pi.single_apply, hik])
+  rw [Finset.sum_eq_single k (fun i _ hik => by simp [Pi.single_apply, hik, Ne.symm hik])
     (fun hk => absurd (Finset.mem_univ k) hk)]
   simp
 
@@ -248,30 +258,30 @@ theorem sum_single_mul (k : Fin n) (y : Latent n) :
 i.e. `h(z) ~ N(0, Iₙ)`, then it is whitened; so the bounds above hold for every encoder meeting
 the LeJEPA constraint. -/
 theorem whitened_of_map_eq {h : Latent n → Latent n} (hh : Measurable h)
-    (hmap : (stdNormal n).map h = stdNormal n) : Whitened h := by
+    (hmap : (latentGaussian n).map h = latentGaussian n) : Whitened h := by
   have hmom := fun k l : Fin n =>
-    stdNormal_linear_moments (n := n) (Pi.single k 1) (Pi.single l 1)
-  have hL2 : ∀ k : Fin n, MemLp (fun y : Latent n => y k) 2 (stdNormal n) := fun k => by
-    simpa only [sum_single_mul] using (hmom k k).1
-  have hmean : ∀ k : Fin n, ∫ y, y k ∂(stdNormal n) = 0 := fun k => by
-    simpa only [sum_single_mul] using (hmom k k).2.1
-  have hcov : ∀ k l : Fin n, ∫ y, y k * y l ∂(stdNormal n) = if k = l then 1 else 0 := by
+    latentGaussian_linear_moments (n := n) (Pi.single k 1) (Pi.single l 1)
+  have hL2 : ∀ k : Fin n, MemLp (fun y : Latent n => y k) 2 (latentGaussian n) := fun k => by
+    simpa only [sum_single_one_mul] using (hmom k k).1
+  have hmean : ∀ k : Fin n, ∫ y, y k ∂(latentGaussian n) = 0 := fun k => by
+    simpa only [sum_single_one_mul] using (hmom k k).2.1
+  have hcov : ∀ k l : Fin n, ∫ y, y k * y l ∂(latentGaussian n) = if k = l then 1 else 0 := by
     intro k l
     have h2 := (hmom k l).2.2
-    simp only [sum_single_mul] at h2
-    rw [h2, Finset.sum_eq_single k (fun i _ hik => by simp [Pi.single_apply, hik])
+    simp only [sum_single_one_mul] at h2
+    rw [h2, Finset.sum_eq_single k (fun i _ hik => by simp [Pi.single_apply, hik, Ne.symm hik])
       (fun hk => absurd (Finset.mem_univ k) hk)]
     by_cases hkl : k = l
     · subst hkl
       simp
-    · simp [Pi.single_apply, hkl]
-  have transfer : ∀ g : Latent n → ℝ, AEStronglyMeasurable g (stdNormal n) →
-      ∫ z, g (h z) ∂(stdNormal n) = ∫ y, g y ∂(stdNormal n) := by
+    · simp [Pi.single_apply, hkl, Ne.symm hkl]
+  have transfer : ∀ g : Latent n → ℝ, AEStronglyMeasurable g (latentGaussian n) →
+      ∫ z, g (h z) ∂(latentGaussian n) = ∫ y, g y ∂(latentGaussian n) := by
     intro g hg
-    have hg' : AEStronglyMeasurable g ((stdNormal n).map h) := by rw [hmap]; exact hg
+    have hg' : AEStronglyMeasurable g ((latentGaussian n).map h) := by rw [hmap]; exact hg
     rw [← integral_map hh.aemeasurable hg', hmap]
   refine ⟨fun k => ?_, fun k => ?_, fun k l => ?_⟩
-  · have hk : MemLp (fun y : Latent n => y k) 2 ((stdNormal n).map h) := by
+  · have hk : MemLp (fun y : Latent n => y k) 2 ((latentGaussian n).map h) := by
       rw [hmap]; exact hL2 k
     exact (memLp_map_measure_iff hk.aestronglyMeasurable hh.aemeasurable).1 hk
   · rw [transfer (fun y => y k) (hL2 k).aestronglyMeasurable, hmean k]

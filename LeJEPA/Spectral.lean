@@ -3,6 +3,9 @@ Copyright (c) 2026 LeJEPA identifiability kit contributors. All rights reserved.
 Released under the MIT license as described in the file LICENSE.
 -/
 import Mathlib.Algebra.Order.BigOperators.Ring.Finset
+import Mathlib.Tactic.Linarith
+import Mathlib.Tactic.SplitIfs
+import Mathlib.Topology.Algebra.InfiniteSum.Group
 import Mathlib.Topology.Algebra.InfiniteSum.Order
 import Mathlib.Topology.Algebra.InfiniteSum.Real
 import Mathlib.Topology.Algebra.InfiniteSum.Ring
@@ -33,7 +36,7 @@ energies (polynomial encoders) and general square-integrable encoders.
 * `LeJEPA.Spectral.one_sub_mul_le_of_hasSum`: the same for summable energies.
 * `LeJEPA.Spectral.gap_of_hasSum`: the spectral gap
   `ρ * (1 - ρ) * ∑_{d ≥ 2} e d ≤ ∑ (1 - ρ ^ d) * e d - (1 - ρ) * ∑ e d`.
-* `LeJEPA.Spectral.hasSum_eq_one_sub_mul_iff`: equality in the inequality iff all energy is in degree one.
+* `LeJEPA.Spectral.hasSum_eq_one_sub_mul_iff`: equality holds iff all energy is in degree one.
 
 ## References
 
@@ -154,8 +157,7 @@ theorem hasSum_eq_one_sub_mul_iff (hρ0 : 0 < ρ) (hρ1 : ρ < 1) (he : ∀ d, 0
     have hpos : 0 < ρ * (1 - ρ) := mul_pos hρ0 (by linarith)
     have hle : S - e 1 ≤ 0 := by
       by_contra hlt
-      push_neg at hlt
-      have := mul_pos hpos hlt
+      have := mul_pos hpos (not_le.mp hlt)
       linarith
     have hT : HasSum (fun k => e k - if k = 1 then e 1 else 0) (S - e 1) :=
       hS.sub (hasSum_ite_eq 1 (e 1))

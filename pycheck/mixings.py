@@ -27,7 +27,7 @@ import numpy as np
 
 NAMES = ("spiral", "parabolic", "sinusoidal", "realnvp")
 
-SPIRAL_RATE = 1.2       # radians of rotation per unit radius
+SPIRAL_RATE = 0.6       # radians of rotation per unit radius
 PARABOLIC_A = 0.6
 SINUSOIDAL_A, SINUSOIDAL_B = 1.0, 2.0
 
@@ -141,10 +141,12 @@ class RealNVP(Mixing):
     """Seeded affine-coupling flow ``x = c_L ∘ ... ∘ c_1 (z)``.
 
     Layer ``l`` with conditioning half ``c`` and transformed half ``o``:
-    ``x_o = z_o * exp(s(z_c)) + t(z_c)``, where ``s = scale * tanh(W_s tanh(W_1 z_c + b_1))``
+    ``x_o = (z_o - t(z_c)) * exp(-s(z_c))``, where ``s = scale * tanh(W_s tanh(W_1 z_c + b_1))``
     (bounded log-scale, |s| <= scale) and ``t = shift * W_t tanh(W_1 z_c + b_1)``; the weights are Gaussian with variance
     1/fan-in, hence O(1) pre-activations at every ``dim``. Inverse: run the layers
-    backwards with ``z_o = (x_o - t) * exp(-s)``.
+    backwards with ``z_o = x_o * exp(s(x_c)) + t(x_c)`` -- exactly the coupling of
+    :class:`pycheck.encoders.RealNVPEncoder`, so the matched encoder family contains the
+    inverse with the same network sizes (the layers written "inverse first" for that reason).
     """
 
     name = "realnvp"
@@ -171,13 +173,13 @@ class RealNVP(Mixing):
     def _forward(self, z):
         for (c, o), p in zip(self.halves, self.layers):
             s, t = self._st(p, z[:, c])
-            z[:, o] = z[:, o] * np.exp(s) + t
+            z[:, o] = (z[:, o] - t) * np.exp(-s)
         return z
 
     def _inverse(self, x):
         for (c, o), p in zip(self.halves[::-1], self.layers[::-1]):
             s, t = self._st(p, x[:, c])
-            x[:, o] = (x[:, o] - t) * np.exp(-s)
+            x[:, o] = x[:, o] * np.exp(s) + t
         return x
 
 

@@ -207,7 +207,7 @@ def infonce(h: Tensor, h_next: Tensor, sigma: float = 1.0) -> Tensor:
 
 
 # ---------------------------------------------------------------- factory
-DEFAULT_LAM = {"sigreg": 0.1, "vicreg": 1.0}
+DEFAULT_LAM = {"sigreg": 1.0, "vicreg": 5.0}
 
 
 def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor, dict]]:

@@ -1,7 +1,6 @@
 """T3: E_nl ≤ B and D(h) ≤ B + (δ+B)², B = (ε + 2(1−ρ)√n δ)/(2ρ(1−ρ))."""
 import math
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -67,7 +66,7 @@ def test_T3_bound_random_polynomials_fails_for_a_wrong_formula(monkeypatch, name
 
 def test_T3_bound_tightness_passes():
     r = t3.bound_tightness(0)
-    assert r.passed and r.figures["bound"][-1] < 1e-5
+    assert r.passed and r.figures["final_bound"] < 1e-5
     assert all(abs(x - 1) < 1e-9 for x in r.figures["extremal_E_nl_over_B"])
 
 
