@@ -122,8 +122,10 @@ theorem card_sub_trace_le (M : Matrix (Fin n) (Fin n) ℝ) :
       rw [Matrix.sub_apply, Matrix.one_apply_eq]
       ring
     rw [hk]
-    exact Finset.single_le_sum (f := fun j => (M - 1) k j ^ 2) (fun j _ => sq_nonneg _)
-      (Finset.mem_univ k)
+    first
+    | exact Finset.single_le_sum (f := fun j => (M - 1) k j ^ 2) (fun j _ => sq_nonneg _)
+        (Finset.mem_univ k)
+    | exact Finset.single_le_sum (fun j _ => sq_nonneg ((M - 1) k j)) (Finset.mem_univ k)
   rw [hsum, hone] at hcs
   have hb : 0 ≤ Real.sqrt n * frobNorm (M - 1) :=
     mul_nonneg (Real.sqrt_nonneg _) (frobNorm_nonneg _)

@@ -45,12 +45,27 @@ Gaussian under the inverse map `y ↦ W⁻¹ (y - b)`. -/
 theorem eq_map_of_affine_map_eq (W : Latent n ≃L[ℝ] Latent n) (b : Latent n)
     {p : Measure (Latent n)} (hp : p.map (fun z => W z + b) = latentGaussian n) :
     p = ((latentGaussian n).map (fun y => y - b)).map W.symm := by
-  rw [← hp, Measure.map_map (by first | fun_prop | measurability)
-      (by first | fun_prop | measurability),
-    Measure.map_map (by first | fun_prop | measurability) (by first | fun_prop | measurability)]
-  convert (Measure.map_id : Measure.map id p = p).symm using 2
-  funext z
-  simp
+  have hf : Measurable (fun z : Latent n => W z + b) := by
+    first
+    | fun_prop
+    | exact (W.continuous.add continuous_const).measurable
+  have hs : Measurable (fun y : Latent n => y - b) := by
+    first
+    | fun_prop
+    | exact (continuous_id.sub continuous_const).measurable
+  have hW : Measurable (W.symm : Latent n → Latent n) := by
+    first
+    | fun_prop
+    | exact W.symm.continuous.measurable
+  have hid : (W.symm : Latent n → Latent n) ∘ ((fun y : Latent n => y - b) ∘
+      (fun z : Latent n => W z + b)) = id := by
+    funext z
+    simp
+  have hsf : Measurable ((fun y : Latent n => y - b) ∘ (fun z : Latent n => W z + b)) := by
+    first
+    | exact hs.comp hf
+    | fun_prop
+  rw [← hp, Measure.map_map hs hf, Measure.map_map hW hsf, hid, Measure.map_id]
 
 /-- **Theorem 2, Gaussian uniqueness.** A latent law that an invertible affine encoder maps to
 the standard Gaussian is itself Gaussian (it is `N(-W⁻¹ b, W⁻¹ W⁻ᵀ)`). -/

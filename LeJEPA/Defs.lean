@@ -91,10 +91,15 @@ variable {n : ℕ}
 theorem chaosEnergy_nonneg (f : Latent n → ℝ) (d : ℕ) : 0 ≤ chaosEnergy f d :=
   Finset.sum_nonneg fun _ _ => sq_nonneg _
 
+/-- The Hermite function of the zero multi-index is the constant `1`. -/
+theorem hermiteFun_zero (z : Latent n) : hermiteFun (0 : Fin n → ℕ) z = 1 := by
+  simp [hermiteFun, probHermite]
+
 /-- The degree-zero chaos energy is the squared mean. -/
 theorem chaosEnergy_zero (f : Latent n → ℝ) :
     chaosEnergy f 0 = (∫ z, f z ∂(latentGaussian n)) ^ 2 := by
-  simp [chaosEnergy, Finset.Nat.antidiagonalTuple_zero_right, hermiteCoeff, hermiteFun, probHermite]
+  rw [chaosEnergy, Finset.Nat.antidiagonalTuple_zero_right, Finset.sum_singleton, hermiteCoeff]
+  simp only [hermiteFun_zero, mul_one]
 
 /-- The squared Frobenius norm is nonnegative. -/
 theorem frobSq_nonneg (M : Matrix (Fin n) (Fin n) ℝ) : 0 ≤ frobSq M :=
@@ -106,8 +111,15 @@ theorem frobNorm_nonneg (M : Matrix (Fin n) (Fin n) ℝ) : 0 ≤ frobNorm M :=
 
 /-- The squared Frobenius norm as one sum over index pairs. -/
 theorem frobSq_eq_sum_prod (M : Matrix (Fin n) (Fin n) ℝ) :
-    frobSq M = ∑ p : Fin n × Fin n, M p.1 p.2 ^ 2 :=
-  (Fintype.sum_prod_type' (f := fun i j => M i j ^ 2)).symm
+    frobSq M = ∑ p : Fin n × Fin n, M p.1 p.2 ^ 2 := by
+  rw [frobSq]
+  -- the function argument of `Fintype.sum_prod_type'` is explicit in recent Mathlib and was
+  -- implicit in older versions
+  first
+  | exact (Fintype.sum_prod_type' (fun i j => M i j ^ 2)).symm
+  | exact (Fintype.sum_prod_type' (f := fun i j => M i j ^ 2)).symm
+  | exact (Fintype.sum_prod_type (f := fun p : Fin n × Fin n => M p.1 p.2 ^ 2)).symm
+  | exact (Fintype.sum_prod_type (fun p : Fin n × Fin n => M p.1 p.2 ^ 2)).symm
 
 /-- The square of the Frobenius norm is the squared Frobenius norm. -/
 theorem frobNorm_sq (M : Matrix (Fin n) (Fin n) ℝ) : frobNorm M ^ 2 = frobSq M :=

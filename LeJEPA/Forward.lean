@@ -94,12 +94,12 @@ theorem alignment_eq_sum_scalarAlignment {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ
   rw [← integral_finset_sum Finset.univ hint]
   congr 1
   ext p
+  -- `‖x‖² = ∑ᵢ xᵢ²` on `EuclideanSpace ℝ ι` (`EuclideanSpace.real_norm_sq_eq`), and
+  -- `(x - y) i = x i - y i` (`PiLp.sub_apply`, true by `rfl`)
   first
-  | rw [PiLp.norm_sq_eq_of_L2]
-    simp only [PiLp.sub_apply, Real.norm_eq_abs, sq_abs]
-    done
-  | rw [EuclideanSpace.norm_eq, Real.sq_sqrt (Finset.sum_nonneg fun _ _ => sq_nonneg _)]
-    simp [Real.norm_eq_abs, sq_abs]
+  | (rw [EuclideanSpace.real_norm_sq_eq]; simp only [PiLp.sub_apply]; done)
+  | (rw [EuclideanSpace.real_norm_sq_eq]; rfl)
+  | (rw [PiLp.norm_sq_eq_of_L2]; simp only [PiLp.sub_apply, Real.norm_eq_abs, sq_abs]; done)
 
 /-- **`L4`, alignment as a weighted chaos energy.** For an encoder with square-integrable
 components, `L(h) = ∑ₖ ∑_d 2 (1 - ρ ^ d) e_{k,d}` where `e_{k,d}` is the degree-`d` chaos energy
@@ -161,9 +161,11 @@ theorem whitened_of_orthogonal {Q : Matrix (Fin n) (Fin n) ℝ}
 /-- The `k`-th row of the identity matrix picks the `k`-th coordinate. -/
 theorem sum_one_apply_mul (k : Fin n) (y : Latent n) :
     ∑ i, (1 : Matrix (Fin n) (Fin n) ℝ) k i * y i = y k := by
-  rw [Finset.sum_eq_single k (fun i _ hik => by simp [Matrix.one_apply_ne (Ne.symm hik)])
-    (fun hk => absurd (Finset.mem_univ k) hk)]
-  simp
+  first
+  | (rw [Finset.sum_eq_single k (fun i _ hik => by simp [Matrix.one_apply_ne (Ne.symm hik)])
+      (fun hk => absurd (Finset.mem_univ k) hk)]
+     simp)
+  | simp [Matrix.one_apply]
 
 /-- The identity encoder is whitened. -/
 theorem whitened_id : Whitened (fun z : Latent n => z) :=
@@ -214,7 +216,7 @@ theorem alignment_eq_iff {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) {h : Latent 
       rw [← hw.integral_mul k l, ← (latentGaussian_linear_moments (a k) (a l)).2.2]
       refine integral_congr_ae ?_
       filter_upwards [ha k, ha l] with z hzk hzl
-      rw [hzk, hzl]
+      simp only [hzk, hzl]
     refine ⟨Matrix.of a, mem_orthogonalGroup_of_mul_transpose ?_, ?_⟩
     · ext k l
       simpa [Matrix.mul_apply, Matrix.one_apply] using hrow k l
@@ -247,12 +249,25 @@ theorem isMinimizer_iff {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) {h : Latent n
 
 /-! ### Gaussianity implies whitening -/
 
+/-- Contracting with the basis vector `Pi.single k 1` picks the `k`-th entry. -/
+theorem sum_single_one_mul_apply (k : Fin n) (v : Fin n → ℝ) :
+    ∑ i, (Pi.single k (1 : ℝ) : Fin n → ℝ) i * v i = v k := by
+  first
+  | (rw [Finset.sum_eq_single k (fun i _ hik => by simp [Pi.single_apply, hik])
+      (fun hk => absurd (Finset.mem_univ k) hk)]
+     simp)
+  | simp [Pi.single_apply]
+
 /-- The coordinate `z ↦ z k` as a linear form. -/
 theorem sum_single_one_mul (k : Fin n) (y : Latent n) :
-    ∑ i, (Pi.single k (1 : ℝ) : Fin n → ℝ) i * y i = y k := by
-  rw [Finset.sum_eq_single k (fun i _ hik => by simp [Pi.single_apply, hik, Ne.symm hik])
-    (fun hk => absurd (Finset.mem_univ k) hk)]
-  simp
+    ∑ i, (Pi.single k (1 : ℝ) : Fin n → ℝ) i * y i = y k :=
+  sum_single_one_mul_apply k (fun i => y i)
+
+/-- The basis vectors `Pi.single k 1` are orthonormal: `∑ᵢ δ_{ik} δ_{il} = δ_{kl}`. -/
+theorem sum_single_mul_single (k l : Fin n) :
+    ∑ i, (Pi.single k (1 : ℝ) : Fin n → ℝ) i * (Pi.single l (1 : ℝ) : Fin n → ℝ) i =
+      if k = l then 1 else 0 := by
+  rw [sum_single_one_mul_apply k (Pi.single l (1 : ℝ)), Pi.single_apply]
 
 /-- **Theorem 1, Gaussianity constraint.** If a measurable encoder pushes `γₙ` forward to `γₙ`,
 i.e. `h(z) ~ N(0, Iₙ)`, then it is whitened; so the bounds above hold for every encoder meeting
@@ -269,12 +284,7 @@ theorem whitened_of_map_eq {h : Latent n → Latent n} (hh : Measurable h)
     intro k l
     have h2 := (hmom k l).2.2
     simp only [sum_single_one_mul] at h2
-    rw [h2, Finset.sum_eq_single k (fun i _ hik => by simp [Pi.single_apply, hik, Ne.symm hik])
-      (fun hk => absurd (Finset.mem_univ k) hk)]
-    by_cases hkl : k = l
-    · subst hkl
-      simp
-    · simp [Pi.single_apply, hkl, Ne.symm hkl]
+    rw [h2, sum_single_mul_single]
   have transfer : ∀ g : Latent n → ℝ, AEStronglyMeasurable g (latentGaussian n) →
       ∫ z, g (h z) ∂(latentGaussian n) = ∫ y, g y ∂(latentGaussian n) := by
     intro g hg
@@ -285,7 +295,11 @@ theorem whitened_of_map_eq {h : Latent n → Latent n} (hh : Measurable h)
       rw [hmap]; exact hL2 k
     exact (memLp_map_measure_iff hk.aestronglyMeasurable hh.aemeasurable).1 hk
   · rw [transfer (fun y => y k) (hL2 k).aestronglyMeasurable, hmean k]
-  · rw [transfer (fun y => y k * y l)
-      ((hL2 k).aestronglyMeasurable.mul (hL2 l).aestronglyMeasurable), hcov k l]
+  · have hkl : AEStronglyMeasurable (fun y : Latent n => y k * y l) (latentGaussian n) := by
+      first
+      | exact (hL2 k).aestronglyMeasurable.mul (hL2 l).aestronglyMeasurable
+      | exact (hL2 k).aestronglyMeasurable.fun_mul (hL2 l).aestronglyMeasurable
+      | fun_prop
+    rw [transfer (fun y => y k * y l) hkl, hcov k l]
 
 end LeJEPA

@@ -61,7 +61,7 @@ noncomputable def value [Fintype A] [Nonempty A] : ℕ → S → S → ℝ
     Finset.univ.inf' Finset.univ_nonempty fun a => P.cost s g a + value t (P.step s a) g
 
 /-- The cost of executing the action sequence `as` from state `s` towards goal `g`. -/
-def seqCost : List A → S → S → ℝ
+noncomputable def seqCost : List A → S → S → ℝ
   | [], s, g => P.terminal s g
   | a :: as, s, g => P.cost s g a + seqCost as (P.step s a) g
 
@@ -121,7 +121,9 @@ def straightPlan (s g : E) (τ : ℝ) : E :=
 between their images: the straight latent plan decodes to the oracle's straight line. -/
 theorem map_straightPlan (L : E →ₗ[ℝ] E) (s g : E) (τ : ℝ) :
     L (straightPlan s g τ) = straightPlan (L s) (L g) τ := by
-  simp only [straightPlan, map_add, map_smul, map_sub]
+  first
+  | (simp only [straightPlan, map_add, map_smul, map_sub]; done)
+  | simp [straightPlan]
 
 end Latent
 

@@ -4,7 +4,6 @@ Released under the MIT license as described in the file LICENSE.
 -/
 import Mathlib.Algebra.Order.BigOperators.Ring.Finset
 import Mathlib.Tactic.Linarith
-import Mathlib.Tactic.SplitIfs
 import Mathlib.Topology.Algebra.InfiniteSum.Group
 import Mathlib.Topology.Algebra.InfiniteSum.Order
 import Mathlib.Topology.Algebra.InfiniteSum.Real
@@ -121,9 +120,10 @@ theorem one_sub_mul_le_of_hasSum (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) (he : ∀ d
     (he0 : e 0 = 0) (hS : HasSum e S) (hA : HasSum (fun d => (1 - ρ ^ d) * e d) A) :
     (1 - ρ) * S ≤ A := by
   refine hasSum_le (fun d => ?_) (hS.mul_left (1 - ρ)) hA
-  rcases d with _ | d
-  · simp [he0]
-  · exact mul_le_mul_of_nonneg_right (one_sub_le_one_sub_pow hρ0 hρ1 (by omega)) (he _)
+  match d with
+  | 0 => simp [he0]
+  | d + 1 =>
+    exact mul_le_mul_of_nonneg_right (one_sub_le_one_sub_pow hρ0 hρ1 (by omega)) (he (d + 1))
 
 /-- **Spectral gap.** Under the hypotheses of `one_sub_mul_le_of_hasSum`, the excess alignment
 over the linear optimum controls the nonlinear energy `S - e 1 = ∑_{d ≥ 2} e d`:
@@ -137,14 +137,16 @@ theorem gap_of_hasSum (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) (he : ∀ d, 0 ≤ e d
   have hR : HasSum (fun d => (1 - ρ ^ d) * e d - (1 - ρ) * e d) (A - (1 - ρ) * S) :=
     hA.sub (hS.mul_left _)
   refine hasSum_le (fun d => ?_) hL hR
-  rcases d with _ | _ | d
-  · simp [he0]
-  · simp
-  · have hgap := mul_one_sub_le_sub hρ0 hρ1 (d := d + 1 + 1) (by omega)
-    have hed := he (d + 1 + 1)
-    split_ifs with h1
-    · exact absurd h1 (by omega)
-    · nlinarith [mul_le_mul_of_nonneg_right hgap hed]
+  -- `match` keeps the literal patterns `0`, `1`, `d + 2` in the goal (no `Nat.succ` forms)
+  match d with
+  | 0 => simp [he0]
+  | 1 => simp
+  | d + 2 =>
+    have hgap := mul_one_sub_le_sub hρ0 hρ1 (d := d + 2) (by omega)
+    have hed := he (d + 2)
+    have hne : d + 2 ≠ 1 := by omega
+    rw [if_neg hne, sub_zero]
+    nlinarith [mul_le_mul_of_nonneg_right hgap hed]
 
 /-- **Equality case.** For `0 < ρ < 1`, equality `A = (1 - ρ) * S` in
 `one_sub_mul_le_of_hasSum` holds iff every energy outside degree one vanishes. -/

@@ -58,7 +58,7 @@ class RealNVPEncoder(nn.Module):
     and scale. ``seed`` draws the initial weights; couplings start at the identity.
     """
 
-    def __init__(self, dim: int, n_layers: int = 4, hidden: int = 32, seed: int = 0,
+    def __init__(self, dim: int, n_layers: int = 4, hidden: int = 128, seed: int = 0,
                  max_log_scale: float = 2.0):
         super().__init__()
         if dim < 2:

@@ -207,7 +207,8 @@ def infonce(h: Tensor, h_next: Tensor, sigma: float = 1.0) -> Tensor:
 
 
 # ---------------------------------------------------------------- factory
-DEFAULT_LAM = {"sigreg": 1.0, "vicreg": 5.0}
+DEFAULT_LAM = {"sigreg": 1.0, "vicreg": 1.0}
+DEFAULT_LAM_START = {"sigreg": 0.01}
 
 
 def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor, dict]]:
@@ -218,8 +219,8 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
     InfoNCE ``sigma``. ``parts`` holds floats for logging (``alignment`` is per coordinate).
     Unknown names or options raise ``ValueError``.
     """
-    allowed = {"sigreg": {"lam", "num_slices", "num_knots", "t_max", "seed"},
-               "vicreg": {"lam", "cov_weight"}, "infonce": {"sigma"}}
+    allowed = {"sigreg": {"lam", "lam_start", "num_slices", "num_knots", "t_max", "seed"},
+               "vicreg": {"lam", "lam_start", "cov_weight"}, "infonce": {"sigma"}}
     if name not in allowed:
         raise ValueError(f"unknown objective {name!r}; valid: {', '.join(OBJECTIVES)}")
     bad = set(opts) - allowed[name]
@@ -237,7 +238,11 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
             return loss, {"loss": loss.item(), "alignment": alignment(h, h_next).item() / h.shape[-1]}
         return loss_infonce
 
-    lam = float(opts.pop("lam", DEFAULT_LAM[name]))
+    lam_end = float(opts.pop("lam", DEFAULT_LAM[name]))
+    lam_start = float(opts.pop("lam_start", DEFAULT_LAM_START.get(name, lam_end)))
+    if not (lam_end > 0 and lam_start > 0):
+        raise ValueError(f"lam and lam_start must be > 0, got {lam_end}, {lam_start}")
+    state = {"lam": lam_start}
     if name == "sigreg":
         reg_mod = SIGReg(**opts)
 
@@ -252,6 +257,11 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
     def loss_lejepa(h, h_next):
         align = alignment(h, h_next) / h.shape[-1]
         r = reg(h, h_next)
-        loss = align + lam * r
+        loss = align + state["lam"] * r
         return loss, {"loss": loss.item(), "alignment": align.item(), name: r.item()}
+
+    def set_progress(frac: float) -> None:
+        """Geometric ramp of the weight from ``lam_start`` (frac 0) to ``lam`` (frac 1)."""
+        state["lam"] = lam_start * (lam_end / lam_start) ** min(max(frac, 0.0), 1.0)
+    loss_lejepa.set_progress = set_progress
     return loss_lejepa

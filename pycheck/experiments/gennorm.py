@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_table
+from .control import set_threads
 
 THEOREMS = ("T2",)
 
@@ -56,11 +57,12 @@ def run_one(cfg: dict, alpha: float, seed: int) -> dict:
     z, z_next = gennorm_pairs(int(cfg["n_train"]), n, alpha, rho, rng)
     enc = fit_encoder(g.forward(z), g.forward(z_next), "sigreg", steps=int(cfg["steps"]),
                       batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
-                      progress=bool(cfg.get("progress", True)))
+                      progress=bool(cfg.get("progress", True)), **cfg.get("options", {}))
     zt, zt_next = gennorm_pairs(int(cfg["n_test"]), n, alpha, rho, rng)
     xt = g.forward(zt)
     h, h_next = embed(enc, xt), embed(enc, g.forward(zt_next))
     res = dict(alpha=_alpha_key(alpha), seed=seed, mixing=cfg["mixing"], steps=int(cfg["steps"]),
+               options=dict(cfg.get("options", {})),
                r2_hz=linear_r2(h, zt, seed=seed),
                r2_hw=linear_r2(h, gennorm_to_gaussian(zt, alpha), seed=seed),
                r2_xz=linear_r2(xt, zt, seed=seed),
@@ -108,6 +110,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Sweep ``cfg['alphas']`` x ``seeds``; write ``gennorm.{json,csv,md}`` and ``gennorm_r2.png``."""
     out = Path(out)
     alphas = _alphas(cfg)
+    set_threads(cfg)
     store = RunStore(out)
     runs = {a: [store.run(f"alpha={_alpha_key(a)}-seed{s}", lambda a=a, s=s: run_one(cfg, a, s))
                 for s in seeds] for a in alphas}

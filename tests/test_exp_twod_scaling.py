@@ -1,0 +1,48 @@
+"""The twod and scaling experiments and `pycheck bench` run end to end, resumably."""
+import json
+
+import numpy as np
+
+from pycheck import bench
+from pycheck.experiments import scaling, twod
+
+TINY = dict(rho=0.5, n_train=400, n_test=300, steps=3, batch_size=64, lr=1e-3)
+RUN_KEYS = {"n", "rho", "r2_hz", "eps", "delta", "D", "bound", "objective", "mixing", "seed",
+            "r2_xz", "train_seconds"}
+
+
+def test_twod_runs_and_resumes(tmp_path):
+    cfg = dict(TINY, options={"num_slices": 16})
+    s1 = twod.run(cfg, tmp_path, [0])
+    assert s1["runs_computed"] == 4 and s1["runs_reused"] == 0
+    for ext in ("json", "csv", "md", "png"):
+        assert (tmp_path / f"twod.{ext}").is_file()
+    run = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())
+    assert RUN_KEYS <= set(run)
+    s2 = twod.run(cfg, tmp_path, [0])              # second call reuses every run
+    assert s2["runs_computed"] == 0 and s2["runs_reused"] == 4
+    assert s2["rows"] == s1["rows"]
+
+
+def test_scaling_runs_and_resumes(tmp_path):
+    cfg = dict(TINY, dims=[2, 4], steps={"default": 3, "4": 2})
+    s1 = scaling.run(cfg, tmp_path, [0, 1])
+    assert s1["runs_computed"] == 2 * 2 * 3
+    rows = json.loads((tmp_path / "scaling.json").read_text())
+    assert [r["N"] for r in rows] == [2, 4]
+    assert {"r2_xz_mean", "sigreg_mean", "vicreg_std", "infonce_mean"} <= set(rows[0])
+    for p in (tmp_path / "runs").glob("*.json"):
+        assert RUN_KEYS <= set(json.loads(p.read_text()))
+    s2 = scaling.run(cfg, tmp_path, [0, 1])
+    assert s2["runs_computed"] == 0 and s2["runs_reused"] == 12
+
+
+def test_bench_cli_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert bench.main(["--dims", "4", "--batch", "64", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["matmul_gflops"] > 0
+    assert {r["objective"] for r in res["training"]} == {"sigreg", "vicreg", "infonce"}
+    sig = res["sigreg"][0]
+    assert sig["rel_diff"] < 1e-5 and np.isfinite(sig["speedup"])
+    assert "SIGReg" in capsys.readouterr().out

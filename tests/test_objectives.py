@@ -1,0 +1,64 @@
+"""Properties of the objectives, and our SIGReg equals LeJEPA's reference computation."""
+import numpy as np
+import pytest
+import torch
+
+from pycheck.bench import reference_sigreg
+from pycheck.objectives import SIGReg, alignment, infonce, make_objective, vicreg
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+@pytest.mark.parametrize("shape", [(512, 8), (2, 300, 3)])
+def test_sigreg_equals_lejepa_reference(dtype, tol, shape):
+    g = torch.Generator().manual_seed(0)
+    h = (1.3 * torch.randn(*shape, generator=g, dtype=dtype) + 0.2).requires_grad_()
+    mod = SIGReg()
+    a = mod.directions(shape[-1], dtype=dtype)
+    ours, ref = mod.statistic(h, a), reference_sigreg(h, a)
+    assert abs(ours.item() - ref.item()) <= tol * abs(ref.item())
+    g1, = torch.autograd.grad(ours, h)
+    g2, = torch.autograd.grad(ref, h)
+    assert (g1 - g2).abs().max() <= 10 * tol * g2.abs().max()  # gradient too (10x: sums of B terms)
+
+
+def test_sigreg_small_for_gaussian_large_otherwise():
+    g = torch.Generator().manual_seed(1)
+    gauss = torch.randn(4096, 4, generator=g)
+    unif = (torch.rand(4096, 4, generator=g) - 0.5) * 12 ** 0.5   # unit variance, not Gaussian
+    mod = SIGReg(seed=0)
+    s_gauss, s_unif, s_shrunk = mod(gauss).item(), mod(unif).item(), mod(0.5 * gauss).item()
+    # under H0 the B-scaled statistic stays O(1) (about 0.9 here), under H1 it grows like B
+    assert s_gauss < 2.0
+    assert s_unif > 5 * s_gauss and s_shrunk > 20 * s_gauss
+
+
+def test_vicreg_zero_at_whitened():
+    x = torch.randn(4096, 5, dtype=torch.float64)
+    x = x - x.mean(0)
+    evals, evecs = torch.linalg.eigh(x.T @ x / (x.shape[0] - 1))
+    white = x @ evecs @ torch.diag(evals.rsqrt()) @ evecs.T
+    assert vicreg(white, eps=0.0).item() < 1e-12
+    assert vicreg(0.5 * white).item() > 0.4          # collapsed variance is penalised
+    mixed = white @ torch.tensor(np.eye(5) + 0.5 * np.eye(5, k=1))
+    assert vicreg(mixed).item() > 0.05               # correlated coordinates are penalised
+
+
+def test_infonce_prefers_aligned_positives():
+    g = torch.Generator().manual_seed(2)
+    h = torch.randn(256, 3, generator=g)
+    good = infonce(h, h + 0.1 * torch.randn(256, 3, generator=g))
+    bad = infonce(h, torch.randn(256, 3, generator=g))
+    assert good < bad
+    assert bad.item() > 0.9 * np.log(256)  # random pairs: no better than chance, log B
+
+
+def test_alignment_and_factory():
+    h = torch.zeros(4, 2)
+    assert alignment(h, h + 1).item() == 2.0
+    for name in ("sigreg", "vicreg", "infonce"):
+        loss, parts = make_objective(name)(torch.randn(64, 2), torch.randn(64, 2))
+        assert torch.isfinite(loss) and "loss" in parts
+    with pytest.raises(ValueError, match="unknown objective"):
+        make_objective("barlow")
+    with pytest.raises(ValueError, match="unknown option"):
+        make_objective("vicreg", sigma=1.0)

@@ -1,0 +1,113 @@
+"""DMC Reacher on pixels (T4 on pixels): rendering, the OU angle process, planning, end to end."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from pycheck import reacher as R
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    try:
+        return R.ReacherRenderer()
+    except RuntimeError as e:  # only when dm_control/mujoco or EGL are absent
+        pytest.skip(f"Reacher rendering unavailable (scripts/setup.sh installs it): {e}")
+
+
+def test_render_is_a_deterministic_function_of_the_angles(renderer):
+    f = renderer.render(np.array([[0.3, -1.0], [0.3, -1.0], [1.2, 0.5]]))
+    assert f.shape == (3, 64, 64, 3) and f.dtype == np.uint8
+    assert np.array_equal(f[0], f[1])            # same angles -> identical frames
+    assert np.abs(f[0].astype(int) - f[2]).sum() > 0  # different angles -> different frames
+    assert renderer.wrist_limit == pytest.approx(R.WRIST_LIMIT)
+
+
+def test_target_is_hidden_so_frames_carry_only_the_angles(renderer):
+    """Moving the (invisible) target must not change the frame."""
+    a = renderer.render(np.array([[0.4, 0.2]]))
+    renderer.physics.named.model.geom_pos["target"][:2] = [0.1, -0.1]
+    b = renderer.render(np.array([[0.4, 0.2]]))
+    renderer.physics.named.model.geom_pos["target"][:2] = 0.0
+    assert np.array_equal(a, b)
+
+
+def test_reaching_rollouts_stay_in_the_angle_chart(renderer):
+    theta = renderer.reaching_rollouts(5, 12, np.random.default_rng(0), frame_every=3)
+    assert theta.shape == (5, 12, 2)
+    assert np.all(np.abs(theta[..., 0]) < math.pi)
+    assert np.all(np.abs(theta[..., 1]) <= R.WRIST_LIMIT + 0.05)  # joint limit is soft
+    assert np.linalg.norm(np.diff(theta, axis=1), axis=-1).max() > 0.05  # the arm moves
+
+
+def test_ou_angles_are_stationary_gaussian_ou():
+    rho, sigma = 0.9, 0.8
+    theta = R.ou_angles(4000, 6, sigma, rho, np.random.default_rng(0))
+    assert theta.shape == (4000, 6, 2)
+    z = theta / sigma
+    # 8000 values per time step: sd of a sample std ~ 1/sqrt(16000) ~ 0.008; 0.04 is 5 sd
+    for t in (0, 5):
+        np.testing.assert_allclose(z[:, t].std(0), 1.0, atol=0.04)
+        np.testing.assert_allclose(z[:, t].mean(0), 0.0, atol=0.04)
+    lag1 = np.mean(z[:, 1:] * z[:, :-1])
+    assert lag1 == pytest.approx(rho, abs=0.02)
+    pairs = R.consecutive_pairs(4000, 6)
+    assert pairs.shape == (4000 * 5, 2) and np.all(pairs[:, 1] - pairs[:, 0] == 1)
+    assert np.all(pairs[:, 0] % 6 != 5)  # no pair crosses a chain boundary
+    with pytest.raises(ValueError):
+        R.ou_angles(3, 5, sigma, 1.0, np.random.default_rng(0))
+
+
+def test_T4_oracle_encoder_decodes_to_the_straight_line():
+    """Identity encoder on angles: the decoded plan is the oracle's line up to the grid."""
+    bank = R.grid_angles(1.0, 81)  # spacing 0.025 rad
+    starts = np.array([[-0.75, -0.5], [0.5, 0.75]])
+    goals = np.array([[0.75, 0.5], [-0.5, -0.75]])
+    theta = np.concatenate([bank, starts, goals])
+    s, g = np.arange(len(bank), len(bank) + 2), np.arange(len(bank) + 2, len(bank) + 4)
+    oracle = R.oracle_paths(starts, goals, 20)
+    for h in (theta, theta @ np.array([[0.0, -1.0], [1.0, 0.0]]) * 3.0 + 1.0):  # T4: Q z + b
+        dec = R.decode_latent_plans(h, s, g, 20)
+        m = R.plan_metrics(theta[dec], oracle)
+        # every waypoint lies on a grid node at most half a diagonal (0.018 rad) away
+        assert np.all(m["deviation"] < 0.018)
+        assert np.all(m["path_ratio"] >= 1.0 - 1e-12) and np.all(m["path_ratio"] < 1.05)
+    bent = np.c_[theta[:, 0], theta[:, 1] + 0.8 * np.sin(3 * theta[:, 0])]
+    m = R.plan_metrics(theta[R.decode_latent_plans(bent, s, g, 20)], oracle)
+    assert np.all(m["deviation"] > 0.05)  # a nonlinear encoder leaves the line
+
+
+MICRO = dict(seeds=[0], data_seed=0, shadows=False, sigma=0.8, rho=0.9,
+             ou_chains=8, ou_length=20, traj_episodes=10, traj_length=16, traj_frame_every=3,
+             traj_start_center=-1.5, traj_start_radius=0.2, traj_kp=5.0, traj_kd=0.5,
+             traj_action_noise=0.3, test_fraction=0.25, bank_half_width=2.0, bank_grid=9,
+             k_pairs=4, pair_half_width=1.5, min_dist=1.0, n_steps=6, figure_pair=0,
+             figure_columns=4, steps=3, batch_size=16, lr=1e-3, lam=0.1,
+             channels=[4, 4, 4, 4])
+
+
+def test_reacher_experiment_end_to_end_and_resumes(renderer, tmp_path):
+    from pycheck.experiments import reacher as exp
+    s = exp.run(dict(MICRO, profile="quick"), tmp_path, [0])
+    for name in ("summary.json", "reacher.json", "reacher.csv", "reacher.md",
+                 "reacher_plans.png", "reacher_paths.png"):
+        assert (tmp_path / name).is_file(), name
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 3
+    for key in ("deviation_ou", "deviation_trajectory", "deviation_ratio_traj_over_ou",
+                "path_ratio_ou", "r2_ou", "r2_trajectory"):
+        assert math.isfinite(s[key]), key
+    run = json.loads((tmp_path / "runs" / "gauss-OU-seed0.json").read_text())
+    assert {"n", "rho", "r2_hz", "eps", "delta", "D", "bound"} <= set(run)
+    again = exp.run(dict(MICRO, profile="quick"), tmp_path, [0])  # cached data, stored runs
+    assert again["runs_reused"] == 2 and again["runs_computed"] == 0
+    assert again["deviation_ou"] == s["deviation_ou"]
+
+
+@pytest.mark.parametrize("bad", [dict(profile="medium"), dict(steps=0), dict(rho=1.0),
+                                 dict(extra=1), dict(figure_pair=9)])
+def test_bad_config_is_a_clear_value_error(bad, tmp_path):
+    from pycheck.experiments import reacher as exp
+    with pytest.raises(ValueError):
+        exp.run(dict(MICRO, **bad), tmp_path, [0])
+    assert not (tmp_path / "cache").exists()  # nothing rendered or written
