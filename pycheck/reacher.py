@@ -93,11 +93,11 @@ class ReacherRenderer:
         except Exception as e:  # ImportError, mujoco.FatalError, EGL errors ...
             raise RuntimeError(
                 f"cannot render DMC Reacher off-screen (MUJOCO_GL={os.environ.get('MUJOCO_GL')}): "
-                f"{type(e).__name__}: {e}. To fix: {INSTALL_HINT}.") from e
+                f"{type(e).__name__}: {e} -- to fix: {INSTALL_HINT}.") from e
 
     @property
     def wrist_limit(self) -> float:
-        """The wrist joint's range bound (rad), read from the MJCF model (2.79)."""
+        """The wrist joint's range bound (rad), read from the MJCF model (160 deg = 2.793)."""
         return self._limit
 
     def set_pose(self, theta, qvel=(0.0, 0.0)) -> None:
@@ -282,7 +282,8 @@ def default_device() -> str:
 
 def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: int,
               lr: float, seed: int, lam: float = 0.1, num_slices: int = 256,
-              channels=(8, 16, 32, 32), progress: bool = True, desc: str = "train") -> tuple[ConvEncoder, list[dict]]:
+              channels=(8, 16, 32, 32), progress: bool = True,
+              desc: str = "train") -> tuple[ConvEncoder, list[dict]]:
     """Train a :class:`ConvEncoder` with LeJEPA's alignment + SIGReg on frame pairs.
 
     Parameters
@@ -306,7 +307,8 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
     device = default_device()
     torch.manual_seed(seed)
     model = ConvEncoder(channels=tuple(channels)).to(device)
-    model.fit_input(frames[np.unique(pairs)[:: max(1, len(np.unique(pairs)) // 2048)]])
+    seen = np.unique(pairs)
+    model.fit_input(frames[seen[:: max(1, len(seen) // 2048)]])
     objective = make_objective("sigreg", lam=lam, num_slices=num_slices, seed=seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     rng = np.random.default_rng([seed, 5])

@@ -45,6 +45,23 @@ def test_bound_reports_out_of_scope_gennorm_runs_separately(tmp_path):
     assert "Sources without runs: scaling" in (tmp_path / "bound" / "bound.md").read_text()
 
 
+def test_bound_allows_for_the_sampling_error_of_eps_only(tmp_path):
+    # A near-perfect encoder whose measured eps fell 1.5 standard errors below its mean
+    # (se = 2(1-rho) sqrt(2n/n_test) = 0.0028 here) has a negative point bound: consistent
+    # with T3 within sampling error. The same run with D = 0.5 is a real violation.
+    from pycheck.theory import t3_bound
+    eps, delta = -0.0221 - 1.5 * 0.0028, 0.078
+    point = t3_bound(eps, delta, 2, 0.9).deviation
+    assert point < 0.0085
+    noisy = dict(_run(0.0085, point), eps=eps, delta=delta, n_test=20_000)
+    write_json(tmp_path / "twod" / "runs" / "noisy.json", noisy)
+    s = bound.run({"sources": ["twod"]}, tmp_path / "bound", [0])
+    assert s["violations_in_scope"] == 0 and s["point_exceedances_in_scope"] == 1
+    write_json(tmp_path / "twod" / "runs" / "bad.json", dict(noisy, D=0.5))
+    with pytest.raises(bound.BoundViolation, match="twod/bad"):
+        bound.run({"sources": ["twod"]}, tmp_path / "bound", [0])
+
+
 def test_bound_without_any_run_is_a_usage_error(tmp_path):
     with pytest.raises(ValueError, match="no trained-encoder runs"):
         bound.run({"sources": ["twod"]}, tmp_path / "bound", [0])
@@ -126,3 +143,10 @@ def test_control_run_one_trains_both_worlds():
         r = control.run_one(CT_CFG, world, 3, 0)
         assert RUN_KEYS <= set(r) and len(r["cost"]) == CT_CFG["k_pairs"]
         assert min(r["cost"]) >= 1.0 - 1e-12
+
+
+def test_spearman_permutation_p_is_exact_for_few_encoders():
+    rho, p = control.spearman(np.arange(8.0), -np.arange(8.0))
+    assert rho == -1.0 and p == pytest.approx(2 / math.factorial(8))  # the two perfect orders
+    rho, p = control.spearman([1, 3, 2, 5, 4], [2, 1, 4, 3, 5])
+    assert rho == pytest.approx(0.3) and 0.5 < p < 0.8

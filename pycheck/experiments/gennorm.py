@@ -13,6 +13,18 @@ and measure on fresh pairs
   inverting the mixing linearly -- the mechanism behind T2);
 * the T3 quantities ``eps, delta, D, bound`` (only ``alpha = 2`` is inside T3's
   hypotheses; the ``bound`` experiment reports the other shapes separately).
+
+What a short (quick-profile) training can resolve. The ceilings next to the peak are close
+(0.9952 at ``alpha = 1.5``, 0.9944 at ``alpha = 3``), while short SIGReg training leaves
+``R^2(h -> z)`` 0.5-1% below 1 at ``alpha = 2``, the residual sitting in the tails of ``z``
+where data are rare (in one run 73% of it came from the 4.5% of points with ``|z| > 2.5``).
+Light-tailed latents (``alpha >= 3``) are moreover under-Gaussianized (trained ``R^2``
+*above* the ceiling; plausibly because SIGReg's Gaussian-windowed statistic weighs the
+tails little), which moves them towards linear. Both effects favour shapes slightly above 2, so at quick budgets
+the measured maximum can land on ``alpha = 3``; the table's ``r2_minus_ceiling`` column
+shows how far each shape is from its exact optimum. The broad shape (steep fall for
+heavy tails, slow fall towards the uniform) is resolved; separating 2 from 3 needs training
+error well below 0.5%.
 """
 from __future__ import annotations
 
@@ -23,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_table
-from .control import set_threads
+from .control import torch_threads
 
 THEOREMS = ("T2",)
 
@@ -62,6 +74,7 @@ def run_one(cfg: dict, alpha: float, seed: int) -> dict:
     xt = g.forward(zt)
     h, h_next = embed(enc, xt), embed(enc, g.forward(zt_next))
     res = dict(alpha=_alpha_key(alpha), seed=seed, mixing=cfg["mixing"], steps=int(cfg["steps"]),
+               n_train=int(cfg["n_train"]), n_test=int(cfg["n_test"]),
                options=dict(cfg.get("options", {})),
                r2_hz=linear_r2(h, zt, seed=seed),
                r2_hw=linear_r2(h, gennorm_to_gaussian(zt, alpha), seed=seed),
@@ -110,10 +123,10 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Sweep ``cfg['alphas']`` x ``seeds``; write ``gennorm.{json,csv,md}`` and ``gennorm_r2.png``."""
     out = Path(out)
     alphas = _alphas(cfg)
-    set_threads(cfg)
     store = RunStore(out)
-    runs = {a: [store.run(f"alpha={_alpha_key(a)}-seed{s}", lambda a=a, s=s: run_one(cfg, a, s))
-                for s in seeds] for a in alphas}
+    with torch_threads(cfg):
+        runs = {a: [store.run(f"alpha={_alpha_key(a)}-seed{s}", lambda a=a, s=s: run_one(cfg, a, s))
+                    for s in seeds] for a in alphas}
     rows = []
     for a in alphas:
         v = {k: np.array([r[k] for r in runs[a]], dtype=float)
@@ -122,21 +135,30 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
         rows.append(dict(alpha=a, seeds=len(runs[a]),
                          r2_hz_mean=float(v["r2_hz"].mean()), r2_hz_std=sd(v["r2_hz"]),
                          r2_ceiling=runs[a][0]["r2_ceiling"],
+                         r2_minus_ceiling=float(v["r2_hz"].mean()) - runs[a][0]["r2_ceiling"],
                          r2_hw_mean=float(v["r2_hw"].mean()), r2_xz_mean=float(v["r2_xz"].mean()),
                          D_mean=float(v["D"].mean()), bound_mean=float(v["bound"].mean())))
     best = max(rows, key=lambda r: r["r2_hz_mean"])
     peaks_at_2 = best["alpha"] == 2.0
+    two = next(r for r in rows if r["alpha"] == 2.0)
+    # Is the maximum distinguishable from alpha = 2? Two standard errors of the difference.
+    gap = best["r2_hz_mean"] - two["r2_hz_mean"]
+    se = math.hypot(best["r2_hz_std"], two["r2_hz_std"]) / math.sqrt(len(seeds))
+    tied = not peaks_at_2 and (len(seeds) < 2 or gap < 2 * se)
     note = (f"n = {cfg['dim']}, rho = {cfg['rho']}, mixing {cfg['mixing']}, {cfg['steps']} SIGReg "
             f"steps, seeds {list(seeds)}. Latents: i.i.d. standardized generalized normal with "
             "a Gaussian-copula transition (exactly stationary; additive noise only at alpha = 2, "
             "see pycheck/worlds.py). r2_ceiling = R^2 of the exact LeJEPA optimum h = Q Phi^-1(F(z)); "
             "r2_hw = R^2(h -> Gaussianized z). "
             f"R^2(h -> z) peaks at alpha = {_alpha_key(best['alpha'])}"
-            + ("" if peaks_at_2 else "  <-- NOT at alpha = 2"))
+            + ("" if peaks_at_2 else
+               f"  <-- NOT at alpha = 2 (by {gap:.2g}; 2 standard errors = {2 * se:.2g}: "
+               + ("tied within seed noise)" if tied else "a real difference)")))
     write_table(out, "gennorm", [dict(r, alpha=_alpha_key(r["alpha"])) for r in rows],
                 title="Generalized-normal ablation: R^2(h -> z) against the shape alpha", note=note)
     _plot(rows, cfg, out)
     return dict(peak_alpha=_alpha_key(best["alpha"]), peaks_at_2=peaks_at_2,
+                peak_tied_with_2=tied, peak_minus_alpha2=gap,
                 r2_hz={_alpha_key(r["alpha"]): round(r["r2_hz_mean"], 6) for r in rows},
                 r2_ceiling={_alpha_key(r["alpha"]): round(r["r2_ceiling"], 6) for r in rows},
                 runs_computed=store.computed, runs_reused=store.reused)

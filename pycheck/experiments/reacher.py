@@ -159,7 +159,8 @@ class _Data:
         for chains in (slice(0, n_chains - n_test), slice(n_chains - n_test, n_chains)):
             theta = d["theta"][chains]
             frames = d["frames"].reshape(n_chains, length, *d["frames"].shape[1:])[chains]
-            parts.append(dict(theta=theta.reshape(-1, 2), frames=frames.reshape(-1, *frames.shape[2:]),
+            parts.append(dict(theta=theta.reshape(-1, 2),
+                              frames=frames.reshape(-1, *frames.shape[2:]),
                               pairs=consecutive_pairs(len(theta), length)))
         return parts[0], parts[1]
 
@@ -225,7 +226,8 @@ def _ratio_ci(num: np.ndarray, den: np.ndarray, seed: int = 0, n: int = 2000):
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(num), size=(n, len(num)))
     boot = num[idx].mean(1) / den[idx].mean(1)
-    return float(num.mean() / den.mean()), float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return float(num.mean() / den.mean()), float(lo), float(hi)
 
 
 def _figure(data: _Data, runs: dict, out: Path) -> None:
@@ -251,7 +253,7 @@ def _figure(data: _Data, runs: dict, out: Path) -> None:
             ax.set_yticks([])
             if r == 0:
                 ax.set_title(f"t={steps[j] / c['n_steps']:.2f}", fontsize=7)
-        axes[r, 0].set_ylabel(title.split(" ")[0], fontsize=8)
+        axes[r, 0].set_ylabel(title.split(" ")[0].rstrip(":"), fontsize=8)
         axes[r, len(steps) // 2].set_xlabel(title, fontsize=7)
     fig.suptitle(f"Reacher: straight latent plan decoded by nearest neighbour (pair {i}, "
                  f"seed {runs[ENCODERS[0]][0]['seed']})", fontsize=9)
@@ -333,7 +335,8 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     summary |= dict(
         units="radians (joint space); R^2 is held-out affine h -> (shoulder, wrist)",
         seeds=seeds, k_pairs=cfg["k_pairs"], n_steps=cfg["n_steps"],
-        dataset_ou=R.angle_stats(data.ou["theta"], wl) | {"frames": int(data.ou["frames"].shape[0])},
+        dataset_ou=R.angle_stats(data.ou["theta"], wl) | {
+            "frames": int(data.ou["frames"].shape[0])},
         dataset_trajectory=R.angle_stats(data.traj["theta"], wl) | {
             "frames": int(data.traj["frames"].shape[0])},
         bank_frames=int(len(data.bank["theta"])),
