@@ -216,4 +216,11 @@ def audit(m: Manifest, registry: dict | None = None) -> list[str]:
                          "(or unreadable THEOREMS)")
             elif e.id not in th:
                 v.append(f"{e.id}: experiment {x!r} does not list {e.id} in its THEOREMS")
+    for x in experiments.NAMES:
+        for id_ in _experiment_theorems(root, x) or []:
+            if id_ not in m.entries:
+                v.append(f"experiment {x!r} names unknown ID {id_!r} in its THEOREMS")
+            elif x not in m.entries[id_].experiments:
+                v.append(f"{id_}: experiment {x!r} lists {id_} in its THEOREMS, but the "
+                         "manifest's experiments for it do not name it")
     return v

@@ -244,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="DIR", help="output folder (default results/NAME[-full])")
     s.add_argument("--seeds", type=int, nargs="+", metavar="S",
                    help="seeds to run (default: the profile's)")
-    s = sub.add_parser("bench", help="training throughput and SIGReg speed (pycheck bench --help)")
+    s = sub.add_parser("bench", add_help=False,  # --help goes to pycheck.bench's own parser
+                       help="training throughput and SIGReg speed (pycheck bench --help)")
     s.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
@@ -256,7 +257,12 @@ COMMANDS = {"list": cmd_list, "show": cmd_show, "cite": cmd_cite, "verify": cmd_
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        # bench forwards its arguments (options included) to pycheck.bench's own parser
+        args, unknown = parser.parse_known_args(argv)
+        if args.verb == "bench":
+            args.rest = unknown + args.rest
+        elif unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         if args.verb is None:
             parser.print_help()
             return EXIT_USAGE

@@ -51,11 +51,11 @@ class _Coupling(nn.Module):
 class RealNVPEncoder(nn.Module):
     """Affine-coupling encoder of the same family as :class:`pycheck.mixings.RealNVP`.
 
-    ``n_layers`` couplings on the same coordinate halves as the mixing, in reverse order, so
-    the exact inverse of a mixing with as many layers is in the family (the inverse of
-    ``x_o = z_o e^s + t`` is ``z_o = x_o e^{-s} - t e^{-s}``, again an affine coupling),
-    followed by a linear layer (initialised to the identity) that absorbs the free rotation
-    and scale. ``seed`` draws the initial weights; couplings start at the identity.
+    ``n_layers`` couplings ``y_o = x_o e^{s(x_c)} + t(x_c)`` on the same coordinate halves as
+    the mixing, in reverse order (the mixing's layers are the inverses of such couplings, so
+    the family holds its inverse up to the conditioner nets' approximation), followed by a
+    linear layer (initialised to the identity) that absorbs the free rotation and scale.
+    ``seed`` draws the initial weights; couplings start at the identity.
     """
 
     def __init__(self, dim: int, n_layers: int = 4, hidden: int = 128, seed: int = 0,

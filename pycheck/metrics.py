@@ -69,19 +69,23 @@ def t3_quantities(h, h_next, z, rho: float) -> dict:
     ``eps = mean ||h' - h||² - 2 n (1 - rho)`` (alignment excess over the rotation optimum),
     ``delta = ||Cov h - I||_F``, ``D = deviation_from_rotation(h, z)``, and
     ``bound`` = the deviation bound of :func:`pycheck.theory.t3_bound` (its energy
-    bound ``B`` is ``bound_energy``). Finite samples can make
-    ``eps`` slightly negative; it is reported as measured.
+    bound ``B`` is ``bound_energy``). T3 is a population statement, while ``eps`` here is a
+    sample mean with standard error ``eps_se``; a sampling error of ``eps`` moves ``B`` (and,
+    for small ``B``, the bound) by ``eps_se / (2 rho (1 - rho))``. For a well-trained ``h``
+    the bound is small and can fall below the measured ``D`` by sampling noise alone, so
+    compare ``D`` with the bound at ``eps + 2 eps_se``.
     """
     from .theory import t3_bound
     h, z = _pair(h, z)
     h_next, _ = _pair(h_next, z, ("h_next", "z"))
     n = h.shape[1]
-    eps = float(((h_next - h) ** 2).sum(1).mean() - 2.0 * n * (1.0 - rho))
+    sq = ((h_next - h) ** 2).sum(1)
+    eps = float(sq.mean() - 2.0 * n * (1.0 - rho))
     delta = float(np.linalg.norm(np.cov(h, rowvar=False).reshape(n, n) - np.eye(n)))
     d = deviation_from_rotation(h, z)
     b = t3_bound(eps, delta, n, rho)
-    return dict(n=n, rho=float(rho), eps=eps, delta=delta, D=d, bound=float(b.deviation),
-                bound_energy=float(b.energy))
+    return dict(n=n, rho=float(rho), eps=eps, eps_se=float(sq.std(ddof=1) / np.sqrt(sq.size)),
+                delta=delta, D=d, bound=float(b.deviation), bound_energy=float(b.energy))
 
 
 def r2_summary(values) -> str:

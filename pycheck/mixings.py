@@ -16,8 +16,9 @@ passes through), so every mixing is defined for every ``dim >= 2``.
   random tanh networks and bounded log-scales, followed by nothing else: ``x`` stays in
   the RealNVP family that :class:`pycheck.encoders.RealNVPEncoder` can represent.
 
-The strengths are chosen so that a linear read-out of ``z`` from ``x`` is clearly imperfect
-(``R^2(x -> z)`` well below 1; about 0.75 for ``realnvp`` like the paper's table).
+The strengths are chosen so that a linear read-out of ``z`` from ``x`` is clearly imperfect:
+``R^2(x -> z)`` is 0.80-0.86 for the 2D shapes and, for ``realnvp``, 0.86 / 0.77 / 0.70 /
+0.67 / 0.65 at N = 2 / 4 / 16 / 64 / 256 (the paper's table: 0.73-0.78).
 """
 from __future__ import annotations
 
@@ -144,9 +145,11 @@ class RealNVP(Mixing):
     ``x_o = (z_o - t(z_c)) * exp(-s(z_c))``, where ``s = scale * tanh(W_s tanh(W_1 z_c + b_1))``
     (bounded log-scale, |s| <= scale) and ``t = shift * W_t tanh(W_1 z_c + b_1)``; the weights are Gaussian with variance
     1/fan-in, hence O(1) pre-activations at every ``dim``. Inverse: run the layers
-    backwards with ``z_o = x_o * exp(s(x_c)) + t(x_c)`` -- exactly the coupling of
-    :class:`pycheck.encoders.RealNVPEncoder`, so the matched encoder family contains the
-    inverse with the same network sizes (the layers written "inverse first" for that reason).
+    backwards with ``z_o = x_o * exp(s(x_c)) + t(x_c)`` -- the coupling form of
+    :class:`pycheck.encoders.RealNVPEncoder` (same halves, reverse order), which is why the
+    layers are written "inverse first": the matched encoder represents the inverse's shifts
+    exactly and its log-scales up to the squashing function (its conditioner nets are
+    wider, 128 vs 32 hidden units).
     """
 
     name = "realnvp"

@@ -66,55 +66,57 @@ def _trapezoid_gauss_weights(num_knots: int, t_max: float, dtype=torch.float64):
     return t, phi, w * phi
 
 
-def _rotations(c1: Tensor, s1: Tensor, c_step: Tensor, s_step: Tensor, count: int,
-               out: Tensor) -> None:
-    """Fill ``out[:, j] = cos(j a)``, ``out[:, count + j] = sin(j a)`` for ``j < count``.
+def _rotations(c_step: Tensor, s_step: Tensor, cos_rows: Tensor, sin_rows: Tensor) -> None:
+    """Continue ``cos_rows[:, j] = cos((j0 + j) a)`` (same for sin) by angle addition.
 
-    ``(c1, s1) = (cos a, sin a)`` and ``(c_step, s_step)`` is the rotation applied per step
-    (angle addition, so no further cos/sin and rounding error growing only linearly).
+    Rows 0 of ``cos_rows``/``sin_rows`` must be filled; each further row is the previous one
+    rotated by ``(c_step, s_step) = (cos a, sin a)`` (no further cos/sin; rounding error
+    grows only linearly in the number of rows).
     """
-    out[:, 0], out[:, count] = 1.0, 0.0
-    if count > 1:
-        out[:, 1], out[:, count + 1] = c1, s1
-    for j in range(2, count):
-        c, s = out[:, j - 1], out[:, count + j - 1]
-        torch.mul(c, c_step, out=out[:, j]).addcmul_(s, s_step, value=-1.0)
-        torch.mul(s, c_step, out=out[:, count + j]).addcmul_(c, s_step)
+    for j in range(1, cos_rows.shape[1]):
+        c, s = cos_rows[:, j - 1], sin_rows[:, j - 1]
+        torch.mul(c, c_step, out=cos_rows[:, j]).addcmul_(s, s_step, value=-1.0)
+        torch.mul(s, c_step, out=sin_rows[:, j]).addcmul_(c, s_step)
 
 
 class _EvenKnotECF(torch.autograd.Function):
     """Epps–Pulley statistic per slice at evenly spaced knots ``t_k = k t0``, k < K.
 
-    Why it is fast: write ``k = q m + r`` (``0 <= r < q``, ``q = ceil(sqrt K)``). By angle
-    addition, ``cos(k t0 y) = cos(q m t0 y) cos(r t0 y) - sin(q m t0 y) sin(r t0 y)`` (and the
-    same for ``sin``), so the batch means ``mean_i cos/sin(k t0 y_i)`` for all ``K`` knots are
-    entries of one small matrix product per slice,
-    ``[cos(qm θ), sin(qm θ)] @ [cos(r θ), sin(r θ)]ᵀ / B`` with ``θ = t0 y``. The ``q + p``
-    base rows come from a single ``cos θ, sin θ`` by angle-addition recurrences, the
-    ``B x S x K`` tensor of the reference is never built, and the backward pass is one
-    more batched matmul with no transcendental function (derivatives reuse the rows).
+    Why it is fast: the knot ``k = 0`` contributes nothing (``ECF(0) = phi(0) = 1``); write
+    every other ``k = q m + j`` (``1 <= j <= q``, ``0 <= m < p``, ``q = ceil(sqrt(K-1))``).
+    By angle addition ``cos(k θ) = cos(q m θ) cos(j θ) - sin(q m θ) sin(j θ)`` (and the same
+    for ``sin``), so the batch means ``mean_i cos/sin(k θ_i)`` for all knots are entries of
+    one small matrix product per slice, ``[cos(qmθ), sin(qmθ)] @ [cos(jθ), sin(jθ)]ᵀ / B``
+    with ``θ = t0 y``. The ``2q + 2p - 1`` rows come from a single ``cos θ, sin θ`` by
+    angle-addition recurrences (``q + p - 2`` rotations), the ``B x S x K`` tensor of the
+    reference is never built, and the backward pass is one more batched matmul with no
+    transcendental function (derivatives reuse the rows).
     """
 
     @staticmethod
     def forward(ctx, y: Tensor, t0: float, phi: Tensor, weights: Tensor) -> Tensor:
         # y: (G, B) projections (G = views x slices); returns the statistic per row, (G,)
-        K = phi.numel()
-        q = math.ceil(math.sqrt(K))
-        p = math.ceil(K / q)
+        n_k = phi.numel() - 1                        # knots k = 1 .. K-1
+        q = math.ceil(math.sqrt(n_k))
+        p = math.ceil(n_k / q)
         G, B = y.shape
         theta = t0 * y
-        c1, s1 = torch.cos(theta), torch.sin(theta)
-        r_rows = y.new_empty(G, 2 * q, B)                # cos(r θ), sin(r θ), r < q
-        _rotations(c1, s1, c1, s1, q, r_rows)
-        m_rows = y.new_empty(G, 2 * p, B)                # cos(q m θ), sin(q m θ), m < p
-        cq = r_rows[:, q - 1] * c1 - r_rows[:, 2 * q - 1] * s1
-        sq = r_rows[:, 2 * q - 1] * c1 + r_rows[:, q - 1] * s1
-        _rotations(cq, sq, cq, sq, p, m_rows)
-        prod = m_rows @ r_rows.transpose(1, 2) / B                              # (G, 2p, 2q)
-        cos_m = (prod[:, :p, :q] - prod[:, p:, q:]).reshape(G, p * q)[:, :K]   # k = q m + r
-        sin_m = (prod[:, p:, :q] + prod[:, :p, q:]).reshape(G, p * q)[:, :K]
-        dc = cos_m - phi
-        stat = B * ((dc.square() + sin_m.square()) @ weights)
+        r_rows = y.new_empty(G, 2 * q, B)            # cos(j θ), sin(j θ), j = 1..q
+        torch.cos(theta, out=r_rows[:, 0])
+        torch.sin(theta, out=r_rows[:, q])
+        c1, s1 = r_rows[:, 0], r_rows[:, q]
+        _rotations(c1, s1, r_rows[:, :q], r_rows[:, q:])
+        m_rows = y.new_empty(G, 2 * p - 1, B)        # cos(q m θ), m < p; sin(q m θ), 1 <= m < p
+        m_rows[:, 0] = 1.0
+        if p > 1:
+            m_rows[:, 1], m_rows[:, p] = r_rows[:, q - 1], r_rows[:, 2 * q - 1]
+            _rotations(r_rows[:, q - 1], r_rows[:, 2 * q - 1], m_rows[:, 1:p], m_rows[:, p:])
+        prod = m_rows @ r_rows.transpose(1, 2) / B                       # (G, 2p-1, 2q)
+        prod = torch.cat([prod[:, :p], prod.new_zeros(G, 1, 2 * q), prod[:, p:]], 1)
+        cos_m = (prod[:, :p, :q] - prod[:, p:, q:]).reshape(G, p * q)[:, :n_k]
+        sin_m = (prod[:, p:, :q] + prod[:, :p, q:]).reshape(G, p * q)[:, :n_k]
+        dc = cos_m - phi[1:]
+        stat = B * ((dc.square() + sin_m.square()) @ weights[1:])
         ctx.save_for_backward(r_rows, m_rows, dc, sin_m, weights)
         ctx.t0, ctx.q, ctx.p = t0, q, p
         return stat
@@ -122,15 +124,15 @@ class _EvenKnotECF(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_stat: Tensor):
         r_rows, m_rows, dc, sin_m, weights = ctx.saved_tensors
-        q, p, K = ctx.q, ctx.p, dc.shape[-1]
-        k = torch.arange(K, dtype=dc.dtype, device=dc.device)
+        q, p, n_k = ctx.q, ctx.p, dc.shape[-1]
+        k = torch.arange(1, n_k + 1, dtype=dc.dtype, device=dc.device)
         # d stat / d theta_i = sum_k 2 w_k k [ -(C_k - phi_k) sin(k θ_i) + S_k cos(k θ_i) ]
-        scale = 2 * weights * k * grad_stat.unsqueeze(-1)                 # (G, K)
-        pad = p * q - K
-        u = F.pad(scale * dc, (0, pad)).reshape(-1, p, q)                 # coefficient of sin
+        scale = 2 * weights[1:] * k * grad_stat.unsqueeze(-1)             # (G, K-1)
+        pad = p * q - n_k
+        u = F.pad(scale * dc, (0, pad)).reshape(-1, p, q)                 # coefficient of -sin
         v = F.pad(scale * sin_m, (0, pad)).reshape(-1, p, q)              # coefficient of cos
-        # sin(kθ) = sA cR + cA sR,  cos(kθ) = cA cR - sA sR   (A: q m θ, R: r θ)
-        g = torch.cat([torch.cat([v, -u], 2), torch.cat([-u, -v], 2)], 1)  # (G, 2p, 2q)
+        # sin(kθ) = sM cR + cM sR,  cos(kθ) = cM cR - sM sR   (M: q m θ, R: j θ)
+        g = torch.cat([torch.cat([v, -u], 2), torch.cat([-u[:, 1:], -v[:, 1:]], 2)], 1)
         grad_theta = ((g @ r_rows) * m_rows).sum(1)                       # (G, B)
         return grad_theta * ctx.t0, None, None, None
 

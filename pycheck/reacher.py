@@ -286,20 +286,26 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
               desc: str = "train") -> tuple[ConvEncoder, list[dict]]:
     """Train a :class:`ConvEncoder` with LeJEPA's alignment + SIGReg on frame pairs.
 
+    Loss ``alignment(h, h') / n + lam * SIGReg([h, h'])`` with a constant ``lam``, built
+    here from :func:`pycheck.objectives.alignment` and :class:`pycheck.objectives.SIGReg`
+    rather than ``make_objective``, whose SIGReg default is a weight ramp tuned for
+    unnormalised MLPs; with the output normalisation of :class:`ConvEncoder` the scale
+    cannot shrink, which is what that ramp guards against.
+
     Parameters
     ----------
     frames : uint8 ``(N, 64, 64, 3)``.
     pairs : int ``(P, 2)`` indices ``(i, i')`` of consecutive frames.
     steps, batch_size, lr : Adam steps, pairs per step, learning rate.
     seed : seeds the initialisation, the minibatches and SIGReg's directions.
-    lam : SIGReg weight in :func:`pycheck.objectives.make_objective` (its default 0.1).
+    lam : SIGReg weight (constant over training).
 
     Returns the encoder (eval mode) and a short loss history (every ~10% of the steps).
     Raises ``RuntimeError`` naming the step if the loss becomes non-finite.
     """
     from tqdm.auto import tqdm
 
-    from .objectives import make_objective
+    from .objectives import SIGReg, alignment
 
     if len(pairs) < 2 or steps < 1 or batch_size < 2:
         raise ValueError(f"need >= 2 pairs, steps >= 1, batch_size >= 2; got {len(pairs)} "
@@ -309,7 +315,7 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
     model = ConvEncoder(channels=tuple(channels)).to(device)
     seen = np.unique(pairs)
     model.fit_input(frames[seen[:: max(1, len(seen) // 2048)]])
-    objective = make_objective("sigreg", lam=lam, num_slices=num_slices, seed=seed)
+    sigreg = SIGReg(num_slices=num_slices, seed=seed).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     rng = np.random.default_rng([seed, 5])
     data = torch.from_numpy(frames)
@@ -319,7 +325,10 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
     for step in bar:
         b = pairs[rng.integers(0, len(pairs), size=min(batch_size, len(pairs)))]
         h = model(data[b.ravel()].to(device)).view(len(b), 2, -1)
-        loss, parts = objective(h[:, 0], h[:, 1])
+        align = alignment(h[:, 0], h[:, 1]) / h.shape[-1]
+        reg = sigreg(torch.stack([h[:, 0], h[:, 1]]))  # both views, (2, B, n)
+        loss = align + lam * reg
+        parts = dict(loss=loss.item(), alignment=align.item(), sigreg=reg.item())
         if not math.isfinite(parts["loss"]):
             raise RuntimeError(f"{desc}: non-finite loss at step {step}")
         opt.zero_grad(set_to_none=True)

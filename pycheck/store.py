@@ -17,12 +17,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temp file + rename); create parent folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -100,15 +105,44 @@ class RunStore:
     ``run`` returns the stored result if that key already finished (so an interrupted
     ``reproduce`` resumes), otherwise calls ``fn`` (which must return a JSON-able dict)
     and stores its result atomically.
+
+    ``config`` (the experiment's profile) is stamped into ``runs/config.json``; opening a
+    store whose stamp differs (other than in ``seeds``, which may grow) raises
+    ``ValueError``, so a changed config never silently reuses stale runs.
     """
 
-    def __init__(self, out: str | os.PathLike):
+    IGNORED = ("seeds",)
+
+    def __init__(self, out: str | os.PathLike, config: dict | None = None):
         self.dir = Path(out) / "runs"
+        if config is not None:
+            self._check_config(config)
         self.dir.mkdir(parents=True, exist_ok=True)
+        if config is not None and not (self.dir / "config.json").is_file():
+            write_json(self.dir / "config.json", self._stamp(config))
         self.reused = 0
         self.computed = 0
 
+    def _stamp(self, config: dict) -> dict:
+        return _jsonable({k: v for k, v in config.items() if k not in self.IGNORED})
+
+    def _check_config(self, config: dict) -> None:
+        stamp = self.dir / "config.json"
+        if stamp.is_file():
+            old = json.loads(stamp.read_text(encoding="utf-8"))
+            new = json.loads(json.dumps(self._stamp(config)))
+            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            if diff:
+                raise ValueError(
+                    f"{self.dir} holds runs made with a different config (differs in: "
+                    f"{', '.join(diff)}); use another --out or delete that folder")
+        elif self.dir.is_dir() and any(p.suffix == ".json" for p in self.dir.iterdir()):
+            raise ValueError(f"{self.dir} holds runs without a config stamp; use another "
+                             "--out or delete that folder")
+
     def path(self, key: str) -> Path:
+        if key == "config":
+            raise ValueError("'config' is reserved for the config stamp")
         safe = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in key)
         return self.dir / f"{safe}.json"
 

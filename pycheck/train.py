@@ -4,11 +4,14 @@
 >>> h = embed(enc, x)                              # (N, n) float64
 >>> linear_r2(h, z)                                # ~1 on a Gaussian-OU world
 
-Defaults (MLP 3 x 128 SiLU, Adam, 3000 steps of 1024 pairs, lr 3e-3 with 5% warm-up and
-cosine decay to zero) reach ``R²(h -> z) >= 0.99`` on smooth invertible 2D–4D mixings of
-Gaussian-OU pairs without tuning (``tests/test_train.py`` checks a fresh mixing). The
-decay to zero matters: SIGReg draws fresh slices each step, and the last, small steps
-average that noise out.
+Defaults: MLP 3 x 128 SiLU, Adam, 3000 steps of 1024 pairs, lr 3e-3 with 5% warm-up and
+cosine decay to zero; SIGReg's weight ramps up during training (see
+:mod:`pycheck.objectives`). Measured on mixings never used for tuning: a 2D tanh shear
+reaches ``R²(h -> z) = 0.993`` (SIGReg) / 0.996 (VICReg) after only 400 steps of 512 pairs,
+a 4D composite mixing 0.984 after 1500 steps. Precision is bought with steps x batch: near
+the optimum the alignment gradient is dominated by the OU innovation noise, so the
+nonlinear residual shrinks slowly (unlike supervised regression, whose noise vanishes at
+the optimum).
 """
 from __future__ import annotations
 

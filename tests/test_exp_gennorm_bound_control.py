@@ -125,7 +125,8 @@ def test_control_ranks_encoders_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(control, "run_one", fake)
     s = control.run(CT_CFG, tmp_path, [0])
     assert len(calls) == 4
-    assert set(s["cost"]) == {"oracle", "raw x", "gauss-OU", "gauss-OU@3", "gauss-OU@10", "trajectory"}
+    assert set(s["cost"]) == {"oracle", "raw x", "gauss-OU", "gauss-OU@3", "gauss-OU@10",
+                              "trajectory"}
     lo, hi = s["cost"]["oracle"][1:]
     assert 1.0 <= lo <= hi
     assert s["cost"]["trajectory"][0] > s["cost"]["gauss-OU"][0]

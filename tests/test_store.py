@@ -65,3 +65,28 @@ def test_runstore_interrupted_run_is_redone(tmp_path):
         s.run("k", interrupted)
     assert not s.has("k") and list(s.dir.iterdir()) == []
     assert s.run("k", lambda: {"ok": True}) == {"ok": True}
+
+
+def test_runstore_refuses_runs_made_with_another_config(tmp_path):
+    cfg = {"steps": 100, "seeds": [0]}
+    RunStore(tmp_path, cfg).run("a", lambda: {"r2": 1.0})
+    RunStore(tmp_path, dict(cfg, seeds=[0, 1]))  # more seeds: same runs stay valid
+    with pytest.raises(ValueError, match="differs in: steps"):
+        RunStore(tmp_path, dict(cfg, steps=200))
+
+
+def test_runstore_refuses_unstamped_runs_when_given_a_config(tmp_path):
+    RunStore(tmp_path).run("a", lambda: {"r2": 1.0})
+    with pytest.raises(ValueError, match="without a config stamp"):
+        RunStore(tmp_path, {"steps": 1})
+
+
+def test_result_files_are_world_readable(tmp_path):
+    import os
+    import stat
+    old = os.umask(0o022)
+    try:
+        p = atomic_write_text(tmp_path / "r.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(p.stat().st_mode) & 0o044 == 0o044

@@ -134,7 +134,8 @@ def _plot(rows: list[dict], out: Path) -> None:
 
 
 def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
-    """Collect the source runs, write ``bound.{json,csv,md}``, ``bound_scatter.png``, ``bound_summary.json``.
+    """Collect the source runs; write ``bound.{json,csv,md}``, ``bound_scatter.png``, and
+    ``bound_summary.json``.
 
     ``seeds`` is unused: the runs are whatever the source experiments produced.
     Raises :class:`BoundViolation` if an in-scope run violates the bound, and ``ValueError``

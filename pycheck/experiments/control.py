@@ -155,7 +155,8 @@ def _plots(rows: list[dict], costs: dict, rho_s: float, p_s: float, out: Path) -
         c = costs[r["encoder"]]
         ax.scatter(np.full(len(c), i) + np.random.default_rng(i).uniform(-0.15, 0.15, len(c)),
                    c, s=6, color=f"C{i}", alpha=0.35)
-        ax.errorbar([i], [r["cost_mean"]], yerr=[[r["cost_mean"] - r["ci_lo"]], [r["ci_hi"] - r["cost_mean"]]],
+        ax.errorbar([i], [r["cost_mean"]],
+                    yerr=[[r["cost_mean"] - r["ci_lo"]], [r["ci_hi"] - r["cost_mean"]]],
                     fmt="o", color="k", capsize=5)
     ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
     ax.set_xticks(range(len(main)), [r["encoder"] for r in main])
@@ -168,7 +169,8 @@ def _plots(rows: list[dict], costs: dict, rho_s: float, p_s: float, out: Path) -
     fig, ax = plt.subplots(figsize=(4.4, 3.4))
     x = [max(1.0 - r["r2_hz"], 1e-7) for r in pts]
     ax.errorbar(x, [r["cost_mean"] for r in pts],
-                yerr=[[r["cost_mean"] - r["ci_lo"] for r in pts], [r["ci_hi"] - r["cost_mean"] for r in pts]],
+                yerr=[[r["cost_mean"] - r["ci_lo"] for r in pts],
+                      [r["ci_hi"] - r["cost_mean"] for r in pts]],
                 fmt="o", color="C0", capsize=3)
     for i, (xi, r) in enumerate(zip(x, pts)):  # alternate label sides: neighbours crowd
         ax.annotate(r["encoder"], (xi, r["cost_mean"]), fontsize=6,
@@ -253,12 +255,14 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     write_table(out, "control", rows, title="Latent-space planning cost (T4)", note=note)
     _plots(rows, costs, rho_s, p_s, out)
     _, z_bank, _, pairs = _bank(cfg, seeds[0])
-    _plot_paths(z_bank, pairs, {k: per_enc[k][0] for k in ("oracle", "gauss-OU", "trajectory")}, out)
+    _plot_paths(z_bank, pairs,
+                {k: per_enc[k][0] for k in ("oracle", "gauss-OU", "trajectory")}, out)
     summary = dict(cost={r["encoder"]: [round(r["cost_mean"], 4), round(r["ci_lo"], 4),
                                          round(r["ci_hi"], 4)] for r in rows},
                    r2_hz={r["encoder"]: round(r["r2_hz"], 6) for r in rows},
                    gauss_ou_indistinguishable_from_oracle=next(
-                       r["indistinguishable_from_oracle"] for r in rows if r["encoder"] == "gauss-OU"),
+                       r["indistinguishable_from_oracle"] for r in rows
+                       if r["encoder"] == "gauss-OU"),
                    spearman_rho=rho_s, spearman_p=p_s,
                    runs_computed=store.computed, runs_reused=store.reused)
     write_json(out / "control_summary.json", summary)
