@@ -206,6 +206,9 @@ def cmd_reproduce(m: Manifest, args) -> int:
         summary = mod.run(cfg, out, seeds)
     except ValueError as exc:
         raise UsageError(f"{args.name}: {exc}") from None
+    except experiments.ExperimentFailed as exc:
+        print(f"pycheck: {args.name} FAILED: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     print(f"reproduce {args.name} ({args.profile}): done in {time.perf_counter() - t0:.1f} s; "
           f"outputs in {out}/")
     if summary:

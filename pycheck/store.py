@@ -107,11 +107,12 @@ class RunStore:
     and stores its result atomically.
 
     ``config`` (the experiment's profile) is stamped into ``runs/config.json``; opening a
-    store whose stamp differs (other than in ``seeds``, which may grow) raises
+    store whose stamp differs (other than in ``seeds``, which may grow, or
+    ``profile``) raises
     ``ValueError``, so a changed config never silently reuses stale runs.
     """
 
-    IGNORED = ("seeds",)
+    IGNORED = ("seeds", "profile")
 
     def __init__(self, out: str | os.PathLike, config: dict | None = None):
         self.dir = Path(out) / "runs"

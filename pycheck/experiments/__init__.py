@@ -22,6 +22,10 @@ class ExperimentError(ValueError):
     """Bad experiment name or option; the message names the problem."""
 
 
+class ExperimentFailed(RuntimeError):
+    """The experiment ran but its result contradicts what it verifies (e.g. a T3 violation)."""
+
+
 def get(name: str) -> ModuleType:
     if name not in NAMES:
         raise ExperimentError(f"unknown experiment {name!r}; valid: {', '.join(NAMES)}")

@@ -27,12 +27,13 @@ from pathlib import Path
 from scipy.stats import norm
 
 from ..store import savefig, write_json, write_table
+from . import ExperimentFailed
 
 THEOREMS = ("T3",)
 REQUIRED = ("n", "rho", "eps", "delta", "D", "bound")
 
 
-class BoundViolation(RuntimeError):
+class BoundViolation(ExperimentFailed):
     """An in-scope run has ``D > bound``: T3 (or the code measuring it) is wrong."""
 
 
@@ -70,7 +71,8 @@ def load_runs(root: Path, sources: list[str]) -> tuple[list[dict], dict]:
     """All run dicts of ``root/<source>/runs/*.json`` and a per-source status report."""
     runs, status = [], {}
     for src in sources:
-        files = sorted((root / src / "runs").glob("*.json"))
+        files = sorted(p for p in (root / src / "runs").glob("*.json")
+                       if p.name != "config.json")  # RunStore's config stamp
         ok, bad = 0, []
         for f in files:
             try:

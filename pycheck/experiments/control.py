@@ -220,7 +220,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
         raise ValueError(f"control: budgets must be positive step counts, got {cfg['budgets']}")
     if int(cfg.get("dim", 2)) < 2:
         raise ValueError("control: dim must be >= 2")
-    store = RunStore(out)
+    store = RunStore(out, cfg)
     per_enc: dict[str, list[dict]] = {}
     with torch_threads(cfg):
         for seed in seeds:

@@ -132,7 +132,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Sweep ``cfg['alphas']`` x ``seeds``; write ``gennorm.{json,csv,md}``, ``gennorm_r2.png``."""
     out = Path(out)
     alphas = _alphas(cfg)
-    store = RunStore(out)
+    store = RunStore(out, cfg)
     with torch_threads(cfg):
         runs = {a: [store.run(f"alpha={_alpha_key(a)}-seed{s}", lambda a=a, s=s: run_one(cfg, a, s))
                     for s in seeds] for a in alphas}

@@ -302,7 +302,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     out = Path(out)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     data = _Data(cfg, out)
-    store = RunStore(out)
+    store = RunStore(out, cfg)
     runs = {enc: [store.run(f"{enc}-seed{s}", lambda e=enc, s=s: run_one(data, e, s))
                   for s in seeds] for enc in ENCODERS}
     oracle = _oracle(data)

@@ -59,7 +59,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     if bad or not seeds or any(n < 2 for n in dims):
         raise ValueError(f"unknown objectives {bad}" if bad else
                          "need at least one seed and every N >= 2")
-    store = RunStore(out)
+    store = RunStore(out, cfg)
     base = {k: cfg[k] for k in ("rho", "n_train", "n_test", "batch_size", "lr")}
     steps = cfg["steps"]
     options = cfg.get("options", {})
