@@ -217,6 +217,8 @@ def audit(m: Manifest, registry: dict | None = None) -> list[str]:
             elif e.id not in th:
                 v.append(f"{e.id}: experiment {x!r} does not list {e.id} in its THEOREMS")
     for x in experiments.NAMES:
+        if not (root / "experiments" / f"{x}.toml").is_file():
+            continue  # not configured in this project
         for id_ in _experiment_theorems(root, x) or []:
             if id_ not in m.entries:
                 v.append(f"experiment {x!r} names unknown ID {id_!r} in its THEOREMS")

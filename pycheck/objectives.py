@@ -228,9 +228,8 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
     InfoNCE ``sigma``. ``parts`` holds floats for logging (``alignment`` is per coordinate).
     Unknown names or options raise ``ValueError``.
     """
-    allowed = {"sigreg": {"lam", "lam_start", "ramp_end", "num_slices", "num_knots", "t_max",
-                          "seed"},
-               "vicreg": {"lam", "lam_start", "ramp_end", "cov_weight"}, "infonce": {"sigma"}}
+    allowed = {"sigreg": {"lam", "lam_start", "num_slices", "num_knots", "t_max", "seed"},
+               "vicreg": {"lam", "lam_start", "cov_weight"}, "infonce": {"sigma"}}
     if name not in allowed:
         raise ValueError(f"unknown objective {name!r}; valid: {', '.join(OBJECTIVES)}")
     bad = set(opts) - allowed[name]
@@ -250,11 +249,8 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
 
     lam_end = float(opts.pop("lam", DEFAULT_LAM[name]))
     lam_start = float(opts.pop("lam_start", DEFAULT_LAM_START.get(name, lam_end)))
-    ramp_end = float(opts.pop("ramp_end", 1.0))
     if not (lam_end > 0 and lam_start > 0):
         raise ValueError(f"lam and lam_start must be > 0, got {lam_end}, {lam_start}")
-    if not 0 < ramp_end <= 1:
-        raise ValueError(f"ramp_end must be in (0, 1], got {ramp_end}")
     state = {"lam": lam_start}
     if name == "sigreg":
         reg_mod = SIGReg(**opts)
@@ -274,8 +270,7 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
         return loss, {"loss": loss.item(), "alignment": align.item(), name: r.item()}
 
     def set_progress(frac: float) -> None:
-        """Geometric ramp of the weight from ``lam_start`` (frac 0) to ``lam`` (frac
-        ``ramp_end``, default 1), constant afterwards."""
-        state["lam"] = lam_start * (lam_end / lam_start) ** min(max(frac / ramp_end, 0.0), 1.0)
+        """Geometric ramp of the weight from ``lam_start`` (frac 0) to ``lam`` (frac 1)."""
+        state["lam"] = lam_start * (lam_end / lam_start) ** min(max(frac, 0.0), 1.0)
     loss_lejepa.set_progress = set_progress
     return loss_lejepa
