@@ -38,9 +38,15 @@ def reference_sigreg(h: torch.Tensor, directions: torch.Tensor, num_knots: int =
     return ((err @ weights) * h.size(-2)).mean()
 
 
-def _timeit(fn, min_seconds: float = 0.5, min_reps: int = 3) -> float:
-    """Median seconds per call (after one warm-up call)."""
+def _timeit(fn, min_seconds: float = 0.5, min_reps: int = 3, warmup_seconds: float = 0.3) -> float:
+    """Median seconds per call, after warming up for ``warmup_seconds`` (at least one call).
+
+    One warm-up call was not enough: whichever configuration was timed first came out
+    ~2x slower (thread-pool and allocator start-up), whatever its size."""
+    t_end = time.perf_counter() + warmup_seconds
     fn()
+    while time.perf_counter() < t_end:
+        fn()
     times, t_end = [], time.perf_counter() + min_seconds
     while len(times) < min_reps or time.perf_counter() < t_end:
         t0 = time.perf_counter()
