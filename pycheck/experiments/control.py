@@ -25,33 +25,16 @@ Every trained run also records the T3 quantities measured on Gaussian-OU test pa
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
 
+from ._common import torch_threads
 from ..store import RunStore, savefig, write_json, write_table
 
 THEOREMS = ("T4",)
 N_EXAMPLES = 4  # start-goal pairs drawn in control_paths.png
-
-
-@contextmanager
-def torch_threads(cfg: dict):
-    """Train with ``cfg['threads']`` (default 1) intra-op CPU threads; restore them after.
-
-    On a shared, oversubscribed 2-core machine two threads were ten times slower per
-    training step than one (0.55 s vs 0.05 s, 2D MLP + SIGReg), so the configs ask for 1;
-    without contention 2 is slightly faster. Irrelevant on CUDA.
-    """
-    import torch
-    old = torch.get_num_threads()
-    torch.set_num_threads(max(1, int(cfg.get("threads", 1))))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _bank(cfg: dict, seed: int):

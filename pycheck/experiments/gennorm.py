@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_table
-from .control import torch_threads
+from ._common import torch_threads
 
 THEOREMS = ("T2",)
 
