@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .planning import decode_plans, straight_line_plans
+from .planning import decode_plans, path_lengths, straight_line_plans
 from .store import atomic_write_bytes
 
 FRAME_SIZE = 64
@@ -352,11 +352,7 @@ def embed_frames(model: nn.Module, frames: np.ndarray, batch_size: int = 512) ->
 
 
 # ------------------------------------------------------------------ planning on pixels
-def oracle_paths(theta_start: np.ndarray, theta_goal: np.ndarray, n_steps: int) -> np.ndarray:
-    """The oracle's plan: the straight line in joint space, ``(K, n_steps + 1, 2)``."""
-    return straight_line_plans(theta_start, theta_goal, n_steps)
-
-
+# The oracle's plan is planning.straight_line_plans in joint space.
 def decode_latent_plans(h_bank: np.ndarray, start_idx: np.ndarray, goal_idx: np.ndarray,
                         n_steps: int) -> np.ndarray:
     """Bank indices ``(K, n_steps + 1)`` of the straight latent plans, decoded by nearest
@@ -375,6 +371,6 @@ def plan_metrics(decoded: np.ndarray, oracle: np.ndarray) -> dict[str, np.ndarra
     the distance between the two plans at the same plan time.
     """
     direct = np.linalg.norm(oracle[:, -1] - oracle[:, 0], axis=-1)
-    length = np.linalg.norm(np.diff(decoded, axis=1), axis=-1).sum(1)
+    length = path_lengths(decoded)
     dev = np.linalg.norm(decoded - oracle, axis=-1).mean(1)
     return dict(path_ratio=length / direct, deviation=dev)

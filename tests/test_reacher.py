@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pycheck import reacher as R
+from pycheck.planning import straight_line_plans
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_T4_oracle_encoder_decodes_to_the_straight_line():
     goals = np.array([[0.75, 0.5], [-0.5, -0.75]])
     theta = np.concatenate([bank, starts, goals])
     s, g = np.arange(len(bank), len(bank) + 2), np.arange(len(bank) + 2, len(bank) + 4)
-    oracle = R.oracle_paths(starts, goals, 20)
+    oracle = straight_line_plans(starts, goals, 20)
     for h in (theta, theta @ np.array([[0.0, -1.0], [1.0, 0.0]]) * 3.0 + 1.0):  # T4: Q z + b
         dec = R.decode_latent_plans(h, s, g, 20)
         m = R.plan_metrics(theta[dec], oracle)

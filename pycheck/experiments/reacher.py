@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..planning import straight_line_plans
 from ..store import RunStore, savefig, write_json, write_table
 
 THEOREMS = ["T4", "T1"]
@@ -138,14 +139,14 @@ class _Data:
         return dict(theta=theta, frames=frames)
 
     def _make_bank(self) -> dict:
-        from ..reacher import grid_angles, oracle_paths, start_goal_pairs
+        from ..reacher import grid_angles, start_goal_pairs
         c = self.cfg
         starts, goals = start_goal_pairs(c["k_pairs"], c["pair_half_width"], c["min_dist"],
                                          np.random.default_rng([c["data_seed"], 3]))
         theta = np.concatenate([grid_angles(c["bank_half_width"], c["bank_grid"]), starts, goals])
         frames = self.renderer.render(theta, progress=True, desc="render bank")
         i = c["figure_pair"]
-        line = oracle_paths(starts[i:i + 1], goals[i:i + 1], c["n_steps"])[0]
+        line = straight_line_plans(starts[i:i + 1], goals[i:i + 1], c["n_steps"])[0]
         return dict(theta=theta, frames=frames, starts=starts, goals=goals,
                     oracle_line_frames=self.renderer.render(line))
 
@@ -194,7 +195,7 @@ def run_one(data: _Data, encoder: str, seed: int) -> dict:
     s, g = data.pair_index
     decoded = R.decode_latent_plans(h_bank, s, g, c["n_steps"])
     scores = R.plan_metrics(data.bank["theta"][decoded],
-                            R.oracle_paths(data.bank["starts"], data.bank["goals"], c["n_steps"]))
+                            straight_line_plans(data.bank["starts"], data.bank["goals"], c["n_steps"]))
     p = ou_test["pairs"]
     t3 = t3_quantities(h_test[p[:, 0]], h_test[p[:, 1]], ou_test["theta"][p[:, 0]] / c["sigma"],
                        c["rho"])
@@ -214,7 +215,7 @@ def _oracle(data: _Data) -> dict:
     theta = data.bank["theta"]
     decoded = R.decode_latent_plans(theta, s, g, data.cfg["n_steps"])
     scores = R.plan_metrics(theta[decoded],
-                            R.oracle_paths(data.bank["starts"], data.bank["goals"],
+                            straight_line_plans(data.bank["starts"], data.bank["goals"],
                                            data.cfg["n_steps"]))
     return dict(path_ratio=scores["path_ratio"], deviation=scores["deviation"],
                 decoded=decoded, r2_bank=linear_r2(theta, theta))
