@@ -90,7 +90,7 @@ def _step_setup(objective: str, n: int, batch: int, seed: int = 0):
     return step, flops
 
 
-def run(dims=(8, 64, 256), batch: int = 512, slices: int = 256) -> dict:
+def run(dims=(8, 64, 256), batch: int = 512, slices: int = 256, rounds: int = 7) -> dict:
     peak = matmul_flops()
     rows = []
     for n in dims:
@@ -112,14 +112,26 @@ def run(dims=(8, 64, 256), batch: int = 512, slices: int = 256) -> dict:
 
         def ref():
             reference_sigreg(h, a).backward()
-        t_ours, t_ref = _timeit(ours), _timeit(ref)
+        # Interleaved rounds (ours, ref, ours, ref, ...): the machine's speed drifts (shared
+        # cores, allocator and thread-pool warm-up made whichever kernel ran first after a
+        # size change up to 2x slower), so both sides of a ratio are timed back to back and
+        # the speed-up is the median of the per-round ratios.
+        _timeit(ours, min_seconds=0.5, warmup_seconds=0.5)
+        t_ours, t_ref = [], []
+        for _ in range(rounds):
+            t_ours.append(_timeit(ours, min_seconds=0.2, warmup_seconds=0.05))
+            t_ref.append(_timeit(ref, min_seconds=0.2, warmup_seconds=0.05))
+        ratios = np.array(t_ref) / np.array(t_ours)
         with torch.no_grad():
             s_ours, s_ref = mod.statistic(h, a).item(), reference_sigreg(h, a).item()
+        ours_ms = 1e3 * float(np.median(t_ours))
         step_ms = next(r["step_ms"] for r in rows if r["N"] == n and r["objective"] == "sigreg")
-        sig.append(dict(N=n, batch=batch, slices=slices, ours_ms=1e3 * t_ours,
-                        reference_ms=1e3 * t_ref, speedup=t_ref / t_ours,
+        sig.append(dict(N=n, batch=batch, slices=slices, rounds=rounds, ours_ms=ours_ms,
+                        reference_ms=1e3 * float(np.median(t_ref)),
+                        speedup=float(np.median(ratios)), speedup_min=float(ratios.min()),
+                        speedup_max=float(ratios.max()),
                         rel_diff=abs(s_ours - s_ref) / abs(s_ref),
-                        share_of_step=1e3 * t_ours / step_ms))
+                        share_of_step=ours_ms / step_ms))
     return dict(threads=torch.get_num_threads(), matmul_gflops=peak / 1e9,
                 training=rows, sigreg=sig)
 
@@ -134,11 +146,14 @@ def _print(res: dict) -> None:
               f"{r['step_gflop']:>10.3f} {r['matmul_fraction']:>11.3f}")
     print(f"\nSIGReg forward+backward, batch 2x{res['sigreg'][0]['batch']}, "
           f"{res['sigreg'][0]['slices']} slices, 17 knots")
-    print(f"{'N':>5} {'ours ms':>8} {'LeJEPA ref ms':>13} {'speed-up':>8} {'rel diff':>9} "
-          f"{'share of step':>13}")
+    print(f"{'N':>5} {'ours ms':>8} {'LeJEPA ref ms':>13} {'speed-up':>8} {'(min-max)':>11} "
+          f"{'rel diff':>9} {'share of step':>13}")
     for r in res["sigreg"]:
         print(f"{r['N']:>5} {r['ours_ms']:>8.2f} {r['reference_ms']:>13.2f} {r['speedup']:>7.1f}x "
-              f"{r['rel_diff']:>9.1e} {r['share_of_step']:>13.2f}")
+              f"{r['speedup_min']:>5.1f}-{r['speedup_max']:<5.1f} {r['rel_diff']:>9.1e} "
+              f"{r['share_of_step']:>13.2f}")
+    print(f"(speed-up: median over {res['sigreg'][0]['rounds']} interleaved rounds, min-max in "
+          "brackets)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,13 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=512, help="pairs per training step")
     p.add_argument("--threads", type=int, default=None,
                    help=f"torch threads (default: torch's, here {torch.get_num_threads()})")
+    p.add_argument("--rounds", type=int, default=7,
+                   help="interleaved ours/reference rounds for the SIGReg speed-up")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args(argv)
-    if any(d < 2 for d in args.dims) or args.batch < 2:
-        p.error("--dims must be >= 2 and --batch >= 2")
+    if any(d < 2 for d in args.dims) or args.batch < 2 or args.rounds < 1:
+        p.error("--dims must be >= 2, --batch >= 2 and --rounds >= 1")
     if args.threads:
         torch.set_num_threads(min(args.threads, os.cpu_count() or 1))
-    res = run(tuple(args.dims), args.batch)
+    res = run(tuple(args.dims), args.batch, rounds=args.rounds)
     _print(res)
     if args.json:
         from .store import write_json
