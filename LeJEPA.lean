@@ -7,6 +7,7 @@ import LeJEPA.Defs
 import LeJEPA.Axioms
 import LeJEPA.Forward
 import LeJEPA.Converse
+import LeJEPA.Polar
 import LeJEPA.Approximate
 import LeJEPA.Planning
 import LeJEPA.Check

@@ -3,7 +3,7 @@ Copyright (c) 2026 LeJEPA identifiability kit contributors. All rights reserved.
 Released under the MIT license as described in the file LICENSE.
 -/
 import LeJEPA.Spectral
-import LeJEPA.Axioms
+import LeJEPA.Polar
 
 /-!
 # Theorem 3: approximate identifiability
@@ -26,8 +26,9 @@ With `ε = L - 2 n (1 - ρ)`, `δ = ‖Σ_h - I‖_F` and `B = (ε + 2 (1 - ρ) 
 prove `E_nl ≤ B` and `D(h) ≤ B + (δ + B)²` (the formula of manifest ID `T3`). The steps:
 the spectral gap `1 - ρ^d ≥ (1 - ρ) + ρ (1 - ρ)` for `d ≥ 2` (`LeJEPA.Spectral`);
 `n - tr Σ_h ≤ √n δ` (Cauchy–Schwarz on the diagonal); `‖W Wᵀ - I‖_F ≤ δ + ‖U Uᵀ‖_F ≤ δ + E_nl`;
-and the nearest-orthogonal-matrix bound `min_Q ‖W - Q‖_F ≤ ‖W Wᵀ - I‖_F` (axiom
-`LeJEPA.exists_orthogonal_frobNorm_sub_le`, manifest `L5`).
+and the nearest-orthogonal-matrix bound `min_Q ‖W - Q‖_F ≤ ‖W Wᵀ - I‖_F` (the theorem
+`LeJEPA.exists_orthogonal_frobNorm_sub_le` of `LeJEPA/Polar.lean`, manifest `L5`). No axiom of
+this development is used.
 
 ## Main statements
 

@@ -9,9 +9,10 @@ import Mathlib.LinearAlgebra.UnitaryGroup
 # Axioms: standard facts not (yet) in Mathlib
 
 This is the only file of the development that declares axioms. Each one is a classical
-theorem, stated as narrowly as the proofs of `LeJEPA/Forward.lean` and
-`LeJEPA/Approximate.lean` need, about objects that are *defined* (in `LeJEPA/Defs.lean`, on top
-of Mathlib's `stdGaussian`), so that every axiom is a concrete, checkable mathematical claim.
+theorem, stated as narrowly as the proofs of `LeJEPA/Forward.lean` need, about objects that are
+*defined* (in `LeJEPA/Defs.lean`, on top of Mathlib's `stdGaussian`), so that every axiom is a
+concrete, checkable mathematical claim. (`Mathlib.LinearAlgebra.UnitaryGroup` is imported for
+`LeJEPA/Forward.lean`, which uses `Matrix.orthogonalGroup`.)
 
 | axiom | standard fact | manifest ID |
 | --- | --- | --- |
@@ -19,21 +20,19 @@ of Mathlib's `stdGaussian`), so that every axiom is a concrete, checkable mathem
 | `chaosEnergy_eq_zero_iff` | the first Wiener chaos is the span of the coordinates | `L3` |
 | `latentGaussian_linear_moments` | `⟨a, z⟩` is centered with covariance `⟨a, b⟩` | `L3` |
 | `mehler_scalarAlignment` | Mehler's formula + stationarity of the OU step | `L2` |
-| `exists_orthogonal_frobNorm_sub_le` | polar decomposition bound | `L5` |
 
-The paper also axiomatized the Mazur–Ulam theorem and weighted AM–GM. Both are in Mathlib
+All of them are Hermite / Wiener-chaos infrastructure on `γₙ`. The paper also axiomatized the
+Mazur–Ulam theorem and weighted AM–GM. Both are in Mathlib
 (`Mathlib/Analysis/Normed/Affine/MazurUlam.lean`, `Mathlib/Analysis/MeanInequalities.lean`) and
-neither is needed here: encoders are compared through their chaos coefficients, and the only
-matrix-analytic axiom is the nearest-orthogonal-matrix bound.
+neither is needed here: encoders are compared through their chaos coefficients. The
+nearest-orthogonal-matrix bound (`L5`), an axiom in earlier versions of this file, is now a
+theorem proved from Mathlib's spectral theorem in `LeJEPA/Polar.lean`.
 
 ## References
 
 * V. I. Bogachev, *Gaussian Measures*, AMS 1998.
 * S. Janson, *Gaussian Hilbert Spaces*, Cambridge University Press 1997.
 * D. Nualart, *The Malliavin Calculus and Related Topics*, 2nd ed., Springer 2006.
-* N. J. Higham, *Functions of Matrices: Theory and Computation*, SIAM 2008.
-* K. Fan, A. J. Hoffman, *Some metric inequalities in the space of matrices*,
-  Proc. Amer. Math. Soc. 6 (1955), 111–116.
 -/
 
 namespace LeJEPA
@@ -85,16 +84,5 @@ axiom mehler_scalarAlignment {n : ℕ} {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ �
     (hf : MemLp f 2 (latentGaussian n)) :
     Integrable (fun p : Latent n × Latent n => (f (ouStep ρ p.1 p.2) - f p.1) ^ 2) (pairLaw n) ∧
       HasSum (fun d => (1 - ρ ^ d) * chaosEnergy f d) (scalarAlignment ρ f / 2)
-
-/-- **Nearest orthogonal matrix (L5).** Every real square matrix `W` has an orthogonal `Q` with
-`‖W - Q‖_F ≤ ‖W Wᵀ - I‖_F`: take `Q` the orthogonal polar factor, `W = P Q` with
-`P = (W Wᵀ)^{1/2}`; then `‖W - Q‖_F = ‖P - I‖_F = (∑ (σᵢ - 1)²)^{1/2}` over the singular values
-`σᵢ ≥ 0`, and `|σ - 1| ≤ |σ - 1| (σ + 1) = |σ² - 1|`.
-
-Fan–Hoffman, *Some metric inequalities in the space of matrices* (the polar factor is the
-nearest unitary matrix in every unitarily invariant norm); Higham, *Functions of Matrices*,
-Ch. 8 (the polar decomposition). -/
-axiom exists_orthogonal_frobNorm_sub_le {n : ℕ} (W : Matrix (Fin n) (Fin n) ℝ) :
-    ∃ Q ∈ Matrix.orthogonalGroup (Fin n) ℝ, frobNorm (W - Q) ≤ frobNorm (W * Wᵀ - 1)
 
 end LeJEPA

@@ -11,9 +11,9 @@ import LeJEPA.Planning
 # Axiom audit
 
 `#print axioms` for the main theorems, printed on every `lake build`. The expected output is the
-three kernel axioms `propext`, `Classical.choice`, `Quot.sound`, plus, for `T1` and `T3`, the
-axioms of `LeJEPA/Axioms.lean` the proof uses. `Spectral` (`L1`), `Converse` (`T2`) and
-`Planning` (`T4`) use no axiom of this development.
+three kernel axioms `propext`, `Classical.choice`, `Quot.sound`, plus, for `T1`, the axioms of
+`LeJEPA/Axioms.lean` the proof uses. `Spectral` (`L1`), `Polar` (`L5`), `Converse` (`T2`),
+`Approximate` (`T3`) and `Planning` (`T4`) use no axiom of this development.
 -/
 
 -- L1: the spectral core
@@ -32,6 +32,9 @@ axioms of `LeJEPA/Axioms.lean` the proof uses. `Spectral` (`L1`), `Converse` (`T
 #print axioms LeJEPA.eq_map_of_affine_map_eq
 #print axioms LeJEPA.isGaussian_of_affine_map_eq
 #print axioms LeJEPA.abs_div_card_le_abs_mul_sum_pow_four
+
+-- L5: the nearest orthogonal matrix
+#print axioms LeJEPA.exists_orthogonal_frobNorm_sub_le
 
 -- T3: approximate identifiability
 #print axioms LeJEPA.FiniteChaos.nonlinearEnergy_le

@@ -194,6 +194,9 @@ def cmd_reproduce(m: Manifest, args) -> int:
     if args.profile not in cfgs:
         raise UsageError(f"{cfg_path} has no [{args.profile}] profile")
     cfg = dict(cfgs[args.profile], profile=args.profile)
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    cfg["jobs"] = args.jobs
     seeds = args.seeds if args.seeds is not None else list(cfg.get("seeds", [0]))
     if any(s < 0 for s in seeds):
         raise UsageError("--seeds must be non-negative integers")
@@ -247,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="DIR", help="output folder (default results/NAME[-full])")
     s.add_argument("--seeds", type=int, nargs="+", metavar="S",
                    help="seeds to run (default: the profile's)")
+    s.add_argument("--jobs", type=int, default=1, metavar="J",
+                   help="parallel training processes (twod, scaling; default 1)")
     s = sub.add_parser("bench", add_help=False,  # --help goes to pycheck.bench's own parser
                        help="training throughput and SIGReg speed (pycheck bench --help)")
     s.add_argument("rest", nargs=argparse.REMAINDER)

@@ -12,7 +12,9 @@ import io
 import json
 import math
 import os
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -108,11 +110,11 @@ class RunStore:
 
     ``config`` (the experiment's profile) is stamped into ``runs/config.json``; opening a
     store whose stamp differs (other than in ``seeds``, which may grow, or
-    ``profile``) raises
+    ``profile`` or ``jobs``) raises
     ``ValueError``, so a changed config never silently reuses stale runs.
     """
 
-    IGNORED = ("seeds", "profile")
+    IGNORED = ("seeds", "profile", "jobs")
 
     def __init__(self, out: str | os.PathLike, config: dict | None = None):
         self.dir = Path(out) / "runs"
@@ -159,3 +161,55 @@ class RunStore:
         write_json(p, result)
         self.computed += 1
         return json.loads(p.read_text(encoding="utf-8"))
+
+    def run_many(self, tasks: dict[str, tuple[Callable[..., dict], dict]], jobs: int = 1,
+                 desc: str = "runs") -> dict[str, dict]:
+        """Run every ``key: (fn, kwargs)`` not yet stored; return all results by key.
+
+        ``jobs > 1`` runs them in that many worker processes (``spawn``; each worker uses
+        ``cpu_count // jobs`` torch threads), so ``fn`` must be a module-level function and
+        ``kwargs`` picklable. Each result is stored the moment its run finishes, so an
+        interrupted or failed batch keeps every finished run. A progress bar (stderr, when
+        it is a terminal) counts runs; otherwise one line per finished run is printed.
+        """
+        todo = [k for k in tasks if not self.has(k)]
+        self.reused += len(tasks) - len(todo)
+        from tqdm.auto import tqdm
+        tty = sys.stderr.isatty()
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, disable=not tty)
+        t0 = time.perf_counter()
+
+        def done(key: str, result: dict) -> None:
+            write_json(self.path(key), result)
+            self.computed += 1
+            bar.update(1)
+            if not tty:
+                print(f"  [{bar.n}/{len(tasks)}] {key} ({time.perf_counter() - t0:.0f} s)",
+                      file=sys.stderr, flush=True)
+        try:
+            if jobs <= 1 or len(todo) <= 1:
+                for key in todo:
+                    fn, kwargs = tasks[key]
+                    done(key, fn(**kwargs))
+            else:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor, as_completed
+                threads = max(1, (os.cpu_count() or 1) // jobs)
+                with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                                         initargs=(threads,),
+                                         mp_context=multiprocessing.get_context("spawn")) as ex:
+                    futures = {ex.submit(tasks[k][0], **tasks[k][1]): k for k in todo}
+                    try:
+                        for fut in as_completed(futures):
+                            done(futures[fut], fut.result())
+                    except BaseException:
+                        ex.shutdown(wait=False, cancel_futures=True)
+                        raise
+        finally:
+            bar.close()
+        return {k: json.loads(self.path(k).read_text(encoding="utf-8")) for k in tasks}
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+    torch.set_num_threads(threads)

@@ -58,6 +58,14 @@ def _device(device) -> torch.device:
     return torch.device(device)
 
 
+def warmup_cosine(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """fit_encoder's schedule: 5% linear warm-up to the peak lr, then cosine decay to 0."""
+    warm = max(1, steps // 20)
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm
+        else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, steps - warm))))
+
+
 def fit_encoder(x, x_next, objective: str = "sigreg", *, encoder: nn.Module | None = None,
                 steps: int = 3000, batch_size: int = 1024, lr: float = 3e-3, seed: int = 0,
                 device=None, progress: bool = True, whiten: str | None = None,
@@ -133,10 +141,7 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *, encoder: nn.Module | No
     batch = min(int(batch_size), n_pairs)
 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    warm = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm
-        else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, steps - warm))))
+    sched = warmup_cosine(opt, steps)
 
     from tqdm.auto import tqdm
     bar = tqdm(range(steps), desc=f"fit {objective}", leave=False,

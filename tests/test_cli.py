@@ -98,3 +98,10 @@ def test_audit_of_the_real_project(capsys):
     rc = main(["audit"])
     out = capsys.readouterr().out
     assert rc == 0, out
+
+
+def test_reproduce_rejects_bad_jobs(tmp_path, capsys):
+    from pycheck.cli import main
+    assert main(["reproduce", "twod", "--jobs", "0", "--out", str(tmp_path / "o")]) == 2
+    assert "--jobs" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -49,3 +49,21 @@ def test_bench_cli_writes_json(tmp_path, capsys):
     sig = res["sigreg"][0]
     assert sig["rel_diff"] < 1e-5 and np.isfinite(sig["speedup"])
     assert "SIGReg" in capsys.readouterr().out
+
+
+def test_scaling_parallel_with_supervised_ceiling(tmp_path):
+    """jobs=2 runs in worker processes, gives the same numbers as jobs=1, and the
+    supervised budget ceiling is a column of the table that bound ignores."""
+    from pycheck.experiments import bound
+    cfg = dict(TINY, dims=[2], steps=3, objectives=["vicreg"], supervised=True)
+    s_par = scaling.run(dict(cfg, jobs=2), tmp_path / "par", [0, 1])
+    s_ser = scaling.run(cfg, tmp_path / "ser", [0, 1])
+    assert s_par["runs_computed"] == 4 and s_ser["runs_computed"] == 4
+    for a, b in zip(s_par["rows"], s_ser["rows"]):
+        assert a["vicreg_mean"] == b["vicreg_mean"]
+        assert a["supervised_mean"] == b["supervised_mean"]
+        assert 0 < a["supervised_mean"] <= 1
+    # the jobs setting is not part of the config stamp: a serial resume reuses everything
+    assert scaling.run(cfg, tmp_path / "par", [0, 1])["runs_reused"] == 4
+    runs, status = bound.load_runs(tmp_path, ["ser"])
+    assert len(runs) == 2 and status["ser"]["skipped"] == []

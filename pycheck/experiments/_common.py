@@ -26,14 +26,9 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     """
     from ..encoders import RealNVPEncoder
     from ..metrics import linear_r2, t3_quantities
-    from ..mixings import make_mixing
     from ..train import embed, fit_encoder
-    from ..worlds import gaussian_ou_pairs
 
-    rng = np.random.default_rng([seed, n, 0x7EA])
-    z, z_next = gaussian_ou_pairs(n_train, n, rho, rng)
-    zt, zt_next = gaussian_ou_pairs(n_test, n, rho, rng)
-    g = make_mixing(mixing, n, seed)
+    g, z, z_next, zt, zt_next = _data(mixing, n, seed, rho, n_train, n_test)
     x, xt = g.forward(z), g.forward(zt)
     enc = RealNVPEncoder(n, seed=10_000 + seed) if encoder == "realnvp" else None
     t0 = time.perf_counter()
@@ -53,6 +48,55 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
         res["x"] = xt[:keep_embedding].tolist()
         res["h"] = h[:keep_embedding].tolist()
     return res
+
+
+def _data(mixing: str, n: int, seed: int, rho: float, n_train: int, n_test: int):
+    """The mixing and the train/test Gaussian-OU pairs of one run (seeded by seed and n)."""
+    from ..mixings import make_mixing
+    from ..worlds import gaussian_ou_pairs
+    rng = np.random.default_rng([seed, n, 0x7EA])
+    z, z_next = gaussian_ou_pairs(n_train, n, rho, rng)
+    zt, zt_next = gaussian_ou_pairs(n_test, n, rho, rng)
+    return make_mixing(mixing, n, seed), z, z_next, zt, zt_next
+
+
+def supervised_reference(*, mixing: str, n: int, seed: int, rho: float, n_train: int,
+                         n_test: int, steps: int, batch_size: int, lr: float,
+                         encoder: str = "mlp") -> dict:
+    """Budget ceiling: the same encoder, data, steps, batch and schedule as
+    :func:`train_and_measure`, but trained by regression on the true latents ``z``
+    (``E ||f(x) - z||²``, an oracle no self-supervised method has). Its held-out
+    ``R²(h -> z)`` is what this optimisation budget can reach at best, so it separates
+    "the objective does not identify z" from "the optimiser did not get there".
+    """
+    import torch
+
+    from ..encoders import MLPEncoder, RealNVPEncoder, Standardized
+    from ..metrics import linear_r2
+    from ..train import embed, warmup_cosine
+    g, z, _, zt, _ = _data(mixing, n, seed, rho, n_train, n_test)
+    x = torch.from_numpy(g.forward(z))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        enc = RealNVPEncoder(n, seed=10_000 + seed) if encoder == "realnvp" else MLPEncoder(n, n)
+    model = Standardized.fit(enc, x, "diag" if encoder == "realnvp" else "zca")
+    xf, zf = x.float(), torch.from_numpy(z).float()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = warmup_cosine(opt, steps)
+    gen = torch.Generator().manual_seed(seed)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        idx = torch.randint(len(xf), (min(batch_size, len(xf)),), generator=gen)
+        loss = (model(xf[idx]) - zf[idx]).square().sum(-1).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+    secs = time.perf_counter() - t0
+    h = embed(model.eval(), g.forward(zt))
+    return dict(experiment_run=f"{mixing}-supervised-N{n}-seed{seed}", mixing=mixing, n=n,
+                objective="supervised", encoder=encoder, seed=seed, steps=steps,
+                batch_size=batch_size, r2_hz=linear_r2(h, zt), train_seconds=secs)
 
 
 @contextmanager

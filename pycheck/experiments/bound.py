@@ -80,6 +80,8 @@ def load_runs(root: Path, sources: list[str]) -> tuple[list[dict], dict]:
             except (OSError, ValueError) as exc:
                 bad.append(f"{f.name}: unreadable ({exc})")
                 continue
+            if r.get("objective") == "supervised":
+                continue  # scaling's regression-on-z budget ceiling: not a LeJEPA encoder
             missing = [k for k in REQUIRED if not isinstance(r.get(k), (int, float))]
             if missing:
                 bad.append(f"{f.name}: missing/non-numeric {', '.join(missing)}")

@@ -67,14 +67,13 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     keys = ("rho", "n_train", "n_test", "steps", "batch_size", "lr")
     params = {k: cfg[k] for k in keys}
     options = dict(cfg.get("options", {}))
-    runs, first = {m: [] for m in mixings}, {}
-    for m in mixings:
-        for s in seeds:
-            r = store.run(f"{m}-sigreg-N2-seed{s}", lambda m=m, s=s: train_and_measure(
-                mixing=m, n=2, objective="sigreg", seed=s, options=options,
-                keep_embedding=FIGURE_POINTS if s == seeds[0] else 0, **params))
-            runs[m].append(r)
-            first.setdefault(m, r)
+    tasks = {f"{m}-sigreg-N2-seed{s}": (train_and_measure, dict(
+        mixing=m, n=2, objective="sigreg", seed=s, options=options,
+        keep_embedding=FIGURE_POINTS if s == seeds[0] else 0, **params))
+        for m in mixings for s in seeds}
+    done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="twod")
+    runs = {m: [done[f"{m}-sigreg-N2-seed{s}"] for s in seeds] for m in mixings}
+    first = {m: runs[m][0] for m in mixings}
     rows = []
     for m in mixings:
         rs = runs[m]
