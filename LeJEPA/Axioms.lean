@@ -18,15 +18,15 @@ concrete, checkable mathematical claim. (`Mathlib.LinearAlgebra.UnitaryGroup` is
 | --- | --- | --- |
 | `hasSum_chaosEnergy` | Parseval for the Hermite basis of `L²(γₙ)` | `L3` |
 | `chaosEnergy_eq_zero_iff` | the first Wiener chaos is the span of the coordinates | `L3` |
-| `latentGaussian_linear_moments` | `⟨a, z⟩` is centered with covariance `⟨a, b⟩` | `L3` |
 | `mehler_scalarAlignment` | Mehler's formula + stationarity of the OU step | `L2` |
 
 All of them are Hermite / Wiener-chaos infrastructure on `γₙ`. The paper also axiomatized the
 Mazur–Ulam theorem and weighted AM–GM. Both are in Mathlib
 (`Mathlib/Analysis/Normed/Affine/MazurUlam.lean`, `Mathlib/Analysis/MeanInequalities.lean`) and
 neither is needed here: encoders are compared through their chaos coefficients. The
-nearest-orthogonal-matrix bound (`L5`), an axiom in earlier versions of this file, is now a
-theorem proved from Mathlib's spectral theorem in `LeJEPA/Polar.lean`.
+nearest-orthogonal-matrix bound (`L5`) and the first and second moments of `γₙ`
+(`latentGaussian_linear_moments`), axioms in earlier versions of this file, are now theorems
+proved from Mathlib (`LeJEPA/Polar.lean`, `LeJEPA/Forward.lean`).
 
 ## References
 
@@ -58,18 +58,6 @@ the coordinates); Janson, *Gaussian Hilbert Spaces*, Ch. 2. -/
 axiom chaosEnergy_eq_zero_iff {n : ℕ} {f : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n)) :
     (∀ d, d ≠ 1 → chaosEnergy f d = 0) ↔
       ∃ a : Fin n → ℝ, ∀ᵐ z ∂(latentGaussian n), f z = ∑ i, a i * z i
-
-/-- **First and second moments of γₙ (L3).** A linear form `z ↦ ∑ᵢ aᵢ zᵢ` of a standard Gaussian
-vector is square integrable and centered, and `E[⟨a, z⟩⟨b, z⟩] = ⟨a, b⟩` (the covariance of `γₙ`
-is the identity; equivalently `1, z₁, …, zₙ` are orthonormal in `L²(γₙ)`).
-
-Bogachev, *Gaussian Measures*, Ch. 1; this is the content of Mathlib's
-`ProbabilityTheory.covarianceBilin_stdGaussian` and `integral_id_stdGaussian`, whose exact form
-changed between Mathlib versions, hence it is stated here in coordinates. -/
-axiom latentGaussian_linear_moments {n : ℕ} (a b : Fin n → ℝ) :
-    MemLp (fun z : Latent n => ∑ i, a i * z i) 2 (latentGaussian n) ∧
-      ∫ z, ∑ i, a i * z i ∂(latentGaussian n) = 0 ∧
-      ∫ z, (∑ i, a i * z i) * (∑ i, b i * z i) ∂(latentGaussian n) = ∑ i, a i * b i
 
 /-- **Mehler's formula for the Gaussian-OU step (L2).** For `0 ≤ ρ ≤ 1` and `f ∈ L²(γₙ)`, the
 Ornstein–Uhlenbeck operator `T_ρ f(z) = E[f(ρ z + √(1-ρ²) ε)]` acts on the `d`-th chaos as

@@ -22,6 +22,7 @@ three kernel axioms `propext`, `Classical.choice`, `Quot.sound`, plus, for `T1`,
 #print axioms LeJEPA.Spectral.hasSum_eq_one_sub_mul_iff
 
 -- L4 and T1: the forward direction
+#print axioms LeJEPA.latentGaussian_linear_moments
 #print axioms LeJEPA.alignment_eq_tsum
 #print axioms LeJEPA.two_mul_card_mul_le_alignment
 #print axioms LeJEPA.alignment_eq_iff

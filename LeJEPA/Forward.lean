@@ -4,6 +4,7 @@ Released under the MIT license as described in the file LICENSE.
 -/
 import LeJEPA.Spectral
 import LeJEPA.Axioms
+import LeJEPA.Polar
 
 /-!
 # Theorem 1: the forward direction (linear identifiability)
@@ -21,7 +22,8 @@ The route: by Mehler's formula (axiom `LeJEPA.mehler_scalarAlignment`) the align
 component is `2 ∑_d (1 - ρ ^ d) e_d`, its chaos energies sum to `1` (Parseval,
 `LeJEPA.hasSum_chaosEnergy`), and the spectral core `LeJEPA.Spectral` does the rest. Components
 with all energy in degree one are linear (`LeJEPA.chaosEnergy_eq_zero_iff`), and whitening makes
-the coefficient matrix orthogonal (`LeJEPA.latentGaussian_linear_moments`).
+the coefficient matrix orthogonal (`LeJEPA.latentGaussian_linear_moments`, the first and second
+moments of `γₙ`, proved here from Mathlib's Gaussian API).
 
 ## Main statements
 
@@ -42,8 +44,64 @@ noncomputable section
 namespace LeJEPA
 
 open MeasureTheory ProbabilityTheory Matrix
+open scoped InnerProductSpace
 
 variable {n : ℕ}
+
+/-! ### First and second moments of `γₙ` -/
+
+/-- **First and second moments of γₙ.** A linear form `z ↦ ∑ᵢ aᵢ zᵢ` of a standard Gaussian
+vector is square integrable and centered, and `E[⟨a, z⟩⟨b, z⟩] = ⟨a, b⟩` (the covariance of `γₙ`
+is the identity). Proved from Mathlib's `IsGaussian.memLp_dual`,
+`integral_strongDual_stdGaussian` and `covarianceBilin_stdGaussian` (`= innerSL ℝ`), by writing
+`∑ᵢ aᵢ zᵢ = ⟪a, z⟫` (`LeJEPA.Polar.euclidean_inner_eq_sum_mul`); it was an axiom in earlier
+versions of this development. -/
+theorem latentGaussian_linear_moments (a b : Fin n → ℝ) :
+    MemLp (fun z : Latent n => ∑ i, a i * z i) 2 (latentGaussian n) ∧
+      ∫ z, ∑ i, a i * z i ∂(latentGaussian n) = 0 ∧
+      ∫ z, (∑ i, a i * z i) * (∑ i, b i * z i) ∂(latentGaussian n) = ∑ i, a i * b i := by
+  -- vectors of `ℝⁿ` with prescribed coordinates
+  have hvec : ∀ c : Fin n → ℝ, ∃ v : Latent n, ∀ k, v k = c k := by
+    intro c
+    first
+    | exact ⟨WithLp.toLp 2 c, fun k => rfl⟩
+    | exact ⟨(WithLp.equiv 2 (Fin n → ℝ)).symm c, fun k => rfl⟩
+  -- a linear form is an inner product
+  have hform : ∀ (v : Latent n) (c : Fin n → ℝ), (∀ k, v k = c k) →
+      ∀ z : Latent n, ∑ i, c i * z i = ⟪v, z⟫_ℝ := by
+    intro v c hv z
+    rw [Polar.euclidean_inner_eq_sum_mul]
+    simp only [hv]
+  have hmean : ∀ v : Latent n, ∫ z, ⟪v, z⟫_ℝ ∂(latentGaussian n) = 0 := fun v =>
+    integral_strongDual_stdGaussian (innerSL ℝ v)
+  have hmemLp : ∀ v : Latent n, MemLp (fun z => ⟪v, z⟫_ℝ) 2 (latentGaussian n) := fun v =>
+    IsGaussian.memLp_dual (latentGaussian n) (innerSL ℝ v) 2 (by simp)
+  have hcov : ∀ v w : Latent n,
+      ∫ z, ⟪v, z⟫_ℝ * ⟪w, z⟫_ℝ ∂(latentGaussian n) = ⟪v, w⟫_ℝ := by
+    intro v w
+    -- `covarianceBilin γₙ v w = cov[⟪v, ·⟫, ⟪w, ·⟫]`, and `covarianceBilin γₙ = innerSL ℝ`
+    have h := covarianceBilin_apply_eq_cov (μ := latentGaussian n) IsGaussian.memLp_two_id v w
+    first
+    | (rw [covarianceBilin_stdGaussian, covariance, hmean v, hmean w] at h
+       simp only [sub_zero] at h
+       exact h.symm)
+    | (simp only [covarianceBilin_stdGaussian, covariance, hmean v, hmean w, sub_zero] at h
+       exact h.symm)
+  obtain ⟨va, hva⟩ := hvec a
+  obtain ⟨vb, hvb⟩ := hvec b
+  have hfa : (fun z : Latent n => ∑ i, a i * z i) = fun z => ⟪va, z⟫_ℝ :=
+    funext (hform va a hva)
+  refine ⟨?_, ?_, ?_⟩
+  · rw [hfa]
+    exact hmemLp va
+  · rw [hfa]
+    exact hmean va
+  · have hab : (fun z : Latent n => (∑ i, a i * z i) * (∑ i, b i * z i)) =
+        fun z => ⟪va, z⟫_ℝ * ⟪vb, z⟫_ℝ := by
+      funext z
+      rw [hform va a hva z, hform vb b hvb z]
+    rw [hab, hcov va vb, Polar.euclidean_inner_eq_sum_mul]
+    simp only [hva, hvb]
 
 /-- The second-moment (whitening) constraint on an encoder: each component is in `L²(γₙ)`,
 `E h = 0` and `E h hᵀ = I`. -/

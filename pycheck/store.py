@@ -179,13 +179,16 @@ class RunStore:
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, disable=not tty)
         t0 = time.perf_counter()
 
+        finished = [len(tasks) - len(todo)]
+
         def done(key: str, result: dict) -> None:
             write_json(self.path(key), result)
             self.computed += 1
+            finished[0] += 1
             bar.update(1)
             if not tty:
-                print(f"  [{bar.n}/{len(tasks)}] {key} ({time.perf_counter() - t0:.0f} s)",
-                      file=sys.stderr, flush=True)
+                print(f"  [{finished[0]}/{len(tasks)}] {key} "
+                      f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
         try:
             if jobs <= 1 or len(todo) <= 1:
                 for key in todo:
