@@ -4,11 +4,14 @@
 >>> h = embed(enc, x)                              # (N, n) float64
 >>> linear_r2(h, z)                                # ~1 on a Gaussian-OU world
 
-Defaults: MLP 3 x 128 SiLU, Adam, 3000 steps of 1024 pairs, lr 3e-3 with 5% warm-up and
+Defaults: MLP 3 x 128 SiLU, Adam, 3000 steps of 1024 pairs, lr 1e-3 with 5% warm-up and
 cosine decay to zero; SIGReg's weight ramps up during training (see
-:mod:`pycheck.objectives`). Measured on mixings never used for tuning: a 2D tanh shear
-reaches ``R²(h -> z) = 0.993`` (SIGReg) / 0.996 (VICReg) after only 400 steps of 512 pairs,
-a 4D composite mixing 0.984 after 1500 steps. Precision is bought with steps and a small
+:mod:`pycheck.objectives`) and it uses :func:`default_num_slices` slices. Measured with
+these defaults on 4D mixings never used for tuning (Gaussian-OU pairs, rho 0.5, 20000
+training and 5000 held-out pairs; README "fit_encoder on unseen mixings"):
+``R²(h -> z)`` 0.9956 (elementwise cubic between two rotations, ``R²(x -> z)`` 0.889),
+0.9939 (tanh and rational shears plus a rotation, 0.926); with lr 3e-3 (the previous
+default) 0.9927 and 0.9909. Precision is bought with steps and a small
 peak lr: near the optimum the alignment gradient is dominated by the OU innovation noise,
 so the nonlinear residual shrinks slowly and Adam's noise floor scales with the lr (unlike
 supervised regression, whose noise vanishes at the optimum). On a 2D parabolic shear (2000
@@ -58,6 +61,18 @@ def _device(device) -> torch.device:
     return torch.device(device)
 
 
+def default_num_slices(dim: int) -> int:
+    """SIGReg slices for a ``dim``-dimensional embedding: ``16 dim`` clamped to [64, 256].
+
+    LeJEPA's 256 is meant for wide embeddings; in low dimension far fewer random
+    directions cover the sphere, and SIGReg's cost is linear in the number of slices (at
+    batch 1024 in 4D it was 85% of a 256-slice step). Measured with fit_encoder's other
+    defaults on two 4D mixings never used for tuning: 64 vs 256 slices gave R²(h -> z)
+    0.9956 vs 0.9953 and 0.9939 vs 0.9943, at about 4x less time per step.
+    """
+    return int(min(256, max(64, 16 * dim)))
+
+
 def warmup_cosine(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
     """fit_encoder's schedule: 5% linear warm-up to the peak lr, then cosine decay to 0."""
     warm = max(1, steps // 20)
@@ -67,7 +82,7 @@ def warmup_cosine(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_sche
 
 
 def fit_encoder(x, x_next, objective: str = "sigreg", *, encoder: nn.Module | None = None,
-                steps: int = 3000, batch_size: int = 1024, lr: float = 3e-3, seed: int = 0,
+                steps: int = 3000, batch_size: int = 1024, lr: float = 1e-3, seed: int = 0,
                 device=None, progress: bool = True, whiten: str | None = None,
                 dim_out: int | None = None, **options) -> nn.Module:
     """Fit an encoder so that ``f(x)`` minimises ``objective`` on the pairs ``(x, x_next)``.
@@ -126,6 +141,7 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *, encoder: nn.Module | No
         raise ValueError(f"lr must be > 0, got {lr!r}")
     if objective == "sigreg":
         options.setdefault("seed", seed)
+        options.setdefault("num_slices", default_num_slices(dim_out or d))
     loss_fn = make_objective(objective, **options)
 
     dev = _device(device)
