@@ -5,6 +5,7 @@ Released under the MIT license as described in the file LICENSE.
 import LeJEPA.Spectral
 import LeJEPA.Axioms
 import LeJEPA.Polar
+import Mathlib.Probability.Distributions.Gaussian.Fernique
 
 /-!
 # Theorem 1: the forward direction (linear identifiability)
@@ -72,20 +73,50 @@ theorem latentGaussian_linear_moments (a b : Fin n → ℝ) :
     intro v c hv z
     rw [Polar.euclidean_inner_eq_sum_mul]
     simp only [hv]
-  have hmean : ∀ v : Latent n, ∫ z, ⟪v, z⟫_ℝ ∂(latentGaussian n) = 0 := fun v =>
-    integral_strongDual_stdGaussian (innerSL ℝ v)
-  have hmemLp : ∀ v : Latent n, MemLp (fun z => ⟪v, z⟫_ℝ) 2 (latentGaussian n) := fun v =>
-    IsGaussian.memLp_dual (latentGaussian n) (innerSL ℝ v) 2 (by simp)
+  -- `E ⟪v, z⟫ = 0`: `⟪v, ·⟫ = innerSL ℝ v` is a continuous linear form (`innerSL ℝ v z = ⟪v, z⟫`
+  -- holds by `rfl`; the rewriting alternatives do not rely on that unfolding)
+  have hmean : ∀ v : Latent n, ∫ z, ⟪v, z⟫_ℝ ∂(latentGaussian n) = 0 := by
+    intro v
+    first
+    | exact integral_strongDual_stdGaussian (innerSL ℝ v)
+    | (have h := integral_strongDual_stdGaussian (innerSL ℝ v)
+       simp only [innerSL_apply_apply] at h
+       exact h)
+    | (have h := integral_strongDual_stdGaussian (innerSL ℝ v)
+       simp only [coe_innerSL_apply] at h
+       exact h)
+  have hmemLp : ∀ v : Latent n, MemLp (fun z => ⟪v, z⟫_ℝ) 2 (latentGaussian n) := by
+    intro v
+    first
+    | exact IsGaussian.memLp_dual (latentGaussian n) (innerSL ℝ v) 2 (by simp)
+    | exact (IsGaussian.memLp_two_id (μ := latentGaussian n)).const_inner v
+    | (have h := IsGaussian.memLp_dual (latentGaussian n) (innerSL ℝ v) 2 (by simp)
+       simp only [coe_innerSL_apply] at h
+       exact h)
   have hcov : ∀ v w : Latent n,
       ∫ z, ⟪v, z⟫_ℝ * ⟪w, z⟫_ℝ ∂(latentGaussian n) = ⟪v, w⟫_ℝ := by
     intro v w
-    -- `covarianceBilin γₙ v w = cov[⟪v, ·⟫, ⟪w, ·⟫]`, and `covarianceBilin γₙ = innerSL ℝ`
-    have h := covarianceBilin_apply_eq_cov (μ := latentGaussian n) IsGaussian.memLp_two_id v w
+    -- `covarianceBilin γₙ v w = cov[⟪v, ·⟫, ⟪w, ·⟫]` (centered by `hmean`), and
+    -- `covarianceBilin γₙ = innerSL ℝ`; the second form is `covarianceBilin_apply`, centered by
+    -- `integral_id_stdGaussian`. After rewriting with `covarianceBilin_stdGaussian`, `innerSL ℝ`
+    -- sits behind the coercion of `E →L[ℝ] E →L[ℝ] ℝ` (not `E →L⋆[ℝ] …`), so
+    -- `innerSL_apply_apply` is not used as a rewrite rule: the last step is `innerSL ℝ v w = ⟪v, w⟫`
+    -- by unfolding (`exact`), or through `Eq.trans` with `innerSL_apply_apply`.
     first
-    | (rw [covarianceBilin_stdGaussian, covariance, hmean v, hmean w] at h
+    | (have h := covarianceBilin_apply_eq_cov (μ := latentGaussian n) IsGaussian.memLp_two_id v w
+       rw [covarianceBilin_stdGaussian, covariance, hmean v, hmean w] at h
        simp only [sub_zero] at h
-       exact h.symm)
-    | (simp only [covarianceBilin_stdGaussian, covariance, hmean v, hmean w, sub_zero] at h
+       first
+       | exact h.symm
+       | exact h.symm.trans (innerSL_apply_apply (𝕜 := ℝ) v w))
+    | (have h := covarianceBilin_apply (μ := stdGaussian (Latent n)) IsGaussian.memLp_two_id v w
+       simp only [id_eq, integral_id_stdGaussian, sub_zero] at h
+       rw [covarianceBilin_stdGaussian] at h
+       first
+       | exact h.symm
+       | exact h.symm.trans (innerSL_apply_apply (𝕜 := ℝ) v w))
+    | (have h := covarianceBilin_apply_eq_cov (μ := latentGaussian n) IsGaussian.memLp_two_id v w
+       simp only [covarianceBilin_stdGaussian, covariance, hmean v, hmean w, sub_zero] at h
        exact h.symm)
   obtain ⟨va, hva⟩ := hvec a
   obtain ⟨vb, hvb⟩ := hvec b

@@ -121,11 +121,17 @@ theorem exists_orthogonal_diagonalize {A : Matrix (Fin n) (Fin n) ℝ} (hA : A.I
     rw [Matrix.star_eq_conjTranspose, Matrix.conjTranspose_eq_transpose_of_trivial]
   have hdiag : star (hA.eigenvectorUnitary : Matrix (Fin n) (Fin n) ℝ) * A *
       (hA.eigenvectorUnitary : Matrix (Fin n) (Fin n) ℝ) =
-      Matrix.diagonal (RCLike.ofReal ∘ hA.eigenvalues) := by
+      Matrix.diagonal (RCLike.ofReal ∘ hA.eigenvalues : Fin n → ℝ) := by
     -- `conjStarAlgAut` form since 2025-11; `star_mul_self_mul_eq_diagonal` before
+    -- (`conjStarAlgAut_star_apply` reads `(star u : R) * x * u`; if that elaborates as
+    -- `↑(star u)` rather than `star ↑u`, `exact` still closes it by unfolding, and the second
+    -- alternative rewrites it with `Unitary.coe_star`)
     first
     | (have h := hA.conjStarAlgAut_star_eigenvectorUnitary
        rw [Unitary.conjStarAlgAut_star_apply] at h
+       exact h)
+    | (have h := hA.conjStarAlgAut_star_eigenvectorUnitary
+       rw [Unitary.conjStarAlgAut_star_apply, Unitary.coe_star] at h
        exact h)
     | (have h := hA.conjStarAlgAut_star_eigenvectorUnitary
        simp only [Unitary.conjStarAlgAut_apply, Unitary.coe_star, star_star] at h
@@ -155,6 +161,7 @@ theorem scalar_inner_eq_mul (s t : ℝ) : ⟪s, t⟫_ℝ = s * t := by
   -- by definition `⟪s, t⟫ = t * conj s` (recent Mathlib) or `conj s * t` (older)
   | exact mul_comm t s
   | rfl
+  | (rw [RCLike.inner_apply, conj_trivial]; ring)
   | simp [mul_comm]
 
 /-- `⟪x, y⟫ = ∑ₖ xₖ yₖ` in `EuclideanSpace ℝ (Fin n)`. -/
@@ -247,7 +254,11 @@ theorem exists_frobSq_sub_le_of_mul_transpose_eq_diagonal {M : Matrix (Fin n) (F
     | simp
   obtain ⟨b, hb⟩ : ∃ b : OrthonormalBasis (Fin n) ℝ (EuclideanSpace ℝ (Fin n)),
       ∀ i ∈ S, b i = v i := by
+    -- the first form is the one Mathlib itself uses for a family `fun i : {i | …} => f i`
+    -- (`InnerProductSpace.gramSchmidtOrthonormalBasis`): `(v := _)` fixes the function that
+    -- `Set.restrict` must match
     first
+    | exact hon.exists_orthonormalBasis_extension_of_card_eq (v := v) hcard
     | exact hon.exists_orthonormalBasis_extension_of_card_eq hcard
     | exact Orthonormal.exists_orthonormalBasis_extension_of_card_eq hcard
         (show Orthonormal ℝ (S.restrict v) from hon)
