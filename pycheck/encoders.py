@@ -29,6 +29,27 @@ class MLPEncoder(nn.Sequential):
         super().__init__(*layers)
 
 
+class ResidualMLPEncoder(nn.Module):
+    """``h = A x + b + mlp(x)``: a linear path plus an :class:`MLPEncoder` branch whose last
+    layer starts at zero, so training starts from a linear map of the (whitened) input --
+    the identity when ``dim_in == dim_out`` -- and learns only the nonlinear correction.
+    """
+
+    def __init__(self, dim_in: int, dim_out: int, hidden: int = 128, depth: int = 3):
+        super().__init__()
+        self.mlp = MLPEncoder(dim_in, dim_out, hidden, depth)
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
+        self.linear = nn.Linear(dim_in, dim_out)
+        if dim_in == dim_out:
+            with torch.no_grad():
+                self.linear.weight.copy_(torch.eye(dim_in))
+                self.linear.bias.zero_()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x) + self.mlp(x)
+
+
 class _Coupling(nn.Module):
     """``y_o = x_o * exp(s(x_c)) + t(x_c)``, ``y_c = x_c``; identity at initialisation."""
 

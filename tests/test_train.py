@@ -79,3 +79,21 @@ def test_fit_encoder_inverts_a_fresh_mixing():
     # the mixing alone explains ~0.90 linearly; the encoder must remove most of the rest
     assert r2_x < 0.92
     assert r2_h > 0.98, (r2_x, r2_h)
+
+
+def test_fit_encoder_named_encoders():
+    """"mlp" is the plain MLP seeded exactly as a hand-built one (the experiments rely on
+    this to keep their stored runs reproducible); the default residual MLP starts at the
+    identity map; an unknown name is refused before any training."""
+    from pycheck.encoders import MLPEncoder, ResidualMLPEncoder
+    z, zn = gaussian_ou_pairs(256, 3, 0.5, np.random.default_rng(0))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(4)
+        manual = MLPEncoder(3, 3)
+    kw = dict(steps=3, batch_size=64, seed=4, progress=False)
+    np.testing.assert_array_equal(embed(fit_encoder(z, zn, encoder="mlp", **kw), z),
+                                  embed(fit_encoder(z, zn, encoder=manual, **kw), z))
+    x = torch.randn(5, 3)
+    assert torch.equal(ResidualMLPEncoder(3, 3)(x), x)
+    with pytest.raises(ValueError, match="unknown encoder"):
+        fit_encoder(z, zn, encoder="transformer", steps=1)

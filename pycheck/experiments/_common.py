@@ -30,7 +30,7 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
 
     g, z, z_next, zt, zt_next = _data(mixing, n, seed, rho, n_train, n_test)
     x, xt = g.forward(z), g.forward(zt)
-    enc = RealNVPEncoder(n, seed=10_000 + seed) if encoder == "realnvp" else None
+    enc = RealNVPEncoder(n, seed=10_000 + seed) if encoder == "realnvp" else "mlp"
     t0 = time.perf_counter()
     model = fit_encoder(x, g.forward(z_next), objective, encoder=enc, steps=steps,
                         batch_size=batch_size, lr=lr, seed=seed, progress=False,

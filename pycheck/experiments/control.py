@@ -81,7 +81,7 @@ def run_one(cfg: dict, world: str, steps: int, seed: int) -> dict:
         z, z_next = trajectory_pairs(int(cfg["n_train"]), n, rng, **cfg.get("trajectory", {}))
     else:
         raise ValueError(f"unknown world {world!r}")
-    enc = fit_encoder(g.forward(z), g.forward(z_next), "sigreg", steps=steps,
+    enc = fit_encoder(g.forward(z), g.forward(z_next), "sigreg", encoder="mlp", steps=steps,
                       batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
                       progress=bool(cfg.get("progress", True)), **cfg.get("options", {}))
     zt, zt_next = gaussian_ou_pairs(int(cfg["n_test"]), n, rho, np.random.default_rng([seed, 13]))

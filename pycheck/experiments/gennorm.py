@@ -69,7 +69,8 @@ def run_one(cfg: dict, alpha: float, seed: int) -> dict:
     rng = np.random.default_rng([seed, int(round(1000 * min(alpha, 1e6)))])
     g = make_mixing(cfg["mixing"], n, seed)
     z, z_next = gennorm_pairs(int(cfg["n_train"]), n, alpha, rho, rng)
-    enc = fit_encoder(g.forward(z), g.forward(z_next), "sigreg", steps=int(cfg["steps"]),
+    enc = fit_encoder(g.forward(z), g.forward(z_next), "sigreg", encoder="mlp",
+                      steps=int(cfg["steps"]),
                       batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
                       progress=bool(cfg.get("progress", True)), **cfg.get("options", {}))
     zt, zt_next = gennorm_pairs(int(cfg["n_test"]), n, alpha, rho, rng)
