@@ -9,6 +9,7 @@ import LeJEPA.Forward
 import LeJEPA.Converse
 import LeJEPA.Polar
 import LeJEPA.Approximate
+import LeJEPA.ApproximateL2
 import LeJEPA.Planning
 import LeJEPA.Check
 

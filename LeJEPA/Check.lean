@@ -5,6 +5,7 @@ Released under the MIT license as described in the file LICENSE.
 import LeJEPA.Forward
 import LeJEPA.Converse
 import LeJEPA.Approximate
+import LeJEPA.ApproximateL2
 import LeJEPA.Planning
 
 /-!
@@ -40,6 +41,8 @@ three kernel axioms `propext`, `Classical.choice`, `Quot.sound`, plus, for `T1`,
 -- T3: approximate identifiability
 #print axioms LeJEPA.FiniteChaos.nonlinearEnergy_le
 #print axioms LeJEPA.FiniteChaos.exists_deviation_le
+-- T3 for every L² encoder (nonlinear-energy bound; uses `hasSum_chaosEnergy`, `mehler_scalarAlignment`)
+#print axioms LeJEPA.nonlinearEnergyL2_le
 
 -- T4: optimal latent-space planning
 #print axioms LeJEPA.Planning.ControlProblem.value_map

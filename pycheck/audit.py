@@ -3,7 +3,7 @@
 This is the kit's ``checkdecls`` (cf. the blueprint projects): it reads the Lean files as
 text — no Lean toolchain is needed — and reports one message per violation:
 
-* every Lean name listed in the manifest is declared under ``LeJEPA/`` (in its ``lean_file``);
+* every Lean name listed in the manifest is declared under ``LeJEPA/`` (in one of its ``lean_file``);
 * no ``sorry``, ``admit`` or ``native_decide`` in the Lean sources;
 * every ``axiom`` sits in ``LeJEPA/Axioms.lean`` and is listed by a manifest entry of status
   ``axiom``; entries of status ``axiom`` list only axioms;
@@ -142,7 +142,7 @@ def audit(m: Manifest, registry: dict | None = None) -> list[str]:
             if d is None:
                 v.append(f"{e.id}: Lean declaration `{name}` is not declared under LeJEPA/")
                 continue
-            if d.file != e.lean_file:
+            if d.file not in e.lean_files:
                 v.append(f"{e.id}: `{name}` is declared in {d.file}, manifest says {e.lean_file}")
             if e.status == "axiom" and d.kind != "axiom":
                 v.append(f"{e.id}: status is axiom but `{name}` is a {d.kind}")

@@ -14,7 +14,7 @@ from pathlib import Path
 STATUSES = ("proved", "axiom", "statement")
 KINDS = ("theorem", "lemma")
 _REQUIRED = {
-    "kind": str, "title": str, "statement": str, "lean": list, "lean_file": str,
+    "kind": str, "title": str, "statement": str, "lean": list, "lean_file": (str, list),
     "status": str, "lean_checked": bool, "checks": list, "experiments": list, "uses": list,
 }
 
@@ -32,12 +32,16 @@ class Entry:
     title: str
     statement: str
     lean: tuple[str, ...]
-    lean_file: str
+    lean_file: str            # the files, comma-separated (``lean_files`` as a tuple)
     status: str
     lean_checked: bool
     checks: tuple[str, ...]
     experiments: tuple[str, ...]
     uses: tuple[str, ...]
+
+    @property
+    def lean_files(self) -> tuple[str, ...]:
+        return tuple(f.strip() for f in self.lean_file.split(","))
 
 
 @dataclass(frozen=True)
@@ -99,11 +103,16 @@ def load(path: str | os.PathLike | None = None) -> Manifest:
             if key not in raw:
                 raise ManifestError(f"{p}: ids.{id_} lacks field {key!r}")
             if not isinstance(raw[key], typ):
-                raise ManifestError(f"{p}: ids.{id_}.{key} must be a {typ.__name__}")
+                kind = " or ".join(t.__name__ for t in typ) if isinstance(typ, tuple) else typ.__name__
+                raise ManifestError(f"{p}: ids.{id_}.{key} must be a {kind}")
         if raw["status"] not in STATUSES:
             raise ManifestError(f"{p}: ids.{id_}.status must be one of {STATUSES}")
         if raw["kind"] not in KINDS:
             raise ManifestError(f"{p}: ids.{id_}.kind must be one of {KINDS}")
+        files = [raw["lean_file"]] if isinstance(raw["lean_file"], str) else raw["lean_file"]
+        if not files or not all(isinstance(f, str) and f and "," not in f for f in files):
+            raise ManifestError(f"{p}: ids.{id_}.lean_file must be a file path or a non-empty "
+                                "list of file paths")
         for key in ("lean", "checks", "experiments", "uses"):
             if not all(isinstance(v, str) for v in raw[key]):
                 raise ManifestError(f"{p}: ids.{id_}.{key} must be a list of strings")
@@ -112,7 +121,7 @@ def load(path: str | os.PathLike | None = None) -> Manifest:
             raise ManifestError(f"{p}: ids.{id_}.uses names unknown IDs {unknown}")
         entries[id_] = Entry(
             id=id_, kind=raw["kind"], title=raw["title"], statement=raw["statement"],
-            lean=tuple(raw["lean"]), lean_file=raw["lean_file"], status=raw["status"],
+            lean=tuple(raw["lean"]), lean_file=", ".join(files), status=raw["status"],
             lean_checked=raw["lean_checked"], checks=tuple(raw["checks"]),
             experiments=tuple(raw["experiments"]), uses=tuple(raw["uses"]))
     return Manifest(path=p, paper=data.get("paper", {}), lean=data.get("lean", {}),

@@ -127,3 +127,22 @@ def test_declarations_track_namespaces_and_comments(tmp_path):
     assert [d.name for d in decls] == ["A.B.x", "A.B.y", "z", "w"]
     assert problems == []
     assert "sorry" not in strip_comments("/- nested /- sorry -/ -/ x -- sorry\n")
+
+
+def test_lean_file_may_list_several_files(tmp_path):
+    """An ID whose declarations span files lists them all; a declaration in an unlisted
+    file is still reported, and an empty list is a manifest error."""
+    from pycheck.manifest import ManifestError
+    m, reg = make_project(tmp_path, GOOD, entries())
+    toml = tmp_path / "theorems.toml"
+    text = toml.read_text()
+    both = 'lean_file = ["LeJEPA/Extra.lean", "LeJEPA/Forward.lean"]'
+    toml.write_text(text.replace('lean_file = "LeJEPA/Forward.lean"', both))
+    m = load(toml)
+    assert m.get("T1").lean_files == ("LeJEPA/Extra.lean", "LeJEPA/Forward.lean")
+    assert audit(m, reg) == []
+    toml.write_text(text.replace('lean_file = "LeJEPA/Forward.lean"', 'lean_file = ["LeJEPA/Extra.lean"]'))
+    assert any("manifest says LeJEPA/Extra.lean" in v for v in audit(load(toml), reg))
+    toml.write_text(text.replace('lean_file = "LeJEPA/Forward.lean"', "lean_file = []"))
+    with pytest.raises(ManifestError, match="lean_file"):
+        load(toml)
