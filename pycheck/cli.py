@@ -178,6 +178,9 @@ def cmd_audit(m: Manifest, args) -> int:
 
 
 # ---------------------------------------------------------------- reproduce / bench
+PARALLEL_EXPERIMENTS = ("twod", "scaling")
+
+
 def cmd_reproduce(m: Manifest, args) -> int:
     from . import experiments
     try:
@@ -196,7 +199,11 @@ def cmd_reproduce(m: Manifest, args) -> int:
     cfg = dict(cfgs[args.profile], profile=args.profile)
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
-    cfg["jobs"] = args.jobs
+    if args.jobs > 1:
+        if args.name not in PARALLEL_EXPERIMENTS:
+            raise UsageError(f"--jobs applies to {' and '.join(PARALLEL_EXPERIMENTS)}; "
+                             f"{args.name} trains its runs one after another")
+        cfg["jobs"] = args.jobs
     seeds = args.seeds if args.seeds is not None else list(cfg.get("seeds", [0]))
     if any(s < 0 for s in seeds):
         raise UsageError("--seeds must be non-negative integers")

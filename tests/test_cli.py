@@ -105,3 +105,17 @@ def test_reproduce_rejects_bad_jobs(tmp_path, capsys):
     assert main(["reproduce", "twod", "--jobs", "0", "--out", str(tmp_path / "o")]) == 2
     assert "--jobs" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_reproduce_jobs_only_for_parallel_experiments(tmp_path, capsys, monkeypatch):
+    """--jobs > 1 is refused (exit 2, nothing written) where runs are sequential, and the
+    config the CLI hands an experiment passes that experiment's strict key check."""
+    from pycheck.cli import main
+    from pycheck.experiments import reacher
+    assert main(["reproduce", "reacher", "--jobs", "2", "--out", str(tmp_path / "o")]) == 2
+    assert "--jobs applies to twod and scaling" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    seen = {}
+    monkeypatch.setattr(reacher, "run", lambda cfg, out, seeds: seen.update(cfg=cfg) or {})
+    assert main(["reproduce", "reacher", "--out", str(tmp_path / "o")]) == 0
+    reacher.check_config(seen["cfg"])                     # raises on an unknown key
