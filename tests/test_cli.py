@@ -119,3 +119,23 @@ def test_reproduce_jobs_only_for_parallel_experiments(tmp_path, capsys, monkeypa
     monkeypatch.setattr(reacher, "run", lambda cfg, out, seeds: seen.update(cfg=cfg) or {})
     assert main(["reproduce", "reacher", "--out", str(tmp_path / "o")]) == 0
     reacher.check_config(seen["cfg"])                     # raises on an unknown key
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_reproduce_loads_every_experiment_config(tmp_path, monkeypatch, profile):
+    """Each experiment's config loads through the CLI for both profiles (the runs
+    themselves are replaced by a stub that records what it was given)."""
+    import importlib
+
+    from pycheck.cli import main
+    from pycheck.experiments import NAMES
+    for name in NAMES:
+        mod = importlib.import_module(f"pycheck.experiments.{name}")
+        seen = {}
+        monkeypatch.setattr(mod, "run", lambda cfg, out, seeds, seen=seen: seen.update(
+            cfg=cfg, seeds=seeds) or {})
+        assert main(["reproduce", name, "--profile", profile,
+                     "--out", str(tmp_path / name)]) == 0, name
+        assert seen["cfg"]["profile"] == profile and seen["seeds"], name
+        if name == "reacher":
+            mod.check_config(seen["cfg"])
