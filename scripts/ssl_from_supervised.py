@@ -28,5 +28,5 @@ for s in range(3000):
 print("supervised R2 %.4f"%linear_r2(embed(m.eval(),xt),zt), flush=True)
 # continue with SSL on the inner encoder (fit_encoder re-standardizes with diag -> same transform)
 enc2 = m.encoder
-m2=fit_encoder(x,xn,obj,encoder=enc2,steps=steps,batch_size=256,progress=False,**kw)
+m2=fit_encoder(x,xn,obj,encoder=enc2,steps=steps,progress=False,**{"batch_size":256,**kw})
 print(n,obj,kw,"after SSL R2 %.4f"%linear_r2(embed(m2,xt),zt), m2.history[-1][1], flush=True)
