@@ -8,7 +8,8 @@ Defaults: a residual MLP (identity linear path + zero-initialised 3 x 128 SiLU b
 3000 steps of 1024 pairs, lr 1e-3 with 5% warm-up and cosine decay to zero; SIGReg's weight
 ramps up during training (see :mod:`pycheck.objectives`) and it uses
 :func:`default_num_slices` slices. Measured with these defaults by
-``scripts/unseen_mixings.py`` on five mixings defined only there (Gaussian-OU pairs, rho 0.5,
+``scripts/unseen_mixings.py`` on five mixings defined only there, which also served to choose
+between candidate defaults (Gaussian-OU pairs, rho 0.5,
 20000 training / 5000 held-out pairs; ``results/fit_encoder/unseen.md``): ``R²(h -> z)``
 0.9982 (2D tanh shear), 0.9926 (4D cubic), 0.9935 (4D shears), 0.9942 (4D planar flows),
 0.9927 (8D planar flows, ``R²(x -> z)`` 0.9902). The plain MLP ("mlp") gave 0.9981,
@@ -69,7 +70,7 @@ def default_num_slices(dim: int) -> int:
     LeJEPA's 256 is meant for wide embeddings; in low dimension far fewer random
     directions cover the sphere, and SIGReg's cost is linear in the number of slices (at
     batch 1024 in 4D it was 85% of a 256-slice step). Measured with fit_encoder's other
-    defaults on two 4D mixings never used for tuning: 64 vs 256 slices gave R²(h -> z)
+    defaults on two 4D mixings outside the package: 64 vs 256 slices gave R²(h -> z)
     0.9956 vs 0.9953 and 0.9939 vs 0.9943, at about 4x less time per step.
     """
     return int(min(256, max(64, 16 * dim)))
