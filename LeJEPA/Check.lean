@@ -43,6 +43,8 @@ three kernel axioms `propext`, `Classical.choice`, `Quot.sound`, plus, for `T1`,
 #print axioms LeJEPA.FiniteChaos.exists_deviation_le
 -- T3 for every L² encoder (nonlinear-energy bound; uses `hasSum_chaosEnergy`, `mehler_scalarAlignment`)
 #print axioms LeJEPA.nonlinearEnergyL2_le
+-- T3 for every L² encoder (deviation from rotation; also uses `L5` and the moments of `γₙ`)
+#print axioms LeJEPA.exists_deviationL2_le
 
 -- T4: optimal latent-space planning
 #print axioms LeJEPA.Planning.ControlProblem.value_map
