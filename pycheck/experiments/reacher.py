@@ -37,6 +37,7 @@ import numpy as np
 
 from ..planning import straight_line_plans
 from ..store import RunStore, savefig, write_json, write_table
+from ._common import torch_threads
 
 THEOREMS = ["T4", "T1"]
 ENCODERS = ("gauss-OU", "trajectory")
@@ -291,8 +292,6 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Render (cached), train both encoders per seed (resumable), write tables and figures."""
     import os
 
-    import torch
-
     from .. import reacher as R
     from ..planning import bootstrap_ci
 
@@ -301,12 +300,13 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
         raise ValueError(f"seeds must be a non-empty list of non-negative ints, got {seeds!r}")
     t0 = time.perf_counter()
     out = Path(out)
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
-    data = _Data(cfg, out)
-    store = RunStore(out, cfg)
-    runs = {enc: [store.run(f"{enc}-seed{s}", lambda e=enc, s=s: run_one(data, e, s))
-                  for s in seeds] for enc in ENCODERS}
-    oracle = _oracle(data)
+    # 2 threads for rendering and the CNNs (the committed numbers were made so), restored after
+    with torch_threads({"threads": min(2, os.cpu_count() or 1)}):
+        data = _Data(cfg, out)
+        store = RunStore(out, cfg)
+        runs = {enc: [store.run(f"{enc}-seed{s}", lambda e=enc, s=s: run_one(data, e, s))
+                      for s in seeds] for enc in ENCODERS}
+        oracle = _oracle(data)
 
     per_pair = {"oracle": {k: oracle[k] for k in ("path_ratio", "deviation")}}
     for enc in ENCODERS:
