@@ -266,6 +266,7 @@ theorem memLp_coord (i : Fin n) : MemLp (fun z : Latent n => z i) 2 (latentGauss
     funext fun z => sum_one_apply_mul i z
   first
   | (rw [he] at h; exact h)
+  | exact he ▸ h
   | simpa only [sum_one_apply_mul] using h
 
 /-- `E[f(z) ∑ᵢ cᵢ zᵢ] = ∑ᵢ cᵢ E[f(z) zᵢ]` for `f ∈ L²(γₙ)`. -/
@@ -326,7 +327,8 @@ theorem integral_sub_mul_sub {u₁ u₂ v₁ v₂ : Latent n → ℝ}
 /-- The integral of a constant under `γₙ`. -/
 theorem integral_const_latent (c : ℝ) : ∫ _z : Latent n, c ∂(latentGaussian n) = c := by
   first
-  | simp
+  | (simp; done)
+  | (simp [integral_const, measureReal_univ_eq_one, smul_eq_mul]; done)
   | (rw [integral_const]; simp)
 
 /-- `E[(f - a)(g - b)] = E[f g] - (E f) b - a E g + a b`. -/
@@ -339,7 +341,8 @@ theorem integral_sub_const_mul_sub_const {f g : Latent n → ℝ}
       ∫ z, f z * g z ∂(latentGaussian n) - ∫ z, f z * b ∂(latentGaussian n) -
         (∫ z, a * g z ∂(latentGaussian n) - ∫ _z : Latent n, a * b ∂(latentGaussian n)) :=
     integral_sub_mul_sub hf (memLp_const a) hg (memLp_const b)
-  rw [h, integral_const_latent, integral_mul_const, integral_const_mul]
+  -- the constant is given explicitly, so the pattern can only match `∫ _, a * b`
+  rw [h, integral_const_latent (a * b), integral_mul_const, integral_const_mul]
   ring
 
 /-- **The bilinear moment identity.** For `f, g ∈ L²(γₙ)`, constants `a, b` and linear forms
@@ -362,9 +365,9 @@ theorem integral_resid_mul_resid {f g : Latent n → ℝ} (hf : MemLp f 2 (laten
     integral_sub_mul_sub hF (memLp_linear c) hG (memLp_linear d)
   have hcomm : ∫ z, (∑ i, c i * z i) * (g z - b) ∂(latentGaussian n) =
       ∫ z, (g z - b) * ∑ i, c i * z i ∂(latentGaussian n) := by
-    congr 1
-    funext z
-    ring
+    first
+    | (congr 1; funext z; ring)
+    | (refine congrArg (integral (latentGaussian n)) ?_; funext z; ring)
   rw [h, integral_sub_const_mul_sub_const hf hg a b, integral_sub_const_mul_linear hf a d, hcomm,
     integral_sub_const_mul_linear hg b c, (latentGaussian_linear_moments c d).2.2]
   ring
@@ -414,8 +417,11 @@ theorem residualCov_apply {h : Latent n → Latent n}
   have hs : ∑ i, linCoeff h l i * linCoeff h k i = ∑ i, linCoeff h k i * linCoeff h l i :=
     Finset.sum_congr rfl fun i _ => mul_comm _ _
   rw [residualCov_apply', covMatrix_apply]
-  simp only [residual]
-  rw [hB]
+  -- the integrand of `hB` is that of `residualCov` with `residual` unfolded; the second
+  -- alternative restates `hB` with `residual` folded (a definitional `show`)
+  first
+  | (simp only [residual]; rw [hB])
+  | rw [show ∫ z, residual h k z * residual h l z ∂(latentGaussian n) = _ from hB]
   simp only [hW]
   rw [hs]
   ring
@@ -440,9 +446,17 @@ theorem sq_le_mul_of_forall_quadratic_nonneg {a b c : ℝ}
   have h2 := H c (-b)
   have h3 := H 1 (-b)
   rcases ha.lt_or_eq with ha' | ha'
-  · nlinarith
+  · -- `a (a c - b²) ≥ 0` with `a > 0`
+    first
+    | exact not_lt.mp fun hlt => by linarith [mul_pos ha' (sub_pos.2 hlt)]
+    | nlinarith
+    | exact not_lt.mp fun hlt => by nlinarith [mul_pos ha' (sub_pos.2 hlt)]
   · rcases hc.lt_or_eq with hc' | hc'
-    · nlinarith
+    · -- `c (a c - b²) ≥ 0` with `c > 0`
+      first
+      | exact not_lt.mp fun hlt => by linarith [mul_pos hc' (sub_pos.2 hlt)]
+      | nlinarith
+      | exact not_lt.mp fun hlt => by nlinarith [mul_pos hc' (sub_pos.2 hlt)]
     · rw [← ha', ← hc'] at h3 ⊢
       nlinarith
 
@@ -567,7 +581,7 @@ theorem antidiagonalTuple_one_eq_image :
   · rintro ⟨i, -, rfl⟩
     show ∑ j, (if j = i then 1 else 0) = 1
     first
-    | simp
+    | (simp; done)
     | (rw [Finset.sum_ite_eq']; simp)
 
 /-- `He_{eᵢ}(z) / √eᵢ! = zᵢ`. -/
@@ -619,8 +633,10 @@ theorem sum_residualCov_eq {h : Latent n → Latent n}
   rw [nonlinearEnergyL2_eq hh]
   refine Finset.sum_congr rfl fun k _ => ?_
   rw [residualCov_apply hh k k, chaosEnergy_one_eq]
-  congr 1
-  exact Finset.sum_congr rfl fun i _ => (sq (∫ z, h z k * z i ∂(latentGaussian n))).symm
+  first
+  | (congr 1
+     exact Finset.sum_congr rfl fun i _ => (sq (∫ z, h z k * z i ∂(latentGaussian n))).symm)
+  | simp only [linCoeff_apply, sq]
 
 /-! #### The deviation from a rotation -/
 
@@ -645,9 +661,9 @@ theorem integral_deviation_eq {h : Latent n → Latent n}
         ∂(latentGaussian n) =
       ∫ z, (h z k - ∫ w, h w k ∂(latentGaussian n) - ∑ i, Q k i * z i) *
         (h z k - ∫ w, h w k ∂(latentGaussian n) - ∑ i, Q k i * z i) ∂(latentGaussian n) := by
-    congr 1
-    funext z
-    ring
+    first
+    | (congr 1; funext z; ring)
+    | (refine congrArg (integral (latentGaussian n)) ?_; funext z; ring)
   have hW : ∀ i, ∫ z, h z k * z i ∂(latentGaussian n) = linCoeff h k i := fun _ => rfl
   have hexp : ∑ j, (linCoeff h - Q) k j ^ 2 =
       ∑ i, linCoeff h k i * linCoeff h k i - 2 * ∑ i, Q k i * linCoeff h k i +
