@@ -87,6 +87,23 @@ def warmup_cosine(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_sche
 ENCODERS = {"residual-mlp": ResidualMLPEncoder, "mlp": MLPEncoder}
 
 
+def make_encoder(name: str, dim_in: int, dim_out: int, seed: int = 0) -> nn.Module:
+    """The encoder ``name`` (a key of :data:`ENCODERS`), initialised from ``seed`` without
+    touching the global RNG state: what :func:`fit_encoder` builds for a string ``encoder``."""
+    if name not in ENCODERS:
+        raise ValueError(f"unknown encoder {name!r}; valid: {', '.join(ENCODERS)} "
+                         "or an nn.Module")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return ENCODERS[name](dim_in, dim_out)
+
+
+def default_whiten(encoder: nn.Module) -> str:
+    """Input whitening for ``encoder``: "diag" keeps a RealNVP encoder's coupling structure,
+    "zca" otherwise."""
+    return "diag" if isinstance(encoder, RealNVPEncoder) else "zca"
+
+
 def fit_encoder(x, x_next, objective: str = "sigreg", *,
                 encoder: nn.Module | str = "residual-mlp",
                 steps: int = 3000, batch_size: int = 1024, lr: float = 1e-3, seed: int = 0,
@@ -159,11 +176,9 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
     dev = _device(device)
     gen = torch.Generator().manual_seed(seed)
     if isinstance(encoder, str):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            encoder = ENCODERS[encoder](d, dim_out or d)
+        encoder = make_encoder(encoder, d, dim_out or d, seed)
     if whiten is None:
-        whiten = "diag" if isinstance(encoder, RealNVPEncoder) else "zca"
+        whiten = default_whiten(encoder)
     model = Standardized.fit(encoder, xt, whiten).to(dev)
     data = torch.stack([xt, xnt]).float().to(dev)     # (2, N, d)
     batch = min(int(batch_size), n_pairs)

@@ -24,16 +24,14 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     mixing's). ``keep_embedding > 0`` also stores that many test rows of ``z`` and
     ``h`` (for figures).
     """
-    from ..encoders import RealNVPEncoder
     from ..metrics import linear_r2, t3_quantities
     from ..train import embed, fit_encoder
 
     g, z, z_next, zt, zt_next = _data(mixing, n, seed, rho, n_train, n_test)
     x, xt = g.forward(z), g.forward(zt)
-    enc = RealNVPEncoder(n, seed=10_000 + seed) if encoder == "realnvp" else "mlp"
     t0 = time.perf_counter()
-    model = fit_encoder(x, g.forward(z_next), objective, encoder=enc, steps=steps,
-                        batch_size=batch_size, lr=lr, seed=seed, progress=False,
+    model = fit_encoder(x, g.forward(z_next), objective, encoder=_encoder(encoder, n, seed),
+                        steps=steps, batch_size=batch_size, lr=lr, seed=seed, progress=False,
                         **(options or {}))
     secs = time.perf_counter() - t0
     h, h_next = embed(model, xt), embed(model, g.forward(zt_next))
@@ -60,31 +58,29 @@ def _data(mixing: str, n: int, seed: int, rho: float, n_train: int, n_test: int)
     return make_mixing(mixing, n, seed), z, z_next, zt, zt_next
 
 
-def supervised_reference(*, mixing: str, n: int, seed: int, rho: float, n_train: int,
-                         n_test: int, steps: int, batch_size: int, lr: float,
-                         encoder: str = "mlp") -> dict:
-    """Budget ceiling: the same encoder, data, steps, batch and schedule as
-    :func:`train_and_measure`, but trained by regression on the true latents ``z``
-    (``E ||f(x) - z||²``, an oracle no self-supervised method has). Its held-out
-    ``R²(h -> z)`` is what this optimisation budget can reach at best, so it separates
-    "the objective does not identify z" from "the optimiser did not get there".
-    """
+def _encoder(kind: str, n: int, seed: int):
+    """The experiments' encoders: the matched RealNVP encoder (initialised with a seed
+    different from the mixing's) or fit_encoder's plain MLP, seeded as fit_encoder seeds it."""
+    from ..encoders import RealNVPEncoder
+    from ..train import make_encoder
+    if kind == "realnvp":
+        return RealNVPEncoder(n, seed=10_000 + seed)
+    return make_encoder("mlp", n, n, seed)
+
+
+def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, seed: int):
+    """Regress ``encoder`` on the true latents, ``E ||f(x) - z||²``, with fit_encoder's input
+    whitening, optimiser and schedule; returns the trained :class:`Standardized` model."""
     import torch
 
-    from ..encoders import MLPEncoder, RealNVPEncoder, Standardized
-    from ..metrics import linear_r2
-    from ..train import embed, warmup_cosine
-    g, z, _, zt, _ = _data(mixing, n, seed, rho, n_train, n_test)
-    x = torch.from_numpy(g.forward(z))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        enc = RealNVPEncoder(n, seed=10_000 + seed) if encoder == "realnvp" else MLPEncoder(n, n)
-    model = Standardized.fit(enc, x, "diag" if encoder == "realnvp" else "zca")
-    xf, zf = x.float(), torch.from_numpy(z).float()
+    from ..encoders import Standardized
+    from ..train import default_whiten, warmup_cosine
+    xt = torch.from_numpy(np.asarray(x, dtype=np.float64))
+    model = Standardized.fit(encoder, xt, default_whiten(encoder))
+    xf, zf = xt.float(), torch.from_numpy(np.asarray(z)).float()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = warmup_cosine(opt, steps)
     gen = torch.Generator().manual_seed(seed)
-    t0 = time.perf_counter()
     for _ in range(steps):
         idx = torch.randint(len(xf), (min(batch_size, len(xf)),), generator=gen)
         loss = (model(xf[idx]) - zf[idx]).square().sum(-1).mean()
@@ -92,8 +88,26 @@ def supervised_reference(*, mixing: str, n: int, seed: int, rho: float, n_train:
         loss.backward()
         opt.step()
         sched.step()
+    return model.eval()
+
+
+def supervised_reference(*, mixing: str, n: int, seed: int, rho: float, n_train: int,
+                         n_test: int, steps: int, batch_size: int, lr: float,
+                         encoder: str = "mlp") -> dict:
+    """Budget ceiling: the same encoder, data, steps, batch and schedule as
+    :func:`train_and_measure`, but trained by regression on the true latents ``z``
+    (:func:`fit_supervised`, an oracle no self-supervised method has). Its held-out
+    ``R²(h -> z)`` is what this optimisation budget can reach at best, so it separates
+    "the objective does not identify z" from "the optimiser did not get there".
+    """
+    from ..metrics import linear_r2
+    from ..train import embed
+    g, z, _, zt, _ = _data(mixing, n, seed, rho, n_train, n_test)
+    t0 = time.perf_counter()
+    model = fit_supervised(g.forward(z), z, _encoder(encoder, n, seed), steps=steps,
+                           batch_size=batch_size, lr=lr, seed=seed)
     secs = time.perf_counter() - t0
-    h = embed(model.eval(), g.forward(zt))
+    h = embed(model, g.forward(zt))
     return dict(experiment_run=f"{mixing}-supervised-N{n}-seed{seed}", mixing=mixing, n=n,
                 objective="supervised", encoder=encoder, seed=seed, steps=steps,
                 batch_size=batch_size, r2_hz=linear_r2(h, zt), train_seconds=secs)
