@@ -101,6 +101,23 @@ class RealNVPEncoder(nn.Module):
         return self.linear(x)
 
 
+def whitening(x: Tensor, kind: str) -> tuple[Tensor, Tensor]:
+    """``(mean, transform)`` (float32) with ``(x - mean) @ transform`` whitened: ``transform``
+    is ``diag(1/std)`` ("diag"), the ZCA matrix ``Cov^{-1/2}`` ("zca") or the identity ("none")."""
+    x = x.double()
+    mean = x.mean(0)
+    if kind == "diag":
+        tr = torch.diag(1.0 / x.std(0).clamp_min(1e-12))
+    elif kind == "zca":
+        evals, evecs = torch.linalg.eigh(torch.cov(x.T).reshape(x.shape[1], x.shape[1]))
+        tr = evecs @ torch.diag(evals.clamp_min(1e-12 * evals.max()).rsqrt()) @ evecs.T
+    elif kind == "none":
+        tr = torch.eye(x.shape[1], dtype=x.dtype)
+    else:
+        raise ValueError(f"whiten must be 'zca', 'diag' or 'none', got {kind!r}")
+    return mean.float(), tr.float()
+
+
 class Standardized(nn.Module):
     """``encoder((x - mean) @ transform)``: input whitening stored with the encoder.
 
@@ -115,18 +132,26 @@ class Standardized(nn.Module):
 
     @classmethod
     def fit(cls, encoder: nn.Module, x: Tensor, kind: str) -> "Standardized":
-        x = x.double()
-        mean = x.mean(0)
-        if kind == "diag":
-            tr = torch.diag(1.0 / x.std(0).clamp_min(1e-12))
-        elif kind == "zca":
-            evals, evecs = torch.linalg.eigh(torch.cov(x.T).reshape(x.shape[1], x.shape[1]))
-            tr = evecs @ torch.diag(evals.clamp_min(1e-12 * evals.max()).rsqrt()) @ evecs.T
-        elif kind == "none":
-            tr = torch.eye(x.shape[1], dtype=x.dtype)
-        else:
-            raise ValueError(f"whiten must be 'zca', 'diag' or 'none', got {kind!r}")
-        return cls(encoder, mean.float(), tr.float())
+        return cls(encoder, *whitening(x, kind))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.encoder((x - self.mean) @ self.transform)
+
+
+class OutputWhitened(nn.Module):
+    """``(encoder(x) - mean) @ transform``: a fixed ZCA whitening of a trainable encoder's
+    output, fitted once on its embeddings (what :func:`pycheck.train.fit_encoder` inserts
+    between a ``warm_start`` phase and the main phase)."""
+
+    def __init__(self, encoder: nn.Module, mean: Tensor, transform: Tensor):
+        super().__init__()
+        self.encoder = encoder
+        self.register_buffer("mean", mean)
+        self.register_buffer("transform", transform)
+
+    @classmethod
+    def fit(cls, encoder: nn.Module, h: Tensor) -> "OutputWhitened":
+        return cls(encoder, *whitening(h, "zca"))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (self.encoder(x) - self.mean) @ self.transform

@@ -23,6 +23,7 @@ each step or a different final SIGReg weight changed it by < 0.002 (results/twod
 """
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import time
@@ -31,8 +32,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .encoders import MLPEncoder, RealNVPEncoder, ResidualMLPEncoder, Standardized
-from .objectives import OBJECTIVES, make_objective
+from .encoders import (MLPEncoder, OutputWhitened, RealNVPEncoder, ResidualMLPEncoder,
+                       Standardized)
+from .objectives import DEFAULT_LAM, OBJECTIVES, make_objective
 
 
 class TrainingDiverged(RuntimeError):
@@ -108,7 +110,8 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
                 encoder: nn.Module | str = "residual-mlp",
                 steps: int = 3000, batch_size: int = 1024, lr: float = 1e-3, seed: int = 0,
                 device=None, progress: bool = True, whiten: str | None = None,
-                dim_out: int | None = None, **options) -> nn.Module:
+                dim_out: int | None = None, warm_start: dict | None = None,
+                **options) -> nn.Module:
     """Fit an encoder so that ``f(x)`` minimises ``objective`` on the pairs ``(x, x_next)``.
 
     Parameters
@@ -136,6 +139,18 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
     whiten : {"zca", "diag", "none"}, optional
         Input whitening fitted on ``x`` and stored in the returned module; default ``"diag"``
         for a :class:`RealNVPEncoder` (keeps the coupling structure), ``"zca"`` otherwise.
+    warm_start : dict, optional
+        A first phase with another objective, e.g. ``{"objective": "vicreg", "steps": 2000,
+        "lr": 1e-3}`` (keys ``objective``, ``steps``, optional ``lr`` (default ``lr``) and
+        ``options`` for that objective). The encoder's output is then whitened by a fixed
+        affine map fitted on ``f(x)`` (:class:`pycheck.encoders.OutputWhitened`) and
+        ``steps`` more steps train ``objective`` at peak lr ``lr``, with a constant
+        regularizer weight (``lam_start`` defaults to ``lam``: no ramp). Why VICReg first:
+        in a Gaussian-OU world, alignment + VICReg's optimum is exactly a scaled rotation of
+        ``z`` (second moments fixed, alignment is lowest on the linear part), and VICReg,
+        unlike a weak SIGReg, does not bend a shrunken ``h``; SIGReg then only has to
+        polish (``results/twod/convergence.md``). The returned module's
+        ``warm_start_model`` is a copy of the model after the first phase.
 
     Returns
     -------
@@ -171,6 +186,10 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
     if objective == "sigreg":
         options.setdefault("seed", seed)
         options.setdefault("num_slices", default_num_slices(dim_out or d))
+    if warm_start is not None:
+        warm_start = _check_warm_start(warm_start)
+        if objective in DEFAULT_LAM:
+            options.setdefault("lam_start", options.get("lam", DEFAULT_LAM[objective]))
     loss_fn = make_objective(objective, **options)
 
     dev = _device(device)
@@ -179,6 +198,15 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
         encoder = make_encoder(encoder, d, dim_out or d, seed)
     if whiten is None:
         whiten = default_whiten(encoder)
+    first = None
+    if warm_start is not None:
+        first = fit_encoder(xt, xnt, warm_start["objective"], encoder=encoder,
+                            steps=warm_start["steps"], batch_size=batch_size,
+                            lr=warm_start.get("lr", lr), seed=seed, device=device,
+                            progress=progress, whiten=whiten, dim_out=dim_out,
+                            **warm_start.get("options", {}))
+        encoder = OutputWhitened.fit(first.encoder, torch.from_numpy(embed(first, xt)))
+        first, first_steps = copy.deepcopy(first), warm_start["steps"]
     model = Standardized.fit(encoder, xt, whiten).to(dev)
     data = torch.stack([xt, xnt]).float().to(dev)     # (2, N, d)
     batch = min(int(batch_size), n_pairs)
@@ -209,7 +237,22 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
             bar.set_postfix({k: f"{v:.4g}" for k, v in parts.items()})
     model.eval()
     model.history, model.train_seconds = history, time.perf_counter() - t0
+    if first is not None:
+        model.warm_start_model = first
+        model.history = first.history + [(first_steps + s, p) for s, p in history]
+        model.train_seconds += first.train_seconds
     return model
+
+
+def _check_warm_start(ws) -> dict:
+    if not isinstance(ws, dict) or not {"objective", "steps"} <= set(ws) \
+            or set(ws) - {"objective", "steps", "lr", "options"}:
+        raise ValueError("warm_start must be a dict with keys 'objective', 'steps' and "
+                         f"optionally 'lr', 'options'; got {ws!r}")
+    if ws["objective"] not in OBJECTIVES:
+        raise ValueError(f"unknown warm_start objective {ws['objective']!r}; "
+                         f"valid: {', '.join(OBJECTIVES)}")
+    return dict(ws, options=dict(ws.get("options", {})))
 
 
 @torch.no_grad()

@@ -97,3 +97,38 @@ def test_fit_encoder_named_encoders():
     assert torch.equal(ResidualMLPEncoder(3, 3)(x), x)
     with pytest.raises(ValueError, match="unknown encoder"):
         fit_encoder(z, zn, encoder="transformer", steps=1)
+
+
+def test_warm_start_rejects_bad_specs():
+    x = np.random.default_rng(0).standard_normal((20, 2))
+    for bad, match in [({"steps": 5}, "keys"), ({"objective": "vicreg", "steps": 5, "lam": 1}, "keys"),
+                       ("vicreg", "dict"), ({"objective": "byol", "steps": 5}, "unknown warm_start")]:
+        with pytest.raises(ValueError, match=match):
+            fit_encoder(x, x, "sigreg", steps=1, progress=False, warm_start=bad)
+    with pytest.raises(ValueError, match="steps"):
+        fit_encoder(x, x, "sigreg", steps=1, progress=False,
+                    warm_start={"objective": "vicreg", "steps": 0})
+
+
+def test_warm_start_phases():
+    """The first phase is exactly a plain fit with the warm-start objective (same seed, a
+    snapshot is kept); its output is whitened before the second phase starts; the history
+    runs through both phases."""
+    from pycheck.encoders import OutputWhitened
+    z, zn = gaussian_ou_pairs(512, 2, 0.5, np.random.default_rng(0))
+    x, xn = _fresh_mixing(z), _fresh_mixing(zn)
+    ws = {"objective": "vicreg", "steps": 30, "lr": 2e-3}
+    enc = fit_encoder(x, xn, "sigreg", steps=20, batch_size=128, seed=5, progress=False,
+                      num_slices=16, warm_start=ws)
+    plain = fit_encoder(x, xn, "vicreg", steps=30, batch_size=128, lr=2e-3, seed=5,
+                        progress=False)
+    np.testing.assert_array_equal(embed(enc.warm_start_model, x), embed(plain, x))
+    assert isinstance(enc.encoder, OutputWhitened)
+    # the output whitening, applied to the first phase's encoder, whitens f(x) exactly
+    h0 = enc.encoder.transform.T.double() @ torch.from_numpy(
+        embed(plain, x) - embed(plain, x).mean(0)).T
+    np.testing.assert_allclose(torch.cov(h0).numpy(), np.eye(2), atol=1e-4)  # float32 buffers
+    steps = [s for s, _ in enc.history]
+    assert steps[0] == 0 and steps[-1] == 30 + 19 and steps == sorted(steps)
+    assert "vicreg" in enc.history[0][1] and "sigreg" in enc.history[-1][1]
+    assert enc.train_seconds > enc.warm_start_model.train_seconds > 0

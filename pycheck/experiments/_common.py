@@ -35,12 +35,15 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
                         **(options or {}))
     secs = time.perf_counter() - t0
     h, h_next = embed(model, xt), embed(model, g.forward(zt_next))
+    extra = {}
+    if hasattr(model, "warm_start_model"):       # R² after fit_encoder's first phase
+        extra["r2_hz_warm_start"] = linear_r2(embed(model.warm_start_model, xt), zt)
     res = dict(experiment_run=f"{mixing}-{objective}-N{n}-seed{seed}", mixing=mixing,
                objective=objective, encoder=encoder, seed=seed, n_train=n_train,
                n_test=n_test, steps=steps, batch_size=batch_size,
                r2_xz=linear_r2(xt, zt), r2_hz=linear_r2(h, zt),
                train_seconds=secs, final_parts=model.history[-1][1],
-               **t3_quantities(h, h_next, zt, rho))
+               **extra, **t3_quantities(h, h_next, zt, rho))
     if keep_embedding:
         res["z"] = zt[:keep_embedding].tolist()
         res["x"] = xt[:keep_embedding].tolist()
