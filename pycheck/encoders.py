@@ -118,17 +118,21 @@ def whitening(x: Tensor, kind: str) -> tuple[Tensor, Tensor]:
     return mean.float(), tr.float()
 
 
-class Standardized(nn.Module):
-    """``encoder((x - mean) @ transform)``: input whitening stored with the encoder.
-
-    ``transform`` is ``diag(1/std)`` ("diag") or the ZCA matrix ``Cov^{-1/2}`` ("zca").
-    """
+class _WithAffine(nn.Module):
+    """An encoder plus a fixed affine map ``(mean, transform)`` stored as buffers."""
 
     def __init__(self, encoder: nn.Module, mean: Tensor, transform: Tensor):
         super().__init__()
         self.encoder = encoder
         self.register_buffer("mean", mean)
         self.register_buffer("transform", transform)
+
+
+class Standardized(_WithAffine):
+    """``encoder((x - mean) @ transform)``: input whitening stored with the encoder.
+
+    ``transform`` is ``diag(1/std)`` ("diag") or the ZCA matrix ``Cov^{-1/2}`` ("zca").
+    """
 
     @classmethod
     def fit(cls, encoder: nn.Module, x: Tensor, kind: str) -> "Standardized":
@@ -138,16 +142,10 @@ class Standardized(nn.Module):
         return self.encoder((x - self.mean) @ self.transform)
 
 
-class OutputWhitened(nn.Module):
+class OutputWhitened(_WithAffine):
     """``(encoder(x) - mean) @ transform``: a fixed ZCA whitening of a trainable encoder's
     output, fitted once on its embeddings (what :func:`pycheck.train.fit_encoder` inserts
     between a ``warm_start`` phase and the main phase)."""
-
-    def __init__(self, encoder: nn.Module, mean: Tensor, transform: Tensor):
-        super().__init__()
-        self.encoder = encoder
-        self.register_buffer("mean", mean)
-        self.register_buffer("transform", transform)
 
     @classmethod
     def fit(cls, encoder: nn.Module, h: Tensor) -> "OutputWhitened":
