@@ -204,9 +204,9 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
                             steps=warm_start["steps"], batch_size=batch_size,
                             lr=warm_start.get("lr", lr), seed=seed, device=device,
                             progress=progress, whiten=whiten, dim_out=dim_out,
-                            **warm_start.get("options", {}))
+                            **warm_start["options"])
         encoder = OutputWhitened.fit(first.encoder, torch.from_numpy(embed(first, xt)))
-        first, first_steps = copy.deepcopy(first), warm_start["steps"]
+        first = copy.deepcopy(first)
     model = Standardized.fit(encoder, xt, whiten).to(dev)
     data = torch.stack([xt, xnt]).float().to(dev)     # (2, N, d)
     batch = min(int(batch_size), n_pairs)
@@ -239,7 +239,7 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
     model.history, model.train_seconds = history, time.perf_counter() - t0
     if first is not None:
         model.warm_start_model = first
-        model.history = first.history + [(first_steps + s, p) for s, p in history]
+        model.history = first.history + [(warm_start["steps"] + s, p) for s, p in history]
         model.train_seconds += first.train_seconds
     return model
 

@@ -3,9 +3,9 @@
 For each mixing (spiral, parabolic shear, sinusoidal shear, RealNVP) and seed: Gaussian-OU
 pairs in 2D, ``x = g(z)``, an MLP encoder trained with LeJEPA (alignment + SIGReg), and
 ``R²(h -> z)`` on held-out pairs (target >= 0.999). The configs start with a VICReg phase
-(fit_encoder's ``warm_start``) and end with SIGReg; the table reports R² after each. Figure: for each mixing, ``x`` (left)
-and ``h(x)`` after the best orthogonal alignment to ``z`` (right), points coloured by the
-polar angle (hue) and radius (saturation) of ``z``.
+(fit_encoder's ``warm_start``) and end with SIGReg; the table reports R² after each.
+Figure: for each mixing, ``x`` (left) and ``h(x)`` after the best orthogonal alignment to
+``z`` (right), points coloured by the polar angle (hue) and radius (saturation) of ``z``.
 """
 from __future__ import annotations
 
