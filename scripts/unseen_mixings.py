@@ -1,16 +1,17 @@
 """fit_encoder with its defaults on invertible mixings that are not part of the package.
 
     .venv/bin/python scripts/unseen_mixings.py [--jobs 2] [--out results/fit_encoder]
-    .venv/bin/python scripts/unseen_mixings.py --warm-start [--jobs 2]   # twod's schedule
+    .venv/bin/python scripts/unseen_mixings.py --warm-start [--jobs 2]   # two phases
 
 Gaussian-OU pairs (rho 0.5), 20000 training and 5000 held-out pairs, seed 0. Every mixing
 below is defined only here: none is in pycheck.mixings, and no experiment uses them. They
 were, however, used to choose between candidate defaults (lr 1e-3 vs 3e-3, 64 vs 256
 slices in 4D, plain vs residual MLP), so they check the defaults on mixings other than the
 paper's; they are not a held-out test of those choices. Writes unseen.json and unseen.md
-(R²(x -> z), R²(h -> z), seconds). Resumable. ``--warm-start`` trains with the twod
-experiment's schedule instead (fit_encoder's ``warm_start``: 2000 VICReg steps at lr 1e-3,
-then 1000 SIGReg steps at lr 2.5e-4) and writes to results/fit_encoder/warm_start/.
+(R²(x -> z), R²(h -> z), seconds). Resumable. ``--warm-start`` trains with session 3's
+twod schedule instead (fit_encoder's ``warm_start``: 2000 VICReg steps at lr 1e-3, then 1000
+SIGReg steps at lr 2.5e-4; twod itself now uses 16000 VICReg steps at lr 2e-3 on 10x the
+pairs) and writes to results/fit_encoder/warm_start/.
 """
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ def main() -> int:
     p.add_argument("--out", default=None,
                    help="default results/fit_encoder (results/fit_encoder/warm_start)")
     p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--warm-start", action="store_true", help="twod's two-phase schedule")
+    p.add_argument("--warm-start", action="store_true", help="session 3's two-phase twod schedule")
     args = p.parse_args()
     options = WARM_START if args.warm_start else {}
     out = Path(args.out or ("results/fit_encoder/warm_start" if args.warm_start
