@@ -1,0 +1,56 @@
+"""Slow feature analysis: the exact T1 minimiser within the span of fixed features.
+
+Under the whitening constraint (``E h = 0``, ``Cov h = I``) the alignment
+``E||h(x') - h(x)||²`` of a linear read-out ``h = (φ - μ) W`` of fixed features ``φ`` is
+``tr(Wᵀ Ċ W)`` with ``Ċ = E[(φ' - φ)(φ' - φ)ᵀ]``, subject to ``Wᵀ C W = I`` with ``C = Cov φ``.
+Its minimisers are the ``n`` lowest generalised eigenvectors of ``(Ċ, C)`` (Wiskott &
+Sejnowski 2002), up to a rotation of the read-out: the same freedom T1 leaves. A ridge on
+``C`` keeps directions of tiny variance, which a finite sample can make spuriously slow,
+out of the solution.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import eigh
+
+
+def sfa_readout(phi, phi_next, n: int, *, ridge: float = 1e-6):
+    """Fit the whitened, alignment-minimising linear read-out of features ``phi``.
+
+    Parameters
+    ----------
+    phi, phi_next : array, shape (N, k)
+        Features of the two views of ``N`` positive pairs (float64 internally).
+    n : int
+        Output dimension, ``1 <= n <= k``.
+    ridge : float
+        Added to ``C`` as ``ridge * mean(diag C) * I`` (relative, so it does not depend on
+        the features' scale).
+
+    Returns
+    -------
+    mean : ndarray (k,)
+        Feature mean over both views.
+    W : ndarray (k, n)
+        Read-out; ``(phi - mean) @ W`` has covariance ``≈ I`` (exactly ``I`` at ridge 0).
+    slowness : ndarray (n,)
+        Generalised eigenvalues, ascending: ``E(h'_j - h_j)²`` of each output (per pair).
+    """
+    phi = np.asarray(phi, dtype=np.float64)
+    phi_next = np.asarray(phi_next, dtype=np.float64)
+    if phi.ndim != 2 or phi.shape != phi_next.shape:
+        raise ValueError(f"phi and phi_next must be 2D of one shape, got {phi.shape} and "
+                         f"{phi_next.shape}")
+    k = phi.shape[1]
+    if not 1 <= n <= k:
+        raise ValueError(f"n must lie in [1, {k}], got {n}")
+    if not ridge >= 0:
+        raise ValueError(f"ridge must be >= 0, got {ridge}")
+    both = np.concatenate([phi, phi_next])
+    mean = both.mean(0)
+    c = np.cov(both, rowvar=False).reshape(k, k)
+    diff = phi_next - phi
+    c_dot = diff.T @ diff / diff.shape[0]
+    c_reg = c + ridge * max(float(np.mean(np.diag(c))), 1e-300) * np.eye(k)
+    vals, vecs = eigh(c_dot, c_reg, subset_by_index=[0, n - 1])
+    return mean, vecs, vals
