@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -168,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if any(d < 2 for d in args.dims) or args.batch < 2 or args.rounds < 1:
         p.error("--dims must be >= 2, --batch >= 2 and --rounds >= 1")
+    if args.threads is not None and args.threads < 1:
+        p.error(f"--threads must be >= 1, got {args.threads}")
+    if args.json and (Path(args.json).is_dir() or not Path(args.json).parent.is_dir()):
+        p.error(f"--json: {args.json} is a folder or its folder does not exist")
     if args.threads:
         torch.set_num_threads(min(args.threads, os.cpu_count() or 1))
     res = run(tuple(args.dims), args.batch, rounds=args.rounds)

@@ -40,27 +40,74 @@ def _cache_file() -> Path:
     return base / "pycheck" / "last-verify.json"
 
 
+def _read_cache() -> dict[str, dict[str, bool]]:
+    """``{manifest path: {ID: passed}}`` from the last-verify cache; ``{}`` if it is
+    missing, unreadable or of another shape (it only feeds ``pycheck list``).
+
+    Keyed by the manifest's resolved path, so two checkouts never see each other's results.
+    """
+    try:
+        data = json.loads(_cache_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    by_manifest = data.get("manifests") if isinstance(data, dict) else None
+    if not isinstance(by_manifest, dict):
+        return {}
+    return {path: {i: v for i, v in ids.items() if isinstance(v, bool)}
+            for path, ids in by_manifest.items() if isinstance(ids, dict)}
+
+
+def _write_cache(m: Manifest, passed: dict[str, bool]) -> None:
+    cache = _read_cache()
+    key = str(m.path.resolve())
+    cache[key] = {**cache.get(key, {}), **passed}
+    try:
+        from .store import write_json
+        write_json(_cache_file(), {"manifests": cache})
+    except OSError:
+        pass  # the cache only feeds `pycheck list`; never fail a verification over it
+
+
 def _ids(m: Manifest, ids: list[str]) -> list[str]:
     for i in ids:
         m.get(i)  # raises ManifestError naming the valid IDs
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise UsageError(f"ID(s) given more than once: {', '.join(dup)}")
     return ids or m.ids
+
+
+def _writable_target(opt: str, path: Path, kind: str) -> None:
+    """Refuse (UsageError) an output ``path`` that cannot be written, before any work.
+
+    ``kind`` is ``"file"`` or ``"folder"``. The nearest existing ancestor must be a
+    writable folder; a file target must not be an existing folder.
+    """
+    if kind == "file" and path.is_dir():
+        raise UsageError(f"{opt}: {path} is a folder")
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise UsageError(f"{opt}: {path} exists and is not a folder")
+    if kind == "file" and not path.parent.is_dir():
+        raise UsageError(f"{opt}: folder {path.parent} does not exist")
+    base = path if kind == "folder" else path.parent
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
+        raise UsageError(f"{opt}: {base} is not a writable folder")
 
 
 # ---------------------------------------------------------------- list / show / cite
 def cmd_list(m: Manifest, args) -> int:
     from .checks import load_all
     registry = load_all()
-    try:
-        last = json.loads(_cache_file().read_text())["ids"]
-    except (OSError, ValueError, KeyError):
-        last = {}
+    last = _read_cache().get(str(m.path.resolve()), {})
     rows = [("ID", "kind", "formal", "lean_checked", "numeric", "last verify", "title")]
     for e in m.entries.values():
         have = sum(c in registry for c in e.checks)
-        lv = last.get(e.id, {})
+        lv = last.get(e.id)
         rows.append((e.id, e.kind, e.status, str(e.lean_checked).lower(),
                      f"{have}/{len(e.checks)} checks",
-                     ("pass" if lv.get("passed") else "FAIL") if lv else "-", e.title))
+                     "-" if lv is None else ("pass" if lv else "FAIL"), e.title))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
@@ -104,10 +151,10 @@ def _fmt_fig(v) -> str:
 def cmd_verify(m: Manifest, args) -> int:
     from .checks import CheckResult, load_all
     ids = _ids(m, args.ids)
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.json:
-        jp = Path(args.json)
-        if not jp.parent.is_dir():
-            raise UsageError(f"--json: folder {jp.parent} does not exist")
+        _writable_target("--json", Path(args.json), "file")
     registry = load_all()
     missing = [(i, c) for i in ids for c in m.entries[i].checks if c not in registry]
     t_all = time.perf_counter()
@@ -154,13 +201,7 @@ def cmd_verify(m: Manifest, args) -> int:
     from .store import write_json
     if args.json:
         write_json(args.json, report)
-    try:
-        cache = _cache_file()
-        old = json.loads(cache.read_text()) if cache.is_file() else {"ids": {}}
-        old["ids"].update({k: {"passed": v["passed"]} for k, v in report["ids"].items()})
-        write_json(cache, old)
-    except (OSError, ValueError):
-        pass  # the cache only feeds `pycheck list`; never fail a verification over it
+    _write_cache(m, {k: v["passed"] for k, v in report["ids"].items()})
     return 0 if n_fail == 0 else EXIT_FAIL
 
 
@@ -173,7 +214,7 @@ def cmd_audit(m: Manifest, args) -> int:
     if violations:
         print(f"audit: {len(violations)} violation(s)")
         return EXIT_FAIL
-    print(f"audit: ok ({len(m.entries)} IDs; manifest, LeJEPA/ and pycheck agree)")
+    print(f"audit: ok ({len(m.entries)} IDs; manifest {m.path}, LeJEPA/ and pycheck agree)")
     return 0
 
 
@@ -207,13 +248,18 @@ def cmd_reproduce(m: Manifest, args) -> int:
     seeds = args.seeds if args.seeds is not None else list(cfg.get("seeds", [0]))
     if any(s < 0 for s in seeds):
         raise UsageError("--seeds must be non-negative integers")
+    if len(set(seeds)) != len(seeds):  # a repeated seed would count its runs twice
+        raise UsageError(f"--seeds lists a seed more than once: {' '.join(map(str, seeds))}")
     out = Path(args.out) if args.out else (
         Path("results") / (args.name if args.profile == "quick" else f"{args.name}-{args.profile}"))
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a folder")
+    _writable_target("--out", out, "folder")
+    from .store import FolderBusy, lock_folder
     t0 = time.perf_counter()
     try:
-        summary = mod.run(cfg, out, seeds)
+        with lock_folder(out):
+            summary = mod.run(cfg, out, seeds)
+    except FolderBusy as exc:
+        raise UsageError(str(exc)) from None
     except ValueError as exc:
         raise UsageError(f"{args.name}: {exc}") from None
     except experiments.ExperimentFailed as exc:
@@ -265,6 +311,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _note_fallback_manifest(m: Manifest, explicit: str | None) -> None:
+    """Say on stderr which manifest is used when it is not the current folder's own (the
+    installed package's tree is the last fallback): otherwise ``audit`` could report on
+    another checkout without saying so."""
+    if explicit or os.environ.get("PYCHECK_MANIFEST"):
+        return
+    cwd, root = Path.cwd().resolve(), m.root.resolve()
+    if root != cwd and root not in cwd.parents:
+        print(f"pycheck: no theorems.toml in {cwd} or its parents; using {m.path}",
+              file=sys.stderr)
+
+
 COMMANDS = {"list": cmd_list, "show": cmd_show, "cite": cmd_cite, "verify": cmd_verify,
             "audit": cmd_audit, "reproduce": cmd_reproduce, "bench": cmd_bench}
 
@@ -282,9 +340,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         m = load(args.manifest)
+        _note_fallback_manifest(m, args.manifest)
         return COMMANDS[args.verb](m, args)
     except (UsageError, ManifestError) as exc:
         print(f"pycheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # read-only or full disk, a folder where a file should be, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"pycheck: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `pycheck audit | head`
         sys.stderr.close()

@@ -17,6 +17,9 @@ def _pair(a, b, names=("h", "z")) -> tuple[np.ndarray, np.ndarray]:
                          f"got {a.shape} and {b.shape}")
     if a.shape[0] < 4:
         raise ValueError(f"need at least 4 samples, got {a.shape[0]}")
+    for name, v in zip(names, (a, b)):
+        if not np.isfinite(v).all():
+            raise ValueError(f"{name} contains NaN or inf ({int((~np.isfinite(v)).sum())} entries)")
     return a, b
 
 
@@ -39,6 +42,8 @@ def linear_r2(h, z, *, test_fraction: float = 0.5, seed: int = 0) -> float:
     coef, *_ = np.linalg.lstsq(h[tr] - mu_h, z[tr] - mu_z, rcond=None)
     resid = z[te] - (mu_z + (h[te] - mu_h) @ coef)
     sst = ((z[te] - z[te].mean(0)) ** 2).sum()
+    if sst == 0:
+        raise ValueError("z is constant on the held-out rows: R² is undefined")
     return float(1.0 - (resid ** 2).sum() / sst)
 
 

@@ -7,7 +7,9 @@ file. :class:`RunStore` keeps one JSON per finished run under ``<out>/runs/``; a
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import math
@@ -71,6 +73,43 @@ def savefig(fig, path: str | os.PathLike, **kwargs) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
+def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file; a corrupt one raises ``ValueError`` naming the file."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}); delete it to recompute "
+                         "that run") from None
+
+
+class FolderBusy(RuntimeError):
+    """Another process holds the lock of an output folder."""
+
+
+@contextlib.contextmanager
+def lock_folder(out: str | os.PathLike):
+    """Hold an exclusive lock on the folder ``out`` (created if needed) while writing into it.
+
+    Two ``pycheck reproduce`` into one folder would otherwise both redo every run; the
+    second one is refused with :class:`FolderBusy` instead. The lock is an ``flock`` on the
+    folder itself (no lock file left behind), so the kernel releases it when its holder
+    dies, even by SIGKILL.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusy(f"{out} is in use by another pycheck reproduce; wait for it "
+                             "or use another --out") from None
+        yield out
+    finally:
+        os.close(fd)
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
@@ -108,38 +147,51 @@ class RunStore:
     ``reproduce`` resumes), otherwise calls ``fn`` (which must return a JSON-able dict)
     and stores its result atomically.
 
-    ``config`` (the experiment's profile) is stamped into ``runs/config.json``; opening a
-    store whose stamp differs (other than in ``seeds``, which may grow, or
-    ``profile`` or ``jobs``) raises
-    ``ValueError``, so a changed config never silently reuses stale runs.
+    ``config`` (the experiment's profile) is stamped into ``runs/config.json`` when the
+    first run is stored; opening a store whose stamp differs (other than in ``seeds``,
+    which may grow, or ``profile`` or ``jobs``) while it holds runs raises ``ValueError``,
+    so a changed config never silently reuses stale runs, and a config refused before any
+    run finished does not lock the folder.
     """
 
     IGNORED = ("seeds", "profile", "jobs")
 
     def __init__(self, out: str | os.PathLike, config: dict | None = None):
         self.dir = Path(out) / "runs"
+        self.config = config
         if config is not None:
             self._check_config(config)
+        # a stamp left by a refused config (no runs) is replaced when the first run is stored
+        self._stamped = config is None or ((self.dir / "config.json").is_file()
+                                           and self._has_runs())
         self.dir.mkdir(parents=True, exist_ok=True)
-        if config is not None and not (self.dir / "config.json").is_file():
-            write_json(self.dir / "config.json", self._stamp(config))
         self.reused = 0
         self.computed = 0
+
+    def _store(self, key: str, result: dict) -> None:
+        if not self._stamped:
+            write_json(self.dir / "config.json", self._stamp(self.config))
+            self._stamped = True
+        write_json(self.path(key), result)
 
     def _stamp(self, config: dict) -> dict:
         return _jsonable({k: v for k, v in config.items() if k not in self.IGNORED})
 
+    def _has_runs(self) -> bool:
+        return self.dir.is_dir() and any(p.suffix == ".json" and p.name != "config.json"
+                                         for p in self.dir.iterdir())
+
     def _check_config(self, config: dict) -> None:
         stamp = self.dir / "config.json"
-        if stamp.is_file():
-            old = json.loads(stamp.read_text(encoding="utf-8"))
+        if stamp.is_file() and self._has_runs():
+            old = read_json(stamp)
             new = json.loads(json.dumps(self._stamp(config)))
             diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             if diff:
                 raise ValueError(
                     f"{self.dir} holds runs made with a different config (differs in: "
                     f"{', '.join(diff)}); use another --out or delete that folder")
-        elif self.dir.is_dir() and any(p.suffix == ".json" for p in self.dir.iterdir()):
+        elif not stamp.is_file() and self._has_runs():
             raise ValueError(f"{self.dir} holds runs without a config stamp; use another "
                              "--out or delete that folder")
 
@@ -156,11 +208,13 @@ class RunStore:
         p = self.path(key)
         if p.is_file():
             self.reused += 1
-            return json.loads(p.read_text(encoding="utf-8"))
+            return read_json(p)
+        t0 = time.perf_counter()
         result = fn()
-        write_json(p, result)
+        self._store(key, result)
         self.computed += 1
-        return json.loads(p.read_text(encoding="utf-8"))
+        print(f"  {key} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+        return read_json(p)
 
     def run_many(self, tasks: dict[str, tuple[Callable[..., dict], dict]], jobs: int = 1,
                  desc: str = "runs") -> dict[str, dict]:
@@ -182,7 +236,7 @@ class RunStore:
         finished = [len(tasks) - len(todo)]
 
         def done(key: str, result: dict) -> None:
-            write_json(self.path(key), result)
+            self._store(key, result)
             self.computed += 1
             finished[0] += 1
             bar.update(1)
@@ -210,7 +264,7 @@ class RunStore:
                         raise
         finally:
             bar.close()
-        return {k: json.loads(self.path(k).read_text(encoding="utf-8")) for k in tasks}
+        return {k: read_json(self.path(k)) for k in tasks}
 
 
 def _worker_init(threads: int) -> None:

@@ -52,6 +52,8 @@ class TrainingDiverged(RuntimeError):
 def _as_tensor(name: str, a) -> torch.Tensor:
     if isinstance(a, torch.Tensor):
         a = a.detach().cpu().numpy()
+    if np.iscomplexobj(a):  # np.asarray(..., float64) would drop the imaginary part
+        raise ValueError(f"{name} must be real, got a complex array")
     try:
         a = np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -61,6 +63,27 @@ def _as_tensor(name: str, a) -> torch.Tensor:
     if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or inf ({int((~np.isfinite(a)).sum())} entries)")
     return torch.from_numpy(a)
+
+
+def _check_int(name: str, v, low: int, high: int = 2**63 - 1) -> int:
+    """``v`` as an int in ``[low, high]``; a float, bool or string is refused (``3.0`` steps
+    is more likely a mistake than an intent, and ``inf`` has no integer value)."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not low <= v <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {v!r}")
+    return int(v)
+
+
+def _check_scale(name: str, a: torch.Tensor) -> None:
+    """Input whitening divides by each column's spread: refuse a constant column (its
+    test-time deviations would be amplified ~1e12) and values whose variance overflows."""
+    var = a.var(0)
+    if not torch.isfinite(var).all():
+        raise ValueError(f"{name}: values too large for float64 second moments "
+                         f"(max |{name}| = {a.abs().max().item():.3g}); rescale the input")
+    const = torch.nonzero(var == 0).flatten().tolist()
+    if const:
+        raise ValueError(f"{name}: column(s) {const} are constant; drop them, or pass "
+                         "whiten='none'")
 
 
 def _device(device) -> torch.device:
@@ -164,7 +187,10 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
     Raises
     ------
     ValueError
-        Bad shapes, non-finite values, ``N < 2``, unknown objective or option.
+        Bad shapes, complex, non-finite or overflowing values, a constant column (unless
+        ``whiten="none"``), ``N < 2``, unknown objective or option, a ``steps``,
+        ``batch_size``, ``seed`` or ``dim_out`` that is not an integer in range, ``lr``
+        not a finite positive number.
     TrainingDiverged
         The loss became non-finite (the message names the step).
     """
@@ -177,12 +203,14 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
         raise ValueError(f"need at least 2 pairs, got {n_pairs}")
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
-    if int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if int(batch_size) != batch_size or batch_size < 2:
-        raise ValueError(f"batch_size must be an integer >= 2, got {batch_size!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+    steps = _check_int("steps", steps, 1)
+    batch_size = _check_int("batch_size", batch_size, 2)
+    seed = _check_int("seed", seed, 0)  # torch generators take 64-bit seeds
+    if dim_out is not None:
+        dim_out = _check_int("dim_out", dim_out, 1)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) \
+            or not 0 < lr < math.inf:
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     if isinstance(encoder, str) and encoder not in ENCODERS:
         raise ValueError(f"unknown encoder {encoder!r}; valid: {', '.join(ENCODERS)} "
                          "or an nn.Module")
@@ -201,6 +229,8 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
         encoder = make_encoder(encoder, d, dim_out or d, seed)
     if whiten is None:
         whiten = default_whiten(encoder)
+    if whiten != "none":
+        _check_scale("x", xt)
     first = None
     if warm_start is not None:
         first = fit_encoder(xt, xnt, warm_start["objective"], encoder=encoder,
@@ -262,6 +292,10 @@ def _check_warm_start(ws) -> dict:
 def embed(encoder: nn.Module, x, batch_size: int = 8192) -> np.ndarray:
     """``encoder(x)`` in eval mode, in batches; float64 NumPy array ``(N, n)``."""
     xt = _as_tensor("x", x).float()
+    width = getattr(encoder, "mean", None)   # a Standardized model knows its input width
+    if isinstance(width, torch.Tensor) and width.shape[-1] != xt.shape[1]:
+        raise ValueError(f"x has {xt.shape[1]} columns; the encoder was fitted on "
+                         f"{width.shape[-1]}")
     dev = next((p.device for p in encoder.parameters()), torch.device("cpu"))
     was_training = encoder.training
     encoder.eval()

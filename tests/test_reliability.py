@@ -1,0 +1,277 @@
+"""Issue #17's defects, one test each that reproduces the original failure.
+
+Bad input must end in one line naming the problem (``ValueError`` in the library; exit 2
+from the CLI) with nothing written; a corrupt file's error names the file.
+"""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pycheck import cli
+from pycheck.cli import main
+from pycheck.metrics import deviation_from_rotation, linear_r2
+from pycheck.store import FolderBusy, RunStore, lock_folder
+from pycheck.train import embed, fit_encoder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _one_line_exit_2(capsys, argv, needle):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1, err
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "pycheck" / "last-verify.json"
+
+
+@pytest.fixture
+def stub_control(monkeypatch):
+    """``control.run`` replaced by a stub that stores one run per seed through RunStore."""
+    from pycheck.experiments import control
+    calls = []
+
+    def run(cfg, out, seeds):
+        store = RunStore(out, cfg)
+        for s in seeds:
+            calls.append(s)
+            store.run(f"seed{s}", lambda: {"seed": s})
+        return {}
+    monkeypatch.setattr(control, "run", run)
+    return calls
+
+
+# ---------------------------------------------------------------- 3: duplicate seeds
+def test_duplicate_seeds_are_refused(tmp_path, capsys, stub_control):
+    out = tmp_path / "o"
+    _one_line_exit_2(capsys, ["reproduce", "control", "--seeds", "0", "0", "--out", str(out)],
+                     "more than once")
+    assert not out.exists() and stub_control == []
+
+
+# ---------------------------------------------------------------- 4: which manifest
+def test_manifest_fallback_is_announced(tmp_path, capsys, monkeypatch):
+    """In a folder without theorems.toml, the manifest found elsewhere is named."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYCHECK_MANIFEST", raising=False)
+    assert main(["audit"]) == 0
+    cap = capsys.readouterr()
+    assert f"no theorems.toml in {tmp_path.resolve()}" in cap.err
+    assert str(ROOT / "theorems.toml") in cap.out          # audit says what it audited
+
+
+# ---------------------------------------------------------------- 5: verify --seed -1
+def test_verify_negative_seed_is_refused_and_nothing_cached(capsys, cache):
+    _one_line_exit_2(capsys, ["verify", "L1", "--seed", "-1"], "--seed must be a non-negative")
+    assert not cache.exists()
+
+
+def test_verify_repeated_id_is_refused(capsys, cache):
+    _one_line_exit_2(capsys, ["verify", "L1", "L1"], "more than once: L1")
+
+
+# ---------------------------------------------------------------- 6: the last-verify cache
+def _fake_verify(monkeypatch, passed: bool):
+    from pycheck import checks
+    checks.load_all()
+    for name in cli.load().get("L1").checks:
+        monkeypatch.setitem(checks.CHECKS, name,
+                            lambda seed: checks.CheckResult(passed, "stub"))
+
+
+def _last_verify_of_L1(capsys, argv) -> str:
+    assert main(argv + ["list"]) == 0
+    row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("L1 "))
+    return row.split()[6]          # ID kind formal lean_checked "k/n checks" last
+
+
+def test_cache_is_per_checkout(tmp_path, capsys, cache, monkeypatch):
+    """A copy's FAIL does not show in the original checkout's ``list`` (and vice versa)."""
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(ROOT / "theorems.toml", copy / "theorems.toml")
+    _fake_verify(monkeypatch, False)
+    assert main(["--manifest", str(copy / "theorems.toml"), "verify", "L1"]) == 1
+    _fake_verify(monkeypatch, True)
+    assert main(["verify", "L1"]) == 0
+    capsys.readouterr()
+    assert _last_verify_of_L1(capsys, []) == "pass"
+    assert _last_verify_of_L1(capsys, ["--manifest", str(copy / "theorems.toml")]) == "FAIL"
+
+
+@pytest.mark.parametrize("junk", ["[1, 2]", '{"ids": [1]}', '{"manifests": {"x": 3}}', "{"])
+def test_cache_of_the_wrong_shape_is_ignored(capsys, cache, monkeypatch, junk):
+    cache.parent.mkdir(parents=True)
+    cache.write_text(junk)
+    assert _last_verify_of_L1(capsys, []) == "-"
+    _fake_verify(monkeypatch, True)
+    assert main(["verify", "L1"]) == 0
+    assert _last_verify_of_L1(capsys, []) == "pass"
+
+
+# ---------------------------------------------------------------- 7: file-system errors
+def test_verify_json_to_a_folder_is_refused_before_running(tmp_path, capsys, cache):
+    _one_line_exit_2(capsys, ["verify", "L1", "--json", str(tmp_path)], "is a folder")
+    assert not cache.exists()                             # no check ran
+
+
+def test_verify_json_to_a_read_only_folder_is_refused(tmp_path, capsys, cache, monkeypatch):
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o555)
+    # root may write anywhere, so the permission answer is injected
+    monkeypatch.setattr(cli.os, "access", lambda path, mode: Path(path) != ro)
+    _one_line_exit_2(capsys, ["verify", "L1", "--json", str(ro / "r.json")], "not a writable")
+
+
+def test_write_error_during_a_run_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
+    """A disk that fills up (or turns read-only) mid-run: one line with the file, exit 2."""
+    from pycheck import store
+    from pycheck.experiments import control
+
+    def full(path, data):
+        raise OSError(28, "No space left on device", str(path))
+    monkeypatch.setattr(store, "atomic_write_bytes", full)
+    monkeypatch.setattr(control, "run", lambda cfg, out, seeds: RunStore(out, cfg).run(
+        "a", lambda: {"x": 1}))
+    _one_line_exit_2(capsys, ["reproduce", "control", "--out", str(tmp_path / "o")],
+                     "config.json: No space left on device")
+
+
+def test_truncated_run_file_is_named(tmp_path, capsys, stub_control):
+    out = tmp_path / "o"
+    assert main(["reproduce", "control", "--seeds", "0", "--out", str(out)]) == 0
+    run_file = out / "runs" / "seed0.json"
+    run_file.write_text('{"seed": ')
+    capsys.readouterr()
+    _one_line_exit_2(capsys, ["reproduce", "control", "--seeds", "0", "--out", str(out)],
+                     f"{run_file}: not valid JSON")
+
+
+def test_reproduce_out_that_is_a_file_is_refused(tmp_path, capsys, stub_control):
+    f = tmp_path / "f"
+    f.write_text("")
+    _one_line_exit_2(capsys, ["reproduce", "control", "--out", str(f)], "not a folder")
+
+
+# ---------------------------------------------------------------- 8: refused config
+def test_refused_config_does_not_lock_the_folder(tmp_path):
+    bad, good = {"lr": -1.0}, {"lr": 1e-3}
+    store = RunStore(tmp_path, bad)
+    with pytest.raises(ValueError, match="lr"):            # the experiment refuses the config
+        store.run("a", lambda: (_ for _ in ()).throw(ValueError("lr must be > 0")))
+    assert not (tmp_path / "runs" / "config.json").exists()
+    store = RunStore(tmp_path, good)
+    store.run("a", lambda: {"ok": 1})
+    assert json.loads((tmp_path / "runs" / "config.json").read_text()) == good
+    with pytest.raises(ValueError, match="differs in: lr"):  # a folder with runs still guards
+        RunStore(tmp_path, bad)
+
+
+def test_stale_stamp_without_runs_is_replaced(tmp_path):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "config.json").write_text('{"lr": -1.0}')
+    RunStore(tmp_path, {"lr": 0.1}).run("a", lambda: {"ok": 1})
+    assert json.loads((tmp_path / "runs" / "config.json").read_text()) == {"lr": 0.1}
+
+
+# ---------------------------------------------------------------- 9: edge cases
+def test_second_reproduce_into_a_busy_folder_is_refused(tmp_path, capsys, stub_control):
+    out = tmp_path / "o"
+    with lock_folder(out):
+        _one_line_exit_2(capsys, ["reproduce", "control", "--out", str(out)],
+                         "in use by another pycheck reproduce")
+        with pytest.raises(FolderBusy):                   # a second process is refused too
+            with lock_folder(out):
+                pass
+    with lock_folder(out):                               # released on exit
+        pass
+
+
+def test_lock_is_released_when_its_holder_is_killed(tmp_path):
+    out = tmp_path / "o"
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pycheck.store import lock_folder\n"
+         "with lock_folder(sys.argv[1]):\n    print('locked', flush=True); time.sleep(60)",
+         str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "locked"
+        with pytest.raises(FolderBusy):
+            with lock_folder(out):
+                pass
+    finally:
+        child.kill()
+        child.wait()
+    with lock_folder(out):
+        pass
+
+
+def test_runstore_run_reports_progress(tmp_path, capsys):
+    RunStore(tmp_path).run("seed0", lambda: {"ok": 1})
+    assert "seed0" in capsys.readouterr().err             # also when stderr is not a terminal
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--threads", "0"], "--threads must be >= 1"),
+    (["--json", "/nonexistent-dir/b.json"], "does not exist"),
+])
+def test_bench_bad_options(argv, needle, capsys, tmp_path):
+    from pycheck import bench
+    with pytest.raises(SystemExit) as info:
+        bench.main(argv)
+    assert info.value.code == 2 and needle in capsys.readouterr().err
+    assert not Path("/nonexistent-dir").exists()
+
+
+_X = np.random.default_rng(0).standard_normal((64, 2))
+
+
+@pytest.mark.parametrize("x, match", [
+    (np.ones((64, 2)), r"column\(s\) \[0, 1\] are constant"),
+    (np.c_[_X[:, :1], np.ones(64)], r"column\(s\) \[1\] are constant"),
+    (_X * 1e300, "too large"),
+    (_X + 1j * _X, "must be real"),
+])
+def test_fit_encoder_bad_data(x, match):
+    with pytest.raises(ValueError, match=match):
+        fit_encoder(x, x, steps=1, progress=False)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"dim_out": 0}, "dim_out"), ({"lr": "1e-3"}, "lr"), ({"lr": float("inf")}, "lr"),
+    ({"steps": 3.0}, "steps"), ({"steps": float("inf")}, "steps"), ({"steps": True}, "steps"),
+    ({"seed": 2**70}, "seed"), ({"seed": -1}, "seed"), ({"batch_size": 2.5}, "batch_size"),
+])
+def test_fit_encoder_bad_options(kw, match):
+    with pytest.raises(ValueError, match=match):
+        fit_encoder(_X, _X + 0.1, **{"steps": 1, "progress": False, **kw})
+
+
+def test_constant_column_allowed_without_whitening():
+    x = np.c_[_X[:, :1], np.ones(64)]
+    enc = fit_encoder(x, x, "vicreg", steps=1, whiten="none", progress=False)
+    assert np.isfinite(embed(enc, x)).all()
+
+
+def test_embed_wrong_width():
+    enc = fit_encoder(_X, _X + 0.1, "vicreg", steps=1, progress=False)
+    with pytest.raises(ValueError, match="x has 3 columns; the encoder was fitted on 2"):
+        embed(enc, np.zeros((5, 3)))
+
+
+def test_linear_r2_constant_target_and_nan():
+    z = np.random.default_rng(1).standard_normal((40, 2))
+    with pytest.raises(ValueError, match="z is constant"):
+        linear_r2(z, np.ones((40, 2)))
+    with pytest.raises(ValueError, match="h contains NaN"):
+        linear_r2(np.where(z > 1, np.nan, z), z)
+    with pytest.raises(ValueError, match="z contains NaN or inf"):
+        deviation_from_rotation(z, np.full((40, 2), np.inf))
