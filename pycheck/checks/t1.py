@@ -19,6 +19,14 @@ from .. import theory as T
 from . import CheckResult, check
 
 _LOWER_TOL = 1e-12
+# E h = 0 and Σ_h = I hold to ~1e-15 after T.whiten (an SVD, U Vᵀ); 1e-12 is rounding only
+_FEASIBLE_TOL = 1e-12
+
+
+def infeasibility(h: T.PolyEncoder) -> float:
+    """``max(max_k |E h_k|, ‖Σ_h − I‖_F)``: 0 exactly for a feasible (whitened) encoder, the
+    hypothesis of T1. A check that skipped it could pass on encoders T1 says nothing about."""
+    return max(float(np.abs(T.mean(h)).max()), T.whitening_residual(h))
 
 
 def _relative_slack(h: T.PolyEncoder, rho: float) -> float:
@@ -32,9 +40,10 @@ def lower_bound(seed: int, *, prepare=T.whiten, examples: int = 300,
                 sweep: int = 2000) -> CheckResult:
     """``L(h) ≥ 2n(1−ρ)`` for whitened random polynomial encoders (``n ≤ 5``, degree ``≤ 4``,
     ``ρ ∈ (0,1)``): a hypothesis search (seeded, no example database) then a numpy sweep."""
-    worst = {"slack": math.inf, "example": None}
+    worst = {"slack": math.inf, "example": None, "infeasibility": 0.0}
 
     def record(h, rho, where):
+        worst["infeasibility"] = max(worst["infeasibility"], infeasibility(h))
         s = _relative_slack(h, rho)
         if s < worst["slack"]:
             worst.update(slack=s, example=f"{where}: n={h.n}, degree={h.alphas.max()}, "
@@ -68,16 +77,20 @@ def lower_bound(seed: int, *, prepare=T.whiten, examples: int = 300,
         raw = T.random_encoder(rng, n, degree, nonlinear_scale=10 ** rng.uniform(-3, 0.5),
                                mean_scale=1.0)
         record(prepare(raw), float(rng.uniform(1e-3, 1 - 1e-3)), "sweep")
-    ok = hyp_ok and worst["slack"] >= -_LOWER_TOL
+    ok = hyp_ok and worst["slack"] >= -_LOWER_TOL and worst["infeasibility"] <= _FEASIBLE_TOL
     return CheckResult(
         passed=ok,
         summary=f"whitened encoders: worst relative slack (L - 2n(1-rho))/(2n(1-rho)) = "
-                f"{worst['slack']:.3e} ({worst['example']})",
-        figures={"worst_relative_slack": worst["slack"], "hypothesis_examples": examples,
+                f"{worst['slack']:.3e} ({worst['example']}); max infeasibility "
+                f"{worst['infeasibility']:.1e}",
+        figures={"worst_relative_slack": worst["slack"],
+                 "max_infeasibility": worst["infeasibility"], "hypothesis_examples": examples,
                  "hypothesis_passed": hyp_ok, "sweep_encoders": sweep,
                  "worst_case": worst["example"]},
         tolerance=f"relative slack >= -{_LOWER_TOL:g}: exact closed forms, so only float "
-                  "rounding (~1e-15; whitening by SVD keeps Cov h = I to machine precision) remains")
+                  "rounding (~1e-15; whitening by SVD keeps Cov h = I to machine precision) "
+                  f"remains; every encoder feasible: max(|E h|, ||Cov h - I||_F) <= "
+                  f"{_FEASIBLE_TOL:g}")
 
 
 @check("T1.rotation_equality")
@@ -93,10 +106,9 @@ def rotation_equality(seed: int, *, perturb=lambda Q: Q, rel_tol: float = 1e-12
                 h = T.rotation_encoder(perturb(T.random_rotation(rng, n)), degree)
                 rho = float(rng.uniform(0.01, 0.99))
                 worst_rel = max(worst_rel, abs(_relative_slack(h, rho)))
-                worst_feas = max(worst_feas, T.whitening_residual(h),
-                                 float(np.abs(T.mean(h)).max()))
+                worst_feas = max(worst_feas, infeasibility(h))
                 count += 1
-    ok = worst_rel <= rel_tol and worst_feas <= 1e-12
+    ok = worst_rel <= rel_tol and worst_feas <= _FEASIBLE_TOL
     return CheckResult(
         passed=ok,
         summary=f"{count} rotations: max |L - 2n(1-rho)|/(2n(1-rho)) = {worst_rel:.2e}, "
@@ -113,11 +125,13 @@ def nonlinear_gap(seed: int, *, prepare=T.whiten, encoders: int = 2000) -> Check
     nonlinear energy sits in degree 2, so degree-2 encoders show the constant is sharp)."""
     rng = np.random.default_rng(seed)
     min_slack, min_ratio, min_ratio_deg2, min_eps = math.inf, math.inf, math.inf, math.inf
+    worst_infeasible = 0.0
     for _ in range(encoders):
         n, degree = int(rng.integers(1, 6)), int(rng.integers(2, 5))
         rho = float(rng.uniform(1e-3, 1 - 1e-3))
         h = prepare(T.random_encoder(rng, n, degree, nonlinear_scale=10 ** rng.uniform(-2, 0.5),
                                      mean_scale=1.0))
+        worst_infeasible = max(worst_infeasible, infeasibility(h))
         e_nl, eps = T.nonlinear_energy(h), T.alignment_excess(h, rho)
         scale = 2 * n * (1 - rho)
         min_slack = min(min_slack, (eps - 2 * rho * (1 - rho) * e_nl) / scale)
@@ -128,16 +142,19 @@ def nonlinear_gap(seed: int, *, prepare=T.whiten, encoders: int = 2000) -> Check
             min_ratio_deg2 = min(min_ratio_deg2, ratio)
     tol = 1e-12
     return CheckResult(
-        passed=min_slack >= -tol and min_eps > tol,
+        passed=min_slack >= -tol and min_eps > tol and worst_infeasible <= _FEASIBLE_TOL,
         summary=f"{encoders} whitened nonlinear encoders: worst slack (eps - 2rho(1-rho)E_nl)"
                 f"/(2n(1-rho)) = {min_slack:.2e}, min eps/(2rho(1-rho)E_nl) = {min_ratio:.9f} "
-                f"(degree 2: {min_ratio_deg2:.9f}); min eps/(2n(1-rho)) = {min_eps:.2e} > 0",
+                f"(degree 2: {min_ratio_deg2:.9f}); min eps/(2n(1-rho)) = {min_eps:.2e} > 0; "
+                f"max infeasibility {worst_infeasible:.1e}",
         figures={"encoders": encoders, "worst_relative_slack": min_slack,
+                 "max_infeasibility": worst_infeasible,
                  "min_ratio": min_ratio, "min_ratio_degree2": min_ratio_deg2,
                  "min_relative_eps": min_eps},
         tolerance=f"slack >= -{tol:g} relative to 2n(1-rho): eps is a difference of O(n) "
                   "numbers, so rounding is ~1e-15 of 2n(1-rho); the ratio is exactly 1 for "
-                  "degree-2 encoders, so the constant 2rho(1-rho) has no slack to hide in")
+                  "degree-2 encoders, so the constant 2rho(1-rho) has no slack to hide in; "
+                  f"every encoder feasible: max(|E h|, ||Cov h - I||_F) <= {_FEASIBLE_TOL:g}")
 
 
 def _band_map_l2(band, scale, rho, n, K: int = 80, nodes: int = 800):

@@ -1,0 +1,240 @@
+"""Closed-form values of the objectives and metrics, computed here independently of the code
+under test (not only orderings): each would change under a plausible one-line bug."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.special import erf
+
+from pycheck import objectives as O
+from pycheck.metrics import deviation_from_rotation, linear_r2, t3_quantities
+from pycheck.theory import t3_bound
+
+PHI = lambda t: math.exp(-t * t / 2)  # noqa: E731  (the N(0,1) characteristic function)
+
+
+# ---------------------------------------------------------------- SIGReg quadrature
+@pytest.mark.parametrize("K, t_max, want", [
+    (2, 1.0, [1.0, PHI(1.0)]),                                  # dt = 1: ends weigh dt
+    (3, 2.0, [1.0, 2 * PHI(1.0), PHI(2.0)]),                   # interior 2 dt (doubled rule)
+    (5, 2.0, [0.5, PHI(0.5), PHI(1.0), PHI(1.5), 0.5 * PHI(2.0)]),
+])
+def test_sigreg_quadrature_weights_by_hand(K, t_max, want):
+    t, phi, w = O._trapezoid_gauss_weights(K, t_max)
+    np.testing.assert_allclose(t.numpy(), np.linspace(0, t_max, K), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(phi.numpy(), [PHI(v) for v in t.tolist()], rtol=1e-15)
+    np.testing.assert_allclose(w.numpy(), want, rtol=1e-15)
+
+
+def test_sigreg_quadrature_integrates_the_gaussian_window():
+    """Σ w_k f(t_k) ≈ ∫_{-T}^{T} e^{-t²/2} f(t) dt for even f; for f = 1 the integral is
+    √(2π) erf(T/√2). Trapezoid error ≤ T dt² max|φ''| / 6 (doubled) ≈ 1.1e-7 at K = 1001."""
+    T = 3.0
+    _, _, w = O._trapezoid_gauss_weights(1001, T)
+    exact = math.sqrt(2 * math.pi) * erf(T / math.sqrt(2))
+    assert abs(w.sum().item() - exact) < 2e-7
+    _, _, w17 = O._trapezoid_gauss_weights(17, T)      # the default knots: 0.3% coarse
+    assert abs(w17.sum().item() - exact) / exact < 5e-3
+
+
+def _stat_by_hand(cf_sq_dist, K=3, t_max=2.0, B=4):
+    """``B Σ_k w_k |ECF(t_k) − φ(t_k)|²`` with the hand weights of K = 3, T = 2."""
+    t = np.linspace(0, t_max, K)
+    w = np.array([1.0, 2 * PHI(1.0), PHI(2.0)])
+    return B * float(sum(wk * cf_sq_dist(tk) for wk, tk in zip(w, t)))
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_sigreg_at_a_point_mass(n):
+    """h ≡ 0: every projection is 0, ECF ≡ 1 whatever the directions."""
+    h = torch.zeros(4, n, dtype=torch.float64)
+    got = O.SIGReg(num_slices=7, num_knots=3, t_max=2.0)(h).item()
+    assert got == pytest.approx(_stat_by_hand(lambda t: (1 - PHI(t)) ** 2), rel=1e-13)
+
+
+def test_sigreg_symmetric_and_one_sided_two_point_samples():
+    """n = 1 (directions ±1). ±a: ECF = cos(ta); a, a: |e^{±ita} − φ|² = 1 − 2φ cos(ta) + φ²."""
+    a = 0.7
+    mod = O.SIGReg(num_slices=5, num_knots=3, t_max=2.0)
+    sym = torch.tensor([[a], [-a], [a], [-a]], dtype=torch.float64)
+    assert mod(sym).item() == pytest.approx(
+        _stat_by_hand(lambda t: (math.cos(t * a) - PHI(t)) ** 2), rel=1e-12)
+    one = torch.full((4, 1), a, dtype=torch.float64)
+    assert mod(one).item() == pytest.approx(
+        _stat_by_hand(lambda t: 1 - 2 * PHI(t) * math.cos(t * a) + PHI(t) ** 2), rel=1e-12)
+
+
+def test_sigreg_gradient_matches_finite_differences():
+    """The hand-written backward of the fast statistic, against torch's gradcheck."""
+    g = torch.Generator().manual_seed(0)
+    h = torch.randn(9, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    mod = O.SIGReg(num_slices=4, num_knots=11)
+    a = mod.directions(3, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x: mod.statistic(x, a), (h,))
+
+
+def test_sigreg_directions_are_unit_fresh_and_seeded():
+    m1, m2 = O.SIGReg(num_slices=6, seed=3), O.SIGReg(num_slices=6, seed=3)
+    a1, a2 = m1.directions(4, dtype=torch.float64), m2.directions(4, dtype=torch.float64)
+    assert a1.shape == (4, 6)
+    np.testing.assert_allclose(a1.norm(dim=0).numpy(), 1.0, rtol=1e-15)
+    assert torch.equal(a1, a2)                                   # same seed, same draw
+    assert not torch.equal(a1, m1.directions(4, dtype=torch.float64))   # fresh per call
+
+
+def test_sigreg_mean_over_views():
+    """A leading view dimension is averaged: stat([h, 0]) = (stat(h) + stat(0)) / 2."""
+    h = torch.randn(16, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    z = torch.zeros_like(h)
+    mod = O.SIGReg(num_slices=8)
+    a = mod.directions(2, dtype=torch.float64)
+    both = mod.statistic(torch.stack([h, z]), a).item()
+    assert both == pytest.approx((mod.statistic(h, a).item() + mod.statistic(z, a).item()) / 2,
+                                 rel=1e-12)
+
+
+# ---------------------------------------------------------------- VICReg, InfoNCE, alignment
+def test_vicreg_closed_form():
+    h = np.array([[1.0, 0.5, 0.0], [-1.0, 2.0, 1.0], [3.0, -1.0, 0.5], [0.0, 0.5, -2.0],
+                  [2.0, 1.0, 1.0]]) * [1.0, 1.0, 0.3]      # a column of variance < 1
+    C = np.cov(h, rowvar=False)                                  # ddof 1, as VICReg's
+    n, eps, cw = 3, 1e-4, 0.7
+    var_term = np.mean(np.maximum(0.0, 1 - np.sqrt(np.diag(C) + eps)))
+    off = C - np.diag(np.diag(C))
+    want = var_term + cw * (off ** 2).sum() / n
+    assert var_term > 0 and (np.diag(C) != 1).all()              # both terms are exercised
+    got = O.vicreg(torch.tensor(h), cov_weight=cw, eps=eps).item()
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_infonce_closed_form_at_sigma_2():
+    """B = 2, n = 1, h = (0, 1), h' = (0, 3), σ = 2: logits −(h_i − h'_j)²/8."""
+    L = -np.array([[0.0, 9.0], [1.0, 4.0]]) / 8
+    rows = [-(L[i, i] - np.log(np.exp(L[i]).sum())) for i in range(2)]
+    cols = [-(L[j, j] - np.log(np.exp(L[:, j]).sum())) for j in range(2)]
+    want = 0.5 * (np.mean(rows) + np.mean(cols))
+    got = O.infonce(torch.tensor([[0.0], [1.0]], dtype=torch.float64),
+                    torch.tensor([[0.0], [3.0]], dtype=torch.float64), sigma=2.0).item()
+    assert got == pytest.approx(want, rel=1e-12)
+    loss, _ = O.make_objective("infonce", sigma=2.0)(
+        torch.tensor([[0.0], [1.0]], dtype=torch.float64),
+        torch.tensor([[0.0], [3.0]], dtype=torch.float64))
+    assert loss.item() == pytest.approx(want, rel=1e-12)
+
+
+def test_alignment_sums_coordinates_and_averages_rows():
+    h = torch.tensor([[0.0, 0.0], [1.0, 2.0]])
+    hn = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    assert O.alignment(h, hn).item() == pytest.approx((2 + 4) / 2)
+
+
+# ---------------------------------------------------------------- the LeJEPA losses and the ramp
+def _lam(obj, h, hn) -> float:
+    """The weight in force: (loss − alignment/n) / regularizer."""
+    _, p = obj(h, hn)
+    reg = p.get("sigreg", p.get("vicreg"))
+    return (p["loss"] - p["alignment"]) / reg
+
+
+@pytest.mark.parametrize("name, start, end", [("vicreg", 0.01, 4.0), ("sigreg", 0.003, 3.0)])
+def test_weight_ramp_is_geometric_from_start_to_end(name, start, end):
+    g = torch.Generator().manual_seed(0)
+    h = 0.3 * torch.randn(32, 2, generator=g, dtype=torch.float64)
+    hn = h + 0.1 * torch.randn(32, 2, generator=g, dtype=torch.float64)
+    opts = {} if name == "sigreg" else {"lam": end, "lam_start": start}   # sigreg: defaults
+    obj = O.make_objective(name, **opts)
+    for frac, want in [(0.0, start), (1.0, end), (0.5, math.sqrt(start * end)),
+                       (0.25, start * (end / start) ** 0.25), (-1.0, start), (2.0, end)]:
+        obj.set_progress(frac)
+        assert _lam(obj, h, hn) == pytest.approx(want, rel=1e-6), frac
+
+
+def test_vicreg_default_weight_is_constant_one():
+    h = 0.3 * torch.randn(32, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    obj = O.make_objective("vicreg")
+    for frac in (0.0, 1.0):
+        obj.set_progress(frac)
+        assert _lam(obj, h, h + 0.1) == pytest.approx(1.0, rel=1e-9)
+
+
+def test_lejepa_loss_parts_closed_form():
+    """alignment/n plus λ times the regularizer averaged over the two views."""
+    g = torch.Generator().manual_seed(3)
+    h, hn = (torch.randn(16, 3, generator=g, dtype=torch.float64) for _ in range(2))
+    obj = O.make_objective("vicreg", lam=2.0, cov_weight=0.5)
+    loss, parts = obj(h, hn)
+    reg = 0.5 * (O.vicreg(h, cov_weight=0.5) + O.vicreg(hn, cov_weight=0.5)).item()
+    align = ((hn - h) ** 2).sum(1).mean().item() / 3
+    assert parts["alignment"] == pytest.approx(align, rel=1e-12)
+    assert parts["vicreg"] == pytest.approx(reg, rel=1e-12)
+    assert loss.item() == pytest.approx(align + 2.0 * reg, rel=1e-12)
+
+
+@pytest.mark.parametrize("opts", [{"lam": 0.0}, {"lam_start": -1.0}, {"sigma": 0.0}])
+def test_objective_weights_must_be_positive(opts):
+    with pytest.raises(ValueError):
+        O.make_objective("infonce" if "sigma" in opts else "vicreg", **opts)
+
+
+# ---------------------------------------------------------------- metrics
+def test_linear_r2_is_variance_weighted():
+    """z₁ = h exactly, z₂ independent with variance 4: 1 − (0 + 4)/(1 + 4) = 0.2 (an
+    unweighted mean of per-coordinate R² would give 0.5)."""
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((200_000, 1))
+    z = np.c_[h, 2 * rng.standard_normal(200_000)]
+    assert linear_r2(h, z) == pytest.approx(0.2, abs=0.005)    # sampling sd ~ 0.002
+
+
+def test_linear_r2_noise_level():
+    """z = h + σε: population R² = 1/(1 + σ²)."""
+    rng = np.random.default_rng(1)
+    h = rng.standard_normal((200_000, 2))
+    z = h + 0.5 * rng.standard_normal((200_000, 2))
+    assert linear_r2(h, z) == pytest.approx(1 / 1.25, abs=0.003)
+
+
+def test_linear_r2_scores_held_out_rows():
+    """20 training rows, 15 noise features: the training rows' R² is about 0.75, the
+    held-out R² about 0 or negative."""
+    rng = np.random.default_rng(2)
+    h, z = rng.standard_normal((40, 15)), rng.standard_normal((40, 1))
+    assert linear_r2(h, z) < 0.2
+    half = linear_r2(h, z, test_fraction=0.25)                   # 30 training rows
+    assert half < 0.2
+
+
+def test_linear_r2_split_is_seeded():
+    rng = np.random.default_rng(3)
+    h = rng.standard_normal((50, 2))
+    z = h + rng.standard_normal((50, 2))
+    assert linear_r2(h, z, seed=1) == linear_r2(h, z, seed=1) != linear_r2(h, z, seed=2)
+
+
+def test_deviation_from_rotation_exact_for_scaled_rotations():
+    """h = c Q z + b: D = (1 − c)² mean ‖z − z̄‖² on the sample itself (c > 0)."""
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal((500, 3))
+    Q = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    want = 0.36 * ((z - z.mean(0)) ** 2).sum(1).mean()
+    assert deviation_from_rotation(0.4 * z @ Q.T + 2.0, z) == pytest.approx(want, rel=1e-10)
+
+
+def test_t3_quantities_by_hand():
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((400, 2))
+    zn = 0.5 * z + math.sqrt(0.75) * rng.standard_normal((400, 2))
+    h, hn = 1.1 * z + 0.3, 1.1 * zn + 0.3
+    r = t3_quantities(h, hn, z, 0.5)
+    sq = ((hn - h) ** 2).sum(1)
+    eps = sq.mean() - 2 * 2 * 0.5
+    delta = np.linalg.norm(np.cov(h, rowvar=False) - np.eye(2))
+    assert r["eps"] == pytest.approx(eps, rel=1e-12)
+    assert r["eps_se"] == pytest.approx(sq.std(ddof=1) / math.sqrt(400), rel=1e-12)
+    assert r["delta"] == pytest.approx(delta, rel=1e-12)
+    assert r["D"] == pytest.approx(0.01 * ((z - z.mean(0)) ** 2).sum(1).mean(), rel=1e-9)
+    b = t3_bound(eps, delta, 2, 0.5)
+    assert r["bound"] == pytest.approx(b.deviation, rel=1e-12)
+    assert r["bound_energy"] == pytest.approx(b.energy, rel=1e-12)
+    assert (r["n"], r["rho"]) == (2, 0.5)
