@@ -1,0 +1,110 @@
+"""Failure injection, one condition at a time: each check must fail when exactly one of the
+conditions it combines is broken and the others still hold (a check whose ``and`` became an
+``or`` would pass these)."""
+import numpy as np
+
+from pycheck import theory as T
+from pycheck.checks import hermite, t1
+
+
+def _whiten_then_shift(h):
+    """Whitened, plus a mean of 0.1: L, E_nl and Σ_h are unchanged, only E h = 0 fails."""
+    w = T.whiten(h)
+    coef = w.coef.copy()
+    coef[:, w.degrees == 0] = 0.1
+    return T.PolyEncoder(coef, w.alphas)
+
+
+def _whiten_then_stretch(h):
+    """Whitened, then stretched by 5%: L rises (the slack stays positive), Σ_h = 1.1 I."""
+    w = T.whiten(h)
+    return T.PolyEncoder(1.05 * w.coef, w.alphas)
+
+
+def _almost_linear(h):
+    """Whitened with its nonlinear part shrunk to 1e-8: ε ≈ 2ρ(1−ρ)E_nl ≈ 1e-16 relative, so
+    the gap inequality holds but ε > 0 cannot be told from rounding."""
+    coef = h.coef.copy()
+    coef[:, h.degrees >= 2] *= 1e-8
+    return T.whiten(T.PolyEncoder(coef, h.alphas))
+
+
+# ---------------------------------------------------------------- T1 feasibility (item 4)
+def test_T1_lower_bound_fails_on_infeasible_encoders_above_the_bound():
+    r = t1.lower_bound(0, prepare=_whiten_then_stretch, examples=20, sweep=20)
+    assert r.figures["worst_relative_slack"] > 0           # the inequality itself holds
+    assert not r.passed and r.figures["max_infeasibility"] > 0.05
+
+
+def test_T1_nonlinear_gap_fails_on_a_mean_shift_alone():
+    r = t1.nonlinear_gap(0, prepare=_whiten_then_shift, encoders=50)
+    assert r.figures["worst_relative_slack"] >= -1e-12 and r.figures["min_relative_eps"] > 0
+    assert not r.passed and r.figures["max_infeasibility"] >= 0.1
+
+
+def test_T1_nonlinear_gap_fails_when_eps_is_not_positive():
+    r = t1.nonlinear_gap(0, prepare=_almost_linear, encoders=50)
+    assert r.figures["worst_relative_slack"] >= -1e-12 and r.figures["max_infeasibility"] < 1e-12
+    assert not r.passed and r.figures["min_relative_eps"] < 1e-12
+
+
+def test_T1_rotation_equality_fails_on_infeasibility_alone(monkeypatch):
+    monkeypatch.setattr(t1, "infeasibility", lambda h: 1e-9)
+    r = t1.rotation_equality(0)
+    assert r.figures["max_rel_error"] <= 1e-12 and not r.passed
+
+
+def test_T1_rotation_equality_fails_on_the_loss_alone(monkeypatch):
+    exact = T.alignment_loss
+    monkeypatch.setattr(T, "alignment_loss", lambda h, rho: exact(h, rho) * (1 + 1e-9))
+    r = t1.rotation_equality(0)
+    assert r.figures["max_whitening_residual"] <= 1e-12 and not r.passed
+
+
+def _patch_series(monkeypatch, dL=0.0, e_factor=1.0):
+    """Shift the exact Hermite-series alignment by ``dL`` or scale its E_nl."""
+    exact = t1._band_map_l2
+
+    def wrong(*args):
+        L, e_nl = exact(*args)
+        return L + dL, e_factor * e_nl
+    monkeypatch.setattr(t1, "_band_map_l2", wrong)
+
+
+def test_T1_gaussian_preserving_fails_when_monte_carlo_disagrees_with_the_series(monkeypatch):
+    _patch_series(monkeypatch, dL=0.1)                     # 10 standard errors
+    r = t1.gaussian_preserving_nonlinear(0, size=100_000)
+    assert r.figures["ks_pvalue"] >= 1e-3 and r.figures["ci_lower"] > r.figures["bound_2n(1-rho)"]
+    assert not r.passed and abs(r.figures["z_mc_vs_exact"]) > 4
+
+
+def test_T1_gaussian_preserving_fails_when_the_gap_is_too_small(monkeypatch):
+    _patch_series(monkeypatch, e_factor=10.0)
+    r = t1.gaussian_preserving_nonlinear(0, size=100_000)
+    assert abs(r.figures["z_mc_vs_exact"]) <= 4 and not r.passed
+
+
+def test_T1_gaussian_preserving_fails_when_the_normality_test_rejects(monkeypatch):
+    from scipy import stats
+
+    class Rejects:
+        pvalue = 1e-6
+    monkeypatch.setattr(stats, "kstest", lambda *a, **k: Rejects())
+    r = t1.gaussian_preserving_nonlinear(0, size=100_000)
+    assert abs(r.figures["z_mc_vs_exact"]) <= 4 and not r.passed
+
+
+# ---------------------------------------------------------------- L4
+def test_L4_fails_on_a_closed_form_off_by_1e_8():
+    """Far inside the Monte-Carlo noise (|z| stays small), but the exact quadrature sees it."""
+    r = hermite.alignment_identity(0, formula=lambda h, rho: T.alignment_loss(h, rho) * (1 + 1e-8),
+                                   size=20_000)
+    assert r.figures["max_abs_z"] <= 4 and r.figures["max_rel_error_quadrature"] > 1e-9
+    assert not r.passed
+
+
+def test_L4_fails_on_monte_carlo_alone():
+    """A 20% error the quadrature does not use (only the MC z-score moves)."""
+    r = hermite.alignment_identity(0, formula=lambda h, rho: T.alignment_loss(h, rho) * (
+        1.2 if h.n == 3 and 2 * h.n > 4 else 1.0), size=20_000)
+    assert r.figures["max_rel_error_quadrature"] <= 1e-10 and not r.passed
