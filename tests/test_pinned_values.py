@@ -8,6 +8,8 @@ import torch
 from scipy.special import erf
 
 from pycheck import objectives as O
+from pycheck import planning as P
+from pycheck import worlds as W
 from pycheck.metrics import deviation_from_rotation, linear_r2, t3_quantities
 from pycheck.theory import t3_bound
 
@@ -238,3 +240,101 @@ def test_t3_quantities_by_hand():
     assert r["bound"] == pytest.approx(b.deviation, rel=1e-12)
     assert r["bound_energy"] == pytest.approx(b.energy, rel=1e-12)
     assert (r["n"], r["rho"]) == (2, 0.5)
+
+
+# ---------------------------------------------------------------- worlds
+def test_gaussian_ou_pairs_draw_for_draw():
+    z, zn = W.gaussian_ou_pairs(5, 2, 0.3, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    z2, e = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+    np.testing.assert_array_equal(z, z2)
+    np.testing.assert_allclose(zn, 0.3 * z2 + math.sqrt(1 - 0.09) * e, rtol=1e-15)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 3.0, 8.0, np.inf])
+def test_gennorm_law_is_standardized_with_the_closed_form_kurtosis(alpha):
+    law = W.gennorm_law(alpha)
+    assert law.mean() == pytest.approx(0.0, abs=1e-12)
+    assert law.var() == pytest.approx(1.0, rel=1e-10)
+    g = math.gamma
+    want = -1.2 if np.isinf(alpha) else g(5 / alpha) * g(1 / alpha) / g(3 / alpha) ** 2 - 3
+    assert float(law.stats(moments="k")) == pytest.approx(want, rel=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 3.0, np.inf])
+def test_gaussian_to_gennorm_is_the_quantile_transform(alpha):
+    from scipy.special import ndtr
+    w = np.linspace(-3, 3, 13)
+    got = W.gaussian_to_gennorm(w, alpha)
+    np.testing.assert_allclose(got, W.gennorm_law(alpha).ppf(ndtr(w)), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(W.gennorm_to_gaussian(got, alpha), w, rtol=1e-9, atol=1e-9)
+
+
+def test_copula_ceiling_of_the_uniform_limit_is_3_over_pi():
+    """T(w) = √3 erf(w/√2); by Stein's lemma E[w T(w)] = E[T'(w)] = √(3/π), so R² = 3/π."""
+    assert W.copula_r2_ceiling(np.inf) == pytest.approx(3 / math.pi, rel=1e-9)
+    assert W.copula_r2_ceiling(2.0) == 1.0
+
+
+def test_trajectory_rollouts_follow_the_damped_controller():
+    kw = dict(horizon=3, start_center=-1.5, start_radius=0.2, goal_std=1.0, momentum=0.8,
+              gain=0.05, noise=0.03)
+    roll = W.trajectory_rollouts(2, 2, np.random.default_rng(1), **kw)
+    rng = np.random.default_rng(1)
+    z = [-1.5 + 0.2 * rng.standard_normal((2, 2))]
+    goal, v = rng.standard_normal((2, 2)), np.zeros((2, 2))
+    for _ in range(3):
+        v = 0.8 * v + 0.05 * (goal - z[-1]) + 0.03 * rng.standard_normal((2, 2))
+        z.append(z[-1] + v)
+    np.testing.assert_allclose(roll, np.stack(z, 1), rtol=1e-14)
+
+
+def test_trajectory_pairs_are_consecutive_states():
+    z, zn = W.trajectory_pairs(5, 2, np.random.default_rng(2), horizon=3)
+    rng = np.random.default_rng(2)
+    roll = W.trajectory_rollouts(2, 2, rng, horizon=3)
+    idx = rng.permutation(6)[:5]
+    np.testing.assert_array_equal(z, roll[:, :-1].reshape(-1, 2)[idx])
+    np.testing.assert_array_equal(zn, roll[:, 1:].reshape(-1, 2)[idx])
+
+
+# ---------------------------------------------------------------- planning
+def test_straight_line_waypoints_and_path_length():
+    s, g = np.array([[0.0, 0.0]]), np.array([[4.0, 2.0]])
+    plans = P.straight_line_plans(s, g, 4)
+    np.testing.assert_allclose(plans[0], [[0, 0], [1, 0.5], [2, 1], [3, 1.5], [4, 2]])
+    assert P.path_lengths(np.array([[[0.0, 0.0], [3.0, 0.0], [3.0, 4.0]]]))[0] == 7.0
+
+
+def test_plan_cost_by_hand():
+    """Bank (0,0), (1,0.5), (2,0): the midpoint (1,0) decodes to (1,0.5), so the path is
+    2·√1.25 long against a straight line of 2."""
+    z = np.array([[0.0, 0.0], [1.0, 0.5], [2.0, 0.0]])
+    cost = P.plan_cost(z, z, np.array([[0, 2]]), n_steps=2)
+    assert cost[0] == pytest.approx(math.sqrt(1.25), rel=1e-14)
+
+
+def test_plan_cost_pins_the_end_points_to_the_chosen_items():
+    """Items 0 and 1 share an embedding; a plan from item 1 must start at z[1]."""
+    h = np.array([[0.0, 0.0], [0.0, 0.0], [2.0, 0.0]])
+    z = np.array([[0.0, 0.0], [5.0, 5.0], [2.0, 0.0]])
+    assert P.plan_cost(h, z, np.array([[1, 2]]), n_steps=1)[0] == pytest.approx(1.0)
+
+
+def test_sample_pairs_respects_the_distance_floor():
+    z = np.random.default_rng(3).standard_normal((500, 2))
+    pairs = P.sample_pairs(z, 40, np.random.default_rng(4), min_dist=1.5)
+    assert pairs.shape == (40, 2)
+    assert (np.linalg.norm(z[pairs[:, 0]] - z[pairs[:, 1]], axis=1) >= 1.5).all()
+    with pytest.raises(ValueError, match="could not find"):
+        P.sample_pairs(np.zeros((10, 2)), 3, np.random.default_rng(0))
+
+
+def test_bootstrap_ci_width_matches_the_normal_approximation():
+    """For 400 draws of N(0, 1) the 95% interval is about mean ± 1.96/20 (±10%)."""
+    x = np.random.default_rng(5).standard_normal(400)
+    m, lo, hi = P.bootstrap_ci(x, n_resamples=4000)
+    assert m == pytest.approx(x.mean(), rel=1e-15)
+    assert (hi - lo) == pytest.approx(2 * 1.96 * x.std() / 20, rel=0.1)
+    _, lo50, hi50 = P.bootstrap_ci(x, n_resamples=4000, level=0.5)
+    assert (hi50 - lo50) == pytest.approx(2 * 0.674 * x.std() / 20, rel=0.15)
