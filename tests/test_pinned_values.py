@@ -10,7 +10,8 @@ from scipy.special import erf
 from pycheck import objectives as O
 from pycheck import planning as P
 from pycheck import worlds as W
-from pycheck.metrics import deviation_from_rotation, linear_r2, t3_quantities
+from pycheck.metrics import (best_rotation, deviation_from_rotation, linear_r2, r2_summary,
+                             t3_quantities)
 from pycheck.theory import t3_bound
 
 PHI = lambda t: math.exp(-t * t / 2)  # noqa: E731  (the N(0,1) characteristic function)
@@ -338,3 +339,21 @@ def test_bootstrap_ci_width_matches_the_normal_approximation():
     assert (hi - lo) == pytest.approx(2 * 1.96 * x.std() / 20, rel=0.1)
     _, lo50, hi50 = P.bootstrap_ci(x, n_resamples=4000, level=0.5)
     assert (hi50 - lo50) == pytest.approx(2 * 0.674 * x.std() / 20, rel=0.15)
+
+
+def test_best_rotation_ignores_offsets():
+    rng = np.random.default_rng(6)
+    z = rng.standard_normal((300, 3))
+    Q = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    np.testing.assert_allclose(best_rotation(z @ Q.T + 4.0, z - 2.0), Q, atol=1e-10)
+
+
+def test_r2_summary_digits():
+    assert r2_summary([0.9, 0.92]) == "0.910000 ± 1.4e-02"
+    assert r2_summary([0.99999]) == "0.999990 ± nan"              # one seed: no spread
+
+
+def test_t3_quantities_names_the_bad_array():
+    z = np.random.default_rng(7).standard_normal((10, 2))
+    with pytest.raises(ValueError, match="h_next contains NaN"):
+        t3_quantities(z, np.full((10, 2), np.nan), z, 0.5)
