@@ -357,3 +357,91 @@ def test_t3_quantities_names_the_bad_array():
     z = np.random.default_rng(7).standard_normal((10, 2))
     with pytest.raises(ValueError, match="h_next contains NaN"):
         t3_quantities(z, np.full((10, 2), np.nan), z, 0.5)
+
+
+# ---------------------------------------------------------------- defaults and edge cases
+def test_functional_sigreg_defaults():
+    """sigreg(h) = LeJEPA's defaults: 256 slices drawn from seed 0, 17 knots on [0, 3]."""
+    h = torch.randn(64, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    a = torch.randn(3, 256, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    a = a / a.norm(dim=0)
+    ref = O.SIGReg(num_slices=256, num_knots=17, t_max=3.0).statistic(h, a).item()
+    assert O.sigreg(h).item() == pytest.approx(ref, rel=1e-12)
+    assert O.sigreg(h, num_slices=8, seed=2).item() == pytest.approx(
+        O.SIGReg(8, seed=2)(h).item(), rel=1e-12)
+    t = np.linspace(0, 3, 17)                        # h ≡ 0: knots and weights of the defaults
+    w = 2 * (3 / 16) * np.exp(-t ** 2 / 2)
+    w[[0, -1]] /= 2
+    want = 64 * float((w * (1 - np.exp(-t ** 2 / 2)) ** 2).sum())
+    assert O.sigreg(torch.zeros(64, 3, dtype=torch.float64)).item() == pytest.approx(want, rel=1e-12)
+
+
+def test_check_registry_refuses_duplicates():
+    from pycheck import checks
+    fn = checks.check("test.only_here")(lambda seed: checks.CheckResult(True, "x"))
+    try:
+        assert checks.CHECKS["test.only_here"] is fn
+        with pytest.raises(ValueError, match="registered twice"):
+            checks.check("test.only_here")(fn)
+    finally:
+        del checks.CHECKS["test.only_here"]
+
+
+def test_rotation_encoder_is_linear_by_default():
+    from pycheck import theory as T
+    h = T.rotation_encoder(np.eye(2))
+    assert h.alphas.sum(1).max() == 1 and T.nonlinear_energy(h) == 0
+
+
+def test_t3_ratio_of_a_zero_bound_is_infinite():
+    from pycheck.checks import t3
+    assert t3._ratio(1.0, 0.0) == math.inf and t3._ratio(1.0, 2.0) == 0.5
+
+
+def test_sample_pairs_uses_every_item_and_the_true_distance():
+    rng = np.random.default_rng(9)
+    two = np.array([[1.0, 0.0], [-1.0, 0.0]])         # ‖a − b‖ = 2, ‖a + b‖ = 0
+    pairs = P.sample_pairs(two, 10, rng, min_dist=1.0)
+    assert {tuple(p) for p in pairs.tolist()} == {(0, 1), (1, 0)}
+    unit = np.array([[0.0, 0.0], [1.0, 0.0]])         # exactly at the floor: accepted
+    assert len(P.sample_pairs(unit, 4, rng, min_dist=1.0)) == 4
+
+
+def test_plan_defaults():
+    rng = np.random.default_rng(10)
+    z = rng.standard_normal((3000, 2))
+    h = np.c_[z[:, 0], z[:, 1] + np.sin(2 * z[:, 0])]
+    pairs = P.sample_pairs(z, 10, rng)
+    default = P.plan_cost(h, z, pairs)
+    np.testing.assert_array_equal(default, P.plan_cost(h, z, pairs, n_steps=20))
+    assert not np.array_equal(default, P.plan_cost(h, z, pairs, n_steps=21))
+    with pytest.raises(ValueError, match="n_steps must be >= 1"):
+        P.straight_line_plans(z[:1], z[1:2], 0)
+    x = rng.standard_normal(30)
+    assert P.bootstrap_ci(x) == P.bootstrap_ci(x, seed=0, n_resamples=2000, level=0.95)
+    assert P.bootstrap_ci(x) != P.bootstrap_ci(x, seed=1)
+    assert P.bootstrap_ci(x) != P.bootstrap_ci(x, n_resamples=2001)
+    assert P.bootstrap_ci(np.array([2.0])) == (2.0, 2.0, 2.0)
+    assert P.bootstrap_ci(np.array([0.0, 1.0, 0.0, 1.0]))[0] == 0.5
+
+
+def test_uniform_gaussianizer_clips_outside_the_support():
+    np.testing.assert_array_equal(W.gennorm_to_gaussian(np.array([-2.0, 2.0]), np.inf),
+                                  [-np.inf, np.inf])
+
+
+def test_trajectory_defaults_and_horizon():
+    a = W.trajectory_rollouts(2, 2, np.random.default_rng(11))
+    b = W.trajectory_rollouts(2, 2, np.random.default_rng(11), horizon=40, start_center=-1.5,
+                              start_radius=0.2, goal_std=1.0, momentum=0.8, gain=0.05,
+                              noise=0.03)
+    np.testing.assert_array_equal(a, b)
+    z, _ = W.trajectory_pairs(50, 2, np.random.default_rng(12))
+    z2, _ = W.trajectory_pairs(50, 2, np.random.default_rng(12), horizon=40)
+    np.testing.assert_array_equal(z, z2)
+    assert W.trajectory_rollouts(1, 1, np.random.default_rng(0), horizon=1).shape == (1, 2, 1)
+    with pytest.raises(ValueError, match="horizon must be >= 1"):
+        W.trajectory_rollouts(1, 1, np.random.default_rng(0), horizon=0)
+    fast = W.trajectory_pairs(40, 1, np.random.default_rng(13), horizon=4, noise=0.0, gain=0.0,
+                              momentum=0.0)                     # v ≡ 0: z' = z
+    np.testing.assert_array_equal(fast[0], fast[1])
