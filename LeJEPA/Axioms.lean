@@ -17,16 +17,16 @@ concrete, checkable mathematical claim. (`Mathlib.LinearAlgebra.UnitaryGroup` is
 | axiom | standard fact | manifest ID |
 | --- | --- | --- |
 | `hasSum_chaosEnergy` | Parseval for the Hermite basis of `L²(γₙ)` | `L3` |
-| `chaosEnergy_eq_zero_iff` | the first Wiener chaos is the span of the coordinates | `L3` |
 | `mehler_scalarAlignment` | Mehler's formula + stationarity of the OU step | `L2` |
 
 All of them are Hermite / Wiener-chaos infrastructure on `γₙ`. The paper also axiomatized the
 Mazur–Ulam theorem and weighted AM–GM. Both are in Mathlib
 (`Mathlib/Analysis/Normed/Affine/MazurUlam.lean`, `Mathlib/Analysis/MeanInequalities.lean`) and
 neither is needed here: encoders are compared through their chaos coefficients. The
-nearest-orthogonal-matrix bound (`L5`) and the first and second moments of `γₙ`
-(`latentGaussian_linear_moments`), axioms in earlier versions of this file, are now theorems
-proved from Mathlib (`LeJEPA/Polar.lean`, `LeJEPA/Forward.lean`).
+nearest-orthogonal-matrix bound (`L5`), the first and second moments of `γₙ`
+(`latentGaussian_linear_moments`) and the first-chaos characterization (`chaosEnergy_eq_zero_iff`,
+`L6`, from Parseval and the moments), axioms in earlier versions of this file, are now theorems
+(`LeJEPA/Polar.lean`, `LeJEPA/Moments.lean`).
 
 ## References
 
@@ -47,17 +47,6 @@ Bogachev, *Gaussian Measures*, Ch. 1 (Hermite polynomials); Nualart, *The Mallia
 Calculus*, §1.1 (Wiener chaos decomposition); Janson, *Gaussian Hilbert Spaces*, Ch. 2–3. -/
 axiom hasSum_chaosEnergy {n : ℕ} {f : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n)) :
     HasSum (chaosEnergy f) (∫ z, f z ^ 2 ∂(latentGaussian n))
-
-/-- **The first Wiener chaos (L3).** A square-integrable `f` has all of its chaos energy in
-degree one (no mean, no component in degree `≥ 2`) iff it is almost everywhere a linear form
-`z ↦ ∑ᵢ aᵢ zᵢ`. This is completeness of the Hermite basis together with `He_{eᵢ}(z) = zᵢ` and
-the orthogonality of `zᵢ` to every other `He_α`.
-
-Nualart, *The Malliavin Calculus*, §1.1 (the first chaos `H₁` is the Gaussian space spanned by
-the coordinates); Janson, *Gaussian Hilbert Spaces*, Ch. 2. -/
-axiom chaosEnergy_eq_zero_iff {n : ℕ} {f : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n)) :
-    (∀ d, d ≠ 1 → chaosEnergy f d = 0) ↔
-      ∃ a : Fin n → ℝ, ∀ᵐ z ∂(latentGaussian n), f z = ∑ i, a i * z i
 
 /-- **Mehler's formula for the Gaussian-OU step (L2).** For `0 ≤ ρ ≤ 1` and `f ∈ L²(γₙ)`, the
 Ornstein–Uhlenbeck operator `T_ρ f(z) = E[f(ρ z + √(1-ρ²) ε)]` acts on the `d`-th chaos as
