@@ -290,7 +290,7 @@ def Feasible (h : Latent n → Latent n) : Prop :=
 
 /-- The identity encoder is feasible. -/
 theorem feasible_id : Feasible (fun z : Latent n => z) := by
-  refine ⟨measurable_id, ?_⟩
+  refine ⟨by first | exact measurable_id | exact measurable_id', ?_⟩
   first
   | exact Measure.map_id
   | exact Measure.map_id'
