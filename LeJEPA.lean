@@ -6,6 +6,7 @@ import LeJEPA.Spectral
 import LeJEPA.Defs
 import LeJEPA.Axioms
 import LeJEPA.Moments
+import LeJEPA.Mehler
 import LeJEPA.Forward
 import LeJEPA.Converse
 import LeJEPA.Polar

@@ -20,7 +20,7 @@ the covariance `Σ_h = E[h hᵀ] - E h (E h)ᵀ` defined by integrals:
 * `LeJEPA.nonlinearBoundL2 ρ h = (ε + 2 (1 - ρ) √n δ) / (2 ρ (1 - ρ))` with
   `ε = L(h) - 2 n (1 - ρ)` and `δ = ‖Σ_h - I‖_F`.
 
-The route: by Mehler (axiom `LeJEPA.mehler_scalarAlignment`) the alignment of the `k`-th
+The route: by Mehler (`LeJEPA.mehler_scalarAlignment`, from the axiom `mehler_correlation`) the alignment of the `k`-th
 component is `2 ∑_d (1 - ρ ^ d) e_{k,d}`; the weight is `0` in degree `0`, `1 - ρ` in degree `1`
 and at least `(1 - ρ) + ρ (1 - ρ)` from degree `2` on (`LeJEPA.Spectral.mul_one_sub_le_sub`);
 by Parseval (axiom `LeJEPA.hasSum_chaosEnergy`) and `e_{k,0} = (E hₖ)²`

@@ -13,14 +13,15 @@ import LeJEPA.Planning
 
 `#print axioms` for the main theorems, printed on every `lake build`. The expected output is the
 three kernel axioms `propext`, `Classical.choice`, `Quot.sound`, plus, where a theorem depends on
-them, the two axioms of `LeJEPA/Axioms.lean` (`hasSum_chaosEnergy`, `mehler_scalarAlignment`):
+them, the two axioms of `LeJEPA/Axioms.lean` (`hasSum_chaosEnergy`, `mehler_correlation`):
 
 * no axiom of this development: `Spectral` (`L1`), `Polar` (`L5`), the moments of `γₙ` and
   `chaosEnergy_one_eq` (`Moments`), `Converse` (`T2`), `latentGaussian_map_linearIsometryEquiv`
   (`L7`), `Planning` (`T4`), and the *finite-chaos model* of `T3` (`Approximate`, where the
   alignment and covariance are defined by their chaos formulas);
 * `hasSum_chaosEnergy` only: the first-chaos characterization `chaosEnergy_eq_zero_iff` (`L6`);
-* both: `L4`, `T1`, and `T3` for `L²` encoders (`ApproximateL2`).
+* both: `L4` (`mehler_scalarAlignment`; the stationarity `map_ouStep` uses none), `T1`, and `T3`
+  for `L²` encoders (`ApproximateL2`).
 -/
 
 -- L1: the spectral core
@@ -33,7 +34,9 @@ them, the two axioms of `LeJEPA/Axioms.lean` (`hasSum_chaosEnergy`, `mehler_scal
 #print axioms LeJEPA.chaosEnergy_one_eq
 #print axioms LeJEPA.chaosEnergy_eq_zero_iff
 
--- L4 and T1: the forward direction
+-- L4 and T1: the forward direction (stationarity of the OU step uses no axiom)
+#print axioms LeJEPA.map_ouStep
+#print axioms LeJEPA.mehler_scalarAlignment
 #print axioms LeJEPA.alignment_eq_tsum
 #print axioms LeJEPA.two_mul_card_mul_le_alignment
 #print axioms LeJEPA.alignment_eq_iff
@@ -57,7 +60,7 @@ them, the two axioms of `LeJEPA/Axioms.lean` (`hasSum_chaosEnergy`, `mehler_scal
 #print axioms LeJEPA.FiniteChaos.nonlinearEnergy_le
 #print axioms LeJEPA.FiniteChaos.exists_deviation_le
 #print axioms LeJEPA.FiniteChaos.exists_deviation_le_of_cov_eq_one
--- T3 for every L² encoder (uses `hasSum_chaosEnergy`, `mehler_scalarAlignment`)
+-- T3 for every L² encoder (uses `hasSum_chaosEnergy`, `mehler_correlation`)
 #print axioms LeJEPA.nonlinearEnergyL2_le
 #print axioms LeJEPA.exists_deviationL2_le
 #print axioms LeJEPA.exists_deviationL2_le_of_cov_eq_one

@@ -3,7 +3,7 @@ Copyright (c) 2026 LeJEPA identifiability kit contributors. All rights reserved.
 Released under the MIT license as described in the file LICENSE.
 -/
 import LeJEPA.Spectral
-import LeJEPA.Moments
+import LeJEPA.Mehler
 
 /-!
 # Theorem 1: the forward direction (linear identifiability)
@@ -17,7 +17,8 @@ almost surely for an orthogonal `Q`, and that the minimizers of `L` over whitene
 exactly these rotations. Only second moments of `h` enter: this is why the variance-covariance
 regularizer of VICReg also identifies the latents.
 
-The route: by Mehler's formula (axiom `LeJEPA.mehler_scalarAlignment`) the alignment of a
+The route: by Mehler's formula (`LeJEPA.mehler_scalarAlignment`, proved in `LeJEPA/Mehler.lean`
+from the axiom `LeJEPA.mehler_correlation` and the stationarity of the OU step) the alignment of a
 component is `2 ∑_d (1 - ρ ^ d) e_d`, its chaos energies sum to `1` (Parseval,
 `LeJEPA.hasSum_chaosEnergy`), and the spectral core `LeJEPA.Spectral` does the rest. Components
 with all energy in degree one are linear (`LeJEPA.chaosEnergy_eq_zero_iff`), and whitening makes

@@ -5,6 +5,7 @@ Released under the MIT license as described in the file LICENSE.
 import LeJEPA.Axioms
 import LeJEPA.Polar
 import Mathlib.Probability.Distributions.Gaussian.Fernique
+import Mathlib.MeasureTheory.Function.L2Space
 
 /-!
 # Moments of `γₙ` and the first Wiener chaos
@@ -141,15 +142,15 @@ theorem sum_one_apply_mul (k : Fin n) (y : Latent n) :
 
 /-! #### Products of `L²(γₙ)` functions and the moments of `γₙ` -/
 
-/-- The product of two functions of `L²(γₙ)` is integrable (`|f g| ≤ f² + g²`). -/
-theorem integrable_mul_of_memLp {f g : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n))
-    (hg : MemLp g 2 (latentGaussian n)) :
-    Integrable (fun z => f z * g z) (latentGaussian n) := by
-  have hsum : Integrable (fun z => f z ^ 2 + g z ^ 2) (latentGaussian n) := by
+/-- The product of two `L²` functions is integrable (`|f g| ≤ f² + g²`), for any measure. -/
+theorem integrable_mul_of_memLp {α : Type*} [MeasurableSpace α] {μ : Measure α} {f g : α → ℝ}
+    (hf : MemLp f 2 μ) (hg : MemLp g 2 μ) :
+    Integrable (fun z => f z * g z) μ := by
+  have hsum : Integrable (fun z => f z ^ 2 + g z ^ 2) μ := by
     first
     | exact hf.integrable_sq.add hg.integrable_sq
     | exact hf.integrable_sq.fun_add hg.integrable_sq
-  have hmeas : AEStronglyMeasurable (fun z => f z * g z) (latentGaussian n) := by
+  have hmeas : AEStronglyMeasurable (fun z => f z * g z) μ := by
     first
     | exact hf.aestronglyMeasurable.mul hg.aestronglyMeasurable
     | exact hf.aestronglyMeasurable.fun_mul hg.aestronglyMeasurable
