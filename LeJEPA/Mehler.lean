@@ -83,7 +83,11 @@ theorem map_ouStep {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) :
   have key : -‖ρ • t‖ ^ 2 / 2 + -‖Real.sqrt (1 - ρ ^ 2) • t‖ ^ 2 / 2 = -‖t‖ ^ 2 / 2 := by
     rw [h1, h2]
     linear_combination (-‖t‖ ^ 2 / 2) * sq_add_sqrt_one_sub_sq hρ0 hρ1
-  exact_mod_cast key
+  first
+  | exact_mod_cast key
+  | (have hc := congrArg (fun x : ℝ => (x : ℂ)) key
+     push_cast at hc
+     linear_combination hc)
 
 /-- The OU step preserves the measure: it maps the pair law to `γₙ`. -/
 theorem measurePreserving_ouStep {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) :
