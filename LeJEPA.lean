@@ -5,6 +5,8 @@ Released under the MIT license as described in the file LICENSE.
 import LeJEPA.Spectral
 import LeJEPA.Defs
 import LeJEPA.Axioms
+import LeJEPA.Moments
+import LeJEPA.Mehler
 import LeJEPA.Forward
 import LeJEPA.Converse
 import LeJEPA.Polar

@@ -34,6 +34,11 @@ this development is used.
 
 * `LeJEPA.FiniteChaos.nonlinearEnergy_le`: `E_nl ≤ B`.
 * `LeJEPA.FiniteChaos.exists_deviation_le`: some `Q ∈ O(n)` has `‖W - Q‖_F² + E_nl ≤ B + (δ + B)²`.
+* `LeJEPA.FiniteChaos.exists_deviation_le_of_cov_eq_one`: the whitened corollary, `δ = 0` gives
+  `‖W - Q‖_F² + E_nl ≤ B + B²` with `B = ε / (2 ρ (1 - ρ))`.
+
+Here `δ = ‖Σ_h - I‖_F` is a *covariance defect*: it measures how far the second moments are from
+the whitening constraint, not a distance between laws.
 
 ## References
 
@@ -83,6 +88,17 @@ theorem frobNorm_sub_le (A B : Matrix (Fin n) (Fin n) ℝ) :
     frobNorm (A - B) ≤ frobNorm A + frobNorm B := by
   simp only [frobNorm, frobSq_eq_sum_prod, Matrix.sub_apply]
   exact sqrt_sum_sq_sub_le (fun p => A p.1 p.2) (fun p => B p.1 p.2)
+
+/-- The zero matrix has Frobenius norm zero. -/
+theorem frobNorm_zero : frobNorm (0 : Matrix (Fin n) (Fin n) ℝ) = 0 := by
+  have h : frobSq (0 : Matrix (Fin n) (Fin n) ℝ) = 0 := by
+    first
+    | (simp [frobSq]; done)
+    | (rw [frobSq]
+       exact Finset.sum_eq_zero fun i _ => Finset.sum_eq_zero fun j _ => by
+         rw [Matrix.zero_apply]
+         ring)
+  rw [frobNorm, h, Real.sqrt_zero]
 
 /-- For a Gram matrix, `‖U Uᵀ‖_F ≤ tr (U Uᵀ) = ∑ₖⱼ Uₖⱼ²`. -/
 theorem frobNorm_mul_transpose_le {ι : Type*} [Fintype ι] (U : Matrix (Fin n) ι ℝ) :
@@ -182,7 +198,8 @@ def deviation (Q : Matrix (Fin n) (Fin n) ℝ) : ℝ :=
 def excess (ρ : ℝ) : ℝ :=
   c.alignment ρ - 2 * n * (1 - ρ)
 
-/-- The whitening defect `δ = ‖Σ_h - I‖_F`. -/
+/-- The whitening (covariance) defect `δ = ‖Σ_h - I‖_F`: the distance of the covariance from the
+identity, i.e. of the second moments from the whitening constraint. -/
 def whiteningDefect : ℝ :=
   frobNorm (c.cov - 1)
 
@@ -232,7 +249,10 @@ theorem nonlinearEnergy_le {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) :
   have h1ρ : 0 < 1 - ρ := by linarith
   have hpos : 0 < 2 * ρ * (1 - ρ) := mul_pos (mul_pos two_pos hρ0) h1ρ
   rw [nonlinearBound, le_div_iff₀ hpos, excess, whiteningDefect]
-  nlinarith [mul_le_mul_of_nonneg_left htr h1ρ.le]
+  -- linear in the monomials once `(1 - ρ) (n - tr Σ_h) ≤ (1 - ρ) √n δ` is supplied
+  first
+  | linarith [mul_le_mul_of_nonneg_left htr h1ρ.le]
+  | nlinarith [mul_le_mul_of_nonneg_left htr h1ρ.le]
 
 /-- `‖W Wᵀ - I‖_F ≤ δ + E_nl`. -/
 theorem frobNorm_mul_transpose_sub_one_le :
@@ -262,7 +282,28 @@ theorem exists_deviation_le {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) :
   have hdev : c.deviation Q = frobNorm (c.W - Q) ^ 2 + c.nonlinearEnergy := by
     rw [deviation, frobNorm_sq]
   rw [hdev]
-  nlinarith [mul_nonneg h0 (sub_nonneg.2 hx), mul_nonneg (sub_nonneg.2 hx) (sub_nonneg.2 hx)]
+  -- `(δ + B)² - x² = (δ + B - x)² + 2 x (δ + B - x)` with `x = ‖W - Q‖_F`: linear in the hints
+  first
+  | linarith [mul_nonneg h0 (sub_nonneg.2 hx), mul_nonneg (sub_nonneg.2 hx) (sub_nonneg.2 hx)]
+  | nlinarith [mul_nonneg h0 (sub_nonneg.2 hx), mul_nonneg (sub_nonneg.2 hx) (sub_nonneg.2 hx)]
+
+/-- The whitening defect of a whitened encoder (`Σ_h = I`) is zero. -/
+theorem whiteningDefect_eq_zero (hcov : c.cov = 1) : c.whiteningDefect = 0 := by
+  rw [whiteningDefect, hcov, sub_self]
+  exact frobNorm_zero
+
+/-- **Theorem 3, whitened corollary.** If `Σ_h = I` (covariance defect `δ = 0`), then with
+`B = ε / (2 ρ (1 - ρ))` some `Q ∈ O(n)` has `‖W - Q‖_F² + E_nl ≤ B + B²`. -/
+theorem exists_deviation_le_of_cov_eq_one {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1)
+    (hcov : c.cov = 1) :
+    ∃ Q ∈ Matrix.orthogonalGroup (Fin n) ℝ,
+      c.deviation Q ≤ c.excess ρ / (2 * ρ * (1 - ρ)) + (c.excess ρ / (2 * ρ * (1 - ρ))) ^ 2 := by
+  have hB : c.nonlinearBound ρ = c.excess ρ / (2 * ρ * (1 - ρ)) := by
+    rw [nonlinearBound, c.whiteningDefect_eq_zero hcov, mul_zero, add_zero]
+  obtain ⟨Q, hQ, hdev⟩ := c.exists_deviation_le hρ0 hρ1
+  refine ⟨Q, hQ, ?_⟩
+  rw [hB, c.whiteningDefect_eq_zero hcov, zero_add] at hdev
+  exact hdev
 
 end FiniteChaos
 

@@ -20,7 +20,7 @@ the covariance `Σ_h = E[h hᵀ] - E h (E h)ᵀ` defined by integrals:
 * `LeJEPA.nonlinearBoundL2 ρ h = (ε + 2 (1 - ρ) √n δ) / (2 ρ (1 - ρ))` with
   `ε = L(h) - 2 n (1 - ρ)` and `δ = ‖Σ_h - I‖_F`.
 
-The route: by Mehler (axiom `LeJEPA.mehler_scalarAlignment`) the alignment of the `k`-th
+The route: by Mehler (`LeJEPA.mehler_scalarAlignment`, from the axiom `mehler_correlation`) the alignment of the `k`-th
 component is `2 ∑_d (1 - ρ ^ d) e_{k,d}`; the weight is `0` in degree `0`, `1 - ρ` in degree `1`
 and at least `(1 - ρ) + ρ (1 - ρ)` from degree `2` on (`LeJEPA.Spectral.mul_one_sub_le_sub`);
 by Parseval (axiom `LeJEPA.hasSum_chaosEnergy`) and `e_{k,0} = (E hₖ)²`
@@ -40,9 +40,11 @@ covariance `N = (E[gₖ gₗ])ₖₗ`; Cauchy–Schwarz gives `‖N‖_F ≤ tr 
 * `LeJEPA.two_mul_nonlinearEnergyL2_le`: `2 ρ (1 - ρ) E_nl ≤ L(h) - 2 (1 - ρ) tr Σ_h`.
 * `LeJEPA.nonlinearEnergyL2_le`: **Theorem 3, nonlinear energy**, `E_nl ≤ B`.
 * `LeJEPA.integral_deviation_eq`: `E ∑ₖ (hₖ(z) - (Q z)ₖ - E hₖ)² = tr N + ‖W - Q‖_F²` for every `Q`.
-* `LeJEPA.chaosEnergy_one_eq`: `e_1(f) = ∑ᵢ E[f(z) zᵢ]²`.
+* `LeJEPA.chaosEnergy_one_eq` (in `LeJEPA/Moments.lean`): `e_1(f) = ∑ᵢ E[f(z) zᵢ]²`.
 * `LeJEPA.exists_deviationL2_le`: **Theorem 3, deviation from rotation**, some `Q ∈ O(n)` has
   `E ∑ₖ (hₖ(z) - (Q z)ₖ - E hₖ)² ≤ B + (δ + B)²`.
+* `LeJEPA.exists_deviationL2_le_of_cov_eq_one`: the whitened corollary, `Σ_h = I` (covariance
+  defect `δ = 0`) gives `E ∑ₖ (hₖ(z) - (Q z)ₖ - E hₖ)² ≤ B + B²` with `B = ε / (2 ρ (1 - ρ))`.
 
 ## References
 
@@ -220,7 +222,7 @@ theorem nonlinearEnergyL2_le {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) {h : Lat
 The encoder is split as `hₖ(z) = E hₖ + ∑ᵢ W k i zᵢ + gₖ(z)` with the linear coefficients
 `W k i = E[hₖ(z) zᵢ]` (`LeJEPA.linCoeff`) and the residual `gₖ` (`LeJEPA.residual`). Everything
 below is computed from the moments of `γₙ` (`LeJEPA.latentGaussian_linear_moments`) and
-integrability of products of `L²` functions; the chaos axioms enter only through
+integrability of products of `L²` functions (both in `LeJEPA/Moments.lean`); the chaos axioms enter only through
 `LeJEPA.nonlinearEnergyL2_le` and `LeJEPA.nonlinearEnergyL2_eq`.
 
 * `E ∑ₖ (hₖ(z) - (Q z)ₖ - E hₖ)² = tr N + ‖W - Q‖_F²` for every matrix `Q`, with the residual
@@ -231,146 +233,6 @@ integrability of products of `L²` functions; the chaos axioms enter only throug
   (`LeJEPA.chaosEnergy_one_eq`, from `He_{eᵢ}(z) = zᵢ`);
 * the nearest orthogonal matrix (`LeJEPA.exists_orthogonal_frobNorm_sub_le`) then gives
   `‖W - Q‖_F ≤ ‖W Wᵀ - I‖_F ≤ δ + E_nl ≤ δ + B`. -/
-
-/-! #### Products of `L²(γₙ)` functions and the moments of `γₙ` -/
-
-/-- The product of two functions of `L²(γₙ)` is integrable (`|f g| ≤ f² + g²`). -/
-theorem integrable_mul_of_memLp {f g : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n))
-    (hg : MemLp g 2 (latentGaussian n)) :
-    Integrable (fun z => f z * g z) (latentGaussian n) := by
-  have hsum : Integrable (fun z => f z ^ 2 + g z ^ 2) (latentGaussian n) := by
-    first
-    | exact hf.integrable_sq.add hg.integrable_sq
-    | exact hf.integrable_sq.fun_add hg.integrable_sq
-  have hmeas : AEStronglyMeasurable (fun z => f z * g z) (latentGaussian n) := by
-    first
-    | exact hf.aestronglyMeasurable.mul hg.aestronglyMeasurable
-    | exact hf.aestronglyMeasurable.fun_mul hg.aestronglyMeasurable
-  refine hsum.mono' hmeas (ae_of_all _ fun z => ?_)
-  show ‖f z * g z‖ ≤ f z ^ 2 + g z ^ 2
-  rw [Real.norm_eq_abs, abs_le]
-  constructor
-  · nlinarith [sq_nonneg (f z + g z), sq_nonneg (f z), sq_nonneg (g z)]
-  · nlinarith [sq_nonneg (f z - g z), sq_nonneg (f z), sq_nonneg (g z)]
-
-/-- A linear form `z ↦ ∑ᵢ cᵢ zᵢ` is in `L²(γₙ)`. -/
-theorem memLp_linear (c : Fin n → ℝ) :
-    MemLp (fun z : Latent n => ∑ i, c i * z i) 2 (latentGaussian n) :=
-  (latentGaussian_linear_moments c c).1
-
-/-- A coordinate `z ↦ zᵢ` is in `L²(γₙ)` (the linear form of the `i`-th row of `I`). -/
-theorem memLp_coord (i : Fin n) : MemLp (fun z : Latent n => z i) 2 (latentGaussian n) := by
-  have h := memLp_linear ((1 : Matrix (Fin n) (Fin n) ℝ) i)
-  have he : (fun z : Latent n => ∑ j, (1 : Matrix (Fin n) (Fin n) ℝ) i j * z j) =
-      fun z => z i :=
-    funext fun z => sum_one_apply_mul i z
-  first
-  | (rw [he] at h; exact h)
-  | exact he ▸ h
-  | simpa only [sum_one_apply_mul] using h
-
-/-- `E[f(z) ∑ᵢ cᵢ zᵢ] = ∑ᵢ cᵢ E[f(z) zᵢ]` for `f ∈ L²(γₙ)`. -/
-theorem integral_mul_linear {f : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n))
-    (c : Fin n → ℝ) :
-    ∫ z, f z * ∑ i, c i * z i ∂(latentGaussian n) =
-      ∑ i, c i * ∫ z, f z * z i ∂(latentGaussian n) := by
-  have hpt : (fun z : Latent n => f z * ∑ i, c i * z i) =
-      fun z => ∑ i, c i * (f z * z i) := by
-    funext z
-    rw [Finset.mul_sum]
-    exact Finset.sum_congr rfl fun i _ => by ring
-  have hint : ∀ i ∈ (Finset.univ : Finset (Fin n)),
-      Integrable (fun z : Latent n => c i * (f z * z i)) (latentGaussian n) :=
-    fun i _ => (integrable_mul_of_memLp hf (memLp_coord i)).const_mul (c i)
-  rw [hpt, integral_finset_sum Finset.univ hint]
-  exact Finset.sum_congr rfl fun i _ => integral_const_mul (c i) _
-
-/-- `E[(f(z) - a) ∑ᵢ cᵢ zᵢ] = ∑ᵢ cᵢ E[f(z) zᵢ]`: a linear form is centered. -/
-theorem integral_sub_const_mul_linear {f : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n))
-    (a : ℝ) (c : Fin n → ℝ) :
-    ∫ z, (f z - a) * ∑ i, c i * z i ∂(latentGaussian n) =
-      ∑ i, c i * ∫ z, f z * z i ∂(latentGaussian n) := by
-  have hpt : (fun z : Latent n => (f z - a) * ∑ i, c i * z i) =
-      fun z => f z * ∑ i, c i * z i - a * ∑ i, c i * z i :=
-    funext fun z => sub_mul _ _ _
-  have h1 : Integrable (fun z : Latent n => f z * ∑ i, c i * z i) (latentGaussian n) :=
-    integrable_mul_of_memLp hf (memLp_linear c)
-  have hI : Integrable (fun z : Latent n => ∑ i, c i * z i) (latentGaussian n) := by
-    first
-    | exact (memLp_linear c).integrable one_le_two
-    | exact (memLp_linear c).integrable (by norm_num)
-  have h2 : Integrable (fun z : Latent n => a * ∑ i, c i * z i) (latentGaussian n) :=
-    hI.const_mul a
-  rw [hpt, integral_sub h1 h2, integral_const_mul, (latentGaussian_linear_moments c c).2.1,
-    mul_zero, sub_zero]
-  exact integral_mul_linear hf c
-
-/-- Expanding `E[(u₁ - u₂)(v₁ - v₂)]` for functions of `L²(γₙ)`. -/
-theorem integral_sub_mul_sub {u₁ u₂ v₁ v₂ : Latent n → ℝ}
-    (hu₁ : MemLp u₁ 2 (latentGaussian n)) (hu₂ : MemLp u₂ 2 (latentGaussian n))
-    (hv₁ : MemLp v₁ 2 (latentGaussian n)) (hv₂ : MemLp v₂ 2 (latentGaussian n)) :
-    ∫ z, (u₁ z - u₂ z) * (v₁ z - v₂ z) ∂(latentGaussian n) =
-      ∫ z, u₁ z * v₁ z ∂(latentGaussian n) - ∫ z, u₁ z * v₂ z ∂(latentGaussian n) -
-        (∫ z, u₂ z * v₁ z ∂(latentGaussian n) - ∫ z, u₂ z * v₂ z ∂(latentGaussian n)) := by
-  have hpt : (fun z => (u₁ z - u₂ z) * (v₁ z - v₂ z)) =
-      fun z => (u₁ z * v₁ z - u₁ z * v₂ z) - (u₂ z * v₁ z - u₂ z * v₂ z) := by
-    funext z
-    ring
-  have I11 := integrable_mul_of_memLp hu₁ hv₁
-  have I12 := integrable_mul_of_memLp hu₁ hv₂
-  have I21 := integrable_mul_of_memLp hu₂ hv₁
-  have I22 := integrable_mul_of_memLp hu₂ hv₂
-  have J1 : Integrable (fun z => u₁ z * v₁ z - u₁ z * v₂ z) (latentGaussian n) := I11.sub I12
-  have J2 : Integrable (fun z => u₂ z * v₁ z - u₂ z * v₂ z) (latentGaussian n) := I21.sub I22
-  rw [hpt, integral_sub J1 J2, integral_sub I11 I12, integral_sub I21 I22]
-
-/-- The integral of a constant under `γₙ`. -/
-theorem integral_const_latent (c : ℝ) : ∫ _z : Latent n, c ∂(latentGaussian n) = c := by
-  first
-  | (simp; done)
-  | (simp [integral_const, measureReal_univ_eq_one, smul_eq_mul]; done)
-  | (rw [integral_const]; simp)
-
-/-- `E[(f - a)(g - b)] = E[f g] - (E f) b - a E g + a b`. -/
-theorem integral_sub_const_mul_sub_const {f g : Latent n → ℝ}
-    (hf : MemLp f 2 (latentGaussian n)) (hg : MemLp g 2 (latentGaussian n)) (a b : ℝ) :
-    ∫ z, (f z - a) * (g z - b) ∂(latentGaussian n) =
-      ∫ z, f z * g z ∂(latentGaussian n) - (∫ z, f z ∂(latentGaussian n)) * b -
-        a * ∫ z, g z ∂(latentGaussian n) + a * b := by
-  have h : ∫ z, (f z - a) * (g z - b) ∂(latentGaussian n) =
-      ∫ z, f z * g z ∂(latentGaussian n) - ∫ z, f z * b ∂(latentGaussian n) -
-        (∫ z, a * g z ∂(latentGaussian n) - ∫ _z : Latent n, a * b ∂(latentGaussian n)) :=
-    integral_sub_mul_sub hf (memLp_const a) hg (memLp_const b)
-  -- the constant is given explicitly, so the pattern can only match `∫ _, a * b`
-  rw [h, integral_const_latent (a * b), integral_mul_const, integral_const_mul]
-  ring
-
-/-- **The bilinear moment identity.** For `f, g ∈ L²(γₙ)`, constants `a, b` and linear forms
-`⟨c, z⟩, ⟨d, z⟩`: `E[(f - a - ⟨c, z⟩)(g - b - ⟨d, z⟩)] = E[f g] - (E f) b - a E g + a b
-- ∑ᵢ dᵢ E[f zᵢ] - ∑ᵢ cᵢ E[g zᵢ] + ⟨c, d⟩`. -/
-theorem integral_resid_mul_resid {f g : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n))
-    (hg : MemLp g 2 (latentGaussian n)) (a b : ℝ) (c d : Fin n → ℝ) :
-    ∫ z, (f z - a - ∑ i, c i * z i) * (g z - b - ∑ i, d i * z i) ∂(latentGaussian n) =
-      (∫ z, f z * g z ∂(latentGaussian n) - (∫ z, f z ∂(latentGaussian n)) * b -
-          a * ∫ z, g z ∂(latentGaussian n) + a * b) -
-        ∑ i, d i * ∫ z, f z * z i ∂(latentGaussian n) -
-        ∑ i, c i * ∫ z, g z * z i ∂(latentGaussian n) + ∑ i, c i * d i := by
-  have hF : MemLp (fun z => f z - a) 2 (latentGaussian n) := hf.sub (memLp_const a)
-  have hG : MemLp (fun z => g z - b) 2 (latentGaussian n) := hg.sub (memLp_const b)
-  have h : ∫ z, (f z - a - ∑ i, c i * z i) * (g z - b - ∑ i, d i * z i) ∂(latentGaussian n) =
-      ∫ z, (f z - a) * (g z - b) ∂(latentGaussian n) -
-        ∫ z, (f z - a) * ∑ i, d i * z i ∂(latentGaussian n) -
-        (∫ z, (∑ i, c i * z i) * (g z - b) ∂(latentGaussian n) -
-          ∫ z, (∑ i, c i * z i) * ∑ i, d i * z i ∂(latentGaussian n)) :=
-    integral_sub_mul_sub hF (memLp_linear c) hG (memLp_linear d)
-  have hcomm : ∫ z, (∑ i, c i * z i) * (g z - b) ∂(latentGaussian n) =
-      ∫ z, (g z - b) * ∑ i, c i * z i ∂(latentGaussian n) := by
-    first
-    | (congr 1; funext z; ring)
-    | (refine congrArg (integral (latentGaussian n)) ?_; funext z; ring)
-  rw [h, integral_sub_const_mul_sub_const hf hg a b, integral_sub_const_mul_linear hf a d, hcomm,
-    integral_sub_const_mul_linear hg b c, (latentGaussian_linear_moments c d).2.2]
-  ring
 
 /-! #### The linear part and the residual of an encoder -/
 
@@ -528,104 +390,6 @@ theorem frobNorm_linCoeff_mul_transpose_sub_one_le {h : Latent n → Latent n}
   rw [hsplit]
   exact frobNorm_sub_le _ _
 
-/-! #### The degree-one chaos energy -/
-
-/-- The multi-index `eᵢ`: one in slot `i`, zero elsewhere. -/
-def unitIndex (i j : Fin n) : ℕ := if j = i then 1 else 0
-
-theorem unitIndex_injective : Function.Injective (unitIndex (n := n)) := by
-  intro i i' hii'
-  have h := congrFun hii' i
-  by_contra hne
-  change (if i = i then 1 else 0) = (if i = i' then 1 else 0) at h
-  rw [if_pos rfl, if_neg hne] at h
-  exact one_ne_zero h
-
-/-- The multi-indices of degree one are the `eᵢ`. -/
-theorem antidiagonalTuple_one_eq_image :
-    Finset.Nat.antidiagonalTuple n 1 = Finset.univ.image (unitIndex (n := n)) := by
-  ext x
-  rw [Finset.Nat.mem_antidiagonalTuple, Finset.mem_image]
-  constructor
-  · intro hx
-    obtain ⟨i, hi⟩ : ∃ i, x i ≠ 0 := by
-      by_contra hcon
-      push_neg at hcon
-      rw [Finset.sum_eq_zero fun i _ => hcon i] at hx
-      exact zero_ne_one hx
-    have hle : ∀ j, x j ≤ 1 := by
-      intro j
-      have hj : x j ≤ ∑ k, x k := by
-        first
-        | exact Finset.single_le_sum (fun k _ => Nat.zero_le (x k)) (Finset.mem_univ j)
-        | exact Finset.single_le_sum (f := x) (fun k _ => Nat.zero_le (x k))
-            (Finset.mem_univ j)
-      rw [hx] at hj
-      exact hj
-    refine ⟨i, Finset.mem_univ i, funext fun j => ?_⟩
-    by_cases hj : j = i
-    · rw [hj]
-      show (if i = i then 1 else 0) = x i
-      rw [if_pos rfl]
-      have := hle i
-      omega
-    · have hpair : x i + x j ≤ 1 := by
-        rw [← hx, ← Finset.sum_pair (Ne.symm hj)]
-        first
-        | exact Finset.sum_le_sum_of_subset (Finset.subset_univ _)
-        | exact Finset.sum_le_sum_of_subset_of_nonneg (Finset.subset_univ _)
-            fun _ _ _ => Nat.zero_le _
-      show (if j = i then 1 else 0) = x j
-      rw [if_neg hj]
-      omega
-  · rintro ⟨i, -, rfl⟩
-    show ∑ j, (if j = i then 1 else 0) = 1
-    first
-    | (simp; done)
-    | (rw [Finset.sum_ite_eq']; simp)
-
-/-- `He_{eᵢ}(z) / √eᵢ! = zᵢ`. -/
-theorem hermiteFun_unitIndex (i : Fin n) (z : Latent n) :
-    hermiteFun (unitIndex i) z = z i := by
-  have hprod : ∏ j, probHermite (unitIndex i j) (z j) = z i := by
-    rw [Finset.prod_eq_single i]
-    · show probHermite (if i = i then 1 else 0) (z i) = z i
-      rw [if_pos rfl]
-      first
-      | rfl
-      | simp [probHermite]
-    · intro j _ hj
-      show probHermite (if j = i then 1 else 0) (z j) = 1
-      rw [if_neg hj]
-      first
-      | rfl
-      | simp [probHermite]
-    · intro hi
-      exact absurd (Finset.mem_univ i) hi
-  have hfact : ∏ j, ((unitIndex i j).factorial : ℝ) = 1 := by
-    refine Finset.prod_eq_one fun j _ => ?_
-    show (((if j = i then 1 else 0 : ℕ)).factorial : ℝ) = 1
-    by_cases hj : j = i
-    · rw [if_pos hj]
-      simp
-    · rw [if_neg hj]
-      simp
-  rw [hermiteFun, hprod, hfact, Real.sqrt_one, div_one]
-
-/-- **The degree-one chaos energy** is `∑ᵢ E[f(z) zᵢ]²`. -/
-theorem chaosEnergy_one_eq (f : Latent n → ℝ) :
-    chaosEnergy f 1 = ∑ i, (∫ z, f z * z i ∂(latentGaussian n)) ^ 2 := by
-  rw [chaosEnergy, antidiagonalTuple_one_eq_image]
-  -- `Finset.sum_image` takes `Set.InjOn g s` (the set argument of `Function.Injective.injOn`
-  -- is implicit in recent Mathlib, explicit in older versions)
-  first
-  | rw [Finset.sum_image unitIndex_injective.injOn]
-  | rw [Finset.sum_image (unitIndex_injective.injOn _)]
-  | rw [Finset.sum_image fun i _ i' _ hii' => unitIndex_injective hii']
-  refine Finset.sum_congr rfl fun i _ => ?_
-  rw [hermiteCoeff]
-  simp only [hermiteFun_unitIndex]
-
 /-- **`tr N = E_nl`**: the residual variance is the chaos energy in degrees `≥ 2`. -/
 theorem sum_residualCov_eq {h : Latent n → Latent n}
     (hh : ∀ k, MemLp (fun z => h z k) 2 (latentGaussian n)) :
@@ -699,6 +463,30 @@ theorem exists_deviationL2_le {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) {h : La
       frobNorm (covMatrix h - 1) + nonlinearBoundL2 ρ h := by
     linarith
   rw [integral_deviation_eq hh Q, ← frobNorm_sq]
-  nlinarith [mul_nonneg h0 (sub_nonneg.2 hx), mul_nonneg (sub_nonneg.2 hx) (sub_nonneg.2 hx)]
+  -- `(δ + B)² - x² = (δ + B - x)² + 2 x (δ + B - x)` with `x = ‖W - Q‖_F`: linear in the hints
+  first
+  | linarith [mul_nonneg h0 (sub_nonneg.2 hx), mul_nonneg (sub_nonneg.2 hx) (sub_nonneg.2 hx)]
+  | nlinarith [mul_nonneg h0 (sub_nonneg.2 hx), mul_nonneg (sub_nonneg.2 hx) (sub_nonneg.2 hx)]
+
+/-- **Theorem 3, whitened corollary, for every `L²` encoder.** If `Σ_h = I` (covariance defect
+`δ = 0`), then with `B = ε / (2 ρ (1 - ρ))`, `ε = L(h) - 2 n (1 - ρ)`, some `Q ∈ O(n)` has
+`E ∑ₖ (hₖ(z) - (Q z)ₖ - E hₖ)² ≤ B + B²`. -/
+theorem exists_deviationL2_le_of_cov_eq_one {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1)
+    {h : Latent n → Latent n} (hh : ∀ k, MemLp (fun z => h z k) 2 (latentGaussian n))
+    (hcov : covMatrix h = 1) :
+    ∃ Q ∈ Matrix.orthogonalGroup (Fin n) ℝ,
+      ∫ z, ∑ k, (h z k - ∑ i, Q k i * z i - ∫ w, h w k ∂(latentGaussian n)) ^ 2
+          ∂(latentGaussian n) ≤
+        (alignment ρ h - 2 * n * (1 - ρ)) / (2 * ρ * (1 - ρ)) +
+          ((alignment ρ h - 2 * n * (1 - ρ)) / (2 * ρ * (1 - ρ))) ^ 2 := by
+  have hδ : frobNorm (covMatrix h - 1) = 0 := by
+    rw [hcov, sub_self]
+    exact frobNorm_zero
+  have hB : nonlinearBoundL2 ρ h = (alignment ρ h - 2 * n * (1 - ρ)) / (2 * ρ * (1 - ρ)) := by
+    rw [nonlinearBoundL2, hδ, mul_zero, add_zero]
+  obtain ⟨Q, hQ, hdev⟩ := exists_deviationL2_le hρ0 hρ1 hh
+  refine ⟨Q, hQ, ?_⟩
+  rw [hB, hδ, zero_add] at hdev
+  exact hdev
 
 end LeJEPA

@@ -17,16 +17,18 @@ concrete, checkable mathematical claim. (`Mathlib.LinearAlgebra.UnitaryGroup` is
 | axiom | standard fact | manifest ID |
 | --- | --- | --- |
 | `hasSum_chaosEnergy` | Parseval for the Hermite basis of `L²(γₙ)` | `L3` |
-| `chaosEnergy_eq_zero_iff` | the first Wiener chaos is the span of the coordinates | `L3` |
-| `mehler_scalarAlignment` | Mehler's formula + stationarity of the OU step | `L2` |
+| `mehler_correlation` | Mehler's formula: `E[f(z) f(z')] = ∑_d ρ ^ d e_d(f)` | `L2` |
 
 All of them are Hermite / Wiener-chaos infrastructure on `γₙ`. The paper also axiomatized the
 Mazur–Ulam theorem and weighted AM–GM. Both are in Mathlib
 (`Mathlib/Analysis/Normed/Affine/MazurUlam.lean`, `Mathlib/Analysis/MeanInequalities.lean`) and
 neither is needed here: encoders are compared through their chaos coefficients. The
-nearest-orthogonal-matrix bound (`L5`) and the first and second moments of `γₙ`
-(`latentGaussian_linear_moments`), axioms in earlier versions of this file, are now theorems
-proved from Mathlib (`LeJEPA/Polar.lean`, `LeJEPA/Forward.lean`).
+nearest-orthogonal-matrix bound (`L5`), the first and second moments of `γₙ`
+(`latentGaussian_linear_moments`) and the first-chaos characterization (`chaosEnergy_eq_zero_iff`,
+`L6`, from Parseval and the moments) and the scalar alignment identity
+(`mehler_scalarAlignment`, from `mehler_correlation`, Parseval and the stationarity of the OU step,
+which is proved from Mathlib's characteristic functions), axioms in earlier versions of this file,
+are now theorems (`LeJEPA/Polar.lean`, `LeJEPA/Moments.lean`, `LeJEPA/Mehler.lean`).
 
 ## References
 
@@ -48,29 +50,19 @@ Calculus*, §1.1 (Wiener chaos decomposition); Janson, *Gaussian Hilbert Spaces*
 axiom hasSum_chaosEnergy {n : ℕ} {f : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n)) :
     HasSum (chaosEnergy f) (∫ z, f z ^ 2 ∂(latentGaussian n))
 
-/-- **The first Wiener chaos (L3).** A square-integrable `f` has all of its chaos energy in
-degree one (no mean, no component in degree `≥ 2`) iff it is almost everywhere a linear form
-`z ↦ ∑ᵢ aᵢ zᵢ`. This is completeness of the Hermite basis together with `He_{eᵢ}(z) = zᵢ` and
-the orthogonality of `zᵢ` to every other `He_α`.
-
-Nualart, *The Malliavin Calculus*, §1.1 (the first chaos `H₁` is the Gaussian space spanned by
-the coordinates); Janson, *Gaussian Hilbert Spaces*, Ch. 2. -/
-axiom chaosEnergy_eq_zero_iff {n : ℕ} {f : Latent n → ℝ} (hf : MemLp f 2 (latentGaussian n)) :
-    (∀ d, d ≠ 1 → chaosEnergy f d = 0) ↔
-      ∃ a : Fin n → ℝ, ∀ᵐ z ∂(latentGaussian n), f z = ∑ i, a i * z i
-
-/-- **Mehler's formula for the Gaussian-OU step (L2).** For `0 ≤ ρ ≤ 1` and `f ∈ L²(γₙ)`, the
-Ornstein–Uhlenbeck operator `T_ρ f(z) = E[f(ρ z + √(1-ρ²) ε)]` acts on the `d`-th chaos as
-multiplication by `ρ ^ d` (`E[He_α(z') | z] = ρ^|α| He_α(z)`), and `z' = ρ z + √(1-ρ²) ε` is again
-`γₙ`-distributed. Hence `(f(z') - f(z))²` is integrable and
-`E (f(z') - f(z))² = 2 E f² - 2 E[f(z) f(z')] = 2 ∑_d (1 - ρ ^ d) e_d(f)`.
+/-- **Mehler's formula for the Gaussian-OU step (L2), as a correlation identity.** For
+`0 ≤ ρ ≤ 1` and `f ∈ L²(γₙ)`, the Ornstein–Uhlenbeck operator `T_ρ f(z) = E[f(ρ z + √(1-ρ²) ε)]`
+acts on the `d`-th Wiener chaos as multiplication by `ρ ^ d` (`E[He_α(z') | z] = ρ^|α| He_α(z)`),
+so the correlation of `f` along one OU step is `E[f(z) f(z')] = ∑_d ρ ^ d e_d(f)`. Stationarity of
+the step and the integrability of `f(z) f(z')` are *not* part of this axiom: they are proved in
+`LeJEPA/Mehler.lean` from Mathlib (and make the integral on the right a genuine expectation).
 
 Nualart, *The Malliavin Calculus*, §1.4 (the Ornstein–Uhlenbeck semigroup, Mehler's formula);
 Bogachev, *Gaussian Measures*, Ch. 1 (Ornstein–Uhlenbeck semigroup);
 Janson, *Gaussian Hilbert Spaces*, Ch. 4. -/
-axiom mehler_scalarAlignment {n : ℕ} {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) {f : Latent n → ℝ}
+axiom mehler_correlation {n : ℕ} {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) {f : Latent n → ℝ}
     (hf : MemLp f 2 (latentGaussian n)) :
-    Integrable (fun p : Latent n × Latent n => (f (ouStep ρ p.1 p.2) - f p.1) ^ 2) (pairLaw n) ∧
-      HasSum (fun d => (1 - ρ ^ d) * chaosEnergy f d) (scalarAlignment ρ f / 2)
+    HasSum (fun d => ρ ^ d * chaosEnergy f d)
+      (∫ p, f p.1 * f (ouStep ρ p.1 p.2) ∂(pairLaw n))
 
 end LeJEPA

@@ -12,9 +12,16 @@ import LeJEPA.Planning
 # Axiom audit
 
 `#print axioms` for the main theorems, printed on every `lake build`. The expected output is the
-three kernel axioms `propext`, `Classical.choice`, `Quot.sound`, plus, for `T1`, the axioms of
-`LeJEPA/Axioms.lean` the proof uses. `Spectral` (`L1`), `Polar` (`L5`), `Converse` (`T2`),
-`Approximate` (`T3`) and `Planning` (`T4`) use no axiom of this development.
+three kernel axioms `propext`, `Classical.choice`, `Quot.sound`, plus, where a theorem depends on
+them, the two axioms of `LeJEPA/Axioms.lean` (`hasSum_chaosEnergy`, `mehler_correlation`):
+
+* no axiom of this development: `Spectral` (`L1`), `Polar` (`L5`), the moments of `γₙ` and
+  `chaosEnergy_one_eq` (`Moments`), `Converse` (`T2`), `latentGaussian_map_linearIsometryEquiv`
+  (`L7`), `Planning` (`T4`), and the *finite-chaos model* of `T3` (`Approximate`, where the
+  alignment and covariance are defined by their chaos formulas);
+* `hasSum_chaosEnergy` only: the first-chaos characterization `chaosEnergy_eq_zero_iff` (`L6`);
+* both: `L4` (`mehler_scalarAlignment`; the stationarity `map_ouStep` uses none), `T1`, and `T3`
+  for `L²` encoders (`ApproximateL2`).
 -/
 
 -- L1: the spectral core
@@ -22,30 +29,44 @@ three kernel axioms `propext`, `Classical.choice`, `Quot.sound`, plus, for `T1`,
 #print axioms LeJEPA.Spectral.gap_of_hasSum
 #print axioms LeJEPA.Spectral.hasSum_eq_one_sub_mul_iff
 
--- L4 and T1: the forward direction
+-- moments of γₙ (no axiom) and the first Wiener chaos (L6, Parseval)
 #print axioms LeJEPA.latentGaussian_linear_moments
+#print axioms LeJEPA.chaosEnergy_one_eq
+#print axioms LeJEPA.chaosEnergy_eq_zero_iff
+
+-- L4 and T1: the forward direction (stationarity of the OU step uses no axiom)
+#print axioms LeJEPA.map_ouStep
+#print axioms LeJEPA.mehler_scalarAlignment
 #print axioms LeJEPA.alignment_eq_tsum
 #print axioms LeJEPA.two_mul_card_mul_le_alignment
 #print axioms LeJEPA.alignment_eq_iff
 #print axioms LeJEPA.isMinimizer_iff
 #print axioms LeJEPA.whitened_of_map_eq
+#print axioms LeJEPA.isMinimizer_feasible_iff
+-- L7: rotations preserve γₙ
+#print axioms LeJEPA.latentGaussian_map_linearIsometryEquiv
 
 -- T2: the converse
 #print axioms LeJEPA.eq_map_of_affine_map_eq
 #print axioms LeJEPA.isGaussian_of_affine_map_eq
+#print axioms LeJEPA.isGaussian_of_ae_affine_map_eq
+#print axioms LeJEPA.map_ne_of_not_isGaussian
 #print axioms LeJEPA.abs_div_card_le_abs_mul_sum_pow_four
 
 -- L5: the nearest orthogonal matrix
 #print axioms LeJEPA.exists_orthogonal_frobNorm_sub_le
 
--- T3: approximate identifiability
+-- T3, finite-chaos model (alignment and covariance defined by their chaos formulas; no axiom)
 #print axioms LeJEPA.FiniteChaos.nonlinearEnergy_le
 #print axioms LeJEPA.FiniteChaos.exists_deviation_le
--- T3 for every L² encoder (nonlinear-energy bound; uses `hasSum_chaosEnergy`, `mehler_scalarAlignment`)
+#print axioms LeJEPA.FiniteChaos.exists_deviation_le_of_cov_eq_one
+-- T3 for every L² encoder (uses `hasSum_chaosEnergy`, `mehler_correlation`)
 #print axioms LeJEPA.nonlinearEnergyL2_le
--- T3 for every L² encoder (deviation from rotation; also uses `L5` and the moments of `γₙ`)
 #print axioms LeJEPA.exists_deviationL2_le
+#print axioms LeJEPA.exists_deviationL2_le_of_cov_eq_one
 
 -- T4: optimal latent-space planning
-#print axioms LeJEPA.Planning.ControlProblem.value_map
-#print axioms LeJEPA.Planning.ControlProblem.isOptimal_map_iff
+#print axioms LeJEPA.Planning.ControlProblem.value_conj
+#print axioms LeJEPA.Planning.ControlProblem.isOptimal_conj_iff
+#print axioms LeJEPA.Planning.value_translation_map
+#print axioms LeJEPA.Planning.isOptimal_translation_map_iff

@@ -3,9 +3,7 @@ Copyright (c) 2026 LeJEPA identifiability kit contributors. All rights reserved.
 Released under the MIT license as described in the file LICENSE.
 -/
 import LeJEPA.Spectral
-import LeJEPA.Axioms
-import LeJEPA.Polar
-import Mathlib.Probability.Distributions.Gaussian.Fernique
+import LeJEPA.Mehler
 
 /-!
 # Theorem 1: the forward direction (linear identifiability)
@@ -19,12 +17,14 @@ almost surely for an orthogonal `Q`, and that the minimizers of `L` over whitene
 exactly these rotations. Only second moments of `h` enter: this is why the variance-covariance
 regularizer of VICReg also identifies the latents.
 
-The route: by Mehler's formula (axiom `LeJEPA.mehler_scalarAlignment`) the alignment of a
+The route: by Mehler's formula (`LeJEPA.mehler_scalarAlignment`, proved in `LeJEPA/Mehler.lean`
+from the axiom `LeJEPA.mehler_correlation` and the stationarity of the OU step) the alignment of a
 component is `2 ∑_d (1 - ρ ^ d) e_d`, its chaos energies sum to `1` (Parseval,
 `LeJEPA.hasSum_chaosEnergy`), and the spectral core `LeJEPA.Spectral` does the rest. Components
 with all energy in degree one are linear (`LeJEPA.chaosEnergy_eq_zero_iff`), and whitening makes
 the coefficient matrix orthogonal (`LeJEPA.latentGaussian_linear_moments`, the first and second
-moments of `γₙ`, proved here from Mathlib's Gaussian API).
+moments of `γₙ`, proved in `LeJEPA/Moments.lean` from Mathlib's Gaussian API). The first-chaos
+characterization `LeJEPA.chaosEnergy_eq_zero_iff` is proved there from Parseval (manifest `L6`).
 
 ## Main statements
 
@@ -34,6 +34,11 @@ moments of `γₙ`, proved here from Mathlib's Gaussian API).
 * `LeJEPA.alignment_eq_iff` (`T1`): equality iff `h = Q z` a.e. with `Q ∈ O(n)`.
 * `LeJEPA.isMinimizer_iff` (`T1`): the minimizers over whitened encoders are the rotations.
 * `LeJEPA.whitened_of_map_eq` (`T1`): Gaussianity `h(z) ~ γₙ` implies whitening.
+* `LeJEPA.isMinimizer_feasible_iff` (`T1`, the paper's form): among measurable encoders with
+  `γₙ.map h = γₙ`, the minimizers of the alignment are exactly the a.e. rotations; the identity
+  encoder is the comparison.
+* `LeJEPA.latentGaussian_map_linearIsometryEquiv` (`L7`): `γₙ.map L = γₙ` for every linear
+  isometry `L` of `ℝⁿ` (every `Q ∈ O(n)` acting as `z ↦ Q z`), so rotations are feasible.
 
 ## References
 
@@ -48,91 +53,6 @@ open MeasureTheory ProbabilityTheory Matrix
 open scoped InnerProductSpace
 
 variable {n : ℕ}
-
-/-! ### First and second moments of `γₙ` -/
-
-/-- **First and second moments of γₙ.** A linear form `z ↦ ∑ᵢ aᵢ zᵢ` of a standard Gaussian
-vector is square integrable and centered, and `E[⟨a, z⟩⟨b, z⟩] = ⟨a, b⟩` (the covariance of `γₙ`
-is the identity). Proved from Mathlib's `IsGaussian.memLp_dual`,
-`integral_strongDual_stdGaussian` and `covarianceBilin_stdGaussian` (`= innerSL ℝ`), by writing
-`∑ᵢ aᵢ zᵢ = ⟪a, z⟫` (`LeJEPA.Polar.euclidean_inner_eq_sum_mul`); it was an axiom in earlier
-versions of this development. -/
-theorem latentGaussian_linear_moments (a b : Fin n → ℝ) :
-    MemLp (fun z : Latent n => ∑ i, a i * z i) 2 (latentGaussian n) ∧
-      ∫ z, ∑ i, a i * z i ∂(latentGaussian n) = 0 ∧
-      ∫ z, (∑ i, a i * z i) * (∑ i, b i * z i) ∂(latentGaussian n) = ∑ i, a i * b i := by
-  -- vectors of `ℝⁿ` with prescribed coordinates
-  have hvec : ∀ c : Fin n → ℝ, ∃ v : Latent n, ∀ k, v k = c k := by
-    intro c
-    first
-    | exact ⟨WithLp.toLp 2 c, fun k => rfl⟩
-    | exact ⟨(WithLp.equiv 2 (Fin n → ℝ)).symm c, fun k => rfl⟩
-  -- a linear form is an inner product
-  have hform : ∀ (v : Latent n) (c : Fin n → ℝ), (∀ k, v k = c k) →
-      ∀ z : Latent n, ∑ i, c i * z i = ⟪v, z⟫_ℝ := by
-    intro v c hv z
-    rw [Polar.euclidean_inner_eq_sum_mul]
-    simp only [hv]
-  -- `E ⟪v, z⟫ = 0`: `⟪v, ·⟫ = innerSL ℝ v` is a continuous linear form (`innerSL ℝ v z = ⟪v, z⟫`
-  -- holds by `rfl`; the rewriting alternatives do not rely on that unfolding)
-  have hmean : ∀ v : Latent n, ∫ z, ⟪v, z⟫_ℝ ∂(latentGaussian n) = 0 := by
-    intro v
-    first
-    | exact integral_strongDual_stdGaussian (innerSL ℝ v)
-    | (have h := integral_strongDual_stdGaussian (innerSL ℝ v)
-       simp only [innerSL_apply_apply] at h
-       exact h)
-    | (have h := integral_strongDual_stdGaussian (innerSL ℝ v)
-       simp only [coe_innerSL_apply] at h
-       exact h)
-  have hmemLp : ∀ v : Latent n, MemLp (fun z => ⟪v, z⟫_ℝ) 2 (latentGaussian n) := by
-    intro v
-    first
-    | exact IsGaussian.memLp_dual (latentGaussian n) (innerSL ℝ v) 2 (by simp)
-    | exact (IsGaussian.memLp_two_id (μ := latentGaussian n)).const_inner v
-    | (have h := IsGaussian.memLp_dual (latentGaussian n) (innerSL ℝ v) 2 (by simp)
-       simp only [coe_innerSL_apply] at h
-       exact h)
-  have hcov : ∀ v w : Latent n,
-      ∫ z, ⟪v, z⟫_ℝ * ⟪w, z⟫_ℝ ∂(latentGaussian n) = ⟪v, w⟫_ℝ := by
-    intro v w
-    -- `covarianceBilin γₙ v w = cov[⟪v, ·⟫, ⟪w, ·⟫]` (centered by `hmean`), and
-    -- `covarianceBilin γₙ = innerSL ℝ`; the second form is `covarianceBilin_apply`, centered by
-    -- `integral_id_stdGaussian`. After rewriting with `covarianceBilin_stdGaussian`, `innerSL ℝ`
-    -- sits behind the coercion of `E →L[ℝ] E →L[ℝ] ℝ` (not `E →L⋆[ℝ] …`), so
-    -- `innerSL_apply_apply` is not used as a rewrite rule: the last step is `innerSL ℝ v w = ⟪v, w⟫`
-    -- by unfolding (`exact`), or through `Eq.trans` with `innerSL_apply_apply`.
-    first
-    | (have h := covarianceBilin_apply_eq_cov (μ := latentGaussian n) IsGaussian.memLp_two_id v w
-       rw [covarianceBilin_stdGaussian, covariance, hmean v, hmean w] at h
-       simp only [sub_zero] at h
-       first
-       | exact h.symm
-       | exact h.symm.trans (innerSL_apply_apply (𝕜 := ℝ) v w))
-    | (have h := covarianceBilin_apply (μ := stdGaussian (Latent n)) IsGaussian.memLp_two_id v w
-       simp only [id_eq, integral_id_stdGaussian, sub_zero] at h
-       rw [covarianceBilin_stdGaussian] at h
-       first
-       | exact h.symm
-       | exact h.symm.trans (innerSL_apply_apply (𝕜 := ℝ) v w))
-    | (have h := covarianceBilin_apply_eq_cov (μ := latentGaussian n) IsGaussian.memLp_two_id v w
-       simp only [covarianceBilin_stdGaussian, covariance, hmean v, hmean w, sub_zero] at h
-       exact h.symm)
-  obtain ⟨va, hva⟩ := hvec a
-  obtain ⟨vb, hvb⟩ := hvec b
-  have hfa : (fun z : Latent n => ∑ i, a i * z i) = fun z => ⟪va, z⟫_ℝ :=
-    funext (hform va a hva)
-  refine ⟨?_, ?_, ?_⟩
-  · rw [hfa]
-    exact hmemLp va
-  · rw [hfa]
-    exact hmean va
-  · have hab : (fun z : Latent n => (∑ i, a i * z i) * (∑ i, b i * z i)) =
-        fun z => ⟪va, z⟫_ℝ * ⟪vb, z⟫_ℝ := by
-      funext z
-      rw [hform va a hva z, hform vb b hvb z]
-    rw [hab, hcov va vb, Polar.euclidean_inner_eq_sum_mul]
-    simp only [hva, hvb]
 
 /-- The second-moment (whitening) constraint on an encoder: each component is in `L²(γₙ)`,
 `E h = 0` and `E h hᵀ = I`. -/
@@ -247,15 +167,6 @@ theorem whitened_of_orthogonal {Q : Matrix (Fin n) (Fin n) ℝ}
     have hkl := congrFun (congrFun (mul_transpose_eq_one_of_mem hQ) k) l
     simpa [Matrix.mul_apply, Matrix.one_apply] using hkl
 
-/-- The `k`-th row of the identity matrix picks the `k`-th coordinate. -/
-theorem sum_one_apply_mul (k : Fin n) (y : Latent n) :
-    ∑ i, (1 : Matrix (Fin n) (Fin n) ℝ) k i * y i = y k := by
-  first
-  | (rw [Finset.sum_eq_single k (fun i _ hik => by simp [Matrix.one_apply_ne (Ne.symm hik)])
-      (fun hk => absurd (Finset.mem_univ k) hk)]
-     simp)
-  | simp [Matrix.one_apply]
-
 /-- The identity encoder is whitened. -/
 theorem whitened_id : Whitened (fun z : Latent n => z) :=
   whitened_of_orthogonal (one_mem _) fun z k => (sum_one_apply_mul k z).symm
@@ -338,26 +249,6 @@ theorem isMinimizer_iff {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) {h : Latent n
 
 /-! ### Gaussianity implies whitening -/
 
-/-- Contracting with the basis vector `Pi.single k 1` picks the `k`-th entry. -/
-theorem sum_single_one_mul_apply (k : Fin n) (v : Fin n → ℝ) :
-    ∑ i, (Pi.single k (1 : ℝ) : Fin n → ℝ) i * v i = v k := by
-  first
-  | (rw [Finset.sum_eq_single k (fun i _ hik => by simp [Pi.single_apply, hik])
-      (fun hk => absurd (Finset.mem_univ k) hk)]
-     simp)
-  | simp [Pi.single_apply]
-
-/-- The coordinate `z ↦ z k` as a linear form. -/
-theorem sum_single_one_mul (k : Fin n) (y : Latent n) :
-    ∑ i, (Pi.single k (1 : ℝ) : Fin n → ℝ) i * y i = y k :=
-  sum_single_one_mul_apply k (fun i => y i)
-
-/-- The basis vectors `Pi.single k 1` are orthonormal: `∑ᵢ δ_{ik} δ_{il} = δ_{kl}`. -/
-theorem sum_single_mul_single (k l : Fin n) :
-    ∑ i, (Pi.single k (1 : ℝ) : Fin n → ℝ) i * (Pi.single l (1 : ℝ) : Fin n → ℝ) i =
-      if k = l then 1 else 0 := by
-  rw [sum_single_one_mul_apply k (Pi.single l (1 : ℝ)), Pi.single_apply]
-
 /-- **Theorem 1, Gaussianity constraint.** If a measurable encoder pushes `γₙ` forward to `γₙ`,
 i.e. `h(z) ~ N(0, Iₙ)`, then it is whitened; so the bounds above hold for every encoder meeting
 the LeJEPA constraint. -/
@@ -390,5 +281,60 @@ theorem whitened_of_map_eq {h : Latent n → Latent n} (hh : Measurable h)
       | exact (hL2 k).aestronglyMeasurable.fun_mul (hL2 l).aestronglyMeasurable
       | fun_prop
     rw [transfer (fun y => y k * y l) hkl, hcov k l]
+
+/-! ### Theorem 1 under the Gaussianity constraint -/
+
+/-- The LeJEPA constraint on an encoder: `h` is measurable and `h(z) ~ γₙ`, i.e. it pushes the
+standard Gaussian forward to itself. -/
+def Feasible (h : Latent n → Latent n) : Prop :=
+  Measurable h ∧ (latentGaussian n).map h = latentGaussian n
+
+/-- The identity encoder is feasible. -/
+theorem feasible_id : Feasible (fun z : Latent n => z) := by
+  refine ⟨by first | exact measurable_id | exact measurable_id', ?_⟩
+  first
+  | exact Measure.map_id
+  | exact Measure.map_id'
+
+/-- **Rotations preserve `γₙ` (`L7`).** For every linear isometry equivalence `L` of `ℝⁿ`
+(for instance `z ↦ Q z` with `Q ∈ O(n)`), `γₙ.map L = γₙ`: Mathlib's `stdGaussian_map`. -/
+theorem latentGaussian_map_linearIsometryEquiv (L : Latent n ≃ₗᵢ[ℝ] Latent n) :
+    (latentGaussian n).map L = latentGaussian n :=
+  stdGaussian_map L
+
+/-- Rotations are feasible encoders. -/
+theorem feasible_linearIsometryEquiv (L : Latent n ≃ₗᵢ[ℝ] Latent n) :
+    Feasible (fun z => L z) :=
+  ⟨L.continuous.measurable, latentGaussian_map_linearIsometryEquiv L⟩
+
+/-- The identity encoder attains `L = 2 n (1 - ρ)`. -/
+theorem alignment_id {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) :
+    alignment ρ (fun z : Latent n => z) = 2 * n * (1 - ρ) :=
+  (alignment_eq_iff hρ0 hρ1 whitened_id).2
+    ⟨1, one_mem _, ae_of_all _ fun z k => (sum_one_apply_mul k z).symm⟩
+
+/-- **Theorem 1, lower bound, Gaussianity form.** Every feasible encoder has
+`L(h) ≥ 2 n (1 - ρ)`. -/
+theorem two_mul_card_mul_le_alignment_of_feasible {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1)
+    {h : Latent n → Latent n} (hf : Feasible h) : 2 * n * (1 - ρ) ≤ alignment ρ h :=
+  two_mul_card_mul_le_alignment hρ0 hρ1 (whitened_of_map_eq hf.1 hf.2)
+
+/-- **Theorem 1, the paper's statement.** For `0 < ρ < 1`, a measurable encoder `h` with
+`γₙ.map h = γₙ` minimizes the alignment among all such encoders iff `h(z) = Q z` for almost
+every `z`, for some `Q ∈ O(n)`. The comparison is the identity encoder, which is feasible. -/
+theorem isMinimizer_feasible_iff {ρ : ℝ} (hρ0 : 0 < ρ) (hρ1 : ρ < 1) {h : Latent n → Latent n}
+    (hf : Feasible h) :
+    (∀ h' : Latent n → Latent n, Feasible h' → alignment ρ h ≤ alignment ρ h') ↔
+      ∃ Q ∈ Matrix.orthogonalGroup (Fin n) ℝ,
+        ∀ᵐ z ∂(latentGaussian n), ∀ k, h z k = ∑ i, Q k i * z i := by
+  have hw := whitened_of_map_eq hf.1 hf.2
+  rw [← alignment_eq_iff hρ0 hρ1 hw]
+  constructor
+  · intro hmin
+    exact le_antisymm ((hmin _ feasible_id).trans (alignment_id hρ0 hρ1).le)
+      (two_mul_card_mul_le_alignment hρ0.le hρ1.le hw)
+  · intro hL h' hf'
+    rw [hL]
+    exact two_mul_card_mul_le_alignment_of_feasible hρ0.le hρ1.le hf'
 
 end LeJEPA

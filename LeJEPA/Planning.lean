@@ -7,29 +7,43 @@ import Mathlib.Analysis.InnerProductSpace.PiL2
 /-!
 # Theorem 4: optimal latent-space planning
 
-A finite-horizon deterministic control problem on a state space `S` has dynamics
-`step : S → A → S`, a stage cost `cost s g a` (state `s`, goal `g`, action `a`) and a terminal
-cost `terminal s g`. With a finite, nonempty action set the optimal value with `t` steps to go
-is computed by dynamic programming, and an action sequence is optimal if no sequence of the same
-length is cheaper.
+A finite-horizon deterministic control problem on a state space `S` with actions `A` has
+dynamics `step : S → A → S`, a stage cost `cost s g a` (state `s`, goal `g`, action `a`) and a
+terminal cost `terminal s g`. With a finite, nonempty action set the optimal value with `t`
+steps to go is computed by dynamic programming, and an action sequence is optimal if no
+sequence of the same length is cheaper.
 
-If a map `Q : S → S` commutes with the dynamics and leaves the costs invariant jointly in state
-and goal — as every rotation `Q ∈ O(n)` does for dynamics that commute with `O(n)` and costs
-such as `‖s - g‖²` — then the optimal value and the optimal action sequences in the learned
-latent `Q z` are exactly those in the true latent `z`. No axiom is used, and `Q` need not be
-invertible.
+The learned latent is `Q z` with `Q ∈ O(n)`. Planning in it is planning in a *second* problem
+`P'`, the conjugate of the true problem `P` through `Q`: `P'.step (Q s) (σ a) = Q (P.step s a)`,
+and the costs of `P'` at `(Q s, Q g, σ a)` are those of `P` at `(s, g, a)`, where `σ : A ≃ A'`
+relabels the actions (the identity when both problems use the same action labels). Then the
+optimal values agree through `Q`, and the optimal plans correspond through `σ`. `Q` need not be
+invertible. No axiom is used.
+
+The instance that matters: translation dynamics `s + v(a)` with costs `‖s - g‖² + λ ‖v(a)‖²`
+(terminal `‖s - g‖²`) on a real normed space, and its image under a linear isometry `L` (for
+`Q ∈ O(n)`, `L z = Q z`), the problem that moves by `L (v a)`. This is the construction the
+numeric check `T4.dp_rotation_invariance` plans with (`pycheck/checks/t4.py`, `conjugate`).
+(Dynamics that commute with `Q` *inside one problem*, `P.step (Q s) a = Q (P.step s a)`, would
+force `Q v(a) = v(a)` for translation dynamics; that is not the paper's setting.)
 
 ## Main definitions
 
 * `LeJEPA.Planning.ControlProblem`, its `value`, `seqCost` and `IsOptimal`.
-* `LeJEPA.Planning.ControlProblem.Equivariant`: `Q` commutes with the dynamics and preserves
-  the costs.
+* `LeJEPA.Planning.ControlProblem.Conjugate P P' Q σ`: `P'` is `P` seen through `Q` and `σ`.
+* `LeJEPA.Planning.translation v λ`, `LeJEPA.Planning.translation_conjugate`,
+  `LeJEPA.Planning.translation_conjugate_perm`: translation dynamics with quadratic costs, and
+  its conjugate under a linear isometry (with the action labels kept, or relabelled by `σ`).
 
 ## Main statements
 
-* `LeJEPA.Planning.ControlProblem.value_map`: `V_t(Q s, Q g) = V_t(s, g)`.
-* `LeJEPA.Planning.ControlProblem.isOptimal_map_iff`: optimal in `Q z` iff optimal in `z`.
-* `LeJEPA.Planning.norm_map_sub_map`: linear isometries preserve `‖s - g‖`.
+* `LeJEPA.Planning.ControlProblem.value_conj`: `V'_t(Q s, Q g) = V_t(s, g)`.
+* `LeJEPA.Planning.ControlProblem.seqCost_conj`: the cost of `as.map σ` in `P'` from `Q s` is
+  the cost of `as` in `P` from `s`.
+* `LeJEPA.Planning.ControlProblem.isOptimal_conj_iff`: `as.map σ` is optimal in `P'` from
+  `Q s` iff `as` is optimal in `P` from `s`; `exists_isOptimal_conj_iff` for plans of `P'`.
+* `LeJEPA.Planning.value_translation_map`, `LeJEPA.Planning.isOptimal_translation_map_iff`:
+  the O(n) instance; `LeJEPA.Planning.value_translation_perm` with relabelled actions.
 * `LeJEPA.Planning.map_straightPlan`: a linear map sends the straight-line latent plan between
   `s` and `g` to the straight-line plan between `Q s` and `Q g`.
 
@@ -51,67 +65,187 @@ structure ControlProblem (S A : Type*) where
 
 namespace ControlProblem
 
-variable {S A : Type*} (P : ControlProblem S A)
+variable {S A S' A' : Type*}
 
 /-- The optimal value `V_t(s, g)` with `t` steps to go, by dynamic programming over a finite,
 nonempty action set. -/
-noncomputable def value [Fintype A] [Nonempty A] : ℕ → S → S → ℝ
+noncomputable def value (P : ControlProblem S A) [Fintype A] [Nonempty A] : ℕ → S → S → ℝ
   | 0, s, g => P.terminal s g
   | t + 1, s, g =>
-    Finset.univ.inf' Finset.univ_nonempty fun a => P.cost s g a + value t (P.step s a) g
+    Finset.univ.inf' Finset.univ_nonempty fun a => P.cost s g a + value P t (P.step s a) g
 
 /-- The cost of executing the action sequence `as` from state `s` towards goal `g`. -/
-noncomputable def seqCost : List A → S → S → ℝ
+noncomputable def seqCost (P : ControlProblem S A) : List A → S → S → ℝ
   | [], s, g => P.terminal s g
-  | a :: as, s, g => P.cost s g a + seqCost as (P.step s a) g
+  | a :: as, s, g => P.cost s g a + seqCost P as (P.step s a) g
 
 /-- An action sequence of length `t` is optimal from `s` towards `g` if no sequence of length `t`
 is cheaper. -/
-def IsOptimal (t : ℕ) (as : List A) (s g : S) : Prop :=
+def IsOptimal (P : ControlProblem S A) (t : ℕ) (as : List A) (s g : S) : Prop :=
   as.length = t ∧ ∀ bs : List A, bs.length = t → P.seqCost as s g ≤ P.seqCost bs s g
 
-/-- `Q` commutes with the dynamics and leaves the costs invariant jointly in state and goal. -/
-structure Equivariant (Q : S → S) : Prop where
-  /-- The dynamics commute with `Q`. -/
-  step_map : ∀ s a, P.step (Q s) a = Q (P.step s a)
-  /-- Stage costs are invariant. -/
-  cost_map : ∀ s g a, P.cost (Q s) (Q g) a = P.cost s g a
-  /-- Terminal costs are invariant. -/
-  terminal_map : ∀ s g, P.terminal (Q s) (Q g) = P.terminal s g
+/-- `P'` is the conjugate of `P` through the state map `Q` and the action map `σ`: dynamics
+intertwine, `P'.step (Q s) (σ a) = Q (P.step s a)`, and running and terminal costs are preserved
+jointly in state and goal. -/
+structure Conjugate (P : ControlProblem S A) (P' : ControlProblem S' A') (Q : S → S')
+    (σ : A → A') : Prop where
+  /-- The dynamics intertwine. -/
+  step_map : ∀ s a, P'.step (Q s) (σ a) = Q (P.step s a)
+  /-- Stage costs are preserved. -/
+  cost_map : ∀ s g a, P'.cost (Q s) (Q g) (σ a) = P.cost s g a
+  /-- Terminal costs are preserved. -/
+  terminal_map : ∀ s g, P'.terminal (Q s) (Q g) = P.terminal s g
 
-variable {P} {Q : S → S}
+variable {P : ControlProblem S A} {P' : ControlProblem S' A'} {Q : S → S'}
 
-/-- **Theorem 4, value function.** Under an equivariant `Q`, the optimal value with `t` steps
-to go is the same in the learned latent: `V_t(Q s, Q g) = V_t(s, g)`. -/
-theorem value_map [Fintype A] [Nonempty A] (hQ : P.Equivariant Q) (t : ℕ) (s g : S) :
-    P.value t (Q s) (Q g) = P.value t s g := by
-  induction t generalizing s with
-  | zero => simp only [value, hQ.terminal_map]
-  | succ t ih => simp only [value, hQ.step_map, hQ.cost_map, ih]
-
-/-- The cost of every action sequence is invariant under an equivariant `Q`. -/
-theorem seqCost_map (hQ : P.Equivariant Q) (as : List A) (s g : S) :
-    P.seqCost as (Q s) (Q g) = P.seqCost as s g := by
+/-- The cost of every action sequence is preserved by a conjugacy (for any action map `σ`). -/
+theorem seqCost_conj {σ : A → A'} (hP : P.Conjugate P' Q σ) (as : List A) (s g : S) :
+    P'.seqCost (as.map σ) (Q s) (Q g) = P.seqCost as s g := by
   induction as generalizing s with
-  | nil => simp only [seqCost, hQ.terminal_map]
-  | cons a as ih => simp only [seqCost, hQ.step_map, hQ.cost_map, ih]
+  | nil => simp only [List.map_nil, seqCost, hP.terminal_map]
+  | cons a as ih => simp only [List.map_cons, seqCost, hP.step_map, hP.cost_map, ih]
 
-/-- **Theorem 4, optimal plans.** Under an equivariant `Q`, an action sequence is optimal from
-`Q s` towards `Q g` iff it is optimal from `s` towards `g`. -/
-theorem isOptimal_map_iff (hQ : P.Equivariant Q) (t : ℕ) (as : List A) (s g : S) :
-    P.IsOptimal t as (Q s) (Q g) ↔ P.IsOptimal t as s g := by
-  simp only [IsOptimal, seqCost_map hQ]
+/-- Relabelling a list by `σ.symm` and back gives the list. -/
+theorem map_map_symm (σ : A ≃ A') (l : List A') : (l.map σ.symm).map σ = l := by
+  induction l with
+  | nil => rfl
+  | cons a l ih => simp only [List.map_cons, Equiv.apply_symm_apply, ih]
+
+/-- **Theorem 4, value function.** If `P'` is the conjugate of `P` through `Q` and an action
+relabelling `σ : A ≃ A'`, the optimal values agree: `V'_t(Q s, Q g) = V_t(s, g)`. -/
+theorem value_conj [Fintype A] [Nonempty A] [Fintype A'] [Nonempty A'] {σ : A ≃ A'}
+    (hP : P.Conjugate P' Q σ) (t : ℕ) (s g : S) :
+    P'.value t (Q s) (Q g) = P.value t s g := by
+  induction t generalizing s with
+  | zero => simp only [value, hP.terminal_map]
+  | succ t ih =>
+    -- the action `a` of `P` is the action `σ a` of `P'`, and every action of `P'` is one
+    have hterm : ∀ a : A, P'.cost (Q s) (Q g) (σ a) + P'.value t (P'.step (Q s) (σ a)) (Q g) =
+        P.cost s g a + P.value t (P.step s a) g := fun a => by
+      rw [hP.step_map, hP.cost_map, ih]
+    simp only [value]
+    -- `Finset.le_inf'` / `Finset.inf'_le` take the nonemptiness proof and the function
+    -- explicitly in recent Mathlib; the alternatives cover implicit forms
+    apply le_antisymm
+    · first
+      | refine Finset.le_inf' _ _ fun a _ => ?_
+      | refine (Finset.le_inf'_iff _ _).2 fun a _ => ?_
+      | refine Finset.le_inf'_iff.2 fun a _ => ?_
+      rw [← hterm a]
+      first
+      | exact Finset.inf'_le _ (Finset.mem_univ (σ a))
+      | exact Finset.inf'_le (Finset.mem_univ (σ a))
+    · first
+      | refine Finset.le_inf' _ _ fun a' _ => ?_
+      | refine (Finset.le_inf'_iff _ _).2 fun a' _ => ?_
+      | refine Finset.le_inf'_iff.2 fun a' _ => ?_
+      have h := hterm (σ.symm a')
+      rw [Equiv.apply_symm_apply] at h
+      rw [h]
+      first
+      | exact Finset.inf'_le _ (Finset.mem_univ (σ.symm a'))
+      | exact Finset.inf'_le (Finset.mem_univ (σ.symm a'))
+
+/-- **Theorem 4, optimal plans.** If `P'` is the conjugate of `P` through `Q` and an action
+relabelling `σ : A ≃ A'`, the relabelled sequence `as.map σ` is optimal in `P'` from `Q s`
+towards `Q g` iff `as` is optimal in `P` from `s` towards `g`. -/
+theorem isOptimal_conj_iff {σ : A ≃ A'} (hP : P.Conjugate P' Q σ) (t : ℕ) (as : List A)
+    (s g : S) : P'.IsOptimal t (as.map σ) (Q s) (Q g) ↔ P.IsOptimal t as s g := by
+  simp only [IsOptimal, List.length_map, seqCost_conj hP]
+  constructor
+  · rintro ⟨hlen, hopt⟩
+    refine ⟨hlen, fun bs hbs => ?_⟩
+    have h := hopt (bs.map σ) (by rw [List.length_map]; exact hbs)
+    rwa [seqCost_conj hP] at h
+  · rintro ⟨hlen, hopt⟩
+    refine ⟨hlen, fun bs' hbs' => ?_⟩
+    have h := hopt (bs'.map σ.symm) (by rw [List.length_map]; exact hbs')
+    rw [← map_map_symm σ bs', seqCost_conj hP]
+    exact h
+
+/-- **Theorem 4, plans of the learned problem.** Every plan of `P'` is the relabelling of a plan
+of `P`: a sequence `bs'` is optimal in `P'` from `Q s` iff `bs'.map σ.symm` is optimal in `P`
+from `s`. -/
+theorem isOptimal_conj_iff' {σ : A ≃ A'} (hP : P.Conjugate P' Q σ) (t : ℕ) (bs' : List A')
+    (s g : S) : P'.IsOptimal t bs' (Q s) (Q g) ↔ P.IsOptimal t (bs'.map σ.symm) s g := by
+  rw [← isOptimal_conj_iff hP, map_map_symm]
 
 end ControlProblem
 
-section Latent
+section Translation
 
-variable {E : Type*} [NormedAddCommGroup E] [NormedSpace ℝ E]
+variable {E : Type*} [NormedAddCommGroup E] [NormedSpace ℝ E] {A : Type*}
+
+/-- Translation dynamics `s ↦ s + v(a)` with stage cost `‖s - g‖² + λ ‖v(a)‖²` and terminal
+cost `‖s - g‖²`: the control problem of the paper's Theorem 4 and of `T4.dp_rotation_invariance`. -/
+def translation (v : A → E) (lam : ℝ) : ControlProblem E A where
+  step s a := s + v a
+  cost s g a := ‖s - g‖ ^ 2 + lam * ‖v a‖ ^ 2
+  terminal s g := ‖s - g‖ ^ 2
 
 /-- Linear isometries, such as `z ↦ Q z` for `Q ∈ O(n)`, preserve the distance `‖s - g‖` that
 goal-conditioned costs are built from. -/
 theorem norm_map_sub_map (L : E →ₗᵢ[ℝ] E) (s g : E) : ‖L s - L g‖ = ‖s - g‖ := by
   rw [← map_sub, L.norm_map]
+
+/-- **The O(n) instance.** The translation problem that moves by `L (v a)` is the conjugate,
+through the linear isometry `L` and the identity on actions, of the one that moves by `v a`. -/
+theorem translation_conjugate (L : E →ₗᵢ[ℝ] E) (v : A → E) (lam : ℝ) :
+    (translation v lam).Conjugate (translation (fun a => L (v a)) lam) L (Equiv.refl A) where
+  step_map s a := by
+    show L s + L (v a) = L (s + v a)
+    rw [map_add]
+  cost_map s g a := by
+    show ‖L s - L g‖ ^ 2 + lam * ‖L (v a)‖ ^ 2 = ‖s - g‖ ^ 2 + lam * ‖v a‖ ^ 2
+    rw [norm_map_sub_map, L.norm_map]
+  terminal_map s g := by
+    show ‖L s - L g‖ ^ 2 = ‖s - g‖ ^ 2
+    rw [norm_map_sub_map]
+
+/-- **The O(n) instance with relabelled actions.** The translation problem whose action `a'`
+moves by `L (v (σ.symm a'))` is the conjugate, through `L` and the relabelling `σ : A ≃ A'`, of
+the one that moves by `v a`. (`T4.dp_rotation_invariance` builds exactly this problem,
+`pycheck.checks.t4.conjugate`.) -/
+theorem translation_conjugate_perm {A' : Type*} (L : E →ₗᵢ[ℝ] E) (v : A → E) (lam : ℝ)
+    (σ : A ≃ A') :
+    (translation v lam).Conjugate (translation (fun a' => L (v (σ.symm a'))) lam) L σ where
+  step_map s a := by
+    show L s + L (v (σ.symm (σ a))) = L (s + v a)
+    rw [Equiv.symm_apply_apply, map_add]
+  cost_map s g a := by
+    show ‖L s - L g‖ ^ 2 + lam * ‖L (v (σ.symm (σ a)))‖ ^ 2 = ‖s - g‖ ^ 2 + lam * ‖v a‖ ^ 2
+    rw [Equiv.symm_apply_apply, norm_map_sub_map, L.norm_map]
+  terminal_map s g := by
+    show ‖L s - L g‖ ^ 2 = ‖s - g‖ ^ 2
+    rw [norm_map_sub_map]
+
+/-- **Theorem 4, O(n) instance with relabelled actions.** Values agree, and `as` is optimal for
+the original problem iff `as.map σ` is optimal for the conjugate one. -/
+theorem value_translation_perm [Fintype A] [Nonempty A] {A' : Type*} [Fintype A'] [Nonempty A']
+    (L : E →ₗᵢ[ℝ] E) (v : A → E) (lam : ℝ) (σ : A ≃ A') (t : ℕ) (s g : E) :
+    (translation (fun a' => L (v (σ.symm a'))) lam).value t (L s) (L g) =
+        (translation v lam).value t s g ∧
+      ∀ as : List A, (translation (fun a' => L (v (σ.symm a'))) lam).IsOptimal t (as.map σ)
+          (L s) (L g) ↔ (translation v lam).IsOptimal t as s g :=
+  ⟨ControlProblem.value_conj (translation_conjugate_perm L v lam σ) t s g,
+    fun as => ControlProblem.isOptimal_conj_iff (translation_conjugate_perm L v lam σ) t as s g⟩
+
+/-- **Theorem 4, O(n) instance, values.** Planning with translations `L (v a)` from `L s` towards
+`L g` has the optimal value of planning with `v a` from `s` towards `g`. -/
+theorem value_translation_map [Fintype A] [Nonempty A] (L : E →ₗᵢ[ℝ] E) (v : A → E)
+    (lam : ℝ) (t : ℕ) (s g : E) :
+    (translation (fun a => L (v a)) lam).value t (L s) (L g) = (translation v lam).value t s g :=
+  ControlProblem.value_conj (translation_conjugate L v lam) t s g
+
+/-- **Theorem 4, O(n) instance, plans.** The same action sequence is optimal in both. -/
+theorem isOptimal_translation_map_iff (L : E →ₗᵢ[ℝ] E) (v : A → E) (lam : ℝ) (t : ℕ)
+    (as : List A) (s g : E) :
+    (translation (fun a => L (v a)) lam).IsOptimal t as (L s) (L g) ↔
+      (translation v lam).IsOptimal t as s g := by
+  have h := ControlProblem.isOptimal_conj_iff (translation_conjugate L v lam) t as s g
+  first
+  | (rwa [show as.map (Equiv.refl A) = as from List.map_id as] at h)
+  | simpa using h
 
 /-- The straight-line latent plan from `s` to `g`, at time `τ ∈ [0, 1]`. -/
 def straightPlan (s g : E) (τ : ℝ) : E :=
@@ -125,6 +259,6 @@ theorem map_straightPlan (L : E →ₗ[ℝ] E) (s g : E) (τ : ℝ) :
   | (simp only [straightPlan, map_add, map_smul, map_sub]; done)
   | simp [straightPlan]
 
-end Latent
+end Translation
 
 end LeJEPA.Planning

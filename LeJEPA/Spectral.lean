@@ -49,7 +49,10 @@ variable {ρ : ℝ}
 
 /-- Powers of a number in `[0, 1]` stay at most one. -/
 theorem degree_pow_le_one (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) : ∀ k : ℕ, ρ ^ k ≤ 1
-  | 0 => by simp
+  | 0 => by
+    first
+    | simp
+    | exact (pow_zero ρ).le
   | k + 1 => by
     have hk := degree_pow_le_one hρ0 hρ1 k
     have hk0 : 0 ≤ ρ ^ k := pow_nonneg hρ0 k
@@ -121,7 +124,12 @@ theorem one_sub_mul_le_of_hasSum (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) (he : ∀ d
     (1 - ρ) * S ≤ A := by
   refine hasSum_le (fun d => ?_) (hS.mul_left (1 - ρ)) hA
   match d with
-  | 0 => simp [he0]
+  | 0 =>
+    first
+    | (simp [he0]; done)
+    | (show (1 - ρ) * e 0 ≤ (1 - ρ ^ 0) * e 0
+       rw [he0]
+       linarith)
   | d + 1 =>
     exact mul_le_mul_of_nonneg_right (one_sub_le_one_sub_pow hρ0 hρ1 (by omega)) (he (d + 1))
 
@@ -139,8 +147,21 @@ theorem gap_of_hasSum (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) (he : ∀ d, 0 ≤ e d
   refine hasSum_le (fun d => ?_) hL hR
   -- `match` keeps the literal patterns `0`, `1`, `d + 2` in the goal (no `Nat.succ` forms)
   match d with
-  | 0 => simp [he0]
-  | 1 => simp
+  | 0 =>
+    first
+    | (simp [he0]; done)
+    | (have h01 : ¬((0 : ℕ) = 1) := by omega
+       show ρ * (1 - ρ) * (e 0 - if (0 : ℕ) = 1 then e 1 else 0) ≤
+         (1 - ρ ^ 0) * e 0 - (1 - ρ) * e 0
+       rw [if_neg h01, he0]
+       linarith)
+  | 1 =>
+    first
+    | (simp; done)
+    | (show ρ * (1 - ρ) * (e 1 - if (1 : ℕ) = 1 then e 1 else 0) ≤
+         (1 - ρ ^ 1) * e 1 - (1 - ρ) * e 1
+       rw [if_pos rfl, pow_one]
+       linarith)
   | d + 2 =>
     have hgap := mul_one_sub_le_sub hρ0 hρ1 (d := d + 2) (by omega)
     have hed := he (d + 2)

@@ -13,7 +13,7 @@ from pycheck.checks import t2
 def test_T2_checks_registered(checks_of):
     assert set(checks_of("T2")) == {"T2.gennorm_projection_kurtosis",
                                     "T2.laplace_uniform_kurtosis", "T2.normality_test_power",
-                                    "T2.gaussian_positive_case"}
+                                    "T2.gaussian_positive_case", "T2.affine_pushforward"}
 
 
 def test_T2_gennorm_projection_kurtosis_passes():
@@ -74,3 +74,20 @@ def test_T2_gaussian_positive_case_fails_for_laplace_latents():
 def test_T2_gaussian_positive_case_fails_without_whitening():
     # Gaussian but not whitened: ‖h‖² is not χ²_n
     assert not t2.gaussian_positive_case(0, whitening="none", reps=100).passed
+
+
+def test_T2_affine_pushforward_passes():
+    r = t2.affine_pushforward(0)
+    assert r.passed and r.figures["max_relative_min_eigenvalue"] <= 1e-12
+
+
+def test_T2_affine_pushforward_fails_with_the_wrong_mean():
+    def wrong(A, b):
+        Ainv = np.linalg.inv(A)
+        return Ainv @ b, Ainv @ Ainv.T       # sign of the mean flipped
+    assert not t2.affine_pushforward(0, law=wrong).passed
+
+
+def test_T2_affine_pushforward_fails_if_the_linear_part_is_invertible():
+    r = t2.affine_pushforward(0, singular=lambda rng, n: rng.standard_normal((n, n)) + 2 * np.eye(n))
+    assert not r.passed and r.figures["max_relative_min_eigenvalue"] > 1e-6

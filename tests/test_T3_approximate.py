@@ -11,7 +11,8 @@ from pycheck.checks import t3
 
 
 def test_T3_checks_registered(checks_of):
-    assert set(checks_of("T3")) == {"T3.bound_random_polynomials", "T3.bound_tightness"}
+    assert set(checks_of("T3")) == {"T3.bound_random_polynomials", "T3.bound_tightness",
+                                    "T3.whitened_corollary"}
 
 
 @st.composite
@@ -91,3 +92,14 @@ def test_T3_extremal_encoder_attains_the_energy_bound():
         q = T.t3_quantities(t3._extremal(n, rho, delta), rho)
         assert abs(q.eps) < 1e-12 and abs(q.delta - delta) < 1e-12
         assert abs(q.nonlinear_energy - q.bound.energy) < 1e-12
+
+
+def test_T3_whitened_corollary_passes():
+    r = t3.whitened_corollary(0)
+    assert r.passed and r.figures["violations"] == 0 and r.figures["max_delta"] <= 1e-9
+
+
+def test_T3_whitened_corollary_fails_without_the_quadratic_term():
+    # D ≤ B fails for whitened encoders whose linear part is far from orthogonal
+    r = t3.whitened_corollary(0, bound=lambda B: 0.5 * B)
+    assert not r.passed and r.figures["violations"] > 0

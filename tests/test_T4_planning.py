@@ -1,6 +1,7 @@
 """T4: optimal plans are invariant under orthogonal re-coding of the latent, not under
 general linear re-coding."""
 import numpy as np
+import pytest
 
 from pycheck import theory as T
 from pycheck.checks import t4
@@ -46,3 +47,37 @@ def test_T4_dp_nonorthogonal_counterexample_fails_for_a_rotation():
     Q = T.random_rotation(np.random.default_rng(1), 2)
     r = t4.dp_nonorthogonal_counterexample(0, A=Q)
     assert not r.passed and r.figures["plans_changed"] == 0
+
+
+def test_T4_conjugate_is_the_lean_construction():
+    # Lean `translation_conjugate_perm`: action σ(a) of P' moves by L v(a)
+    rng = np.random.default_rng(2)
+    acts, L = rng.standard_normal((5, 3)), rng.standard_normal((3, 3))
+    sigma = np.array([2, 0, 4, 1, 3])
+    v2 = t4.conjugate(acts, L, sigma)
+    for a in range(5):
+        assert np.allclose(v2[sigma[a]], L @ acts[a], rtol=0, atol=1e-12)
+    assert np.array_equal(t4.conjugate(acts, L), acts @ L.T)
+
+
+def test_T4_conjugate_rejects_a_non_permutation():
+    with pytest.raises(ValueError, match="permutation"):
+        t4.conjugate(np.ones((3, 2)), np.eye(2), np.array([0, 0, 1]))
+
+
+def test_T4_relabelled_plan_is_sigma_of_the_plan():
+    rng = np.random.default_rng(3)
+    s0, g, acts, lam = t4._problem(rng, 3, 5)
+    Q, sigma = T.random_rotation(rng, 3), np.array([4, 2, 0, 1, 3])
+    v, pol = t4.plan(s0, g, acts, 3, lam)
+    vq, polq = t4.plan(Q @ s0, Q @ g, t4.conjugate(acts, Q, sigma), 3, lam)
+    assert abs(vq - v) <= 1e-10 * v      # float rounding of Q s only
+    assert polq == tuple(int(sigma[a]) for a in pol)
+
+
+def test_T4_conjugacy_hypotheses_hold_exactly_for_rotations_only():
+    rng = np.random.default_rng(4)
+    acts = rng.standard_normal((4, 2))
+    Q = T.random_rotation(rng, 2)
+    assert t4.conjugacy_residual(acts, Q, None, 0.3, rng) <= 1e-12
+    assert t4.conjugacy_residual(acts, np.diag([2.0, 0.5]), None, 0.3, rng) > 1e-2

@@ -146,3 +146,17 @@ def test_lean_file_may_list_several_files(tmp_path):
     toml.write_text(text.replace('lean_file = "LeJEPA/Forward.lean"', "lean_file = []"))
     with pytest.raises(ManifestError, match="lean_file"):
         load(toml)
+
+
+def test_audit_proved_needs_a_theorem(tmp_path):
+    """An ID that claims `proved` while listing only definitions has no Lean proof."""
+    files = dict(GOOD)
+    files["LeJEPA/Forward.lean"] += "\nnamespace LeJEPA\ndef only_a_def : Nat := 0\nend LeJEPA\n"
+    m, reg = make_project(tmp_path, files, entries(T1={"lean": '["LeJEPA.only_a_def"]'}))
+    assert any("status is proved but no listed Lean declaration is a theorem" in v
+               for v in audit(m, reg))
+    for status in ("statement", "conjecture"):
+        (tmp_path / status).mkdir()
+        m, reg = make_project(tmp_path / status, files,
+                              entries(T1={"lean": '["LeJEPA.only_a_def"]', "status": status}))
+        assert audit(m, reg) == []

@@ -246,3 +246,48 @@ def procrustes_bound(seed: int, *, rhs=lambda W: float(np.linalg.norm(W @ W.T - 
                  "max_ratio": worst_ratio},
         tolerance=f"slack/(1+||WW^T-I||) >= -{tol:g}: float rounding only (singular "
                   "values give (s-1)^2 <= (s^2-1)^2 exactly)")
+
+
+# ---------------------------------------------------------------- L6
+def _first_chaos_distance(h: T.PolyEncoder) -> np.ndarray:
+    """``E (h_k − Σ_i a_{ki} z_i)²`` with ``a_{ki} = E[h_k z_i]``, both by exact Gauss–Hermite
+    quadrature (the integrands are polynomials), independently of the chaos coefficients;
+    shape (n_out,)."""
+    degree = int(h.degrees.max(initial=1))
+    nodes, w = T.gauss_hermite(degree + 1, h.n)
+    values = h(nodes)
+    a = (w[:, None] * values).T @ nodes                       # (n_out, n): E[h_k z_i]
+    return w @ (values - nodes @ a.T) ** 2
+
+
+@check("L6.first_chaos")
+def first_chaos(seed: int, *, distance=lambda e: e.sum(axis=1) - e[:, 1],
+                tol: float = 1e-10) -> CheckResult:
+    """The first Wiener chaos (Lean ``LeJEPA.chaosEnergy_eq_zero_iff``, proved from Parseval):
+    for random polynomial ``f`` (n ≤ 3, degree ≤ 4) the squared distance to its best linear
+    form, by exact quadrature, is ``E f² − e_1 = Σ_{d≠1} e_d`` (``integral_sub_linear_sq``); it
+    vanishes exactly for the linear forms and is positive as soon as one energy outside degree 1
+    is, so "all energy in degree 1" and "a.e. linear" coincide."""
+    rng = np.random.default_rng(seed)
+    worst, wrong_zero, count = 0.0, 0, 0
+    for _ in range(60):
+        n, degree = int(rng.integers(1, 4)), int(rng.integers(1, 5))
+        h = T.random_encoder(rng, n, degree, mean_scale=float(rng.choice([0.0, 1.0])),
+                             nonlinear_scale=float(rng.choice([0.0, 1.0])))
+        e = T.chaos_energies(h)
+        if e.shape[1] < 2:
+            e = np.pad(e, ((0, 0), (0, 2 - e.shape[1])))
+        quad = _first_chaos_distance(h)
+        pred = distance(e)
+        worst = max(worst, float(np.max(np.abs(quad - pred) / (1 + e.sum(axis=1)))))
+        off = e.sum(axis=1) - e[:, 1]                           # Σ_{d≠1} e_d ≥ 0
+        wrong_zero += int(np.sum((off > 1e-8) != (quad > 1e-8)))
+        count += h.n_out
+    return CheckResult(
+        passed=worst <= tol and wrong_zero == 0,
+        summary=f"{count} components: max |E(f - best linear)^2 - (E f^2 - e_1)| = {worst:.1e} "
+                f"(relative to 1 + E f^2); zero-distance and zero-off-degree-one energy disagree "
+                f"on {wrong_zero}",
+        figures={"components": count, "max_rel_error": worst, "disagreements": wrong_zero},
+        tolerance=f"{tol:g} relative: the quadrature is exact for these polynomials, so only "
+                  "float rounding remains; 'zero' means below 1e-8 (energies are O(1) or exactly 0)")

@@ -220,3 +220,30 @@ def gaussian_preserving_nonlinear(seed: int, *, band=(0.5, 1.5), scale: float = 
                   "< 1e-3 under exact Gaussianity); gap: L_MC - 4 se > 2n(1-rho) (one-sided "
                   "3e-5), MC within 4 se of the exact Hermite series, and exact "
                   "eps >= 2rho(1-rho)E_nl")
+
+
+# ---------------------------------------------------------------- L7
+@check("L7.rotation_invariance")
+def rotation_invariance(seed: int, *, transform=lambda rng, n: T.random_rotation(rng, n),
+                        degree: int = 4, tol: float = 1e-10) -> CheckResult:
+    """Rotations are feasible (Lean ``LeJEPA.latentGaussian_map_linearIsometryEquiv``,
+    ``γₙ.map Q = γₙ``): for Haar ``Q ∈ O(n)`` (n ≤ 4) every normalized Hermite function of degree
+    ``1..4`` has mean 0 under the law of ``Q z``, i.e. the moments of ``Q z`` up to order 4 are
+    those of ``γₙ``; computed by exact Gauss–Hermite quadrature of the polynomial
+    ``He_α(Q z)``."""
+    rng = np.random.default_rng(seed)
+    worst, cases = 0.0, 0
+    for n in (1, 2, 3, 4):
+        nodes, w = T.gauss_hermite(degree + 1, n)
+        alphas = T.multi_indices(n, degree)[1:]                 # drop α = 0 (mean 1)
+        for _ in range(5):
+            Q = transform(rng, n)
+            worst = max(worst, float(np.abs(w @ T.basis(nodes @ Q.T, alphas)).max()))
+            cases += 1
+    return CheckResult(
+        passed=worst <= tol,
+        summary=f"{cases} maps (n = 1..4): max |E He_alpha(Qz)/sqrt(alpha!)| over "
+                f"1 <= |alpha| <= {degree} = {worst:.1e}",
+        figures={"maps": cases, "degree": degree, "max_abs_moment": worst},
+        tolerance=f"{tol:g}: {degree + 1} nodes per variable integrate polynomials of degree "
+                  f"<= {2 * degree + 1} exactly, so only float rounding remains")

@@ -203,3 +203,58 @@ def gaussian_positive_case(seed: int, *, latent: str = "gaussian", whitening: st
                  "samples": size, "n": n},
         tolerance="each rejection rate consistent with 0.05: two-sided binomial test "
                   "p >= 0.005 (Bonferroni over the two tests: family false alarm 1%)")
+
+
+def _gaussian_preimage(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """T2's identification: the law ``p`` with ``p.map (A·+b) = N(0, I)`` is
+    ``N(−A⁻¹b, A⁻¹A⁻ᵀ)``; returns its mean and covariance."""
+    Ainv = np.linalg.inv(A)
+    return -Ainv @ b, Ainv @ Ainv.T
+
+
+def _rank_deficient(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A random ``n × n`` matrix of rank ``n − 1``."""
+    U, s, Vt = np.linalg.svd(rng.standard_normal((n, n)))
+    s[-1] = 0.0
+    return U * s @ Vt
+
+
+@check("T2.affine_pushforward")
+def affine_pushforward(seed: int, *, law=_gaussian_preimage, singular=_rank_deficient,
+                       draws: int = 200) -> CheckResult:
+    """The general form of T2 (Lean ``isGaussian_of_ae_affine_map_eq``,
+    ``bijective_of_ae_affine_map_eq``). (a) For invertible ``A``, ``N(−A⁻¹b, A⁻¹A⁻ᵀ)`` is pushed
+    by ``z ↦ Az + b`` to mean 0 and covariance ``I`` (exact linear algebra), the law the
+    theorem identifies. (b) For singular ``A`` and any latent covariance ``Σ_p``, some unit
+    ``u`` has ``uᵀA = 0``, so ``⟨u, Az + b⟩`` is constant: ``Cov(Az + b) = AΣ_pAᵀ`` has a zero
+    eigenvalue, while ``N(0, I)`` needs every eigenvalue 1 — no such encoder is feasible."""
+    rng = np.random.default_rng(seed)
+    worst_mean = worst_cov = worst_null = 0.0
+    max_min_eig = 0.0
+    for _ in range(draws):
+        n = int(rng.integers(1, 7))
+        A = rng.standard_normal((n, n)) + 2 * np.eye(n)
+        b = rng.standard_normal(n)
+        m, S = law(A, b)
+        worst_mean = max(worst_mean, float(np.abs(A @ m + b).max()))
+        worst_cov = max(worst_cov, float(np.abs(A @ S @ A.T - np.eye(n)).max()))
+        if n >= 2:
+            As = singular(rng, n)
+            L = rng.standard_normal((n, n))
+            Sp = L @ L.T + 0.1 * np.eye(n)                       # any latent covariance
+            u = np.linalg.svd(As)[0][:, -1]                      # left null vector of As
+            worst_null = max(worst_null, float(np.abs(u @ As).max() / np.abs(As).max()))
+            eig = np.linalg.eigvalsh(As @ Sp @ As.T)
+            max_min_eig = max(max_min_eig, float(eig[0] / eig[-1]))
+    ok = worst_mean <= 1e-9 and worst_cov <= 1e-9 and worst_null <= 1e-12 and max_min_eig <= 1e-12
+    return CheckResult(
+        passed=ok,
+        summary=f"{draws} affine maps (n = 1..6): pushforward of N(-A^-1 b, A^-1 A^-T) has max "
+                f"|mean| {worst_mean:.1e}, max |cov - I| {worst_cov:.1e}; singular A: max "
+                f"|u^T A| {worst_null:.1e}, largest relative smallest eigenvalue of Cov(Az + b) "
+                f"{max_min_eig:.1e} (N(0, I) needs 1)",
+        figures={"draws": draws, "max_mean_error": worst_mean, "max_cov_error": worst_cov,
+                 "max_null_residual": worst_null, "max_relative_min_eigenvalue": max_min_eig},
+        tolerance="1e-9 absolute for mean and covariance (A + 2I keeps cond(A) moderate, "
+                  "rounding ~1e-13); 1e-12 relative for the null vector and the zero eigenvalue "
+                  "(SVD rounding ~1e-15 relative)")

@@ -1,8 +1,11 @@
-"""Checks for T4 (optimal latent planning): exact finite-horizon dynamic programming in ``z``
-and in a linear re-coding ``Az`` of the latent. Dynamics ``s' = s + a`` (the re-coded
-problem uses actions ``A a``) and costs ``‖s − g‖²`` per step plus ``λ‖a‖²`` are
-``O(n)``-equivariant / invariant, so for ``A = Q ∈ O(n)`` values and optimal action
-sequences coincide; for a non-orthogonal ``A`` they need not.
+"""Checks for T4 (optimal latent planning): exact finite-horizon dynamic programming for the
+translation problem ``P`` (``s' = s + v(a)``, stage cost ``‖s − g‖² + λ‖v(a)‖²``, terminal cost
+``‖s − g‖²``) and for its conjugate ``P'`` through a linear map ``L`` of the latent and a
+relabelling ``σ`` of the actions, built by :func:`conjugate` exactly as the Lean instance
+``LeJEPA.Planning.translation_conjugate_perm`` builds it: action ``a'`` of ``P'`` moves by
+``L v(σ⁻¹ a')``. For ``L = Q ∈ O(n)``, ``P'`` is the conjugate of ``P`` (Lean's
+``ControlProblem.Conjugate``), so values agree and optimal plans correspond through ``σ``; for a
+non-orthogonal ``L`` the costs are not preserved and they need not.
 """
 from __future__ import annotations
 
@@ -65,70 +68,127 @@ def _problem(rng: np.random.Generator, n: int, K: int):
             rng.standard_normal((K, n)), float(rng.uniform(0.1, 1.0)))
 
 
-def _recoded(A: np.ndarray, s0, goal, actions, horizon, lam):
-    """The same problem planned in the coordinates ``Az`` (states, goal and actions mapped)."""
-    return plan(A @ s0, A @ goal, actions @ A.T, horizon, lam)
+def conjugate(actions: np.ndarray, L: np.ndarray, sigma: np.ndarray | None = None) -> np.ndarray:
+    """The action vectors of the learned-latent problem ``P'``, as Lean's
+    ``translation_conjugate_perm L v λ σ`` defines it: action ``a'`` of ``P'`` moves by
+    ``L v(σ⁻¹ a')``, so action ``a`` of ``P`` is action ``σ(a)`` of ``P'``.
+
+    Parameters
+    ----------
+    actions : ndarray, shape (K, n) — the translations ``v(a)`` of ``P``
+    L : ndarray, shape (n, n) — the map of the latent (``Q ∈ O(n)`` in the theorem)
+    sigma : ndarray of int, shape (K,), optional — a permutation; ``sigma[a] = σ(a)``
+        (default: the identity, Lean's ``translation_conjugate``)
+
+    Returns
+    -------
+    ndarray, shape (K, n) — the translations ``v'(a')`` of ``P'``
+    """
+    mapped = actions @ L.T
+    if sigma is None:
+        return mapped
+    sigma = np.asarray(sigma)
+    if sorted(sigma.tolist()) != list(range(len(actions))):
+        raise ValueError(f"sigma must be a permutation of 0..{len(actions) - 1}, got {sigma}")
+    return mapped[np.argsort(sigma)]          # v'[σ(a)] = L v[a]
+
+
+def conjugacy_residual(actions, L, sigma, lam, rng: np.random.Generator, trials: int = 20
+                       ) -> float:
+    """Largest violation, on random states, goals and actions, of the hypotheses of Lean's
+    ``ControlProblem.Conjugate P P' L σ``: ``P'.step (L s) (σ a) = L (P.step s a)``, and stage and
+    terminal costs of ``P'`` at ``(L s, L g, σ a)`` equal those of ``P`` at ``(s, g, a)``
+    (relative to the size of the quantities)."""
+    v2 = conjugate(actions, L, sigma)
+    sig = np.arange(len(actions)) if sigma is None else np.asarray(sigma)
+    worst = 0.0
+    for _ in range(trials):
+        s, g = rng.standard_normal(L.shape[1]), rng.standard_normal(L.shape[1])
+        a = int(rng.integers(len(actions)))
+        step = np.abs((L @ s + v2[sig[a]]) - L @ (s + actions[a])).max()
+        term, term2 = np.sum((s - g) ** 2), np.sum((L @ s - L @ g) ** 2)
+        cost = term + lam * np.sum(actions[a] ** 2)
+        cost2 = term2 + lam * np.sum(v2[sig[a]] ** 2)
+        worst = max(worst, step / (1 + np.abs(L @ s).max()), abs(cost2 - cost) / cost,
+                    abs(term2 - term) / term)
+    return float(worst)
 
 
 @check("T4.dp_rotation_invariance")
 def dp_rotation_invariance(seed: int, *, transform=lambda rng, n: T.random_rotation(rng, n),
                            problems: int = 40, horizon: int = 4, K: int = 7) -> CheckResult:
-    """Random problems and Haar ``Q ∈ O(n)`` (reflections included): the optimal value and the
-    optimal action indices in ``Qz`` equal those in ``z``; the DP value and plan agree with
-    brute-force simulation of all ``K^H`` sequences; on a ``Q``-orbit action set (planar rotation by
-    ``2π j/K`` acting on ``{R^i a}``) the *same* action set gives the permuted optimal plan;
-    and the straight latent line from ``Q s0`` to ``Q g`` decodes to the straight line."""
+    """Random translation problems ``P``, Haar ``Q ∈ O(n)`` (reflections included) and random
+    action relabellings ``σ`` (the identity on every other problem): ``P'`` is built by
+    :func:`conjugate` as in Lean's ``translation_conjugate_perm``; the hypotheses of
+    ``ControlProblem.Conjugate`` hold numerically; the optimal value of ``P'`` from ``Q s0``
+    towards ``Q g`` equals that of ``P`` from ``s0`` (``value_conj``) and the optimal plan of ``P'``
+    is ``σ`` applied to the plan of ``P`` (``isOptimal_conj_iff``); the DP value and plan agree with
+    brute-force simulation of all ``K^H`` sequences; on a ``Q``-orbit action set (planar rotation
+    by ``2π j/K`` acting on ``{R^i a}``) ``P'`` has the *same* action vectors as ``P`` relabelled
+    by ``i ↦ i + j``; and the straight latent line from ``Q s0`` to ``Q g`` decodes to the
+    straight line."""
     rng = np.random.default_rng(seed)
-    max_rel, mismatches, min_gap, brute_err = 0.0, 0, math.inf, 0.0
+    max_rel, mismatches, min_gap, brute_err, conj_res = 0.0, 0, math.inf, 0.0, 0.0
     for i in range(problems):
         n = 2 + i % 3
         s0, g, acts, lam = _problem(rng, n, K)
         v, pol = plan(s0, g, acts, horizon, lam)
         Q = transform(rng, n)
-        vq, polq = _recoded(Q, s0, g, acts, horizon, lam)
+        sigma = rng.permutation(K) if i % 2 else None
+        vq, polq = plan(Q @ s0, Q @ g, conjugate(acts, Q, sigma), horizon, lam)
+        conj_res = max(conj_res, conjugacy_residual(acts, Q, sigma, lam, rng))
         max_rel = max(max_rel, abs(vq - v) / v)
-        mismatches += pol != polq
+        mapped = pol if sigma is None else tuple(int(sigma[a]) for a in pol)
+        mismatches += polq != mapped
         costs = sequence_costs(s0, g, acts, horizon, lam)
         best, second = np.partition(costs, 1)[:2]
         min_gap = min(min_gap, (second - best) / v)
         brute_err = max(brute_err, abs(best - v) / v,
                         abs(costs[np.ravel_multi_index(pol, (K,) * horizon)] - v) / v)
-    # Q-orbit action set: R = rotation by 2π j/K permutes {R^i a0} as i -> i + j (mod K)
+    # Q-orbit action set: R = rotation by 2π j/K permutes {R^i a0} as i -> i + j (mod K), so
+    # conjugate(orbit, R) is the orbit itself with the labels shifted by j
     j = 2
     c, s = math.cos(2 * math.pi * j / K), math.sin(2 * math.pi * j / K)
     R = np.array([[c, -s], [s, c]])
     step = 2 * math.pi / K
     orbit = np.stack([[math.cos(i * step + 0.3), math.sin(i * step + 0.3)] for i in range(K)])
+    shift = (np.arange(K) + j) % K
+    same_set = float(np.abs(conjugate(orbit, R, shift) - orbit).max())
     s0, g = rng.standard_normal(2), 3 * rng.standard_normal(2)
     v, pol = plan(s0, g, orbit, horizon, 0.5)
     vr, polr = plan(R @ s0, R @ g, orbit, horizon, 0.5)
-    orbit_ok = abs(vr - v) <= 1e-10 * v and polr == tuple((a + j) % K for a in pol)
+    orbit_ok = (abs(vr - v) <= 1e-10 * v and polr == tuple(int(shift[a]) for a in pol)
+                and same_set <= 1e-12)
     Q = T.random_rotation(rng, 3)
     s0, g = rng.standard_normal(3), rng.standard_normal(3)
     taus = np.linspace(0, 1, 11)[:, None]
     line_err = float(np.abs((Q @ s0 + taus * (Q @ g - Q @ s0)) @ Q - (s0 + taus * (g - s0))).max())
     ok = (max_rel <= 1e-10 and mismatches == 0 and brute_err <= 1e-12 and orbit_ok
-          and line_err <= 1e-12 and min_gap > 1e-8)
+          and line_err <= 1e-12 and min_gap > 1e-8 and conj_res <= 1e-12)
     return CheckResult(
         passed=ok,
-        summary=f"{problems} problems (n=2..4, {K}^{horizon} sequences): max rel. value diff "
+        summary=f"{problems} problems (n=2..4, {K}^{horizon} sequences, half with relabelled "
+                f"actions): conjugacy residual {conj_res:.1e}, max rel. value diff "
                 f"{max_rel:.1e}, policy mismatches {mismatches}; DP = brute force "
-                f"({brute_err:.1e}); Q-orbit permutation: {orbit_ok}; straight-line decode "
+                f"({brute_err:.1e}); Q-orbit relabelling: {orbit_ok}; straight-line decode "
                 f"error {line_err:.1e}",
         figures={"problems": problems, "horizon": horizon, "actions": K,
+                 "conjugacy_residual": conj_res,
                  "max_rel_value_diff": max_rel, "policy_mismatches": int(mismatches),
                  "dp_vs_brute_force": float(brute_err), "min_rel_optimality_gap": float(min_gap),
                  "orbit_permutation_ok": bool(orbit_ok), "straight_line_error": line_err},
-        tolerance="values equal to 1e-10 relative (float rounding of Q s); optimal plans "
-                  "must match exactly, which is meaningful because every optimum is unique "
-                  "by a margin > 1e-8 relative (min_rel_optimality_gap)")
+        tolerance="conjugacy hypotheses and values equal to 1e-12 / 1e-10 relative (float "
+                  "rounding of Q s, a few ulps per DP step); optimal plans must match exactly, "
+                  "which is meaningful because every optimum is unique by a margin > 1e-8 "
+                  "relative (min_rel_optimality_gap)")
 
 
 @check("T4.dp_nonorthogonal_counterexample")
 def dp_nonorthogonal_counterexample(seed: int, *, A=np.diag([3.0, 1 / 3]), problems: int = 20,
                                     horizon: int = 4, K: int = 7) -> CheckResult:
-    """A non-orthogonal invertible ``A`` (default ``diag(3, 1/3)``, determinant 1): planning in
-    ``Az`` with the same invariant-looking costs changes the optimal value and, on some
+    """A non-orthogonal invertible ``A`` (default ``diag(3, 1/3)``, determinant 1): the problem
+    built by :func:`conjugate` with ``A`` is not a conjugate of ``P`` (the costs are not
+    preserved), and planning in it from ``A s0`` changes the optimal value and, on some
     problems, the optimal action sequence. Passes when such a difference is found."""
     rng = np.random.default_rng(seed)
     n = A.shape[0]
@@ -136,7 +196,7 @@ def dp_nonorthogonal_counterexample(seed: int, *, A=np.diag([3.0, 1 / 3]), probl
     for _ in range(problems):
         s0, g, acts, lam = _problem(rng, n, K)
         v, pol = plan(s0, g, acts, horizon, lam)
-        va, pola = _recoded(A, s0, g, acts, horizon, lam)
+        va, pola = plan(A @ s0, A @ g, conjugate(acts, A), horizon, lam)
         max_rel = max(max_rel, abs(va - v) / v)
         changed += pol != pola
     ok = max_rel > 1e-6 and changed > 0
