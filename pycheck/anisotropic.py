@@ -54,7 +54,8 @@ import math
 from typing import Callable
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.integrate import quad
+from scipy.special import erf, ndtr, ndtri
 
 from .theory import PolyEncoder, T3Bound
 
@@ -62,7 +63,7 @@ __all__ = [
     "check_rhos", "anisotropic_ou_pairs", "weights", "alignment_loss", "rotation_alignment",
     "spectral_gap", "linear_is_optimal", "slowest_indices", "whitened_minimum",
     "sfa_encoder", "sharp_encoder", "anisotropic_bound", "GAUSSIAN_MAPS",
-    "gaussian_map_search", "sign_flip_exact_alignment",
+    "gaussian_map_search", "sign_flip_exact_alignment", "fold_alignment",
 ]
 
 
@@ -256,6 +257,68 @@ def sign_flip_exact_alignment(rho) -> float:
     s, f = r.max(), r.min()
     rest = rotation_alignment(r) - 2 * (1 - s) - 2 * (1 - f)
     return float(rest + 2 * (1 - s) + 2 * (1 - f * 2 / math.pi * math.asin(s)))
+
+
+# Beyond |x| = 12 the Gaussian weight is below 1e-31: the quadratures stop there.
+_CUT = 12.0
+
+
+def _phi(x: float) -> float:
+    return math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+def _fold_even(x: float) -> float:
+    """``Φ^{-1}(2Φ(|x|) − 1)``, the fold's first output: through ``erf`` near 0 (where it
+    tends to −∞ like ``−sqrt(2 log(1/|x|))``, integrably) and through the upper tail beyond 1."""
+    a = abs(x)
+    if a < 1:
+        return float(ndtri(max(float(erf(a / math.sqrt(2))), 1e-300)))
+    return float(-ndtri(2 * ndtr(-a)))
+
+
+def _half(x: float) -> float:
+    """``Φ^{-1}((1 + Φ(x))/2) = −Φ^{-1}(Φ(−x)/2)``: the fold's second output when ``z_s > 0``."""
+    return float(-ndtri(ndtr(-x) / 2))
+
+
+def _pair_moment(u, v, r: float, singular: float | None = None, even: bool = False,
+                 tol: float = 1e-10) -> float:
+    """``E[u(x) v(x')]`` for a standard bivariate normal pair with correlation ``r``, as
+    ``∫ φ(x) u(x) ∫ φ(t) v(r x + sqrt(1 − r²) t) dt dx`` by nested adaptive quadrature; the
+    inner integral is split where ``v`` has its ``singular`` point, ``even`` uses ``u`` and the
+    inner integral being even in ``x``."""
+    s = math.sqrt(1 - r * r)
+
+    def inner(x: float) -> float:
+        c = r * x
+        pts = [-_CUT, _CUT] if singular is None else \
+            [-_CUT, min(max((singular - c) / s, -_CUT), _CUT), _CUT]
+        return sum(quad(lambda t: _phi(t) * v(c + s * t), a, b, epsabs=tol, limit=100)[0]
+                   for a, b in zip(pts, pts[1:]) if b > a)
+
+    outer = lambda x: _phi(x) * u(x) * inner(x)
+    if even:
+        return 2 * quad(outer, 0, _CUT, epsabs=tol, limit=100)[0]
+    return quad(outer, -_CUT, _CUT, epsabs=tol, limit=100)[0]
+
+
+def fold_alignment(rho, tol: float = 1e-10) -> float:
+    """``L`` of the fold map on ``(z_s, z_f)`` by quadrature (``n = 2``).
+
+    ``h_1 = F(z_s)`` with ``F`` even; ``h_2 = g(z_f)`` if ``z_s > 0`` and ``−g(−z_f)`` otherwise,
+    ``g(x) = Φ^{-1}((1 + Φ(x))/2)``. Both outputs are N(0, 1), so ``L = 4 − 2E[h_1h_1'] −
+    2E[h_2h_2']`` with ``E[h_2 h_2'] = p A − (1 − p) B``, ``p = P(sign z_s = sign z_s') =
+    1/2 + arcsin(ρ_s)/π`` (Sheppard), ``A = E[g(z)g(z')]`` at correlation ``ρ_f`` and ``B`` the
+    same at ``−ρ_f``. Quadrature tolerance ``tol`` per integral (absolute).
+    """
+    r = check_rhos(rho)
+    if r.size != 2:
+        raise ValueError(f"fold_alignment is for n = 2, got {r.size} rates")
+    slow, fast = r.max(), r.min()
+    e1 = _pair_moment(_fold_even, _fold_even, slow, singular=0.0, even=True, tol=tol)
+    a, b = _pair_moment(_half, _half, fast, tol=tol), _pair_moment(_half, _half, -fast, tol=tol)
+    p = 0.5 + math.asin(slow) / math.pi
+    return float(4 - 2 * e1 - 2 * (p * a - (1 - p) * b))
 
 
 def gaussian_map_search(rho, size: int, rng: np.random.Generator,

@@ -107,10 +107,16 @@ def test_A1_monte_carlo_check_fails_on_isotropic_formula():
 def test_A2_fold_beats_rotations_and_check_can_fail():
     assert C.fold_beats_rotations(0, size=200_000).passed
     # below the threshold region the fold map loses: the check must say so
-    assert not C.fold_beats_rotations(0, rho=(0.9, 0.5), size=100_000).passed
+    assert not C.fold_beats_rotations(0, rho=(0.9, 0.5), exact=None, size=100_000).passed
     # the harmonic pair (z_s, He_2(z_s)/sqrt 2) beats the rotations but is not Gaussian
     harmonic = lambda z: np.stack([z[:, 0], (z[:, 0] ** 2 - 1) / math.sqrt(2)], axis=1)
-    assert not C.fold_beats_rotations(0, h=harmonic, size=100_000).passed
+    assert not C.fold_beats_rotations(0, h=harmonic, exact=None, size=100_000).passed
+
+
+def test_A2_fold_quadrature_independent_limit():
+    # with both rates -> 0 the two steps are independent draws of N(0, 1) outputs: L -> 4
+    # (1e-6: the rates 1e-7 themselves move L by O(1e-7); quadrature error ~1e-13)
+    assert A.fold_alignment((1e-7, 1e-8)) == pytest.approx(4.0, abs=1e-6)
 
 
 def test_A2_conditional_rearrangement_check():

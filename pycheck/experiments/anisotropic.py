@@ -7,7 +7,9 @@ Two parts, one config (``experiments/anisotropic.toml``):
    :data:`pycheck.anisotropic.GAUSSIAN_MAPS` on a grid of ``(ρ_slow, ρ_fast)``, against the
    rotations' exact ``2Σ(1 − ρ_i)`` and the whitened minimum of A1(a). A map with a negative
    excess (paired Monte-Carlo difference, several standard errors below 0) is a nonlinear
-   encoder that meets SIGReg's constraint and beats every rotation (A2).
+   encoder that meets SIGReg's constraint and beats every rotation (A2). ``L_exact`` is the
+   exact value where one is known: rotations, the sign flip (Sheppard) and the fold map
+   (nested quadrature, :func:`pycheck.anisotropic.fold_alignment`).
 2. Training: for each latent dimension ``n`` and ratio ``r = ρ_max² / ρ_min`` (``ρ_i`` spaced
    linearly from ``ρ_max`` down to ``ρ_min = ρ_max² / r``, coordinate 0 slowest), observations
    ``x = g(z)`` through a package mixing, encoders trained with each objective by
@@ -18,6 +20,11 @@ Two parts, one config (``experiments/anisotropic.toml``):
      whitened optimum contains once ``r > 1`` (``r2_x_he2``: the same from the raw ``x``);
    * ``L_white``: alignment of ``h`` after whitening it with its sample covariance, next to
      the rotations' ``L_rot`` and the whitened minimum ``L_sfa`` (A1(a));
+   * ``ks_h``: Gaussianity of the whitened ``h``, the largest Kolmogorov-Smirnov distance
+     over its coordinates and ``2n`` random directions; ``ks_null`` is the same statistic on
+     a standard Gaussian sample of the same size (what a perfectly Gaussian ``h`` would show);
+   * ``r2_h_fold``: ``R²(h → fold(z_0, z_{n-1}))``, the fold map of A2 on the slowest and
+     fastest latents (1 if the encoder learned that Gaussian-preserving map);
    * ``eps, delta, D`` and, where ``r < 1``, A1(c)'s bound on ``D`` (the run fails if a trained
      encoder violates it at ``eps + 2 se``).
 """
@@ -76,16 +83,27 @@ def search(cfg: dict, seed: int) -> list[dict]:
 
 
 # ---------------------------------------------------------------- part 2: training
+def _ks_max(y: np.ndarray, rng: np.random.Generator) -> float:
+    """Largest KS distance to N(0, 1) over the coordinates of ``y`` (N, n) and ``2n`` random
+    unit directions: for a whitened ``y`` with law ``γ_n`` every projection is N(0, 1)."""
+    from scipy import stats
+    n = y.shape[1]
+    dirs = rng.standard_normal((2 * n, n))
+    dirs = np.vstack([np.eye(n), dirs / np.linalg.norm(dirs, axis=1, keepdims=True)])
+    return float(max(stats.kstest(y @ d, "norm").statistic for d in dirs))
+
+
 def run_one(cfg: dict, n: int, ratio: float, objective: str, seed: int) -> dict:
     """Train one encoder on the anisotropic world ``(n, ratio)`` and measure it."""
-    from ..anisotropic import (anisotropic_bound, anisotropic_ou_pairs, linear_is_optimal,
-                               rotation_alignment, whitened_minimum)
+    from ..anisotropic import (GAUSSIAN_MAPS, anisotropic_bound, anisotropic_ou_pairs,
+                               linear_is_optimal, rotation_alignment, whitened_minimum)
     from ..metrics import deviation_from_rotation, linear_r2
     from ..mixings import make_mixing
     from ..theory import hermite
     from ..train import embed, fit_encoder
 
     t0 = time.perf_counter()
+    keep = int(cfg.get("keep_embedding", 0)) if n == 2 else 0     # rows kept for the figure
     rho = world_rhos(n, float(cfg["rho_max"]), ratio)
     rng = np.random.default_rng([seed, n, int(round(1000 * ratio)), 0xA15])
     g = make_mixing(cfg["mixing"], n, seed)
@@ -102,7 +120,11 @@ def run_one(cfg: dict, n: int, ratio: float, objective: str, seed: int) -> dict:
     vals, vecs = np.linalg.eigh(cov)
     wmat = vecs @ np.diag(vals**-0.5) @ vecs.T
     mu = h.mean(0)
-    L_white = float((((hn - mu) @ wmat - (h - mu) @ wmat) ** 2).sum(1).mean())
+    hw = (h - mu) @ wmat
+    L_white = float((((hn - mu) @ wmat - hw) ** 2).sum(1).mean())
+    ks_rng = np.random.default_rng([seed, n, 0x6A5])
+    ks_h, ks_null = _ks_max(hw, ks_rng), _ks_max(ks_rng.standard_normal(hw.shape), ks_rng)
+    fold = GAUSSIAN_MAPS["fold"](zt[:, [0, n - 1]])
     sq = ((hn - h) ** 2).sum(1)
     L_rot = rotation_alignment(rho)
     eps, eps_se = float(sq.mean() - L_rot), float(sq.std(ddof=1) / math.sqrt(sq.size))
@@ -117,9 +139,11 @@ def run_one(cfg: dict, n: int, ratio: float, objective: str, seed: int) -> dict:
                 r2_xz=linear_r2(xt, zt, seed=seed), r2_hz=linear_r2(h, zt, seed=seed),
                 r2_h_fast=linear_r2(h, zt[:, -1:], seed=seed),
                 r2_h_he2=linear_r2(h, he2, seed=seed), r2_x_he2=linear_r2(xt, he2, seed=seed),
+                r2_h_fold=linear_r2(h, fold, seed=seed), ks_h=ks_h, ks_null=ks_null,
                 L_white=L_white, L_rot=L_rot, L_sfa=whitened_minimum(rho),
                 eps=eps, eps_se=eps_se, delta=delta, D=deviation_from_rotation(h, zt),
                 bound=bound, bound_at_2se=bound_at_2se, final_parts=model.history[-1][1],
+                z_kept=zt[:keep].tolist(), h_kept=hw[:keep].tolist(),
                 wall_s=time.perf_counter() - t0)
 
 
@@ -136,7 +160,9 @@ def _table(runs: dict, cfg: dict) -> list[dict]:
                          r2_hz_std=float(np.std([r["r2_hz"] for r in rs], ddof=1))
                          if len(rs) > 1 else 0.0,
                          r2_h_fast=_mean(rs, "r2_h_fast"), r2_h_he2=_mean(rs, "r2_h_he2"),
-                         r2_x_he2=_mean(rs, "r2_x_he2"), r2_xz=_mean(rs, "r2_xz"),
+                         r2_x_he2=_mean(rs, "r2_x_he2"), r2_h_fold=_mean(rs, "r2_h_fold"),
+                         r2_xz=_mean(rs, "r2_xz"), ks_h=_mean(rs, "ks_h"),
+                         ks_null=_mean(rs, "ks_null"),
                          L_white=_mean(rs, "L_white"), L_rot=rs[0]["L_rot"],
                          L_sfa=rs[0]["L_sfa"], D=_mean(rs, "D"),
                          # JSON stores the NaN of an out-of-scope bound as null
@@ -203,6 +229,34 @@ def _plot(rows: list[dict], search_rows: list[dict], cfg: dict, out: Path) -> No
     plt.close(fig)
 
 
+def _plot_embeddings(runs: dict, out: Path) -> None:
+    """Whitened ``h`` of the first seed of every ``n = 2`` run, coloured by the slowest latent."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = sorted(k for k in runs if k[0] == 2 and runs[k][0]["h_kept"])
+    ratios = sorted({k[1] for k in keys})
+    objs = sorted({k[2] for k in keys})
+    if not keys:
+        return
+    fig, axes = plt.subplots(len(ratios), len(objs), figsize=(3 * len(objs), 2.8 * len(ratios)),
+                             squeeze=False)
+    for (_, ratio, obj) in keys:
+        r = runs[(2, ratio, obj)][0]
+        ax = axes[ratios.index(ratio)][objs.index(obj)]
+        h, z = np.array(r["h_kept"]), np.array(r["z_kept"])
+        ax.scatter(h[:, 0], h[:, 1], c=z[:, 0], s=2, cmap="coolwarm", vmin=-2.5, vmax=2.5)
+        ax.set_title(f"{obj}, ratio {ratio:g}: R2(h->z) {r['r2_hz']:.2f}, "
+                     f"R2(h->He2) {r['r2_h_he2']:.2f}", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_aspect("equal")
+    fig.suptitle("whitened h of the n = 2 runs, coloured by the slowest latent z_0", fontsize=9)
+    savefig(fig, out / "anisotropic_embeddings.png")
+    plt.close(fig)
+
+
 def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Map search + training sweep; writes ``gaussian_search.*``, ``anisotropic.*`` and
     ``anisotropic.png`` into ``out``."""
@@ -212,6 +266,13 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     store = RunStore(out, cfg)
     search_rows = store.run(f"search-seed{seeds[0]}",
                             lambda: {"rows": search(cfg, seeds[0])})["rows"]
+    from ..anisotropic import fold_alignment
+    fold_exact = store.run("fold-quadrature", lambda: {"L": [
+        fold_alignment(r) for r in cfg["search_rhos"]]})["L"]
+    exact_at = {tuple(r): L for r, L in zip(cfg["search_rhos"], fold_exact)}
+    for row in search_rows:
+        if row["map"] == "fold":
+            row["L_exact"] = exact_at[(row["rho_slow"], row["rho_fast"])]
     write_table(out, "gaussian_search", search_rows,
                 title="Gaussian-preserving maps vs rotations (Monte Carlo, n = 2)",
                 note=f"{cfg['search_size']} pairs per grid point; excess = mean of "
@@ -239,6 +300,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                      "2 sum(1 - rho_i) (every rotation); L_sfa = whitened minimum (A1a). "
                      "bound: A1(c) on D, only where max rho^2 < min rho.")
     _plot(rows, search_rows, cfg, out)
+    _plot_embeddings(runs, out)
     if violations:
         raise ExperimentFailed("A1(c) bound violated: " + "; ".join(violations))
     beats = [r for r in search_rows if r["map"] != "rotation"
