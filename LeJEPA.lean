@@ -14,6 +14,7 @@ import LeJEPA.Approximate
 import LeJEPA.ApproximateL2
 import LeJEPA.Planning
 import LeJEPA.Check
+import LeJEPA.Anisotropic
 
 /-!
 # LeJEPA: linear identifiability of Gaussian worlds

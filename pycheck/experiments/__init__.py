@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-NAMES = ("twod", "scaling", "gennorm", "bound", "control", "reacher")
+NAMES = ("twod", "scaling", "gennorm", "bound", "control", "reacher", "anisotropic")
 
 
 class ExperimentError(ValueError):

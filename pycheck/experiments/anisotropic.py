@@ -1,0 +1,314 @@
+"""Anisotropic worlds (A1, A2; beyond the paper): SIGReg vs VICReg vs InfoNCE when
+second moments stop sufficing.
+
+Two parts, one config (``experiments/anisotropic.toml``):
+
+1. ``gaussian_search``: Monte-Carlo alignment of the γ₂-preserving maps of
+   :data:`pycheck.anisotropic.GAUSSIAN_MAPS` on a grid of ``(ρ_slow, ρ_fast)``, against the
+   rotations' exact ``2Σ(1 − ρ_i)`` and the whitened minimum of A1(a). A map with a negative
+   excess (paired Monte-Carlo difference, several standard errors below 0) is a nonlinear
+   encoder that meets SIGReg's constraint and beats every rotation (A2). ``L_exact`` is the
+   exact value where one is known: rotations, the sign flip (Sheppard) and the fold map
+   (nested quadrature, :func:`pycheck.anisotropic.fold_alignment`).
+2. Training: for each latent dimension ``n`` and ratio ``r = ρ_max² / ρ_min`` (``ρ_i`` spaced
+   linearly from ``ρ_max`` down to ``ρ_min = ρ_max² / r``, coordinate 0 slowest), observations
+   ``x = g(z)`` through a package mixing, encoders trained with each objective by
+   :func:`pycheck.train.fit_encoder`, measured on fresh pairs:
+
+   * ``r2_hz``: ``R²(h → z)``; ``r2_h_fast``: ``R²(h → z_fastest)``;
+   * ``r2_h_he2``: ``R²(h → He_2(z_0)/√2)``, the slowest latent's second harmonic, which A1(a)'s
+     whitened optimum contains once ``r > 1`` (``r2_x_he2``: the same from the raw ``x``);
+   * ``L_white``: alignment of ``h`` after whitening it with its sample covariance, next to
+     the rotations' ``L_rot`` and the whitened minimum ``L_sfa`` (A1(a));
+   * ``ks_h``: Gaussianity of the whitened ``h``, the largest Kolmogorov-Smirnov distance
+     over its coordinates and ``2n`` random directions; ``ks_null`` is the same statistic on
+     a standard Gaussian sample of the same size (what a perfectly Gaussian ``h`` would show);
+   * ``r2_h_fold``: ``R²(h → fold(z_0, z_{n-1}))``, the fold map of A2 on the slowest and
+     fastest latents (1 if the encoder learned that Gaussian-preserving map);
+   * ``eps, delta, D`` and, where ``r < 1``, A1(c)'s bound on ``D`` (the run fails if a trained
+     encoder violates it at ``eps + 2 se``).
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..store import RunStore, savefig, write_table
+from . import ExperimentFailed
+from ._common import torch_threads
+
+THEOREMS = ("A1", "A2")
+
+
+def world_rhos(n: int, rho_max: float, ratio: float) -> np.ndarray:
+    """``ρ_i`` from ``ρ_max`` down to ``ρ_min = ρ_max²/ratio``, linearly spaced, shape (n,)."""
+    from ..anisotropic import check_rhos
+    lo = rho_max**2 / ratio
+    if not ratio >= rho_max or not 0 < lo:
+        raise ValueError(f"ratio {ratio} with rho_max {rho_max} needs rho_max <= ratio "
+                         "(so that rho_min <= rho_max)")
+    return check_rhos(np.linspace(rho_max, lo, n))
+
+
+def _worlds(cfg: dict) -> list[tuple[int, float]]:
+    out = [(int(n), float(r)) for n, rs in cfg["ratios"].items() for r in rs]
+    for n, r in out:
+        if n < 2:
+            raise ValueError(f"latent dimension must be >= 2, got {n}")
+        world_rhos(n, float(cfg["rho_max"]), r)
+    return out
+
+
+# ---------------------------------------------------------------- part 1: map search
+def search(cfg: dict, seed: int) -> list[dict]:
+    """One row per ``(ρ_slow, ρ_fast)`` grid point and map (see module docstring)."""
+    from ..anisotropic import (gaussian_map_search, rotation_alignment,
+                               sign_flip_exact_alignment, whitened_minimum)
+    rows = []
+    for i, (rs, rf) in enumerate(cfg["search_rhos"]):
+        rho = [float(rs), float(rf)]
+        rng = np.random.default_rng([seed, i, 0x5EA])
+        res = gaussian_map_search(rho, int(cfg["search_size"]), rng)
+        for name, (L, se, ex, ex_se) in res.items():
+            rows.append(dict(rho_slow=rs, rho_fast=rf, ratio=rs * rs / rf, map=name, L=L,
+                             L_se=se, excess=ex, excess_se=ex_se,
+                             z_excess=ex / ex_se if ex_se > 0 else 0.0,
+                             L_rot=rotation_alignment(rho), L_sfa=whitened_minimum(rho),
+                             L_exact=sign_flip_exact_alignment(rho) if name == "sign_flip"
+                             else rotation_alignment(rho) if name == "rotation" else math.nan))
+    return rows
+
+
+# ---------------------------------------------------------------- part 2: training
+def _ks_max(y: np.ndarray, rng: np.random.Generator) -> float:
+    """Largest KS distance to N(0, 1) over the coordinates of ``y`` (N, n) and ``2n`` random
+    unit directions: for a whitened ``y`` with law ``γ_n`` every projection is N(0, 1)."""
+    from scipy import stats
+    n = y.shape[1]
+    dirs = rng.standard_normal((2 * n, n))
+    dirs = np.vstack([np.eye(n), dirs / np.linalg.norm(dirs, axis=1, keepdims=True)])
+    return float(max(stats.kstest(y @ d, "norm").statistic for d in dirs))
+
+
+def run_one(cfg: dict, n: int, ratio: float, objective: str, seed: int) -> dict:
+    """Train one encoder on the anisotropic world ``(n, ratio)`` and measure it."""
+    from ..anisotropic import (GAUSSIAN_MAPS, anisotropic_bound, anisotropic_ou_pairs,
+                               linear_is_optimal, rotation_alignment, whitened_minimum)
+    from ..metrics import deviation_from_rotation, linear_r2
+    from ..mixings import make_mixing
+    from ..theory import hermite
+    from ..train import embed, fit_encoder
+
+    t0 = time.perf_counter()
+    keep = int(cfg.get("keep_embedding", 0)) if n == 2 else 0     # rows kept for the figure
+    rho = world_rhos(n, float(cfg["rho_max"]), ratio)
+    rng = np.random.default_rng([seed, n, int(round(1000 * ratio)), 0xA15])
+    g = make_mixing(cfg["mixing"], n, seed)
+    z, zn = anisotropic_ou_pairs(int(cfg["n_train"]), rho, rng)
+    zt, ztn = anisotropic_ou_pairs(int(cfg["n_test"]), rho, rng)
+    model = fit_encoder(g.forward(z), g.forward(zn), objective, steps=int(cfg["steps"]),
+                        batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
+                        progress=False, **cfg["options"].get(objective, {}))
+    xt = g.forward(zt)
+    h, hn = embed(model, xt), embed(model, g.forward(ztn))
+    he2 = (hermite(2, zt[:, 0]) / math.sqrt(2))[:, None]
+    # whiten h with its own sample covariance: the alignment then compares with A1's values
+    cov = np.cov(h, rowvar=False).reshape(n, n)
+    vals, vecs = np.linalg.eigh(cov)
+    wmat = vecs @ np.diag(vals**-0.5) @ vecs.T
+    mu = h.mean(0)
+    hw = (h - mu) @ wmat
+    L_white = float((((hn - mu) @ wmat - hw) ** 2).sum(1).mean())
+    ks_rng = np.random.default_rng([seed, n, 0x6A5])
+    ks_h, ks_null = _ks_max(hw, ks_rng), _ks_max(ks_rng.standard_normal(hw.shape), ks_rng)
+    fold = GAUSSIAN_MAPS["fold"](zt[:, [0, n - 1]])
+    sq = ((hn - h) ** 2).sum(1)
+    L_rot = rotation_alignment(rho)
+    eps, eps_se = float(sq.mean() - L_rot), float(sq.std(ddof=1) / math.sqrt(sq.size))
+    delta = float(np.linalg.norm(cov - np.eye(n)))
+    in_scope = linear_is_optimal(rho)
+    bound = bound_at_2se = math.nan
+    if in_scope:
+        bound = float(anisotropic_bound(eps, delta, rho).deviation)
+        bound_at_2se = float(anisotropic_bound(eps + 2 * eps_se, delta, rho).deviation)
+    return dict(n=n, ratio=ratio, objective=objective, seed=seed, mixing=cfg["mixing"],
+                rho=rho.tolist(), linear_optimal=in_scope,
+                r2_xz=linear_r2(xt, zt, seed=seed), r2_hz=linear_r2(h, zt, seed=seed),
+                r2_h_fast=linear_r2(h, zt[:, -1:], seed=seed),
+                r2_h_he2=linear_r2(h, he2, seed=seed), r2_x_he2=linear_r2(xt, he2, seed=seed),
+                r2_h_fold=linear_r2(h, fold, seed=seed), ks_h=ks_h, ks_null=ks_null,
+                L_white=L_white, L_rot=L_rot, L_sfa=whitened_minimum(rho),
+                eps=eps, eps_se=eps_se, delta=delta, D=deviation_from_rotation(h, zt),
+                bound=bound, bound_at_2se=bound_at_2se, final_parts=model.history[-1][1],
+                z_kept=zt[:keep].tolist(), h_kept=hw[:keep].tolist(),
+                wall_s=time.perf_counter() - t0)
+
+
+def _mean(runs: list[dict], key: str) -> float:
+    return float(np.mean([r[key] for r in runs]))
+
+
+def _table(runs: dict, cfg: dict) -> list[dict]:
+    rows = []
+    for (n, ratio, obj), rs in sorted(runs.items()):
+        rows.append(dict(n=n, ratio=ratio, rho_min=rs[0]["rho"][-1], objective=obj,
+                         seeds=len(rs), linear_optimal=rs[0]["linear_optimal"],
+                         r2_hz=_mean(rs, "r2_hz"),
+                         r2_hz_std=float(np.std([r["r2_hz"] for r in rs], ddof=1))
+                         if len(rs) > 1 else 0.0,
+                         r2_h_fast=_mean(rs, "r2_h_fast"), r2_h_he2=_mean(rs, "r2_h_he2"),
+                         r2_x_he2=_mean(rs, "r2_x_he2"), r2_h_fold=_mean(rs, "r2_h_fold"),
+                         r2_xz=_mean(rs, "r2_xz"), ks_h=_mean(rs, "ks_h"),
+                         ks_null=_mean(rs, "ks_null"),
+                         L_white=_mean(rs, "L_white"), L_rot=rs[0]["L_rot"],
+                         L_sfa=rs[0]["L_sfa"], D=_mean(rs, "D"),
+                         # JSON stores the NaN of an out-of-scope bound as null
+                         bound=max((r["bound"] for r in rs if r["bound"] is not None),
+                                   default=math.nan)))
+    return rows
+
+
+def _plot(rows: list[dict], search_rows: list[dict], cfg: dict, out: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), gridspec_kw=dict(wspace=0.32))
+    marks = {2: "o-", 4: "s--", 8: "^:"}
+    colors = {"sigreg": "C0", "vicreg": "C1", "infonce": "C2"}
+    for ax, key, label in ((axes[0], "r2_hz", r"$R^2(h\to z)$"),
+                           (axes[1], "r2_h_he2", r"$R^2(h\to He_2(z_{slow})/\sqrt{2})$")):
+        for (n, obj) in sorted({(r["n"], r["objective"]) for r in rows}):
+            sel = [r for r in rows if r["n"] == n and r["objective"] == obj]
+            ax.plot([r["ratio"] for r in sel], [r[key] for r in sel], marks.get(n, "o-"),
+                    color=colors.get(obj, "k"), ms=4, label=f"{obj}, n={n}")
+        ax.axvline(1.0, color="0.5", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_xlabel(r"$\rho_{max}^2/\rho_{min}$ (linear optimal under whitening iff < 1)")
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=6, ncol=2)
+    ax = axes[2]
+    for (n, obj) in sorted({(r["n"], r["objective"]) for r in rows}):
+        sel = [r for r in rows if r["n"] == n and r["objective"] == obj]
+        ax.plot([r["ratio"] for r in sel], [r["L_white"] / r["L_rot"] for r in sel],
+                marks.get(n, "o-"), color=colors.get(obj, "k"), ms=4)
+    for n in sorted({r["n"] for r in rows}):
+        sel = [r for r in rows if r["n"] == n and r["objective"] == "sigreg"] or \
+              [r for r in rows if r["n"] == n]
+        ax.plot([r["ratio"] for r in sel], [r["L_sfa"] / r["L_rot"] for r in sel], "-",
+                color="k", lw=2, alpha=0.3)
+    ax.axhline(1.0, color="0.5", lw=0.8)
+    ax.axvline(1.0, color="0.5", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$\rho_{max}^2/\rho_{min}$")
+    ax.set_ylabel("whitened alignment / rotations' (grey: whitened min.)")
+    ax = axes[3]
+    best = {}
+    for r in search_rows:
+        if r["map"] != "rotation":
+            k = (r["rho_slow"], r["rho_fast"])
+            if k not in best or r["excess"] < best[k]["excess"]:
+                best[k] = r
+    for (rs, rf), r in best.items():
+        beats = r["excess"] + 4 * r["excess_se"] < 0
+        ax.scatter(rs, rf, s=60, c="C3" if beats else "0.7", marker="o" if beats else "x")
+        if beats:
+            ax.annotate(r["map"], (rs, rf), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    grid = np.linspace(0.3, 1.0, 50)
+    ax.plot(grid, grid**2, "k--", lw=0.8, label=r"$\rho_{fast}=\rho_{slow}^2$")
+    ax.set_xlabel(r"$\rho_{slow}$")
+    ax.set_ylabel(r"$\rho_{fast}$")
+    ax.set_title("red: a Gaussian-preserving map beats rotations (4 se)", fontsize=8)
+    ax.legend(fontsize=7)
+    fig.suptitle(f"Anisotropic worlds: {cfg['mixing']} mixing, rho_max = {cfg['rho_max']}",
+                 fontsize=9)
+    savefig(fig, out / "anisotropic.png")
+    plt.close(fig)
+
+
+def _plot_embeddings(runs: dict, out: Path) -> None:
+    """Whitened ``h`` of the first seed of every ``n = 2`` run, coloured by the slowest latent."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = sorted(k for k in runs if k[0] == 2 and runs[k][0]["h_kept"])
+    ratios = sorted({k[1] for k in keys})
+    objs = sorted({k[2] for k in keys})
+    if not keys:
+        return
+    fig, axes = plt.subplots(len(ratios), len(objs), figsize=(3 * len(objs), 2.8 * len(ratios)),
+                             squeeze=False)
+    for (_, ratio, obj) in keys:
+        r = runs[(2, ratio, obj)][0]
+        ax = axes[ratios.index(ratio)][objs.index(obj)]
+        h, z = np.array(r["h_kept"]), np.array(r["z_kept"])
+        ax.scatter(h[:, 0], h[:, 1], c=z[:, 0], s=2, cmap="coolwarm", vmin=-2.5, vmax=2.5)
+        ax.set_title(f"{obj}, ratio {ratio:g}: R2(h->z) {r['r2_hz']:.2f}, "
+                     f"R2(h->He2) {r['r2_h_he2']:.2f}", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_aspect("equal")
+    fig.suptitle("whitened h of the n = 2 runs, coloured by the slowest latent z_0", fontsize=9)
+    savefig(fig, out / "anisotropic_embeddings.png")
+    plt.close(fig)
+
+
+def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
+    """Map search + training sweep; writes ``gaussian_search.*``, ``anisotropic.*`` and
+    ``anisotropic.png`` into ``out``."""
+    out = Path(out)
+    worlds = _worlds(cfg)
+    objectives = list(cfg["objectives"])
+    store = RunStore(out, cfg)
+    search_rows = store.run(f"search-seed{seeds[0]}",
+                            lambda: {"rows": search(cfg, seeds[0])})["rows"]
+    from ..anisotropic import fold_alignment
+    fold_exact = store.run("fold-quadrature", lambda: {"L": [
+        fold_alignment(r) for r in cfg["search_rhos"]]})["L"]
+    exact_at = {tuple(r): L for r, L in zip(cfg["search_rhos"], fold_exact)}
+    for row in search_rows:
+        if row["map"] == "fold":
+            row["L_exact"] = exact_at[(row["rho_slow"], row["rho_fast"])]
+    write_table(out, "gaussian_search", search_rows,
+                title="Gaussian-preserving maps vs rotations (Monte Carlo, n = 2)",
+                note=f"{cfg['search_size']} pairs per grid point; excess = mean of "
+                     "||h(z')-h(z)||^2 - ||z'-z||^2 on the same pairs, an unbiased estimate of "
+                     "L(h) - 2 sum(1 - rho_i); z_excess = excess / its standard error. L_sfa = "
+                     "whitened minimum (A1a), a lower bound for every Gaussian-preserving map.")
+    with torch_threads(cfg):
+        runs = {}
+        for n, ratio in worlds:
+            for obj in objectives:
+                runs[(n, ratio, obj)] = [
+                    store.run(f"n{n}-r{ratio:g}-{obj}-seed{s}",
+                              lambda n=n, ratio=ratio, obj=obj, s=s: run_one(cfg, n, ratio, obj, s))
+                    for s in seeds]
+    rows = _table(runs, cfg)
+    violations = [f"n={r['n']} r={r['ratio']:g} {r['objective']} seed {r['seed']}: "
+                  f"D={r['D']:.4g} > bound {r['bound_at_2se']:.4g}"
+                  for rs in runs.values() for r in rs
+                  if r["linear_optimal"] and r["D"] > r["bound_at_2se"]]
+    write_table(out, "anisotropic", rows,
+                title="Anisotropic worlds: what SIGReg, VICReg and InfoNCE learn",
+                note=f"rho_max = {cfg['rho_max']}, rho_i linear from rho_max to rho_max^2/ratio; "
+                     f"mixing {cfg['mixing']}; {cfg['steps']} steps; seeds {list(seeds)}. "
+                     "L_white: alignment of h whitened by its sample covariance; L_rot = "
+                     "2 sum(1 - rho_i) (every rotation); L_sfa = whitened minimum (A1a). "
+                     "bound: A1(c) on D, only where max rho^2 < min rho.")
+    _plot(rows, search_rows, cfg, out)
+    _plot_embeddings(runs, out)
+    if violations:
+        raise ExperimentFailed("A1(c) bound violated: " + "; ".join(violations))
+    beats = [r for r in search_rows if r["map"] != "rotation"
+             and r["excess"] + 4 * r["excess_se"] < 0]
+    return dict(
+        search_points_beaten=sorted({(r["rho_slow"], r["rho_fast"]) for r in beats}),
+        r2_hz={f"n{r['n']}-r{r['ratio']:g}-{r['objective']}": round(r["r2_hz"], 4)
+               for r in rows},
+        r2_h_he2={f"n{r['n']}-r{r['ratio']:g}-{r['objective']}": round(r["r2_h_he2"], 4)
+                  for r in rows},
+        runs_computed=store.computed, runs_reused=store.reused)
