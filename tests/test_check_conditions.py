@@ -2,6 +2,7 @@
 conditions it combines is broken and the others still hold (a check whose ``and`` became an
 ``or`` would pass these)."""
 import numpy as np
+import pytest
 
 from pycheck import theory as T
 from pycheck.checks import hermite, t1
@@ -108,3 +109,49 @@ def test_L4_fails_on_monte_carlo_alone():
     r = hermite.alignment_identity(0, formula=lambda h, rho: T.alignment_loss(h, rho) * (
         1.2 if h.n == 3 and 2 * h.n > 4 else 1.0), size=20_000)
     assert r.figures["max_rel_error_quadrature"] <= 1e-10 and not r.passed
+
+
+# ---------------------------------------------------------------- helpers the checks rely on
+def test_positive_on_unit_interval_by_hand():
+    import sympy as sp
+    from pycheck.checks.hermite import RHO, _positive_on_unit_interval as pos
+    assert pos(RHO * (1 - RHO))                          # roots at the ends only
+    assert pos(RHO ** 2 + 1)
+    assert not pos((RHO - sp.Rational(1, 3)) ** 2)       # a double root inside, positive at 1/2
+    assert not pos(-RHO * (1 - RHO))                     # no root inside, negative
+    assert not pos(RHO - 2)
+    assert not pos(sp.Integer(0))
+
+
+@pytest.mark.parametrize("scale", [1.3, 0.5])
+def test_band_map_series_against_monte_carlo_off_the_symmetric_case(scale):
+    """scale ≠ ±1 changes E u² (at ±1 the energy term vanishes): L and E_nl = E u² − (E u z)²
+    from the Hermite series, against Monte Carlo (4 standard errors, false alarm 6e-5 each)."""
+    band, rho, size = (0.5, 1.5), 0.5, 400_000
+    L, e_nl = t1._band_map_l2(band, scale, rho, 1)
+    u = lambda z: np.where((abs(z) >= band[0]) & (abs(z) <= band[1]), scale * z, z)  # noqa: E731
+    mc, se = T.alignment_monte_carlo(u, rho, size, np.random.default_rng(2), n=1)
+    assert abs(mc - L) < 4 * se
+    z = np.random.default_rng(3).standard_normal(size)
+    uz = u(z)
+    e_mc = np.mean(uz ** 2) - np.mean(uz * z) ** 2
+    # delta-method s.e. of E u² − (E uz)² is below 3 sd(u²)/√N; the series is exact to ~1e-12
+    assert abs(e_mc - e_nl) < 4 * 3 * np.std(uz ** 2) / np.sqrt(size)
+    assert e_nl > 1e-3
+
+
+def test_load_all_skips_a_missing_check_module_but_not_a_missing_dependency(monkeypatch):
+    import importlib
+
+    import pycheck.checks as C
+    monkeypatch.setattr(C, "CHECK_MODULES", C.CHECK_MODULES + ("not_written_yet",))
+    assert C.load_all() is C.CHECKS                      # the absent module is skipped
+    real = importlib.import_module
+
+    def broken(name, *a):
+        if name.endswith(".not_written_yet"):
+            raise ModuleNotFoundError("No module named 'scipyy'", name="scipyy")
+        return real(name, *a)
+    monkeypatch.setattr(importlib, "import_module", broken)
+    with pytest.raises(ModuleNotFoundError, match="scipyy"):
+        C.load_all()

@@ -316,10 +316,11 @@ def test_plan_cost_by_hand():
 
 
 def test_plan_cost_pins_the_end_points_to_the_chosen_items():
-    """Items 0 and 1 share an embedding; a plan from item 1 must start at z[1]."""
-    h = np.array([[0.0, 0.0], [0.0, 0.0], [2.0, 0.0]])
-    z = np.array([[0.0, 0.0], [5.0, 5.0], [2.0, 0.0]])
-    assert P.plan_cost(h, z, np.array([[1, 2]]), n_steps=1)[0] == pytest.approx(1.0)
+    """Items 0, 1 and items 2, 3 share embeddings; a plan from item 1 to item 3 must run
+    from z[1] to z[3]."""
+    h = np.array([[0.0, 0.0], [0.0, 0.0], [2.0, 0.0], [2.0, 0.0]])
+    z = np.array([[0.0, 0.0], [5.0, 5.0], [2.0, 0.0], [9.0, 9.0]])
+    assert P.plan_cost(h, z, np.array([[1, 3]]), n_steps=1)[0] == pytest.approx(1.0)
 
 
 def test_sample_pairs_respects_the_distance_floor():
