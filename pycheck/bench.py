@@ -22,17 +22,27 @@ import time
 import numpy as np
 import torch
 
-from .objectives import OBJECTIVES, SIGReg, _trapezoid_gauss_weights
+from .objectives import OBJECTIVES, SIGReg
 
 
 def reference_sigreg(h: torch.Tensor, directions: torch.Tensor, num_knots: int = 17,
-                     t_max: float = 3.0) -> torch.Tensor:
-    """LeJEPA's SIGReg as published (``rbalestr-lab/lejepa``, MINIMAL.md), given directions.
+                     t_max: float = 3.0, weight_dtype=torch.float32) -> torch.Tensor:
+    """LeJEPA's SIGReg as its package computes it, given directions.
 
-    ``h``: ``(..., B, n)``; ``directions``: ``(n, S)`` unit columns. Builds the full
-    ``(..., B, S, K)`` tensor of ``t_k * y`` and takes its cos and sin.
+    Transcribes ``EppsPulley.forward`` of ``rbalestr-lab/lejepa``
+    (``lejepa/univariate/epps_pulley.py``): knots, ``phi`` and the trapezoid weights are
+    built there in ``weight_dtype`` (float32 in the package; float64 to compare at float64
+    precision) and cast to ``h``'s dtype as ``module.to(dtype)`` would; the full
+    ``(..., B, S, K)`` tensor of ``t_k * y`` is built and its cos and sin taken. Written
+    independently of :mod:`pycheck.objectives` so that comparing the two also checks our
+    quadrature weights. ``h``: ``(..., B, n)``; ``directions``: ``(n, S)`` unit columns.
     """
-    t, phi, weights = (v.to(h.dtype) for v in _trapezoid_gauss_weights(num_knots, t_max))
+    t = torch.linspace(0, t_max, num_knots, dtype=weight_dtype)
+    dt = t_max / (num_knots - 1)
+    weights = torch.full((num_knots,), 2 * dt, dtype=weight_dtype)
+    weights[[0, -1]] = dt
+    phi = t.square().mul_(0.5).neg_().exp_()
+    t, phi, weights = (v.to(h.device, h.dtype) for v in (t, phi, weights * phi))
     x_t = (h @ directions).unsqueeze(-1) * t
     err = (x_t.cos().mean(-3) - phi).square() + x_t.sin().mean(-3).square()
     return ((err @ weights) * h.size(-2)).mean()
