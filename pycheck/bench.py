@@ -1,21 +1,22 @@
 """``pycheck bench``: training throughput, matmul efficiency, and SIGReg speed.
 
-Measured in one run on this machine:
+Measured in one run on this machine (CUDA if present, else CPU):
 
 1. dense ``torch.matmul`` FLOP/s (float32, square matrices) -- the machine's ceiling;
 2. per objective and latent dimension N: training throughput in pairs/s (the
    ``fit_encoder`` loop with the RealNVP encoder and mixing of the scaling experiment),
    the step's matmul FLOPs (counted by ``torch.utils.flop_counter``) and the fraction of
    the matmul ceiling a step reaches;
-3. SIGReg: LeJEPA's reference computation (:func:`reference_sigreg`, which evaluates a
-   cos and a sin at every knot for every sample and slice) against ours
-   (:class:`pycheck.objectives.SIGReg`), forward + backward, same directions: agreement,
-   speed-up, and SIGReg's share of a training step.
+3. SIGReg forward + backward at one and two views, several batch sizes and N, 256 slices,
+   17 knots, same directions: LeJEPA's reference computation (:func:`reference_sigreg`, a
+   cos and a sin at every knot for every sample and slice), our eager kernel, our compiled
+   kernel (with ``--compile``), and the floor (projection matmul forward and backward plus
+   one cos and one sin per sample and slice), timed in interleaved rounds; agreement of
+   statistic and gradient with the reference.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -23,17 +24,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .objectives import OBJECTIVES, SIGReg, _trapezoid_gauss_weights
+from .objectives import OBJECTIVES, SIGReg
 
 
 def reference_sigreg(h: torch.Tensor, directions: torch.Tensor, num_knots: int = 17,
-                     t_max: float = 3.0) -> torch.Tensor:
-    """LeJEPA's SIGReg as published (``rbalestr-lab/lejepa``, MINIMAL.md), given directions.
+                     t_max: float = 3.0, weight_dtype=torch.float32) -> torch.Tensor:
+    """LeJEPA's SIGReg as its package computes it, given directions.
 
-    ``h``: ``(..., B, n)``; ``directions``: ``(n, S)`` unit columns. Builds the full
-    ``(..., B, S, K)`` tensor of ``t_k * y`` and takes its cos and sin.
+    Transcribes ``EppsPulley.forward`` of ``rbalestr-lab/lejepa``
+    (``lejepa/univariate/epps_pulley.py``): knots, ``phi`` and the trapezoid weights are
+    built there in ``weight_dtype`` (float32 in the package; float64 to compare at float64
+    precision) and cast to ``h``'s dtype as ``module.to(dtype)`` would; the full
+    ``(..., B, S, K)`` tensor of ``t_k * y`` is built and its cos and sin taken. Written
+    independently of :mod:`pycheck.objectives` so that comparing the two also checks our
+    quadrature weights. ``h``: ``(..., B, n)``; ``directions``: ``(n, S)`` unit columns.
     """
-    t, phi, weights = (v.to(h.dtype) for v in _trapezoid_gauss_weights(num_knots, t_max))
+    t = torch.linspace(0, t_max, num_knots, dtype=weight_dtype)
+    dt = t_max / (num_knots - 1)
+    weights = torch.full((num_knots,), 2 * dt, dtype=weight_dtype)
+    weights[[0, -1]] = dt
+    phi = t.square().mul_(0.5).neg_().exp_()
+    t, phi, weights = (v.to(h.device, h.dtype) for v in (t, phi, weights * phi))
     x_t = (h @ directions).unsqueeze(-1) * t
     err = (x_t.cos().mean(-3) - phi).square() + x_t.sin().mean(-3).square()
     return ((err @ weights) * h.size(-2)).mean()
@@ -56,13 +67,24 @@ def _timeit(fn, min_seconds: float = 0.5, min_reps: int = 3, warmup_seconds: flo
     return float(np.median(times))
 
 
+def _synced(fn, device: torch.device):
+    """``fn`` followed by a device synchronisation, so that GPU timings are complete."""
+    if device.type != "cuda":
+        return fn
+
+    def run():
+        fn()
+        torch.cuda.synchronize(device)
+    return run
+
+
 def matmul_flops(size: int = 1024, device="cpu") -> float:
     a = torch.randn(size, size, device=device)
     b = torch.randn(size, size, device=device)
-    return 2 * size ** 3 / _timeit(lambda: a @ b)
+    return 2 * size ** 3 / _timeit(_synced(lambda: a @ b, torch.device(device)))
 
 
-def _step_setup(objective: str, n: int, batch: int, seed: int = 0):
+def _step_setup(objective: str, n: int, batch: int, device, seed: int = 0):
     """One training step of the scaling experiment's configuration, as a closure."""
     from .encoders import RealNVPEncoder, Standardized
     from .mixings import make_mixing
@@ -72,7 +94,8 @@ def _step_setup(objective: str, n: int, batch: int, seed: int = 0):
     z, zn = gaussian_ou_pairs(batch, n, 0.5, rng)
     g = make_mixing("realnvp", n, seed)
     x = torch.from_numpy(np.stack([g.forward(z), g.forward(zn)])).float().reshape(2 * batch, n)
-    model = Standardized.fit(RealNVPEncoder(n, seed=seed), x, "diag")
+    model = Standardized.fit(RealNVPEncoder(n, seed=seed), x, "diag").to(device)
+    x = x.to(device)
     loss_fn = make_objective(objective)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
@@ -88,94 +111,159 @@ def _step_setup(objective: str, n: int, batch: int, seed: int = 0):
         with FlopCounterMode(display=False) as fc:
             step()
         return fc.get_total_flops()
-    return step, flops
+    return _synced(step, torch.device(device)), flops
 
 
-def run(dims=(8, 64, 256), batch: int = 512, slices: int = 256, rounds: int = 7) -> dict:
-    peak = matmul_flops()
+def _training(dims, batch: int, peak: float, device) -> list[dict]:
     rows = []
     for n in dims:
         for obj in OBJECTIVES:
-            step, flops = _step_setup(obj, n, batch)
+            step, flops = _step_setup(obj, n, batch, device)
             secs = _timeit(step)
             f = flops()
             rows.append(dict(objective=obj, N=n, batch=batch, step_ms=1e3 * secs,
                              pairs_per_s=batch / secs, step_gflop=f / 1e9,
                              matmul_fraction=f / secs / peak))
-    sig = []
-    mod = SIGReg(num_slices=slices)
-    for n in dims:
-        h = torch.randn(2, batch, n, requires_grad=True)
-        a = mod.directions(n)
+    return rows
 
-        def ours():
-            mod.statistic(h, a).backward()
 
-        def ref():
-            reference_sigreg(h, a).backward()
-        # Interleaved rounds (ours, ref, ours, ref, ...): the machine's speed drifts (shared
-        # cores, allocator and thread-pool warm-up made whichever kernel ran first after a
-        # size change up to 2x slower), so both sides of a ratio are timed back to back and
-        # the speed-up is the median of the per-round ratios.
-        _timeit(ours, min_seconds=0.5, warmup_seconds=0.5)
-        t_ours, t_ref = [], []
-        for _ in range(rounds):
-            t_ours.append(_timeit(ours, min_seconds=0.2, warmup_seconds=0.05))
-            t_ref.append(_timeit(ref, min_seconds=0.2, warmup_seconds=0.05))
-        ratios = np.array(t_ref) / np.array(t_ours)
-        with torch.no_grad():
-            s_ours, s_ref = mod.statistic(h, a).item(), reference_sigreg(h, a).item()
-        ours_ms = 1e3 * float(np.median(t_ours))
-        step_ms = next(r["step_ms"] for r in rows if r["N"] == n and r["objective"] == "sigreg")
-        sig.append(dict(N=n, batch=batch, slices=slices, rounds=rounds, ours_ms=ours_ms,
-                        reference_ms=1e3 * float(np.median(t_ref)),
-                        speedup=float(np.median(ratios)), speedup_min=float(ratios.min()),
-                        speedup_max=float(ratios.max()),
-                        rel_diff=abs(s_ours - s_ref) / abs(s_ref),
-                        share_of_step=ours_ms / step_ms))
-    return dict(threads=torch.get_num_threads(), matmul_gflops=peak / 1e9,
+def _sigreg_fns(h: torch.Tensor, a: torch.Tensor, fused: bool) -> dict:
+    """Forward + backward closures: reference, ours (eager, compiled), floor."""
+    eager, comp = SIGReg(), SIGReg()
+    eager.fused, comp.fused = False, True
+    h_t = h.detach().transpose(-1, -2)
+    grad_y = torch.ones(a.shape[1], h.shape[-2], device=h.device)
+
+    def floor():
+        # the unavoidable work: the projection, one cos and one sin per sample and slice,
+        # and the projection's backward matmul (a @ grad_y: the shape of dL/dh)
+        y = a.T @ h_t
+        torch.cos(y)
+        torch.sin(y)
+        a @ grad_y.expand_as(y)
+    fns = {"reference": lambda: reference_sigreg(h, a).backward(),
+           "eager": lambda: eager.statistic(h, a).backward()}
+    if fused:
+        fns["compiled"] = lambda: comp.statistic(h, a).backward()
+    fns["floor"] = floor
+    return {k: _synced(f, h.device) for k, f in fns.items()}
+
+
+def _agreement(h: torch.Tensor, a: torch.Tensor, fused: bool | None) -> tuple[float, float]:
+    """Relative difference of our statistic and gradient (2-norm) from the reference's."""
+    mod = SIGReg()
+    mod.fused = fused
+    ours, ref = mod.statistic(h, a), reference_sigreg(h, a)
+    g1, = torch.autograd.grad(ours, h)
+    g2, = torch.autograd.grad(ref, h)
+    return (abs(ours.item() - ref.item()) / abs(ref.item()),
+            ((g1 - g2).norm() / g2.norm()).item())
+
+
+def _ratio(num: list, den: list) -> dict:
+    r = np.array(num) / np.array(den)
+    return dict(median=float(np.median(r)), min=float(r.min()), max=float(r.max()))
+
+
+def _sigreg_case(views: int, batch: int, n: int, slices: int, rounds: int, fused: bool,
+                 device) -> dict:
+    """Interleaved rounds (reference, eager, compiled, floor, reference, ...): the machine's
+    speed drifts (shared cores; allocator and thread-pool warm-up), so every ratio is taken
+    between timings of the same round and summarised by its median and range."""
+    g = torch.Generator().manual_seed(batch + n)
+    shape = (views, batch, n) if views > 1 else (batch, n)
+    h = torch.randn(*shape, generator=g).to(device).requires_grad_()
+    a = SIGReg(num_slices=slices).directions(n, device)
+    fns = _sigreg_fns(h, a, fused)
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, f in fns.items():
+            times[k].append(_timeit(f, min_seconds=0.1, min_reps=2, warmup_seconds=0.02))
+    row = dict(views=views, batch=batch, N=n, slices=slices, rounds=rounds,
+               **{f"{k}_ms": 1e3 * float(np.median(v)) for k, v in times.items()})
+    for k in [k for k in fns if k not in ("reference", "floor")]:
+        row[f"speedup_{k}"] = _ratio(times["reference"], times[k])
+        row[f"over_floor_{k}"] = _ratio(times[k], times["floor"])
+        row[f"stat_rel_diff_{k}"], row[f"grad_rel_diff_{k}"] = _agreement(
+            h, a, k == "compiled")
+    return row
+
+
+def run(dims=(8, 64, 256), batch: int = 512, sigreg_batches=(256, 512, 1024, 2048),
+        slices: int = 256, rounds: int = 5, fused: bool = False) -> dict:
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    peak = matmul_flops(device=device)
+    compile_s = None
+    if fused:
+        t0 = time.perf_counter()
+        _sigreg_case(1, 8, 2, 4, 1, True, device)        # compiles; timed separately
+        compile_s = time.perf_counter() - t0
+    rows = _training(dims, batch, peak, device)
+    sig = [_sigreg_case(v, b, n, slices, rounds, fused, device)
+           for v in (1, 2) for b in sigreg_batches for n in dims]
+    return dict(device=device.type, threads=torch.get_num_threads(),
+                matmul_gflops=peak / 1e9, compiled=fused, compile_seconds=compile_s,
                 training=rows, sigreg=sig)
 
 
 def _print(res: dict) -> None:
-    print(f"dense matmul (float32 1024^2, {res['threads']} threads): "
-          f"{res['matmul_gflops']:.1f} GFLOP/s\n")
-    print(f"{'objective':<9} {'N':>5} {'step ms':>8} {'pairs/s':>9} {'GFLOP/step':>10} "
+    print(f"device {res['device']}, {res['threads']} threads; dense matmul (float32 1024^2): "
+          f"{res['matmul_gflops']:.1f} GFLOP/s")
+    if res["compiled"]:
+        print(f"compiled SIGReg kernels (first call, compile included): "
+              f"{res['compile_seconds']:.1f} s")
+    print(f"\n{'objective':<9} {'N':>5} {'step ms':>8} {'pairs/s':>9} {'GFLOP/step':>10} "
           f"{'matmul frac':>11}")
     for r in res["training"]:
         print(f"{r['objective']:<9} {r['N']:>5} {r['step_ms']:>8.1f} {r['pairs_per_s']:>9.0f} "
               f"{r['step_gflop']:>10.3f} {r['matmul_fraction']:>11.3f}")
-    print(f"\nSIGReg forward+backward, batch 2x{res['sigreg'][0]['batch']}, "
-          f"{res['sigreg'][0]['slices']} slices, 17 knots")
-    print(f"{'N':>5} {'ours ms':>8} {'LeJEPA ref ms':>13} {'speed-up':>8} {'(min-max)':>11} "
-          f"{'rel diff':>9} {'share of step':>13}")
+    ours = [k for k in ("eager", "compiled") if f"{k}_ms" in res["sigreg"][0]]
+    print(f"\nSIGReg forward+backward, {res['sigreg'][0]['slices']} slices, 17 knots; "
+          f"ms are medians, ratios median (min-max) over {res['sigreg'][0]['rounds']} "
+          "interleaved rounds")
+    head = f"{'views':>5} {'batch':>5} {'N':>4} {'ref ms':>8} {'floor ms':>8}"
+    for k in ours:
+        head += f" | {k + ' ms':>11} {'ref/' + k:>19} {k + '/floor':>19} {'stat,grad diff':>15}"
+    print(head)
     for r in res["sigreg"]:
-        print(f"{r['N']:>5} {r['ours_ms']:>8.2f} {r['reference_ms']:>13.2f} {r['speedup']:>7.1f}x "
-              f"{r['speedup_min']:>5.1f}-{r['speedup_max']:<5.1f} {r['rel_diff']:>9.1e} "
-              f"{r['share_of_step']:>13.2f}")
-    print(f"(speed-up: median over {res['sigreg'][0]['rounds']} interleaved rounds, min-max in "
-          "brackets)")
+        line = (f"{r['views']:>5} {r['batch']:>5} {r['N']:>4} {r['reference_ms']:>8.2f} "
+                f"{r['floor_ms']:>8.2f}")
+        for k in ours:
+            s, f = r[f"speedup_{k}"], r[f"over_floor_{k}"]
+            line += (f" | {r[k + '_ms']:>11.2f} {s['median']:>6.1f} ({s['min']:>4.1f}-{s['max']:<5.1f})"
+                     f" {f['median']:>6.1f} ({f['min']:>4.1f}-{f['max']:<5.1f})"
+                     f" {r['stat_rel_diff_' + k]:>7.0e},{r['grad_rel_diff_' + k]:>7.0e}")
+        print(line)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="pycheck bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--dims", type=int, nargs="+", default=[8, 64, 256])
     p.add_argument("--batch", type=int, default=512, help="pairs per training step")
+    p.add_argument("--sigreg-batches", type=int, nargs="+", default=[256, 512, 1024, 2048],
+                   help="batch sizes (per view) of the SIGReg comparison")
     p.add_argument("--threads", type=int, default=None,
                    help=f"torch threads (default: torch's, here {torch.get_num_threads()})")
-    p.add_argument("--rounds", type=int, default=7,
-                   help="interleaved ours/reference rounds for the SIGReg speed-up")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="interleaved rounds of the SIGReg comparison")
+    p.add_argument("--compile", action="store_true",
+                   help="also time SIGReg's compiled kernels, and train with them "
+                        "(sets PYCHECK_SIGREG_COMPILE=1 for this run)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args(argv)
-    if any(d < 2 for d in args.dims) or args.batch < 2 or args.rounds < 1:
-        p.error("--dims must be >= 2, --batch >= 2 and --rounds >= 1")
+    if (any(d < 2 for d in args.dims) or args.batch < 2 or args.rounds < 1
+            or any(b < 2 for b in args.sigreg_batches)):
+        p.error("--dims, --batch and --sigreg-batches must be >= 2 and --rounds >= 1")
     if args.threads is not None and args.threads < 1:
         p.error(f"--threads must be >= 1, got {args.threads}")
     if args.json and (Path(args.json).is_dir() or not Path(args.json).parent.is_dir()):
         p.error(f"--json: {args.json} is a folder or its folder does not exist")
     if args.threads:
         torch.set_num_threads(min(args.threads, os.cpu_count() or 1))
-    res = run(tuple(args.dims), args.batch, rounds=args.rounds)
+    if args.compile:
+        os.environ["PYCHECK_SIGREG_COMPILE"] = "1"
+    res = run(tuple(args.dims), args.batch, tuple(args.sigreg_batches), rounds=args.rounds,
+              fused=args.compile)
     _print(res)
     if args.json:
         from .store import write_json

@@ -37,6 +37,8 @@ Chosen weights (documented here once, used everywhere), from small sweeps on 2D 
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from typing import Callable
 
 import torch
@@ -137,6 +139,114 @@ class _EvenKnotECF(torch.autograd.Function):
         return grad_theta * ctx.t0, None, None, None
 
 
+def _ecf_sums(theta: Tensor, num_k: int):
+    """``cos θ, sin θ`` and ``sum_i cos(k θ_i)``, ``sum_i sin(k θ_i)`` for ``k = 1..num_k``.
+
+    ``theta``: ``(G, B)``; the sums are ``(G, num_k)``. One cos/sin pair per sample, the
+    higher harmonics by angle addition. Written for :func:`torch.compile`, which fuses the
+    unrolled recurrence and all ``2 num_k`` reductions into one pass over ``theta``.
+    """
+    c, s = torch.cos(theta), torch.sin(theta)
+    ck, sk = c, s
+    cos_sums, sin_sums = [ck.sum(-1)], [sk.sum(-1)]
+    for _ in range(num_k - 1):
+        ck, sk = ck * c - sk * s, sk * c + ck * s
+        cos_sums.append(ck.sum(-1))
+        sin_sums.append(sk.sum(-1))
+    return c, s, torch.stack(cos_sums, -1), torch.stack(sin_sums, -1)
+
+
+def _trig_poly(c: Tensor, s: Tensor, u: Tensor, v: Tensor) -> Tensor:
+    """``sum_k v_k cos(k θ) - u_k sin(k θ)`` from ``c = cos θ``, ``s = sin θ`` (no cos/sin).
+
+    ``c, s``: ``(G, B)``; ``u, v``: ``(G, K)`` coefficients; fused by :func:`torch.compile`
+    into one pointwise pass.
+    """
+    ck, sk = c, s
+    acc = v[:, :1] * ck - u[:, :1] * sk
+    for k in range(1, u.shape[1]):
+        ck, sk = ck * c - sk * s, sk * c + ck * s
+        acc = acc + v[:, k:k + 1] * ck - u[:, k:k + 1] * sk
+    return acc
+
+
+_FUSED: dict = {}       # (device type, dtype) -> compiled (_ecf_sums, _trig_poly), or None
+
+
+def _fused_kernels(y: Tensor):
+    """The compiled kernels for ``y``'s device and dtype, or ``None`` if compiling failed.
+
+    Compiled once per process, device type and dtype (``dynamic=True``: one kernel for all
+    batch sizes). Any failure (no C++ compiler, no Triton, an unsupported backend) is
+    reported once as a warning and SIGReg keeps the eager :class:`_EvenKnotECF`.
+    """
+    key = (y.device.type, y.dtype)
+    if key not in _FUSED:
+        try:
+            sums = torch.compile(_ecf_sums, dynamic=True, fullgraph=True)
+            poly = torch.compile(_trig_poly, dynamic=True, fullgraph=True)
+            probe = torch.linspace(-1, 1, 6, dtype=y.dtype, device=y.device).reshape(2, 3)
+            c, s, cs, ss = sums(probe, 2)
+            poly(c, s, cs, ss)
+            _FUSED[key] = (sums, poly)
+        except Exception as err:  # noqa: BLE001 -- any compiler failure means "use eager"
+            warnings.warn(f"SIGReg: torch.compile failed on {key} ({type(err).__name__}: "
+                          f"{err}); using the eager kernel", RuntimeWarning, stacklevel=3)
+            _FUSED[key] = None
+    return _FUSED[key]
+
+
+class _FusedECF(torch.autograd.Function):
+    """Same statistic and gradient as :class:`_EvenKnotECF`, from two compiled kernels.
+
+    Forward: one pass computing ``cos θ, sin θ`` and the ``2(K-1)`` ECF sums
+    (:func:`_ecf_sums`). Backward: one pointwise pass evaluating the gradient, a
+    trigonometric polynomial in ``θ_i``, from the saved ``cos θ, sin θ``
+    (:func:`_trig_poly`; no transcendental function).
+    """
+
+    @staticmethod
+    def forward(ctx, y: Tensor, t0: float, phi: Tensor, weights: Tensor, kernels) -> Tensor:
+        sums, poly = kernels
+        B = y.shape[-1]
+        c, s, cos_sums, sin_sums = sums(t0 * y, phi.numel() - 1)
+        dc, sin_m = cos_sums / B - phi[1:], sin_sums / B
+        ctx.save_for_backward(c, s, dc, sin_m, weights)
+        ctx.t0, ctx.poly = t0, poly
+        return B * ((dc.square() + sin_m.square()) @ weights[1:])
+
+    @staticmethod
+    def backward(ctx, grad_stat: Tensor):
+        c, s, dc, sin_m, weights = ctx.saved_tensors
+        k = torch.arange(1, dc.shape[-1] + 1, dtype=dc.dtype, device=dc.device)
+        # d stat / d theta_i = sum_k 2 w_k k [ -(C_k - phi_k) sin(k θ_i) + S_k cos(k θ_i) ]
+        scale = 2 * weights[1:] * k * grad_stat.unsqueeze(-1)
+        return ctx.poly(c, s, scale * dc, scale * sin_m) * ctx.t0, None, None, None, None
+
+
+def compile_enabled() -> bool:
+    """Whether SIGReg uses the compiled kernels: environment ``PYCHECK_SIGREG_COMPILE=1``.
+
+    Off by default: compiling takes from ~20 s (idle machine) to minutes (loaded), once
+    per process, dtype and device type, which short runs and the test suite do not recover.
+    """
+    return os.environ.get("PYCHECK_SIGREG_COMPILE", "0") == "1"
+
+
+def ecf_statistic(y: Tensor, t0: float, phi: Tensor, weights: Tensor,
+                  fused: bool | None = None) -> Tensor:
+    """Epps–Pulley statistic per row of ``y`` (``(G, B)``) at knots ``t_k = k t0``.
+
+    ``fused``: use the compiled kernels (:class:`_FusedECF`) or the eager one
+    (:class:`_EvenKnotECF`); ``None`` follows :func:`compile_enabled`. Falls back to eager
+    if compiling fails.
+    """
+    kernels = _fused_kernels(y) if (compile_enabled() if fused is None else fused) else None
+    if kernels is None:
+        return _EvenKnotECF.apply(y, t0, phi, weights)
+    return _FusedECF.apply(y, t0, phi, weights, kernels)
+
+
 class SIGReg(nn.Module):
     """Sketched Isotropic Gaussian Regularizer (LeJEPA): sliced Epps–Pulley statistic.
 
@@ -145,9 +255,11 @@ class SIGReg(nn.Module):
     ``T(a) = B * ∫ w(t) |mean_i exp(i t y_i) - exp(-t²/2)|² dt`` with ``w(t) = exp(-t²/2)``,
     integrated by the trapezoid rule on ``num_knots`` evenly spaced knots of ``[0, t_max]``
     (doubled, the integrand being even). Returns the mean of ``T`` over slices (and over any
-    leading batch dimensions of ``h``). Equal to LeJEPA's reference computation (tested to
-    1e-5 in ``tests/test_objectives.py``), computed by :class:`_EvenKnotECF`; ``pycheck
-    bench`` times the two.
+    leading batch dimensions of ``h``). Equal to LeJEPA's reference computation (statistic
+    and gradient, tested to 1e-5 in float32 and 1e-12 in float64 in
+    ``tests/test_objectives.py``), computed by :func:`ecf_statistic`; ``pycheck bench``
+    times the two. The attribute ``fused`` (default ``None``: :func:`compile_enabled`)
+    selects the compiled kernels (``True``) or the eager one (``False``).
 
     Directions are fresh every call (as in LeJEPA), drawn from the module's own seeded
     generator, so training is reproducible and independent of global RNG state.
@@ -165,6 +277,7 @@ class SIGReg(nn.Module):
         self.register_buffer("phi", phi)
         self.register_buffer("weights", weights)
         self.generator = torch.Generator().manual_seed(seed)
+        self.fused: bool | None = None
 
     def directions(self, dim: int, device=None, dtype=torch.float32) -> Tensor:
         """``(dim, num_slices)`` matrix of random unit columns."""
@@ -176,8 +289,8 @@ class SIGReg(nn.Module):
         y = directions.T @ h.transpose(-1, -2)               # (..., S, B), contiguous
         y = y.reshape(-1, y.shape[-1])
         t0 = self.t_max / (self.num_knots - 1)
-        stat = _EvenKnotECF.apply(y, t0, self.phi.to(y.dtype), self.weights.to(y.dtype))
-        return stat.mean()
+        return ecf_statistic(y, t0, self.phi.to(y.dtype), self.weights.to(y.dtype),
+                             self.fused).mean()
 
     def forward(self, h: Tensor) -> Tensor:
         return self.statistic(h, self.directions(h.shape[-1], h.device, h.dtype))

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from pycheck import bench
 from pycheck.experiments import scaling, twod
@@ -42,13 +43,23 @@ def test_scaling_runs_and_resumes(tmp_path):
 
 def test_bench_cli_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert bench.main(["--dims", "4", "--batch", "64", "--json", str(out)]) == 0
+    assert bench.main(["--dims", "4", "--batch", "64", "--sigreg-batches", "32", "--rounds", "2",
+                       "--json", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["matmul_gflops"] > 0
     assert {r["objective"] for r in res["training"]} == {"sigreg", "vicreg", "infonce"}
-    sig = res["sigreg"][0]
-    assert sig["rel_diff"] < 1e-5 and np.isfinite(sig["speedup"])
+    assert [(r["views"], r["batch"], r["N"]) for r in res["sigreg"]] == [(1, 32, 4), (2, 32, 4)]
+    sig = res["sigreg"][1]
+    # float32 agreement with the reference (the 1e-5)
+    assert sig["stat_rel_diff_eager"] < 1e-5 and sig["grad_rel_diff_eager"] < 1e-5
+    assert np.isfinite(sig["speedup_eager"]["median"]) and sig["floor_ms"] > 0
     assert "SIGReg" in capsys.readouterr().out
+
+
+def test_bench_rejects_bad_batches(capsys):
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--sigreg-batches", "1"])
+    assert e.value.code == 2
 
 
 def test_scaling_parallel_with_supervised_ceiling(tmp_path):
