@@ -158,15 +158,15 @@ def _kill_workers(ex) -> None:
 
 
 def _worker_init(threads: int, parent: int) -> None:
+    """Arm the parent-death signal and ignore SIGINT first, then load torch (seconds)."""
     import ctypes
-
-    import torch
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):  # not Linux: no parent-death signal
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the death signal was armed
         os._exit(1)
+    import torch
     torch.set_num_threads(threads)
 
 

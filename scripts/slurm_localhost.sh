@@ -9,13 +9,20 @@
 # munge daemon answers, writes DIR/slurm.conf (2 CPUs, one partition "debug", state and logs
 # under DIR; the system's /etc/slurm is not touched) and starts slurmctld and slurmd, then
 # waits until the node is idle. Process tracking is proctrack/linuxproc and there is no task
-# plugin: cgroups are not available in every container. `stop` shuts both daemons down.
+# plugin: cgroups are not available in every container. `stop` cancels this cluster's jobs
+# and shuts both daemons down.
 set -euo pipefail
 cmd=${1:?usage: $0 start|stop DIR [CTLD_PORT SLURMD_PORT]}
 dir=$(realpath -m "${2:?usage: $0 start|stop DIR}")
 export SLURM_CONF="$dir/slurm.conf"
 
 if [ "$cmd" = stop ]; then
+  # slurmd leaves running jobs alone when it stops (by design), so cancel them first
+  scancel --user="$(id -un)" >/dev/null 2>&1 || true
+  for _ in $(seq 60); do
+    [ -z "$(squeue --noheader 2>/dev/null)" ] && break
+    sleep 0.5
+  done
   scontrol shutdown >/dev/null 2>&1 || true
   exit 0
 fi
