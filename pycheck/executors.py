@@ -102,9 +102,9 @@ class LocalExecutor:
         """Nothing to check locally (the SLURM executor validates options here)."""
 
     def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done) -> None:
-        write_json(plan_path(store.out), dict(executor="local", command=self.command,
-                                        expected=list(tasks), host=socket.gethostname(),
-                                        pid=os.getpid()))
+        write_json(plan_path(store.out), dict(
+            executor="local", command=self.command, expected=list(tasks),
+            host=socket.gethostname(), pid=os.getpid()))
         if self.jobs == 1 or len(todo) <= 1:
             for key in todo:
                 fn, kwargs = tasks[key]
