@@ -178,7 +178,8 @@ def cmd_audit(m: Manifest, args) -> int:
 
 
 # ---------------------------------------------------------------- reproduce / bench
-PARALLEL_EXPERIMENTS = ("twod", "scaling")
+PARALLEL_EXPERIMENTS = ("twod", "scaling", "gennorm")
+PARALLEL_LIST = "twod, scaling and gennorm"  # for messages
 
 
 def cmd_reproduce(m: Manifest, args) -> int:
@@ -200,7 +201,7 @@ def cmd_reproduce(m: Manifest, args) -> int:
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     if args.jobs > 1 and args.name not in PARALLEL_EXPERIMENTS:
-        raise UsageError(f"--jobs applies to {' and '.join(PARALLEL_EXPERIMENTS)}; "
+        raise UsageError(f"--jobs applies to {PARALLEL_LIST}; "
                          f"{args.name} trains its runs one after another")
     executor = _executor(args)
     seeds = args.seeds if args.seeds is not None else list(cfg.get("seeds", [0]))
@@ -210,6 +211,8 @@ def cmd_reproduce(m: Manifest, args) -> int:
         Path("results") / (args.name if args.profile == "quick" else f"{args.name}-{args.profile}"))
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
+    if args.collect and not (out / "runs").is_dir():
+        raise UsageError(f"--collect: no runs in {out} to make tables from")
     t0 = time.perf_counter()
     from .executors import RunsPending, WorkerDied, use
     try:
@@ -250,7 +253,7 @@ def _executor(args):
         return executors.LocalExecutor(args.jobs, command)
     if args.name not in PARALLEL_EXPERIMENTS:
         what = "--collect" if args.collect else "--executor slurm"
-        raise UsageError(f"{what} applies to {' and '.join(PARALLEL_EXPERIMENTS)}; "
+        raise UsageError(f"{what} applies to {PARALLEL_LIST}; "
                          f"{args.name} runs on this machine only")
     if args.collect:  # appended to the submitting command, which may name a scheduler
         return executors.CollectExecutor(command)
@@ -315,10 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", type=int, nargs="+", metavar="S",
                    help="seeds to run (default: the profile's)")
     s.add_argument("--jobs", type=int, default=1, metavar="J",
-                   help="parallel training processes (twod, scaling; default 1)")
+                   help="parallel training processes (twod, scaling, gennorm; default 1)")
     s.add_argument("--executor", choices=("local", "slurm"), default="local",
                    help="local: this machine (default); slurm: one SLURM job per run "
-                        "(twod, scaling; needs pip install -e '.[cluster]')")
+                        "(twod, scaling, gennorm; needs pip install -e '.[cluster]')")
     s.add_argument("--collect", action="store_true",
                    help="submit nothing; make the tables once every run is in")
     g = s.add_argument_group("SLURM (--executor slurm; each option is per run)")

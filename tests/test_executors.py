@@ -110,7 +110,8 @@ def test_local_ctrl_c_stops_at_once_and_keeps_finished_runs(tmp_path):
     p = _driver(tmp_path, 0.5)
     try:
         _wait_for(lambda: (tmp_path / "runs" / "r0.json").is_file(), "the first run")
-        workers = _children(p.pid)
+        workers = _wait_for(lambda: len(k := _children(p.pid)) == 2 and k, "two workers")
+        _wait_for(lambda: all(map(_has_torch, workers)), "the workers' initializer")
         t0 = time.monotonic()
         os.killpg(p.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         p.wait(timeout=20)
@@ -140,8 +141,10 @@ def test_reproduce_dead_worker_is_one_line_with_rerun_hint(tmp_path, capsys, mon
         {"ok": (nap, dict(seconds=0, tag="ok")), "dies": (die, {})}, jobs=1))
     rc = main(["reproduce", "twod", "--jobs", "2", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
-    assert rc == 1 and len(err.strip().splitlines()) == 1, err
-    assert "worker process died" in err and "rerun the same command" in err
+    # before it, stderr may hold the progress line of a run that finished ("[1/2] ok")
+    last = err.strip().splitlines()[-1]
+    assert rc == 1 and "Traceback" not in err and last.startswith("pycheck: twod: "), err
+    assert "worker process died" in last and "rerun the same command" in last
 
 
 def test_local_plan_and_status(tmp_path, capsys):
@@ -179,7 +182,7 @@ def test_collect_makes_tables_only_when_all_runs_are_in(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["twod", "--partition", "gpu"], "--partition apply to --executor slurm"),
     (["twod", "--executor", "slurm", "--jobs", "2"], "--jobs applies to --executor local"),
-    (["gennorm", "--executor", "slurm"], "--executor slurm applies to twod and scaling"),
+    (["control", "--executor", "slurm"], "--executor slurm applies to twod, scaling and"),
     (["twod", "--executor", "slurm", "--time", "0"], "--time '0': must be positive"),
     (["twod", "--executor", "slurm", "--mem", "lots"], "--mem 'lots'"),
     (["twod", "--executor", "slurm", "--cpus-per-run", "0"], "--cpus-per-run"),
@@ -194,10 +197,17 @@ def test_reproduce_executor_options_refused_before_anything_is_written(tmp_path,
     assert not (tmp_path / "o").exists()
 
 
-def test_collect_with_missing_runs_exits_1_and_status_of_a_plain_folder_exits_2(tmp_path,
-                                                                               capsys):
+def test_collect_with_missing_runs_exits_1_and_status_of_a_plain_folder_exits_2(
+        tmp_path, capsys, monkeypatch):
+    from pycheck.experiments import twod
+    assert main(["reproduce", "twod", "--collect", "--out", str(tmp_path / "o")]) == 2
+    assert "no runs in" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    RunStore(tmp_path / "o").run_many({"a": (nap, dict(seconds=0, tag="a"))})
+    monkeypatch.setattr(twod, "run", lambda cfg, out, seeds: RunStore(out).run_many(
+        {k: (nap, dict(seconds=0, tag=k)) for k in "ab"}))
     assert main(["reproduce", "twod", "--collect", "--out", str(tmp_path / "o")]) == 1
-    assert "8 of 8 runs are not in" in capsys.readouterr().err
+    assert "1 of 2 runs are not in" in capsys.readouterr().err
+    assert not RunStore(tmp_path / "o").has("b")
     assert main(["status", str(tmp_path / "elsewhere")]) == 2
     assert "no run plan" in capsys.readouterr().err
 
