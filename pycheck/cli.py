@@ -1,4 +1,4 @@
-"""The ``pycheck`` command line: list, show, cite, verify, audit, reproduce, bench."""
+"""The ``pycheck`` command line: list, show, cite, verify, audit, reproduce, status, bench."""
 from __future__ import annotations
 
 import argparse
@@ -219,7 +219,8 @@ def cmd_audit(m: Manifest, args) -> int:
 
 
 # ---------------------------------------------------------------- reproduce / bench
-PARALLEL_EXPERIMENTS = ("twod", "scaling")
+PARALLEL_EXPERIMENTS = ("twod", "scaling", "gennorm")
+PARALLEL_LIST = "twod, scaling and gennorm"  # for messages
 
 
 def cmd_reproduce(m: Manifest, args) -> int:
@@ -240,11 +241,10 @@ def cmd_reproduce(m: Manifest, args) -> int:
     cfg = dict(cfgs[args.profile], profile=args.profile)
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
-    if args.jobs > 1:
-        if args.name not in PARALLEL_EXPERIMENTS:
-            raise UsageError(f"--jobs applies to {' and '.join(PARALLEL_EXPERIMENTS)}; "
-                             f"{args.name} trains its runs one after another")
-        cfg["jobs"] = args.jobs
+    if args.jobs > 1 and args.name not in PARALLEL_EXPERIMENTS:
+        raise UsageError(f"--jobs applies to {PARALLEL_LIST}; "
+                         f"{args.name} trains its runs one after another")
+    executor = _executor(args)
     seeds = args.seeds if args.seeds is not None else list(cfg.get("seeds", [0]))
     if any(s < 0 for s in seeds):
         raise UsageError("--seeds must be non-negative integers")
@@ -253,10 +253,14 @@ def cmd_reproduce(m: Manifest, args) -> int:
     out = Path(args.out) if args.out else (
         Path("results") / (args.name if args.profile == "quick" else f"{args.name}-{args.profile}"))
     _writable_target("--out", out, "folder")
+    if args.collect and not (out / "runs").is_dir():
+        raise UsageError(f"--collect: no runs in {out} to make tables from")
     from .store import FolderBusy, lock_folder
     t0 = time.perf_counter()
+    from .executors import RunsPending, WorkerDied, use
     try:
-        with lock_folder(out):
+        executor.check()
+        with lock_folder(out), use(executor):
             summary = mod.run(cfg, out, seeds)
     except FolderBusy as exc:
         raise UsageError(str(exc)) from None
@@ -265,11 +269,66 @@ def cmd_reproduce(m: Manifest, args) -> int:
     except experiments.ExperimentFailed as exc:
         print(f"pycheck: {args.name} FAILED: {exc}", file=sys.stderr)
         return EXIT_FAIL
+    except RunsPending as exc:
+        print(f"pycheck: {args.name}: {exc}", file=sys.stderr)
+        return EXIT_FAIL if args.collect else 0
+    except WorkerDied as exc:
+        print(f"pycheck: {args.name}: {exc}; finished runs are kept in {out}/runs; rerun the "
+              "same command to do the rest", file=sys.stderr)
+        return EXIT_FAIL
     print(f"reproduce {args.name} ({args.profile}): done in {time.perf_counter() - t0:.1f} s; "
           f"outputs in {out}/")
     if summary:
         print(json.dumps(summary, indent=2, default=str))
     return 0
+
+
+SLURM_FLAGS = ("partition", "gpus_per_run", "cpus_per_run", "mem", "time",
+               "array_parallelism", "slurm_option")
+
+
+def _executor(args):
+    """The executor ``reproduce`` runs with: local processes, SLURM, or collect-only."""
+    from . import executors
+    given = [f"--{k.replace('_', '-')}" for k in SLURM_FLAGS if getattr(args, k) is not None]
+    command = executors.shell_command(args.argv)
+    if args.executor == "local" and not args.collect:
+        if given:
+            raise UsageError(f"{', '.join(given)} apply to --executor slurm")
+        return executors.LocalExecutor(args.jobs, command)
+    if args.name not in PARALLEL_EXPERIMENTS:
+        what = "--collect" if args.collect else "--executor slurm"
+        raise UsageError(f"{what} applies to {PARALLEL_LIST}; "
+                         f"{args.name} runs on this machine only")
+    if args.collect:  # appended to the submitting command, which may name a scheduler
+        return executors.CollectExecutor(command)
+    if args.jobs != 1:
+        raise UsageError("--jobs applies to --executor local")
+    chosen = {k: getattr(args, k) for k in SLURM_FLAGS[:-1] if getattr(args, k) is not None}
+    try:
+        opts = executors.SlurmOptions(
+            **chosen, extra=executors.parse_slurm_options(args.slurm_option or []))
+    except executors.SchedulerError as exc:
+        raise UsageError(str(exc)) from None
+    return executors.SlurmExecutor(opts, command)
+
+
+def cmd_status(m: Manifest | None, args) -> int:
+    from .executors import SchedulerError, status
+    try:
+        st = status(args.out)
+    except (ValueError, SchedulerError) as exc:
+        raise UsageError(str(exc)) from None
+    total = len(st.done) + len(st.queued) + len(st.running) + len(st.failed)
+    print(f"{args.out} ({st.executor}): {len(st.done)}/{total} done, {len(st.queued)} queued, "
+          f"{len(st.running)} running, {len(st.failed)} failed")
+    for key, reason, log in st.failed:
+        print(f"  failed  {key}: {reason}" + (f"\n          log: {log}" if log else ""))
+    if st.failed:
+        print(f"resubmit the failed runs (finished ones are kept): {st.command}")
+    elif total and len(st.done) == total:
+        print(f"all runs are in; make the tables: {st.command}")
+    return EXIT_FAIL if st.failed else 0
 
 
 def cmd_bench(m: Manifest | None, args) -> int:
@@ -304,7 +363,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", type=int, nargs="+", metavar="S",
                    help="seeds to run (default: the profile's)")
     s.add_argument("--jobs", type=int, default=1, metavar="J",
-                   help="parallel training processes (twod, scaling; default 1)")
+                   help="parallel training processes (twod, scaling, gennorm; default 1)")
+    s.add_argument("--executor", choices=("local", "slurm"), default="local",
+                   help="local: this machine (default); slurm: one SLURM job per run "
+                        "(twod, scaling, gennorm; needs pip install -e '.[cluster]')")
+    s.add_argument("--collect", action="store_true",
+                   help="submit nothing; make the tables once every run is in")
+    g = s.add_argument_group("SLURM (--executor slurm; each option is per run)")
+    g.add_argument("--partition", help="SLURM partition (default: the cluster's)")
+    g.add_argument("--gpus-per-run", type=int, metavar="G", help="GPUs per run (default 0)")
+    g.add_argument("--cpus-per-run", type=int, metavar="C", help="CPUs per run (default 1)")
+    g.add_argument("--mem", help="memory per run, e.g. 8G (default: the cluster's)")
+    g.add_argument("--time", help="time limit per run: minutes or D-HH:MM:SS (default 240)")
+    g.add_argument("--array-parallelism", type=int, metavar="P",
+                   help="at most P runs at once (default 256)")
+    g.add_argument("--slurm-option", action="append", metavar="KEY=VALUE",
+                   help="any other sbatch option, e.g. qos=high (repeatable)")
+    s = sub.add_parser("status", help="runs of an output folder: done, queued, running, failed")
+    s.add_argument("out", metavar="OUT", help="the folder `pycheck reproduce` writes")
     s = sub.add_parser("bench", add_help=False,  # --help goes to pycheck.bench's own parser
                        help="training throughput and SIGReg speed (pycheck bench --help)")
     s.add_argument("rest", nargs=argparse.REMAINDER)
@@ -324,7 +400,8 @@ def _note_fallback_manifest(m: Manifest, explicit: str | None) -> None:
 
 
 COMMANDS = {"list": cmd_list, "show": cmd_show, "cite": cmd_cite, "verify": cmd_verify,
-            "audit": cmd_audit, "reproduce": cmd_reproduce, "bench": cmd_bench}
+            "audit": cmd_audit, "reproduce": cmd_reproduce, "status": cmd_status,
+            "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.verb is None:
             parser.print_help()
             return EXIT_USAGE
+        args.argv = list(sys.argv[1:] if argv is None else argv)
         m = load(args.manifest)
         _note_fallback_manifest(m, args.manifest)
         return COMMANDS[args.verb](m, args)

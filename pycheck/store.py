@@ -157,7 +157,8 @@ class RunStore:
     IGNORED = ("seeds", "profile", "jobs")
 
     def __init__(self, out: str | os.PathLike, config: dict | None = None):
-        self.dir = Path(out) / "runs"
+        self.out = Path(out)
+        self.dir = self.out / "runs"
         self.config = config
         if config is not None:
             self._check_config(config)
@@ -220,19 +221,24 @@ class RunStore:
                  desc: str = "runs") -> dict[str, dict]:
         """Run every ``key: (fn, kwargs)`` not yet stored; return all results by key.
 
-        ``jobs > 1`` runs them in that many worker processes (``spawn``; each worker uses
-        ``cpu_count // jobs`` torch threads), so ``fn`` must be a module-level function and
-        ``kwargs`` picklable. Each result is stored the moment its run finishes, so an
-        interrupted or failed batch keeps every finished run. A progress bar (stderr, when
-        it is a terminal) counts runs; otherwise one line per finished run is printed.
+        The executor set with :func:`pycheck.executors.use` (``pycheck reproduce
+        --executor``) runs them; without one, a local executor with ``jobs`` worker
+        processes. Parallel and SLURM runs need a module-level ``fn`` and picklable
+        ``kwargs``. Each result is stored the moment its run finishes, so an interrupted
+        or failed batch keeps every finished run; an executor that leaves runs to a
+        scheduler raises :class:`pycheck.executors.RunsPending` instead of returning. A
+        progress bar (stderr, when it is a terminal) counts runs; otherwise one line per
+        finished run is printed.
         """
+        from tqdm.auto import tqdm
+
+        from .executors import LocalExecutor, current
+        executor = current() or LocalExecutor(jobs)
         todo = [k for k in tasks if not self.has(k)]
         self.reused += len(tasks) - len(todo)
-        from tqdm.auto import tqdm
         tty = sys.stderr.isatty()
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, disable=not tty)
         t0 = time.perf_counter()
-
         finished = [len(tasks) - len(todo)]
 
         def done(key: str, result: dict) -> None:
@@ -244,29 +250,7 @@ class RunStore:
                 print(f"  [{finished[0]}/{len(tasks)}] {key} "
                       f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
         try:
-            if jobs <= 1 or len(todo) <= 1:
-                for key in todo:
-                    fn, kwargs = tasks[key]
-                    done(key, fn(**kwargs))
-            else:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor, as_completed
-                threads = max(1, (os.cpu_count() or 1) // jobs)
-                with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                                         initargs=(threads,),
-                                         mp_context=multiprocessing.get_context("spawn")) as ex:
-                    futures = {ex.submit(tasks[k][0], **tasks[k][1]): k for k in todo}
-                    try:
-                        for fut in as_completed(futures):
-                            done(futures[fut], fut.result())
-                    except BaseException:
-                        ex.shutdown(wait=False, cancel_futures=True)
-                        raise
+            executor.execute(self, tasks, todo, done)
         finally:
             bar.close()
         return {k: read_json(self.path(k)) for k in tasks}
-
-
-def _worker_init(threads: int) -> None:
-    import torch
-    torch.set_num_threads(threads)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up used by both README commands (make verify / make test).
 # Creates .venv, installs a CPU torch 2.13.0 (on this kind of machine a wheel on disk; a
-# bare `torch` would pull a multi-GB CUDA build), the package with its test and reacher
-# extras, and the system libraries MuJoCo's off-screen EGL rendering needs.
+# bare `torch` would pull a multi-GB CUDA build), the package with its test, reacher and
+# cluster extras (submitit: --executor slurm and its tests), and the system libraries
+# MuJoCo's off-screen EGL rendering needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -16,7 +17,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     .venv/bin/python -m pip install --quiet "torch==${TORCH_VERSION:-2.13.0}"
   fi
-  .venv/bin/python -m pip install --quiet -e ".[test,reacher]"
+  .venv/bin/python -m pip install --quiet -e ".[test,reacher,cluster]"
   touch "$stamp"
 fi
 # Off-screen rendering for the Reacher experiment (Mesa EGL). Only attempted as root on a

@@ -113,7 +113,7 @@ def test_reproduce_jobs_only_for_parallel_experiments(tmp_path, capsys, monkeypa
     from pycheck.cli import main
     from pycheck.experiments import reacher
     assert main(["reproduce", "reacher", "--jobs", "2", "--out", str(tmp_path / "o")]) == 2
-    assert "--jobs applies to twod and scaling" in capsys.readouterr().err
+    assert "--jobs applies to twod, scaling and gennorm" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
     seen = {}
     monkeypatch.setattr(reacher, "run", lambda cfg, out, seeds: seen.update(cfg=cfg) or {})

@@ -134,9 +134,11 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     out = Path(out)
     alphas = _alphas(cfg)
     store = RunStore(out, cfg)
+    key = lambda a, s: f"alpha={_alpha_key(a)}-seed{s}"
+    tasks = {key(a, s): (run_one, dict(cfg=cfg, alpha=a, seed=s)) for a in alphas for s in seeds}
     with torch_threads(cfg):
-        runs = {a: [store.run(f"alpha={_alpha_key(a)}-seed{s}", lambda a=a, s=s: run_one(cfg, a, s))
-                    for s in seeds] for a in alphas}
+        done = store.run_many(tasks, desc="gennorm")
+    runs = {a: [done[key(a, s)] for s in seeds] for a in alphas}
     rows = []
     for a in alphas:
         v = {k: np.array([r[k] for r in runs[a]], dtype=float)

@@ -1,0 +1,446 @@
+"""Where an experiment's runs execute: local worker processes or SLURM jobs (submitit).
+
+An experiment hands :meth:`pycheck.store.RunStore.run_many` a dict ``key -> (fn, kwargs)``;
+the store passes the runs not yet in ``OUT/runs/`` to the executor in force (set by
+``pycheck reproduce`` with :func:`use`), which calls ``done(key, result)`` for each
+finished run or raises :class:`RunsPending` when runs are left to a scheduler. One code
+path for every executor:
+
+* :class:`LocalExecutor` runs them in this process (``jobs = 1``) or in ``jobs`` worker
+  processes that die with this one; Ctrl-C stops them at once and keeps every finished run.
+* :class:`SlurmExecutor` submits one SLURM job per run (one job array, through submitit);
+  each job writes its run's JSON atomically into ``OUT/runs/``, so a crashed, cancelled
+  or timed-out job leaves nothing behind and the same command resubmits exactly the runs
+  that are missing and not queued or running. The tables are made once every run is in.
+* :class:`CollectExecutor` (``reproduce --collect``) runs nothing: it only lets the
+  experiment make its tables when every run is in.
+
+Each executor records the plan (expected runs, job ids and log files, the command) in
+``OUT/jobs/plan.json``; :func:`status` reads it for ``pycheck status OUT``.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import importlib.util
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .store import write_json
+
+Task = tuple[Callable[..., dict], dict]
+Done = Callable[[str, dict], None]
+
+_CURRENT: contextvars.ContextVar = contextvars.ContextVar("pycheck_executor", default=None)
+# sbatch/squeue answer in well under a second on a healthy cluster; a controller that has
+# not answered in this time is treated as unreachable rather than hanging the command.
+SCHEDULER_TIMEOUT_S = 60
+
+
+class SchedulerError(ValueError):
+    """A bad SLURM option or an unreachable scheduler; nothing was submitted."""
+
+
+class RunsPending(Exception):
+    """Runs are queued, running or failed on a scheduler; the tables cannot be made yet."""
+
+
+class WorkerDied(RuntimeError):
+    """A local worker process died (killed, or out of memory) before finishing its run."""
+
+
+@contextlib.contextmanager
+def use(executor):
+    """Run every :meth:`RunStore.run_many` inside this block with ``executor``."""
+    token = _CURRENT.set(executor)
+    try:
+        yield executor
+    finally:
+        _CURRENT.reset(token)
+
+
+def current():
+    """The executor set by :func:`use`, or ``None`` (the store then runs locally)."""
+    return _CURRENT.get()
+
+
+def plan_path(out: str | os.PathLike) -> Path:
+    return Path(out) / "jobs" / "plan.json"
+
+
+def read_plan(out: str | os.PathLike) -> dict | None:
+    p = plan_path(out)
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{p}: not valid JSON ({exc})") from None
+
+
+# ---------------------------------------------------------------- local
+class LocalExecutor:
+    """Run on this machine: in-process for ``jobs = 1``, else ``jobs`` spawned workers."""
+
+    name = "local"
+
+    def __init__(self, jobs: int = 1, command: str = ""):
+        if jobs < 1:
+            raise ValueError(f"jobs must be >= 1, got {jobs}")
+        self.jobs, self.command = jobs, command
+
+    def check(self) -> None:
+        """Nothing to check locally (the SLURM executor validates options here)."""
+
+    def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done) -> None:
+        write_json(plan_path(store.out), dict(
+            executor="local", command=self.command, expected=list(tasks),
+            host=socket.gethostname(), pid=os.getpid()))
+        if self.jobs == 1 or len(todo) <= 1:
+            for key in todo:
+                fn, kwargs = tasks[key]
+                done(key, fn(**kwargs))
+        else:
+            _run_pool(tasks, todo, done, self.jobs)
+
+
+def _run_pool(tasks: dict[str, Task], todo: list[str], done: Done, jobs: int) -> None:
+    """Run ``todo`` in ``jobs`` spawned worker processes; store each result as it comes.
+
+    The workers ignore SIGINT (Ctrl-C reaches the whole process group; only this process
+    acts on it) and get SIGKILL when this process dies (Linux ``PR_SET_PDEATHSIG``), so
+    neither Ctrl-C nor a killed parent leaves workers behind. On any exit other than
+    success the workers are killed at once; finished runs are already stored.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    ex = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                             initargs=(threads, os.getpid()),
+                             mp_context=multiprocessing.get_context("spawn"))
+    ok = False
+    try:
+        futures = {ex.submit(tasks[k][0], **tasks[k][1]): k for k in todo}
+        for fut in as_completed(futures):
+            try:
+                result = fut.result()
+            except BrokenProcessPool:
+                raise WorkerDied("a worker process died (killed, or out of memory?) before "
+                                 "finishing its run") from None
+            done(futures[fut], result)
+        ok = True
+    finally:
+        if not ok:
+            _kill_workers(ex)
+        ex.shutdown(wait=ok, cancel_futures=True)
+
+
+def _kill_workers(ex) -> None:
+    """SIGKILL every worker of ``ex`` (``ProcessPoolExecutor.kill_workers`` from Python 3.14;
+    before that the executor keeps its processes in ``_processes``)."""
+    if hasattr(ex, "kill_workers"):
+        ex.kill_workers()
+        return
+    for p in list((getattr(ex, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            p.kill()
+
+
+def _worker_init(threads: int, parent: int) -> None:
+    """Arm the parent-death signal and ignore SIGINT first, then load torch (seconds)."""
+    import ctypes
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: no parent-death signal
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
+    import torch
+    torch.set_num_threads(threads)
+
+
+# ---------------------------------------------------------------- collect only
+class CollectExecutor:
+    """``reproduce --collect``: run nothing; let the tables be made only when all runs are in."""
+
+    name = "collect"
+
+    def __init__(self, command: str = ""):
+        self.command = command
+
+    def check(self) -> None:
+        """Nothing to check: collecting submits nothing."""
+
+    def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done) -> None:
+        if todo:
+            raise RunsPending(
+                f"{len(todo)} of {len(tasks)} runs are not in {store.dir} yet; see "
+                f"`pycheck status {store.out}`")
+
+
+# ---------------------------------------------------------------- slurm
+@dataclass
+class SlurmOptions:
+    """What ``pycheck reproduce --executor slurm`` passes to sbatch (per run = per job)."""
+
+    partition: str | None = None
+    gpus_per_run: int = 0
+    cpus_per_run: int = 1
+    mem: str | None = None
+    time: str = "240"  # about 4x the longest run measured (README, "On a cluster")
+    array_parallelism: int = 256
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.gpus_per_run < 0 or self.cpus_per_run < 1 or self.array_parallelism < 1:
+            raise SchedulerError("--gpus-per-run must be >= 0, --cpus-per-run and "
+                                 "--array-parallelism >= 1")
+        self.minutes = time_minutes(self.time)
+        if self.mem is not None and not re.fullmatch(r"\d+[KMGT]?", self.mem):
+            raise SchedulerError(f"--mem {self.mem!r}: use a size such as 8G or 4000M")
+
+    def submitit_parameters(self) -> dict:
+        """The parameters of :class:`submitit.SlurmExecutor` these options stand for."""
+        params = dict(time=self.minutes, cpus_per_task=self.cpus_per_run, nodes=1,
+                      ntasks_per_node=1, array_parallelism=self.array_parallelism,
+                      additional_parameters=dict(self.extra))
+        if self.partition:
+            params["partition"] = self.partition
+        if self.gpus_per_run:
+            params["gpus_per_node"] = self.gpus_per_run
+        if self.mem:
+            params["mem"] = self.mem
+        return params
+
+
+def time_minutes(spec: str) -> int:
+    """SLURM's time formats (``M``, ``M:S``, ``H:M:S``, ``D-H``, ``D-H:M``, ``D-H:M:S``) in
+    whole minutes, rounded up (submitit takes minutes)."""
+    m = re.fullmatch(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?", spec.strip())
+    if not m:
+        raise SchedulerError(f"--time {spec!r}: use minutes, MM:SS, HH:MM:SS or "
+                             "D-HH[:MM[:SS]] (SLURM's format)")
+    days, a, b, c = (int(x) if x else None for x in m.groups())
+    if days is not None:  # D-H[:M[:S]]
+        seconds = ((days * 24 + a) * 60 + (b or 0)) * 60 + (c or 0)
+    elif c is not None:   # H:M:S
+        seconds = (a * 60 + b) * 60 + c
+    elif b is not None:   # M:S
+        seconds = a * 60 + b
+    else:                 # M
+        seconds = a * 60
+    if seconds <= 0:
+        raise SchedulerError(f"--time {spec!r}: must be positive")
+    return -(-seconds // 60)
+
+
+def parse_slurm_options(pairs: list[str]) -> dict[str, str]:
+    """``["qos=high", "account=ml"]`` -> ``{"qos": "high", "account": "ml"}`` (sbatch's
+    long option names, without ``--``)."""
+    extra = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().lstrip("-")
+        if not sep or not re.fullmatch(r"[a-z][a-z0-9-]*", key):
+            raise SchedulerError(f"--slurm-option {pair!r}: expected KEY=VALUE with KEY an "
+                                 "sbatch long option such as qos or account")
+        extra[key.replace("-", "_")] = value
+    return extra
+
+
+def _scheduler(cmd: list[str], stdin: str = "") -> subprocess.CompletedProcess:
+    """Run a SLURM client command; an absent or silent scheduler raises SchedulerError."""
+    if shutil.which(cmd[0]) is None:
+        raise SchedulerError(f"{cmd[0]} not found on PATH: no SLURM client on this machine")
+    try:
+        return subprocess.run(cmd, input=stdin, capture_output=True, text=True,
+                              timeout=SCHEDULER_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise SchedulerError(f"SLURM did not answer `{cmd[0]}` within "
+                             f"{SCHEDULER_TIMEOUT_S} s") from None
+
+
+def _first_error(stderr: str) -> str:
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    return lines[0] if lines else "(no message)"
+
+
+def queue_states() -> dict[str, str]:
+    """Job id (``123`` or array element ``123_4``) -> SLURM state, for jobs still queued."""
+    r = _scheduler(["squeue", "--noheader", "--array", "--format=%i|%T"])
+    if r.returncode != 0:
+        raise SchedulerError(f"SLURM scheduler unreachable: {_first_error(r.stderr)}")
+    return dict(line.split("|", 1) for line in r.stdout.split() if "|" in line)
+
+
+class SlurmExecutor:
+    """One SLURM job per missing run, submitted as one job array through submitit."""
+
+    name = "slurm"
+
+    def __init__(self, options: SlurmOptions, command: str = ""):
+        self.options, self.command = options, command
+
+    def _executor(self, folder: Path):
+        import submitit  # the [cluster] extra; only this executor needs it
+        ex = submitit.SlurmExecutor(folder=folder)
+        ex.update_parameters(job_name="pycheck", **self.options.submitit_parameters())
+        return ex
+
+    def check(self) -> None:
+        """Refuse bad options and an unreachable scheduler before anything is written:
+        ``sbatch --test-only`` validates the very script submitit would submit."""
+        if importlib.util.find_spec("submitit") is None:
+            raise SchedulerError("--executor slurm needs submitit: pip install -e '.[cluster]'")
+        queue_states()
+        from submitit.slurm.slurm import _make_sbatch_string  # the script it would submit
+        try:
+            script = _make_sbatch_string(command="true", folder="/tmp",
+                                         **self.options.submitit_parameters())
+        except ValueError as exc:
+            raise SchedulerError(f"bad SLURM option: {_first_error(str(exc))}") from None
+        r = _scheduler(["sbatch", "--test-only"], stdin=script)
+        if r.returncode != 0:
+            raise SchedulerError(f"SLURM refused the job: {_first_error(r.stderr)}")
+
+    def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done) -> None:
+        out = store.out
+        plan = read_plan(out) or {}
+        jobs = plan.get("jobs", {}) if plan.get("executor") == "slurm" else {}
+        # the queue first, then the files: a job leaves the queue only after its rename
+        states = queue_states()
+        todo = [k for k in todo if not store.has(k)]
+        active = [k for k in todo if k in jobs and jobs[k]["job_id"] in states]
+        submit = [k for k in todo if k not in active]
+        if submit:
+            jobs.update(self._submit(out, tasks, submit))
+            write_json(plan_path(out), dict(executor="slurm", command=self.command,
+                                            expected=list(tasks), jobs=jobs))
+        if todo:
+            ids = sorted({jobs[k]["job_id"].split("_")[0] for k in submit})
+            raise RunsPending(
+                (f"submitted {len(submit)} runs to SLURM (job {', '.join(ids)})" if submit
+                 else "nothing submitted") +
+                (f"; {len(active)} runs still queued or running" if active else "") +
+                f"; {len(tasks) - len(todo)} of {len(tasks)} done. Follow with "
+                f"`pycheck status {out}`; rerun this command (or add --collect) once all "
+                "are done to make the tables")
+
+    def _submit(self, out: Path, tasks: dict[str, Task], keys: list[str]) -> dict[str, dict]:
+        import submitit
+        folder = Path(out).resolve() / "jobs" / "logs"
+        runs = Path(out).resolve() / "runs"
+        ex = self._executor(folder)
+        try:
+            with ex.batch():
+                futures = [ex.submit(run_and_store, str(runs), k, *tasks[k]) for k in keys]
+        except (subprocess.CalledProcessError, submitit.core.utils.FailedJobError,
+                OSError) as exc:
+            raise SchedulerError(f"sbatch failed, nothing submitted: "
+                                 f"{_first_error(str(getattr(exc, 'stderr', '') or exc))}") from None
+        return {k: dict(job_id=f.job_id, log=str(f.paths.stderr)) for k, f in zip(keys, futures)}
+
+
+def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict) -> str:
+    """The body of one SLURM job: compute one run and write its JSON atomically.
+
+    Torch uses the CPUs SLURM gave the job. A crash, ``scancel`` or the time limit stops
+    the job before the rename, so ``runs_dir`` never holds a partial result.
+    """
+    import torch
+
+    from .store import RunStore
+    torch.set_num_threads(int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))
+    path = RunStore(Path(runs_dir).parent).path(key)
+    write_json(path, fn(**kwargs))
+    return str(path)
+
+
+# ---------------------------------------------------------------- status
+@dataclass
+class Status:
+    """Every expected run of an output folder, by state."""
+
+    executor: str
+    command: str
+    done: list[str]
+    queued: list[str]
+    running: list[str]
+    failed: list[tuple[str, str, str]]  # key, reason, log file
+
+
+def status(out: str | os.PathLike) -> Status:
+    """Read ``OUT/jobs/plan.json`` and ``OUT/runs/`` (and ask SLURM about its jobs)."""
+    from .store import RunStore
+    plan = read_plan(out)
+    if plan is None:
+        raise ValueError(f"{out} holds no run plan ({plan_path(out)}); is it a "
+                         "`pycheck reproduce` output folder?")
+    # the queue first, then the files: a job leaves the queue only after its rename
+    states = queue_states() if plan["executor"] == "slurm" else {}
+    store = RunStore(out)
+    done = [k for k in plan["expected"] if store.has(k)]
+    missing = [k for k in plan["expected"] if not store.has(k)]
+    st = Status(plan["executor"], plan.get("command", ""), done, [], [], [])
+    if plan["executor"] == "slurm":
+        for k in missing:
+            job = plan["jobs"].get(k, {})
+            state = states.get(job.get("job_id", ""))
+            if state in ("PENDING", "CONFIGURING", "REQUEUED", "RESIZING", "SUSPENDED"):
+                st.queued.append(k)
+            elif state is not None:  # RUNNING, COMPLETING: its result is not renamed in yet
+                st.running.append(k)
+            else:
+                log = job.get("log", "")
+                st.failed.append((k, f"job {job.get('job_id', '?')}: {_reason(log)}", log))
+    elif missing:
+        alive = plan.get("host") == socket.gethostname() and _alive(plan.get("pid"))
+        for k in missing:
+            if alive:
+                st.running.append(k)
+            else:
+                st.failed.append((k, "not done (the local run was interrupted)", ""))
+    return st
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (TypeError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _reason(log: str) -> str:
+    """Why a job ended without a result, from the end of its stderr file."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 20000))
+            tail = f.read().decode("utf-8", "replace")
+    except OSError:
+        return "ended without a result (no log file)"
+    if "DUE TO TIME LIMIT" in tail or "timed-out" in tail:
+        return "hit its time limit (raise --time)"
+    if "CANCELLED" in tail:
+        return "cancelled"
+    errors = re.findall(r"^(\w+(?:Error|Exception|Diverged)\b.*)$", tail, re.M)
+    return f"crashed: {errors[-1][:200]}" if errors else "ended without a result"
+
+
+def shell_command(argv: list[str]) -> str:
+    """How a user reruns ``pycheck ARGV`` (for status messages and the plan)."""
+    return "pycheck " + shlex.join(argv)
