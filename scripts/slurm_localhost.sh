@@ -28,6 +28,7 @@ if [ "$cmd" = stop ]; then
   for pidfile in "$dir/slurmctld.pid" "$dir/slurmd.pid"; do
     [ -s "$pidfile" ] || continue
     pid=$(cat "$pidfile")
+    grep -q slurm "/proc/$pid/cmdline" 2>/dev/null || continue  # gone, or a reused pid
     for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill "$pid" 2>/dev/null || true
   done
