@@ -198,7 +198,8 @@ class SlurmOptions:
     gpus_per_run: int = 0
     cpus_per_run: int = 1
     mem: str | None = None
-    time: str = "240"  # about 4x the longest run measured (README, "On a cluster")
+    # minutes; generous: the longest run measured took 5 min on CPU (README, "On a cluster")
+    time: str = "240"
     array_parallelism: int = 256
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -24,6 +24,14 @@ if [ "$cmd" = stop ]; then
     sleep 0.5
   done
   scontrol shutdown >/dev/null 2>&1 || true
+  # a daemon that missed the shutdown request is stopped through its pid file
+  for pidfile in "$dir/slurmctld.pid" "$dir/slurmd.pid"; do
+    [ -s "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    grep -q slurm "/proc/$pid/cmdline" 2>/dev/null || continue  # gone, or a reused pid
+    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill "$pid" 2>/dev/null || true
+  done
   exit 0
 fi
 [ "$cmd" = start ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }

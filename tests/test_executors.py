@@ -216,3 +216,23 @@ def test_collect_with_missing_runs_exits_1_and_status_of_a_plain_folder_exits_2(
                                            ("1-0", 1440), ("1-2:30", 1590), ("0-0:0:59", 1)])
 def test_slurm_time_formats_in_minutes(spec, minutes):
     assert executors.time_minutes(spec) == minutes
+
+
+@pytest.mark.parametrize("tail, reason", [
+    # the last lines of real job logs from the localhost cluster of tests/test_slurm.py
+    ("slurmstepd-vm: error: *** JOB 1 ON vm CANCELLED AT 2026-12-03T05:36:52 DUE TO TIME "
+     "LIMIT ***\n", "hit its time limit"),
+    ("submitit.core.utils.UncompletedJobError: Job not requeued because: timed-out and not "
+     "checkpointable.\n", "hit its time limit"),
+    ("slurmstepd-vm: error: *** JOB 3 ON vm CANCELLED AT 2026-12-03T05:02:47 ***\n",
+     "cancelled"),
+    ("Traceback (most recent call last):\n  ...\nValueError: objective 'sigreg' got unknown "
+     "option(s) ['no_such_option']\nsrun: error: vm: task 0: Exited with exit code 1\n",
+     "crashed: ValueError: objective 'sigreg' got unknown option(s)"),
+    ("", "ended without a result"),
+])
+def test_slurm_failure_reason_read_from_the_job_log(tmp_path, tail, reason):
+    log = tmp_path / "1_0_log.err"
+    log.write_text("submitit INFO - Starting\n" + tail)
+    assert executors._reason(str(log)).startswith(reason)
+    assert executors._reason(str(tmp_path / "missing.err")) == "ended without a result (no log file)"
