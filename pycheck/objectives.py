@@ -170,24 +170,27 @@ def _trig_poly(c: Tensor, s: Tensor, u: Tensor, v: Tensor) -> Tensor:
     return acc
 
 
-_FUSED: dict = {}       # (device type, dtype) -> compiled (_ecf_sums, _trig_poly), or None
+_FUSED: dict = {}  # (device type, dtype, K-1) -> compiled (_ecf_sums, _trig_poly), or None
 
 
-def _fused_kernels(y: Tensor):
-    """The compiled kernels for ``y``'s device and dtype, or ``None`` if compiling failed.
+def _fused_kernels(y: Tensor, num_k: int):
+    """The compiled kernels for ``y``'s device and dtype and ``num_k`` knots, or ``None``.
 
-    Compiled once per process, device type and dtype (``dynamic=True``: one kernel for all
-    batch sizes). Any failure (no C++ compiler, no Triton, an unsupported backend) is
-    reported once as a warning and SIGReg keeps the eager :class:`_EvenKnotECF`.
+    Compiled once per process, device type, dtype and ``num_k`` (``dynamic=True``: one
+    kernel for all batch sizes and slice counts), on a small probe so that the backward
+    kernel is compiled too before it is needed. Any failure (no C++ compiler, no Triton,
+    an unsupported backend) is reported once as a warning and SIGReg keeps the eager
+    :class:`_EvenKnotECF`.
     """
-    key = (y.device.type, y.dtype)
+    key = (y.device.type, y.dtype, num_k)
     if key not in _FUSED:
         try:
             sums = torch.compile(_ecf_sums, dynamic=True, fullgraph=True)
             poly = torch.compile(_trig_poly, dynamic=True, fullgraph=True)
+            # sizes >= 2: torch.compile specialises sizes 0 and 1 even when dynamic
             probe = torch.linspace(-1, 1, 6, dtype=y.dtype, device=y.device).reshape(2, 3)
-            c, s, cs, ss = sums(probe, 2)
-            poly(c, s, cs, ss)
+            c, s, cos_sums, sin_sums = sums(probe, num_k)
+            poly(c, s, cos_sums, sin_sums)
             _FUSED[key] = (sums, poly)
         except Exception as err:  # noqa: BLE001 -- any compiler failure means "use eager"
             warnings.warn(f"SIGReg: torch.compile failed on {key} ({type(err).__name__}: "
@@ -241,7 +244,8 @@ def ecf_statistic(y: Tensor, t0: float, phi: Tensor, weights: Tensor,
     (:class:`_EvenKnotECF`); ``None`` follows :func:`compile_enabled`. Falls back to eager
     if compiling fails.
     """
-    kernels = _fused_kernels(y) if (compile_enabled() if fused is None else fused) else None
+    use_fused = compile_enabled() if fused is None else fused
+    kernels = _fused_kernels(y, phi.numel() - 1) if use_fused else None
     if kernels is None:
         return _EvenKnotECF.apply(y, t0, phi, weights)
     return _FusedECF.apply(y, t0, phi, weights, kernels)

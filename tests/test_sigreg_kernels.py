@@ -75,7 +75,7 @@ def test_compiled_sigreg_equals_reference(dtype, tol):
     def compiled(mod, h, a):
         mod.fused = True
         return mod.statistic(h, a)
-    assert objectives._fused_kernels(torch.zeros(1, dtype=dtype)) is not None
+    assert objectives._fused_kernels(torch.zeros(1, dtype=dtype), 16) is not None
     for shape in [(256, 64), (2, 300, 3)]:
         stat_err, grad_err = _agreement(compiled, dtype, shape)
         assert stat_err <= tol and grad_err <= tol
