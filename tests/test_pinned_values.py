@@ -446,3 +446,21 @@ def test_trajectory_defaults_and_horizon():
     fast = W.trajectory_pairs(40, 1, np.random.default_rng(13), horizon=4, noise=0.0, gain=0.0,
                               momentum=0.0)                     # v ≡ 0: z' = z
     np.testing.assert_array_equal(fast[0], fast[1])
+
+
+def test_gaussianizer_returns_floats_for_integer_input():
+    for alpha in (2.0, np.inf):
+        assert W.gennorm_to_gaussian(np.array([0, 1]), alpha).dtype == np.float64
+
+
+def test_sample_pairs_default_floor_is_one():
+    z = np.array([[0.0, 0.0], [1.5, 0.0]])
+    assert len(P.sample_pairs(z, 3, np.random.default_rng(0))) == 3
+
+
+def test_bootstrap_ci_is_the_percentile_interval():
+    from scipy import stats
+    x = np.random.default_rng(14).exponential(size=25)      # skewed: BCa would differ
+    ci = stats.bootstrap((x,), np.mean, n_resamples=2000, confidence_level=0.95,
+                         method="percentile", rng=np.random.default_rng(0)).confidence_interval
+    assert P.bootstrap_ci(x)[1:] == (ci.low, ci.high)
