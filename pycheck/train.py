@@ -33,11 +33,12 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from .encoders import (MLPEncoder, OutputWhitened, RealNVPEncoder, ResidualMLPEncoder,
                        Standardized)
 from .objectives import DEFAULT_LAM, OBJECTIVES, make_objective
+from .sfa import sfa_readout
 
 
 class TrainingDiverged(RuntimeError):
@@ -114,7 +115,7 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
                 steps: int = 3000, batch_size: int = 1024, lr: float = 1e-3, seed: int = 0,
                 device=None, progress: bool = True, whiten: str | None = None,
                 dim_out: int | None = None, warm_start: dict | None = None,
-                **options) -> nn.Module:
+                holdout: float = 0.1, readout: str = "sfa", **options) -> nn.Module:
     """Fit an encoder so that ``f(x)`` minimises ``objective`` on the pairs ``(x, x_next)``.
 
     Parameters
@@ -175,8 +176,9 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
     n_pairs, d = xt.shape
     if n_pairs < 2:
         raise ValueError(f"need at least 2 pairs, got {n_pairs}")
-    if objective not in OBJECTIVES:
-        raise ValueError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
+    if objective not in OBJECTIVES + ("whitened",):
+        raise ValueError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}, "
+                         "whitened")
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if int(batch_size) != batch_size or batch_size < 2:
@@ -193,7 +195,7 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
         warm_start = _check_warm_start(warm_start)
         if objective in DEFAULT_LAM:
             options.setdefault("lam_start", options.get("lam", DEFAULT_LAM[objective]))
-    loss_fn = make_objective(objective, **options)
+    loss_fn = whitened_loss if objective == "whitened" else make_objective(objective, **options)
 
     dev = _device(device)
     gen = torch.Generator().manual_seed(seed)
@@ -201,50 +203,168 @@ def fit_encoder(x, x_next, objective: str = "sigreg", *,
         encoder = make_encoder(encoder, d, dim_out or d, seed)
     if whiten is None:
         whiten = default_whiten(encoder)
+    tr, ho = _split(n_pairs, holdout, gen)
     first = None
     if warm_start is not None:
         first = fit_encoder(xt, xnt, warm_start["objective"], encoder=encoder,
                             steps=warm_start["steps"], batch_size=batch_size,
                             lr=warm_start.get("lr", lr), seed=seed, device=device,
                             progress=progress, whiten=whiten, dim_out=dim_out,
-                            **warm_start["options"])
+                            holdout=holdout, readout=readout, **warm_start["options"])
         encoder = OutputWhitened.fit(first.encoder, torch.from_numpy(embed(first, xt)))
         first = copy.deepcopy(first)
-    model = Standardized.fit(encoder, xt, whiten).to(dev)
-    data = torch.stack([xt, xnt]).float().to(dev)     # (2, N, d)
-    batch = min(int(batch_size), n_pairs)
-
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = warmup_cosine(opt, steps)
-
-    from tqdm.auto import tqdm
-    bar = tqdm(range(steps), desc=f"fit {objective}", leave=False,
-               disable=not progress or not sys.stderr.isatty())
-    history, t0 = [], time.perf_counter()
-    model.train()
-    for step in bar:
-        if hasattr(loss_fn, "set_progress"):
-            loss_fn.set_progress(step / max(1, steps - 1))
-        idx = torch.randint(n_pairs, (batch,), generator=gen).to(dev)
-        hb = model(data[:, idx].reshape(2 * batch, d))
-        loss, parts = loss_fn(hb[:batch], hb[batch:])
-        if not math.isfinite(parts["loss"]):
-            raise TrainingDiverged(step, parts["loss"])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-        opt.step()
-        sched.step()
-        if step % 100 == 0 or step == steps - 1:
-            history.append((step, parts))
-            bar.set_postfix({k: f"{v:.4g}" for k, v in parts.items()})
+    model = Standardized.fit(encoder, xt[tr], whiten).to(dev)
+    # standardised once, in float64, before the float32 cast (a large offset survives)
+    data = torch.stack([model.standardize(xt), model.standardize(xnt)]).to(dev)  # (2, N, d)
+    train_data, held = data[:, tr], (data[:, ho] if ho.numel() else None)
+    history, best, secs = _train(model.encoder, train_data, held, loss_fn, steps=steps,
+                                 batch=min(int(batch_size), tr.numel()), lr=lr, gen=gen,
+                                 progress=progress, desc=f"fit {objective}")
+    model.history, model.train_seconds = history, secs
+    if best is not None:
+        model.encoder.load_state_dict(best[1])
+        model.heldout_objective, model.best_step = best[0], best[2]
+        if readout == "sfa":
+            _sfa_select(model, train_data, held)
     model.eval()
-    model.history, model.train_seconds = history, time.perf_counter() - t0
     if first is not None:
         model.warm_start_model = first
         model.history = first.history + [(warm_start["steps"] + s, p) for s, p in history]
         model.train_seconds += first.train_seconds
     return model
+
+
+def _split(n_pairs: int, holdout: float, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Indices of the training and held-out pairs: a random ``holdout`` share held out."""
+    if not 0 <= holdout < 1:
+        raise ValueError(f"holdout must lie in [0, 1), got {holdout!r}")
+    n_ho = int(round(holdout * n_pairs))
+    if holdout and not 2 <= n_ho <= n_pairs - 2:
+        raise ValueError(f"holdout = {holdout} holds out {n_ho} of {n_pairs} pairs; need at "
+                         "least 2 on each side (pass holdout=0 to train on all pairs)")
+    perm = torch.randperm(n_pairs, generator=gen)
+    return perm[n_ho:].sort().values, perm[:n_ho].sort().values
+
+
+def whitened_alignment(h, h_next) -> float:
+    """``E||w(h') - w(h)||² / n`` with ``w`` the whitening of ``h`` (both views pooled).
+
+    The T1 objective made affine-invariant: ``2(1 - rho)`` exactly for ``h = Qz + b`` in a
+    Gaussian-OU world (per coordinate), larger for every other ``h`` with nonlinear energy
+    (T1), and blind to the scale and rotation that R² also ignores. It is the label-free
+    criterion by which :func:`fit_encoder` selects checkpoints and read-outs on held-out
+    pairs. Equals the mean of the generalised eigenvalues of ``(Ċ, C)``
+    (:func:`pycheck.sfa.sfa_readout` with ``ridge = 0``).
+    """
+    h, h_next = np.asarray(h, dtype=np.float64), np.asarray(h_next, dtype=np.float64)
+    c = np.cov(np.concatenate([h, h_next]), rowvar=False).reshape(h.shape[1], h.shape[1])
+    diff = h_next - h
+    c_dot = diff.T @ diff / diff.shape[0]
+    return float(np.trace(np.linalg.solve(c, c_dot)) / h.shape[1])
+
+
+def whitened_loss(h: Tensor, h_next: Tensor) -> tuple[Tensor, dict]:
+    """:func:`whitened_alignment` of a batch as a differentiable loss (W-MSE's batch
+    whitening, Ermolov et al. 2021, with the alignment loss): whitening is a constraint,
+    not a penalty, and there is no regularizer weight to choose."""
+    both = torch.cat([h, h_next])
+    c = torch.cov(both.T).reshape(h.shape[1], h.shape[1])
+    c = c + 1e-6 * c.diagonal().mean() * torch.eye(h.shape[1], dtype=h.dtype, device=h.device)
+    diff = h_next - h
+    loss = torch.linalg.solve(c, diff.T @ diff / diff.shape[0]).diagonal().sum() / h.shape[1]
+    return loss, {"loss": loss.item()}
+
+
+@torch.no_grad()
+def _embed_pairs(f: nn.Module, data: Tensor, chunk: int = 8192,
+                 method: str = "forward") -> tuple[np.ndarray, np.ndarray]:
+    """``f.<method>`` on both views of standardised pairs ``data`` (2, M, d); float64."""
+    was = f.training
+    f.eval()
+    fn = getattr(f, method)
+    out = [torch.cat([fn(v[i:i + chunk]) for i in range(0, v.shape[0], chunk)]).double().cpu()
+           .numpy() for v in data]
+    f.train(was)
+    return out[0], out[1]
+
+
+def _train(f: nn.Module, data: Tensor, held: Tensor | None, loss_fn, *, steps: int,
+           batch: int, lr: float, gen: torch.Generator, progress: bool, desc: str):
+    """Adam with warm-up + cosine decay on ``data`` (2, N, d); returns ``(history, best,
+    seconds)``, ``best = (held-out objective, state_dict, step)`` of the best evaluated
+    checkpoint (``None`` without held-out pairs)."""
+    opt = torch.optim.Adam(f.parameters(), lr=lr)
+    sched = warmup_cosine(opt, steps)
+    from tqdm.auto import tqdm
+    bar = tqdm(range(steps), desc=desc, leave=False,
+               disable=not progress or not sys.stderr.isatty())
+    n_pairs, d = data.shape[1], data.shape[2]
+    every = max(1, steps // EVALUATIONS)
+    history, best, t0 = [], None, time.perf_counter()
+    f.train()
+    for step in bar:
+        if hasattr(loss_fn, "set_progress"):
+            loss_fn.set_progress(step / max(1, steps - 1))
+        idx = torch.randint(n_pairs, (batch,), generator=gen).to(data.device)
+        hb = f(data[:, idx].reshape(2 * batch, d))
+        loss, parts = loss_fn(hb[:batch], hb[batch:])
+        if not math.isfinite(parts["loss"]):
+            raise TrainingDiverged(step, parts["loss"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(f.parameters(), 10.0)
+        opt.step()
+        sched.step()
+        if held is not None and ((step + 1) % every == 0 or step == steps - 1):
+            parts = dict(parts, heldout=whitened_alignment(*_embed_pairs(f, held)))
+            if math.isfinite(parts["heldout"]) and (best is None or parts["heldout"] < best[0]):
+                best = (parts["heldout"], copy.deepcopy(f.state_dict()), step)
+        if step % 100 == 0 or step == steps - 1 or "heldout" in parts:
+            history.append((step, parts))
+            bar.set_postfix({k: f"{v:.4g}" for k, v in parts.items()})
+    return history, best, time.perf_counter() - t0
+
+
+#: held-out evaluations per training phase (checkpoint candidates)
+EVALUATIONS = 20
+#: ridges tried for the SFA read-out (relative to the features' mean variance)
+RIDGES = (1e-6, 1e-4, 1e-2)
+
+
+def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
+    """Replace the read-out of ``model.encoder`` by the best of: the trained one, the SFA
+    read-out of its features (one per ridge in :data:`RIDGES`) and the SFA read-out of the
+    standardised input alone (a linear map); best = lowest held-out
+    :func:`whitened_alignment`. Needs an encoder with ``features`` and ``set_readout``
+    (the default :class:`ResidualMLPEncoder`); others keep the trained read-out.
+
+    Why: under whitening, the alignment-minimising linear read-out of fixed features is
+    the SFA solution (T1 within their span), so this removes the optimiser's noise from
+    the last layer; the linear candidate guarantees that a user with few pairs does not get
+    a worse encoder than the linear map (as judged on held-out pairs).
+    """
+    f = model.encoder
+    if not (hasattr(f, "features") and hasattr(f, "set_readout")):
+        model.selected = "trained"
+        return
+    phi, phi_next = _embed_pairs(f, data, method="features")
+    phi_ho, phi_ho_next = _embed_pairs(f, held, method="features")
+    d, n = data.shape[2], _embed_pairs(f, held[:, :1])[0].shape[1]
+    cands = [("trained", model.heldout_objective, None)]
+    for name, cols, ridges in [("linear", slice(0, d), RIDGES[:1]),
+                               ("sfa", slice(None), RIDGES)]:
+        for ridge in ridges:
+            mean, w, _ = sfa_readout(phi[:, cols], phi_next[:, cols], n, ridge=ridge)
+            crit = whitened_alignment((phi_ho[:, cols] - mean) @ w,
+                                      (phi_ho_next[:, cols] - mean) @ w)
+            full = np.zeros((phi.shape[1], n))
+            full[cols] = w
+            cands.append((f"{name} ridge {ridge:g}", crit, (full, -mean[cols] @ w)))
+    name, crit, readout = min(cands, key=lambda c: c[1] if math.isfinite(c[1]) else math.inf)
+    if readout is not None:
+        f.set_readout(torch.from_numpy(readout[0]).float(), torch.from_numpy(readout[1]).float())
+    model.selected, model.heldout_objective = name, crit
+    model.candidates = {c[0]: c[1] for c in cands}
 
 
 def _check_warm_start(ws) -> dict:
@@ -260,8 +380,14 @@ def _check_warm_start(ws) -> dict:
 
 @torch.no_grad()
 def embed(encoder: nn.Module, x, batch_size: int = 8192) -> np.ndarray:
-    """``encoder(x)`` in eval mode, in batches; float64 NumPy array ``(N, n)``."""
-    xt = _as_tensor("x", x).float()
+    """``encoder(x)`` in eval mode, in batches; float64 NumPy array ``(N, n)``.
+
+    A :class:`Standardized` encoder receives float64 input (it standardises in float64
+    before casting, so a large offset in ``x`` survives); any other module gets float32.
+    """
+    xt = _as_tensor("x", x)
+    if not isinstance(encoder, Standardized):
+        xt = xt.float()
     dev = next((p.device for p in encoder.parameters()), torch.device("cpu"))
     was_training = encoder.training
     encoder.eval()
