@@ -67,8 +67,10 @@ def test_few_pairs_never_worse_than_linear():
     enc = fit_encoder(_shear(z), _shear(zn), steps=300, progress=False)
     r2_x, r2_h = linear_r2(_shear(zt), zt), linear_r2(embed(enc, _shear(zt)), zt)
     assert r2_x < 0.95                       # the mixing is far from linear
-    assert r2_h >= r2_x, (r2_x, r2_h, enc.selected)
-    assert enc.heldout_objective == min(enc.candidates.values())
+    # when the linear read-out is selected it is stored in float32: R² equal to ~1e-8
+    assert r2_h >= r2_x - 1e-6, (r2_x, r2_h, enc.selected)
+    assert enc.heldout_objective == enc.candidates[enc.selected]
+    assert enc.heldout_objective <= enc.candidates["linear ridge 1e-06"]
 
 
 def test_heldout_selection_and_history():
