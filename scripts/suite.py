@@ -3,6 +3,7 @@
     .venv/bin/python scripts/suite.py --half tuning [--jobs 2] [--variant NAME]
     .venv/bin/python scripts/suite.py --half heldout [--jobs 2]
     .venv/bin/python scripts/suite.py --half tuning --supervised   # the ceilings
+    .venv/bin/python scripts/suite.py --summary        # both halves, one table
 
 Every mixing is defined only here (none is in ``pycheck.mixings`` except the two marked
 "package"), each a smooth or piecewise-linear bijection of R^n built from bijections. The split
@@ -129,12 +130,53 @@ def run_one(name: str, options: dict, supervised: bool) -> dict:
 VARIANTS: dict[str, dict] = {"defaults": {}}
 
 
+def _load(out: Path, variant: str) -> dict[str, dict]:
+    import json
+    runs = out / variant / "runs"
+    return {m: json.loads((runs / f"{m}.json").read_text()) for m in SUITE
+            if (runs / f"{m}.json").is_file()}
+
+
+def summarize(out: Path) -> list[dict]:
+    """One row per mixing with every variant found under ``out`` beside the defaults and the
+    supervised ceiling; the issue's targets: ``1 - R²`` within 2x the ceiling's, and
+    ``R² >= 0.99`` where the ceiling is ``>= 0.995``."""
+    from pycheck.store import write_json, write_table
+    runs = {v.name: _load(out, v.name) for v in sorted(out.iterdir()) if (v / "runs").is_dir()}
+    rows = []
+    for m, (family, n, rho, half) in SUITE.items():
+        d, c = runs.get("defaults", {}).get(m), runs.get("supervised", {}).get(m)
+        if d is None or c is None:
+            continue
+        row = dict(half=half, mixing=m, n=n, rho=rho, r2_xz=d["r2_xz"])
+        # "before" (tuning half) is the previous default run by the previous code;
+        # "before-sigreg" (held-out half) the same settings run by this code
+        row |= {f"r2_{v.removesuffix('-sigreg')}": r[m]["r2_hz"] for v, r in runs.items()
+                if m in r and v not in ("defaults", "supervised")}
+        row |= dict(r2_defaults=d["r2_hz"], r2_ceiling=c["r2_hz"],
+                    gap_ratio=(1 - d["r2_hz"]) / (1 - c["r2_hz"]),
+                    target_met=bool((1 - d["r2_hz"]) <= 2 * (1 - c["r2_hz"]) and
+                                    (c["r2_hz"] < 0.995 or d["r2_hz"] >= 0.99)),
+                    selected=d.get("selected", ""), seconds=d["train_seconds"],
+                    cpu_seconds=d["cpu_seconds"])
+        rows.append(row)
+    write_table(out, "summary", rows, title="fit_encoder on the suite: both halves",
+                note="r2_* = R²(h -> z) on 10 000 fresh test pairs; ceiling = the default "
+                     "encoder, pairs, steps, batch and lr regressed on the true z; gap_ratio "
+                     "= (1 - R²) / (1 - R²_ceiling), target <= 2; seconds = wall per fit "
+                     "(2 fits in parallel on a 2-core machine shared with other jobs), "
+                     "cpu_seconds = this process's CPU time.")
+    write_json(out / "summary.json", dict(rows=rows))
+    return rows
+
+
 def main() -> int:
     import json
 
     from pycheck.store import RunStore, write_table
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--half", choices=("tuning", "heldout"), required=True)
+    p.add_argument("--summary", action="store_true", help="only write summary.{md,csv,json}")
+    p.add_argument("--half", choices=("tuning", "heldout"))
     p.add_argument("--variant", default="defaults",
                    help="a name; --options gives its fit_encoder options (JSON)")
     p.add_argument("--options", default=None, help='e.g. \'{"steps": 6000}\'')
@@ -142,6 +184,13 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--out", default="results/fit_encoder/suite")
     args = p.parse_args()
+    if args.summary:
+        for r in summarize(Path(args.out)):
+            print(f"{r['half']:<8} {r['mixing']:<15} R²(h->z) {r['r2_defaults']:.5f}  "
+                  f"ceiling {r['r2_ceiling']:.5f}  ratio {r['gap_ratio']:.1f}")
+        return 0
+    if args.half is None:
+        p.error("--half is required (or --summary)")
     options = json.loads(args.options) if args.options else VARIANTS.get(args.variant, {})
     variant = "supervised" if args.supervised else args.variant
     out = Path(args.out) / variant
