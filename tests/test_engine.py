@@ -107,3 +107,17 @@ def test_same_seed_bit_identical_across_processes():
     runs = [subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True,
                            check=True).stdout for _ in range(2)]
     assert json.loads(runs[0]) == json.loads(runs[1])
+
+
+def test_nonlinear_readout_must_beat_linear_significantly():
+    """A candidate whose held-out advantage over the linear map is within noise is not
+    taken; a clear advantage is."""
+    from pycheck.train import _significant_best
+    rng = np.random.default_rng(8)
+    lin = rng.exponential(1.0, 2000)
+    noisy = lin - 0.01 + rng.normal(0, 1.0, 2000)      # mean gain 0.01, se ~0.02
+    clear = lin - 0.2 + rng.normal(0, 0.1, 2000)       # mean gain 0.2, se ~0.002
+    assert noisy.mean() < lin.mean()    # so plain "lowest mean" would take it
+    cands = [("trained", noisy, None), ("linear ridge 1e-06", lin, "L")]
+    assert _significant_best(cands)[0] == "linear ridge 1e-06"
+    assert _significant_best(cands + [("sfa", clear, "S")])[0] == "sfa"
