@@ -115,7 +115,8 @@ def test_nonlinear_readout_must_beat_linear_significantly():
     from pycheck.train import _significant_best
     rng = np.random.default_rng(8)
     lin = rng.exponential(1.0, 2000)
-    noisy = lin - 0.01 + rng.normal(0, 1.0, 2000)      # mean gain 0.01, se ~0.02
+    noise = rng.normal(0, 1.0, 2000)
+    noisy = lin - 0.01 + (noise - noise.mean())        # mean gain exactly 0.01, se ~0.02
     clear = lin - 0.2 + rng.normal(0, 0.1, 2000)       # mean gain 0.2, se ~0.002
     assert noisy.mean() < lin.mean()    # so plain "lowest mean" would take it
     cands = [("trained", noisy, None), ("linear ridge 1e-06", lin, "L")]
