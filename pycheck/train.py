@@ -38,6 +38,7 @@ overfits; the signal that separates the inverse from a bent map is the T1 gap
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import sys
 import time
@@ -48,7 +49,7 @@ from torch import Tensor, nn
 
 from .encoders import (MLPEncoder, OutputWhitened, RealNVPEncoder, ResidualMLPEncoder,
                        Standardized)
-from .objectives import DEFAULT_LAM, OBJECTIVES, make_objective
+from .objectives import DEFAULT_LAM, OBJECTIVES, SIGReg, make_objective
 from .sfa import sfa_readout
 
 
@@ -220,11 +221,16 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         warm_start = _check_warm_start(warm_start)
         if objective in DEFAULT_LAM:
             options.setdefault("lam_start", options.get("lam", DEFAULT_LAM[objective]))
-    if objective == "whitened" and options:
-        raise ValueError(f"objective 'whitened' takes no options, got {sorted(options)}")
+    if objective == "whitened" and set(options) - {"lam"}:
+        raise ValueError(f"objective 'whitened' takes only the option 'lam', got "
+                         f"{sorted(options)}")
     if readout not in ("sfa", "trained"):
         raise ValueError(f"readout must be 'sfa' or 'trained', got {readout!r}")
-    loss_fn = whitened_loss if objective == "whitened" else make_objective(objective, **options)
+    if objective == "whitened":
+        loss_fn = functools.partial(whitened_loss, lam=float(options.get("lam", 0.0)),
+                                    sigreg=SIGReg(default_num_slices(dim_out or d), seed=seed))
+    else:
+        loss_fn = make_objective(objective, **options)
 
     dev = _device(device)
     gen = torch.Generator().manual_seed(seed)
@@ -301,16 +307,29 @@ def pair_alignments(h, h_next) -> np.ndarray:
     return (w * w).sum(0) / h.shape[1]
 
 
-def whitened_loss(h: Tensor, h_next: Tensor) -> tuple[Tensor, dict]:
+def whitened_loss(h: Tensor, h_next: Tensor, sigreg: nn.Module | None = None,
+                  lam: float = 0.0) -> tuple[Tensor, dict]:
     """:func:`whitened_alignment` of a batch as a differentiable loss (W-MSE's batch
     whitening, Ermolov et al. 2021, with the alignment loss): whitening is a constraint,
-    not a penalty, and there is no regularizer weight to choose."""
+    not a penalty, and there is no regularizer weight to choose. With ``lam > 0``,
+    ``lam`` times ``sigreg`` of the whitened batch is added (Gaussianity beyond the
+    second moments, which whitening already fixes)."""
+    n = h.shape[1]
     both = torch.cat([h, h_next])
-    c = torch.cov(both.T).reshape(h.shape[1], h.shape[1])
-    c = c + 1e-6 * c.diagonal().mean() * torch.eye(h.shape[1], dtype=h.dtype, device=h.device)
-    diff = h_next - h
-    loss = torch.linalg.solve(c, diff.T @ diff / diff.shape[0]).diagonal().sum() / h.shape[1]
-    return loss, {"loss": loss.item()}
+    c = torch.cov(both.T).reshape(n, n)
+    # a relative 1e-6 ridge keeps the solve defined for a degenerate batch
+    c = c + 1e-6 * c.diagonal().mean() * torch.eye(n, dtype=h.dtype, device=h.device)
+    if not lam:
+        diff = h_next - h
+        loss = torch.linalg.solve(c, diff.T @ diff / diff.shape[0]).diagonal().sum() / n
+        return loss, {"loss": loss.item()}
+    hw = torch.linalg.solve_triangular(torch.linalg.cholesky(c), (both - both.mean(0)).T,
+                                       upper=False).T
+    align = (hw[h.shape[0]:] - hw[:h.shape[0]]).square().sum(-1).mean() / n
+    reg = sigreg(hw)
+    loss = align + lam * reg
+    parts = {"alignment": align.item(), "sigreg": reg.item()}
+    return loss, dict(parts, loss=loss.item())
 
 
 @torch.no_grad()

@@ -122,3 +122,15 @@ def test_nonlinear_readout_must_beat_linear_significantly():
     cands = [("trained", noisy, None), ("linear ridge 1e-06", lin, "L")]
     assert _significant_best(cands)[0] == "linear ridge 1e-06"
     assert _significant_best(cands + [("sfa", clear, "S")])[0] == "sfa"
+
+
+def test_whitened_objective_options():
+    """'whitened' takes only 'lam' (a SIGReg weight on the whitened batch); readout is
+    checked too."""
+    z, zn = gaussian_ou_pairs(200, 2, 0.5, np.random.default_rng(9))
+    with pytest.raises(ValueError, match="only the option 'lam'"):
+        fit_encoder(z, zn, "whitened", steps=1, sigma=1.0, progress=False)
+    with pytest.raises(ValueError, match="readout"):
+        fit_encoder(z, zn, steps=1, readout="pca", progress=False)
+    enc = fit_encoder(z, zn, "whitened", steps=5, batch_size=64, lam=1.0, progress=False)
+    assert {"alignment", "sigreg", "loss"} <= set(enc.history[-1][1])
