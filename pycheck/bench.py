@@ -96,12 +96,12 @@ def _step_setup(objective: str, n: int, batch: int, device, seed: int = 0):
     g = make_mixing("realnvp", n, seed)
     x = torch.from_numpy(np.stack([g.forward(z), g.forward(zn)])).float().reshape(2 * batch, n)
     model = Standardized.fit(RealNVPEncoder(n, seed=seed), x, "diag").to(device)
-    x = x.to(device)
+    xs = model.standardize(x.to(device))  # fit_encoder standardises once, in float64, before training
     loss_fn = make_objective(objective)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def step():
-        h = model(x)
+        h = model.encoder(xs)
         loss, _ = loss_fn(h[:batch], h[batch:])
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -49,6 +49,22 @@ class ResidualMLPEncoder(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.linear(x) + self.mlp(x)
 
+    def features(self, x: Tensor) -> Tensor:
+        """``[x, last hidden layer]``: the output is an affine map of these features."""
+        hidden = x
+        for layer in list(self.mlp)[:-1]:
+            hidden = layer(hidden)
+        return torch.cat([x, hidden], -1)
+
+    @torch.no_grad()
+    def set_readout(self, weight: Tensor, bias: Tensor) -> None:
+        """Make the output ``features(x) @ weight + bias`` (``weight``: (dim_in + hidden, dim_out))."""
+        d = self.linear.in_features
+        self.linear.weight.copy_(weight[:d].T)
+        self.linear.bias.copy_(bias)
+        self.mlp[-1].weight.copy_(weight[d:].T)
+        self.mlp[-1].bias.zero_()
+
 
 class _Coupling(nn.Module):
     """``y_o = x_o * exp(s(x_c)) + t(x_c)``, ``y_c = x_c``; identity at initialisation."""
@@ -102,7 +118,7 @@ class RealNVPEncoder(nn.Module):
 
 
 def whitening(x: Tensor, kind: str) -> tuple[Tensor, Tensor]:
-    """``(mean, transform)`` (float32) with ``(x - mean) @ transform`` whitened: ``transform``
+    """``(mean, transform)`` (float64) with ``(x - mean) @ transform`` whitened: ``transform``
     is ``diag(1/std)`` ("diag"), the ZCA matrix ``Cov^{-1/2}`` ("zca") or the identity ("none")."""
     x = x.double()
     mean = x.mean(0)
@@ -115,7 +131,7 @@ def whitening(x: Tensor, kind: str) -> tuple[Tensor, Tensor]:
         tr = torch.eye(x.shape[1], dtype=x.dtype)
     else:
         raise ValueError(f"whiten must be 'zca', 'diag' or 'none', got {kind!r}")
-    return mean.float(), tr.float()
+    return mean, tr
 
 
 class _WithAffine(nn.Module):
@@ -132,14 +148,20 @@ class Standardized(_WithAffine):
     """``encoder((x - mean) @ transform)``: input whitening stored with the encoder.
 
     ``transform`` is ``diag(1/std)`` ("diag") or the ZCA matrix ``Cov^{-1/2}`` ("zca").
+    Mean and transform are float64 and applied in float64 before the cast to float32: an
+    offset such as ``x = zA + 1e8`` would otherwise be rounded away with the signal.
     """
 
     @classmethod
     def fit(cls, encoder: nn.Module, x: Tensor, kind: str) -> "Standardized":
         return cls(encoder, *whitening(x, kind))
 
+    def standardize(self, x: Tensor) -> Tensor:
+        """``(x - mean) @ transform`` computed in float64, returned as float32."""
+        return ((x.double() - self.mean) @ self.transform).float()
+
     def forward(self, x: Tensor) -> Tensor:
-        return self.encoder((x - self.mean) @ self.transform)
+        return self.encoder(self.standardize(x))
 
 
 class OutputWhitened(_WithAffine):
@@ -149,7 +171,7 @@ class OutputWhitened(_WithAffine):
 
     @classmethod
     def fit(cls, encoder: nn.Module, h: Tensor) -> "OutputWhitened":
-        return cls(encoder, *whitening(h, "zca"))
+        return cls(encoder, *(a.float() for a in whitening(h, "zca")))
 
     def forward(self, x: Tensor) -> Tensor:
         return (self.encoder(x) - self.mean) @ self.transform

@@ -4,9 +4,14 @@ Under the whitening constraint (``E h = 0``, ``Cov h = I``) the alignment
 ``E||h(x') - h(x)||²`` of a linear read-out ``h = (φ - μ) W`` of fixed features ``φ`` is
 ``tr(Wᵀ Ċ W)`` with ``Ċ = E[(φ' - φ)(φ' - φ)ᵀ]``, subject to ``Wᵀ C W = I`` with ``C = Cov φ``.
 Its minimisers are the ``n`` lowest generalised eigenvectors of ``(Ċ, C)`` (Wiskott &
-Sejnowski 2002), up to a rotation of the read-out: the same freedom T1 leaves. A ridge on
-``C`` keeps directions of tiny variance, which a finite sample can make spuriously slow,
-out of the solution.
+Sejnowski 2002), up to a rotation of the read-out: the same freedom T1 leaves.
+
+Regularisation: directions of tiny variance in ``C`` (collinear features, as in the hidden
+layer of a trained network) are also tiny in ``Ċ``, and their ratio is rounding noise that
+can look arbitrarily slow; a ridge added to ``C`` alone does not remove them (it turns
+``0 / 0`` into ``~0 / ridge``, still "slow"). So the problem is solved in the span of the
+principal directions of ``C`` whose variance exceeds ``ridge`` times the largest, where
+the ridge is also added.
 """
 from __future__ import annotations
 
@@ -24,8 +29,9 @@ def sfa_readout(phi, phi_next, n: int, *, ridge: float = 1e-6):
     n : int
         Output dimension, ``1 <= n <= k``.
     ridge : float
-        Added to ``C`` as ``ridge * mean(diag C) * I`` (relative, so it does not depend on
-        the features' scale).
+        Principal directions of ``C`` with variance below ``ridge * max eigenvalue`` are
+        dropped and ``ridge * mean(diag C) * I`` is added to ``C`` (both relative, so
+        they do not depend on the features' scale).
 
     Returns
     -------
@@ -51,6 +57,13 @@ def sfa_readout(phi, phi_next, n: int, *, ridge: float = 1e-6):
     c = np.cov(both, rowvar=False).reshape(k, k)
     diff = phi_next - phi
     c_dot = diff.T @ diff / diff.shape[0]
-    c_reg = c + ridge * max(float(np.mean(np.diag(c))), 1e-300) * np.eye(k)
-    vals, vecs = eigh(c_dot, c_reg, subset_by_index=[0, n - 1])
-    return mean, vecs, vals
+    evals, evecs = np.linalg.eigh(c)
+    keep = evals > ridge * evals[-1]
+    if keep.sum() < n:
+        raise ValueError(f"the features span only {int(keep.sum())} directions above the "
+                         f"ridge, fewer than n = {n}")
+    # whiten within the kept span: p.T @ c_reg @ p = I, then an ordinary eigenproblem
+    p = evecs[:, keep] / np.sqrt(evals[keep] + ridge * max(float(np.mean(np.diag(c))),
+                                                            1e-300))
+    vals, u = eigh(p.T @ c_dot @ p, subset_by_index=[0, n - 1])
+    return mean, p @ u, vals

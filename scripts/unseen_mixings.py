@@ -3,7 +3,10 @@
     .venv/bin/python scripts/unseen_mixings.py [--jobs 2] [--out results/fit_encoder]
     .venv/bin/python scripts/unseen_mixings.py --warm-start [--jobs 2]   # two phases
 
-Gaussian-OU pairs (rho 0.5), 20000 training and 5000 held-out pairs, seed 0. Every mixing
+The committed results/fit_encoder/unseen.* are from the previous default (SIGReg with a
+weight ramp, no held-out selection); fit_encoder's current defaults were chosen on the
+tuning half of scripts/suite.py. Gaussian-OU pairs (rho 0.5), 20000 training and 5000
+held-out pairs, seed 0. Every mixing
 below is defined only here: none is in pycheck.mixings, and no experiment uses them. They
 were, however, used to choose between candidate defaults (lr 1e-3 vs 3e-3, 64 vs 256
 slices in 4D, plain vs residual MLP), so they check the defaults on mixings other than the

@@ -1,0 +1,136 @@
+"""fit_encoder's engine: held-out selection, the SFA read-out, float64 standardisation and
+bit-identical results across processes."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pycheck.metrics import linear_r2
+from pycheck.sfa import sfa_readout
+from pycheck.train import embed, fit_encoder, whitened_alignment
+from pycheck.worlds import gaussian_ou_pairs
+
+
+def _shear(z):
+    """A smooth invertible 2D map used nowhere else: cubic shear, then a rotation."""
+    x = np.stack([z[:, 0], z[:, 1] + 0.6 * z[:, 0] ** 2 - 0.6], 1)
+    c, s = np.cos(0.7), np.sin(0.7)
+    return x @ np.array([[c, -s], [s, c]])
+
+
+def test_whitened_alignment_is_T1_objective():
+    """2(1 - rho) per coordinate for a rotation of z (up to sampling), unchanged by any
+    invertible affine map, larger for a nonlinear function of z (T1's degree gap)."""
+    rho = 0.7
+    z, zn = gaussian_ou_pairs(200_000, 3, rho, np.random.default_rng(0))
+    a = np.random.default_rng(1).standard_normal((3, 3))
+    base = whitened_alignment(z, zn)
+    # sampling error of a mean over 2e5 pairs: relative sd ~ sqrt(2/2e5) ~ 0.003
+    assert base == pytest.approx(2 * (1 - rho), rel=0.01)
+    assert whitened_alignment(z @ a + 5, zn @ a + 5) == pytest.approx(base, rel=1e-9)
+    bent = np.c_[z[:, :2], z[:, 2] + 0.5 * z[:, 0] ** 2]
+    bent_n = np.c_[zn[:, :2], zn[:, 2] + 0.5 * zn[:, 0] ** 2]
+    assert whitened_alignment(bent, bent_n) > base + 0.02
+
+
+def test_sfa_readout_ignores_collinear_features():
+    """Duplicated (collinear) feature columns must not create spurious zero-slowness
+    outputs: the read-out of [z, z, z²] is z's span with slowness 2(1 - rho)."""
+    rho = 0.5
+    z, zn = gaussian_ou_pairs(50_000, 2, rho, np.random.default_rng(2))
+    phi = np.c_[z, z, z ** 2]
+    phi_n = np.c_[zn, zn, zn ** 2]
+    mean, w, slow = sfa_readout(phi, phi_n, 2)
+    # sampling error of the slowness over 5e4 pairs: relative sd ~ 0.006
+    np.testing.assert_allclose(slow, 2 * (1 - rho), rtol=0.03)
+    assert linear_r2((phi - mean) @ w, z) > 0.9999
+
+
+def test_large_input_offset_survives():
+    """Issue 17 item 1: x = zA + 1e8 gave R²(h -> z) ~ 0 when x was cast to float32 before
+    the mean was removed; standardising in float64 keeps it ~1 (here the map is linear)."""
+    rng = np.random.default_rng(3)
+    z, zn = gaussian_ou_pairs(4000, 2, 0.5, rng)
+    a = np.array([[1.0, 0.3], [-0.2, 0.8]])
+    enc = fit_encoder(z @ a + 1e8, zn @ a + 1e8, steps=50, batch_size=256, progress=False)
+    assert linear_r2(embed(enc, z @ a + 1e8), z) > 0.999
+
+
+def test_few_pairs_never_worse_than_linear():
+    """A user with 2 000 pairs gets at least the linear map's R²: the SFA read-out of the
+    input alone is always a held-out candidate (judged without labels)."""
+    rng = np.random.default_rng(4)
+    z, zn = gaussian_ou_pairs(2000, 2, 0.8, rng)
+    zt, _ = gaussian_ou_pairs(5000, 2, 0.8, rng)
+    enc = fit_encoder(_shear(z), _shear(zn), steps=300, progress=False)
+    r2_x, r2_h = linear_r2(_shear(zt), zt), linear_r2(embed(enc, _shear(zt)), zt)
+    assert r2_x < 0.95                       # the mixing is far from linear
+    # when the linear read-out is selected it is stored in float32: R² equal to ~1e-8
+    assert r2_h >= r2_x - 1e-6, (r2_x, r2_h, enc.selected)
+    assert enc.heldout_objective == enc.candidates[enc.selected]
+    assert enc.heldout_objective <= enc.candidates["linear ridge 1e-06"]
+
+
+def test_heldout_selection_and_history():
+    """The returned module carries the held-out objective of what was selected, the
+    candidates it was chosen from, and a history with held-out values to plot."""
+    z, zn = gaussian_ou_pairs(3000, 2, 0.5, np.random.default_rng(5))
+    enc = fit_encoder(_shear(z), _shear(zn), steps=100, batch_size=256, progress=False)
+    held = [p["heldout"] for _, p in enc.history if "heldout" in p]
+    assert len(held) == 20 and all(np.isfinite(held))
+    assert enc.candidates["trained"] == pytest.approx(min(held))
+    assert {"trained", "linear ridge 1e-06"} <= set(enc.candidates)
+    no_ho = fit_encoder(_shear(z), _shear(zn), steps=20, batch_size=256, progress=False,
+                        holdout=0)
+    assert not hasattr(no_ho, "heldout_objective")
+    with pytest.raises(ValueError, match="holdout"):
+        fit_encoder(z[:10], zn[:10], steps=1, holdout=0.05, progress=False)
+
+
+_CHILD = """
+import json, sys
+import numpy as np
+from pycheck.metrics import linear_r2
+from pycheck.train import embed, fit_encoder
+from pycheck.worlds import gaussian_ou_pairs
+z, zn = gaussian_ou_pairs(2000, 2, 0.5, np.random.default_rng(6))
+x, xn = z + 0.3 * np.tanh(z[:, ::-1]), zn + 0.3 * np.tanh(zn[:, ::-1])
+enc = fit_encoder(x, xn, steps=60, batch_size=256, progress=False, seed=7)
+print(json.dumps([linear_r2(embed(enc, x), z), enc.heldout_objective]))
+"""
+
+
+def test_same_seed_bit_identical_across_processes():
+    """Issue 11 item 5: two separate interpreters, same seed, the same R² to the last bit."""
+    runs = [subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True,
+                           check=True).stdout for _ in range(2)]
+    assert json.loads(runs[0]) == json.loads(runs[1])
+
+
+def test_nonlinear_readout_must_beat_linear_significantly():
+    """A candidate whose held-out advantage over the linear map is within noise is not
+    taken; a clear advantage is."""
+    from pycheck.train import _significant_best
+    rng = np.random.default_rng(8)
+    lin = rng.exponential(1.0, 2000)
+    noise = rng.normal(0, 1.0, 2000)
+    noisy = lin - 0.01 + (noise - noise.mean())        # mean gain exactly 0.01, se ~0.02
+    clear = lin - 0.2 + rng.normal(0, 0.1, 2000)       # mean gain 0.2, se ~0.002
+    assert noisy.mean() < lin.mean()    # so plain "lowest mean" would take it
+    cands = [("trained", noisy, None), ("linear ridge 1e-06", lin, "L")]
+    assert _significant_best(cands)[0] == "linear ridge 1e-06"
+    assert _significant_best(cands + [("sfa", clear, "S")])[0] == "sfa"
+
+
+def test_whitened_objective_options():
+    """'whitened' takes only 'lam' (a SIGReg weight on the whitened batch); readout is
+    checked too."""
+    z, zn = gaussian_ou_pairs(200, 2, 0.5, np.random.default_rng(9))
+    with pytest.raises(ValueError, match="only the option 'lam'"):
+        fit_encoder(z, zn, "whitened", steps=1, sigma=1.0, progress=False)
+    with pytest.raises(ValueError, match="readout"):
+        fit_encoder(z, zn, steps=1, readout="pca", progress=False)
+    enc = fit_encoder(z, zn, "whitened", steps=5, batch_size=64, lam=1.0, progress=False)
+    assert {"alignment", "sigreg", "loss"} <= set(enc.history[-1][1])
