@@ -31,7 +31,8 @@ def test_anisotropic_tiny_run_writes_tables_and_resumes(tmp_path):
     assert len(rows) == 1 and rows[0]["linear_optimal"] is True      # ratio 0.95 < 1
     search = json.loads((tmp_path / "gaussian_search.json").read_text())
     fold = next(r for r in search if r["map"] == "fold")
-    # the quadrature value sits in the table next to its Monte-Carlo estimate (2000 pairs)
+    # the quadrature value sits in the table next to its Monte-Carlo estimate (2000 pairs);
+    # 6 standard errors: a false alarm has probability ~2e-9
     assert abs(fold["L"] - fold["L_exact"]) < 6 * fold["L_se"]
     assert summary["runs_computed"] == 3                  # search, fold quadrature, one training
     again = X.run(dict(TINY), tmp_path, [0])
