@@ -42,7 +42,8 @@ Hermite basis function ``He_α/sqrt(α!)`` is an eigenfunction of the step with 
 **A2 (conjecture, numerical).** Under the Gaussianity constraint (``h(z) ~ γ_n``, SIGReg) the
 harmonic encoder of (a) is infeasible (``He_2`` is not Gaussian). The γ₂-preserving maps of
 :data:`GAUSSIAN_MAPS` show that the constraint does *not* force linearity either: the *fold*
-map beats every rotation at e.g. ``ρ = (0.95, 0.5)`` (Monte Carlo, :func:`gaussian_map_search`).
+map beats every rotation at e.g. ``ρ = (0.95, 0.5)``: ``L = 1.028808`` by quadrature
+(:func:`fold_alignment`) against ``1.1``; :func:`gaussian_map_search` maps where it wins.
 What holds exactly for ``n = 2``: if ``h(z) ~ γ_2`` and ``h_1 = z_1`` then ``h_2`` is independent
 of ``z_1``, so its chaos expansion has no pure-``z_1`` term, every weight it carries is
 ``≤ ρ_1^{α_1} ρ_2 ≤ ρ_2`` and ``L(h) ≥ 2(1 − ρ_1) + 2(1 − ρ_2)``: the conditional

@@ -176,7 +176,7 @@ def _plot(rows: list[dict], search_rows: list[dict], cfg: dict, out: Path) -> No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), gridspec_kw=dict(wspace=0.32))
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2), gridspec_kw=dict(wspace=0.38))
     marks = {2: "o-", 4: "s--", 8: "^:"}
     colors = {"sigreg": "C0", "vicreg": "C1", "infonce": "C2"}
     for ax, key, label in ((axes[0], "r2_hz", r"$R^2(h\to z)$"),
@@ -187,7 +187,7 @@ def _plot(rows: list[dict], search_rows: list[dict], cfg: dict, out: Path) -> No
                     color=colors.get(obj, "k"), ms=4, label=f"{obj}, n={n}")
         ax.axvline(1.0, color="0.5", lw=0.8, ls="--")
         ax.set_xscale("log")
-        ax.set_xlabel(r"$\rho_{max}^2/\rho_{min}$ (linear optimal under whitening iff < 1)")
+        ax.set_xlabel(r"$\rho_{max}^2/\rho_{min}$ (whitened optimum linear iff < 1)", fontsize=8)
         ax.set_ylabel(label)
     axes[0].legend(fontsize=6, ncol=2)
     ax = axes[2]
@@ -204,7 +204,7 @@ def _plot(rows: list[dict], search_rows: list[dict], cfg: dict, out: Path) -> No
     ax.axvline(1.0, color="0.5", lw=0.8, ls="--")
     ax.set_xscale("log")
     ax.set_xlabel(r"$\rho_{max}^2/\rho_{min}$")
-    ax.set_ylabel("whitened alignment / rotations' (grey: whitened min.)")
+    ax.set_ylabel("whitened alignment / rotations'\n(grey: whitened minimum)", fontsize=8)
     ax = axes[3]
     best = {}
     for r in search_rows:
@@ -247,8 +247,8 @@ def _plot_embeddings(runs: dict, out: Path) -> None:
         ax = axes[ratios.index(ratio)][objs.index(obj)]
         h, z = np.array(r["h_kept"]), np.array(r["z_kept"])
         ax.scatter(h[:, 0], h[:, 1], c=z[:, 0], s=2, cmap="coolwarm", vmin=-2.5, vmax=2.5)
-        ax.set_title(f"{obj}, ratio {ratio:g}: R2(h->z) {r['r2_hz']:.2f}, "
-                     f"R2(h->He2) {r['r2_h_he2']:.2f}", fontsize=7)
+        ax.set_title(f"{obj}, ratio {ratio:g}\nR2(h->z) {r['r2_hz']:.2f}, "
+                     f"R2(h->He2) {r['r2_h_he2']:.2f}, KS {r['ks_h']:.3f}", fontsize=7)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_aspect("equal")

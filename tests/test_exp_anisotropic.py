@@ -1,0 +1,39 @@
+"""`pycheck reproduce anisotropic` end to end on a tiny config, and its input checks."""
+import json
+
+import numpy as np
+import pytest
+
+from pycheck.experiments import anisotropic as X
+
+TINY = dict(rho_max=0.9, ratios={"2": [0.95]}, objectives=["vicreg"], mixing="realnvp",
+            n_train=400, n_test=300, steps=5, batch_size=64, lr=1e-3, threads=1,
+            keep_embedding=50, search_size=2000, search_rhos=[[0.9, 0.5]],
+            options={"vicreg": {"lam": 0.1}})
+
+
+def test_world_rhos_span_and_bad_ratio():
+    rho = X.world_rhos(3, 0.9, 1.5)
+    assert rho[0] == 0.9 and rho[-1] == pytest.approx(0.81 / 1.5) and np.all(np.diff(rho) < 0)
+    with pytest.raises(ValueError, match="rho_max <= ratio"):
+        X.world_rhos(2, 0.9, 0.5)          # rho_min = 1.62 would exceed rho_max
+    with pytest.raises(ValueError, match=">= 2"):
+        X._worlds(dict(TINY, ratios={"1": [0.95]}))
+
+
+def test_anisotropic_tiny_run_writes_tables_and_resumes(tmp_path):
+    summary = X.run(dict(TINY), tmp_path, [0])
+    for stem in ("anisotropic", "gaussian_search"):
+        for ext in ("json", "csv", "md"):
+            assert (tmp_path / f"{stem}.{ext}").is_file()
+    assert (tmp_path / "anisotropic.png").is_file()
+    rows = json.loads((tmp_path / "anisotropic.json").read_text())
+    assert len(rows) == 1 and rows[0]["linear_optimal"] is True      # ratio 0.95 < 1
+    search = json.loads((tmp_path / "gaussian_search.json").read_text())
+    fold = next(r for r in search if r["map"] == "fold")
+    # the quadrature value sits in the table next to its Monte-Carlo estimate (2000 pairs);
+    # 6 standard errors: a false alarm has probability ~2e-9
+    assert abs(fold["L"] - fold["L_exact"]) < 6 * fold["L_se"]
+    assert summary["runs_computed"] == 3                  # search, fold quadrature, one training
+    again = X.run(dict(TINY), tmp_path, [0])
+    assert again["runs_computed"] == 0 and again["runs_reused"] == 3
