@@ -325,6 +325,7 @@ class SlurmExecutor:
         active = [k for k in todo if k in jobs and jobs[k]["job_id"] in states]
         submit = [k for k in todo if k not in active]
         if submit:
+            store.stamp()   # the jobs store runs themselves, without the stamp
             jobs.update(self._submit(out, tasks, submit))
             write_json(plan_path(out), dict(executor="slurm", command=self.command,
                                             expected=list(tasks), jobs=jobs))

@@ -169,10 +169,15 @@ class RunStore:
         self.reused = 0
         self.computed = 0
 
-    def _store(self, key: str, result: dict) -> None:
+    def stamp(self) -> None:
+        """Write the config stamp if this store has not yet: at the first stored run, or
+        before an executor whose runs other processes store (SLURM jobs) submits them."""
         if not self._stamped:
             write_json(self.dir / "config.json", self._stamp(self.config))
             self._stamped = True
+
+    def _store(self, key: str, result: dict) -> None:
+        self.stamp()
         write_json(self.path(key), result)
 
     def _stamp(self, config: dict) -> dict:
