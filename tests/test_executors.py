@@ -112,12 +112,12 @@ def test_local_ctrl_c_stops_at_once_and_keeps_finished_runs(tmp_path):
         _wait_for(lambda: (tmp_path / "runs" / "r0.json").is_file(), "the first run")
         workers = _wait_for(lambda: len(k := _children(p.pid)) == 2 and k, "two workers")
         _wait_for(lambda: all(map(_has_torch, workers)), "the workers' initializer")
-        t0 = time.monotonic()
         os.killpg(p.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
-        p.wait(timeout=20)
-        # the other runs sleep 600 s: stopping within 20 s means they were not waited for
-        assert time.monotonic() - t0 < 20 and p.returncode != 0
-        assert "KeyboardInterrupt" in p.stderr.read()
+        # 0.3-0.5 s on this machine, but over 20 s once in the full suite at a load of 20
+        # (niced); the other runs sleep 600 s, so stopping within 120 s still means they
+        # were not waited for (before this fix Ctrl-C waited for the running runs)
+        _, err = p.communicate(timeout=120)
+        assert p.returncode != 0 and "KeyboardInterrupt" in err, err
         assert json.loads((tmp_path / "runs" / "r0.json").read_text()) == {"tag": "0"}
         assert sorted(f.name for f in (tmp_path / "runs").iterdir()) == ["r0.json"]
         _wait_for(lambda: not any(map(_alive, workers)), "workers to stop", timeout=10)
