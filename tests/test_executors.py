@@ -38,8 +38,12 @@ def die() -> dict:
 
 def _driver(out: Path, first_s: float) -> subprocess.Popen:
     """A process running a 2-worker batch: one run of ``first_s`` seconds, three of 600 s."""
+    # A shell that starts a job in the background without job control (`cmd &` in a script,
+    # as CI launchers do) makes it ignore SIGINT, and children inherit that; the driver
+    # re-enables it as an interactive terminal would have it.
     code = textwrap.dedent(f"""
-        import sys
+        import signal, sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.path.insert(0, {str(TESTS)!r})
         from pycheck.store import RunStore
         from test_executors import nap
