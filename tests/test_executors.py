@@ -230,6 +230,8 @@ def test_slurm_time_formats_in_minutes(spec, minutes):
      "checkpointable.\n", "hit its time limit"),
     ("slurmstepd-vm: error: *** JOB 3 ON vm CANCELLED AT 2026-12-03T05:02:47 ***\n",
      "cancelled"),
+    ("srun: error: Slurm job 3 has expired\nsrun: Check SLURM_JOB_ID environment variable. "
+     "Expired or invalid job 3\n", "cancelled before its run started"),
     ("Traceback (most recent call last):\n  ...\nValueError: objective 'sigreg' got unknown "
      "option(s) ['no_such_option']\nsrun: error: vm: task 0: Exited with exit code 1\n",
      "crashed: ValueError: objective 'sigreg' got unknown option(s)"),
