@@ -439,6 +439,8 @@ def _reason(log: str) -> str:
         return "hit its time limit (raise --time)"
     if "CANCELLED" in tail:
         return "cancelled"
+    if "has expired" in tail:  # srun's line when the job was cancelled before its step ran
+        return "cancelled before its run started"
     errors = re.findall(r"^(\w+(?:Error|Exception|Diverged)\b.*)$", tail, re.M)
     return f"crashed: {errors[-1][:200]}" if errors else "ended without a result"
 
