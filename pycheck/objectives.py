@@ -230,8 +230,11 @@ class _FusedECF(torch.autograd.Function):
 def compile_enabled() -> bool:
     """Whether SIGReg uses the compiled kernels: environment ``PYCHECK_SIGREG_COMPILE=1``.
 
-    Off by default: compiling takes from ~20 s (idle machine) to minutes (loaded), once
-    per process, dtype and device type, which short runs and the test suite do not recover.
+    Off by default: compiling took 110 s here under load with a cold cache and 9 s with
+    torch's on-disk cache warm (``pycheck bench --compile``), once per process, dtype and
+    device type, which short runs and the test suite do not recover. The two kernels sum in
+    different orders, so their float32 results differ in the last bits (each is
+    reproducible).
     """
     return os.environ.get("PYCHECK_SIGREG_COMPILE", "0") == "1"
 
