@@ -85,7 +85,7 @@ MICRO = dict(seeds=[0], data_seed=0, shadows=False, sigma=0.8, rho=0.9,
              traj_action_noise=0.3, test_fraction=0.25, bank_half_width=2.0, bank_grid=9,
              k_pairs=4, pair_half_width=1.5, min_dist=1.0, n_steps=6, figure_pair=0,
              figure_columns=4, steps=3, batch_size=16, lr=1e-3, lam=0.1,
-             channels=[4, 4, 4, 4])
+             channels=[4, 4, 4, 4], sfa_min_variance=1e-6, threads=1)
 
 
 def test_reacher_experiment_end_to_end_and_resumes(renderer, tmp_path):
@@ -106,9 +106,36 @@ def test_reacher_experiment_end_to_end_and_resumes(renderer, tmp_path):
 
 
 @pytest.mark.parametrize("bad", [dict(profile="medium"), dict(steps=0), dict(rho=1.0),
-                                 dict(extra=1), dict(figure_pair=9)])
+                                 dict(extra=1), dict(figure_pair=9),
+                                 dict(sfa_min_variance=1.0), dict(threads=0)])
 def test_bad_config_is_a_clear_value_error(bad, tmp_path):
     from pycheck.experiments import reacher as exp
     with pytest.raises(ValueError):
         exp.run(dict(MICRO, **bad), tmp_path, [0])
     assert not (tmp_path / "cache").exists()  # nothing rendered or written
+
+
+_DETERMINISM_SCRIPT = """
+import hashlib, sys, numpy as np, torch
+from pycheck import reacher as R
+torch.set_num_threads(1)
+frames = np.random.default_rng(0).integers(0, 256, size=(48, 64, 64, 3), dtype=np.uint8)
+pairs = R.consecutive_pairs(4, 12)
+model, _ = R.train_cnn(frames, pairs, steps=4, batch_size=16, lr=3e-3, seed=0,
+                       channels=(4, 4, 4, 4), progress=False)
+model.set_sfa_readout(frames, pairs, min_variance=1e-6)
+print(hashlib.sha256(R.embed_frames(model, frames).tobytes()).hexdigest())
+"""
+
+
+def test_same_seed_gives_bit_identical_encoders_in_two_processes():
+    """Training, SFA read-out and embedding repeat bit for bit in a fresh process (issue 15).
+
+    The thread count is fixed (the experiment pins it, config key ``threads``): it sets how
+    the CPU kernels split their reductions, so 1 and 2 threads give different bits.
+    """
+    import subprocess
+    import sys
+    digests = [subprocess.run([sys.executable, "-c", _DETERMINISM_SCRIPT], check=True,
+                              capture_output=True, text=True).stdout.strip() for _ in range(2)]
+    assert len(digests[0]) == 64 and digests[0] == digests[1]
