@@ -3,7 +3,9 @@
 World (:mod:`pycheck.reacher`): the latent is the arm's two joint angles ``theta`` (rad),
 the observation a 64x64 RGB frame rendered off-screen. Two training sets with the same
 number of frames and the same CNN, objective (alignment + SIGReg,
-:func:`pycheck.objectives.make_objective`) and budget:
+:func:`pycheck.reacher.train_cnn`) and budget; with ``sfa_min_variance > 0`` the trained
+last layer is then replaced by the closed-form slow-feature read-out of the penultimate
+features (the exact alignment minimiser under whitening for those features):
 
 * ``gauss-OU``   -- consecutive frames of stationary Gaussian-OU chains in angle space
   (``theta = sigma z``), the world of T1: its LeJEPA minimisers are ``h = Q theta/sigma``;
