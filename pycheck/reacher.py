@@ -293,7 +293,18 @@ class ConvEncoder(nn.Module):
         (dead ReLU units, linear dependencies) looks perfectly slow there yet varies on
         other frames, and a ridge alone made the read-out pick exactly those (R² ~0 on the
         bank). The output normalisation becomes the identity (the read-out is whitened
-        already). Returns the slowness ``E(h' - h)²`` of each output, ascending.
+        already).
+
+        Parameters
+        ----------
+        frames : uint8 ``(N, 64, 64, 3)``, the training frames.
+        pairs : int ``(P, 2)``, indices ``(i, i')`` of the training pairs into ``frames``.
+        min_variance : relative variance below which a principal direction is dropped.
+
+        Returns
+        -------
+        slowness : ndarray ``(dim_out,)``, ``E(h' - h)²`` of each output over ``pairs``,
+            ascending.
         """
         from .sfa import sfa_readout
         self.eval()

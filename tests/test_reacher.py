@@ -139,3 +139,25 @@ def test_same_seed_gives_bit_identical_encoders_in_two_processes():
     digests = [subprocess.run([sys.executable, "-c", _DETERMINISM_SCRIPT], check=True,
                               capture_output=True, text=True).stdout.strip() for _ in range(2)]
     assert len(digests[0]) == 64 and digests[0] == digests[1]
+
+
+def test_sfa_readout_is_whitened_and_reports_its_slowness():
+    """After the closed-form read-out the outputs on the training frames have mean 0 and
+    covariance I, and each output's mean squared pair difference is the returned slowness."""
+    import torch
+    rng = np.random.default_rng(1)
+    # more pairs (280) than features (128): else some directions have no pair difference
+    frames = rng.integers(0, 256, size=(300, 64, 64, 3), dtype=np.uint8)
+    pairs = R.consecutive_pairs(20, 15)
+    torch.manual_seed(0)
+    model = R.ConvEncoder(channels=(4, 4, 4, 4))
+    model.fit_input(frames)
+    slowness = model.set_sfa_readout(frames, pairs, min_variance=1e-6)
+    h = R.embed_frames(model, frames)
+    both = np.concatenate([h[pairs[:, 0]], h[pairs[:, 1]]])
+    # the last layer computes in float32 on features of size ~1: 1e-4 covers its rounding
+    np.testing.assert_allclose(both.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(np.cov(both, rowvar=False), np.eye(2), atol=1e-4)
+    np.testing.assert_allclose(np.mean((h[pairs[:, 1]] - h[pairs[:, 0]]) ** 2, axis=0),
+                               slowness, rtol=1e-3)
+    assert np.all(np.diff(slowness) >= 0) and np.all(slowness > 0)
