@@ -271,9 +271,56 @@ class ConvEncoder(nn.Module):
         self.pix_mean.copy_(x.mean(0))
         self.pix_std.copy_((x - self.pix_mean).square().mean().sqrt().clamp_min(1.0 / 255.0))
 
+    def features(self, frames: torch.Tensor) -> torch.Tensor:
+        """Penultimate features ``(B, hidden)``: the input of the last linear layer."""
+        # contiguous NCHW: the permuted (channels-last) view made the convolutions ~3x slower
+        x = frames.permute(0, 3, 1, 2).float().contiguous() / 255.0
+        return self.net[:-2]((x - self.pix_mean) / self.pix_std)
+
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        x = frames.permute(0, 3, 1, 2).float() / 255.0
-        return self.net((x - self.pix_mean) / self.pix_std)
+        return self.net[-2:](self.features(frames))
+
+    @torch.no_grad()
+    def set_sfa_readout(self, frames: np.ndarray, pairs: np.ndarray,
+                        min_variance: float) -> np.ndarray:
+        """Replace the last layer by the closed-form slow-feature read-out of the features.
+
+        The read-out is the exact minimiser of the alignment over whitened linear maps of the
+        penultimate features on all ``pairs`` (:func:`pycheck.sfa.sfa_readout`), the T1
+        objective with the features held fixed; SGD only approaches it. The features are
+        first reduced to their principal directions of variance above ``min_variance``
+        times the largest: a direction that is (nearly) constant on the training frames
+        (dead ReLU units, linear dependencies) looks perfectly slow there yet varies on
+        other frames, and a ridge alone made the read-out pick exactly those (R² ~0 on the
+        bank). The output normalisation becomes the identity (the read-out is whitened
+        already).
+
+        Parameters
+        ----------
+        frames : uint8 ``(N, 64, 64, 3)``, the training frames.
+        pairs : int ``(P, 2)``, indices ``(i, i')`` of the training pairs into ``frames``.
+        min_variance : relative variance below which a principal direction is dropped.
+
+        Returns
+        -------
+        slowness : ndarray ``(dim_out,)``, ``E(h' - h)²`` of each output over ``pairs``,
+            ascending.
+        """
+        from .sfa import sfa_readout
+        self.eval()
+        phi = embed_frames(self, frames, fn=self.features)
+        mu = phi.mean(0)
+        _, sv, vt = np.linalg.svd(phi - mu, full_matrices=False)
+        basis = vt[sv ** 2 > min_variance * sv[0] ** 2].T  # (hidden, r)
+        y = (phi - mu) @ basis
+        lin = self.net[-2]
+        mean, w, slowness = sfa_readout(y[pairs[:, 0]], y[pairs[:, 1]], lin.out_features,
+                                        ridge=0.0)
+        w = basis @ w
+        lin.weight.copy_(torch.from_numpy(w.T).to(lin.weight))
+        lin.bias.copy_(torch.from_numpy(-((mu + basis @ mean) @ w)).to(lin.bias))
+        self.net[-1] = nn.Identity()
+        return slowness
 
 
 def default_device() -> str:
@@ -342,11 +389,16 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
 
 
 @torch.no_grad()
-def embed_frames(model: nn.Module, frames: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Eval-mode embeddings of uint8 frames ``(N, 64, 64, 3)``, float64 ``(N, dim)``."""
+def embed_frames(model: nn.Module, frames: np.ndarray, batch_size: int = 512,
+                 fn=None) -> np.ndarray:
+    """Eval-mode embeddings of uint8 frames ``(N, 64, 64, 3)``, float64 ``(N, dim)``.
+
+    ``fn`` (default ``model``) maps a uint8 batch to its embedding, e.g. ``model.features``.
+    """
     device = next(model.parameters()).device
+    fn = model if fn is None else fn
     model.eval()
-    out = [model(torch.from_numpy(frames[i:i + batch_size]).to(device)).double().cpu().numpy()
+    out = [fn(torch.from_numpy(frames[i:i + batch_size]).to(device)).double().cpu().numpy()
            for i in range(0, len(frames), batch_size)]
     return np.concatenate(out)
 

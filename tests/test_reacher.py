@@ -85,7 +85,7 @@ MICRO = dict(seeds=[0], data_seed=0, shadows=False, sigma=0.8, rho=0.9,
              traj_action_noise=0.3, test_fraction=0.25, bank_half_width=2.0, bank_grid=9,
              k_pairs=4, pair_half_width=1.5, min_dist=1.0, n_steps=6, figure_pair=0,
              figure_columns=4, steps=3, batch_size=16, lr=1e-3, lam=0.1,
-             channels=[4, 4, 4, 4])
+             channels=[4, 4, 4, 4], sfa_min_variance=1e-6, threads=1)
 
 
 def test_reacher_experiment_end_to_end_and_resumes(renderer, tmp_path):
@@ -106,9 +106,58 @@ def test_reacher_experiment_end_to_end_and_resumes(renderer, tmp_path):
 
 
 @pytest.mark.parametrize("bad", [dict(profile="medium"), dict(steps=0), dict(rho=1.0),
-                                 dict(extra=1), dict(figure_pair=9)])
+                                 dict(extra=1), dict(figure_pair=9),
+                                 dict(sfa_min_variance=1.0), dict(threads=0)])
 def test_bad_config_is_a_clear_value_error(bad, tmp_path):
     from pycheck.experiments import reacher as exp
     with pytest.raises(ValueError):
         exp.run(dict(MICRO, **bad), tmp_path, [0])
     assert not (tmp_path / "cache").exists()  # nothing rendered or written
+
+
+_DETERMINISM_SCRIPT = """
+import hashlib, sys, numpy as np, torch
+from pycheck import reacher as R
+torch.set_num_threads(1)
+frames = np.random.default_rng(0).integers(0, 256, size=(48, 64, 64, 3), dtype=np.uint8)
+pairs = R.consecutive_pairs(4, 12)
+model, _ = R.train_cnn(frames, pairs, steps=4, batch_size=16, lr=3e-3, seed=0,
+                       channels=(4, 4, 4, 4), progress=False)
+model.set_sfa_readout(frames, pairs, min_variance=1e-6)
+print(hashlib.sha256(R.embed_frames(model, frames).tobytes()).hexdigest())
+"""
+
+
+def test_same_seed_gives_bit_identical_encoders_in_two_processes():
+    """Training, SFA read-out and embedding repeat bit for bit in a fresh process (issue 15).
+
+    The thread count is fixed (the experiment pins it, config key ``threads``): it sets how
+    the CPU kernels split their reductions, so 1 and 2 threads give different bits.
+    """
+    import subprocess
+    import sys
+    digests = [subprocess.run([sys.executable, "-c", _DETERMINISM_SCRIPT], check=True,
+                              capture_output=True, text=True).stdout.strip() for _ in range(2)]
+    assert len(digests[0]) == 64 and digests[0] == digests[1]
+
+
+def test_sfa_readout_is_whitened_and_reports_its_slowness():
+    """After the closed-form read-out the outputs on the training frames have mean 0 and
+    covariance I, and each output's mean squared pair difference is the returned slowness."""
+    import torch
+    rng = np.random.default_rng(1)
+    # more pairs (280) than features (128): else some directions have no pair difference
+    frames = rng.integers(0, 256, size=(300, 64, 64, 3), dtype=np.uint8)
+    pairs = R.consecutive_pairs(20, 15)
+    torch.manual_seed(0)
+    model = R.ConvEncoder(channels=(4, 4, 4, 4))
+    model.fit_input(frames)
+    slowness = model.set_sfa_readout(frames, pairs, min_variance=1e-6)
+    h = R.embed_frames(model, frames)
+    both = np.concatenate([h[pairs[:, 0]], h[pairs[:, 1]]])
+    # the last layer computes in float32 on features of size ~1: 1e-4 covers its rounding
+    np.testing.assert_allclose(both.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(np.cov(both, rowvar=False), np.eye(2), atol=1e-4)
+    np.testing.assert_allclose(np.mean((h[pairs[:, 1]] - h[pairs[:, 0]]) ** 2, axis=0),
+                               slowness, rtol=1e-3)
+    assert np.all(np.diff(slowness) >= 0) and np.all(slowness > 0)
