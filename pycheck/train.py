@@ -150,7 +150,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                 steps: int = 3000, batch_size: int = 1024, lr: float = 1e-3, seed: int = 0,
                 device=None, progress: bool = True, whiten: str | None = None,
                 dim_out: int | None = None, warm_start: dict | None = None,
-                holdout: float = 0.1, readout: str = "sfa", **options) -> nn.Module:
+                holdout: float = 0.1, readout: str = "sfa", sampler=None,
+                **options) -> nn.Module:
     """Fit an encoder so that ``f(x)`` minimises ``objective`` on the pairs ``(x, x_next)``.
 
     Parameters
@@ -200,6 +201,11 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         ``"sfa"`` (default): with held-out pairs and an encoder that has ``features`` and
         ``set_readout`` (the default one), the last layer is replaced by the best held-out
         of the trained read-out and the SFA read-outs (see the module docstring).
+    sampler : callable, optional
+        ``sampler(batch_size) -> (x, x_next)``: fresh pairs of raw observations for every
+        step (a synthetic world can draw them instead of storing a data set; the caller
+        owns its random state). ``x, x_next`` then only fit the input whitening and give
+        the held-out pairs.
 
     Returns
     -------
@@ -275,15 +281,17 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                             steps=warm_start["steps"], batch_size=batch_size,
                             lr=warm_start.get("lr", lr), seed=seed, device=device,
                             progress=progress, whiten=whiten, dim_out=dim_out,
-                            holdout=holdout, readout=readout, **warm_start["options"])
+                            holdout=holdout, readout=readout, sampler=sampler,
+                            **warm_start["options"])
         encoder = OutputWhitened.fit(first.encoder, torch.from_numpy(embed(first, xt)))
         first = copy.deepcopy(first)
     model = Standardized.fit(encoder, xt[tr], whiten).to(dev)
     # standardised once, in float64, before the float32 cast (a large offset survives)
     data = torch.stack([model.standardize(xt.to(dev)), model.standardize(xnt.to(dev))])  # (2, N, d)
     train_data, held = data[:, tr], (data[:, ho] if ho.numel() else None)
-    history, best, secs = _train(model.encoder, train_data, held, loss_fn, steps=steps,
-                                 batch=min(int(batch_size), tr.numel()), lr=lr, gen=gen,
+    batch = min(int(batch_size), tr.numel()) if sampler is None else int(batch_size)
+    history, best, secs = _train(model.encoder, _batches(model, train_data, sampler, gen, dev),
+                                 held, loss_fn, steps=steps, batch=batch, lr=lr,
                                  progress=progress, desc=f"fit {objective}")
     model.history, model.train_seconds = history, secs
     if best is not None:
@@ -297,6 +305,20 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         model.history = first.history + [(warm_start["steps"] + s, p) for s, p in history]
         model.train_seconds += first.train_seconds
     return model
+
+
+def _batches(model: Standardized, data: Tensor, sampler, gen: torch.Generator, dev):
+    """``draw(batch) -> (2, batch, d)`` standardised training pairs: a random draw (with
+    replacement) from ``data``, or fresh pairs from ``sampler``."""
+    if sampler is None:
+        return lambda batch: data[:, torch.randint(data.shape[1], (batch,), generator=gen)
+                                  .to(data.device)]
+
+    def draw(batch):
+        x, x_next = sampler(batch)
+        return torch.stack([model.standardize(_as_tensor("sampler's x", x).to(dev)),
+                            model.standardize(_as_tensor("sampler's x_next", x_next).to(dev))])
+    return draw
 
 
 def _split(n_pairs: int, holdout: float, gen: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -375,9 +397,9 @@ def _embed_pairs(f: nn.Module, data: Tensor, chunk: int = 8192,
     return out[0], out[1]
 
 
-def _train(f: nn.Module, data: Tensor, held: Tensor | None, loss_fn, *, steps: int,
-           batch: int, lr: float, gen: torch.Generator, progress: bool, desc: str):
-    """Adam with warm-up + cosine decay on ``data`` (2, N, d); returns ``(history, best,
+def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
+           batch: int, lr: float, progress: bool, desc: str):
+    """Adam with warm-up + cosine decay on batches ``draw(batch)`` (2, batch, d); returns ``(history, best,
     seconds)``, ``best = (held-out objective, state_dict, step)`` of the best evaluated
     checkpoint (``None`` without held-out pairs)."""
     opt = torch.optim.Adam(f.parameters(), lr=lr)
@@ -385,15 +407,14 @@ def _train(f: nn.Module, data: Tensor, held: Tensor | None, loss_fn, *, steps: i
     from tqdm.auto import tqdm
     bar = tqdm(range(steps), desc=desc, leave=False,
                disable=not progress or not sys.stderr.isatty())
-    n_pairs, d = data.shape[1], data.shape[2]
     every = max(1, steps // EVALUATIONS)
     history, best, t0 = [], None, time.perf_counter()
     f.train()
     for step in bar:
         if hasattr(loss_fn, "set_progress"):
             loss_fn.set_progress(step / max(1, steps - 1))
-        idx = torch.randint(n_pairs, (batch,), generator=gen).to(data.device)
-        hb = f(data[:, idx].reshape(2 * batch, d))
+        pairs = draw(batch)
+        hb = f(pairs.reshape(2 * batch, pairs.shape[2]))
         loss, parts = loss_fn(hb[:batch], hb[batch:])
         if not math.isfinite(parts["loss"]):
             raise TrainingDiverged(step, parts["loss"])

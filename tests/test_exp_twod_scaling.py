@@ -78,3 +78,17 @@ def test_scaling_parallel_with_supervised_ceiling(tmp_path):
     assert scaling.run(cfg, tmp_path / "par", [0, 1])["runs_reused"] == 4
     runs, status = bound.load_runs(tmp_path, ["ser"])
     assert len(runs) == 2 and status["ser"]["skipped"] == []
+
+
+def test_scaling_fresh_pairs_are_reproducible(tmp_path):
+    """fresh = true (pairs drawn every step): the same numbers across processes, and a
+    different encoder than the stored-sample run."""
+    cfg = dict(TINY, dims=[2], steps=3, objectives=["vicreg"], supervised=True, fresh=True)
+    s_par = scaling.run(dict(cfg, jobs=2), tmp_path / "par", [0, 1])
+    s_ser = scaling.run(cfg, tmp_path / "ser", [0, 1])
+    stored = scaling.run(dict(cfg, fresh=False), tmp_path / "stored", [0, 1])
+    for col in ("vicreg_mean", "supervised_mean"):
+        assert s_par["rows"][0][col] == s_ser["rows"][0][col]
+        assert s_par["rows"][0][col] != stored["rows"][0][col]
+    run = json.loads(next((tmp_path / "ser" / "runs").glob("*supervised*.json")).read_text())
+    assert run["fresh"] is True

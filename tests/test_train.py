@@ -133,3 +133,23 @@ def test_warm_start_phases():
     assert steps[0] == 0 and steps[-1] == 30 + 19 and steps == sorted(steps)
     assert "vicreg" in enc.history[0][1] and "sigreg" in enc.history[-1][1]
     assert enc.train_seconds > enc.warm_start_model.train_seconds > 0
+
+
+def test_sampler_draws_fresh_pairs_every_step():
+    # a stored sample of 40 pairs only fits the whitening and the held-out pairs; the
+    # training batches come from the sampler, one call of batch_size pairs per step
+    z, zn = gaussian_ou_pairs(40, 2, 0.5, np.random.default_rng(0))
+    calls = []
+
+    def fits(seed):
+        rng = np.random.default_rng(seed)
+
+        def sampler(batch):
+            calls.append(batch)
+            return gaussian_ou_pairs(batch, 2, 0.5, rng)
+        return embed(fit_encoder(z, zn, "vicreg", steps=30, batch_size=128, seed=1,
+                                 progress=False, sampler=sampler), z)
+    a, b, c = fits(5), fits(5), fits(6)
+    assert calls == [128] * 90          # batch_size is not capped at the 36 training pairs
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)     # the batches did come from the sampler

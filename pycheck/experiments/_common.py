@@ -16,13 +16,15 @@ import numpy as np
 def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: float,
                       n_train: int, n_test: int, steps: int, batch_size: int, lr: float,
                       encoder: str = "mlp", options: dict | None = None,
-                      keep_embedding: int = 0) -> dict:
+                      keep_embedding: int = 0, fresh: bool = False) -> dict:
     """Train one encoder and measure it; returns a JSON-able dict.
 
     ``encoder`` is ``"mlp"`` (fit_encoder's default MLP) or ``"realnvp"`` (the matched
     :class:`pycheck.encoders.RealNVPEncoder`, initialised with a seed different from the
     mixing's). ``keep_embedding > 0`` also stores that many test rows of ``z`` and
-    ``h`` (for figures).
+    ``h`` (for figures). ``fresh = True`` trains on fresh pairs at every step
+    (:func:`world_sampler`); the ``n_train`` stored pairs then only fit the input
+    whitening and give fit_encoder's held-out pairs.
     """
     from ..metrics import linear_r2, t3_quantities
     from ..train import embed, fit_encoder
@@ -32,6 +34,7 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     t0 = time.perf_counter()
     model = fit_encoder(x, g.forward(z_next), objective, encoder=_encoder(encoder, n, seed),
                         steps=steps, batch_size=batch_size, lr=lr, seed=seed, progress=False,
+                        sampler=_pair_sampler(g, n, seed, rho) if fresh else None,
                         **(options or {}))
     secs = time.perf_counter() - t0
     h, h_next = embed(model, xt), embed(model, g.forward(zt_next))
@@ -40,7 +43,7 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
         extra["r2_hz_warm_start"] = linear_r2(embed(model.warm_start_model, xt), zt)
     res = dict(experiment_run=f"{mixing}-{objective}-N{n}-seed{seed}", mixing=mixing,
                objective=objective, encoder=encoder, seed=seed, n_train=n_train,
-               n_test=n_test, steps=steps, batch_size=batch_size,
+               n_test=n_test, steps=steps, batch_size=batch_size, fresh=fresh,
                r2_xz=linear_r2(xt, zt), r2_hz=linear_r2(h, zt),
                train_seconds=secs, final_parts=model.history[-1][1],
                **extra, **t3_quantities(h, h_next, zt, rho))
@@ -61,6 +64,36 @@ def _data(mixing: str, n: int, seed: int, rho: float, n_train: int, n_test: int)
     return make_mixing(mixing, n, seed), z, z_next, zt, zt_next
 
 
+def world_sampler(g, n: int, seed: int, rho: float):
+    """``draw(batch) -> (z, z_next)``: fresh Gaussian-OU pairs, from a generator seeded
+    apart from :func:`_data`'s, so that training never revisits a pair (the encoder cannot
+    fit its sample's OU innovations) and no data set is held in memory."""
+    from ..worlds import gaussian_ou_pairs
+    rng = np.random.default_rng([seed, n, 0xF5E5])
+    return lambda batch: gaussian_ou_pairs(batch, n, rho, rng)
+
+
+def _pair_sampler(g, n: int, seed: int, rho: float):
+    """fit_encoder's ``sampler``: fresh mixed pairs ``(g(z), g(z'))``."""
+    draw = world_sampler(g, n, seed, rho)
+
+    def sample(batch):
+        z, z_next = draw(batch)
+        return g.forward(z), g.forward(z_next)
+    return sample
+
+
+def _latent_sampler(g, n: int, seed: int, rho: float):
+    """fit_supervised's ``sampler``: fresh ``(g(z), z)`` from the stream the
+    self-supervised runs draw (their first views), so both see the same worlds."""
+    draw = world_sampler(g, n, seed, rho)
+
+    def sample(batch):
+        z, _ = draw(batch)
+        return g.forward(z), z
+    return sample
+
+
 def _encoder(kind: str, n: int, seed: int):
     """The experiments' encoders: the matched RealNVP encoder (initialised with a seed
     different from the mixing's) or fit_encoder's plain MLP, seeded as fit_encoder seeds it."""
@@ -71,9 +104,12 @@ def _encoder(kind: str, n: int, seed: int):
     return make_encoder("mlp", n, n, seed)
 
 
-def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, seed: int):
+def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, seed: int,
+                   sampler=None):
     """Regress ``encoder`` on the true latents, ``E ||f(x) - z||²``, with fit_encoder's input
-    whitening, optimiser and schedule; returns the trained :class:`Standardized` model."""
+    whitening, optimiser and schedule; returns the trained :class:`Standardized` model.
+    ``sampler(batch) -> (x, z)`` draws fresh pairs for every step (``x, z`` then only fit
+    the input whitening)."""
     import torch
 
     from ..encoders import Standardized
@@ -85,8 +121,13 @@ def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, see
     sched = warmup_cosine(opt, steps)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(steps):
-        idx = torch.randint(len(xf), (min(batch_size, len(xf)),), generator=gen)
-        loss = (model(xf[idx]) - zf[idx]).square().sum(-1).mean()
+        if sampler is None:
+            idx = torch.randint(len(xf), (min(batch_size, len(xf)),), generator=gen)
+            xb, zb = xf[idx], zf[idx]
+        else:
+            xb, zb = sampler(batch_size)      # raw float64: model standardises it in float64
+            xb, zb = torch.from_numpy(xb), torch.from_numpy(zb).float()
+        loss = (model(xb) - zb).square().sum(-1).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -96,24 +137,27 @@ def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, see
 
 def supervised_reference(*, mixing: str, n: int, seed: int, rho: float, n_train: int,
                          n_test: int, steps: int, batch_size: int, lr: float,
-                         encoder: str = "mlp") -> dict:
+                         encoder: str = "mlp", fresh: bool = False) -> dict:
     """Budget ceiling: the same encoder, data, steps, batch and schedule as
     :func:`train_and_measure`, but trained by regression on the true latents ``z``
     (:func:`fit_supervised`, an oracle no self-supervised method has). Its held-out
     ``R²(h -> z)`` is what this optimisation budget can reach at best, so it separates
     "the objective does not identify z" from "the optimiser did not get there".
+    ``fresh`` as in :func:`train_and_measure` (the same fresh-pair budget).
     """
     from ..metrics import linear_r2
     from ..train import embed
     g, z, _, zt, _ = _data(mixing, n, seed, rho, n_train, n_test)
     t0 = time.perf_counter()
+    sampler = _latent_sampler(g, n, seed, rho) if fresh else None
     model = fit_supervised(g.forward(z), z, _encoder(encoder, n, seed), steps=steps,
-                           batch_size=batch_size, lr=lr, seed=seed)
+                           batch_size=batch_size, lr=lr, seed=seed, sampler=sampler)
     secs = time.perf_counter() - t0
     h = embed(model, g.forward(zt))
     return dict(experiment_run=f"{mixing}-supervised-N{n}-seed{seed}", mixing=mixing, n=n,
                 objective="supervised", encoder=encoder, seed=seed, steps=steps,
-                batch_size=batch_size, r2_hz=linear_r2(h, zt), train_seconds=secs)
+                batch_size=batch_size, fresh=fresh, r2_hz=linear_r2(h, zt),
+                train_seconds=secs)
 
 
 @contextmanager

@@ -69,6 +69,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                          "need at least one seed and every N >= 2")
     store = RunStore(out, cfg)
     base = {k: cfg[k] for k in ("rho", "n_train", "n_test", "batch_size", "lr")}
+    base["fresh"] = bool(cfg.get("fresh", False))
     steps = cfg["steps"]
     options = cfg.get("options", {})
     supervised = bool(cfg.get("supervised", False))
