@@ -150,7 +150,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                 steps: int = 3000, batch_size: int = 1024, lr: float = 1e-3, seed: int = 0,
                 device=None, progress: bool = True, whiten: str | None = None,
                 dim_out: int | None = None, warm_start: dict | None = None,
-                holdout: float = 0.1, readout: str = "sfa", sampler=None,
+                holdout: float = 0.1, readout: str | None = None, sampler=None,
                 **options) -> nn.Module:
     """Fit an encoder so that ``f(x)`` minimises ``objective`` on the pairs ``(x, x_next)``.
 
@@ -197,10 +197,17 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         Share of the pairs held out (default 0.1; at least 2 pairs) to select the
         checkpoint and read-out by the held-out :func:`whitened_alignment`; 0 trains on
         all pairs and returns the last iterate.
-    readout : {"sfa", "trained"}
-        ``"sfa"`` (default): with held-out pairs and an encoder that has ``features`` and
+    readout : {"sfa", "trained"}, optional
+        ``"sfa"``: with held-out pairs and an encoder that has ``features`` and
         ``set_readout`` (the default one), the last layer is replaced by the best held-out
         of the trained read-out and the SFA read-outs (see the module docstring).
+        ``"trained"``: the trained last layer is kept. Default: ``"sfa"`` for the
+        second-moment objectives ("whitened", "vicreg"), whose optimum the SFA read-out
+        solves exactly within the features' span; ``"trained"`` for "sigreg" and "infonce",
+        because the SFA read-out ignores their constraint: in an anisotropic world
+        (``pycheck reproduce anisotropic``) it turned SIGReg's encoder into the
+        non-Gaussian slow-feature harmonics (R² to He₂(z_slow) 0.97), which Gaussianity
+        excludes.
     sampler : callable, optional
         ``sampler(batch_size) -> (x, x_next)``: fresh pairs of raw observations for every
         step (a synthetic world can draw them instead of storing a data set; the caller
@@ -214,7 +221,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         ``history`` (list of ``(step, parts)``; ``parts["heldout"]`` at evaluation steps),
         ``train_seconds`` and, with held-out pairs, ``heldout_objective`` (the selected
         model's held-out whitened alignment; ``2(1 - rho)`` at the T1 optimum),
-        ``best_step``, ``selected`` (name of the chosen read-out) and ``candidates``
+        ``readout`` (the read-out policy used), ``best_step``, ``selected`` (name of the chosen read-out) and ``candidates``
         (held-out objective of each).
 
     Raises
@@ -258,6 +265,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if objective == "whitened" and set(options) - {"lam"}:
         raise ValueError(f"objective 'whitened' takes only the option 'lam', got "
                          f"{sorted(options)}")
+    if readout is None:
+        readout = "sfa" if objective in ("whitened", "vicreg") else "trained"
     if readout not in ("sfa", "trained"):
         raise ValueError(f"readout must be 'sfa' or 'trained', got {readout!r}")
     if objective == "whitened":
@@ -281,8 +290,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                             steps=warm_start["steps"], batch_size=batch_size,
                             lr=warm_start.get("lr", lr), seed=seed, device=device,
                             progress=progress, whiten=whiten, dim_out=dim_out,
-                            holdout=holdout, readout=readout, sampler=sampler,
-                            **warm_start["options"])
+                            holdout=holdout, sampler=sampler, **warm_start["options"])
         encoder = OutputWhitened.fit(first.encoder, torch.from_numpy(embed(first, xt)))
         first = copy.deepcopy(first)
     model = Standardized.fit(encoder, xt[tr], whiten).to(dev)
@@ -293,7 +301,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     history, best, secs = _train(model.encoder, _batches(model, train_data, sampler, gen, dev),
                                  held, loss_fn, steps=steps, batch=batch, lr=lr,
                                  progress=progress, desc=f"fit {objective}")
-    model.history, model.train_seconds = history, secs
+    model.history, model.train_seconds, model.readout = history, secs, readout
     if best is not None:
         model.encoder.load_state_dict(best[1])
         model.heldout_objective, model.best_step = best[0], best[2]

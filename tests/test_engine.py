@@ -134,3 +134,20 @@ def test_whitened_objective_options():
         fit_encoder(z, zn, steps=1, readout="pca", progress=False)
     enc = fit_encoder(z, zn, "whitened", steps=5, batch_size=64, lam=1.0, progress=False)
     assert {"alignment", "sigreg", "loss"} <= set(enc.history[-1][1])
+
+
+def test_default_readout_keeps_sigreg_and_infonce_trained_layer():
+    """The SFA read-out solves the second-moment (whitened / VICReg) problem only; for SIGReg
+    and InfoNCE the default keeps the trained last layer (an SFA swap would ignore SIGReg's
+    Gaussianity, as it did in the anisotropic worlds). Same seed, so 'default' and the
+    explicit choice must give the very same embedding."""
+    z, zn = gaussian_ou_pairs(600, 2, 0.6, np.random.default_rng(3))
+    x, xn = _shear(z), _shear(zn)
+    kw = dict(steps=40, batch_size=128, progress=False, seed=5)
+    for objective, expected in (("sigreg", "trained"), ("infonce", "trained"),
+                                ("vicreg", "sfa"), ("whitened", "sfa")):
+        enc = fit_encoder(x, xn, objective, **kw)
+        explicit = fit_encoder(x, xn, objective, readout=expected, **kw)
+        assert enc.readout == expected, objective
+        assert np.array_equal(embed(enc, x), embed(explicit, x)), objective
+        assert hasattr(enc, "candidates") == (expected == "sfa"), objective
