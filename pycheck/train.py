@@ -19,8 +19,10 @@ is reported unchanged in the README):
    mixing, rho 0.5) and 0.970 -> 0.985 (4D coupling flow, rho 0.8), at half the CPU time
    per step (``results/fit_encoder/suite/``). ``objective="sigreg"``, ``"vicreg"`` or
    ``"infonce"`` train the paper's objectives instead.
-3. Every ``steps / 20`` steps the held-out :func:`whitened_alignment` (the T1 objective,
-   affine-invariant, never R² to z) is measured and the best checkpoint kept: on 20 000
+3. Every ``steps / 20`` steps the held-out objective (:func:`heldout_criterion`: the
+   :func:`whitened_alignment`, i.e. the T1 objective, for the second-moment objectives;
+   SIGReg's or InfoNCE's own loss for those; never R² to z) is measured and the best
+   checkpoint kept: on 20 000
    pairs the encoder starts to fit its sample's OU innovations well before the end
    (e.g. at rho 0.3 the training loss fell below the population optimum 1.4 while the
    held-out one rose from 1.42 to 1.53).
@@ -49,7 +51,7 @@ from torch import Tensor, nn
 
 from .encoders import (MLPEncoder, OutputWhitened, RealNVPEncoder, ResidualMLPEncoder,
                        Standardized)
-from .objectives import DEFAULT_LAM, OBJECTIVES, SIGReg, make_objective
+from .objectives import DEFAULT_LAM, OBJECTIVES, SIGReg, alignment, infonce, make_objective
 from .sfa import sfa_readout
 
 
@@ -195,8 +197,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         ``warm_start_model`` is a copy of the model after the first phase.
     holdout : float
         Share of the pairs held out (default 0.1; at least 2 pairs) to select the
-        checkpoint and read-out by the held-out :func:`whitened_alignment`; 0 trains on
-        all pairs and returns the last iterate.
+        checkpoint (by :func:`heldout_criterion`) and the read-out (by the held-out
+        :func:`whitened_alignment`); 0 trains on all pairs and returns the last iterate.
     readout : {"sfa", "trained"}, optional
         ``"sfa"``: with held-out pairs and an encoder that has ``features`` and
         ``set_readout`` (the default one), the last layer is replaced by the best held-out
@@ -219,8 +221,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     nn.Module
         A :class:`pycheck.encoders.Standardized` wrapper (eval mode) with attributes
         ``history`` (list of ``(step, parts)``; ``parts["heldout"]`` at evaluation steps),
-        ``train_seconds`` and, with held-out pairs, ``heldout_objective`` (the selected
-        model's held-out whitened alignment; ``2(1 - rho)`` at the T1 optimum),
+        ``train_seconds`` and, with held-out pairs, ``criterion`` (its name),
+        ``heldout_objective`` (the selected model's held-out criterion; for the whitened
+        alignment ``2(1 - rho)`` at the T1 optimum),
         ``readout`` (the read-out policy used), ``best_step``, ``selected`` (name of the chosen read-out) and ``candidates``
         (held-out objective of each).
 
@@ -298,10 +301,13 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     data = torch.stack([model.standardize(xt.to(dev)), model.standardize(xnt.to(dev))])  # (2, N, d)
     train_data, held = data[:, tr], (data[:, ho] if ho.numel() else None)
     batch = min(int(batch_size), tr.numel()) if sampler is None else int(batch_size)
+    criterion = heldout_criterion(objective, batch, dim_out or d, seed, options)
     history, best, secs = _train(model.encoder, _batches(model, train_data, sampler, gen, dev),
                                  held, loss_fn, steps=steps, batch=batch, lr=lr,
-                                 progress=progress, desc=f"fit {objective}")
+                                 progress=progress, desc=f"fit {objective}",
+                                 criterion=criterion)
     model.history, model.train_seconds, model.readout = history, secs, readout
+    model.criterion = criterion.name
     if best is not None:
         model.encoder.load_state_dict(best[1])
         model.heldout_objective, model.best_step = best[0], best[2]
@@ -405,8 +411,70 @@ def _embed_pairs(f: nn.Module, data: Tensor, chunk: int = 8192,
     return out[0], out[1]
 
 
+def heldout_criterion(objective: str, batch: int, dim: int, seed: int, options: dict):
+    """The label-free criterion ``(h, h') -> float`` (lower is better) by which
+    :func:`fit_encoder` picks its checkpoint on held-out pairs: the objective it trains.
+
+    * ``"whitened"`` and ``"vicreg"``: :func:`whitened_alignment`, the T1 objective under
+      the exact second-moment constraint that both enforce (VICReg only up to a common
+      scale, which the whitening removes).
+    * ``"sigreg"``: alignment per coordinate plus the final weight ``lam`` times SIGReg
+      of both views, with one fixed set of directions (so that checkpoints are compared
+      on the same statistic, not on fresh slice noise).
+    * ``"infonce"``: the InfoNCE loss.
+
+    SIGReg and InfoNCE are evaluated in chunks of the training ``batch`` (both depend on
+    the batch size) and averaged. Why not the whitened alignment for every objective:
+    SIGReg and InfoNCE constrain more than second moments, and in an anisotropic world
+    (``pycheck reproduce anisotropic``) their optimum is not the whitened-alignment
+    minimiser, so that criterion picked checkpoints away from the objective's optimum.
+    """
+    if objective in ("whitened", "vicreg"):
+        crit = whitened_alignment
+    elif objective == "sigreg":
+        opts = {k: options[k] for k in ("num_slices", "num_knots", "t_max") if k in options}
+        reg = SIGReg(**opts, seed=seed + 1)
+        lam = float(options.get("lam", DEFAULT_LAM["sigreg"]))
+        fixed = reg.directions(dim, dtype=torch.float64)
+
+        def crit_batch(h, hn):
+            return (alignment(h, hn) / h.shape[1]
+                    + lam * reg.statistic(torch.stack([h, hn]), fixed)).item()
+        crit = functools.partial(_chunked, crit_batch, batch)
+    else:
+        sigma = float(options.get("sigma", 1.0))
+        crit = functools.partial(_chunked, lambda h, hn: infonce(h, hn, sigma).item(), batch)
+    return _Named(crit, "whitened alignment" if crit is whitened_alignment
+                  else f"{objective} loss")
+
+
+class _Named:
+    """A callable with a ``name`` (what ``enc.criterion`` reports)."""
+
+    def __init__(self, fn, name: str):
+        self.fn, self.name = fn, name
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+
+@torch.no_grad()
+def _chunked(fn, batch: int, h, h_next) -> float:
+    """Mean of ``fn`` over the held-out pairs split into ``round(M / batch)`` (at least 1)
+    equal chunks, i.e. chunks as close to the training batch as the ``M`` pairs allow
+    (float64; the last ``M mod k`` pairs are dropped)."""
+    h = torch.from_numpy(np.asarray(h, dtype=np.float64))
+    hn = torch.from_numpy(np.asarray(h_next, dtype=np.float64))
+    if not (torch.isfinite(h).all() and torch.isfinite(hn).all()):
+        return math.nan
+    k = max(1, round(h.shape[0] / batch))
+    size = h.shape[0] // k
+    return float(np.mean([fn(h[i * size:(i + 1) * size], hn[i * size:(i + 1) * size])
+                          for i in range(k)]))
+
+
 def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
-           batch: int, lr: float, progress: bool, desc: str):
+           batch: int, lr: float, progress: bool, desc: str, criterion=whitened_alignment):
     """Adam with warm-up + cosine decay on batches ``draw(batch)`` (2, batch, d); returns ``(history, best,
     seconds)``, ``best = (held-out objective, state_dict, step)`` of the best evaluated
     checkpoint (``None`` without held-out pairs)."""
@@ -432,7 +500,7 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
         opt.step()
         sched.step()
         if held is not None and ((step + 1) % every == 0 or step == steps - 1):
-            parts = dict(parts, heldout=whitened_alignment(*_embed_pairs(f, held)))
+            parts = dict(parts, heldout=criterion(*_embed_pairs(f, held)))
             if math.isfinite(parts["heldout"]) and (best is None or parts["heldout"] < best[0]):
                 best = (parts["heldout"], copy.deepcopy(f.state_dict()), step)
         if step % 100 == 0 or step == steps - 1 or "heldout" in parts:
