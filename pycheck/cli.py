@@ -219,8 +219,8 @@ def cmd_audit(m: Manifest, args) -> int:
 
 
 # ---------------------------------------------------------------- reproduce / bench
-PARALLEL_EXPERIMENTS = ("twod", "scaling", "gennorm")
-PARALLEL_LIST = "twod, scaling and gennorm"  # for messages
+PARALLEL_EXPERIMENTS = ("twod", "scaling", "gennorm", "reacher")
+PARALLEL_LIST = "twod, scaling, gennorm and reacher"  # for messages
 
 
 def cmd_reproduce(m: Manifest, args) -> int:
@@ -356,17 +356,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="random seed for every check (default 0)")
     sub.add_parser("audit", help="consistency of theorems.toml, LeJEPA/ and pycheck.checks")
     s = sub.add_parser("reproduce", help="run one of the paper's experiments")
-    s.add_argument("name", help="twod, scaling, gennorm, bound, control or reacher")
+    s.add_argument("name", help="twod, scaling, gennorm, bound, control, reacher or anisotropic")
     s.add_argument("--profile", choices=("quick", "full"), default="quick",
                    help="quick: minutes on a CPU (default); full: the paper's sizes")
     s.add_argument("--out", metavar="DIR", help="output folder (default results/NAME[-full])")
     s.add_argument("--seeds", type=int, nargs="+", metavar="S",
                    help="seeds to run (default: the profile's)")
     s.add_argument("--jobs", type=int, default=1, metavar="J",
-                   help="parallel training processes (twod, scaling, gennorm; default 1)")
+                   help="parallel training processes (twod, scaling, gennorm, reacher; default 1)")
     s.add_argument("--executor", choices=("local", "slurm"), default="local",
                    help="local: this machine (default); slurm: one SLURM job per run "
-                        "(twod, scaling, gennorm; needs pip install -e '.[cluster]')")
+                        "(twod, scaling, gennorm, reacher; needs pip install -e '.[cluster]')")
     s.add_argument("--collect", action="store_true",
                    help="submit nothing; make the tables once every run is in")
     g = s.add_argument_group("SLURM (--executor slurm; each option is per run)")

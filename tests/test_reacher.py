@@ -105,6 +105,22 @@ def test_reacher_experiment_end_to_end_and_resumes(renderer, tmp_path):
     assert again["deviation_ou"] == s["deviation_ou"]
 
 
+def test_parallel_runs_equal_sequential_runs(renderer, tmp_path):
+    """``--jobs 2`` (two spawned workers reading the rendered cache) stores the same runs,
+    bit for bit, as one process: the workers use the config's thread count."""
+    from pycheck.executors import LocalExecutor, use
+    from pycheck.experiments import reacher as exp
+    one = exp.run(dict(MICRO, profile="quick"), tmp_path / "one", [0])
+    with use(LocalExecutor(2)):
+        two = exp.run(dict(MICRO, profile="quick"), tmp_path / "two", [0])
+    assert two["runs_computed"] == 2
+    for enc in exp.ENCODERS:
+        a, b = (json.loads((tmp_path / d / "runs" / f"{enc}-seed0.json").read_text())
+                for d in ("one", "two"))
+        assert a["decoded"] == b["decoded"] and a["r2_bank"] == b["r2_bank"], enc
+    assert one["deviation_ou"] == two["deviation_ou"]
+
+
 @pytest.mark.parametrize("bad", [dict(profile="medium"), dict(steps=0), dict(rho=1.0),
                                  dict(extra=1), dict(figure_pair=9),
                                  dict(sfa_min_variance=1.0), dict(threads=0)])

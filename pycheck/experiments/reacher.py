@@ -31,6 +31,7 @@ Every trained run also records, on held-out Gaussian-OU frames, ``r2_hz`` (linea
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -233,6 +234,25 @@ def run_one(data: _Data, encoder: str, seed: int) -> dict:
         seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - cpu0)
 
 
+#: datasets already loaded in this process, by (out folder, config)
+_DATA: dict[tuple[str, str], _Data] = {}
+
+
+def _cfg_key(cfg: dict) -> str:
+    return json.dumps({k: v for k, v in cfg.items() if k != "jobs"}, sort_keys=True)
+
+
+def train_and_score(*, cfg: dict, out: str, encoder: str, seed: int) -> dict:
+    """One run as a task of :meth:`pycheck.store.RunStore.run_many` (module level and
+    picklable, so ``--jobs`` workers and SLURM jobs can run it): the datasets come from the
+    cache :func:`run` rendered under ``out``, training uses the config's thread count."""
+    key = (str(out), _cfg_key(cfg))
+    with torch_threads(cfg):
+        if key not in _DATA:
+            _DATA[key] = _Data(cfg, Path(out))
+        return run_one(_DATA[key], encoder, seed)
+
+
 def _oracle(data: _Data) -> dict:
     from .. import reacher as R
     from ..metrics import linear_r2
@@ -325,10 +345,13 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     # A fixed thread count, restored after: the CPU kernels' reductions split by thread, so
     # another count gives other bits (the cause of the 1.92 vs 1.90 of issue 15).
     with torch_threads(cfg):
-        data = _Data(cfg, out)
+        data = _Data(cfg, out)            # renders here, once; the runs read the cache
+        _DATA[(str(out), _cfg_key(cfg))] = data
         store = RunStore(out, cfg)
-        runs = {enc: [store.run(f"{enc}-seed{s}", lambda e=enc, s=s: run_one(data, e, s))
-                      for s in seeds] for enc in ENCODERS}
+        done = store.run_many({f"{enc}-seed{s}": (train_and_score, dict(
+            cfg=cfg, out=str(out), encoder=enc, seed=s)) for enc in ENCODERS for s in seeds},
+            jobs=int(cfg.get("jobs", 1)), desc="reacher")
+        runs = {enc: [done[f"{enc}-seed{s}"] for s in seeds] for enc in ENCODERS}
         oracle = _oracle(data)
 
     per_pair = {"oracle": {k: oracle[k] for k in ("path_ratio", "deviation")}}
