@@ -1,7 +1,7 @@
 """Reacher quick profile at several SIGReg weights: does the ordering hold (issue 15, item 2)?
 
     .venv/bin/python scripts/reacher_lam_sweep.py [--lams 0.01 0.03 0.1 0.3 1] [--seed 0]
-        [--out results/reacher/sweep_lam]
+        [--out results/reacher/sweep_lam] [--jobs 2]
 
 Each weight runs the ``[quick]`` table of experiments/reacher.toml with only ``lam``
 changed, one seed, into ``OUT/lam<weight>/`` (resumable; the rendered data is the quick
@@ -40,12 +40,15 @@ def main() -> int:
     p.add_argument("--lams", type=float, nargs="+", default=[0.01, 0.03, 0.1, 0.3, 1.0])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(ROOT / "results" / "reacher" / "sweep_lam"))
+    p.add_argument("--jobs", type=int, default=1, help="parallel training processes")
     a = p.parse_args()
     if any(not lam > 0 for lam in a.lams):
         p.error(f"every SIGReg weight must be > 0, got {a.lams}")
+    from pycheck.executors import LocalExecutor, use
     from pycheck.store import write_table
     out = Path(a.out)
-    rows = [run_weight(lam, a.seed, out / f"lam{lam:g}") for lam in a.lams]
+    with use(LocalExecutor(a.jobs)):
+        rows = [run_weight(lam, a.seed, out / f"lam{lam:g}") for lam in a.lams]
     write_table(out, "sweep", [{k: v for k, v in r.items() if not k.endswith("_ci")}
                                | {"ratio_ci_lo": r["deviation_ratio_traj_over_ou_ci"][0],
                                   "ratio_ci_hi": r["deviation_ratio_traj_over_ou_ci"][1]}
