@@ -153,3 +153,145 @@ def test_plan_cost_computes_in_float64():
 def test_bootstrap_ci_computes_in_float64():
     x = np.random.default_rng(3).standard_normal(50).astype(np.float32) + 1000
     assert P.bootstrap_ci(x) == P.bootstrap_ci(x.astype(np.float64))
+
+
+# ---------------------------------------------------------------- theory
+def test_alignment_monte_carlo_is_the_sample_mean_and_its_standard_error():
+    """Chunks of 4 over 10 pairs (4 + 4 + 2): mean and std(ddof=1)/√N of the same draws."""
+    from pycheck import theory as T
+    h = T.random_encoder(np.random.default_rng(0), 2, 2, mean_scale=1.0)
+    mean, se = T.alignment_monte_carlo(h, 0.6, 10, np.random.default_rng(1), chunk=4)
+    rng = np.random.default_rng(1)
+    v = np.concatenate([((h(zp) - h(z)) ** 2).sum(1)
+                        for z, zp in (T.ou_pairs(rng, m, 2, 0.6) for m in (4, 4, 2))])
+    assert mean == pytest.approx(v.mean(), rel=1e-12)
+    assert se == pytest.approx(v.std(ddof=1) / math.sqrt(10), rel=1e-12)
+
+
+def test_alignment_monte_carlo_default_chunk():
+    """Published Monte-Carlo numbers depend on the chunking of the draws: 100 000 pairs."""
+    from pycheck import theory as T
+    h = T.rotation_encoder(np.eye(1))
+    got = T.alignment_monte_carlo(h, 0.5, 100_001, np.random.default_rng(2))
+    assert got == T.alignment_monte_carlo(h, 0.5, 100_001, np.random.default_rng(2),
+                                          chunk=100_000)
+
+
+def test_rotation_encoder_of_a_rectangular_map():
+    """h(z) = Q z for a 3 × 2 Q (an embedding into more dimensions)."""
+    from pycheck import theory as T
+    Q = np.linalg.qr(np.random.default_rng(3).standard_normal((3, 2)))[0]
+    z = np.random.default_rng(4).standard_normal((5, 2))
+    np.testing.assert_allclose(T.rotation_encoder(Q, degree=2)(z), z @ Q.T, atol=1e-14)
+
+
+# ---------------------------------------------------------------- checks: helpers with known answers
+def test_gaussian_expectation_of_polynomials():
+    """E over independent N(0, 1): odd moments vanish, E z⁴ = 3, E z⁶ = 15, E z_1² z_2² = 1."""
+    import sympy as sp
+    from pycheck.checks.anisotropic import _gaussian_expectation
+    z1, z2 = sp.symbols("z1 z2")
+    cases = [(sp.Integer(7), 7), (z1 + z1**3 * z2**2, 0), ((z1 + 2 * z2) ** 2, 5),
+             (z1**4 / 2 + 3 * z1**2 * z2**2, sp.Rational(9, 2)), (z1**6 - z2**2, 14),
+             ((z1**2 - 1) ** 2, 2)]
+    for poly, want in cases:
+        assert _gaussian_expectation(poly, [z1, z2]) == want, poly
+
+
+def test_brute_top_weights_reaches_the_needed_degree():
+    """ρ = (0.8, 0.5, 0.5, 0.5): the four largest ρ^α are 0.8, 0.64, 0.512 (degree 3) and 0.5;
+    the largest of degree ≥ 2 is 0.64."""
+    from pycheck.checks.anisotropic import _brute_top_weights
+    lam, nonlinear = _brute_top_weights(np.array([0.8, 0.5, 0.5, 0.5]))
+    np.testing.assert_allclose(lam, [0.8, 0.64, 0.512, 0.5], rtol=1e-14)
+    assert nonlinear == pytest.approx(0.64, rel=1e-14)
+
+
+def test_random_rhos_cover_both_sides_of_the_threshold():
+    """'in' worlds satisfy max ρ² < min ρ; 'any' worlds fall on both sides (else the
+    threshold check would only ever see one answer)."""
+    from pycheck.checks.anisotropic import _random_rhos
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 4):
+        for _ in range(50):
+            rho = _random_rhos(rng, n, "in")
+            assert rho.shape == (n,) and (0 < rho).all() and (rho < 1).all()
+            assert rho.max() ** 2 <= rho.min()
+    sides = {bool(r.max() ** 2 < r.min()) for r in (_random_rhos(rng, 3, "any") for _ in range(200))}
+    assert sides == {True, False}
+
+
+def test_feasibility_statistics_of_a_gaussian_and_a_degenerate_map():
+    """The fold map pushes γ₂ to γ₂: KS p-values are not small and the outputs are
+    uncorrelated (|r| < 4/√N). (z₁, z₁) has N(0, 1) marginals but is degenerate: r = 1."""
+    from pycheck.anisotropic import GAUSSIAN_MAPS
+    from pycheck.checks.anisotropic import _feasible
+    p, r = _feasible(GAUSSIAN_MAPS["fold"], np.random.default_rng(6), 20_000)
+    assert p > 1e-3 and abs(r) < 4 / math.sqrt(20_000)
+    p, r = _feasible(lambda z: np.c_[z[:, 0], z[:, 0]], np.random.default_rng(6), 20_000)
+    assert p < 1e-12 and r == pytest.approx(1.0)
+
+
+def test_projection_identity_tells_sum_of_fourth_powers_from_square_of_norm():
+    """In 2 dimensions κ Σu⁴ is the identity; κ(Σu²)² is not (they agree only for n = 1)."""
+    from pycheck.checks.t2 import _projection_identity, _sum4
+    assert _projection_identity(2, _sum4)
+    assert not _projection_identity(2, lambda k, u: k * sum(x**2 for x in u) ** 2)
+
+
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_rank_deficient_has_rank_n_minus_1(n):
+    from pycheck.checks.t2 import _rank_deficient
+    A = _rank_deficient(np.random.default_rng(n), n)
+    assert A.shape == (n, n) and np.linalg.matrix_rank(A) == n - 1
+
+
+def test_conjugate_names_the_valid_labels():
+    from pycheck.checks import t4
+    with pytest.raises(ValueError, match=r"sigma must be a permutation of 0\.\.2, got \[0 0 1\]"):
+        t4.conjugate(np.ones((3, 2)), np.eye(2), np.array([0, 0, 1]))
+
+
+def _one_trial(seed, n, K):
+    rng = np.random.default_rng(seed)
+    s, g = rng.standard_normal(n), rng.standard_normal(n)
+    return s, g, int(rng.integers(K))
+
+
+def test_conjugacy_residual_step_violation(monkeypatch):
+    """A conjugate that forgets L (v' = v) under a rotation: costs match, the step does not;
+    the residual is ‖Q s + v − Q(s + v)‖_∞ / (1 + ‖Q s‖_∞) on the one trial."""
+    from pycheck.checks import t4
+    Q = np.array([[0.0, -1.0], [1.0, 0.0]])
+    acts = np.array([[1.0, 0.5], [-0.3, 2.0], [0.7, -1.2]])
+    monkeypatch.setattr(t4, "conjugate", lambda a, L, sigma=None: a)
+    s, _, a = _one_trial(7, 2, 3)
+    want = np.abs(acts[a] - Q @ acts[a]).max() / (1 + np.abs(Q @ s).max())
+    assert t4.conjugacy_residual(acts, Q, None, 0.5, np.random.default_rng(7), trials=1) \
+        == pytest.approx(want, rel=1e-12)
+    many = t4.conjugacy_residual(acts, Q, None, 0.5, np.random.default_rng(7), trials=20)
+    assert many >= want                               # the worst trial, not the last one
+
+
+def test_conjugacy_residual_cost_violation(monkeypatch):
+    """v' = 2 Q v under a rotation: the terminal term matches, the cost is off by
+    3 λ‖v‖² / (‖s − g‖² + λ‖v‖²), which for λ = 50 exceeds the step term."""
+    from pycheck.checks import t4
+    Q = np.array([[0.6, -0.8], [0.8, 0.6]])
+    acts = np.array([[1.0, 0.5], [-0.3, 2.0], [0.7, -1.2]])
+    monkeypatch.setattr(t4, "conjugate", lambda a, L, sigma=None: 2 * a @ L.T)
+    s, g, a = _one_trial(8, 2, 3)
+    v2 = acts[a] @ acts[a]
+    cost_rel = 3 * 50 * v2 / (((s - g) ** 2).sum() + 50 * v2)
+    step = np.abs(Q @ acts[a]).max() / (1 + np.abs(Q @ s).max())
+    assert cost_rel > step
+    assert t4.conjugacy_residual(acts, Q, None, 50.0, np.random.default_rng(8), trials=1) \
+        == pytest.approx(cost_rel, rel=1e-12)
+
+
+def test_conjugacy_residual_of_a_scaling_is_three():
+    """L = 2I is not an isometry: every squared length grows 4×, relative violation exactly 3."""
+    from pycheck.checks import t4
+    acts = np.array([[1.0, 0.5], [-0.3, 2.0]])
+    got = t4.conjugacy_residual(acts, 2 * np.eye(2), None, 0.4, np.random.default_rng(9))
+    assert got == pytest.approx(3.0, rel=1e-12)
