@@ -295,3 +295,17 @@ def test_conjugacy_residual_of_a_scaling_is_three():
     acts = np.array([[1.0, 0.5], [-0.3, 2.0]])
     got = t4.conjugacy_residual(acts, 2 * np.eye(2), None, 0.4, np.random.default_rng(9))
     assert got == pytest.approx(3.0, rel=1e-12)
+
+
+def test_t3_families_draw_what_they_are_named():
+    """'whitened' encoders have Σ_h = I (δ = 0 up to rounding); 'scaled_rotation' and
+    'near_singular' encoders are not whitened (a scaled Q or a near-singular Q moves Σ_h)."""
+    from pycheck import theory as T
+    from pycheck.checks.t3 import _draw
+    rng = np.random.default_rng(10)
+    for _ in range(30):
+        h, rho = _draw(rng, "whitened")
+        assert T.whitening_residual(h) < 1e-9 and 0.01 <= rho <= 0.99
+    for family in ("scaled_rotation", "near_singular"):
+        deltas = [T.whitening_residual(_draw(rng, family)[0]) for _ in range(30)]
+        assert min(deltas) > 1e-6, family
