@@ -309,3 +309,81 @@ def test_t3_families_draw_what_they_are_named():
     for family in ("scaled_rotation", "near_singular"):
         deltas = [T.whitening_residual(_draw(rng, family)[0]) for _ in range(30)]
         assert min(deltas) > 1e-6, family
+
+
+# ---------------------------------------------------------------- theory: generators and whitening
+@pytest.mark.parametrize("scales", [{}, dict(linear_scale=2.0, nonlinear_scale=0.5, mean_scale=3.0)])
+def test_random_encoder_coefficient_variances(scales):
+    """Mean N(0, m²), degree-1 block N(0, l²/n), degree-d coefficients N(0, s²/M_d) (defaults
+    l = s = 1, m = 0). 4000 output rows: the sample variance of a block of k columns has
+    relative sd √(2/(4000k)) ≤ 2.3%, so 10% is over 4 sd."""
+    from pycheck import theory as T
+    n = 3
+    h = T.random_encoder(np.random.default_rng(11), n, 3, n_out=4000, **scales)
+    m, l, s = (scales.get(k, d) for k, d in
+               (("mean_scale", 0.0), ("linear_scale", 1.0), ("nonlinear_scale", 1.0)))
+    deg = h.alphas.sum(1)
+    for d in range(4):
+        block = h.coef[:, deg == d]
+        want = [m**2, l**2 / n, s**2 / block.shape[1], s**2 / block.shape[1]][d]
+        if want == 0:
+            assert not block.any()
+        else:
+            assert (block**2).mean() == pytest.approx(want, rel=0.1), d
+
+
+def test_random_rotation_is_orthogonal_and_seeded():
+    from pycheck import theory as T
+    Q = T.random_rotation(np.random.default_rng(12), 4)
+    np.testing.assert_allclose(Q @ Q.T, np.eye(4), atol=1e-12)
+    np.testing.assert_array_equal(Q, T.random_rotation(np.random.default_rng(12), 4))
+
+
+def test_random_whitened_encoder_scale_and_default():
+    """nonlinear_scale = 0 gives a whitened linear encoder (a rotation: no nonlinear energy);
+    the default nonlinear scale is 1."""
+    from pycheck import theory as T
+    h = T.random_whitened_encoder(np.random.default_rng(13), 3, 3, nonlinear_scale=0.0)
+    assert T.nonlinear_energy(h) == 0 and T.whitening_residual(h) < 1e-12
+    a = T.random_whitened_encoder(np.random.default_rng(14), 3, 3)
+    b = T.random_whitened_encoder(np.random.default_rng(14), 3, 3, nonlinear_scale=1.0)
+    np.testing.assert_array_equal(a.coef, b.coef)
+
+
+def test_whiten_refusals_name_the_reason_at_any_scale():
+    """Singularity is judged relative to the largest singular value: a 10⁶-scaled encoder with
+    a 10⁻¹¹ relative gap is singular, whatever its absolute size."""
+    from pycheck import theory as T
+    alphas = T.multi_indices(2, 1)
+    flat = T.PolyEncoder(1e6 * np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 1e-11]]), alphas)
+    with pytest.raises(np.linalg.LinAlgError,
+                       match=r"^covariance is \(numerically\) singular: cannot whiten$"):
+        T.whiten(flat)
+    wide = T.PolyEncoder(np.ones((3, 3)), alphas)               # 3 outputs, 2 basis functions
+    with pytest.raises(np.linalg.LinAlgError,
+                       match="^more outputs than basis functions: cannot whiten$"):
+        T.whiten(wide)
+
+
+def test_deviation_from_rotation_needs_a_square_encoder():
+    from pycheck import theory as T
+    h = T.random_encoder(np.random.default_rng(15), 2, 2, n_out=3)
+    with pytest.raises(ValueError, match=r"D\(h\) needs a square encoder ℝⁿ → ℝⁿ, got n_out=3, n=2"):
+        T.deviation_from_rotation(h)
+
+
+@pytest.mark.parametrize("name, kurtosis", [
+    ("gaussian", 0.0), ("uniform", -1.2), ("laplace", 3.0),
+    ("gennorm4", math.gamma(5 / 4) * math.gamma(1 / 4) / math.gamma(3 / 4) ** 2 - 3),
+    ("gennorm0.5", math.gamma(10) * math.gamma(2) / math.gamma(6) ** 2 - 3)])
+def test_t2_latent_samplers_are_standardized_with_their_kurtosis(name, kurtosis):
+    """Each named law has mean 0, variance 1 and the stated excess kurtosis
+    Γ(5/β)Γ(1/β)/Γ(3/β)² − 3; draws are reproducible from the generator. 200 000 draws:
+    the variance's sd is ≤ √((κ + 2)/N) ≤ 0.012 (κ ≤ 25), so 0.06 is about 5 sd."""
+    from pycheck.checks.t2 import _sampler
+    draw, kappa = _sampler(name)
+    assert kappa == pytest.approx(kurtosis, rel=1e-12, abs=1e-12)
+    x = draw(np.random.default_rng(16), (200_000,))
+    assert abs(x.mean()) < 0.03 and x.var() == pytest.approx(1.0, abs=0.06)
+    np.testing.assert_array_equal(draw(np.random.default_rng(17), (5,)),
+                                  draw(np.random.default_rng(17), (5,)))
