@@ -387,3 +387,13 @@ def test_t2_latent_samplers_are_standardized_with_their_kurtosis(name, kurtosis)
     assert abs(x.mean()) < 0.03 and x.var() == pytest.approx(1.0, abs=0.06)
     np.testing.assert_array_equal(draw(np.random.default_rng(17), (5,)),
                                   draw(np.random.default_rng(17), (5,)))
+
+
+def test_conjugacy_residual_terminal_violation(monkeypatch):
+    """L = 2I with v' = v (the actions not mapped): the terminal term is off by exactly 3,
+    more than the step (‖v‖_∞ / (1 + 2‖s‖_∞) < 3) and the cost (< 3, as λ‖v‖² is unscaled)."""
+    from pycheck.checks import t4
+    acts = np.array([[1.0, 0.5], [-0.3, 2.0]])
+    monkeypatch.setattr(t4, "conjugate", lambda a, L, sigma=None: a)
+    got = t4.conjugacy_residual(acts, 2 * np.eye(2), None, 0.4, np.random.default_rng(9))
+    assert got == pytest.approx(3.0, rel=1e-12)
