@@ -109,3 +109,23 @@ def test_lejepa_weights_must_be_positive_each(lam, lam_start):
 def test_unknown_objective_lists_the_valid_ones():
     with pytest.raises(ValueError, match=r"unknown objective 'simclr'; valid: sigreg, vicreg, infonce$"):
         O.make_objective("simclr")
+
+
+def test_sigreg_at_a_point_mass_with_a_non_binary_knot_spacing():
+    """K = 4 knots on [0, 1]: dt = 1/3 is not a float32 number, so weights built in float32
+    would show at 1e-8. h ≡ 0: B Σ_k w_k (1 − φ(t_k))², trapezoid weights doubled."""
+    t = np.linspace(0, 1, 4)
+    w = 2 * (1 / 3) * np.exp(-t ** 2 / 2)
+    w[[0, -1]] /= 2
+    want = 5 * float((w * (1 - np.exp(-t ** 2 / 2)) ** 2).sum())
+    got = O.SIGReg(num_slices=3, num_knots=4, t_max=1.0)(torch.zeros(5, 2, dtype=torch.float64))
+    assert got.item() == pytest.approx(want, rel=1e-13)
+
+
+def test_compile_switch_reads_its_environment_variable(monkeypatch):
+    """PYCHECK_SIGREG_COMPILE=1 turns the compiled kernels on; unset or anything else: off."""
+    monkeypatch.delenv("PYCHECK_SIGREG_COMPILE", raising=False)
+    assert O.compile_enabled() is False
+    for value, want in (("1", True), ("0", False), ("yes", False)):
+        monkeypatch.setenv("PYCHECK_SIGREG_COMPILE", value)
+        assert O.compile_enabled() is want
