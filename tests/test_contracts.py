@@ -166,6 +166,10 @@ def test_alignment_monte_carlo_is_the_sample_mean_and_its_standard_error():
                         for z, zp in (T.ou_pairs(rng, m, 2, 0.6) for m in (4, 4, 2))])
     assert mean == pytest.approx(v.mean(), rel=1e-12)
     assert se == pytest.approx(v.std(ddof=1) / math.sqrt(10), rel=1e-12)
+    near = T.rotation_encoder(np.eye(2))                 # ρ = 0.99: ‖z' − z‖² ≈ 0.04, var ≪ 1
+    _, se = T.alignment_monte_carlo(near, 0.99, 50, np.random.default_rng(2))
+    z, zp = T.ou_pairs(np.random.default_rng(2), 50, 2, 0.99)
+    assert se == pytest.approx(((zp - z) ** 2).sum(1).std(ddof=1) / math.sqrt(50), rel=1e-12)
 
 
 def test_alignment_monte_carlo_default_chunk():
