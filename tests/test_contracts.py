@@ -430,3 +430,12 @@ def test_conjugacy_residual_terminal_violation(monkeypatch):
     monkeypatch.setattr(t4, "conjugate", lambda a, L, sigma=None: a)
     got = t4.conjugacy_residual(acts, 2 * np.eye(2), None, 0.4, np.random.default_rng(9))
     assert got == pytest.approx(3.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("family", ["near_rotation", "scaled_rotation", "near_singular"])
+def test_t3_draws_are_reproducible(family):
+    """Same seed, same encoder: every random choice of the T3 check comes from its generator."""
+    from pycheck.checks.t3 import _draw
+    a, b = _draw(np.random.default_rng(21), family), _draw(np.random.default_rng(21), family)
+    np.testing.assert_array_equal(a[0].coef, b[0].coef)
+    assert a[1] == b[1]
