@@ -114,7 +114,7 @@ def _step_setup(objective: str, n: int, batch: int, device, seed: int = 0):
         # compiled code cannot run under a dispatch mode: count with the compiled kernels'
         # uncompiled source (the same operations, none of them a matmul)
         saved = dict(objectives._FUSED)
-        objectives._FUSED.update({k: (objectives._ecf_sums, objectives._trig_poly)
+        objectives._FUSED.update({k: (objectives._ecf_forward, objectives._ecf_backward)
                                   for k, v in saved.items() if v is not None})
         try:
             with FlopCounterMode(display=False) as fc:
