@@ -122,3 +122,22 @@ def test_failed_compile_warns_and_falls_back_to_eager(monkeypatch):
         fused = mod.statistic(h, a)
     mod.fused = False
     assert fused.item() == mod.statistic(h, a).item()
+
+
+def test_bench_parallel_worker_times_a_one_thread_run(monkeypatch):
+    """The side-by-side runs of `pycheck bench` (run in-process here: spawning two
+    interpreters per objective costs tens of seconds)."""
+    from pycheck import bench
+
+    class Barrier:
+        waited = 0
+
+        def wait(self):
+            Barrier.waited += 1
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(bench, "_BARRIER", Barrier())
+    try:
+        rate = bench._parallel_worker(("vicreg", 3, 32, 0.05))
+    finally:
+        torch.set_num_threads(threads)
+    assert Barrier.waited == 1 and 0 < rate < float("inf")
