@@ -257,7 +257,7 @@ def compile_enabled() -> bool:
 
     On by default: only the compiled kernels reach issue 16's 10x over LeJEPA's reference
     computation (``results/bench/bench.txt``); the eager kernel, one PyTorch operation
-    per table row, stays near 5-13x. The price is compiling once per process, dtype,
+    per table row, measured 3-9x. The price is compiling once per process, dtype,
     device type and knot count: measured here (float32, 17 knots, 2 cores shared with
     other jobs) 4.4 s of CPU (14 s wall) with torch's on-disk cache warm, 33 s of CPU (95
     s wall) cold, plus the C++ compiler's own processes. A compiler failure falls back to
