@@ -204,7 +204,8 @@ def _parallel_runs(n: int, batch: int, seconds: float = 3.0) -> list[dict]:
                              initargs=(ctx.Barrier(2),)) as pool:
         rates = list(pool.map(_parallel_worker,
                               [(obj, n, batch, seconds) for obj in OBJECTIVES for _ in "ab"]))
-    return [dict(objective=obj, N=n, batch=batch, two_runs_pairs_per_s=rates[2 * i] + rates[2 * i + 1])
+    return [dict(objective=obj, N=n, batch=batch,
+                 two_runs_pairs_per_s=rates[2 * i] + rates[2 * i + 1])
             for i, obj in enumerate(OBJECTIVES)]
 
 
@@ -290,12 +291,14 @@ def run(dims=(8, 64, 256), batch: int = 512, sigreg_batches=(256, 512, 1024, 204
 
 
 def _print(res: dict) -> None:
-    print(f"device {res['device']}, {res['threads']} threads, {res['clock']} clock; dense matmul (float32 1024^2): "
+    print(f"device {res['device']}, {res['threads']} threads, {res['clock']} clock; "
+          f"dense matmul (float32 1024^2): "
           f"{res['matmul_gflops']:.1f} GFLOP/s")
     print(f"compiled SIGReg kernels: {'yes' if res['compiled'] else 'NO (eager fallback)'}; "
           f"compiling (float32, 17 knots, torch's on-disk cache as found): "
           f"{res['compile_seconds']:.1f} s wall, {res['compile_cpu_seconds']:.1f} s CPU")
-    print(f"\n{'objective':<9} {'N':>5} {'step ms (min-max)':>22} {'pairs/s':>9} {'GFLOP/step':>10} "
+    print(f"\n{'objective':<9} {'N':>5} {'step ms (min-max)':>22} {'pairs/s':>9} "
+          f"{'GFLOP/step':>10} "
           f"{'matmul frac (min-max)':>22} {'cpu/wall':>8} {'load':>5}")
     for r in res["training"]:
         print(f"{r['objective']:<9} {r['N']:>5} {r['step_ms']:>8.1f} "
