@@ -5,13 +5,16 @@ Measured in one run on this machine (CUDA if present, else CPU):
 1. dense ``torch.matmul`` FLOP/s (float32, square matrices) -- the machine's ceiling;
 2. per objective and latent dimension N: training throughput in pairs/s (the
    ``fit_encoder`` loop with the RealNVP encoder and mixing of the scaling experiment),
-   the step's matmul FLOPs (counted by ``torch.utils.flop_counter``) and the fraction of
-   the matmul ceiling a step reaches;
+   the step's matmul FLOPs (counted by ``torch.utils.flop_counter``), the fraction of
+   the matmul ceiling a step reaches, the process CPU time per step and the load average
+   (on shared cores, CPU time far above wall time x threads means threads spinning while
+   a sibling thread waits for a core), and at the smallest N the throughput of two runs
+   in parallel with one thread each;
 3. SIGReg forward + backward at one and two views, several batch sizes and N, 256 slices,
    17 knots, same directions: LeJEPA's reference computation (:func:`reference_sigreg`, a
    cos and a sin at every knot for every sample and slice), our eager kernel, our compiled
-   kernel (with ``--compile``), and the floor (projection matmul forward and backward plus
-   one cos and one sin per sample and slice), timed in interleaved rounds; agreement of
+   kernel (the default), and the floor (projection matmul forward and backward plus one
+   cos and one sin per sample and slice), timed in interleaved rounds; agreement of
    statistic and gradient with the reference.
 """
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .objectives import OBJECTIVES, SIGReg
+from .objectives import OBJECTIVES, SIGReg, _fused_kernels, compile_enabled
 
 
 def reference_sigreg(h: torch.Tensor, directions: torch.Tensor, num_knots: int = 17,
@@ -50,20 +53,25 @@ def reference_sigreg(h: torch.Tensor, directions: torch.Tensor, num_knots: int =
     return ((err @ weights) * h.size(-2)).mean()
 
 
+# the timer: wall time, or with ``--cpu-clock`` (one thread) this thread's CPU time, which
+# leaves out the time the scheduler gives to other jobs on a shared machine
+_CLOCK = time.perf_counter
+
+
 def _timeit(fn, min_seconds: float = 0.5, min_reps: int = 3, warmup_seconds: float = 0.3) -> float:
     """Median seconds per call, after warming up for ``warmup_seconds`` (at least one call).
 
     One warm-up call was not enough: whichever configuration was timed first came out
     ~2x slower (thread-pool and allocator start-up), whatever its size."""
-    t_end = time.perf_counter() + warmup_seconds
+    t_end = _CLOCK() + warmup_seconds
     fn()
-    while time.perf_counter() < t_end:
+    while _CLOCK() < t_end:
         fn()
-    times, t_end = [], time.perf_counter() + min_seconds
-    while len(times) < min_reps or time.perf_counter() < t_end:
-        t0 = time.perf_counter()
+    times, t_end = [], _CLOCK() + min_seconds
+    while len(times) < min_reps or _CLOCK() < t_end:
+        t0 = _CLOCK()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(_CLOCK() - t0)
     return float(np.median(times))
 
 
@@ -114,7 +122,7 @@ def _step_setup(objective: str, n: int, batch: int, device, seed: int = 0):
         # compiled code cannot run under a dispatch mode: count with the compiled kernels'
         # uncompiled source (the same operations, none of them a matmul)
         saved = dict(objectives._FUSED)
-        objectives._FUSED.update({k: (objectives._ecf_sums, objectives._trig_poly)
+        objectives._FUSED.update({k: (objectives._ecf_forward, objectives._ecf_backward)
                                   for k, v in saved.items() if v is not None})
         try:
             with FlopCounterMode(display=False) as fc:
@@ -126,7 +134,7 @@ def _step_setup(objective: str, n: int, batch: int, device, seed: int = 0):
 
 
 def _training(dims, batch: int, rounds: int, device) -> list[dict]:
-    """Per objective and N: step time, pairs/s and the fraction of the matmul ceiling.
+    """Per objective and N: step time, pairs/s, CPU time and the fraction of the ceiling.
 
     The ceiling is re-measured in every round next to the step (shared cores: the rate
     of the machine drifts), and the fraction is the median of the per-round fractions."""
@@ -135,18 +143,70 @@ def _training(dims, batch: int, rounds: int, device) -> list[dict]:
         for obj in OBJECTIVES:
             step, flops = _step_setup(obj, n, batch, device)
             f = flops()
-            secs, fracs = [], []
+            secs, fracs, cpu, wall = [], [], [], []
+            load = os.getloadavg()[0]
             for _ in range(rounds):
                 peak = matmul_flops(device=device, min_seconds=0.1)
+                c0, w0 = time.process_time(), time.perf_counter()
                 secs.append(_timeit(step, min_seconds=0.2, warmup_seconds=0.05))
+                cpu.append(time.process_time() - c0)
+                wall.append(time.perf_counter() - w0)
                 fracs.append(f / secs[-1] / peak)
             step_s = float(np.median(secs))
             rows.append(dict(objective=obj, N=n, batch=batch, step_ms=1e3 * step_s,
-                             pairs_per_s=batch / step_s, step_gflop=f / 1e9,
+                             step_ms_min=1e3 * min(secs), step_ms_max=1e3 * max(secs),
+                             cpu_per_wall=float(sum(cpu) / sum(wall)),
+                             load_avg=load, pairs_per_s=batch / step_s, step_gflop=f / 1e9,
                              matmul_fraction=float(np.median(fracs)),
                              matmul_fraction_min=float(min(fracs)),
                              matmul_fraction_max=float(max(fracs))))
     return rows
+
+
+_BARRIER = None  # set in each worker of _parallel_runs
+
+
+def _set_barrier(barrier) -> None:
+    global _BARRIER
+    _BARRIER = barrier
+
+
+def _parallel_worker(args) -> float:
+    """Pairs/s of one training run with one thread (in a worker process).
+
+    Both workers set up and warm up (SIGReg compiles here) before a barrier, so that the
+    two timed windows overlap."""
+    objective, n, batch, seconds = args
+    torch.set_num_threads(1)
+    step, _ = _step_setup(objective, n, batch, "cpu")
+    for _ in range(3):
+        step()
+    _BARRIER.wait()
+    t_end, count = time.perf_counter() + seconds, 0
+    t0 = time.perf_counter()
+    while time.perf_counter() < t_end:
+        step()
+        count += 1
+    return batch * count / (time.perf_counter() - t0)
+
+
+def _parallel_runs(n: int, batch: int, seconds: float = 3.0) -> list[dict]:
+    """Two runs side by side, one thread each, against one run with the bench's threads.
+
+    Stands in for batched multi-run training (not in the engine): what a second
+    independent run recovers at small N, where one run cannot keep two cores busy."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+    ctx = get_context("spawn")
+    # tasks in pairs, one objective after the other: a worker blocked at the barrier
+    # cannot take the next task, so each pair runs on the two workers
+    with ProcessPoolExecutor(2, mp_context=ctx, initializer=_set_barrier,
+                             initargs=(ctx.Barrier(2),)) as pool:
+        rates = list(pool.map(_parallel_worker,
+                              [(obj, n, batch, seconds) for obj in OBJECTIVES for _ in "ab"]))
+    return [dict(objective=obj, N=n, batch=batch,
+                 two_runs_pairs_per_s=rates[2 * i] + rates[2 * i + 1])
+            for i, obj in enumerate(OBJECTIVES)]
 
 
 def _sigreg_fns(h: torch.Tensor, a: torch.Tensor, fused: bool) -> dict:
@@ -212,34 +272,46 @@ def _sigreg_case(views: int, batch: int, n: int, slices: int, rounds: int, fused
 
 
 def run(dims=(8, 64, 256), batch: int = 512, sigreg_batches=(256, 512, 1024, 2048),
-        slices: int = 256, rounds: int = 5, fused: bool = False) -> dict:
+        slices: int = 256, rounds: int = 5, parallel_seconds: float = 3.0) -> dict:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     peak = matmul_flops(device=device)
-    compile_s = None
-    if fused:
-        t0 = time.perf_counter()
-        _sigreg_case(1, 8, 2, 4, 1, True, device)        # compiles; timed separately
-        compile_s = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    compiled = compile_enabled() and _fused_kernels(torch.zeros(1, device=device), 17) is not None
+    compile_s = (time.perf_counter() - t0, time.process_time() - c0)
     rows = _training(dims, batch, rounds, device)
-    sig = [_sigreg_case(v, b, n, slices, rounds, fused, device)
+    parallel = (_parallel_runs(min(dims), batch, parallel_seconds)
+                if parallel_seconds > 0 and device.type == "cpu" else [])
+    sig = [_sigreg_case(v, b, n, slices, rounds, compiled, device)
            for v in (1, 2) for b in sigreg_batches for n in dims]
     return dict(device=device.type, threads=torch.get_num_threads(),
-                matmul_gflops=peak / 1e9, compiled=fused, compile_seconds=compile_s,
-                training=rows, sigreg=sig)
+                clock="thread CPU time" if _CLOCK is time.thread_time else "wall",
+                matmul_gflops=peak / 1e9, compiled=compiled,
+                compile_seconds=compile_s[0], compile_cpu_seconds=compile_s[1],
+                training=rows, parallel_runs=parallel, sigreg=sig)
 
 
 def _print(res: dict) -> None:
-    print(f"device {res['device']}, {res['threads']} threads; dense matmul (float32 1024^2): "
+    print(f"device {res['device']}, {res['threads']} threads, {res['clock']} clock; "
+          f"dense matmul (float32 1024^2): "
           f"{res['matmul_gflops']:.1f} GFLOP/s")
-    if res["compiled"]:
-        print(f"compiled SIGReg kernels (first call, compile included): "
-              f"{res['compile_seconds']:.1f} s")
-    print(f"\n{'objective':<9} {'N':>5} {'step ms':>8} {'pairs/s':>9} {'GFLOP/step':>10} "
-          f"{'matmul frac (min-max)':>22}")
+    print(f"compiled SIGReg kernels: {'yes' if res['compiled'] else 'NO (eager fallback)'}; "
+          f"compiling (float32, 17 knots, torch's on-disk cache as found): "
+          f"{res['compile_seconds']:.1f} s wall, {res['compile_cpu_seconds']:.1f} s CPU")
+    print(f"\n{'objective':<9} {'N':>5} {'step ms (min-max)':>22} {'pairs/s':>9} "
+          f"{'GFLOP/step':>10} "
+          f"{'matmul frac (min-max)':>22} {'cpu/wall':>8} {'load':>5}")
     for r in res["training"]:
-        print(f"{r['objective']:<9} {r['N']:>5} {r['step_ms']:>8.1f} {r['pairs_per_s']:>9.0f} "
+        print(f"{r['objective']:<9} {r['N']:>5} {r['step_ms']:>8.1f} "
+              f"({r['step_ms_min']:>5.1f}-{r['step_ms_max']:<6.1f}) {r['pairs_per_s']:>9.0f} "
               f"{r['step_gflop']:>10.3f} {r['matmul_fraction']:>9.3f} "
-              f"({r['matmul_fraction_min']:.2f}-{r['matmul_fraction_max']:.2f})")
+              f"({r['matmul_fraction_min']:.2f}-{r['matmul_fraction_max']:.2f})"
+              f" {r['cpu_per_wall']:>8.2f} {r['load_avg']:>5.1f}")
+    if res["parallel_runs"]:
+        one = {(r["objective"], r["N"]): r["pairs_per_s"] for r in res["training"]}
+        print("\ntwo runs side by side, one thread each (total pairs/s), against one run above:")
+        for r in res["parallel_runs"]:
+            print(f"{r['objective']:<9} {r['N']:>5} {r['two_runs_pairs_per_s']:>9.0f}  "
+                  f"({r['two_runs_pairs_per_s'] / one[(r['objective'], r['N'])]:.2f}x)")
     ours = [k for k in ("eager", "compiled") if f"{k}_ms" in res["sigreg"][0]]
     print(f"\nSIGReg forward+backward, {res['sigreg'][0]['slices']} slices, 17 knots; "
           f"ms are medians, ratios median (min-max) over {res['sigreg'][0]['rounds']} "
@@ -269,24 +341,29 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"torch threads (default: torch's, here {torch.get_num_threads()})")
     p.add_argument("--rounds", type=int, default=5,
                    help="interleaved rounds of the SIGReg comparison")
-    p.add_argument("--compile", action="store_true",
-                   help="also time SIGReg's compiled kernels, and train with them "
-                        "(sets PYCHECK_SIGREG_COMPILE=1 for this run)")
+    p.add_argument("--cpu-clock", action="store_true",
+                   help="time by this thread's CPU time instead of wall time (needs "
+                        "--threads 1): on a machine shared with other jobs")
+    p.add_argument("--parallel-seconds", type=float, default=3.0,
+                   help="seconds each of two one-thread runs trains side by side (0: skip)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args(argv)
     if (any(d < 2 for d in args.dims) or args.batch < 2 or args.rounds < 1
-            or any(b < 2 for b in args.sigreg_batches)):
-        p.error("--dims, --batch and --sigreg-batches must be >= 2 and --rounds >= 1")
+            or any(b < 2 for b in args.sigreg_batches) or not args.parallel_seconds >= 0):
+        p.error("--dims, --batch and --sigreg-batches must be >= 2, --rounds >= 1 and "
+                "--parallel-seconds >= 0")
     if args.threads is not None and args.threads < 1:
         p.error(f"--threads must be >= 1, got {args.threads}")
     if args.json and (Path(args.json).is_dir() or not Path(args.json).parent.is_dir()):
         p.error(f"--json: {args.json} is a folder or its folder does not exist")
+    if args.cpu_clock and args.threads != 1:
+        p.error("--cpu-clock needs --threads 1 (other threads' work is not on this clock)")
     if args.threads:
         torch.set_num_threads(min(args.threads, os.cpu_count() or 1))
-    if args.compile:
-        os.environ["PYCHECK_SIGREG_COMPILE"] = "1"
+    global _CLOCK
+    _CLOCK = time.thread_time if args.cpu_clock else time.perf_counter
     res = run(tuple(args.dims), args.batch, tuple(args.sigreg_batches), rounds=args.rounds,
-              fused=args.compile)
+              parallel_seconds=args.parallel_seconds)
     _print(res)
     if args.json:
         from .store import write_json

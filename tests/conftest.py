@@ -5,6 +5,13 @@ import sys
 import pytest
 import torch
 
+# SIGReg compiles its kernels by default (once per process, dtype and knot count: 4 s of
+# CPU with torch's cache warm, over 30 s cold). The suite runs the eager kernel instead,
+# so that every test process and CLI subprocess does not pay that; the compiled kernels
+# are tested explicitly in tests/test_sigreg_kernels.py. PYCHECK_SIGREG_COMPILE=1 runs
+# the whole suite on them.
+os.environ.setdefault("PYCHECK_SIGREG_COMPILE", "0")
+
 from pycheck.checks import load_all
 from pycheck.manifest import load
 

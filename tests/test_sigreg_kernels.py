@@ -6,6 +6,8 @@ against SciPy's trapezoid rule.
 """
 import math
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from scipy.integrate import trapezoid
 
 from pycheck import objectives
 from pycheck.bench import reference_sigreg
-from pycheck.objectives import SIGReg, _ecf_sums, _FusedECF, _trig_poly
+from pycheck.objectives import SIGReg, _ecf_backward, _ecf_forward, _FusedECF
 
 
 def test_sigreg_weights_are_the_doubled_gaussian_trapezoid_rule():
@@ -42,7 +44,7 @@ def _fused_uncompiled(mod, h, a):
     y = (a.T @ h.transpose(-1, -2)).reshape(-1, h.shape[-2])
     t0 = mod.t_max / (mod.num_knots - 1)
     stat = _FusedECF.apply(y, t0, mod.phi.to(y.dtype), mod.weights.to(y.dtype),
-                           (_ecf_sums, _trig_poly))
+                           (_ecf_forward, _ecf_backward))
     return stat.mean()
 
 
@@ -68,17 +70,43 @@ def test_sigreg_kernels_equal_reference(ours_fn, dtype, tol, shape):
     assert stat_err <= tol and grad_err <= tol
 
 
-@pytest.mark.skipif(os.environ.get("PYCHECK_SIGREG_COMPILE") != "1",
-                    reason="compiling takes 9 s (warm cache) to 2 min; set PYCHECK_SIGREG_COMPILE=1")
+@pytest.mark.slow  # compiles two kernels per dtype: 4 s of CPU with a warm cache, 30+ s cold
 @pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
 def test_compiled_sigreg_equals_reference(dtype, tol):
     def compiled(mod, h, a):
         mod.fused = True
         return mod.statistic(h, a)
-    assert objectives._fused_kernels(torch.zeros(1, dtype=dtype), 16) is not None
+    assert objectives._fused_kernels(torch.zeros(1, dtype=dtype), 17) is not None
     for shape in [(256, 64), (2, 300, 3)]:
         stat_err, grad_err = _agreement(compiled, dtype, shape)
         assert stat_err <= tol and grad_err <= tol
+
+
+_CHILD = """
+import torch
+from pycheck.objectives import SIGReg
+h = torch.randn(300, 5, generator=torch.Generator().manual_seed(1)).requires_grad_()
+mod = SIGReg()
+mod.fused = True
+stat = mod(h)
+stat.backward()
+print(stat.item().hex(), h.grad.double().sum().item().hex(), h.grad.abs().max().item().hex())
+"""
+
+
+@pytest.mark.slow  # two interpreters compiling (from torch's on-disk cache after the first)
+def test_compiled_sigreg_bit_identical_across_processes():
+    env = dict(os.environ, PYCHECK_SIGREG_COMPILE="1")
+    runs = [subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True,
+                           check=True, env=env).stdout for _ in range(2)]
+    assert runs[0] == runs[1] and len(runs[0].split()) == 3
+
+
+def test_compiled_is_the_default_unless_disabled(monkeypatch):
+    monkeypatch.delenv("PYCHECK_SIGREG_COMPILE", raising=False)
+    assert objectives.compile_enabled()
+    monkeypatch.setenv("PYCHECK_SIGREG_COMPILE", "0")
+    assert not objectives.compile_enabled()
 
 
 def test_failed_compile_warns_and_falls_back_to_eager(monkeypatch):
@@ -94,3 +122,22 @@ def test_failed_compile_warns_and_falls_back_to_eager(monkeypatch):
         fused = mod.statistic(h, a)
     mod.fused = False
     assert fused.item() == mod.statistic(h, a).item()
+
+
+def test_bench_parallel_worker_times_a_one_thread_run(monkeypatch):
+    """The side-by-side runs of `pycheck bench` (run in-process here: spawning two
+    interpreters per objective costs tens of seconds)."""
+    from pycheck import bench
+
+    class Barrier:
+        waited = 0
+
+        def wait(self):
+            Barrier.waited += 1
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(bench, "_BARRIER", Barrier())
+    try:
+        rate = bench._parallel_worker(("vicreg", 3, 32, 0.05))
+    finally:
+        torch.set_num_threads(threads)
+    assert Barrier.waited == 1 and 0 < rate < float("inf")
