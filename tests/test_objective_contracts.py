@@ -123,9 +123,10 @@ def test_sigreg_at_a_point_mass_with_a_non_binary_knot_spacing():
 
 
 def test_compile_switch_reads_its_environment_variable(monkeypatch):
-    """PYCHECK_SIGREG_COMPILE=1 turns the compiled kernels on; unset or anything else: off."""
+    """The compiled kernels are the default: unset or any value but "0" means on,
+    PYCHECK_SIGREG_COMPILE=0 means the eager kernel."""
     monkeypatch.delenv("PYCHECK_SIGREG_COMPILE", raising=False)
-    assert O.compile_enabled() is False
-    for value, want in (("1", True), ("0", False), ("yes", False)):
+    assert O.compile_enabled() is True
+    for value, want in (("1", True), ("0", False), ("yes", True)):
         monkeypatch.setenv("PYCHECK_SIGREG_COMPILE", value)
         assert O.compile_enabled() is want
