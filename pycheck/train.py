@@ -301,13 +301,12 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     data = torch.stack([model.standardize(xt.to(dev)), model.standardize(xnt.to(dev))])  # (2, N, d)
     train_data, held = data[:, tr], (data[:, ho] if ho.numel() else None)
     batch = min(int(batch_size), tr.numel()) if sampler is None else int(batch_size)
-    criterion = heldout_criterion(objective, batch, dim_out or d, seed, options)
+    model.criterion, criterion = heldout_criterion(objective, batch, dim_out or d, seed, options)
     history, best, secs = _train(model.encoder, _batches(model, train_data, sampler, gen, dev),
                                  held, loss_fn, steps=steps, batch=batch, lr=lr,
                                  progress=progress, desc=f"fit {objective}",
                                  criterion=criterion)
     model.history, model.train_seconds, model.readout = history, secs, readout
-    model.criterion = criterion.name
     if best is not None:
         model.encoder.load_state_dict(best[1])
         model.heldout_objective, model.best_step = best[0], best[2]
@@ -412,8 +411,9 @@ def _embed_pairs(f: nn.Module, data: Tensor, chunk: int = 8192,
 
 
 def heldout_criterion(objective: str, batch: int, dim: int, seed: int, options: dict):
-    """The label-free criterion ``(h, h') -> float`` (lower is better) by which
-    :func:`fit_encoder` picks its checkpoint on held-out pairs: the objective it trains.
+    """``(name, criterion)``: the label-free criterion ``(h, h') -> float`` (lower is
+    better) by which :func:`fit_encoder` picks its checkpoint on held-out pairs, i.e. the
+    objective it trains, and its name (what ``enc.criterion`` reports).
 
     * ``"whitened"`` and ``"vicreg"``: :func:`whitened_alignment`, the T1 objective under
       the exact second-moment constraint that both enforce (VICReg only up to a common
@@ -430,8 +430,8 @@ def heldout_criterion(objective: str, batch: int, dim: int, seed: int, options: 
     minimiser, so that criterion picked checkpoints away from the objective's optimum.
     """
     if objective in ("whitened", "vicreg"):
-        crit = whitened_alignment
-    elif objective == "sigreg":
+        return "whitened alignment", whitened_alignment
+    if objective == "sigreg":
         opts = {k: options[k] for k in ("num_slices", "num_knots", "t_max") if k in options}
         reg = SIGReg(**opts, seed=seed + 1)
         lam = float(options.get("lam", DEFAULT_LAM["sigreg"]))
@@ -440,22 +440,12 @@ def heldout_criterion(objective: str, batch: int, dim: int, seed: int, options: 
         def crit_batch(h, hn):
             return (alignment(h, hn) / h.shape[1]
                     + lam * reg.statistic(torch.stack([h, hn]), fixed)).item()
-        crit = functools.partial(_chunked, crit_batch, batch)
     else:
         sigma = float(options.get("sigma", 1.0))
-        crit = functools.partial(_chunked, lambda h, hn: infonce(h, hn, sigma).item(), batch)
-    return _Named(crit, "whitened alignment" if crit is whitened_alignment
-                  else f"{objective} loss")
 
-
-class _Named:
-    """A callable with a ``name`` (what ``enc.criterion`` reports)."""
-
-    def __init__(self, fn, name: str):
-        self.fn, self.name = fn, name
-
-    def __call__(self, *args):
-        return self.fn(*args)
+        def crit_batch(h, hn):
+            return infonce(h, hn, sigma).item()
+    return f"{objective} loss", functools.partial(_chunked, crit_batch, batch)
 
 
 @torch.no_grad()

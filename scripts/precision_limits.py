@@ -32,9 +32,12 @@ OUT = Path("results/fit_encoder/limits")
 
 
 def _whiten(h: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    m = ref.mean(0)
-    evals, evecs = np.linalg.eigh(np.cov(ref.T).reshape(ref.shape[1], ref.shape[1]))
-    return (h - m) @ evecs @ np.diag(evals ** -0.5) @ evecs.T
+    """``h`` under the ZCA whitening fitted on ``ref`` (:func:`pycheck.encoders.whitening`)."""
+    import torch
+
+    from pycheck.encoders import whitening
+    mean, transform = whitening(torch.from_numpy(ref), "zca")
+    return (h - mean.numpy()) @ transform.numpy()
 
 
 def variants(name: str):

@@ -171,7 +171,8 @@ def test_checkpoint_chosen_by_the_trained_objective(objective):
     from pycheck.train import _split
     _, ho = _split(3000, 0.1, torch.Generator().manual_seed(0))
     opts = {"num_slices": 64} if objective == "sigreg" else {}
-    crit = heldout_criterion(objective, 256, 2, 0, opts)
+    name, crit = heldout_criterion(objective, 256, 2, 0, opts)
+    assert name == enc.criterion
     again = crit(embed(enc, _shear(z)[ho.numpy()]), embed(enc, _shear(zn)[ho.numpy()]))
     # float32 network outputs evaluated twice through the same path: equal to rounding
     assert again == pytest.approx(enc.heldout_objective, rel=1e-5)

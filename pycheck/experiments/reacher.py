@@ -234,19 +234,19 @@ def run_one(data: _Data, encoder: str, seed: int) -> dict:
         seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - cpu0)
 
 
-#: datasets already loaded in this process, by (out folder, config)
+#: datasets already loaded in this process, by :func:`_data_key`
 _DATA: dict[tuple[str, str], _Data] = {}
 
 
-def _cfg_key(cfg: dict) -> str:
-    return json.dumps({k: v for k, v in cfg.items() if k != "jobs"}, sort_keys=True)
+def _data_key(cfg: dict, out) -> tuple[str, str]:
+    return str(out), json.dumps(cfg, sort_keys=True)
 
 
 def train_and_score(*, cfg: dict, out: str, encoder: str, seed: int) -> dict:
     """One run as a task of :meth:`pycheck.store.RunStore.run_many` (module level and
     picklable, so ``--jobs`` workers and SLURM jobs can run it): the datasets come from the
     cache :func:`run` rendered under ``out``, training uses the config's thread count."""
-    key = (str(out), _cfg_key(cfg))
+    key = _data_key(cfg, out)
     with torch_threads(cfg):
         if key not in _DATA:
             _DATA[key] = _Data(cfg, Path(out))
@@ -346,11 +346,15 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     # another count gives other bits (the cause of the 1.92 vs 1.90 of issue 15).
     with torch_threads(cfg):
         data = _Data(cfg, out)            # renders here, once; the runs read the cache
-        _DATA[(str(out), _cfg_key(cfg))] = data
+        key = _data_key(cfg, out)
+        _DATA[key] = data
         store = RunStore(out, cfg)
-        done = store.run_many({f"{enc}-seed{s}": (train_and_score, dict(
-            cfg=cfg, out=str(out), encoder=enc, seed=s)) for enc in ENCODERS for s in seeds},
-            jobs=int(cfg.get("jobs", 1)), desc="reacher")
+        try:
+            done = store.run_many({f"{enc}-seed{s}": (train_and_score, dict(
+                cfg=cfg, out=str(out), encoder=enc, seed=s)) for enc in ENCODERS for s in seeds},
+                desc="reacher")
+        finally:
+            _DATA.pop(key, None)          # do not keep ~2 GB of frames after the runs
         runs = {enc: [done[f"{enc}-seed{s}"] for s in seeds] for enc in ENCODERS}
         oracle = _oracle(data)
 
