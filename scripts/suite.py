@@ -121,9 +121,11 @@ def run_one(name: str, options: dict, supervised: bool) -> dict:
                half=SUITE[name][3], r2_xz=pycheck.linear_r2(xt, zt),
                r2_hz=pycheck.linear_r2(embed(enc, xt), zt), train_seconds=secs,
                cpu_seconds=cpu, torch_threads=torch.get_num_threads())
-    for key in ("heldout_objective", "selected"):
+    for key in ("heldout_objective", "selected", "lam"):
         if hasattr(enc, key):
             res[key] = getattr(enc, key)
+    if hasattr(enc, "lam_fits"):   # JSON keys are strings
+        res["lam_fits"] = {str(k): v for k, v in enc.lam_fits.items()}
     return res
 
 
@@ -149,15 +151,17 @@ def summarize(out: Path) -> list[dict]:
         if d is None or c is None:
             continue
         row = dict(half=half, mixing=m, n=n, rho=rho, r2_xz=d["r2_xz"])
-        # "before" (tuning half) is the previous default run by the previous code;
-        # "before-sigreg" (held-out half) the same settings run by this code
+        # "before" (tuning half) is the default of session 4 run by its code;
+        # "before-sigreg" (held-out half) the same settings run by the session-5 code;
+        # "defaults-s6" the default of sessions 5-6 (lam 0 only)
         row |= {f"r2_{v.removesuffix('-sigreg')}": r[m]["r2_hz"] for v, r in runs.items()
                 if m in r and v not in ("defaults", "supervised")}
         row |= dict(r2_defaults=d["r2_hz"], r2_ceiling=c["r2_hz"],
                     gap_ratio=(1 - d["r2_hz"]) / (1 - c["r2_hz"]),
                     target_met=bool((1 - d["r2_hz"]) <= 2 * (1 - c["r2_hz"]) and
                                     (c["r2_hz"] < 0.995 or d["r2_hz"] >= 0.99)),
-                    selected=d.get("selected", ""), seconds=d["train_seconds"],
+                    lam=d.get("lam", ""), selected=d.get("selected", ""),
+                    seconds=d["train_seconds"],
                     cpu_seconds=d["cpu_seconds"])
         rows.append(row)
     write_table(out, "summary", rows, title="fit_encoder on the suite: both halves",

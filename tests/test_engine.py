@@ -179,3 +179,34 @@ def test_checkpoint_chosen_by_the_trained_objective(objective):
     # the SIGReg criterion of a Gaussian pair sample is far below that of a squashed one
     if objective == "sigreg":
         assert crit(z[:2000], zn[:2000]) < crit(np.tanh(z[:2000]), np.tanh(zn[:2000]))
+
+
+def test_whitened_default_keeps_the_better_sigreg_weight_on_heldout_pairs():
+    """Issue 11 item 2: by default one encoder per weight in DEFAULT_WHITENED_LAMS is trained
+    and the one with the lowest held-out whitened alignment (no labels) is returned."""
+    from pycheck.train import DEFAULT_WHITENED_LAMS
+    z, zn = gaussian_ou_pairs(3000, 2, 0.8, np.random.default_rng(9))
+    enc = fit_encoder(_shear(z), _shear(zn), steps=150, batch_size=256, progress=False)
+    held = {lam: f["heldout_objective"] for lam, f in enc.lam_fits.items()}
+    # two trained (not linear) read-outs here, so the two fits differ
+    assert tuple(held) == DEFAULT_WHITENED_LAMS and len(set(held.values())) == 2
+    assert enc.lam == min(held, key=held.get)
+    assert enc.heldout_objective == held[enc.lam]
+    assert enc.train_seconds == pytest.approx(sum(f["train_seconds"]
+                                                  for f in enc.lam_fits.values()))
+    one = fit_encoder(_shear(z), _shear(zn), steps=150, batch_size=256, progress=False,
+                      lam=enc.lam)
+    # the selected fit is the single fit with that weight (same seed, split and batches)
+    assert one.heldout_objective == enc.heldout_objective and not hasattr(one, "lam_fits")
+    assert fit_encoder(_shear(z), _shear(zn), steps=5, batch_size=256, progress=False,
+                       holdout=0).lam == 0.0
+
+
+@pytest.mark.parametrize("lam, kwargs, match", [
+    (-0.1, {}, "lam must be"), ("0.3", {}, "lam must be"), ([], {}, "lam must be"),
+    (float("inf"), {}, "lam must be"), ([0.0, 0.3], {"holdout": 0}, "several lam"),
+])
+def test_whitened_lam_refused(lam, kwargs, match):
+    z, zn = gaussian_ou_pairs(200, 2, 0.5, np.random.default_rng(10))
+    with pytest.raises(ValueError, match=match):
+        fit_encoder(z, zn, steps=2, progress=False, lam=lam, **kwargs)
