@@ -316,9 +316,10 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     train_data, held = data[:, tr], (data[:, ho] if ho.numel() else None)
     batch = min(int(batch_size), tr.numel()) if sampler is None else int(batch_size)
     model.criterion, criterion = heldout_criterion(objective, batch, dim_out or d, seed, options)
+    desc = f"fit {objective}" + (f" (lam {options['lam']:g})" if objective == "whitened" else "")
     history, best, secs = _train(model.encoder, _batches(model, train_data, sampler, gen, dev),
                                  held, loss_fn, steps=steps, batch=batch, lr=lr,
-                                 progress=progress, desc=f"fit {objective}",
+                                 progress=progress, desc=desc,
                                  criterion=criterion)
     model.history, model.train_seconds, model.readout = history, secs, readout
     if objective == "whitened":
