@@ -43,6 +43,12 @@ def uncompiled(monkeypatch):
     return calls
 
 
+def assert_fused_kernels_kept():
+    """``_fused_kernels`` turns *any* exception of its probe call into "compiling failed",
+    a warning and the eager kernel: a bug in the kernels' source would pass unnoticed."""
+    assert objectives._FUSED and None not in objectives._FUSED.values(), objectives._FUSED
+
+
 def direct_statistic(y: torch.Tensor, t0: float, phi: torch.Tensor, w: torch.Tensor):
     """``B Σ_k w_k |mean_i exp(i k t0 y_i) − phi_k|²`` per row of ``y``, one cos/sin per knot."""
     theta = t0 * torch.arange(phi.numel(), dtype=y.dtype)[:, None, None] * y  # (K, G, B)
@@ -80,6 +86,7 @@ def test_fused_path_statistic_and_gradient_equal_the_direct_formula(uncompiled, 
     g_ref, = torch.autograd.grad(ref, ref_y, upstream)
     close(g_ours, g_ref, rtol=RTOL, atol=RTOL * g_ref.abs().max().item())
     assert [name for name, _ in uncompiled] == ["_ecf_forward", "_ecf_backward"]
+    assert_fused_kernels_kept()
 
 
 def test_fused_path_equals_the_eager_kernel_in_float32(uncompiled):
@@ -89,6 +96,7 @@ def test_fused_path_equals_the_eager_kernel_in_float32(uncompiled):
     ys = [y.clone().requires_grad_() for _ in range(2)]
     fused, eager = (ecf_statistic(v, 0.1875, phi, w, fused=f) for v, f in zip(ys, (True, False)))
     assert fused.dtype == torch.float32
+    assert_fused_kernels_kept()
     close(fused, eager, rtol=1e-5, atol=0)
     g_fused, g_eager = (torch.autograd.grad(s.sum(), v)[0] for s, v in zip((fused, eager), ys))
     close(g_fused, g_eager, rtol=1e-5, atol=1e-5 * g_eager.abs().max().item())
@@ -114,9 +122,11 @@ def test_default_sigreg_module_runs_the_fused_path_on_the_doubled_trapezoid_rule
     assert [(name, kw) for name, kw in uncompiled] == [
         (n, dict(dynamic=True, fullgraph=True)) for n in ("_ecf_forward", "_ecf_backward")]
     assert list(objectives._FUSED) == [("cpu", torch.float64, 17)]
+    assert_fused_kernels_kept()
     mod.statistic(h.float(), a.float())                          # a new dtype: compiled again
     mod.statistic(h, a)                                          # float64 again: cached
     assert len(uncompiled) == 4 and len(objectives._FUSED) == 2
+    assert_fused_kernels_kept()
 
 
 def test_a_compiler_failure_warns_once_and_falls_back_to_the_eager_kernel(monkeypatch):
