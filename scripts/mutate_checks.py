@@ -271,12 +271,17 @@ def _prepare(tmp: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--modules", nargs="+", choices=MODULES, default=list(MODULES))
+    ap.add_argument("--modules", nargs="+", choices=MODULES)
     ap.add_argument("--sample", type=int, default=0,
                     help="run this many mutants per module, drawn at random (0: all)")
     ap.add_argument("--seed", type=int, default=0, help="seed of --sample's draw")
+    ap.add_argument("--mutants", nargs="+", default=[], metavar="MODULE.FUNCTION#K",
+                    help="run only these mutants (names as in the report, e.g. "
+                         "t4.dp_nonorthogonal_counterexample#12)")
     ap.add_argument("--out", type=Path, help="also write the report to this file")
     args = ap.parse_args(argv)
+    if args.modules is None:
+        args.modules = sorted({m.split(".")[0] for m in args.mutants}) or list(MODULES)
     lines = []
 
     def emit(line):
@@ -294,7 +299,9 @@ def main(argv: list[str] | None = None) -> None:
             counts = totals.setdefault(mod, Counter())
             mutants = [(func, k, line, what) for func in check_functions(source)
                        for k, (line, what) in enumerate(_sites(func))]
-            if args.sample:
+            if args.mutants:
+                mutants = [m for m in mutants if f"{mod}.{m[0].name}#{m[1]}" in args.mutants]
+            elif args.sample:
                 rng = random.Random(f"{args.seed}-{mod}")
                 mutants = sorted(rng.sample(mutants, min(args.sample, len(mutants))),
                                  key=lambda m: (m[0].lineno, m[1]))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pycheck import theory as T
-from pycheck.checks import hermite, t1
+from pycheck.checks import hermite, t1, t3
 
 
 def _whiten_then_shift(h):
@@ -155,3 +155,37 @@ def test_load_all_skips_a_missing_check_module_but_not_a_missing_dependency(monk
     monkeypatch.setattr(importlib, "import_module", broken)
     with pytest.raises(ModuleNotFoundError, match="scipyy"):
         C.load_all()
+
+
+# ---------------------------------------------------------------- one violation is enough
+def test_T4_counterexample_fails_for_a_uniform_scaling():
+    """A = 2I multiplies every cost by 4 (relative value change exactly 3) but never changes
+    an optimal plan: a changed value alone is not the counterexample the check promises."""
+    from pycheck.checks import t4
+    r = t4.dp_nonorthogonal_counterexample(0, A=2 * np.eye(2))
+    assert r.figures["max_rel_value_diff"] == pytest.approx(3.0, rel=1e-12)
+    assert r.figures["plans_changed"] == 0 and not r.passed
+
+
+def test_T3_whitened_corollary_reports_the_violation_it_fails_on():
+    """With the bound halved, the reported minimum slack is a violation (< -1e-9), not the
+    best case: the figure must agree with the verdict."""
+    r = t3.whitened_corollary(0, bound=lambda B: 0.5 * B, count=50)
+    assert not r.passed and r.figures["violations"] > 0
+    assert r.figures["min_rel_slack"] < -1e-9
+
+
+@pytest.mark.parametrize("field, figure", [("energy", "worst_energy_slack"),
+                                           ("deviation", "worst_deviation_slack")])
+def test_A1_approximate_bound_fails_on_one_violated_encoder(field, figure):
+    """The bound made false (-1) for the first encoder only: the check fails and reports it."""
+    from pycheck import anisotropic as A
+    from pycheck.checks import anisotropic
+    calls = []
+
+    def wrong_once(eps, delta, rho):
+        calls.append(1)
+        b = A.anisotropic_bound(eps, delta, rho)
+        return b._replace(**{field: -1.0}) if len(calls) == 1 else b
+    r = anisotropic.approximate_bound(0, bound=wrong_once, encoders=30)
+    assert not r.passed and r.figures[figure] < -1
