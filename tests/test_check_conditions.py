@@ -189,3 +189,28 @@ def test_A1_approximate_bound_fails_on_one_violated_encoder(field, figure):
         return b._replace(**{field: -1.0}) if len(calls) == 1 else b
     r = anisotropic.approximate_bound(0, bound=wrong_once, encoders=30)
     assert not r.passed and r.figures[figure] < -1
+
+
+def test_T4_rotation_invariance_fails_when_two_plans_tie(monkeypatch):
+    """A second action sequence exactly as cheap as the optimum makes "the optimal plan maps
+    to the optimal plan" ambiguous: the check must fail on the tie (gap 0) alone."""
+    from pycheck.checks import t4
+    exact = t4.sequence_costs
+    monkeypatch.setattr(t4, "sequence_costs", lambda *a: np.append(exact(*a), exact(*a).min()))
+    r = t4.dp_rotation_invariance(0, problems=4)
+    assert r.figures["min_rel_optimality_gap"] == 0 and r.figures["policy_mismatches"] == 0
+    assert not r.passed
+
+
+def test_T1_gaussian_preserving_fails_on_a_variance_off_by_3_percent(monkeypatch):
+    """Scale −1.03 on the band raises Var h_1 by ~1.5% (z-score 6 at 10⁵ samples) and keeps
+    the gap and the series; with the KS test made to accept, only the variance check fails."""
+    from scipy import stats
+
+    class Accepts:
+        pvalue = 0.5
+    monkeypatch.setattr(stats, "kstest", lambda *a, **k: Accepts())
+    r = t1.gaussian_preserving_nonlinear(0, scale=-1.03, size=100_000)
+    assert r.figures["max_mean_z"] <= 4 and abs(r.figures["z_mc_vs_exact"]) <= 4
+    assert r.figures["ci_lower"] > r.figures["bound_2n(1-rho)"]
+    assert r.figures["max_var_z"] > 5 and not r.passed
