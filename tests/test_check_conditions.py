@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pycheck import theory as T
-from pycheck.checks import hermite, t1, t3
+from pycheck.checks import hermite, t1, t2, t3
 
 
 def _whiten_then_shift(h):
@@ -214,3 +214,30 @@ def test_T1_gaussian_preserving_fails_on_a_variance_off_by_3_percent(monkeypatch
     assert r.figures["max_mean_z"] <= 4 and abs(r.figures["z_mc_vs_exact"]) <= 4
     assert r.figures["ci_lower"] > r.figures["bound_2n(1-rho)"]
     assert r.figures["max_var_z"] > 5 and not r.passed
+
+
+@pytest.mark.parametrize("which", ["mean", "cov"])
+def test_T2_affine_pushforward_fails_on_one_law_off_by_1e_6(which):
+    """T2's preimage law made wrong by 1e-6 (mean shifted along A⁻¹ or covariance scaled),
+    far above the rounding of 1e-13 the tolerance allows, on one draw of 40 only."""
+    from pycheck.checks.t2 import _gaussian_preimage
+    calls = []
+
+    def wrong_once(A, b):
+        calls.append(1)
+        m, S = _gaussian_preimage(A, b)
+        if len(calls) == 1:
+            m, S = (m + 1e-6 * np.linalg.solve(A, np.ones(len(b))), S) if which == "mean" \
+                else (m, (1 + 1e-6) * S)
+        return m, S
+    r = t2.affine_pushforward(0, law=wrong_once, draws=40)
+    figure = "max_mean_error" if which == "mean" else "max_cov_error"
+    assert r.figures[figure] == pytest.approx(1e-6, rel=1e-3) and not r.passed
+
+
+def test_L4_reports_the_relative_error_of_a_closed_form_off_by_1e_8():
+    """The quadrature's relative error figure is the injected error itself (1e-8), up to the
+    ~1e-16 / 1e-8 = 1e-8 relative rounding of a difference of two O(1) numbers."""
+    r = hermite.alignment_identity(0, formula=lambda h, rho: T.alignment_loss(h, rho) * (1 + 1e-8),
+                                   size=20_000)
+    assert r.figures["max_rel_error_quadrature"] == pytest.approx(1e-8, rel=1e-3)
