@@ -241,3 +241,33 @@ def test_L4_reports_the_relative_error_of_a_closed_form_off_by_1e_8():
     r = hermite.alignment_identity(0, formula=lambda h, rho: T.alignment_loss(h, rho) * (1 + 1e-8),
                                    size=20_000)
     assert r.figures["max_rel_error_quadrature"] == pytest.approx(1e-8, rel=1e-3)
+
+
+# ---------------------------------------------------------------- faults just past a threshold
+def test_T1_gaussian_preserving_fails_on_a_series_off_by_4_5_standard_errors(monkeypatch):
+    """The Monte-Carlo and series values must agree within 4 s.e.: a series shifted so that
+    they differ by exactly 4.5 s.e. (same seed, so the same draws) fails."""
+    r0 = t1.gaussian_preserving_nonlinear(0, size=100_000)
+    _patch_series(monkeypatch, dL=(r0.figures["z_mc_vs_exact"] + 4.5) * r0.figures["L_stderr"])
+    r = t1.gaussian_preserving_nonlinear(0, size=100_000)
+    assert r.figures["z_mc_vs_exact"] == pytest.approx(-4.5, rel=1e-9) and not r.passed
+
+
+def test_T1_gaussian_preserving_fails_on_a_variance_4_5_standard_errors_off(monkeypatch):
+    """Scale −1.021 on the band: Var h_1 off by 4.51 s.e. of a variance estimate, √(2/N)
+    (measured on seed 0), just past the threshold of 4; KS made to accept."""
+    from scipy import stats
+
+    class Accepts:
+        pvalue = 0.5
+    monkeypatch.setattr(stats, "kstest", lambda *a, **k: Accepts())
+    r = t1.gaussian_preserving_nonlinear(0, scale=-1.021, size=100_000)
+    assert 4.3 < r.figures["max_var_z"] < 4.8 and not r.passed
+
+
+def test_T3_whitened_corollary_fails_on_a_bound_too_small_by_1e_6():
+    """Some whitened encoders sit on the bound (slack ~1e-14, rounding); a bound lowered by
+    1e-6 must be seen as violated there."""
+    assert t3.whitened_corollary(0, count=100).figures["min_rel_slack"] < 1e-9
+    r = t3.whitened_corollary(0, bound=lambda B: B + B * B - 1e-6, count=100)
+    assert r.figures["violations"] > 0 and not r.passed
