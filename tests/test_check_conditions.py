@@ -271,3 +271,17 @@ def test_T3_whitened_corollary_fails_on_a_bound_too_small_by_1e_6():
     assert t3.whitened_corollary(0, count=100).figures["min_rel_slack"] < 1e-9
     r = t3.whitened_corollary(0, bound=lambda B: B + B * B - 1e-6, count=100)
     assert r.figures["violations"] > 0 and not r.passed
+
+
+def test_A1_whitened_gap_fails_on_one_encoder_with_a_gap_too_large():
+    """The spectral gap made 10³ times too large for the first encoder only: ε ≥ 2g E_nl is
+    then violated there (E_nl > 0 for every drawn encoder), and that one case must fail."""
+    from pycheck import anisotropic as A
+    from pycheck.checks import anisotropic
+    calls = []
+
+    def wrong_once(rho):
+        calls.append(1)
+        return A.spectral_gap(rho) * (1e3 if len(calls) == 1 else 1.0)
+    r = anisotropic.whitened_gap(0, gap=wrong_once, encoders=20)
+    assert r.figures["worst_gap_slack"] < 0 and not r.passed
