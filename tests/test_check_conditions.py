@@ -1,6 +1,8 @@
 """Failure injection, one condition at a time: each check must fail when exactly one of the
 conditions it combines is broken and the others still hold (a check whose ``and`` became an
 ``or`` would pass these)."""
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -285,3 +287,15 @@ def test_A1_whitened_gap_fails_on_one_encoder_with_a_gap_too_large():
         return A.spectral_gap(rho) * (1e3 if len(calls) == 1 else 1.0)
     r = anisotropic.whitened_gap(0, gap=wrong_once, encoders=20)
     assert r.figures["worst_gap_slack"] < 0 and not r.passed
+
+
+@pytest.mark.parametrize("values", [(Fraction(29, 50), Fraction(7, 5)),
+                                    (Fraction(3, 5), Fraction(6, 5))])
+def test_A1_threshold_exact_fails_when_one_exact_value_is_wrong(monkeypatch, values):
+    """SymPy's two exact alignments (harmonic 29/50, rotations 6/5) must both be right."""
+    import sympy as sp
+    from pycheck.checks import anisotropic
+    monkeypatch.setattr(anisotropic, "exact_counterexample_alignment",
+                        lambda: tuple(sp.Rational(v.numerator, v.denominator) for v in values))
+    r = anisotropic.threshold_exact(0, worlds=20)
+    assert r.figures["threshold_disagreements"] == 0 and not r.passed
