@@ -1,11 +1,13 @@
 """Failure injection, one condition at a time: each check must fail when exactly one of the
 conditions it combines is broken and the others still hold (a check whose ``and`` became an
 ``or`` would pass these)."""
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
 from pycheck import theory as T
-from pycheck.checks import hermite, t1
+from pycheck.checks import hermite, t1, t2, t3
 
 
 def _whiten_then_shift(h):
@@ -155,3 +157,145 @@ def test_load_all_skips_a_missing_check_module_but_not_a_missing_dependency(monk
     monkeypatch.setattr(importlib, "import_module", broken)
     with pytest.raises(ModuleNotFoundError, match="scipyy"):
         C.load_all()
+
+
+# ---------------------------------------------------------------- one violation is enough
+def test_T4_counterexample_fails_for_a_uniform_scaling():
+    """A = 2I multiplies every cost by 4 (relative value change exactly 3) but never changes
+    an optimal plan: a changed value alone is not the counterexample the check promises."""
+    from pycheck.checks import t4
+    r = t4.dp_nonorthogonal_counterexample(0, A=2 * np.eye(2))
+    assert r.figures["max_rel_value_diff"] == pytest.approx(3.0, rel=1e-12)
+    assert r.figures["plans_changed"] == 0 and not r.passed
+
+
+def test_T3_whitened_corollary_reports_the_violation_it_fails_on():
+    """With the bound halved, the reported minimum slack is a violation (< -1e-9), not the
+    best case: the figure must agree with the verdict."""
+    r = t3.whitened_corollary(0, bound=lambda B: 0.5 * B, count=50)
+    assert not r.passed and r.figures["violations"] > 0
+    assert r.figures["min_rel_slack"] < -1e-9
+
+
+@pytest.mark.parametrize("field, figure", [("energy", "worst_energy_slack"),
+                                           ("deviation", "worst_deviation_slack")])
+def test_A1_approximate_bound_fails_on_one_violated_encoder(field, figure):
+    """The bound made false (-1) for the first encoder only: the check fails and reports it."""
+    from pycheck import anisotropic as A
+    from pycheck.checks import anisotropic
+    calls = []
+
+    def wrong_once(eps, delta, rho):
+        calls.append(1)
+        b = A.anisotropic_bound(eps, delta, rho)
+        return b._replace(**{field: -1.0}) if len(calls) == 1 else b
+    r = anisotropic.approximate_bound(0, bound=wrong_once, encoders=30)
+    assert not r.passed and r.figures[figure] < -1
+
+
+def test_T4_rotation_invariance_fails_when_two_plans_tie(monkeypatch):
+    """A second action sequence exactly as cheap as the optimum makes "the optimal plan maps
+    to the optimal plan" ambiguous: the check must fail on the tie (gap 0) alone."""
+    from pycheck.checks import t4
+    exact = t4.sequence_costs
+    monkeypatch.setattr(t4, "sequence_costs", lambda *a: np.append(exact(*a), exact(*a).min()))
+    r = t4.dp_rotation_invariance(0, problems=4)
+    assert r.figures["min_rel_optimality_gap"] == 0 and r.figures["policy_mismatches"] == 0
+    assert not r.passed
+
+
+def test_T1_gaussian_preserving_fails_on_a_variance_off_by_3_percent(monkeypatch):
+    """Scale −1.03 on the band raises Var h_1 by ~1.5% (z-score 6 at 10⁵ samples) and keeps
+    the gap and the series; with the KS test made to accept, only the variance check fails."""
+    from scipy import stats
+
+    class Accepts:
+        pvalue = 0.5
+    monkeypatch.setattr(stats, "kstest", lambda *a, **k: Accepts())
+    r = t1.gaussian_preserving_nonlinear(0, scale=-1.03, size=100_000)
+    assert r.figures["max_mean_z"] <= 4 and abs(r.figures["z_mc_vs_exact"]) <= 4
+    assert r.figures["ci_lower"] > r.figures["bound_2n(1-rho)"]
+    assert r.figures["max_var_z"] > 5 and not r.passed
+
+
+@pytest.mark.parametrize("which", ["mean", "cov"])
+def test_T2_affine_pushforward_fails_on_one_law_off_by_1e_6(which):
+    """T2's preimage law made wrong by 1e-6 (mean shifted along A⁻¹ or covariance scaled),
+    far above the rounding of 1e-13 the tolerance allows, on one draw of 40 only."""
+    from pycheck.checks.t2 import _gaussian_preimage
+    calls = []
+
+    def wrong_once(A, b):
+        calls.append(1)
+        m, S = _gaussian_preimage(A, b)
+        if len(calls) == 1:
+            m, S = (m + 1e-6 * np.linalg.solve(A, np.ones(len(b))), S) if which == "mean" \
+                else (m, (1 + 1e-6) * S)
+        return m, S
+    r = t2.affine_pushforward(0, law=wrong_once, draws=40)
+    figure = "max_mean_error" if which == "mean" else "max_cov_error"
+    assert r.figures[figure] == pytest.approx(1e-6, rel=1e-3) and not r.passed
+
+
+def test_L4_reports_the_relative_error_of_a_closed_form_off_by_1e_8():
+    """The quadrature's relative error figure is the injected error itself (1e-8), up to the
+    ~1e-16 / 1e-8 = 1e-8 relative rounding of a difference of two O(1) numbers."""
+    r = hermite.alignment_identity(0, formula=lambda h, rho: T.alignment_loss(h, rho) * (1 + 1e-8),
+                                   size=20_000)
+    assert r.figures["max_rel_error_quadrature"] == pytest.approx(1e-8, rel=1e-3)
+
+
+# ---------------------------------------------------------------- faults just past a threshold
+def test_T1_gaussian_preserving_fails_on_a_series_off_by_4_5_standard_errors(monkeypatch):
+    """The Monte-Carlo and series values must agree within 4 s.e.: a series shifted so that
+    they differ by exactly 4.5 s.e. (same seed, so the same draws) fails."""
+    r0 = t1.gaussian_preserving_nonlinear(0, size=100_000)
+    _patch_series(monkeypatch, dL=(r0.figures["z_mc_vs_exact"] + 4.5) * r0.figures["L_stderr"])
+    r = t1.gaussian_preserving_nonlinear(0, size=100_000)
+    assert r.figures["z_mc_vs_exact"] == pytest.approx(-4.5, rel=1e-9) and not r.passed
+
+
+def test_T1_gaussian_preserving_fails_on_a_variance_4_5_standard_errors_off(monkeypatch):
+    """Scale −1.021 on the band: Var h_1 off by 4.51 s.e. of a variance estimate, √(2/N)
+    (measured on seed 0), just past the threshold of 4; KS made to accept."""
+    from scipy import stats
+
+    class Accepts:
+        pvalue = 0.5
+    monkeypatch.setattr(stats, "kstest", lambda *a, **k: Accepts())
+    r = t1.gaussian_preserving_nonlinear(0, scale=-1.021, size=100_000)
+    assert 4.3 < r.figures["max_var_z"] < 4.8 and not r.passed
+
+
+def test_T3_whitened_corollary_fails_on_a_bound_too_small_by_1e_6():
+    """Some whitened encoders sit on the bound (slack ~1e-14, rounding); a bound lowered by
+    1e-6 must be seen as violated there."""
+    assert t3.whitened_corollary(0, count=100).figures["min_rel_slack"] < 1e-9
+    r = t3.whitened_corollary(0, bound=lambda B: B + B * B - 1e-6, count=100)
+    assert r.figures["violations"] > 0 and not r.passed
+
+
+def test_A1_whitened_gap_fails_on_one_encoder_with_a_gap_too_large():
+    """The spectral gap made 10³ times too large for the first encoder only: ε ≥ 2g E_nl is
+    then violated there (E_nl > 0 for every drawn encoder), and that one case must fail."""
+    from pycheck import anisotropic as A
+    from pycheck.checks import anisotropic
+    calls = []
+
+    def wrong_once(rho):
+        calls.append(1)
+        return A.spectral_gap(rho) * (1e3 if len(calls) == 1 else 1.0)
+    r = anisotropic.whitened_gap(0, gap=wrong_once, encoders=20)
+    assert r.figures["worst_gap_slack"] < 0 and not r.passed
+
+
+@pytest.mark.parametrize("values", [(Fraction(29, 50), Fraction(7, 5)),
+                                    (Fraction(3, 5), Fraction(6, 5))])
+def test_A1_threshold_exact_fails_when_one_exact_value_is_wrong(monkeypatch, values):
+    """SymPy's two exact alignments (harmonic 29/50, rotations 6/5) must both be right."""
+    import sympy as sp
+    from pycheck.checks import anisotropic
+    monkeypatch.setattr(anisotropic, "exact_counterexample_alignment",
+                        lambda: tuple(sp.Rational(v.numerator, v.denominator) for v in values))
+    r = anisotropic.threshold_exact(0, worlds=20)
+    assert r.figures["threshold_disagreements"] == 0 and not r.passed

@@ -242,3 +242,29 @@ def test_slurm_failure_reason_read_from_the_job_log(tmp_path, tail, reason):
     log.write_text("submitit INFO - Starting\n" + tail)
     assert executors._reason(str(log)).startswith(reason)
     assert executors._reason(str(tmp_path / "missing.err")) == "ended without a result (no log file)"
+
+
+def test_a_slurm_job_stops_at_sigterm_and_stores_nothing(tmp_path):
+    """scancel sends SIGTERM, which submitit only logs: run_and_store's own handler must stop
+    the run at once (the job used to compute on for SLURM's KillWait and store its result)."""
+    runs, started = tmp_path / "out" / "runs", tmp_path / "started"
+    script = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from pycheck.executors import run_and_store
+
+        def slow():
+            Path({str(started)!r}).touch()
+            time.sleep(60)
+            return {{"x": 1}}
+        run_and_store({str(runs)!r}, "k", slow, {{}})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    t0 = time.monotonic()
+    while not started.exists():
+        assert proc.poll() is None and time.monotonic() - t0 < 120, proc.stderr.read()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and "stopped by SIGTERM" in err, err
+    assert not runs.exists() or not any(runs.iterdir())

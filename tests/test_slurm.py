@@ -20,9 +20,7 @@ from pycheck.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "slurm_localhost.sh"
-# A twod profile of seconds per run. The test scancels a job as soon as it is seen running:
-# its start-up alone (python, then torch) takes about 3 s here, far longer than the 0.2 s
-# the test polls at, so the job is cancelled before it can write its result.
+# A twod profile of seconds per run; the test scancels one of its two jobs mid-run.
 TINY = """[quick]
 seeds = [0]
 mixings = {mixings}
@@ -122,14 +120,20 @@ def test_slurm_reproduce_equals_local_and_rerun_completes_a_cancelled_job(slurm,
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)
     assert rc == 0 and "submitted 2 runs to SLURM" in err, err
 
-    t0 = time.monotonic()  # scancel the first job seen running
-    while not (running := [j for j, s in _queue().items() if s == "RUNNING"]):
+    # cancel the first job seen running once its Python has started (submitit's "Starting"
+    # on its stdout): before executors._stop_on_sigterm, submitit ignored scancel's SIGTERM
+    # and such a job computed on for SLURM's KillWait (30 s), sometimes storing its run
+    plan = json.loads((out / "jobs" / "plan.json").read_text())
+    logs = {j["job_id"]: Path(j["log"]).with_suffix(".out") for j in plan["jobs"].values()}
+    t0 = time.monotonic()
+    while not (started := [j for j, s in _queue().items() if s == "RUNNING" and logs[j].is_file()
+                           and "Starting" in logs[j].read_text()]):
         assert time.monotonic() - t0 < DRAIN_TIMEOUT_S, "no job started"
-        time.sleep(0.2)
+        time.sleep(0.1)
+    running = started[:1]
+    cancelled = next(k for k, j in plan["jobs"].items() if j["job_id"] == running[0])
     subprocess.run(["scancel", running[0]], check=True)
     _drain()
-    plan = json.loads((out / "jobs" / "plan.json").read_text())
-    cancelled = next(k for k, j in plan["jobs"].items() if j["job_id"] == running[0])
     first = _runs(out)
     assert cancelled not in first and len(first) == 1, sorted(first)
     assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(
