@@ -208,7 +208,7 @@ def _fused_kernels(y: Tensor, num_knots: int):
 
     Compiled once per process, device type, dtype and ``num_knots`` (``dynamic=True``: one
     kernel for all batch sizes and slice counts, so a training run never recompiles), on a
-    small probe so that the backward kernel is compiled too before it is needed. Any
+    probe so that the backward kernel is compiled too before it is needed. Any
     failure (no C++ compiler, no Triton, an unsupported backend) is reported once as a
     warning and SIGReg keeps the eager :class:`_EvenKnotECF`.
     """

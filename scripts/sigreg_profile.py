@@ -17,7 +17,9 @@ interleaved rounds like ``pycheck bench`` (median per piece, ratios within a rou
 * ``fwd_kernel`` / ``bwd_kernel``: the two compiled kernels alone (no autograd), at 17
   knots and at 2 knots (one cos/sin pair, one harmonic): the difference is the harmonic
   accumulation, ``B x S x 16`` complex multiply-adds the floor does not count;
-* ``sincos``: ``torch.cos`` and ``torch.sin`` of the projections (the floor's part).
+* ``sincos``: ``torch.cos`` and ``torch.sin`` of the projections (the floor's part);
+* ``compiled_serial``: ``compiled`` with the kernels compiled as before issue 16's fix (on
+  a 2 x 3 probe, thread count fixed at compile time: inductor then made no loop parallel).
 
 ``--clock thread`` (with ``--threads 1``) times by this thread's CPU time, which leaves out
 the time the scheduler gives other jobs on a shared machine.
@@ -34,7 +36,7 @@ import numpy as np
 import torch
 
 from pycheck import bench
-from pycheck.objectives import SIGReg, _fused_kernels
+from pycheck.objectives import SIGReg, _fused_kernels, _FusedECF
 
 SHAPES = ((256, 8), (256, 256), (1024, 256))
 
@@ -61,7 +63,20 @@ def _trivial():
     return fwd, bwd
 
 
-def _pieces(batch: int, n: int, trivial) -> dict:
+def _serial_kernels():
+    """The kernels as compiled before (2 x 3 probe, default threading): serial loops."""
+    from pycheck.objectives import _ecf_backward, _ecf_forward
+    fwd, bwd = (torch.compile(f, dynamic=True, fullgraph=True)
+                for f in (_ecf_forward, _ecf_backward))
+    probe = torch.linspace(-1, 1, 6).reshape(2, 3).requires_grad_()
+    ones = torch.ones(17)
+    with torch.no_grad():
+        out = fwd(probe, 0.5, ones, ones)
+        bwd(*out[:4], ones, torch.ones_like(out[-1]), 0.5)
+    return fwd, bwd
+
+
+def _pieces(batch: int, n: int, trivial, serial) -> dict:
     """Closures timing each piece at ``batch x n``."""
     g = torch.Generator().manual_seed(batch + n)
     h = torch.randn(batch, n, generator=g).requires_grad_()
@@ -82,14 +97,21 @@ def _pieces(batch: int, n: int, trivial) -> dict:
         fns[f"bwd_kernel_K{k}"] = torch.no_grad()(
             lambda bwd=bwd, s=saved, w=w: bwd(*s[:4], w, ones, t0))
     fns["sincos"] = lambda: (torch.cos(y), torch.sin(y))
+    mod = SIGReg()
+    phi, w = mod.phi.float(), mod.weights.float()
+
+    def compiled_serial():
+        ys = a.T @ h.T.contiguous()
+        _FusedECF.apply(ys, t0, phi, w, serial).mean().backward()
+    fns["compiled_serial"] = compiled_serial
     return fns
 
 
 def profile(rounds: int) -> list[dict]:
-    trivial = _trivial()
+    trivial, serial = _trivial(), _serial_kernels()
     rows = []
     for batch, n in SHAPES:
-        fns = _pieces(batch, n, trivial)
+        fns = _pieces(batch, n, trivial, serial)
         times = {k: [] for k in fns}
         for _ in range(rounds):
             for k, f in fns.items():
@@ -99,6 +121,7 @@ def profile(rounds: int) -> list[dict]:
                                         for k, v in times.items()})
         row["compiled_over_floor"] = bench._ratio(times["compiled"], times["floor"])
         row["reference_over_compiled"] = bench._ratio(times["reference"], times["compiled"])
+        row["compiled_over_serial"] = bench._ratio(times["compiled"], times["compiled_serial"])
         rows.append(row)
         print(json.dumps({k: (round(v) if isinstance(v, float) else v) for k, v in row.items()}),
               file=sys.stderr, flush=True)
@@ -109,12 +132,12 @@ def _table(res: dict) -> str:
     keys = [k[:-3] for k in res["rows"][0] if k.endswith("_us")]
     lines = [f"SIGReg pieces, us per call (median of {res['rounds']} interleaved rounds); "
              f"{res['threads']} thread(s), {res['clock']} clock, load {res['load']:.1f}",
-             f"{'piece':<20}" + "".join(f"{r['batch']:>6}x{r['N']:<5}" for r in res["rows"])]
+             f"{'piece':<24}" + "".join(f"{r['batch']:>12}x{r['N']:<5}" for r in res["rows"])]
     for k in keys:
-        lines.append(f"{k:<20}" + "".join(f"{r[k + '_us']:>12.0f}" for r in res["rows"]))
-    for k in ("compiled_over_floor", "reference_over_compiled"):
-        lines.append(f"{k:<20}" + "".join(
-            f"{r[k]['median']:>6.2f}({r[k]['min']:.1f}-{r[k]['max']:.1f})"[:12].rjust(12)
+        lines.append(f"{k:<24}" + "".join(f"{r[k + '_us']:>18.0f}" for r in res["rows"]))
+    for k in ("compiled_over_floor", "reference_over_compiled", "compiled_over_serial"):
+        lines.append(f"{k:<24}" + "".join(
+            f"{r[k]['median']:.2f} ({r[k]['min']:.2f}-{r[k]['max']:.2f})".rjust(18)
             for r in res["rows"]))
     return "\n".join(lines) + "\n"
 
