@@ -196,6 +196,11 @@ def _ecf_backward(c: Tensor, s: Tensor, dc: Tensor, sin_m: Tensor, weights: Tens
 
 
 _FUSED: dict = {}  # (device type, dtype, K) -> compiled (_ecf_forward, _ecf_backward), or None
+# CPU kernels with a parallel loop whose thread count is torch's at call time: without
+# it, inductor bakes in the thread count of the compile and decides from the compile's
+# probe sizes whether to parallelise at all -- and its on-disk cache, keyed without those
+# sizes, kept serving kernels compiled from an earlier 2 x 3 probe, serial at every size
+_CPU_THREADS = {"cpp.dynamic_threads": True}
 
 
 def _fused_kernels(y: Tensor, num_knots: int):
@@ -203,20 +208,22 @@ def _fused_kernels(y: Tensor, num_knots: int):
 
     Compiled once per process, device type, dtype and ``num_knots`` (``dynamic=True``: one
     kernel for all batch sizes and slice counts, so a training run never recompiles), on a
-    small probe so that the backward kernel is compiled too before it is needed. Any
+    probe so that the backward kernel is compiled too before it is needed. Any
     failure (no C++ compiler, no Triton, an unsupported backend) is reported once as a
     warning and SIGReg keeps the eager :class:`_EvenKnotECF`.
     """
     key = (y.device.type, y.dtype, num_knots)
     if key not in _FUSED:
         try:
-            fwd = torch.compile(_ecf_forward, dynamic=True, fullgraph=True)
-            bwd = torch.compile(_ecf_backward, dynamic=True, fullgraph=True)
-            # sizes >= 2: torch.compile specialises sizes 0 and 1 even when dynamic;
-            # no_grad and a y that requires grad, as inside _FusedECF (either change would
-            # recompile at the first real call: 9 s here)
-            probe = torch.linspace(-1, 1, 6, dtype=y.dtype, device=y.device).reshape(2, 3)
-            probe.requires_grad_()
+            fwd, bwd = (torch.compile(f, dynamic=True, fullgraph=True, options=_CPU_THREADS)
+                        for f in (_ecf_forward, _ecf_backward))
+            # a probe of a typical size (256 slices x batch 256): inductor decides from the
+            # probe's sizes whether a loop runs on several threads; a 2 x 3 probe gave
+            # kernels without any parallel loop, i.e. one core at every size. No_grad and
+            # a y that requires grad, as inside _FusedECF (either change would recompile
+            # at the first real call: 9 s here)
+            probe = torch.linspace(-1, 1, 256 * 256, dtype=y.dtype, device=y.device)
+            probe = probe.reshape(256, 256).requires_grad_()
             phi, weights = (torch.ones(num_knots, dtype=y.dtype, device=y.device)
                             for _ in range(2))
             with torch.no_grad():

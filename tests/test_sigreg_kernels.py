@@ -102,6 +102,24 @@ def test_compiled_sigreg_bit_identical_across_processes():
     assert runs[0] == runs[1] and len(runs[0].split()) == 3
 
 
+_OMP_CHILD = """
+import torch
+from torch._inductor.utils import run_and_get_code
+from pycheck import objectives
+kernels, codes = run_and_get_code(objectives._fused_kernels, torch.zeros(1), 17)
+print(kernels is not None, len(codes), sum("#pragma omp parallel" in c for c in codes))
+"""
+
+
+@pytest.mark.slow  # one interpreter compiling two kernels (7 s with torch's disk cache warm)
+def test_compiled_cpu_kernels_have_parallel_loops():
+    """Both CPU kernels contain a parallel loop. Compiled as before (2 x 3 probe, thread
+    count fixed at compile time) neither did: one core at every size."""
+    out = subprocess.run([sys.executable, "-c", _OMP_CHILD], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "2", "2"]
+
+
 def test_compiled_is_the_default_unless_disabled(monkeypatch):
     monkeypatch.delenv("PYCHECK_SIGREG_COMPILE", raising=False)
     assert objectives.compile_enabled()
