@@ -123,7 +123,8 @@ def test_default_sigreg_module_runs_the_fused_path_on_the_doubled_trapezoid_rule
     want = np.mean(2 * 200 * trapezoid(np.exp(-t ** 2 / 2)[:, None] * gap, t, axis=0))
     assert math.isclose(got.item(), want, rel_tol=RTOL)
     assert [(name, kw) for name, kw in uncompiled] == [
-        (n, dict(dynamic=True, fullgraph=True)) for n in ("_ecf_forward", "_ecf_backward")]
+        (n, dict(dynamic=True, fullgraph=True, options={"cpp.dynamic_threads": True}))
+        for n in ("_ecf_forward", "_ecf_backward")]
     assert list(objectives._FUSED) == [("cpu", torch.float64, 17)]
     assert_fused_kernels_kept()
     mod.statistic(h.float(), a.float())                          # a new dtype: compiled again
