@@ -306,3 +306,80 @@ def test_L6_counts_every_disagreement(monkeypatch):
     linear = sum(int(np.sum(e.sum(axis=1) - e[:, 1] <= 1e-8)) for _, e in energies)
     assert linear > 0 and r.figures["disagreements"] == linear
     assert r.figures["max_rel_error"] <= 1e-10 and not r.passed
+
+
+def test_L1_L2_L3_count_what_they_enumerate():
+    """The counts are the sizes of the enumerations, not the loop bounds plus a constant."""
+    assert hermite.degree_gap_exact(0, max_degree=4).figures["max_degree"] == 4
+    r = hermite.mehler_exact(0, max_degree=3)
+    assert (r.figures["univariate_degrees"], r.figures["bivariate_indices"]) == (4, 5)
+    r = hermite.hermite_orthogonality_exact(0, max_degree=3)
+    assert r.figures["pairs"] == len([(j, k) for j in range(4) for k in range(j, 4)]) == 10
+    assert isinstance(r.figures["pairs"], int) and r.passed
+
+
+def test_L5_ratio_figure_and_scaled_family(monkeypatch):
+    calls = _spy(monkeypatch, hermite, "_nearest_orthogonal_distance")
+    per = 12
+    r = hermite.procrustes_bound(0, per_family=per)
+    ratios = []
+    for (W,), lhs in calls:
+        rhs = float(np.linalg.norm(W @ W.T - np.eye(len(W))))
+        if rhs > 1e-12 * (1 + rhs):                  # the check's 'rhs is not zero'
+            ratios.append(lhs / rhs)
+    assert r.figures["max_ratio"] == max(ratios) > 0
+    # "scaled rotations": singular values e^U(-3, 3), so both shrunk and stretched ones
+    scaled = [np.linalg.svd(W, compute_uv=False) for (W,), _ in calls[5 * per:]]
+    assert min(s.min() for s in scaled) < 1 < max(s.max() for s in scaled)
+
+
+def test_T4_conjugacy_residual_figure_is_the_worst_problem(monkeypatch):
+    calls = _spy(monkeypatch, t4, "conjugacy_residual")
+    r = t4.dp_rotation_invariance(0, problems=6)
+    assert r.figures["conjugacy_residual"] == max(res for _, res in calls)
+
+
+def test_T4_fails_when_only_the_orbit_relabelling_is_off(monkeypatch):
+    """The Q-orbit problem's rotated value 1e-9 high (tolerance 1e-10), its plan and the
+    40 random problems exact: the orbit part alone must fail the check."""
+    real, count, problems = t4.plan, {"n": 0}, 6
+
+    def nudged(*args):
+        v, pol = real(*args)
+        count["n"] += 1
+        return (v * (1 + 1e-9) if count["n"] == 2 * problems + 2 else v), pol
+    monkeypatch.setattr(t4, "plan", nudged)
+    r = t4.dp_rotation_invariance(0, problems=problems)
+    assert r.figures["max_rel_value_diff"] <= 1e-10 and r.figures["policy_mismatches"] == 0
+    assert r.figures["orbit_permutation_ok"] is False and not r.passed
+
+
+def test_T3_tightness_fails_when_only_eps_plus_delta_stops_decreasing(monkeypatch):
+    """At the last step of the path |eps| is raised so that |eps| + delta equals its value
+    one step before (not strictly smaller), while the bound (computed before) still
+    decreases and both stay < 1e-5: only the monotonicity of |eps| + delta is broken."""
+    exact, seen, steps = T.t3_quantities, [], 24
+
+    def wrong(h, rho):
+        q = exact(h, rho)
+        seen.append(q)
+        if len(seen) == steps:
+            prev = seen[-2]
+            return q._replace(eps=abs(prev.eps) + prev.delta - q.delta)
+        return q
+    monkeypatch.setattr(T, "t3_quantities", wrong)
+    r = t3.bound_tightness(0, steps=steps)
+    assert r.figures["final_abs_eps_plus_delta"] < 1e-5 and r.figures["final_bound"] < 1e-5
+    assert not r.passed
+
+
+def test_A2_fold_z_scores_are_recomputed(monkeypatch):
+    calls = _spy(monkeypatch, A, "gaussian_map_search")
+    rho = (0.95, 0.5)
+    r = check_a.fold_beats_rotations(0, rho=rho, size=40_000)
+    res = calls[0][1]
+    L, L_se = res["map"][0], res["map"][1]
+    sf_L, sf_se = res["sign_flip"][0], res["sign_flip"][1]
+    assert r.figures["quadrature_z"] == (L - A.fold_alignment(rho)) / L_se
+    assert r.figures["sign_flip_z"] == (sf_L - A.sign_flip_exact_alignment(rho)) / sf_se
+    assert r.figures["L"] == L and r.figures["excess"] == res["map"][2]
