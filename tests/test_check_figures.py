@@ -84,6 +84,12 @@ def test_T3_tightness_figures_and_rates(monkeypatch):
                                                   for q in extremal]
     assert r.figures["extremal_E_nl_over_B"] == [q.nonlinear_energy / q.bound.energy
                                                  for q in extremal]
+    assert r.figures["t (every 4th step)"] == [2.0**-k for k in range(0, steps, 4)]
+    every4th = path[::4]
+    assert r.figures["abs_eps"] == [abs(q.eps) for q in every4th]
+    assert r.figures["delta"] == [q.delta for q in every4th]
+    assert r.figures["bound"] == [q.bound.deviation for q in every4th]
+    assert r.figures["D"] == [q.deviation for q in every4th]
     assert r.figures["final_bound"] == path[-1].bound.deviation
     assert r.figures["final_abs_eps_plus_delta"] == abs(path[-1].eps) + path[-1].delta
     # the bound is first order in t (delta ~ t) and D second order; at t = 2^-23 the
