@@ -389,3 +389,19 @@ def test_A2_fold_z_scores_are_recomputed(monkeypatch):
     assert r.figures["quadrature_z"] == (L - A.fold_alignment(rho)) / L_se
     assert r.figures["sign_flip_z"] == (sf_L - A.sign_flip_exact_alignment(rho)) / sf_se
     assert r.figures["L"] == L and r.figures["excess"] == res["map"][2]
+
+
+def test_T3_tightness_fails_when_eps_does_not_tend_to_zero(monkeypatch):
+    """|eps| 2e-5 too high on the whole path: |eps| + delta still decreases strictly, the
+    bound (computed before) still ends below 1e-5, but |eps| + delta ends at 2e-5, so the
+    path does not approach a rotation (tolerance 1e-5)."""
+    exact, count, steps = T.t3_quantities, {"n": 0}, 24
+
+    def offset(h, rho):
+        q = exact(h, rho)
+        count["n"] += 1
+        return q._replace(eps=abs(q.eps) + 2e-5) if count["n"] <= steps else q
+    monkeypatch.setattr(T, "t3_quantities", offset)
+    r = t3.bound_tightness(0, steps=steps)
+    assert r.figures["final_bound"] < 1e-5 <= r.figures["final_abs_eps_plus_delta"]
+    assert not r.passed
