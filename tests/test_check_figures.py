@@ -116,6 +116,7 @@ def test_T3_tightness_fails_when_the_extremal_family_has_eps_1e_6(monkeypatch):
     monkeypatch.setattr(t3, "_extremal", marked)
     monkeypatch.setattr(T, "t3_quantities", wrong)
     r = t3.bound_tightness(0)
+    # E_nl = B to the check's own 1e-9: the injected eps must be the only broken promise
     assert extremal and r.figures["extremal_E_nl_over_B"] == pytest.approx([1.0] * 4, abs=1e-9)
     assert r.figures["final_bound"] < 1e-5 and not r.passed
 
@@ -210,6 +211,7 @@ def test_T4_fails_when_brute_force_disagrees_with_dp_by_1e_11(monkeypatch):
     real = t4.sequence_costs
     monkeypatch.setattr(t4, "sequence_costs", lambda *a: real(*a) * (1 + 1e-11))
     r = t4.dp_rotation_invariance(0, problems=10)
+    # rel=1e-3 of 1e-11 is 1e-14, ten times the rounding of the O(1)-O(100) costs
     assert r.figures["dp_vs_brute_force"] == pytest.approx(1e-11, rel=1e-3)
     assert r.figures["max_rel_value_diff"] <= 1e-10 and not r.passed
 
@@ -297,6 +299,7 @@ def test_L5_families_are_what_they_are_named(monkeypatch):
     sv = [np.linalg.svd(a[0], compute_uv=False) for a, _ in calls]
     near_singular, rank_deficient = sv[per:2 * per], sv[2 * per:3 * per]
     assert all(s[-1] <= 1e-4 for s in near_singular)        # s[-1] = 10^U(-12, -4)
+    # rank n - 1 by construction: the last singular value is SVD rounding, ~1e-16 of s[0]
     assert all(s[-1] <= 1e-12 * max(1.0, s[0]) for s in rank_deficient if len(s) > 1)
     assert r.passed
 
