@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from pycheck import anisotropic as A
 from pycheck import theory as T
@@ -408,3 +409,45 @@ def test_T3_tightness_fails_when_eps_does_not_tend_to_zero(monkeypatch):
     r = t3.bound_tightness(0, steps=steps)
     assert r.figures["final_bound"] < 1e-5 <= r.figures["final_abs_eps_plus_delta"]
     assert not r.passed
+
+
+def test_A1_whitened_gap_slack_figure_is_recomputed(monkeypatch):
+    losses = _spy(monkeypatch, A, "alignment_loss")
+    encoders = 40
+    r = check_a.whitened_gap(0, encoders=encoders)
+    worst = min((L - A.rotation_alignment(rho) - 2 * A.spectral_gap(rho) * T.nonlinear_energy(h))
+                / (2 * h.n) for (h, rho), L in losses[0:2 * encoders:2])
+    assert r.figures["worst_gap_slack"] == worst
+
+
+def test_T1_rotation_count_is_the_number_of_rotations_checked(monkeypatch):
+    calls = _spy(monkeypatch, T, "rotation_encoder")
+    r = t1.rotation_equality(0)
+    assert r.figures["rotations"] == len(calls)
+    # degree 3 bases (rotations written with zero higher coefficients) for n <= 5 only
+    assert {(h.n, int(h.alphas.max())) for _, h in calls} == {
+        (n, d) for n in (1, 2, 3, 5) for d in (1, 3)} | {(n, 1) for n in (8, 16, 64)}
+
+
+def test_T3_tightness_fails_when_D_exceeds_the_bound_at_one_step(monkeypatch):
+    """D = 1.5 x the bound at the middle of the path (the bound's own monotonicity and the
+    extremal family untouched): T3's inequality is violated, the check must fail."""
+    exact, count, steps = T.t3_quantities, {"n": 0}, 24
+
+    def wrong(h, rho):
+        q = exact(h, rho)
+        count["n"] += 1
+        return q._replace(deviation=1.5 * q.bound.deviation) if count["n"] == steps // 2 else q
+    monkeypatch.setattr(T, "t3_quantities", wrong)
+    assert not t3.bound_tightness(0, steps=steps).passed
+
+
+def test_L2_exact_checks_every_degree_it_counts():
+    degrees = set()
+
+    def poly(k, x):
+        degrees.add(k)
+        return sp.hermite_prob(k, x)
+    r = hermite.mehler_exact(0, poly=poly, max_degree=6)
+    assert degrees == set(range(r.figures["univariate_degrees"])) == set(range(7))
+    assert r.passed
