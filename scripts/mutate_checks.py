@@ -52,7 +52,7 @@ TEST_FILES = ("tests/test_check_conditions.py", "tests/test_contracts.py",
               "tests/test_L6_first_chaos.py", "tests/test_L7_rotation_invariance.py",
               "tests/test_T1_forward.py", "tests/test_T2_converse.py",
               "tests/test_T3_approximate.py", "tests/test_T4_planning.py",
-              "tests/test_A1_anisotropic.py")
+              "tests/test_A1_anisotropic.py", "tests/test_check_figures.py")
 TEXT_KEYWORDS = {"summary", "tolerance"}
 # a mutant's tests may take this many times their unmutated duration (plus a floor for
 # pytest's own start-up) before it counts as a timeout (an endless loop, a huge sweep)
