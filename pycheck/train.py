@@ -287,8 +287,10 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if readout not in ("sfa", "trained"):
         raise ValueError(f"readout must be 'sfa' or 'trained', got {readout!r}")
     if objective == "whitened":
-        loss_fn = functools.partial(whitened_loss, lam=float(options.get("lam", 0.0)),
-                                    sigreg=SIGReg(default_num_slices(dim_out or d), seed=seed))
+        lam = float(options["lam"])
+        reg = SIGReg(default_num_slices(dim_out or d), seed=seed).to(_device(device)) \
+            if lam else None
+        loss_fn = functools.partial(whitened_loss, lam=lam, sigreg=reg)
     else:
         loss_fn = make_objective(objective, **options)
 
@@ -353,15 +355,15 @@ def _whitened_lams(lam, holdout: float, encoder, warm_start) -> tuple[float, ...
     """The SIGReg weights to fit for ``objective="whitened"``: ``lam`` (a number or a
     sequence of them), else :data:`DEFAULT_WHITENED_LAMS` when a choice between them is
     possible (held-out pairs, a fresh default encoder, no warm start), else 0."""
+    can_choose = isinstance(encoder, str) and warm_start is None and holdout > 0
     if lam is None:
-        fresh = isinstance(encoder, str) and warm_start is None and holdout > 0
-        return DEFAULT_WHITENED_LAMS if fresh else (0.0,)
+        return DEFAULT_WHITENED_LAMS if can_choose else (0.0,)
     seq = tuple(lam) if isinstance(lam, (list, tuple)) else (lam,)
     if not seq or any(isinstance(v, bool) or not isinstance(v, (int, float, np.floating))
                       or not 0 <= v < math.inf for v in seq):
         raise ValueError(f"lam must be a finite number >= 0 or a non-empty sequence of "
                          f"them, got {lam!r}")
-    if len(seq) > 1 and not (isinstance(encoder, str) and warm_start is None and holdout > 0):
+    if len(seq) > 1 and not can_choose:
         raise ValueError("several lam values need held-out pairs (holdout > 0), a default "
                          "encoder given by name and no warm_start: one encoder is trained "
                          "per value and the best on held-out pairs is kept")
@@ -454,7 +456,7 @@ def whitened_loss(h: Tensor, h_next: Tensor, sigreg: nn.Module | None = None,
     hw = torch.linalg.solve_triangular(torch.linalg.cholesky(c), (both - both.mean(0)).T,
                                        upper=False).T
     align = (hw[h.shape[0]:] - hw[:h.shape[0]]).square().sum(-1).mean() / n
-    reg = sigreg.to(h.device)(hw)   # its float64 knot buffers follow the batch (CUDA)
+    reg = sigreg(hw)
     loss = align + lam * reg
     parts = {"alignment": align.item(), "sigreg": reg.item()}
     return loss, dict(parts, loss=loss.item())

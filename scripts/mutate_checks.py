@@ -38,21 +38,16 @@ import signal
 import sys
 import tempfile
 import time
+import tomllib
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_DIR = ROOT / "pycheck" / "checks"
 MODULES = ("hermite", "t1", "t2", "t3", "t4", "anisotropic")
-# the tests that exercise the checks (as in mutmut's selection in pyproject.toml)
-TEST_FILES = ("tests/test_check_conditions.py", "tests/test_contracts.py",
-              "tests/test_pinned_values.py", "tests/test_L1_degree_gap.py",
-              "tests/test_L2_mehler.py", "tests/test_L3_hermite_basis.py",
-              "tests/test_L4_alignment_identity.py", "tests/test_L5_procrustes.py",
-              "tests/test_L6_first_chaos.py", "tests/test_L7_rotation_invariance.py",
-              "tests/test_T1_forward.py", "tests/test_T2_converse.py",
-              "tests/test_T3_approximate.py", "tests/test_T4_planning.py",
-              "tests/test_A1_anisotropic.py", "tests/test_check_figures.py")
+# the tests that exercise the checks: mutmut's own selection, one list for both tools
+TEST_FILES = tuple(tomllib.loads((ROOT / "pyproject.toml").read_text())
+                   ["tool"]["mutmut"]["pytest_add_cli_args_test_selection"])
 TEXT_KEYWORDS = {"summary", "tolerance"}
 # a mutant's tests may take this many times their unmutated duration (plus a floor for
 # pytest's own start-up) before it counts as a timeout (an endless loop, a huge sweep)
