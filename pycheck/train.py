@@ -50,6 +50,7 @@ import time
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .encoders import (MLPEncoder, OutputWhitened, RealNVPEncoder, ResidualMLPEncoder,
                        Standardized)
@@ -217,10 +218,11 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         non-Gaussian slow-feature harmonics (R² to He₂(z_slow) 0.97), which Gaussianity
         excludes.
     ema : float, optional
-        Decay of an exponential moving average of the weights (Polyak averaging), updated
-        after every step; checkpoints are evaluated and the model is returned with the
-        averaged weights. Default :data:`DEFAULT_EMA`; 0 turns it off (the last iterate).
-        It removes part of the optimiser's noise that the cosine decay leaves.
+        Decay of an exponential moving average of the weights, updated after every step;
+        checkpoints are evaluated and the model is returned with the averaged weights.
+        Default :data:`DEFAULT_EMA` (chosen on the suite's tuning half); 0 turns it off
+        (the iterates themselves). It removes part of the optimiser's noise that the
+        cosine decay leaves.
     sampler : callable, optional
         ``sampler(batch_size) -> (x, x_next)``: fresh pairs of raw observations for every
         step (a synthetic world can draw them instead of storing a data set; the caller
@@ -545,7 +547,6 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
     seconds)``, ``best = (held-out objective, state_dict, step)`` of the best evaluated
     checkpoint (``None`` without held-out pairs). With ``ema > 0`` the checkpoints are the
     exponential moving average of the weights (decay ``ema``), and ``f`` ends with it."""
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
     opt = torch.optim.Adam(f.parameters(), lr=lr)
     sched = warmup_cosine(opt, steps)
     avg = AveragedModel(f, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True) \
@@ -585,10 +586,12 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
 
 
 #: decay of the weights' moving average (fit_encoder's ``ema``). Chosen on the suite's tuning
-#: half (results/fit_encoder/suite/ema-probes.md): 0.995 and 0.998 each gained on 6 / 6 mixings
-#: against no average (1 - R² 0.94x / 0.92x, geometric mean), 0.998 the better; 0.999 lost
-#: on 4D coupling (0.985 -> 0.980).
+#: half (results/fit_encoder/probes-s8/probes.md): 0.995 and 0.998 each gained on 6 / 6
+#: mixings against no average (1 - R² 0.94x / 0.92x, geometric mean), 0.998 the better; 0.999
+#: lost on 4D coupling (0.985 -> 0.980). Held-out half, run once: 4 gains, 1 tie, 1 loss of
+#: 0.0004 (results/fit_encoder/suite/summary.md).
 DEFAULT_EMA = 0.998
+
 #: held-out evaluations per training phase (checkpoint candidates)
 EVALUATIONS = 20
 #: ridges tried for the SFA read-out (relative to the features' mean variance)
