@@ -1,0 +1,332 @@
+"""Each check draws exactly the inputs its docstring states (issue #17, session 8).
+
+The largest class of surviving mutants of the ``@check`` bodies changed *what a check
+looks at*, not how it judges it: ``rng.uniform(1e-3, 1 - 1e-3)`` → ``uniform(1e-3, 1 + 1e-3)``,
+``rng.integers(1, 6)`` → ``integers(2, 6)``, ``range(60)`` → ``range(61)``. The check still
+passes on the true theory, so only a statement of the domain can catch them. Here the
+domain is stated once per check as the list of draws it makes (distribution, parameters,
+how many), and a recording generator in place of ``numpy.random.default_rng`` logs every
+draw made by code in ``pycheck.checks`` (draws made inside the theory, e.g. by
+``T.random_encoder``, belong to the theory's own tests).
+
+The parameters are compared exactly, not through the values drawn: values inside
+``[1e-3, 1 − 1e-3]`` would not notice ``1 + 1e-3`` (ρ above 1 on 0.1% of the draws), while
+the stated law ``U(1e-3, 1 − 1e-3)`` does. A draw whose parameters are data (the rates of
+``_random_rhos``, the shapes ``(n, n)`` of a random dimension) is counted in the total per
+distribution. Sizes are cut down (every count is a formula in the size argument), so the
+file runs in about a second.
+"""
+import math
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from pycheck.checks import load_all
+
+REGISTRY = load_all()
+K = 7                                             # T4's action count (its default)
+
+
+def _key(x):
+    """A hashable form of a draw's argument: arrays by shape, numbers and tuples as they are."""
+    if isinstance(x, np.ndarray):
+        return ("array", x.shape)
+    if isinstance(x, (list, tuple)):
+        return tuple(_key(v) for v in x)
+    return float(x) if isinstance(x, np.floating) else x
+
+
+class _Recorder(np.random.Generator):
+    """``numpy.random.Generator`` (same stream) that logs ``(method, args, result)`` of each
+    draw whose caller is a module of ``pycheck.checks``."""
+
+    log: list
+
+
+def _recording(method):
+    def draw(self, *args, **kwargs):
+        out = getattr(np.random.Generator, method)(self, *args, **kwargs)
+        if sys._getframe(1).f_globals.get("__name__", "").startswith("pycheck.checks"):
+            self.log.append((method, _key(args) + tuple(sorted(
+                (k, _key(v)) for k, v in kwargs.items())), out))
+        return out
+    return draw
+
+
+for _m in ("integers", "uniform", "choice", "permutation", "standard_normal", "normal"):
+    setattr(_Recorder, _m, _recording(_m))
+
+
+@pytest.fixture
+def draws(monkeypatch):
+    """Every generator made by ``np.random.default_rng`` records into the returned list."""
+    log = []
+
+    def default_rng(seed=None):
+        rng = _Recorder(np.random.PCG64(seed))
+        rng.log = log
+        return rng
+    monkeypatch.setattr(np.random, "default_rng", default_rng)
+    return log
+
+
+def _assert_draws(log, stated: Counter, totals: dict):
+    """The fixed-parameter draws are exactly ``stated`` (law and count), and each
+    distribution is drawn ``totals[method]`` times in all (data-dependent parameters too)."""
+    seen = Counter((m, a) for m, a, _ in log)
+    assert {sig: seen[sig] for sig in stated} == dict(stated)
+    assert dict(Counter(m for m, _, _ in log)) == totals
+
+
+def _ints(log, args):
+    return [int(out) for m, a, out in log if m == "integers" and a == args]
+
+
+# ---------------------------------------------------------------- T1
+def test_T1_lower_bound_sweep_draws_the_stated_laws(draws):
+    S = 30
+    REGISTRY["T1.lower_bound"](0, examples=5, sweep=S)
+    # per encoder: n ~ {1..5}, degree ~ {1..4}, log10 nonlinear scale ~ U(-3, 0.5),
+    # rho ~ U(1e-3, 1 - 1e-3)
+    _assert_draws(draws, Counter({("integers", (1, 6)): S, ("integers", (1, 5)): S,
+                                  ("uniform", (-3, 0.5)): S, ("uniform", (1e-3, 1 - 1e-3)): S}),
+                  {"integers": 2 * S, "uniform": 2 * S})
+
+
+def test_T1_lower_bound_hypothesis_search_draws_the_stated_strategies(monkeypatch):
+    from hypothesis import strategies
+
+    from pycheck.checks import t1
+    made = []
+
+    class Recording:
+        def __getattr__(self, name):
+            real = getattr(strategies, name)
+
+            def strategy(*args):
+                made.append((name, args))
+                return real(*args)
+            return strategy
+    monkeypatch.setattr(t1, "st", Recording())
+    REGISTRY["T1.lower_bound"](0, examples=5, sweep=1)
+    assert sorted(made) == sorted([
+        ("integers", (1, 5)), ("integers", (1, 4)),            # n <= 5, degree <= 4
+        ("floats", (1e-3, 1 - 1e-3)),                          # rho in (0, 1)
+        ("floats", (1e-2, 3.0)), ("floats", (0.0, 3.0)),       # linear, nonlinear scales
+        ("integers", (0, 2**32 - 1))])                         # a seed for the coefficients
+
+
+def test_T1_rotation_equality_draws_one_rho_per_rotation(draws):
+    REGISTRY["T1.rotation_equality"](0)
+    # n in (1, 2, 3, 5) on degree-1 and degree-3 bases, n in (8, 16, 64) on degree 1; 5 each
+    rotations = 5 * (4 * 2 + 3)
+    _assert_draws(draws, Counter({("uniform", (0.01, 0.99)): rotations}), {"uniform": rotations})
+
+
+def test_T1_nonlinear_gap_draws_the_stated_laws(draws):
+    E = 25
+    REGISTRY["T1.nonlinear_gap"](0, encoders=E)
+    # n ~ {1..5}, degree ~ {2..4}, rho ~ U(1e-3, 1 - 1e-3), log10 nonlinear scale ~ U(-2, 0.5)
+    _assert_draws(draws, Counter({("integers", (1, 6)): E, ("integers", (2, 5)): E,
+                                  ("uniform", (1e-3, 1 - 1e-3)): E, ("uniform", (-2, 0.5)): E}),
+                  {"integers": 2 * E, "uniform": 2 * E})
+
+
+def test_T1_gaussian_preserving_checks_feasibility_on_the_stated_sample(draws):
+    size = 20_000
+    REGISTRY["T1.gaussian_preserving_nonlinear"](0, size=size)
+    _assert_draws(draws, Counter({("standard_normal", ((size, 2),)): 1}), {"standard_normal": 1})
+
+
+# ---------------------------------------------------------------- L2, L5, L6
+def test_L2_monte_carlo_draws_one_noise_sample_per_rho(draws):
+    size = 3_000
+    REGISTRY["L2.mehler_monte_carlo"](0, size=size)
+    _assert_draws(draws, Counter({("standard_normal", (size,)): 2}), {"standard_normal": 2})
+
+
+def test_L5_families_draw_the_stated_laws(draws):
+    P = 10
+    REGISTRY["L5.procrustes_bound"](0, per_family=P)
+    # n ~ {1..8} for each of 6P matrices; log10 of the smallest singular value ~ U(-12, -4),
+    # log10 of the perturbation ~ U(-9, -1), log10 of the scale ~ U(0, 3), log singular
+    # values of the scaled rotations ~ U(-3, 3)
+    ns = _ints(draws, (1, 9))
+    stated = Counter({("integers", (1, 9)): 6 * P, ("uniform", (-12, -4)): P,
+                      ("uniform", (-9, -1)): P, ("uniform", (0, 3)): P})
+    stated.update(("uniform", (-3, 3, n)) for n in ns[5 * P:])
+    # a Gaussian G (n, n) per matrix, and a second factor (n - 1, n) per rank-deficient one
+    stated.update(("standard_normal", ((n, n),)) for n in ns)
+    stated.update(("standard_normal", ((n - 1, n),)) for n in ns[2 * P:3 * P])
+    _assert_draws(draws, stated, {"integers": 6 * P, "uniform": 4 * P, "standard_normal": 7 * P})
+
+
+def test_L6_draws_sixty_encoders_with_and_without_mean_and_nonlinearity(draws):
+    REGISTRY["L6.first_chaos"](0)
+    _assert_draws(draws, Counter({("integers", (1, 4)): 60, ("integers", (1, 5)): 60,
+                                  ("choice", ((0.0, 1.0),)): 120}),
+                  {"integers": 120, "choice": 120})
+
+
+# ---------------------------------------------------------------- T2
+def test_T2_gennorm_draws_unit_vectors_in_the_stated_dimensions(draws):
+    REGISTRY["T2.gennorm_projection_kurtosis"](0)
+    # 500 unit vectors in each n of (2, 3, 5, 16, 64); one direction u in R^4 per Monte-Carlo law
+    stated = Counter({("standard_normal", ((500, n),)): 1 for n in (2, 3, 5, 16, 64)})
+    stated[("standard_normal", (4,))] = 2
+    _assert_draws(draws, stated, {"standard_normal": 7})
+
+
+def test_T2_normality_test_power_draws_the_stated_sizes(draws):
+    reps, size, n = 6, 300, 2
+    REGISTRY["T2.normality_test_power"](0, reps=reps, size=size)
+    # per latent law: a mixing A + 2I and a shift; the uniform latent is U(-sqrt3, sqrt3)
+    # (unit variance); the Laplace and gennorm latents are drawn by scipy
+    _assert_draws(draws, Counter({("standard_normal", ((reps, n, n),)): 3,
+                                  ("standard_normal", ((reps, 1, n),)): 3,
+                                  ("uniform", (-math.sqrt(3), math.sqrt(3), (reps, size, n))): 1}),
+                  {"standard_normal": 6, "uniform": 1})
+
+
+def test_T2_gaussian_positive_case_draws_the_stated_sizes(draws):
+    reps, size, n = 8, 120, 3
+    REGISTRY["T2.gaussian_positive_case"](0, reps=reps, size=size)
+    # per draw: a mean, a factor B of the covariance, the sample, a projection direction
+    _assert_draws(draws, Counter({("standard_normal", (n,)): 2 * reps,
+                                  ("standard_normal", ((n, n),)): reps,
+                                  ("standard_normal", ((size, n),)): reps}),
+                  {"standard_normal": 4 * reps})
+
+
+def test_T2_affine_pushforward_draws_dimensions_1_to_6(draws):
+    D = 30
+    REGISTRY["T2.affine_pushforward"](0, draws=D)
+    ns = _ints(draws, (1, 7))
+    assert len(ns) == D
+    # (a) A and b per draw; (b) for n >= 2 a rank-deficient matrix and a covariance factor
+    stated = Counter()
+    stated.update(("standard_normal", ((n, n),)) for n in ns)
+    stated.update(("standard_normal", (n,)) for n in ns)
+    stated.update(("standard_normal", ((n, n),)) for n in ns if n >= 2 for _ in range(2))
+    _assert_draws(draws, stated | Counter({("integers", (1, 7)): D}),
+                  {"integers": D, "standard_normal": 2 * D + 2 * sum(n >= 2 for n in ns)})
+
+
+# ---------------------------------------------------------------- T3
+def test_T3_random_polynomials_draw_the_stated_families(draws):
+    P = 10
+    REGISTRY["T3.bound_random_polynomials"](0, per_family=P)
+    # every encoder: n ~ {1..5}, degree ~ {1..4}, rho ~ U(0.01, 0.99), a mean or none;
+    # general: linear and nonlinear scales ~ U(0, 3); whitened: nonlinear ~ U(0, 3);
+    # the three rotation families: log10 scales ~ U(-6, 0); scaled rotations: log factor
+    # ~ U(-0.5, 0.5); near-singular: a Gaussian perturbation and log10 s_min ~ U(-8, -1)
+    N = 5 * P
+    _assert_draws(draws, Counter({("integers", (1, 6)): N, ("integers", (1, 5)): N,
+                                  ("uniform", (0.01, 0.99)): N, ("choice", ((0.0, 1.0),)): N,
+                                  ("uniform", (0, 3)): 3 * P, ("uniform", (-6, 0)): 6 * P,
+                                  ("uniform", (-0.5, 0.5)): P, ("uniform", (-8, -1)): P}),
+                  {"integers": 2 * N, "uniform": 16 * P, "choice": N, "standard_normal": P})
+
+
+def test_T3_whitened_corollary_draws_the_stated_laws(draws):
+    C = 25
+    REGISTRY["T3.whitened_corollary"](0, count=C)
+    _assert_draws(draws, Counter({("integers", (1, 6)): C, ("integers", (1, 5)): C,
+                                  ("uniform", (0.01, 0.99)): C, ("uniform", (0, 3)): C}),
+                  {"integers": 2 * C, "uniform": 2 * C})
+
+
+def test_T3_tightness_draws_one_3x3_direction(draws):
+    REGISTRY["T3.bound_tightness"](0)
+    _assert_draws(draws, Counter({("standard_normal", ((3, 3),)): 1}), {"standard_normal": 1})
+
+
+# ---------------------------------------------------------------- T4
+def test_T4_rotation_invariance_draws_the_stated_problems(draws):
+    N, trials = 9, 20
+    REGISTRY["T4.dp_rotation_invariance"](0, problems=N)
+    ns = [2 + i % 3 for i in range(N)]
+    # per problem: start, goal, K actions, lambda ~ U(0.1, 1); a relabelling on odd problems;
+    # the conjugacy residual on `trials` random states, goals and actions
+    stated = Counter({("uniform", (0.1, 1.0)): N, ("permutation", (K,)): N // 2,
+                      ("integers", (K,)): N * trials})
+    stated.update(("standard_normal", ((K, n),)) for n in ns)
+    stated.update(("standard_normal", (n,)) for n in ns for _ in range(2 + 2 * trials))
+    # the Q-orbit problem (n = 2) and the straight line (n = 3): start and goal each
+    stated.update({("standard_normal", (2,)): 2, ("standard_normal", (3,)): 2})
+    _assert_draws(draws, stated, {"standard_normal": N * (3 + 2 * trials) + 4, "uniform": N,
+                                  "permutation": N // 2, "integers": N * trials})
+
+
+def test_T4_counterexample_draws_the_stated_problems(draws):
+    N = 6
+    REGISTRY["T4.dp_nonorthogonal_counterexample"](0, problems=N)
+    _assert_draws(draws, Counter({("standard_normal", (2,)): 2 * N,
+                                  ("standard_normal", ((K, 2),)): N,
+                                  ("uniform", (0.1, 1.0)): N}),
+                  {"standard_normal": 3 * N, "uniform": N})
+
+
+# ---------------------------------------------------------------- A1, A2
+def _rho_draws(ns):
+    """Uniform draws and permutations of ``_random_rhos`` for worlds of these dimensions:
+    the fastest rate and the slowest, then, when ``n >= 2``, the rest between them (maybe
+    none) and a permutation."""
+    multi = sum(n >= 2 for n in ns)
+    return 2 * len(ns) + multi, multi
+
+
+def test_A1_threshold_exact_draws_the_stated_worlds(draws):
+    W = 30
+    REGISTRY["A1.threshold_exact"](0, worlds=W)
+    ns = _ints(draws, (1, 5))
+    uniforms, perms = _rho_draws(ns)
+    # n ~ {1..4}; the fastest rate ~ U(0.05, 0.98), the slowest ~ U(0.01, fastest)
+    _assert_draws(draws, Counter({("integers", (1, 5)): W, ("uniform", (0.05, 0.98)): W}),
+                  {"integers": W, "uniform": uniforms, "permutation": perms})
+    assert sum(m == "uniform" and a[0] == 0.01 for m, a, _ in draws) == W
+
+
+def test_A1_whitened_gap_draws_the_stated_encoders_and_worlds(draws):
+    E, sharp = 20, 50
+    REGISTRY["A1.whitened_gap"](0, encoders=E)
+    ns = _ints(draws, (1, 6)) * 2 + _ints(draws, (2, 6))          # an "in" and an "any" world
+    uniforms, perms = _rho_draws(ns)
+    # encoders: n ~ {1..5}, degree ~ {2..4}, log10 nonlinear scale ~ U(-2, 0.5); sharp
+    # encoders: n ~ {2..5}, scale ~ U(0.1, 1.5)
+    _assert_draws(draws, Counter({("integers", (1, 6)): E, ("integers", (2, 5)): E,
+                                  ("uniform", (-2, 0.5)): E, ("integers", (2, 6)): sharp,
+                                  ("uniform", (0.1, 1.5)): sharp,
+                                  ("uniform", (0.05, 0.98)): 2 * E + sharp}),
+                  {"integers": 2 * E + sharp, "uniform": uniforms + E + sharp,
+                   "permutation": perms})
+
+
+def test_A1_approximate_bound_draws_the_stated_encoders(draws):
+    E, iso = 20, 200
+    REGISTRY["A1.approximate_bound"](0, encoders=E)
+    uniforms, perms = _rho_draws(_ints(draws, (1, 6)))
+    # encoders: n ~ {1..5}, degree ~ {1..3}, linear scale ~ U(0.3, 2), log10 nonlinear
+    # ~ U(-2, 0); isotropic comparison: n ~ {1..8}, rho ~ U(0.01, 0.99), eps, delta ~ U(0, 2)
+    _assert_draws(draws, Counter({("integers", (1, 6)): E, ("integers", (1, 4)): E,
+                                  ("uniform", (0.3, 2.0)): E, ("uniform", (-2, 0)): E,
+                                  ("integers", (1, 9)): iso, ("uniform", (0.01, 0.99)): iso,
+                                  ("uniform", (0, 2)): 2 * iso}),
+                  {"integers": 2 * E + iso, "uniform": uniforms + 2 * E + 3 * iso,
+                   "permutation": perms})
+
+
+def test_A1_monte_carlo_draws_two_worlds_in_2_and_3_dimensions(draws):
+    REGISTRY["A1.monte_carlo"](0, size=10_000)
+    _assert_draws(draws, Counter({("uniform", (0.1, 0.95, 2)): 2, ("uniform", (0.1, 0.95, 3)): 2}),
+                  {"uniform": 4})
+
+
+@pytest.mark.parametrize("name", ["A2.fold_beats_rotations", "A2.conditional_rearrangement"])
+def test_A2_feasibility_uses_half_the_stated_pairs(draws, name):
+    size = 20_000
+    REGISTRY[name](0, size=size)
+    _assert_draws(draws, Counter({("standard_normal", ((size // 2, 2),)): 1}),
+                  {"standard_normal": 1})
