@@ -330,3 +330,142 @@ def test_A2_feasibility_uses_half_the_stated_pairs(draws, name):
     REGISTRY[name](0, size=size)
     _assert_draws(draws, Counter({("standard_normal", ((size // 2, 2),)): 1}),
                   {"standard_normal": 1})
+
+
+# ---------------------------------------------------------------- enumerated cases
+# Checks without random inputs enumerate fixed cases; the spies below record the cases a
+# check hands to the theory (or to its own ingredient) and compare them with the docstring.
+def _spy(monkeypatch, owner, name):
+    """Replace ``owner.name`` by a wrapper that records ``(args, result)`` of every call."""
+    calls, real = [], getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append((args, out))
+        return out
+    monkeypatch.setattr(owner, name, wrapper)
+    return calls
+
+
+def _recording(fn):
+    """``fn`` and the list of the argument tuples it is called with."""
+    calls = []
+
+    def wrapper(*args):
+        calls.append(args)
+        return fn(*args)
+    return wrapper, calls
+
+
+def test_L1_checks_every_degree_up_to_the_maximum():
+    weight, calls = _recording(lambda rho, d: 1 - rho**d)
+    r = REGISTRY["L1.degree_gap_exact"](0, weight=weight)
+    assert {d for _, d in calls} == set(range(1, 13)) and r.passed
+
+
+def test_L2_exact_checks_the_stated_bivariate_indices():
+    import sympy as sp
+    poly, calls = _recording(sp.hermite_prob)
+    r = REGISTRY["L2.mehler_exact"](0, poly=poly, max_degree=3)
+    z2 = sp.Symbol("z2", real=True)
+    second = [k for k, x in calls if x.has(z2) and x.free_symbols != {z2}]    # He_b(rho z2 + s e2)
+    first = [k for k, x in calls if not x.has(z2) and len(x.free_symbols) > 1][3 + 1:]
+    assert list(zip(first, second)) == [(1, 1), (2, 1), (3, 2), (0, 4), (2, 2)] and r.passed
+
+
+def test_L2_monte_carlo_conditions_on_the_stated_points(monkeypatch, draws):
+    from pycheck import theory as T
+    hermite_calls = _spy(monkeypatch, T, "hermite")
+    eigen, eigen_calls = _recording(lambda rho, k: rho**k)
+    size = 2_000
+    r = REGISTRY["L2.mehler_monte_carlo"](0, eigen=eigen, size=size)
+    stated = [(rho, z, k) for rho in (0.3, 0.8) for z in (-2.0, -0.7, 0.0, 0.5, 1.8)
+              for k in range(1, 7)]
+    assert [(rho, k) for rho, k in eigen_calls[:-1]] == [(rho, k) for rho, _, k in stated]
+    assert eigen_calls[-1][0] == 0.6                       # (b): the 2-D cross-moments
+    fixed = [(a[0], a[1]) for a, _ in hermite_calls if np.ndim(a[1]) == 0]
+    assert fixed == [(k, z) for _, z, k in stated]
+    # (a) draws z' = rho z + sqrt(1 - rho^2) eps with one noise sample per rho
+    noise = {0.3: draws[0][2], 0.8: draws[1][2]}
+    moved = [a for a, _ in hermite_calls if np.ndim(a[1]) == 1]
+    for (rho, z, k), (kk, x) in zip(stated, moved, strict=True):
+        assert kk == k and np.array_equal(x, rho * z + math.sqrt(1 - rho**2) * noise[rho])
+    assert r.passed
+
+
+def test_L3_orthogonality_checks_every_pair_up_to_degree_8():
+    import sympy as sp
+    poly, calls = _recording(sp.hermite_prob)
+    r = REGISTRY["L3.hermite_orthogonality_exact"](0, poly=poly)
+    pairs = {(calls[i][0], calls[i + 1][0]) for i in range(0, len(calls), 2)}
+    assert pairs == {(j, k) for j in range(9) for k in range(j, 9)} and r.passed
+
+
+def test_L3_quadrature_checks_the_stated_cases(monkeypatch):
+    from pycheck import theory as T
+    rules = _spy(monkeypatch, T, "gauss_hermite")
+    bases = _spy(monkeypatch, T, "multi_indices")
+    r = REGISTRY["L3.hermite_quadrature"](0)
+    cases = [(1, 12), (2, 8), (3, 5), (5, 3)]               # (n, degree)
+    assert [a for a, _ in rules] == [(d + 1, n) for n, d in cases]
+    assert [a for a, _ in bases] == cases and r.figures["cases"] == [list(c) for c in cases]
+
+
+def test_L4_checks_the_stated_encoders():
+    from pycheck import theory as T
+    formula, calls = _recording(T.alignment_loss)
+    r = REGISTRY["L4.alignment_identity"](0, formula=formula, size=1_000)
+    assert [(h.n, int(h.degrees.max()), rho) for h, rho in calls] == [
+        (1, 4, 0.2), (2, 3, 0.5), (2, 4, 0.9), (3, 2, 0.7), (3, 3, 0.35), (1, 2, 0.05),
+        (2, 1, 0.6), (3, 4, 0.95)]
+    assert r.passed
+
+
+def test_L7_checks_five_maps_in_each_dimension_up_to_4(monkeypatch):
+    from pycheck import theory as T
+    rules = _spy(monkeypatch, T, "gauss_hermite")
+    transform, calls = _recording(lambda rng, n: T.random_rotation(rng, n))
+    r = REGISTRY["L7.rotation_invariance"](0, transform=transform)
+    assert [n for _, n in calls] == [n for n in (1, 2, 3, 4) for _ in range(5)]
+    assert [a for a, _ in rules] == [(5, n) for n in (1, 2, 3, 4)]      # degree 4 + 1 nodes
+    assert r.figures["maps"] == 20 and r.passed
+
+
+def test_T1_rotation_equality_checks_five_rotations_per_case(monkeypatch):
+    from pycheck import theory as T
+    calls = _spy(monkeypatch, T, "rotation_encoder")
+    REGISTRY["T1.rotation_equality"](0)
+    cases = Counter((h.n, int(h.alphas.max())) for _, h in calls)
+    assert set(cases.values()) == {5} and len(cases) == 11
+
+
+def test_T2_gennorm_monte_carlo_z_scores_are_recomputed(monkeypatch, draws):
+    """20 batches of 50 000 four-dimensional samples per law; z = (mean - predicted) / (s.d.
+    with ddof = 1 / sqrt(20)), recomputed from the batch kurtoses the check computed."""
+    from scipy import stats
+
+    from pycheck.checks import t2
+    batches = _spy(monkeypatch, stats, "kurtosis")
+    r = REGISTRY["T2.gennorm_projection_kurtosis"](0)
+    assert [a[0].shape for a, _ in batches] == [(20, 50_000)] * 2
+    us = [out / np.linalg.norm(out) for m, a, out in draws if a == (4,)]
+    zs = [(k.mean() - t2._sum4(kappa, u)) / (k.std(ddof=1) / math.sqrt(20))
+          for (_, k), u, kappa in zip(batches, us, (3.0, -1.2), strict=True)]
+    assert r.figures["mc_z_scores"] == pytest.approx(zs, rel=1e-12)
+
+
+def test_A1_monte_carlo_z_scores_are_recomputed_from_the_pairs(monkeypatch):
+    """s.e. of the mean of ``size`` squared steps with ddof = 1, recomputed from the pairs."""
+    from pycheck import anisotropic as A
+    pairs = _spy(monkeypatch, A, "anisotropic_ou_pairs")
+    loss, closed = _recording(A.alignment_loss)
+    size = 110_000                         # two chunks of the check's 100 000, the second short
+    r = REGISTRY["A1.monte_carlo"](0, loss=loss, size=size)
+    worst = 0.0
+    for i, (h, rho) in enumerate(closed):
+        v = np.concatenate([((h(zn) - h(z)) ** 2).sum(1) for _, (z, zn) in pairs[2 * i:2 * i + 2]])
+        assert len(v) == size
+        se = math.sqrt((np.sum(v * v) / size - v.mean() ** 2) / (size - 1))
+        worst = max(worst, abs((v.mean() - A.alignment_loss(h, rho)) / se))
+    # sums in another order than the check's chunks: rounding ~1e-12 of the z-score
+    assert r.figures["max_abs_z"] == pytest.approx(worst, rel=1e-9)

@@ -1,0 +1,223 @@
+"""Each check's verdict exactly at its tolerance (issue #17, session 8).
+
+The contract of every tolerance is non-strict, as the ``tolerance`` text of each result
+states it: an error passes when it is ``<= tol``, a slack when it is ``>= -tol``, a power
+when it is ``>= min_power``. A mutant that makes one comparison strict (``<=`` → ``<``)
+or flips it the other way (``<=`` → ``>``) differs from the check only when a figure sits
+exactly on its tolerance, which a continuous figure never does by chance. So the tolerance is
+moved onto the figure: the check is run once, the tolerance (a keyword argument, or the
+module constant it reads) is set to the figure the run reported (the largest one, where
+one tolerance bounds several figures), and the same seed must pass; one float further
+(``numpy.nextafter``) it must fail. The run is deterministic, so the figures are the same.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from pycheck import anisotropic as A
+from pycheck.checks import anisotropic as check_a
+from pycheck.checks import hermite, t1, t2
+
+
+def _error(figure):
+    return lambda r: r.figures[figure]
+
+
+def _slack(*figures):
+    """The tolerance at which the smallest of these slacks sits exactly on ``>= -tol``."""
+    return lambda r: -min(r.figures[f] for f in figures)
+
+
+# (check, keyword arguments, where the tolerance lives, the tolerance at which the check sits
+# exactly on its boundary); every case reads "passes iff binding <= tol"
+CASES = [
+    # hypothesis only (sweep=0): the worst slack is an example's, checked by its `assert`
+    (t1.lower_bound, {"examples": 20, "sweep": 0}, (t1, "_LOWER_TOL"),
+     _slack("worst_relative_slack")),
+    (t1.lower_bound, {"examples": 1, "sweep": 40}, (t1, "_LOWER_TOL"),
+     _slack("worst_relative_slack")),
+    (t1.lower_bound, {"examples": 5, "sweep": 20}, (t1, "_FEASIBLE_TOL"),
+     _error("max_infeasibility")),
+    (t1.rotation_equality, {}, "rel_tol", _error("max_rel_error")),
+    (t1.rotation_equality, {}, (t1, "_FEASIBLE_TOL"), _error("max_whitening_residual")),
+    (t1.nonlinear_gap, {"encoders": 40}, (t1, "_FEASIBLE_TOL"), _error("max_infeasibility")),
+    (t1.rotation_invariance, {}, "tol", _error("max_abs_moment")),
+    (hermite.hermite_quadrature, {}, "tol", _error("max_abs_error")),
+    (hermite.alignment_identity, {"size": 2_000}, "z_max", _error("max_abs_z")),
+    (hermite.alignment_identity, {"size": 2_000}, "rel_tol", _error("max_rel_error_quadrature")),
+    (hermite.mehler_monte_carlo, {"size": 5_000}, "z_max", _error("max_abs_z")),
+    (hermite.first_chaos, {}, "tol", _error("max_rel_error")),
+    (check_a.threshold_exact, {"worlds": 40}, (check_a, "_TOL"),
+     lambda r: max(abs(r.figures["L_closed_form"] - 0.58),
+                   abs(A.whitened_minimum([0.9, 0.5]) - 0.58), r.figures["max_minimum_error"])),
+    (check_a.whitened_gap, {"encoders": 30}, (check_a, "_TOL"),
+     _slack("worst_gap_slack", "worst_minimum_slack")),
+    (check_a.approximate_bound, {"encoders": 30}, (check_a, "_TOL"),
+     lambda r: max(-r.figures["worst_energy_slack"], -r.figures["worst_deviation_slack"],
+                   r.figures["isotropic_rel_error"])),
+]
+
+
+def _run(check, kwargs, where, tol, monkeypatch):
+    if isinstance(where, str):
+        return check(0, **kwargs, **{where: tol})
+    monkeypatch.setattr(*where, tol)
+    return check(0, **kwargs)
+
+
+@pytest.mark.parametrize("check, kwargs, where, binding", CASES,
+                         ids=[f"{c.__name__}-{w if isinstance(w, str) else w[1]}"
+                              for c, _, w, _ in CASES])
+def test_a_figure_exactly_at_its_tolerance_passes_and_one_float_past_fails(
+        check, kwargs, where, binding, monkeypatch):
+    first = check(0, **kwargs)
+    assert first.passed
+    at = binding(first)
+    assert math.isfinite(at)
+    on = _run(check, kwargs, where, at, monkeypatch)
+    assert binding(on) == at and on.passed
+    past = _run(check, kwargs, where, np.nextafter(at, -np.inf), monkeypatch)
+    assert binding(past) == at and not past.passed
+
+
+def test_T2_power_exactly_at_the_minimum_passes_and_one_float_above_fails():
+    """``power >= min_power``: the least power of the three latents is the binding one."""
+    kwargs = {"reps": 40, "size": 2_000}
+    worst = min(t2.normality_test_power(0, **kwargs).figures["power"].values())
+    assert 0 < worst < 1
+    assert t2.normality_test_power(0, **kwargs, min_power=worst).passed
+    assert not t2.normality_test_power(0, **kwargs,
+                                       min_power=np.nextafter(worst, np.inf)).passed
+
+
+# ---------------------------------------------------------------- thresholds written in the body
+# Where the tolerance is a literal of the check, the figure is moved onto it instead: a spy
+# returns the exact quantities except one, which is set so that the figure equals the literal
+# in floating point (or lies just past it).
+def test_T3_random_polynomials_slack_of_exactly_minus_1e_9_is_not_a_violation(monkeypatch):
+    """A violation is a relative slack ``< -1e-9``: with ``B = 0`` the energy slack is
+    ``-E_nl`` exactly, so ``E_nl = 1e-9`` sits on the boundary (and ``D = 0`` keeps the
+    deviation slack positive)."""
+    from pycheck import theory as T
+    from pycheck.checks import t3
+    exact, count = T.t3_quantities, {"n": 0}
+
+    def on_the_boundary(h, rho):
+        q = exact(h, rho)
+        count["n"] += 1
+        if count["n"] == 1:
+            return q._replace(nonlinear_energy=1e-9, deviation=0.0,
+                              bound=q.bound._replace(energy=0.0))
+        return q
+    monkeypatch.setattr(T, "t3_quantities", on_the_boundary)
+    r = t3.bound_random_polynomials(0, per_family=4)
+    assert r.figures["worst_relative_slack_energy"] == -1e-9
+    assert r.figures["violations"] == 0 and r.passed
+
+
+def _tightness_with(monkeypatch, change, steps=24):
+    """``bound_tightness`` with ``change(k, q, path)`` applied to the quantities of step
+    ``k`` of its path (the extremal family is left exact)."""
+    from pycheck import theory as T
+    from pycheck.checks import t3
+    exact, path = T.t3_quantities, []
+
+    def changed(h, rho):
+        q = exact(h, rho)
+        if len(path) < steps:
+            q = change(len(path), q, path)
+            path.append(q)
+        return q
+    monkeypatch.setattr(T, "t3_quantities", changed)
+    return t3.bound_tightness(0, steps=steps)
+
+
+def test_T3_tightness_fails_when_the_bound_stalls_at_one_step(monkeypatch):
+    """Strict decrease of the bound: at the last step the bound equals the one before (D
+    stays below it, |eps| + delta still decreases), so only ``< 0`` is broken."""
+    r = _tightness_with(monkeypatch, lambda k, q, path: q._replace(
+        bound=q.bound._replace(deviation=path[-1].bound.deviation)) if k == 23 else q)
+    assert r.figures["final_bound"] < 1e-5 and r.figures["final_abs_eps_plus_delta"] < 1e-5
+    assert not r.passed
+
+
+def test_T3_tightness_allows_D_within_1e_9_of_the_bound(monkeypatch):
+    """``D <= bound (1 + 1e-9)``: D set 5e-10 above the bound at one step is rounding."""
+    r = _tightness_with(monkeypatch, lambda k, q, path: q._replace(
+        deviation=q.bound.deviation * (1 + 5e-10)) if k == 12 else q)
+    assert r.passed
+
+
+def test_T3_tightness_fails_when_the_final_bound_is_2e_5(monkeypatch):
+    """The bound must end below 1e-5: 2e-5 added to every bound of the path keeps it
+    strictly decreasing and above D, so only the end point is wrong."""
+    r = _tightness_with(monkeypatch, lambda k, q, path: q._replace(
+        bound=q.bound._replace(deviation=q.bound.deviation + 2e-5)))
+    assert 2e-5 < r.figures["final_bound"] < 3e-5              # 2e-5 + the true 3.4e-6
+    assert r.figures["final_abs_eps_plus_delta"] < 1e-5 and not r.passed
+
+
+def test_T3_tightness_ratio_boundary_is_unreachable_in_floats():
+    """``|E_nl/B - 1| < 1e-9`` against ``<= 1e-9`` (an equivalent mutant): for a ratio in
+    [1/2, 2] the difference ``r - 1`` is exact (Sterbenz) and a multiple of 2^-53, while the
+    float 1e-9 is not, so the figure can never equal the tolerance."""
+    from fractions import Fraction
+    assert (Fraction(1e-9) * 2**53).denominator != 1
+
+
+def _plans(monkeypatch, values):
+    """``t4.plan`` returning ``values[i]`` (value, plan) on its i-th call, and a default
+    beyond them."""
+    from pycheck.checks import t4
+    calls = {"n": 0}
+
+    def fake(*args):
+        i = calls["n"]
+        calls["n"] += 1
+        return values[i] if i < len(values) else (1.0, (0, 0, 0, 0))
+    monkeypatch.setattr(t4, "plan", fake)
+
+
+def test_T4_counterexample_needs_a_value_change_above_1e_6(monkeypatch):
+    """A difference counts when the value changes by more than 1e-6 relative: values 1e6
+    and 1e6 + 1 differ by exactly 1e-6 (1/1e6 rounds to the float 1e-6), with one plan
+    changed, so the check must fail; 1e6 + 2 (2e-6) must pass and report 2e-6."""
+    from pycheck.checks import t4
+    same, other = (0, 0, 0, 0), (1, 0, 0, 0)
+    _plans(monkeypatch, [(1e6, same), (1e6 + 1, other)])
+    r = t4.dp_nonorthogonal_counterexample(0, problems=3)
+    assert r.figures["max_rel_value_diff"] == 1e-6 and r.figures["plans_changed"] == 1
+    assert not r.passed
+    _plans(monkeypatch, [(1e6, same), (1e6 + 2, other)])
+    r = t4.dp_nonorthogonal_counterexample(0, problems=3)
+    assert r.figures["max_rel_value_diff"] == 2e-6 and r.figures["plans_changed"] == 1
+    assert r.passed
+
+
+def test_A2_fold_margin_is_four_standard_errors(monkeypatch):
+    """``excess + 4 se < 0``: an excess of -4.5 se beats the rotations, -3.5 se does not
+    (the fold's Monte Carlo L, and so its quadrature z, unchanged)."""
+    real = A.gaussian_map_search
+
+    def excess_at(z):
+        def search(*args, **kwargs):
+            out = real(*args, **kwargs)
+            L, L_se, _, ex_se = out["map"]
+            out["map"] = (L, L_se, -z * ex_se, ex_se)
+            return out
+        return search
+    monkeypatch.setattr(A, "gaussian_map_search", excess_at(4.5))
+    assert check_a.fold_beats_rotations(0, size=20_000).passed
+    monkeypatch.setattr(A, "gaussian_map_search", excess_at(3.5))
+    assert not check_a.fold_beats_rotations(0, size=20_000).passed
+
+
+def test_T2_projection_identity_must_hold_in_both_dimensions():
+    """A prediction right for n = 2 and wrong for n = 3 (an extra ``κ u1 u2 u3``, zero in
+    two dimensions) must fail the identity figure, not only the Monte Carlo."""
+    def predicted(kappa, u):
+        return t2._sum4(kappa, u) + (kappa * u[0] * u[1] * u[2] if len(u) >= 3 else 0)
+    assert t2._projection_identity(2, predicted) and not t2._projection_identity(3, predicted)
+    r = t2.gennorm_projection_kurtosis(0, predicted=predicted)
+    assert r.figures["identity_n2_n3"] is False and not r.passed
