@@ -11,6 +11,7 @@ one tolerance bounds several figures), and the same seed must pass; one float fu
 (``numpy.nextafter``) it must fail. The run is deterministic, so the figures are the same.
 """
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -221,3 +222,34 @@ def test_T2_projection_identity_must_hold_in_both_dimensions():
     assert t2._projection_identity(2, predicted) and not t2._projection_identity(3, predicted)
     r = t2.gennorm_projection_kurtosis(0, predicted=predicted)
     assert r.figures["identity_n2_n3"] is False and not r.passed
+
+
+def _kstest_with_pvalue(monkeypatch, p):
+    """``scipy.stats.kstest`` returning the p-value ``p`` (statistic as computed)."""
+    from scipy import stats
+    real = stats.kstest
+
+    def fixed(*args, **kwargs):
+        return SimpleNamespace(statistic=real(*args, **kwargs).statistic, pvalue=p)
+    monkeypatch.setattr(stats, "kstest", fixed)
+
+
+@pytest.mark.parametrize("check", [t1.gaussian_preserving_nonlinear,
+                                   check_a.fold_beats_rotations,
+                                   check_a.conditional_rearrangement])
+def test_a_KS_p_value_of_exactly_1e_3_is_feasible(monkeypatch, check):
+    """Feasibility is ``KS p >= 1e-3``: on the boundary the check passes, one float below it
+    fails (every other figure is the true one)."""
+    _kstest_with_pvalue(monkeypatch, 1e-3)
+    assert check(0, size=20_000).passed
+    _kstest_with_pvalue(monkeypatch, np.nextafter(1e-3, 0))
+    assert not check(0, size=20_000).passed
+
+
+def test_T2_singular_covariance_boundary_is_1e_12_relative(monkeypatch):
+    """(b) needs the smallest eigenvalue of Cov(Az + b) to be <= 1e-12 of the largest:
+    eigenvalues (1e-12, 1) sit on the boundary and pass, (2e-12, 1) fail."""
+    for ratio, passed in ((1e-12, True), (2e-12, False)):
+        monkeypatch.setattr(np.linalg, "eigvalsh", lambda S, r=ratio: np.array([r, 1.0]))
+        r = t2.affine_pushforward(0, draws=20)
+        assert r.figures["max_relative_min_eigenvalue"] == ratio and r.passed is passed
