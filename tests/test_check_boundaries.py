@@ -252,4 +252,129 @@ def test_T2_singular_covariance_boundary_is_1e_12_relative(monkeypatch):
     for ratio, passed in ((1e-12, True), (2e-12, False)):
         monkeypatch.setattr(np.linalg, "eigvalsh", lambda S, r=ratio: np.array([r, 1.0]))
         r = t2.affine_pushforward(0, draws=20)
-        assert r.figures["max_relative_min_eigenvalue"] == ratio and r.passed is passed
+        assert r.figures["max_relative_min_eigenvalue"] == ratio and r.passed == passed
+
+
+# Monte-Carlo margins: the spy returns dyadic values (exact in floating point), so that a
+# z-score or a confidence limit lands exactly on the check's literal.
+def _series_and_monte_carlo(monkeypatch, L_mc, L_exact, e_nl, se=0.125):
+    from pycheck import theory as T
+    monkeypatch.setattr(T, "alignment_monte_carlo", lambda *a, **k: (L_mc, se))
+    monkeypatch.setattr(t1, "_band_map_l2", lambda *a: (L_exact, e_nl))
+    return t1.gaussian_preserving_nonlinear(0, size=20_000)        # n = 2, rho = 1/2: bound 2
+
+
+def test_T1_gaussian_preserving_monte_carlo_within_4_se_of_the_series(monkeypatch):
+    """|z| <= 4 between Monte Carlo and the series: z = 0.5 / 0.125 = 4 exactly passes (the
+    gap inequality at its equality case), one ulp further fails."""
+    L = 2.0 + 2**-10
+    r = _series_and_monte_carlo(monkeypatch, L + 0.5, L, 2**-9)
+    assert r.figures["z_mc_vs_exact"] == 4.0 and r.passed
+    r = _series_and_monte_carlo(monkeypatch, L + 0.5, np.nextafter(L, 0), 2**-9)
+    assert not r.passed
+
+
+def test_T1_gaussian_preserving_CI_must_lie_strictly_above_the_bound(monkeypatch):
+    """L_MC - 4 se > 2n(1-rho): a lower end exactly at the bound 2 fails."""
+    r = _series_and_monte_carlo(monkeypatch, 2.5, 2.25, 0.0)
+    assert r.figures["ci_lower"] == r.figures["bound_2n(1-rho)"] == 2.0 and not r.passed
+    assert _series_and_monte_carlo(monkeypatch, 2.5 + 2**-20, 2.25, 0.0).passed
+
+
+def _fold_with(monkeypatch, map_result, sign_flip, quadrature=1.0):
+    """``fold_beats_rotations`` with its Monte Carlo replaced by ``(L, se, excess, se)``
+    tuples and the exact sign-flip and fold values set to ``quadrature``."""
+    monkeypatch.setattr(A, "gaussian_map_search",
+                        lambda *a, **k: {"map": map_result, "sign_flip": sign_flip})
+    monkeypatch.setattr(A, "sign_flip_exact_alignment", lambda rho: 1.0)
+    return check_a.fold_beats_rotations(0, size=20_000, exact=lambda rho: quadrature)
+
+
+@pytest.mark.parametrize("map_result, sign_flip, passed", [
+    ((1.5, 0.125, -1.0, 0.125), (1.5, 0.125, 0, 0), True),        # both z exactly 4
+    ((1.5, 0.125, -1.0, 0.125), (1.5 + 2**-40, 0.125, 0, 0), False),
+    ((1.5 + 2**-40, 0.125, -1.0, 0.125), (1.5, 0.125, 0, 0), False),
+    ((1.5, 0.125, -0.5, 0.125), (1.5, 0.125, 0, 0), False),       # excess + 4 se = 0
+    ((1.5, 0.125, -0.5 - 2**-40, 0.125), (1.5, 0.125, 0, 0), True),
+])
+def test_A2_fold_z_scores_and_margin_at_their_literals(monkeypatch, map_result, sign_flip,
+                                                        passed):
+    """|z| <= 4 against the exact sign-flip and quadrature values, excess + 4 se < 0
+    (strictly): z = 0.5 / 0.125 and -0.5 + 4 * 0.125 are exact."""
+    assert _fold_with(monkeypatch, map_result, sign_flip).passed == passed
+
+
+def test_A2_conditional_excess_of_exactly_minus_4_se_passes(monkeypatch):
+    for excess, passed in ((-0.5, True), (-0.5 - 2**-40, False)):
+        monkeypatch.setattr(A, "gaussian_map_search",
+                            lambda *a, ex=excess, **k: {"map": (1.0, 0.1, ex, 0.125)})
+        r = check_a.conditional_rearrangement(0, size=20_000)
+        assert r.figures["min_excess_z"] == excess / 0.125 and r.passed == passed
+
+
+def test_T2_gaussian_positive_case_binomial_p_of_exactly_0_005_passes(monkeypatch):
+    from scipy import stats
+    for p, passed in ((0.005, True), (np.nextafter(0.005, 0), False)):
+        monkeypatch.setattr(stats, "binomtest", lambda *a, p=p: SimpleNamespace(pvalue=p))
+        assert t2.gaussian_positive_case(0, reps=20, size=100).passed == passed
+
+
+def test_T3_whitened_corollary_boundaries(monkeypatch):
+    """A violation is a relative excess > 1e-9 and the hypothesis is delta <= 1e-9: with
+    eps = 0 (so B = 0) and D = 1e-9 the slack is -1e-9 exactly, and delta = 1e-9, so the
+    check passes on both boundaries; delta one float above 1e-9 fails."""
+    from pycheck import theory as T
+    from pycheck.checks import t3
+    exact = T.t3_quantities
+    for delta, passed in ((1e-9, True), (np.nextafter(1e-9, 1), False)):
+        first = {"done": False}
+
+        def boundary(h, rho, delta=delta):
+            q = exact(h, rho)
+            if first["done"]:
+                return q
+            first["done"] = True
+            return q._replace(eps=0.0, deviation=1e-9, delta=delta)
+        monkeypatch.setattr(T, "t3_quantities", boundary)
+        r = t3.whitened_corollary(0, count=20)
+        assert r.figures["min_rel_slack"] == -1e-9 and r.figures["max_delta"] == delta
+        assert r.figures["violations"] == 0 and r.passed == passed
+
+
+def test_T3_extremal_ratio_must_exceed_0_999(monkeypatch):
+    """D / bound on the extremal family must end strictly above 0.999: the last ratio set to
+    0.999 exactly (still increasing from the one before, 0.995) fails."""
+    from pycheck import theory as T
+    from pycheck.checks import t3
+    exact, count = T.t3_quantities, {"n": 0}
+
+    def last_at(h, rho):
+        q = exact(h, rho)
+        count["n"] += 1
+        if count["n"] == 24 + 4:
+            return q._replace(deviation=0.999, bound=q.bound._replace(deviation=1.0))
+        return q
+    monkeypatch.setattr(T, "t3_quantities", last_at)
+    r = t3.bound_tightness(0)
+    assert r.figures["extremal_D_over_bound"][-1] == 0.999 and not r.passed
+
+
+def test_T3_extremal_eps_must_be_below_1e_12(monkeypatch):
+    from pycheck import theory as T
+    from pycheck.checks import t3
+    exact, count = T.t3_quantities, {"n": 0}
+
+    def eps_at(h, rho):
+        q = exact(h, rho)
+        count["n"] += 1
+        return q._replace(eps=1e-12) if count["n"] == 24 + 2 else q
+    monkeypatch.setattr(T, "t3_quantities", eps_at)
+    assert not t3.bound_tightness(0).passed
+
+
+def test_T4_conjugacy_residual_of_exactly_1e_12_passes(monkeypatch):
+    from pycheck.checks import t4
+    for residual, passed in ((1e-12, True), (np.nextafter(1e-12, 1), False)):
+        monkeypatch.setattr(t4, "conjugacy_residual", lambda *a, r=residual: r)
+        r = t4.dp_rotation_invariance(0, problems=6)
+        assert r.figures["conjugacy_residual"] == residual and r.passed == passed
