@@ -469,3 +469,72 @@ def test_A1_monte_carlo_z_scores_are_recomputed_from_the_pairs(monkeypatch):
         worst = max(worst, abs((v.mean() - A.alignment_loss(h, rho)) / se))
     # sums in another order than the check's chunks: rounding ~1e-12 of the z-score
     assert r.figures["max_abs_z"] == pytest.approx(worst, rel=1e-9)
+
+
+# ---------------------------------------------------------------- how draws are used
+@pytest.mark.parametrize("name, kwargs, log_range", [
+    ("T1.lower_bound", {"examples": 1, "sweep": 30}, (-3, 0.5)),
+    ("T1.nonlinear_gap", {"encoders": 30}, (-2, 0.5)),
+    ("A1.whitened_gap", {"encoders": 30}, (-2, 0.5)),
+    ("A1.approximate_bound", {"encoders": 30}, (-2, 0)),
+])
+def test_log_uniform_nonlinear_scales_reach_the_encoders(monkeypatch, draws, name, kwargs,
+                                                        log_range):
+    """The nonlinear scale handed to ``T.random_encoder`` is ``10^u`` for the stated draw
+    ``u ~ U(log_range)``, with a random mean of scale 1 (the encoders are not centred)."""
+    from pycheck import theory as T
+    made = []
+    real = T.random_encoder
+
+    def spy(rng, n, degree, **kw):
+        made.append(kw)
+        return real(rng, n, degree, **kw)
+    monkeypatch.setattr(T, "random_encoder", spy)
+    REGISTRY[name](0, **kwargs)
+    exps = [float(out) for m, a, out in draws if (m, a) == ("uniform", log_range)]
+    swept = [kw for kw in made if "linear_scale" not in kw or name == "A1.approximate_bound"]
+    assert exps and [kw["nonlinear_scale"] for kw in swept] == [10**u for u in exps]
+    assert {kw["mean_scale"] for kw in swept} == {1.0}
+
+
+def test_A1_threshold_exact_counts_ties_and_disagreements(monkeypatch):
+    """Every third world is made a tie (gap 0: skipped), the next one has a gap of exactly
+    1e-9 (not a tie: a tie is |g| < 1e-9); a threshold that answers the opposite of the true
+    one then disagrees on every world that is not a tie."""
+    from pycheck import anisotropic as A
+    real, calls = A.spectral_gap, {"n": 0}
+
+    def gap(rho):
+        calls["n"] += 1
+        return {0: 0.0, 1: 1e-9}.get(calls["n"] % 3, real(rho))
+    monkeypatch.setattr(A, "spectral_gap", gap)
+    W = 30
+    r = REGISTRY["A1.threshold_exact"](0, worlds=W, threshold=lambda rho: real(rho) > 0)
+    assert r.figures["ties_skipped"] == W // 3 and r.figures["threshold_disagreements"] == 0
+    calls["n"] = 0
+    r = REGISTRY["A1.threshold_exact"](0, worlds=W, threshold=lambda rho: not real(rho) > 0)
+    assert r.figures["threshold_disagreements"] == W - W // 3 and not r.passed
+
+
+def test_A1_threshold_exact_minimum_error_is_the_worst_world(monkeypatch):
+    from pycheck import anisotropic as A
+    from pycheck.checks import anisotropic as check_a
+    brute = _spy(monkeypatch, check_a, "_brute_top_weights")
+    minimum, calls = _recording(A.whitened_minimum)
+    r = REGISTRY["A1.threshold_exact"](0, worlds=30, minimum=minimum)
+    worlds = calls[1:]                                     # the first is rho = (0.9, 0.5)
+    assert len(worlds) == len(brute) == 30
+    assert r.figures["max_minimum_error"] == max(
+        abs(A.whitened_minimum(rho) - 2 * (1 - lam).sum()) for (rho,), ((_,), (lam, _)) in
+        zip(worlds, brute))
+
+
+def test_A1_threshold_exact_fails_on_a_wrong_minimum_at_the_counterexample_alone():
+    """The closed-form minimum 1e-6 off at rho = (0.9, 0.5) only (right on every random
+    world): the exact counterexample's value is wrong, the check must fail."""
+    from pycheck import anisotropic as A
+
+    def minimum(rho):
+        return A.whitened_minimum(rho) + (1e-6 if list(rho) == [0.9, 0.5] else 0.0)
+    r = REGISTRY["A1.threshold_exact"](0, worlds=20, minimum=minimum)
+    assert r.figures["max_minimum_error"] <= 1e-12 and not r.passed
