@@ -378,3 +378,44 @@ def test_T4_conjugacy_residual_of_exactly_1e_12_passes(monkeypatch):
         monkeypatch.setattr(t4, "conjugacy_residual", lambda *a, r=residual: r)
         r = t4.dp_rotation_invariance(0, problems=6)
         assert r.figures["conjugacy_residual"] == residual and r.passed == passed
+
+
+def _t4_values(monkeypatch, *, dq=0.0, d_orbit=0.0, d_brute=0.0, gap=1e6, V=1e12):
+    """T4's planner and brute force with chosen values, the plans the true DP's: every
+    problem's optimal value is ``V``, its conjugate's ``V + dq``; brute force finds the DP's
+    plan at ``V + d_brute`` and every other sequence at ``V + gap``; the Q-orbit problem
+    has values ``V`` and ``V + d_orbit``. With ``V = 1e12`` the relative figures are
+    correctly rounded quotients of integers: ``100 / 1e12`` is the float 1e-10."""
+    from pycheck.checks import t4
+    real_plan, calls, last = t4.plan, {"n": 0}, {}
+
+    def plan(*args):
+        _, pol = real_plan(*args)
+        calls["n"] += 1
+        if calls["n"] % 2:                             # P of a problem, or the orbit's P
+            last["pol"] = pol
+            return V, pol
+        return V + (d_orbit if calls["n"] > 2 * problems else dq), pol
+
+    def costs(s0, goal, actions, horizon, lam):
+        out = np.full(len(actions) ** horizon, V + gap)
+        out[np.ravel_multi_index(last["pol"], (len(actions),) * horizon)] = V + d_brute
+        return out
+    problems = 6
+    monkeypatch.setattr(t4, "plan", plan)
+    monkeypatch.setattr(t4, "sequence_costs", costs)
+    return t4.dp_rotation_invariance(0, problems=problems)
+
+
+@pytest.mark.parametrize("values, passed", [
+    ({"dq": 100.0, "d_orbit": 100.0, "d_brute": 1.0, "gap": 1e5}, True),   # all on the edge
+    ({"dq": 101.0}, False),                      # values equal to 1e-10 relative
+    ({"d_orbit": 101.0}, False),                 # the Q-orbit problem likewise
+    ({"d_brute": 2.0}, False),                   # DP = brute force to 1e-12
+    ({"gap": 1e4}, False),                       # optimum unique by a margin > 1e-8 (strict)
+])
+def test_T4_tolerances_at_their_literals(monkeypatch, values, passed):
+    r = _t4_values(monkeypatch, **values)
+    assert r.passed == passed
+    assert r.figures["max_rel_value_diff"] == values.get("dq", 0.0) / 1e12
+    assert r.figures["dp_vs_brute_force"] == values.get("d_brute", 0.0) / 1e12
