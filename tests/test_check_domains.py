@@ -538,3 +538,27 @@ def test_A1_threshold_exact_fails_on_a_wrong_minimum_at_the_counterexample_alone
         return A.whitened_minimum(rho) + (1e-6 if list(rho) == [0.9, 0.5] else 0.0)
     r = REGISTRY["A1.threshold_exact"](0, worlds=20, minimum=minimum)
     assert r.figures["max_minimum_error"] <= 1e-12 and not r.passed
+
+
+def test_T3_tightness_path_is_the_stated_family(monkeypatch, draws):
+    """Step k of the path is ``h_t = Q (I + tS) z + t (nonlinear + mean)`` with ``t = 2^-k``,
+    ``S = G Gᵀ / n`` for the drawn 3 × 3 ``G``, a Haar ``Q`` and a degree-3 encoder with a mean;
+    the extremal family is taken at ``δ = 10^-1 … 10^-4``."""
+    from pycheck import theory as T
+    from pycheck.checks import t3
+    rotations = _spy(monkeypatch, T, "random_rotation")
+    bases = _spy(monkeypatch, T, "random_encoder")
+    quantities = _spy(monkeypatch, T, "t3_quantities")
+    extremal = _spy(monkeypatch, t3, "_extremal")
+    steps = 8
+    REGISTRY["T3.bound_tightness"](0, steps=steps)
+    (((_, n), Q),), (((_, n_base, degree), base),) = rotations, bases
+    assert (n, n_base, degree) == (3, 3, 3) and base.coef[:, 0].any()        # with a mean
+    G = draws[0][2]
+    S = G @ G.T / n
+    for k, ((h, rho), _) in enumerate(quantities[:steps]):
+        t = 2.0**-k
+        expected = t * base.coef
+        expected[:, 1:n + 1] = Q @ (np.eye(n) + t * S)
+        assert rho == 0.6 and np.array_equal(h.coef, expected)
+    assert [a for a, _ in extremal] == [(3, 0.6, d) for d in (1e-1, 1e-2, 1e-3, 1e-4)]
