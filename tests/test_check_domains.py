@@ -562,3 +562,41 @@ def test_T3_tightness_path_is_the_stated_family(monkeypatch, draws):
         expected[:, 1:n + 1] = Q @ (np.eye(n) + t * S)
         assert rho == 0.6 and np.array_equal(h.coef, expected)
     assert [a for a, _ in extremal] == [(3, 0.6, d) for d in (1e-1, 1e-2, 1e-3, 1e-4)]
+
+
+def _mehler_z_scores(monkeypatch, eigen, size, seed):
+    """Run L2's Monte Carlo with spies; return the report and the z-scores of parts (a)
+    and (b) recomputed from the draws by their definitions (s.e. of a mean, ddof = 1)."""
+    from pycheck import theory as T
+    moved = _spy(monkeypatch, T, "hermite")
+    pairs = _spy(monkeypatch, T, "ou_pairs")
+    eigen_spy, _ = _recording(eigen)
+    r = REGISTRY["L2.mehler_monte_carlo"](seed, eigen=eigen_spy, size=size)
+    samples = [v for a, v in moved if np.ndim(a[1]) == 1]
+    points = [(a[0], a[1], v) for a, v in moved if np.ndim(a[1]) == 0]
+    rhos = [rho for rho in (0.3, 0.8) for _ in range(30)]
+    za = [(v.mean() - eigen(rho, k) * hz) / (v.std(ddof=1) / math.sqrt(size))
+          for v, (k, _, hz), rho in zip(samples, points, rhos, strict=True)]
+    (_, (z, zp)), = pairs
+    alphas = T.multi_indices(2, 3)
+    P, Pp = T.basis(z, alphas), T.basis(zp, alphas)
+    m1, m2 = Pp.T @ P / size, (Pp**2).T @ P**2 / size
+    se = np.sqrt((m2 - m1**2) / (size - 1))
+    diff = m1 - np.diag(eigen(0.6, alphas.sum(axis=1)).astype(float))
+    constant = np.zeros_like(se, dtype=bool)
+    constant[0, 0] = True                         # phi_0 = 1: se = 0 and diff = 0 exactly
+    assert se[0, 0] == 0 and diff[0, 0] == 0 and np.all(se[~constant] > 0)
+    zb = np.where(constant, 0.0, diff / np.where(constant, 1.0, se))
+    return r, np.abs(za), np.abs(zb)
+
+
+@pytest.mark.parametrize("seed, part", [(0, "a"), (1, "b")])
+def test_L2_monte_carlo_z_scores_are_recomputed(monkeypatch, seed, part):
+    """The reported max |z| is the largest of the z-scores recomputed from the draws; at
+    seed 0 it is a conditional moment's (a), at seed 1 a cross-moment's (b), so a wrong
+    normaliser in either part changes it. rel 1e-12: the same operations, in another order."""
+    r, za, zb = _mehler_z_scores(monkeypatch, lambda rho, k: rho**k, 4_000, seed)
+    worst = {"a": za.max(), "b": zb.max()}
+    assert worst[part] == max(worst.values())
+    assert r.figures["max_abs_z"] == pytest.approx(worst[part], rel=1e-12)
+    assert r.figures["tests"] == len(za) + zb.size
