@@ -419,3 +419,22 @@ def test_T4_tolerances_at_their_literals(monkeypatch, values, passed):
     assert r.passed == passed
     assert r.figures["max_rel_value_diff"] == values.get("dq", 0.0) / 1e12
     assert r.figures["dp_vs_brute_force"] == values.get("d_brute", 0.0) / 1e12
+
+
+@pytest.mark.parametrize("term", ["closed_form", "minimum"])
+def test_A1_counterexample_values_at_the_tolerance(monkeypatch, term):
+    """Each of the two closed-form values at rho = (0.9, 0.5) must be within _TOL of 0.58
+    (non-strict): one of them moved by 2^-30 (far above the rounding of the other figures)
+    passes with _TOL set to its error and fails one float below."""
+    real_loss, real_min = A.alignment_loss, A.whitened_minimum
+    if term == "closed_form":
+        monkeypatch.setattr(A, "alignment_loss", lambda h, rho: real_loss(h, rho) + 2**-30)
+        error = abs(real_loss(A.sfa_encoder([0.9, 0.5]), [0.9, 0.5]) + 2**-30 - 0.58)
+        kwargs = {}
+    else:
+        kwargs = {"minimum": lambda rho: real_min(rho) + (2**-30 if list(rho) == [0.9, 0.5]
+                                                          else 0.0)}
+        error = abs(real_min([0.9, 0.5]) + 2**-30 - 0.58)
+    for tol, passed in ((error, True), (np.nextafter(error, 0), False)):
+        monkeypatch.setattr(check_a, "_TOL", tol)
+        assert check_a.threshold_exact(0, worlds=20, **kwargs).passed == passed
