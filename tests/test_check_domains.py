@@ -600,3 +600,24 @@ def test_L2_monte_carlo_z_scores_are_recomputed(monkeypatch, seed, part):
     assert worst[part] == max(worst.values())
     assert r.figures["max_abs_z"] == pytest.approx(worst[part], rel=1e-12)
     assert r.figures["tests"] == len(za) + zb.size
+
+
+def test_A1_whitened_gap_minimum_slack_is_per_dimension(monkeypatch):
+    """The slack over the whitened minimum is divided by 2n. In 1-D it is smallest (the
+    reported minimum sits at n = 1, where 2n = 2/n), so the 1-D encoders are made strongly
+    nonlinear (still whitened) and the minimum moves to n >= 2, where the normaliser shows."""
+    from pycheck import anisotropic as A
+    from pycheck import theory as T
+
+    def prepare(h):
+        if h.n == 1:
+            coef = h.coef.copy()
+            coef[:, h.degrees >= 2] *= 100
+            h = T.PolyEncoder(coef, h.alphas)
+        return T.whiten(h)
+    losses = _spy(monkeypatch, A, "alignment_loss")
+    encoders = 40
+    r = REGISTRY["A1.whitened_gap"](0, prepare=prepare, encoders=encoders)
+    slack = [((L - A.whitened_minimum(rho)) / (2 * h.n), h.n)
+             for (h, rho), L in losses[1:2 * encoders:2]]
+    assert min(slack)[1] >= 2 and r.figures["worst_minimum_slack"] == min(slack)[0]
