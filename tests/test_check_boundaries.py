@@ -438,3 +438,39 @@ def test_A1_counterexample_values_at_the_tolerance(monkeypatch, term):
     for tol, passed in ((error, True), (np.nextafter(error, 0), False)):
         monkeypatch.setattr(check_a, "_TOL", tol)
         assert check_a.threshold_exact(0, worlds=20, **kwargs).passed == passed
+
+
+def test_T2_gennorm_exact_values_must_match_the_closed_form_to_1e_40():
+    """An exponent off by 1e-12 (except at alpha = 2, which stays Gaussian) moves every
+    excess kurtosis by ~1e-12: inside scipy's 1e-9 comparison, far outside the symbolic
+    1e-40, so only the closed-form comparison catches it."""
+    import sympy as sp
+    r = t2.gennorm_projection_kurtosis(0, exponent=lambda a: a + (a - 2) / sp.Integer(10)**12)
+    assert r.figures["excess_kurtosis"]["2"] == 0 and r.figures["identity_n2_n3"]
+    assert not r.passed
+
+
+@pytest.mark.parametrize("z, passed", [(3.5, True), (4.5, False), (-4.5, False)])
+def test_T2_gennorm_monte_carlo_z_threshold_is_4(monkeypatch, z, passed):
+    """The Laplace law's predicted kurtosis is moved so that its Monte-Carlo z-score is
+    ``z`` (the uniform's stays true): |z| <= 4 passes, 4.5 fails."""
+    from scipy import stats
+    batches = _spy_kurtosis(monkeypatch, stats)
+
+    def predicted(kappa, u):
+        if not isinstance(u, np.ndarray) or kappa != 3.0:
+            return t2._sum4(kappa, u)
+        k = batches[-1]
+        return k.mean() - z * k.std(ddof=1) / math.sqrt(20)
+    r = t2.gennorm_projection_kurtosis(0, predicted=predicted)
+    assert r.figures["mc_z_scores"][0] == pytest.approx(z, rel=1e-9) and r.passed == passed
+
+
+def _spy_kurtosis(monkeypatch, stats):
+    outputs, real = [], stats.kurtosis
+
+    def spy(*args, **kwargs):
+        outputs.append(real(*args, **kwargs))
+        return outputs[-1]
+    monkeypatch.setattr(stats, "kurtosis", spy)
+    return outputs

@@ -172,11 +172,15 @@ def test_L6_draws_sixty_encoders_with_and_without_mean_and_nonlinearity(draws):
 
 # ---------------------------------------------------------------- T2
 def test_T2_gennorm_draws_unit_vectors_in_the_stated_dimensions(draws):
-    REGISTRY["T2.gennorm_projection_kurtosis"](0)
+    r = REGISTRY["T2.gennorm_projection_kurtosis"](0)
     # 500 unit vectors in each n of (2, 3, 5, 16, 64); one direction u in R^4 per Monte-Carlo law
     stated = Counter({("standard_normal", ((500, n),)): 1 for n in (2, 3, 5, 16, 64)})
     stated[("standard_normal", (4,))] = 2
     _assert_draws(draws, stated, {"standard_normal": 7})
+    # the figure is min over those vectors of sum(u^4) - 1/n, u the normalised draws
+    U = [out / np.linalg.norm(out, axis=1, keepdims=True) for _, a, out in draws[:5]]
+    assert r.figures["min_sum_u4_minus_1_over_n"] == min(
+        float((np.sum(u**4, axis=1) - 1 / u.shape[1]).min()) for u in U)
 
 
 def test_T2_normality_test_power_draws_the_stated_sizes(draws):
