@@ -474,3 +474,15 @@ def _spy_kurtosis(monkeypatch, stats):
         return outputs[-1]
     monkeypatch.setattr(stats, "kurtosis", spy)
     return outputs
+
+
+@pytest.mark.parametrize("law, value, passed", [
+    ("laplace", 3 + 2**-40, True), ("laplace", 3 + 2**-39, False), ("laplace", 3 - 2**-39, False),
+    ("uniform", -1.2 - 2**-40, True), ("uniform", -1.2 + 2**-39, False),
+])
+def test_T2_scipy_kurtosis_compared_to_1e_12(monkeypatch, law, value, passed):
+    """scipy's excess kurtosis of each law must equal the exact value to 1e-12: 2^-40
+    (9e-13) is rounding, 2^-39 (1.8e-12) is a wrong value."""
+    from scipy import stats
+    monkeypatch.setattr(getattr(stats, law), "stats", lambda moments: value)
+    assert t2.laplace_uniform_kurtosis(0).passed == passed
