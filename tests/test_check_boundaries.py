@@ -486,3 +486,63 @@ def test_T2_scipy_kurtosis_compared_to_1e_12(monkeypatch, law, value, passed):
     from scipy import stats
     monkeypatch.setattr(getattr(stats, law), "stats", lambda moments: value)
     assert t2.laplace_uniform_kurtosis(0).passed == passed
+
+
+# ---------------------------------------------------------------- after reading the held-out samples
+def test_T2_gennorm_scipy_comparison_is_1e_9(monkeypatch):
+    """scipy's gennorm kurtosis off by 1e-6 (the exact values untouched) must fail."""
+    from scipy import stats
+    real = stats.gennorm
+
+    class Off:
+        def __init__(self, *args, **kwargs):
+            self.frozen = real(*args, **kwargs)
+
+        def stats(self, moments):
+            return self.frozen.stats(moments=moments) + 1e-6
+    monkeypatch.setattr(stats, "gennorm", Off)
+    assert not t2.gennorm_projection_kurtosis(0).passed
+
+
+def test_A1_approximate_bound_deviation_slack_of_zero_passes(monkeypatch):
+    """D equal to its bound on every encoder (slack exactly 0 >= -_TOL) passes."""
+    from pycheck import theory as T
+    last = {}
+
+    def bound(eps, delta, rho):
+        last["b"] = A.anisotropic_bound(eps, delta, rho)
+        return last["b"]
+    monkeypatch.setattr(T, "deviation_from_rotation", lambda h: (last["b"].deviation, None))
+    r = check_a.approximate_bound(0, bound=bound, encoders=20)
+    assert r.figures["worst_deviation_slack"] == 0.0 and r.passed
+
+
+def test_T1_gaussian_preserving_gap_at_equality_in_floating_point_passes(monkeypatch):
+    """eps >= 2rho(1-rho) E_nl (1 - 1e-9) holds with equality: E_nl = 4.376048033015854 and
+    L = 4.188024014319903 (found by a search) make both sides the same float, which the
+    first assertion confirms; the Monte Carlo sits on the series (z = 0)."""
+    e_nl, L = 4.376048033015854, 4.188024014319903
+    assert L - 2.0 == 2 * 0.5 * (1 - 0.5) * e_nl * (1 - 1e-9)
+    r = _series_and_monte_carlo(monkeypatch, L, L, e_nl)
+    assert r.figures["z_mc_vs_exact"] == 0.0 and r.passed
+
+
+def test_T3_tightness_final_bound_of_exactly_1e_5_fails(monkeypatch):
+    """The bound must end strictly below 1e-5: the path's bounds raised (still decreasing,
+    still above D) so that the last one is the float 1e-5 exactly."""
+    steps = 24
+
+    def raise_bound(k, q, path):
+        new = 1e-5 if k == steps - 1 else q.bound.deviation + 1e-5 * (steps - k)
+        return q._replace(bound=q.bound._replace(deviation=new))
+    r = _tightness_with(monkeypatch, raise_bound, steps)
+    assert r.figures["final_bound"] == 1e-5 and not r.passed
+
+
+def test_A2_fold_quadrature_value_equal_to_the_rotations_fails(monkeypatch):
+    """The fold must be strictly below every rotation's 2 sum(1 - rho): a quadrature value
+    equal to it fails, however the Monte Carlo looks."""
+    rot = A.rotation_alignment((0.95, 0.5))
+    r = _fold_with(monkeypatch, (rot + 0.25, 0.125, -1.0, 0.125), (1.5, 0.125, 0, 0),
+                   quadrature=rot)
+    assert r.figures["L_quadrature"] == r.figures["L_rotation"] and not r.passed

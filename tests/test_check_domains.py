@@ -608,18 +608,17 @@ def test_L2_monte_carlo_z_scores_are_recomputed(monkeypatch, seed, part):
     assert r.figures["tests"] == len(za) + zb.size
 
 
-def test_A1_whitened_gap_minimum_slack_is_per_dimension(monkeypatch):
-    """The slack over the whitened minimum is divided by 2n. In 1-D it is smallest (the
-    reported minimum sits at n = 1, where 2n = 2/n), so the 1-D encoders are made strongly
-    nonlinear (still whitened) and the minimum moves to n >= 2, where the normaliser shows."""
+def test_A1_whitened_gap_slacks_are_per_dimension(monkeypatch):
+    """Both slacks (the gap's and the one over the whitened minimum) are divided by 2n. In
+    1-D they are smallest (the reported minima sit at n = 1, where 2n = 2/n), so every 1-D
+    encoder is replaced by the whitened ``z + He_3(z)`` (all its nonlinear energy in degree 3, where neither slack is
+    tight), and both minima move to n >= 2, where the normaliser shows."""
     from pycheck import anisotropic as A
     from pycheck import theory as T
 
     def prepare(h):
-        if h.n == 1:
-            coef = h.coef.copy()
-            coef[:, h.degrees >= 2] *= 100
-            h = T.PolyEncoder(coef, h.alphas)
+        if h.n == 1:                                   # z + He_3(z): degree 3, far from tight
+            h = T.PolyEncoder(np.array([[0.0, 1.0, 0.0, 1.0]]), T.multi_indices(1, 3))
         return T.whiten(h)
     losses = _spy(monkeypatch, A, "alignment_loss")
     encoders = 40
@@ -627,3 +626,70 @@ def test_A1_whitened_gap_minimum_slack_is_per_dimension(monkeypatch):
     slack = [((L - A.whitened_minimum(rho)) / (2 * h.n), h.n)
              for (h, rho), L in losses[1:2 * encoders:2]]
     assert min(slack)[1] >= 2 and r.figures["worst_minimum_slack"] == min(slack)[0]
+    gap = [((L - A.rotation_alignment(rho) - 2 * A.spectral_gap(rho) * T.nonlinear_energy(h))
+            / (2 * h.n), h.n) for (h, rho), L in losses[0:2 * encoders:2]]
+    assert min(gap)[1] >= 2 and r.figures["worst_gap_slack"] == min(gap)[0]
+
+
+# ---------------------------------------------------------------- figures recomputed (session 8, after reading the held-out samples)
+def test_L5_slack_and_rank_deficient_family_recomputed(monkeypatch, draws):
+    """worst_relative_slack is min (rhs - lhs) / (1 + rhs) over the matrices, and the
+    rank-deficient family is ``G[:, :n-1] N / n`` for the drawn G (n, n) and N (n - 1, n)."""
+    from pycheck.checks import hermite
+    calls = _spy(monkeypatch, hermite, "_nearest_orthogonal_distance")
+    P = 8
+    r = REGISTRY["L5.procrustes_bound"](0, per_family=P)
+    slack = []
+    for (W,), lhs in calls:
+        rhs = float(np.linalg.norm(W @ W.T - np.eye(len(W))))
+        slack.append((rhs - lhs) / (1 + rhs))
+    assert r.figures["worst_relative_slack"] == min(slack)
+    gaussians = [out for m, a, out in draws if m == "standard_normal"]
+    # draws per matrix: G, then for the rank-deficient family (the 3rd) a second factor N
+    pairs = gaussians[2 * P:4 * P]
+    for i, ((W,), _) in enumerate(calls[2 * P:3 * P]):
+        G, N = pairs[2 * i], pairs[2 * i + 1]
+        n = len(G)
+        assert np.array_equal(W, G[:, :max(n - 1, 0)] @ N / n)
+
+
+def test_L6_error_figure_is_relative_to_1_plus_the_energy(monkeypatch):
+    from pycheck import theory as T
+    from pycheck.checks import hermite
+    quads = _spy(monkeypatch, hermite, "_first_chaos_distance")
+    energies = _spy(monkeypatch, T, "chaos_energies")
+    r = REGISTRY["L6.first_chaos"](0)
+    worst = 0.0
+    for (_, quad), (_, e) in zip(quads, energies, strict=True):
+        if e.shape[1] < 2:
+            e = np.pad(e, ((0, 0), (0, 2 - e.shape[1])))
+        pred = e.sum(axis=1) - e[:, 1]
+        worst = max(worst, float(np.max(np.abs(quad - pred) / (1 + e.sum(axis=1)))))
+    assert r.figures["max_rel_error"] == worst > 0
+
+
+def test_A1_approximate_bound_figures_recomputed(monkeypatch):
+    """min B / E_nl over the encoders of degree >= 2, and the largest relative difference
+    of the isotropic bound from T3's."""
+    from pycheck import anisotropic as A
+    from pycheck import theory as T
+    bound, calls = _recording(A.anisotropic_bound)
+    made = _spy(monkeypatch, T, "random_encoder")
+    E = 40
+    r = REGISTRY["A1.approximate_bound"](0, bound=bound, encoders=E)
+    tight, iso = [], []
+    for (eps, delta, rho), ((_, _, degree), h) in zip(calls[:E], made, strict=True):
+        if degree >= 2:
+            tight.append((A.anisotropic_bound(eps, delta, rho).energy / T.nonlinear_energy(h),
+                          degree))
+    for eps, delta, rho in calls[E:]:
+        t3 = T.t3_bound(eps, delta, len(rho), rho[0]).deviation
+        iso.append(abs(A.anisotropic_bound(eps, delta, rho).deviation - t3) / t3)
+    assert len(iso) == 200 and r.figures["isotropic_rel_error"] == max(iso)
+    # the minimum sits at a degree-2 encoder here, so dropping degree 2 would change it
+    assert (r.figures["min_B_over_Enl"], 2) == min(tight)
+
+
+def test_T3_tightness_reports_the_extremal_deltas():
+    r = REGISTRY["T3.bound_tightness"](0, steps=8)
+    assert r.figures["extremal_delta"] == [1e-1, 1e-2, 1e-3, 1e-4]
