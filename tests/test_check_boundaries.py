@@ -546,3 +546,22 @@ def test_A2_fold_quadrature_value_equal_to_the_rotations_fails(monkeypatch):
     r = _fold_with(monkeypatch, (rot + 0.25, 0.125, -1.0, 0.125), (1.5, 0.125, 0, 0),
                    quadrature=rot)
     assert r.figures["L_quadrature"] == r.figures["L_rotation"] and not r.passed
+
+
+@pytest.mark.parametrize("z, passed", [(4.4, True), (4.6, False)])
+def test_A1_monte_carlo_z_threshold_is_4_5(monkeypatch, z, passed):
+    """The closed form of the first encoder moved to ``mean - z se`` of its own pairs
+    (recomputed from the spied draws): |z| <= 4.5 passes, 4.6 fails."""
+    pairs, real, size = [], A.anisotropic_ou_pairs, 110_000
+    monkeypatch.setattr(A, "anisotropic_ou_pairs",
+                        lambda *a: pairs.append(real(*a)) or pairs[-1])
+    first = {"done": False}
+
+    def loss(h, rho):
+        if first["done"]:
+            return A.alignment_loss(h, rho)
+        first["done"] = True
+        v = np.concatenate([((h(zn) - h(z0)) ** 2).sum(1) for z0, zn in pairs])
+        return v.mean() - z * v.std(ddof=1) / math.sqrt(size)
+    r = check_a.monte_carlo(0, loss=loss, size=size)
+    assert r.figures["z_scores"][0] == pytest.approx(z, abs=0.01) and r.passed == passed
