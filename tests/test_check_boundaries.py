@@ -488,7 +488,8 @@ def test_T2_scipy_kurtosis_compared_to_1e_12(monkeypatch, law, value, passed):
     assert t2.laplace_uniform_kurtosis(0).passed == passed
 
 
-# ---------------------------------------------------------------- after reading the held-out samples
+# ---------------------------------------------------------------- after reading the held-out
+# samples of session 8
 def test_T2_gennorm_scipy_comparison_is_1e_9(monkeypatch):
     """scipy's gennorm kurtosis off by 1e-6 (the exact values untouched) must fail."""
     from scipy import stats

@@ -14,7 +14,8 @@ The parameters are compared exactly, not through the values drawn: values inside
 the stated law ``U(1e-3, 1 − 1e-3)`` does. A draw whose parameters are data (the rates of
 ``_random_rhos``, the shapes ``(n, n)`` of a random dimension) is counted in the total per
 distribution. Sizes are cut down (every count is a formula in the size argument), so the
-file runs in about a second.
+file runs in a few seconds. The spies further down pin the cases a check enumerates, how
+it uses its draws, and recompute its Monte-Carlo figures from them.
 """
 import math
 import sys
@@ -45,7 +46,8 @@ class _Recorder(np.random.Generator):
     log: list
 
 
-def _recording(method):
+def _logged(method):
+    """``Generator.method`` that also logs the draw when called from ``pycheck.checks``."""
     def draw(self, *args, **kwargs):
         out = getattr(np.random.Generator, method)(self, *args, **kwargs)
         if sys._getframe(1).f_globals.get("__name__", "").startswith("pycheck.checks"):
@@ -56,7 +58,7 @@ def _recording(method):
 
 
 for _m in ("integers", "uniform", "choice", "permutation", "standard_normal", "normal"):
-    setattr(_Recorder, _m, _recording(_m))
+    setattr(_Recorder, _m, _logged(_m))
 
 
 @pytest.fixture
@@ -611,8 +613,9 @@ def test_L2_monte_carlo_z_scores_are_recomputed(monkeypatch, seed, part):
 def test_A1_whitened_gap_slacks_are_per_dimension(monkeypatch):
     """Both slacks (the gap's and the one over the whitened minimum) are divided by 2n. In
     1-D they are smallest (the reported minima sit at n = 1, where 2n = 2/n), so every 1-D
-    encoder is replaced by the whitened ``z + He_3(z)`` (all its nonlinear energy in degree 3, where neither slack is
-    tight), and both minima move to n >= 2, where the normaliser shows."""
+    encoder is replaced by the whitened ``z + He_3(z)`` (all its nonlinear energy in degree
+    3, where neither slack is tight), and both minima move to n >= 2, where the normaliser
+    shows."""
     from pycheck import anisotropic as A
     from pycheck import theory as T
 
@@ -631,7 +634,8 @@ def test_A1_whitened_gap_slacks_are_per_dimension(monkeypatch):
     assert min(gap)[1] >= 2 and r.figures["worst_gap_slack"] == min(gap)[0]
 
 
-# ---------------------------------------------------------------- figures recomputed (session 8, after reading the held-out samples)
+# ---------------------------------------------------------------- figures recomputed
+# (written after reading the held-out samples of session 8)
 def test_L5_slack_and_rank_deficient_family_recomputed(monkeypatch, draws):
     """worst_relative_slack is min (rhs - lhs) / (1 + rhs) over the matrices, and the
     rank-deficient family is ``G[:, :n-1] N / n`` for the drawn G (n, n) and N (n - 1, n)."""
