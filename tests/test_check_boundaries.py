@@ -566,3 +566,20 @@ def test_A1_monte_carlo_z_threshold_is_4_5(monkeypatch, z, passed):
         return v.mean() - z * v.std(ddof=1) / math.sqrt(size)
     r = check_a.monte_carlo(0, loss=loss, size=size)
     assert r.figures["z_scores"][0] == pytest.approx(z, abs=0.01) and r.passed == passed
+
+
+def test_T4_straight_line_decode_fails_with_a_scaled_rotation(monkeypatch):
+    """The straight-line part alone: its 3-D Q scaled by 1 + 1e-6 (the planning problems'
+    rotations exact) decodes points ~1e-6 off, far past the 1e-12 tolerance."""
+    from pycheck import theory as T
+    from pycheck.checks import t4
+    real, count, problems = T.random_rotation, {"n": 0}, 6
+
+    def rotation(rng, n):
+        count["n"] += 1
+        Q = real(rng, n)
+        return Q * (1 + 1e-6) if count["n"] == problems + 1 else Q
+    monkeypatch.setattr(T, "random_rotation", rotation)
+    r = t4.dp_rotation_invariance(0, problems=problems)
+    assert r.figures["max_rel_value_diff"] <= 1e-10 and r.figures["orbit_permutation_ok"]
+    assert r.figures["straight_line_error"] > 1e-7 and not r.passed

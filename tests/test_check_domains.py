@@ -432,10 +432,15 @@ def test_L4_checks_the_stated_encoders():
 def test_L7_checks_five_maps_in_each_dimension_up_to_4(monkeypatch):
     from pycheck import theory as T
     rules = _spy(monkeypatch, T, "gauss_hermite")
+    bases = _spy(monkeypatch, T, "basis")
     transform, calls = _recording(lambda rng, n: T.random_rotation(rng, n))
     r = REGISTRY["L7.rotation_invariance"](0, transform=transform)
     assert [n for _, n in calls] == [n for n in (1, 2, 3, 4) for _ in range(5)]
     assert [a for a, _ in rules] == [(5, n) for n in (1, 2, 3, 4)]      # degree 4 + 1 nodes
+    # every multi-index with 1 <= |alpha| <= 4 (alpha = 0 dropped: its mean is 1)
+    for ((_, alphas), _), n in zip(bases, calls, strict=True):
+        expected = [a for a in T.multi_indices(n[1], 4).tolist() if sum(a) >= 1]
+        assert sorted(alphas.tolist()) == sorted(expected)
     assert r.figures["maps"] == 20 and r.passed
 
 
@@ -697,3 +702,28 @@ def test_A1_approximate_bound_figures_recomputed(monkeypatch):
 def test_T3_tightness_reports_the_extremal_deltas():
     r = REGISTRY["T3.bound_tightness"](0, steps=8)
     assert r.figures["extremal_delta"] == [1e-1, 1e-2, 1e-3, 1e-4]
+
+
+def test_T2_normality_power_mixes_by_A_plus_2I(monkeypatch, draws):
+    """The affine mixing is ``A = N + 2I`` for the drawn Gaussian ``N``: the population
+    covariance whose eigenvectors the check uses is ``A Aᵀ``."""
+    eighs = _spy(monkeypatch, np.linalg, "eigh")
+    reps, n = 6, 2
+    REGISTRY["T2.normality_test_power"](0, reps=reps, size=300)
+    mixings = [out for m, a, out in draws if a == (((reps, n, n)),)]
+    population = [a[0] for a, _ in eighs[1::2]]               # (empirical, population) per law
+    assert len(mixings) == len(population) == 3
+    for N, S in zip(mixings, population):
+        A = N + 2 * np.eye(n)
+        assert np.array_equal(S, A @ A.transpose(0, 2, 1))
+
+
+def test_T4_orbit_problem_goal_is_3_times_a_Gaussian(monkeypatch, draws):
+    from pycheck.checks import t4
+    plans = _spy(monkeypatch, t4, "plan")
+    problems = 4
+    REGISTRY["T4.dp_rotation_invariance"](0, problems=problems)
+    (s0, g), (_, orbit_call) = (draws[-4][2], draws[-3][2]), (None, plans[2 * problems])
+    args = orbit_call[0]
+    assert np.array_equal(args[0], s0) and np.array_equal(args[1], 3 * g)
+    assert args[3:] == (4, 0.5)                                # horizon 4, lambda 1/2
