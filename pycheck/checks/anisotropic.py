@@ -67,7 +67,8 @@ def threshold_exact(seed: int, *, minimum=A.whitened_minimum, threshold=A.linear
                     worlds: int = 400) -> CheckResult:
     """(a) exactly: SymPy gives ``L = 29/50`` for ``(z_1, He_2(z_1)/√2)`` and ``6/5`` for the
     rotations at ``ρ = (0.9, 0.5)``; on random worlds the whitened minimum equals the brute-force
-    top-``n`` weight sum and is attained by degree-1 indices alone iff ``max ρ² < min ρ``."""
+    top-``n`` weight sum and is attained by degree-1 indices alone iff ``max ρ² < min ρ``
+    (``worlds`` worlds, ``n ~ {1..4}``, unconstrained rates from :func:`_random_rhos`)."""
     harm, rot = exact_counterexample_alignment()
     exact_ok = harm == sp.Rational(29, 50) and rot == sp.Rational(6, 5)
     closed = A.alignment_loss(A.sfa_encoder([0.9, 0.5]), [0.9, 0.5])
@@ -100,9 +101,11 @@ def threshold_exact(seed: int, *, minimum=A.whitened_minimum, threshold=A.linear
 @check("A1.whitened_gap")
 def whitened_gap(seed: int, *, prepare=T.whiten, gap=A.spectral_gap,
                  encoders: int = 1500) -> CheckResult:
-    """(b): whitened random polynomial encoders (``n ≤ 5``, degree ``≤ 4``) in worlds with
+    """(b): whitened random polynomial encoders (``n ∈ 1..5``, degree ``2..4``, nonlinear scale
+    ``10^U(−2, 0.5)``) in worlds with
     ``max ρ² < min ρ`` satisfy ``ε ≥ 2g E_nl``; in arbitrary worlds ``L ≥`` the whitened minimum;
-    the degree-2 :func:`sharp_encoder` attains ``ε = 2g E_nl`` exactly (sharp constant)."""
+    the degree-2 :func:`sharp_encoder` attains ``ε = 2g E_nl`` exactly (sharp constant; 50
+    of them, ``n ∈ 2..5``, scale ``U(0.1, 1.5)``)."""
     rng = np.random.default_rng(seed)
     worst_gap, worst_min = math.inf, math.inf
     for i in range(encoders):
@@ -142,7 +145,9 @@ def whitened_gap(seed: int, *, prepare=T.whiten, gap=A.spectral_gap,
 def approximate_bound(seed: int, *, bound=A.anisotropic_bound, encoders: int = 1500
                       ) -> CheckResult:
     """(c): for random non-whitened encoders in worlds with ``max ρ² < min ρ``,
-    ``E_nl ≤ B`` and ``D(h) ≤ B + (δ + B)²``; with equal ``ρ_i`` the bound is T3's."""
+    ``E_nl ≤ B`` and ``D(h) ≤ B + (δ + B)²`` (``n ∈ 1..5``, degree ``1..3``, linear scale
+    ``U(0.3, 2)``, nonlinear ``10^U(−2, 0)``); with equal ``ρ_i`` the bound is T3's (200 draws,
+    ``n ∈ 1..8``, ``ρ ~ U(0.01, 0.99)``, ``ε, δ ~ U(0, 2)``)."""
     rng = np.random.default_rng(seed)
     worst_e, worst_d, tight = math.inf, math.inf, math.inf   # tight: min B / E_nl
     for _ in range(encoders):

@@ -98,7 +98,9 @@ def mehler_monte_carlo(seed: int, *, eigen=lambda rho, k: rho**k, size: int = 20
                        z_max: float = 4.5) -> CheckResult:
     """Monte-Carlo Mehler: (a) conditional, at fixed ``z``, ``E[He_k(z')|z] ≈ ρ^k He_k(z)``;
     (b) unconditional 2-D cross-moments ``E[φ_α(z') φ_β(z)] ≈ ρ^{|α|} δ_{αβ}`` of the
-    orthonormal basis :func:`pycheck.theory.basis`."""
+    orthonormal basis :func:`pycheck.theory.basis`. Cases: (a) ``ρ ∈ {0.3, 0.8}``,
+    ``z ∈ {−2, −0.7, 0, 0.5, 1.8}``, ``k = 1..6``, one noise sample of ``size`` per ``ρ``;
+    (b) ``ρ = 0.6``, ``|α|, |β| ≤ 3``, ``size`` pairs."""
     rng = np.random.default_rng(seed)
     zs = []
     for rho in (0.3, 0.8):
@@ -207,7 +209,10 @@ def _nearest_orthogonal_distance(W: np.ndarray) -> float:
 def procrustes_bound(seed: int, *, rhs=lambda W: float(np.linalg.norm(W @ W.T - np.eye(len(W)))),
                      per_family: int = 700) -> CheckResult:
     """``min_Q ‖W − Q‖_F ≤ ‖WWᵀ − I‖_F`` on random, near-singular, rank-deficient,
-    near-orthogonal, large and 1×1 matrices (``min_Q`` by ``scipy.linalg.orthogonal_procrustes``)."""
+    near-orthogonal, large and 1×1 matrices (``min_Q`` by ``scipy.linalg.orthogonal_procrustes``):
+    ``per_family`` of each family, ``n ~ {1..8}``; Gaussian ``G/sqrt(n)``; near-singular with
+    smallest singular value ``10^U(−12, −4)``; rank ``n − 1``; ``Q + 10^U(−9, −1) G``;
+    ``10^U(0, 3) G``; scaled rotations ``Q diag(e^U(−3, 3))``."""
     rng = np.random.default_rng(seed)
 
     def family(kind: str, n: int) -> np.ndarray:

@@ -38,8 +38,10 @@ def _relative_slack(h: T.PolyEncoder, rho: float) -> float:
 @check("T1.lower_bound")
 def lower_bound(seed: int, *, prepare=T.whiten, examples: int = 300,
                 sweep: int = 2000) -> CheckResult:
-    """``L(h) ≥ 2n(1−ρ)`` for whitened random polynomial encoders (``n ≤ 5``, degree ``≤ 4``,
-    ``ρ ∈ (0,1)``): a hypothesis search (seeded, no example database) then a numpy sweep."""
+    """``L(h) ≥ 2n(1−ρ)`` for whitened random polynomial encoders: a hypothesis search (seeded,
+    no example database; ``n ∈ 1..5``, degree ``1..4``, ``ρ ∈ [1e-3, 1 − 1e-3]``, linear scale
+    in ``[0.01, 3]``, nonlinear scale in ``[0, 3]``) then a numpy sweep of ``sweep`` encoders
+    (``n ∈ 1..5``, degree ``1..4``, nonlinear scale ``10^U(−3, 0.5)``, ``ρ ~ U(1e-3, 1 − 1e-3)``)."""
     worst = {"slack": math.inf, "example": None, "infeasibility": 0.0}
 
     def record(h, rho, where):
@@ -96,8 +98,9 @@ def lower_bound(seed: int, *, prepare=T.whiten, examples: int = 300,
 @check("T1.rotation_equality")
 def rotation_equality(seed: int, *, perturb=lambda Q: Q, rel_tol: float = 1e-12
                       ) -> CheckResult:
-    """Rotations ``h = Qz`` (Haar ``Q ∈ O(n)``, ``n`` up to 64, also written on a degree-3
-    basis) attain ``L = 2n(1−ρ)`` and are feasible (``E h = 0``, ``Σ_h = QQᵀ = I``)."""
+    """Rotations ``h = Qz`` attain ``L = 2n(1−ρ)`` and are feasible (``E h = 0``,
+    ``Σ_h = QQᵀ = I``): 5 Haar ``Q ∈ O(n)`` for each ``n ∈ {1, 2, 3, 5, 8, 16, 64}`` on the
+    degree-1 basis and, for ``n ≤ 5``, also written on the degree-3 basis; ``ρ ~ U(0.01, 0.99)``."""
     rng = np.random.default_rng(seed)
     worst_rel, worst_feas, count = 0.0, 0.0, 0
     for n in (1, 2, 3, 5, 8, 16, 64):
@@ -122,7 +125,9 @@ def rotation_equality(seed: int, *, perturb=lambda Q: Q, rel_tol: float = 1e-12
 @check("T1.nonlinear_gap")
 def nonlinear_gap(seed: int, *, prepare=T.whiten, encoders: int = 2000) -> CheckResult:
     """Whitened non-rotations: ``ε = L − 2n(1−ρ) ≥ 2ρ(1−ρ) E_nl > 0`` (equality iff the
-    nonlinear energy sits in degree 2, so degree-2 encoders show the constant is sharp)."""
+    nonlinear energy sits in degree 2, so degree-2 encoders show the constant is sharp), on
+    ``encoders`` whitened encoders with ``n ∈ 1..5``, degree ``2..4``, ``ρ ~ U(1e-3, 1 − 1e-3)``,
+    nonlinear scale ``10^U(−2, 0.5)``."""
     rng = np.random.default_rng(seed)
     min_slack, min_ratio, min_ratio_deg2, min_eps = math.inf, math.inf, math.inf, math.inf
     worst_infeasible = 0.0

@@ -52,7 +52,8 @@ def gennorm_projection_kurtosis(seed: int, *, exponent=lambda a: a, predicted=_s
     ``Γ(5/α)Γ(1/α)/Γ(3/α)² − 3``: nonzero for α ∈ {1/2, 1, 3/2, 3, 4, 8}, zero at α = 2, and
     equal to ``scipy.stats.gennorm``'s; (b) sympy (n = 2, 3): a unit projection ``u·z`` of
     independent standardized components has excess kurtosis ``κ Σu_i⁴``; (c) numerically
-    ``Σu_i⁴ ≥ 1/n`` on random unit vectors, and Monte Carlo agrees with ``κ Σu_i⁴``."""
+    ``Σu_i⁴ ≥ 1/n`` on 500 random unit vectors in each ``n ∈ {2, 3, 5, 16, 64}``, and Monte
+    Carlo (20 batches of 50 000 samples in ``ℝ⁴``, Laplace and uniform) agrees with ``κ Σu_i⁴``."""
     a, kurt = _gennorm_excess_kurtosis(exponent)
     closed = sp.gamma(5 / a) * sp.gamma(1 / a) / sp.gamma(3 / a) ** 2 - 3
     values, bad = {}, []
@@ -225,7 +226,7 @@ def affine_pushforward(seed: int, *, law=_gaussian_preimage, singular=_rank_defi
     """The general form of T2 (Lean ``isGaussian_of_ae_affine_map_eq``,
     ``bijective_of_ae_affine_map_eq``). (a) For invertible ``A``, ``N(−A⁻¹b, A⁻¹A⁻ᵀ)`` is pushed
     by ``z ↦ Az + b`` to mean 0 and covariance ``I`` (exact linear algebra), the law the
-    theorem identifies. (b) For singular ``A`` and any latent covariance ``Σ_p``, some unit
+    theorem identifies (``draws`` maps, ``n ~ {1..6}``). (b) For singular ``A`` and any latent covariance ``Σ_p``, some unit
     ``u`` has ``uᵀA = 0``, so ``⟨u, Az + b⟩`` is constant: ``Cov(Az + b) = AΣ_pAᵀ`` has a zero
     eigenvalue, while ``N(0, I)`` needs every eigenvalue 1 — no such encoder is feasible."""
     rng = np.random.default_rng(seed)

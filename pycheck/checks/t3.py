@@ -46,8 +46,9 @@ def _draw(rng: np.random.Generator, family: str) -> tuple[T.PolyEncoder, float]:
 @check("T3.bound_random_polynomials")
 def bound_random_polynomials(seed: int, *, per_family: int = 600) -> CheckResult:
     """Exact ``E_nl``, ``D(h)``, ``ε``, ``δ`` for random polynomial encoders (n ≤ 5, degree
-    ≤ 4; near-rotation, general, scaled-rotation, near-singular and whitened families, with
-    and without a mean): zero violations of ``E_nl ≤ B`` and ``D ≤ B + (δ+B)²``."""
+    ≤ 4, ``ρ ~ U(0.01, 0.99)``; ``per_family`` each of the near-rotation, general,
+    scaled-rotation, near-singular and whitened families of :func:`_draw`, with and without a
+    mean): zero violations of ``E_nl ≤ B`` and ``D ≤ B + (δ+B)²``."""
     rng = np.random.default_rng(seed)
     violations, count = 0, 0
     slack_e, slack_d, ratio_d = math.inf, math.inf, 0.0
@@ -156,7 +157,8 @@ def whitened_corollary(seed: int, *, bound=lambda B: B + B * B, count: int = 600
     """The whitened corollary (Lean ``exists_deviationL2_le_of_cov_eq_one``,
     ``FiniteChaos.exists_deviation_le_of_cov_eq_one``): for exactly whitened random polynomial
     encoders (``Σ_h = I``, so the covariance defect ``δ`` is 0 up to rounding),
-    ``D(h) ≤ B + B²`` with ``B = ε / (2ρ(1−ρ))``."""
+    ``D(h) ≤ B + B²`` with ``B = ε / (2ρ(1−ρ))``; ``count`` encoders, ``n ∈ 1..5``, degree
+    ``1..4``, ``ρ ~ U(0.01, 0.99)``, nonlinear scale ``U(0, 3)``."""
     rng = np.random.default_rng(seed)
     violations, slack, max_delta = 0, math.inf, 0.0
     for _ in range(count):
