@@ -228,3 +228,48 @@ def test_t4_problem_follows_the_stated_law():
         assert abs(x.mean()) <= 5 * math.sqrt(variance / x.size), idx
         assert stats.kstest(x / math.sqrt(variance), "norm").pvalue > P_KS, idx
     _assert_uniform_range([p[3] for p in problems], 0.1, 1.0)
+
+
+class _RecordingGenerator(np.random.Generator):
+    """A PCG64 generator that records what ``uniform`` and ``standard_normal`` return."""
+
+    def __init__(self, seed: int):
+        super().__init__(np.random.PCG64(seed))
+        self.log = []
+
+    def uniform(self, *args, **kwargs):
+        out = super().uniform(*args, **kwargs)
+        self.log.append(("uniform", args, out))
+        return out
+
+    def standard_normal(self, *args, **kwargs):
+        out = super().standard_normal(*args, **kwargs)
+        self.log.append(("standard_normal", args, out))
+        return out
+
+    def drawn(self, method: str, args: tuple):
+        """The one value ``method(*args)`` returned since the log was cleared."""
+        (out,) = [o for m, a, o in self.log if m == method and a == args]
+        return out
+
+
+def test_t3_rotation_families_are_built_from_their_draws(monkeypatch):
+    """``e^u Q`` with the drawn ``u`` (not ``e^{-u}``: same law, another encoder), and the
+    near-singular block from ``Q + G`` with the drawn ``G`` (not ``Q − G``)."""
+    log = []
+    _spy(monkeypatch, "random_encoder", log)
+    _spy(monkeypatch, "random_rotation", log)
+    rng = _RecordingGenerator(1)
+    for family in ("scaled_rotation", "near_singular"):
+        for _ in range(100):
+            log.clear()
+            rng.log.clear()
+            h, _ = t3._draw(rng, family)
+            Q, n = _call(log, "random_rotation")[1], h.n
+            if family == "scaled_rotation":
+                want = math.exp(rng.drawn("uniform", (-0.5, 0.5))) * Q
+            else:
+                U, s, Vt = np.linalg.svd(Q + rng.drawn("standard_normal", ((n, n),)))
+                s[-1] = 10 ** rng.drawn("uniform", (-8, -1))
+                want = U * s @ Vt
+            np.testing.assert_allclose(_added_block(h, log), want, rtol=0, atol=BLOCK_ATOL)
