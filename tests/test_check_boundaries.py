@@ -488,7 +488,8 @@ def test_T2_scipy_kurtosis_compared_to_1e_12(monkeypatch, law, value, passed):
     assert t2.laplace_uniform_kurtosis(0).passed == passed
 
 
-# ---------------------------------------------------------------- after reading the held-out samples
+# ---------------------------------------------------------------- after reading the held-out
+# samples of session 8
 def test_T2_gennorm_scipy_comparison_is_1e_9(monkeypatch):
     """scipy's gennorm kurtosis off by 1e-6 (the exact values untouched) must fail."""
     from scipy import stats
@@ -546,3 +547,39 @@ def test_A2_fold_quadrature_value_equal_to_the_rotations_fails(monkeypatch):
     r = _fold_with(monkeypatch, (rot + 0.25, 0.125, -1.0, 0.125), (1.5, 0.125, 0, 0),
                    quadrature=rot)
     assert r.figures["L_quadrature"] == r.figures["L_rotation"] and not r.passed
+
+
+@pytest.mark.parametrize("z, passed", [(4.4, True), (4.6, False)])
+def test_A1_monte_carlo_z_threshold_is_4_5(monkeypatch, z, passed):
+    """The closed form of the first encoder moved to ``mean - z se`` of its own pairs
+    (recomputed from the spied draws): |z| <= 4.5 passes, 4.6 fails."""
+    pairs, real, size = [], A.anisotropic_ou_pairs, 110_000
+    monkeypatch.setattr(A, "anisotropic_ou_pairs",
+                        lambda *a: pairs.append(real(*a)) or pairs[-1])
+    first = {"done": False}
+
+    def loss(h, rho):
+        if first["done"]:
+            return A.alignment_loss(h, rho)
+        first["done"] = True
+        v = np.concatenate([((h(zn) - h(z0)) ** 2).sum(1) for z0, zn in pairs])
+        return v.mean() - z * v.std(ddof=1) / math.sqrt(size)
+    r = check_a.monte_carlo(0, loss=loss, size=size)
+    assert r.figures["z_scores"][0] == pytest.approx(z, abs=0.01) and r.passed == passed
+
+
+def test_T4_straight_line_decode_fails_with_a_scaled_rotation(monkeypatch):
+    """The straight-line part alone: its 3-D Q scaled by 1 + 1e-6 (the planning problems'
+    rotations exact) decodes points ~1e-6 off, far past the 1e-12 tolerance."""
+    from pycheck import theory as T
+    from pycheck.checks import t4
+    real, count, problems = T.random_rotation, {"n": 0}, 6
+
+    def rotation(rng, n):
+        count["n"] += 1
+        Q = real(rng, n)
+        return Q * (1 + 1e-6) if count["n"] == problems + 1 else Q
+    monkeypatch.setattr(T, "random_rotation", rotation)
+    r = t4.dp_rotation_invariance(0, problems=problems)
+    assert r.figures["max_rel_value_diff"] <= 1e-10 and r.figures["orbit_permutation_ok"]
+    assert r.figures["straight_line_error"] > 1e-7 and not r.passed

@@ -14,7 +14,8 @@ The parameters are compared exactly, not through the values drawn: values inside
 the stated law ``U(1e-3, 1 − 1e-3)`` does. A draw whose parameters are data (the rates of
 ``_random_rhos``, the shapes ``(n, n)`` of a random dimension) is counted in the total per
 distribution. Sizes are cut down (every count is a formula in the size argument), so the
-file runs in about a second.
+file runs in a few seconds. The spies further down pin the cases a check enumerates, how
+it uses its draws, and recompute its Monte-Carlo figures from them.
 """
 import math
 import sys
@@ -45,7 +46,8 @@ class _Recorder(np.random.Generator):
     log: list
 
 
-def _recording(method):
+def _logged(method):
+    """``Generator.method`` that also logs the draw when called from ``pycheck.checks``."""
     def draw(self, *args, **kwargs):
         out = getattr(np.random.Generator, method)(self, *args, **kwargs)
         if sys._getframe(1).f_globals.get("__name__", "").startswith("pycheck.checks"):
@@ -56,7 +58,7 @@ def _recording(method):
 
 
 for _m in ("integers", "uniform", "choice", "permutation", "standard_normal", "normal"):
-    setattr(_Recorder, _m, _recording(_m))
+    setattr(_Recorder, _m, _logged(_m))
 
 
 @pytest.fixture
@@ -430,10 +432,15 @@ def test_L4_checks_the_stated_encoders():
 def test_L7_checks_five_maps_in_each_dimension_up_to_4(monkeypatch):
     from pycheck import theory as T
     rules = _spy(monkeypatch, T, "gauss_hermite")
+    bases = _spy(monkeypatch, T, "basis")
     transform, calls = _recording(lambda rng, n: T.random_rotation(rng, n))
     r = REGISTRY["L7.rotation_invariance"](0, transform=transform)
     assert [n for _, n in calls] == [n for n in (1, 2, 3, 4) for _ in range(5)]
     assert [a for a, _ in rules] == [(5, n) for n in (1, 2, 3, 4)]      # degree 4 + 1 nodes
+    # every multi-index with 1 <= |alpha| <= 4 (alpha = 0 dropped: its mean is 1)
+    for ((_, alphas), _), n in zip(bases, calls, strict=True):
+        expected = [a for a in T.multi_indices(n[1], 4).tolist() if sum(a) >= 1]
+        assert sorted(alphas.tolist()) == sorted(expected)
     assert r.figures["maps"] == 20 and r.passed
 
 
@@ -611,8 +618,9 @@ def test_L2_monte_carlo_z_scores_are_recomputed(monkeypatch, seed, part):
 def test_A1_whitened_gap_slacks_are_per_dimension(monkeypatch):
     """Both slacks (the gap's and the one over the whitened minimum) are divided by 2n. In
     1-D they are smallest (the reported minima sit at n = 1, where 2n = 2/n), so every 1-D
-    encoder is replaced by the whitened ``z + He_3(z)`` (all its nonlinear energy in degree 3, where neither slack is
-    tight), and both minima move to n >= 2, where the normaliser shows."""
+    encoder is replaced by the whitened ``z + He_3(z)`` (all its nonlinear energy in degree
+    3, where neither slack is tight), and both minima move to n >= 2, where the normaliser
+    shows."""
     from pycheck import anisotropic as A
     from pycheck import theory as T
 
@@ -631,7 +639,8 @@ def test_A1_whitened_gap_slacks_are_per_dimension(monkeypatch):
     assert min(gap)[1] >= 2 and r.figures["worst_gap_slack"] == min(gap)[0]
 
 
-# ---------------------------------------------------------------- figures recomputed (session 8, after reading the held-out samples)
+# ---------------------------------------------------------------- figures recomputed
+# (written after reading the held-out samples of session 8)
 def test_L5_slack_and_rank_deficient_family_recomputed(monkeypatch, draws):
     """worst_relative_slack is min (rhs - lhs) / (1 + rhs) over the matrices, and the
     rank-deficient family is ``G[:, :n-1] N / n`` for the drawn G (n, n) and N (n - 1, n)."""
@@ -693,3 +702,28 @@ def test_A1_approximate_bound_figures_recomputed(monkeypatch):
 def test_T3_tightness_reports_the_extremal_deltas():
     r = REGISTRY["T3.bound_tightness"](0, steps=8)
     assert r.figures["extremal_delta"] == [1e-1, 1e-2, 1e-3, 1e-4]
+
+
+def test_T2_normality_power_mixes_by_A_plus_2I(monkeypatch, draws):
+    """The affine mixing is ``A = N + 2I`` for the drawn Gaussian ``N``: the population
+    covariance whose eigenvectors the check uses is ``A Aᵀ``."""
+    eighs = _spy(monkeypatch, np.linalg, "eigh")
+    reps, n = 6, 2
+    REGISTRY["T2.normality_test_power"](0, reps=reps, size=300)
+    mixings = [out for m, a, out in draws if a == (((reps, n, n)),)]
+    population = [a[0] for a, _ in eighs[1::2]]               # (empirical, population) per law
+    assert len(mixings) == len(population) == 3
+    for N, S in zip(mixings, population):
+        A = N + 2 * np.eye(n)
+        assert np.array_equal(S, A @ A.transpose(0, 2, 1))
+
+
+def test_T4_orbit_problem_goal_is_3_times_a_Gaussian(monkeypatch, draws):
+    from pycheck.checks import t4
+    plans = _spy(monkeypatch, t4, "plan")
+    problems = 4
+    REGISTRY["T4.dp_rotation_invariance"](0, problems=problems)
+    (s0, g), (_, orbit_call) = (draws[-4][2], draws[-3][2]), (None, plans[2 * problems])
+    args = orbit_call[0]
+    assert np.array_equal(args[0], s0) and np.array_equal(args[1], 3 * g)
+    assert args[3:] == (4, 0.5)                                # horizon 4, lambda 1/2
