@@ -18,7 +18,7 @@ from pycheck.checks import anisotropic, t3, t4
 
 MISS = 1e-6          # probability that a correct uniform law leaves an end unreached
 ROUND = 1e-12        # float rounding of a drawn value at an end of its range
-P_KS = 1e-4          # a correct law fails a KS test at this seed with this probability
+P_KS = 1e-4          # KS level: a correct law fails at a random seed with this probability
 
 
 def _reach(width: float, draws: int) -> float:
@@ -66,11 +66,9 @@ def _draws(monkeypatch, families, count: int, seed: int = 0) -> dict:
 
 
 def _call(calls, name: str):
-    """The one top-level call of ``name`` in a draw (``random_whitened_encoder`` calls
-    ``random_encoder`` inside; only the outer call is the draw's)."""
-    found = [(args, res) for n, args, res in calls if n == name]
-    assert found, name
-    return found[-1] if name != "random_encoder" else found[0]
+    """``(arguments, result)`` of the one call of ``name`` in a draw's ``calls``."""
+    (found,) = [(args, res) for n, args, res in calls if n == name]
+    return found
 
 
 ROTATION_FAMILIES = ("near_rotation", "scaled_rotation", "near_singular")
@@ -211,6 +209,7 @@ def test_feasible_is_the_smallest_of_its_four_ks_p_values(column):
             (y[:, 0] - y[:, 1]) / math.sqrt(2)]
     p = [stats.kstest(c, "norm").pvalue for c in cols]
     assert int(np.argmin(p)) == column and sorted(p)[1] > 10 * p[column]  # the map's purpose
+    # Exact: the same SciPy and NumPy calls on the same arrays.
     assert p_min == p[column]
     assert corr == np.corrcoef(y.T)[0, 1]
 
