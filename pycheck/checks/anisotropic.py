@@ -55,7 +55,11 @@ def _brute_top_weights(rho: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _random_rhos(rng: np.random.Generator, n: int, gap: str) -> np.ndarray:
-    """``n`` rates with ``max ρ² < min ρ`` (``gap='in'``) or unconstrained (``'any'``)."""
+    """``n`` rates with ``max ρ² < min ρ`` (``gap='in'``) or unconstrained (``'any'``).
+
+    The law: the largest rate ``hi ~ U(0.05, 0.98)``; for ``n ≥ 2`` the smallest
+    ``lo ~ U(hi², hi)`` (``'in'``) or ``U(0.01, hi)`` (``'any'``) and the other ``n − 2``
+    i.i.d. ``U(lo, hi)``, all in random order; ``n = 1`` gives ``[hi]``."""
     hi = rng.uniform(0.05, 0.98)
     lo = rng.uniform(hi**2, hi) if gap == "in" else rng.uniform(0.01, hi)
     return rng.permutation(np.concatenate([[hi, lo], rng.uniform(lo, hi, max(n - 2, 0))]))[:n] \
@@ -210,8 +214,9 @@ def monte_carlo(seed: int, *, loss=A.alignment_loss, size: int = 400_000) -> Che
 
 
 def _feasible(h, rng, size: int) -> tuple[float, float]:
-    """KS p-values of the two outputs of ``h(z)`` and of their normalised sum and difference
-    (a joint check: independent N(0, 1) outputs make both N(0, 1))."""
+    """The smallest KS p-value (against N(0, 1)) of the two outputs ``y₁, y₂`` of ``h(z)`` and
+    of ``(y₁ + y₂)/√2``, ``(y₁ − y₂)/√2`` (a joint check: independent N(0, 1) outputs make
+    both N(0, 1)), and the correlation of ``y₁, y₂``; ``z`` is ``size`` draws of N(0, I₂)."""
     y = h(rng.standard_normal((size, 2)))
     cols = [y[:, 0], y[:, 1], (y[:, 0] + y[:, 1]) / math.sqrt(2), (y[:, 0] - y[:, 1]) / math.sqrt(2)]
     return min(float(stats.kstest(c, "norm").pvalue) for c in cols), float(np.corrcoef(y.T)[0, 1])

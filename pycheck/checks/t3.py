@@ -18,7 +18,18 @@ FAMILIES = ("near_rotation", "general", "scaled_rotation", "near_singular", "whi
 
 
 def _draw(rng: np.random.Generator, family: str) -> tuple[T.PolyEncoder, float]:
-    """One random square polynomial encoder of the given family and a ``ρ ∈ (0, 1)``."""
+    """One random square polynomial encoder of the given family and a rate ``ρ``.
+
+    The law (``tests/test_draw_laws.py`` checks it): ``n ~ U{1..5}``, degree ``~ U{1..4}``,
+    ``ρ ~ U(0.01, 0.99)``, mean scale 0 or 1 with probability 1/2 each (not for
+    ``"whitened"``). Families: ``"general"``, :func:`~pycheck.theory.random_encoder` with
+    linear and nonlinear scales ``U(0, 3)``; ``"whitened"``,
+    :func:`~pycheck.theory.random_whitened_encoder` with nonlinear scale ``U(0, 3)``; every
+    other family, :func:`~pycheck.theory.random_encoder` with linear and nonlinear scales
+    ``10^U(−6, 0)`` whose degree-1 block gets ``R`` added: ``"near_rotation"`` ``R = Q``, a Haar
+    ``Q ∈ O(n)``; ``"scaled_rotation"`` ``R = e^u Q``, ``u ~ U(−0.5, 0.5)``; ``"near_singular"``
+    ``R`` is ``Q + G`` (``G`` a full ``n × n`` standard Gaussian matrix) with its smallest
+    singular value replaced by ``10^U(−8, −1)``."""
     n, degree = int(rng.integers(1, 6)), int(rng.integers(1, 5))
     rho = float(rng.uniform(0.01, 0.99))
     mean_scale = float(rng.choice([0.0, 1.0]))

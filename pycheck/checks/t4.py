@@ -64,6 +64,8 @@ def sequence_costs(s0, goal, actions, horizon, lam) -> np.ndarray:
 
 
 def _problem(rng: np.random.Generator, n: int, K: int):
+    """A random translation problem: start ``~ N(0, I_n)``, goal ``~ N(0, 9 I_n)``, ``K``
+    action vectors with i.i.d. N(0, 1) entries, action-cost weight ``λ ~ U(0.1, 1)``."""
     return (rng.standard_normal(n), 3 * rng.standard_normal(n),
             rng.standard_normal((K, n)), float(rng.uniform(0.1, 1.0)))
 
