@@ -3,12 +3,18 @@ default threads: the quiet-machine timing of the README (results/fit_encoder/sui
 
     .venv/bin/python scripts/quiet_fit.py MIXING [MIXING ...]
 """
-import sys, time, json
-sys.path.insert(0, "scripts")
+import json
+import sys
+import time
+from pathlib import Path
+
 import torch
-from suite import SUITE, _data, mix
+
 import pycheck
 from pycheck.train import embed
+
+sys.path.insert(0, str(Path(__file__).parent))
+from suite import _data, mix  # noqa: E402
 for name in sys.argv[1:]:
     z, zn, zt = _data(name)
     x, xn, xt = mix(name, z), mix(name, zn), mix(name, zt)
