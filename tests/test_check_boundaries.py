@@ -583,3 +583,257 @@ def test_T4_straight_line_decode_fails_with_a_scaled_rotation(monkeypatch):
     r = t4.dp_rotation_invariance(0, problems=problems)
     assert r.figures["max_rel_value_diff"] <= 1e-10 and r.figures["orbit_permutation_ok"]
     assert r.figures["straight_line_error"] > 1e-7 and not r.passed
+
+
+# ---------------------------------------------------------------- session 8, second pass:
+# the literals the first pass reached only just past them
+def _gaussian_preserving_on(monkeypatch, column1, size):
+    """``gaussian_preserving_nonlinear`` whose feasibility sample ``z`` is crafted: column 0
+    alternates ±1 (flipped by the band map to ∓1: mean 0, variance 1), column 1 is
+    ``column1`` (outside the band's column, so ``h`` keeps it). KS p is set to 1 and the Monte
+    Carlo to 3 ± 0.125 on an exact series 3 (z = 0, CI lower end 2.5 > 2), so only the mean
+    and variance z-scores decide."""
+    from pycheck import theory as T
+    z = np.stack([np.resize([1.0, -1.0], size), column1], axis=1)
+    monkeypatch.setattr(np.random, "default_rng",
+                        lambda seed: SimpleNamespace(standard_normal=lambda shape: z.copy()))
+    monkeypatch.setattr(T, "alignment_monte_carlo", lambda *a, **k: (3.0, 0.125))
+    monkeypatch.setattr(t1, "_band_map_l2", lambda *a: (3.0, 0.0))
+    _kstest_with_pvalue(monkeypatch, 1.0)
+    return t1.gaussian_preserving_nonlinear(0, size=size)
+
+
+def test_T1_gaussian_preserving_mean_z_of_exactly_4_passes(monkeypatch):
+    """Mean z = |mean| sqrt(size): 64 values, half 1.5 and half -0.5 (variance 1), have mean
+    0.5 and z = 0.5 * 8 = 4 exactly; one value raised by 2^-20 puts z just above 4."""
+    column = np.resize([1.5, -0.5], 64)
+    r = _gaussian_preserving_on(monkeypatch, column, 64)
+    assert r.figures["max_mean_z"] == 4.0 and r.figures["max_var_z"] == 0.0 and r.passed
+    column[0] += 2**-20
+    r = _gaussian_preserving_on(monkeypatch, column, 64)
+    assert 4.0 < r.figures["max_mean_z"] < 4.001 and not r.passed
+
+
+def test_T1_gaussian_preserving_variance_z_of_exactly_4_passes(monkeypatch):
+    """Variance z = |var - 1| / sqrt(2 / size): with 32 samples the denominator is 0.25, and
+    the pattern (2, -2, 0, 0) has mean 0 and variance 2, so z = 4 exactly; the 2s moved one
+    float outwards put z just above 4."""
+    for a, passed in ((2.0, True), (np.nextafter(2.0, 3.0), False)):
+        r = _gaussian_preserving_on(monkeypatch, np.resize([a, -a, 0.0, 0.0], 32), 32)
+        assert r.figures["max_mean_z"] == 0.0
+        assert (r.figures["max_var_z"] == 4.0) == passed and r.passed == passed
+        assert passed or r.figures["max_var_z"] > 4.0
+
+
+def _t2_with_sum(monkeypatch, changed):
+    """``t2`` sees a NumPy whose ``np.sum(x, axis)`` is ``changed(x, axis, true sum)``."""
+    import types
+    real = np.sum
+    proxy = types.SimpleNamespace(**{k: getattr(np, k) for k in dir(np) if not k.startswith("__")})
+    proxy.sum = lambda x, axis=None: changed(x, axis, real(x, axis=axis))
+    monkeypatch.setattr(t2, "np", proxy)
+
+
+@pytest.mark.parametrize("offset, passed", [(-0.5e-15, True), (-2e-15, False)])
+def test_T2_sum_u4_minus_1_over_n_tolerates_1e_15(monkeypatch, offset, passed):
+    """``min(sum u^4 - 1/n) >= -1e-15``: every row's sum of ``u^4`` set to ``1/n + offset``
+    (rounded); -0.5e-15 is rounding, -2e-15 is not. Exactly -1e-15 cannot be reached:
+    ``x - 1/n`` for x near ``1/n`` is a multiple of ulp(1/n) (>= 2^-59 for n <= 64), and the
+    float 1e-15 is not."""
+    from fractions import Fraction
+    assert (Fraction(1e-15) * 2**59).denominator != 1
+    _t2_with_sum(monkeypatch, lambda x, axis, true: (
+        np.full(len(x), 1 / x.shape[1] + offset) if axis == 1 else true))
+    r = t2.gennorm_projection_kurtosis(0)
+    # 1/n + offset is rounded to ulp(1/2) = 2^-53 at worst
+    assert r.figures["min_sum_u4_minus_1_over_n"] == pytest.approx(offset, abs=2**-53)
+    assert r.passed == passed
+
+
+@pytest.mark.parametrize("offset, passed", [(0.5e-15, True), (2e-15, False)])
+def test_T2_equality_case_of_sum_u4_tolerates_1e_15(monkeypatch, offset, passed):
+    """``max |sum (n^-1/2)^4 - 1/n| < 1e-15`` over n = 2, 7, 64: the sums off by 0.5e-15
+    pass, by 2e-15 fail (the random rows untouched)."""
+    _t2_with_sum(monkeypatch, lambda x, axis, true: true + offset if axis is None else true)
+    assert t2.gennorm_projection_kurtosis(0).passed == passed
+
+
+class _AffineDraws(np.random.Generator):
+    """One affine map in ``n = 3`` with ``A = 2I`` and ``b = 0`` exactly: its first two
+    ``standard_normal`` draws (the noise of ``A`` and ``b``) are zeros."""
+
+    def integers(self, *args, **kwargs):
+        return 3
+
+    def standard_normal(self, size=None, *args, **kwargs):
+        self.calls = getattr(self, "calls", 0) + 1
+        real = super().standard_normal(size, *args, **kwargs)
+        return np.zeros_like(real) if self.calls <= 2 else real
+
+
+@pytest.mark.parametrize("part, factor", [("mean", 2), ("cov", 4)])
+def test_T2_affine_pushforward_errors_of_exactly_1e_9_pass(monkeypatch, part, factor):
+    """With ``A = 2I``, ``b = 0`` every product is exact: the mean error is ``2 m`` and the
+    covariance error ``4 S`` off the diagonal, so a law with ``m_0`` or ``S_01`` = the float
+    1e-9 over ``factor`` (a power of 2, exact) gives an error of exactly 1e-9, which passes;
+    one float more fails."""
+    monkeypatch.setattr(np.random, "default_rng",
+                        lambda seed: _AffineDraws(np.random.PCG64(seed)))
+    figure = "max_mean_error" if part == "mean" else "max_cov_error"
+    for error, passed in ((1e-9, True), (np.nextafter(1e-9, 1.0), False)):
+        def law(A, b, e=error / factor):
+            m, S = np.zeros(3), np.eye(3) / 4
+            if part == "mean":
+                m[0] = e
+            else:
+                S[0, 1] = S[1, 0] = e
+            return m, S
+        r = t2.affine_pushforward(0, law=law, draws=1)
+        assert r.figures[figure] == error and r.passed == passed
+
+
+def _t4_with_conjugate(monkeypatch, orbit_offset):
+    """``dp_rotation_invariance`` whose last ``conjugate`` call (the Q-orbit's relabelled
+    action set) returns the true set with one coordinate moved by ``orbit_offset``."""
+    from pycheck.checks import t4
+    real, problems, calls = t4.conjugate, 6, {"n": 0}
+
+    def conjugate(actions, L, sigma=None):
+        calls["n"] += 1
+        out = real(actions, L, sigma)
+        if calls["n"] == 2 * problems + 1:                    # plan's P' and the residual's
+            out = out.copy()
+            out[0, 0] += orbit_offset
+        return out
+    monkeypatch.setattr(t4, "conjugate", conjugate)
+    return t4.dp_rotation_invariance(0, problems=problems)
+
+
+@pytest.mark.parametrize("offset, passed", [(0.5e-12, True), (-2e-12, False), (2e-12, False)])
+def test_T4_orbit_action_set_equal_to_1e_12(monkeypatch, offset, passed):
+    """The relabelled orbit must equal the orbit to 1e-12: 0.5e-12 is rounding, 2e-12 (either
+    sign) is not. The boundary itself is unreachable: the orbit's entries are cosines and
+    sines of size ~1, whose differences are multiples of 2^-54, and the float 1e-12 is not."""
+    from fractions import Fraction
+    assert (Fraction(1e-12) * 2**54).denominator != 1
+    r = _t4_with_conjugate(monkeypatch, offset)
+    assert r.figures["max_rel_value_diff"] <= 1e-10
+    assert r.figures["orbit_permutation_ok"] == passed and r.passed == passed
+
+
+class _LineDraws(np.random.Generator):
+    """Draws as usual until ``fixed`` is set; then ``standard_normal`` returns its values in
+    turn (the straight line's ``s0`` and ``g``)."""
+
+    fixed: list = []
+
+    def standard_normal(self, size=None, *args, **kwargs):
+        if self.fixed:
+            return np.array(self.fixed.pop(0), dtype=float)
+        return super().standard_normal(size, *args, **kwargs)
+
+
+def _t4_line(monkeypatch, Q, s0, g, problems=6):
+    """``dp_rotation_invariance`` with the straight-line part's rotation, start and goal set
+    to ``Q``, ``s0``, ``g`` (the planning problems' draws untouched)."""
+    from pycheck import theory as T
+    from pycheck.checks import t4
+    real, count = T.random_rotation, {"n": 0}
+    rng_box = {}
+
+    def default_rng(seed):
+        rng_box["rng"] = _LineDraws(np.random.PCG64(seed))
+        rng_box["rng"].fixed = []
+        return rng_box["rng"]
+
+    def rotation(rng, n):
+        count["n"] += 1
+        if count["n"] == problems + 1:
+            rng.fixed = [s0, g]
+            return np.asarray(Q, dtype=float)
+        return real(rng, n)
+    monkeypatch.setattr(np.random, "default_rng", default_rng)
+    monkeypatch.setattr(T, "random_rotation", rotation)
+    return t4.dp_rotation_invariance(0, problems=problems)
+
+
+def test_T4_straight_line_error_of_exactly_1e_12_passes(monkeypatch):
+    """A shear ``Q`` (rows (1,0,0), (1,1,0), (0,0,1)) and ``s0 = g = (a, 0, 0)``: every
+    product is exact and the decoded line is off by exactly ``a`` at every τ, so ``a`` = the
+    float 1e-12 passes and one float more fails."""
+    shear = [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    for a, passed in ((1e-12, True), (np.nextafter(1e-12, 1.0), False)):
+        r = _t4_line(monkeypatch, shear, [a, 0.0, 0.0], [a, 0.0, 0.0])
+        assert r.figures["straight_line_error"] == a and r.passed == passed
+
+
+def test_T4_straight_line_is_checked_inside_the_segment(monkeypatch):
+    """``Q = diag(1, 2, 1)`` decodes the goal ``(1, 0, 0)`` exactly (τ = 1 is right) but the
+    start ``(0, 1, 0)`` to ``(0, 4, 0)``: the error 3 at τ = 0 must fail the check."""
+    r = _t4_line(monkeypatch, np.diag([1.0, 2.0, 1.0]), [0.0, 1.0, 0.0], [1.0, 0.0, 0.0])
+    assert r.figures["straight_line_error"] == 3.0 and not r.passed
+
+
+def _procrustes_with(monkeypatch, injected):
+    """``procrustes_bound`` whose first matrices get ``(lhs, r)`` from ``injected`` in turn
+    (the distance and the right-hand side), the rest their true values."""
+    calls = {"n": 0}
+    real_lhs = hermite._nearest_orthogonal_distance
+    real_rhs = lambda W: float(np.linalg.norm(W @ W.T - np.eye(len(W))))  # noqa: E731
+
+    def lhs(W):
+        calls["n"] += 1
+        return injected[calls["n"] - 1][0] if calls["n"] <= len(injected) else real_lhs(W)
+
+    def rhs(W):
+        return injected[calls["n"] - 1][1] if calls["n"] <= len(injected) else real_rhs(W)
+    monkeypatch.setattr(hermite, "_nearest_orthogonal_distance", lhs)
+    return hermite.procrustes_bound(0, rhs=rhs, per_family=2)
+
+
+def test_L5_slack_of_exactly_minus_1e_12_passes(monkeypatch):
+    """slack = (r - lhs) / (1 + r) >= -1e-12: ``r = 0``, ``lhs`` = the float 1e-12 sits on
+    it; one float more fails."""
+    for lhs, passed in ((1e-12, True), (np.nextafter(1e-12, 1.0), False)):
+        r = _procrustes_with(monkeypatch, [(lhs, 0.0)])
+        assert r.figures["worst_relative_slack"] == -lhs and r.passed == passed
+
+
+def test_L5_slack_is_normalised_by_1_plus_r(monkeypatch):
+    """``r = 1``, ``lhs = 1 + 2.8e-12``: the slack is -1.4e-12 over ``1 + r = 2`` (a
+    violation; over 3 it would be -0.93e-12 and pass)."""
+    lhs = 1 + 2.8e-12
+    r = _procrustes_with(monkeypatch, [(lhs, 1.0)])
+    assert r.figures["worst_relative_slack"] == (1.0 - lhs) / 2 and not r.passed
+
+
+def test_L5_max_ratio_counts_r_above_1e_12_of_1_plus_r(monkeypatch):
+    """The ratio lhs/r is reported only where ``r > 1e-12 (1 + r)``: ``r0 = 1.000000000001e-12``
+    is a fixed point (``1e-12 * (1 + r0) == r0``, so excluded, with ratio 1.5), while
+    ``r = 1.5e-12`` is included (ratio 1.2); every true ratio is <= 1."""
+    r0 = 1.000000000001e-12
+    assert 1e-12 * (1 + r0) == r0
+    r = _procrustes_with(monkeypatch, [(1.5 * r0, r0), (1.2 * 1.5e-12, 1.5e-12)])
+    assert r.figures["max_ratio"] == 1.2 * 1.5e-12 / 1.5e-12 and r.passed
+
+
+def test_T3_random_polynomials_slacks_are_normalised_by_1_plus_the_bound(monkeypatch):
+    """Two encoders with bound 1 and value 1.5 (the energy on the first, D on the second):
+    both slacks are -0.5 / (1 + 1) = -0.25 exactly, two violations."""
+    from pycheck import theory as T
+    from pycheck.checks import t3
+    exact, count = T.t3_quantities, {"n": 0}
+
+    def over(h, rho):
+        q = exact(h, rho)
+        count["n"] += 1
+        if count["n"] == 1:
+            return q._replace(nonlinear_energy=1.5, bound=q.bound._replace(energy=1.0))
+        if count["n"] == 2:
+            return q._replace(deviation=1.5, bound=q.bound._replace(deviation=1.0))
+        return q
+    monkeypatch.setattr(T, "t3_quantities", over)
+    r = t3.bound_random_polynomials(0, per_family=2)
+    assert r.figures["worst_relative_slack_energy"] == -0.25
+    assert r.figures["worst_relative_slack_deviation"] == -0.25
+    assert r.figures["violations"] == 2 and not r.passed
