@@ -758,12 +758,13 @@ def _t4_line(monkeypatch, Q, s0, g, problems=6):
 
 
 def test_T4_straight_line_error_of_exactly_1e_12_passes(monkeypatch):
-    """A shear ``Q`` (rows (1,0,0), (1,1,0), (0,0,1)) and ``s0 = g = (a, 0, 0)``: every
-    product is exact and the decoded line is off by exactly ``a`` at every τ, so ``a`` = the
-    float 1e-12 passes and one float more fails."""
+    """A shear ``Q`` (rows (1,0,0), (1,1,0), (0,0,1)) decodes ``x`` to ``QᵀQ x``, off by
+    ``(x_0 + x_1, x_0, 0)``; from ``s0 = 0`` to ``g = (a, 0, 0)`` the error grows as ``τ a``
+    and is exactly ``a`` at τ = 1 (all products exact there), so ``a`` = the float 1e-12
+    passes and one float more fails (and a grid running past τ = 1 would fail too)."""
     shear = [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     for a, passed in ((1e-12, True), (np.nextafter(1e-12, 1.0), False)):
-        r = _t4_line(monkeypatch, shear, [a, 0.0, 0.0], [a, 0.0, 0.0])
+        r = _t4_line(monkeypatch, shear, [0.0, 0.0, 0.0], [a, 0.0, 0.0])
         assert r.figures["straight_line_error"] == a and r.passed == passed
 
 
@@ -837,3 +838,67 @@ def test_T3_random_polynomials_slacks_are_normalised_by_1_plus_the_bound(monkeyp
     assert r.figures["worst_relative_slack_energy"] == -0.25
     assert r.figures["worst_relative_slack_deviation"] == -0.25
     assert r.figures["violations"] == 2 and not r.passed
+
+
+def test_T2_gennorm_monte_carlo_z_of_exactly_4_passes(monkeypatch):
+    """The Laplace law's 20 batch kurtoses crafted: 3 plus deviations ±(6, 6, 6, 6, 4, 4, 3, 2,
+    1, 0), whose squares sum to 380, so the sample variance is 20 exactly and the standard
+    error ``fl(sqrt 20) / sqrt 20`` is 1; a prediction of -1 gives z = 4 exactly (passes),
+    ``-1 - 2^-50`` gives the next float above 4 (fails). The uniform law stays true."""
+    from scipy import stats
+    deviations = np.array([6, 6, 6, 6, 4, 4, 3, 2, 1, 0], dtype=float)
+    crafted = 3.0 + np.concatenate([deviations, -deviations])
+    real = stats.kurtosis
+    calls = {"n": 0}
+
+    def kurtosis(*args, **kwargs):
+        calls["n"] += 1
+        return crafted.copy() if calls["n"] == 1 else real(*args, **kwargs)
+    monkeypatch.setattr(stats, "kurtosis", kurtosis)
+    for prediction, z, passed in ((-1.0, 4.0, True), (-1.0 - 2**-50, np.nextafter(4.0, 5), False)):
+        calls["n"] = 0
+
+        def predicted(kappa, u, p=prediction):
+            return p if isinstance(u, np.ndarray) and kappa == 3.0 else t2._sum4(kappa, u)
+        r = t2.gennorm_projection_kurtosis(0, predicted=predicted)
+        assert r.figures["mc_z_scores"][0] == z and abs(r.figures["mc_z_scores"][1]) <= 4
+        assert r.passed == passed
+
+
+def _a1_monte_carlo_at(monkeypatch, first_loss):
+    """``A1.monte_carlo`` on crafted pairs: every encoder is the identity and every sample is
+    two pairs with ``z = 0`` and ``z'`` rows ``0`` and ``(1, 1, 0…)``, so ``v = (0, 2)``: mean
+    1 and standard error ``sqrt((2 - 1) / 1) = 1`` exactly. The first closed form is
+    ``first_loss`` (z = 1 - first_loss), the others 1 (z = 0)."""
+    def pairs(n_samples, rho, rng):
+        zn = np.zeros((2, len(rho)))
+        zn[1, :2] = 1.0
+        return np.zeros_like(zn), zn
+    monkeypatch.setattr(check_a.T, "random_encoder", lambda *a, **k: (lambda z: z))
+    monkeypatch.setattr(A, "anisotropic_ou_pairs", pairs)
+    losses = iter([first_loss, 1.0, 1.0, 1.0])
+    return check_a.monte_carlo(0, loss=lambda h, rho: next(losses), size=2)
+
+
+def test_A1_monte_carlo_z_of_exactly_4_5_passes(monkeypatch):
+    """|z| <= 4.5: a closed form -3.5 gives z = 4.5 exactly (passes), ``-3.5 - 2^-50`` the
+    next float above 4.5 (fails)."""
+    r = _a1_monte_carlo_at(monkeypatch, -3.5)
+    assert r.figures["max_abs_z"] == 4.5 and r.passed
+    r = _a1_monte_carlo_at(monkeypatch, -3.5 - 2**-50)
+    assert r.figures["max_abs_z"] == np.nextafter(4.5, 5) and not r.passed
+
+
+def test_T2_null_vector_residual_of_exactly_1e_12_passes(monkeypatch):
+    """(b)'s null vector must annihilate ``A`` to 1e-12 relative: ``A`` with rows (1, 0, 0),
+    (0, 1, 0), (r, 0, 0) and the SVD's left factor the identity make the residual
+    ``|e_3ᵀ A| / max |A| = r`` exactly (and the eigenvalue ratio ~r², far inside its own
+    bound); r = the float 1e-12 passes, one float more fails."""
+    monkeypatch.setattr(np.random, "default_rng",
+                        lambda seed: _AffineDraws(np.random.PCG64(seed)))
+    monkeypatch.setattr(np.linalg, "svd", lambda M: (np.eye(len(M)),))
+    for residual, passed in ((1e-12, True), (np.nextafter(1e-12, 1.0), False)):
+        singular = (lambda rng, n, r=residual:
+                    np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [r, 0.0, 0.0]]))
+        r = t2.affine_pushforward(0, singular=singular, draws=1)
+        assert r.figures["max_null_residual"] == residual and r.passed == passed
