@@ -882,7 +882,9 @@ def _a1_monte_carlo_at(monkeypatch, first_loss):
 
 def test_A1_monte_carlo_z_of_exactly_4_5_passes(monkeypatch):
     """|z| <= 4.5: a closed form -3.5 gives z = 4.5 exactly (passes), ``-3.5 - 2^-50`` the
-    next float above 4.5 (fails)."""
+    next float above 4.5 (fails); with every z-score 0 the reported maximum is 0."""
+    r = _a1_monte_carlo_at(monkeypatch, 1.0)
+    assert r.figures["max_abs_z"] == 0.0 and r.figures["z_scores"] == [0.0] * 4 and r.passed
     r = _a1_monte_carlo_at(monkeypatch, -3.5)
     assert r.figures["max_abs_z"] == 4.5 and r.passed
     r = _a1_monte_carlo_at(monkeypatch, -3.5 - 2**-50)
