@@ -727,3 +727,20 @@ def test_T4_orbit_problem_goal_is_3_times_a_Gaussian(monkeypatch, draws):
     args = orbit_call[0]
     assert np.array_equal(args[0], s0) and np.array_equal(args[1], 3 * g)
     assert args[3:] == (4, 0.5)                                # horizon 4, lambda 1/2
+
+
+# ---------------------------------------------------------------- after reading seed 10
+def test_L5_large_family_is_the_drawn_gaussian_scaled_by_10_to_the_u(monkeypatch, draws):
+    """The 5th family is ``10^u G`` for the drawn ``G`` (n, n) and ``u ~ U(0, 3)``, bit for
+    bit (``10^u / G`` draws the same numbers and must fail)."""
+    from pycheck.checks import hermite
+    calls = _spy(monkeypatch, hermite, "_nearest_orthogonal_distance")
+    P = 8
+    REGISTRY["L5.procrustes_bound"](0, per_family=P)
+    gaussians = [out for m, a, out in draws if m == "standard_normal"]
+    scales = [out for m, a, out in draws if m == "uniform" and a == (0, 3)]
+    # Gaussians per family: one G each, two for the rank-deficient one (the 3rd)
+    large = gaussians[5 * P:6 * P]
+    assert len(scales) == P
+    for (W,), G, u in zip((c[0] for c in calls[4 * P:5 * P]), large, scales, strict=True):
+        assert np.array_equal(W, 10.0 ** u * G)
