@@ -904,3 +904,63 @@ def test_T2_null_vector_residual_of_exactly_1e_12_passes(monkeypatch):
                     np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [r, 0.0, 0.0]]))
         r = t2.affine_pushforward(0, singular=singular, draws=1)
         assert r.figures["max_null_residual"] == residual and r.passed == passed
+
+
+def _first_call(monkeypatch, module, name, value):
+    """``module.name`` returning ``value(*args)`` on its first call, the true value after."""
+    real, calls = getattr(module, name), {"n": 0}
+
+    def spy(*args):
+        calls["n"] += 1
+        return value(*args) if calls["n"] == 1 else real(*args)
+    monkeypatch.setattr(module, name, spy)
+
+
+def _gap_slack(n, rho, e_nl, eps):
+    """T1.nonlinear_gap's slack and relative eps, by the check's own expressions."""
+    scale = 2 * n * (1 - rho)
+    return (eps - 2 * rho * (1 - rho) * e_nl) / scale, eps / scale
+
+
+def _gap_hit(n, rho):
+    """``(E_nl, eps)`` with ``eps`` just above ``1e-12 (2n(1-rho))`` whose slack is the float
+    -1e-12: ``E_nl`` stepped up to 6 floats either way from its real-number value, ``eps``
+    over 400 values. Division by the scale rounds, so whether a hit exists depends on
+    ``(n, rho)`` (at seed 0 none does; at seed 1 the first ``eps`` works)."""
+    scale = 2 * n * (1 - rho)
+    for j in range(1, 400):
+        eps = scale * 1e-12 * (1 + j * 1e-3)
+        e0 = (eps + 1e-12 * scale) / (2 * rho * (1 - rho))
+        candidates = [e0]
+        for direction in (np.inf, 0.0):
+            e = e0
+            for _ in range(6):
+                e = np.nextafter(e, direction)
+                candidates.append(e)
+        for e in candidates:
+            slack, rel_eps = _gap_slack(n, rho, e, eps)
+            if slack == -1e-12 and rel_eps > 1e-12:
+                return e, eps
+    return None
+
+
+def test_T1_nonlinear_gap_slack_of_exactly_minus_1e_12_passes(monkeypatch):
+    """``(eps - 2rho(1-rho)E_nl) / (2n(1-rho)) >= -1e-12`` while ``eps / (2n(1-rho)) > 1e-12``:
+    the first encoder's ``E_nl`` and ``eps`` are set (for its ``(n, rho)``, seen by a spy) so
+    that the slack is the float -1e-12: the check passes; with the next ``E_nl`` up it fails."""
+    from pycheck import theory as T
+    seed, first = 1, {}
+    _first_call(monkeypatch, T, "alignment_excess",
+                lambda h, rho: first.setdefault("n_rho", (h.n, rho)) and 1.0)
+    t1.nonlinear_gap(seed, encoders=40)
+    n, rho = first["n_rho"]
+    found = _gap_hit(n, rho)
+    assert found, "no injected values put the slack exactly on -1e-12"
+    e_nl, eps = found
+    past = np.nextafter(e_nl, np.inf)
+    assert _gap_slack(n, rho, past, eps)[0] < -1e-12
+    for value, passed in ((e_nl, True), (past, False)):
+        _first_call(monkeypatch, T, "nonlinear_energy", lambda h, v=value: v)
+        _first_call(monkeypatch, T, "alignment_excess", lambda h, rho: eps)
+        r = t1.nonlinear_gap(seed, encoders=40)
+        assert (r.figures["worst_relative_slack"] == -1e-12) == passed and r.passed == passed
