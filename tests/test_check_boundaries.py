@@ -964,3 +964,27 @@ def test_T1_nonlinear_gap_slack_of_exactly_minus_1e_12_passes(monkeypatch):
         _first_call(monkeypatch, T, "alignment_excess", lambda h, rho: eps)
         r = t1.nonlinear_gap(seed, encoders=40)
         assert (r.figures["worst_relative_slack"] == -1e-12) == passed and r.passed == passed
+
+
+@pytest.mark.parametrize("offset, passed", [(0, True), (1, False)])
+def test_T4_orbit_value_difference_exactly_1e_10_relative_passes(monkeypatch, offset, passed):
+    """The Q-orbit part accepts ``|v_R - v| <= 1e-10 v``: with ``v = 1e12`` the bound is the
+    float 100.0 exactly (``1e-10 * 1e12 == 100.0``), so ``v_R = v + 100`` sits on it (passes)
+    and the next float above fails. The orbit's two plans are the last two calls of ``plan``
+    (after two per problem); their policies are the real ones."""
+    from pycheck.checks import t4
+    real, calls = t4.plan, {"n": 0}
+    assert 1e-10 * 1e12 == 100.0 and (1e12 + 100.0) - 1e12 == 100.0
+
+    def plan(*args):
+        calls["n"] += 1
+        v, pol = real(*args)
+        if calls["n"] == 5:
+            return 1e12, pol
+        if calls["n"] == 6:
+            vr = 1e12 + 100.0
+            return (np.nextafter(vr, np.inf) if offset else vr), pol
+        return v, pol
+    monkeypatch.setattr(t4, "plan", plan)
+    r = t4.dp_rotation_invariance(0, problems=2)
+    assert calls["n"] == 6 and bool(r.passed) is passed

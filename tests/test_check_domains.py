@@ -744,3 +744,16 @@ def test_L5_large_family_is_the_drawn_gaussian_scaled_by_10_to_the_u(monkeypatch
     assert len(scales) == P
     for (W,), G, u in zip((c[0] for c in calls[4 * P:5 * P]), large, scales, strict=True):
         assert np.array_equal(W, 10.0 ** u * G)
+
+
+def test_T2_projection_identity_is_checked_in_dimensions_2_and_3(monkeypatch):
+    """The docstring's symbolic identity is verified for n = 2 and n = 3, once each."""
+    from pycheck.checks import t2
+    seen, real = [], t2._projection_identity
+
+    def spy(n, predicted):
+        seen.append(n)
+        return real(n, predicted)
+    monkeypatch.setattr(t2, "_projection_identity", spy)
+    assert t2.gennorm_projection_kurtosis(0).passed
+    assert seen == [2, 3]
