@@ -3,13 +3,14 @@ import json
 from pathlib import Path
 
 DIR = Path("results/fit_encoder/probes-s8")
-# the suite's previous default (two fits, no average; results/fit_encoder/suite/defaults-s7)
-PREVIOUS = {"mlp-leaky-2d": 0.9862422, "coupling-4d": 0.9850852, "planar-8d": 0.9880189,
-            "monotone-4d": 0.9919353, "realnvp-4d": 0.9754614, "mlp-leaky-16d": 0.6626890}
+# the suite's previous default (two fits, no average), per mixing
+PREVIOUS_RUNS = Path("results/fit_encoder/suite/defaults-s7/runs")
 
 
 def main() -> None:
     rows = [json.loads(s) for s in (DIR / "probes.jsonl").read_text().splitlines()]
+    previous = {p.stem: json.loads(p.read_text())["r2_hz"]
+                for p in PREVIOUS_RUNS.glob("*.json") if p.stem != "config"}
     base = {r["mixing"]: r["r2"] for r in rows if json.loads(r["var"]) == {"lam": 0, "ema": 0}}
     out = ["## Engine probes, session 8 (`scripts/engine_probes.py`, `probes.jsonl`)", "",
            "Suite tuning half only (20 000 stored pairs), seed 0, one run each, 1 torch thread "
@@ -22,7 +23,7 @@ def main() -> None:
     for r in rows:
         v = json.loads(r["var"])
         ref = (None if v.get("supervised") or "n_pairs" in v
-               else base.get(r["mixing"]) if "lam" in v else PREVIOUS.get(r["mixing"]))
+               else base.get(r["mixing"]) if "lam" in v else previous.get(r["mixing"]))
         cells = [r["mixing"], f"`{r['var']}`", f"{r['r2']:.5f}",
                  "" if ref is None else f"{r['r2'] - ref:+.5f}",
                  "" if r.get("ho") is None else f"{r['ho']:.4f}", f"{r['wa_fresh']:.4f}",

@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from pycheck.checks import load_all
+from spies import record_calls
 
 REGISTRY = load_all()
 K = 7                                             # T4's action count (its default)
@@ -343,18 +344,6 @@ def test_A2_feasibility_uses_half_the_stated_pairs(draws, name):
 # ---------------------------------------------------------------- enumerated cases
 # Checks without random inputs enumerate fixed cases; the spies below record the cases a
 # check hands to the theory (or to its own ingredient) and compare them with the docstring.
-def _spy(monkeypatch, owner, name):
-    """Replace ``owner.name`` by a wrapper that records ``(args, result)`` of every call."""
-    calls, real = [], getattr(owner, name)
-
-    def wrapper(*args, **kwargs):
-        out = real(*args, **kwargs)
-        calls.append((args, out))
-        return out
-    monkeypatch.setattr(owner, name, wrapper)
-    return calls
-
-
 def _recording(fn):
     """``fn`` and the list of the argument tuples it is called with."""
     calls = []
@@ -383,7 +372,7 @@ def test_L2_exact_checks_the_stated_bivariate_indices():
 
 def test_L2_monte_carlo_conditions_on_the_stated_points(monkeypatch, draws):
     from pycheck import theory as T
-    hermite_calls = _spy(monkeypatch, T, "hermite")
+    hermite_calls = record_calls(monkeypatch, T, "hermite")
     eigen, eigen_calls = _recording(lambda rho, k: rho**k)
     size = 2_000
     r = REGISTRY["L2.mehler_monte_carlo"](0, eigen=eigen, size=size)
@@ -411,8 +400,8 @@ def test_L3_orthogonality_checks_every_pair_up_to_degree_8():
 
 def test_L3_quadrature_checks_the_stated_cases(monkeypatch):
     from pycheck import theory as T
-    rules = _spy(monkeypatch, T, "gauss_hermite")
-    bases = _spy(monkeypatch, T, "multi_indices")
+    rules = record_calls(monkeypatch, T, "gauss_hermite")
+    bases = record_calls(monkeypatch, T, "multi_indices")
     r = REGISTRY["L3.hermite_quadrature"](0)
     cases = [(1, 12), (2, 8), (3, 5), (5, 3)]               # (n, degree)
     assert [a for a, _ in rules] == [(d + 1, n) for n, d in cases]
@@ -431,8 +420,8 @@ def test_L4_checks_the_stated_encoders():
 
 def test_L7_checks_five_maps_in_each_dimension_up_to_4(monkeypatch):
     from pycheck import theory as T
-    rules = _spy(monkeypatch, T, "gauss_hermite")
-    bases = _spy(monkeypatch, T, "basis")
+    rules = record_calls(monkeypatch, T, "gauss_hermite")
+    bases = record_calls(monkeypatch, T, "basis")
     transform, calls = _recording(lambda rng, n: T.random_rotation(rng, n))
     r = REGISTRY["L7.rotation_invariance"](0, transform=transform)
     assert [n for _, n in calls] == [n for n in (1, 2, 3, 4) for _ in range(5)]
@@ -446,7 +435,7 @@ def test_L7_checks_five_maps_in_each_dimension_up_to_4(monkeypatch):
 
 def test_T1_rotation_equality_checks_five_rotations_per_case(monkeypatch):
     from pycheck import theory as T
-    calls = _spy(monkeypatch, T, "rotation_encoder")
+    calls = record_calls(monkeypatch, T, "rotation_encoder")
     REGISTRY["T1.rotation_equality"](0)
     cases = Counter((h.n, int(h.alphas.max())) for _, h in calls)
     assert set(cases.values()) == {5} and len(cases) == 11
@@ -458,7 +447,7 @@ def test_T2_gennorm_monte_carlo_z_scores_are_recomputed(monkeypatch, draws):
     from scipy import stats
 
     from pycheck.checks import t2
-    batches = _spy(monkeypatch, stats, "kurtosis")
+    batches = record_calls(monkeypatch, stats, "kurtosis")
     r = REGISTRY["T2.gennorm_projection_kurtosis"](0)
     assert [a[0].shape for a, _ in batches] == [(20, 50_000)] * 2
     us = [out / np.linalg.norm(out) for m, a, out in draws if a == (4,)]
@@ -470,7 +459,7 @@ def test_T2_gennorm_monte_carlo_z_scores_are_recomputed(monkeypatch, draws):
 def test_A1_monte_carlo_z_scores_are_recomputed_from_the_pairs(monkeypatch):
     """s.e. of the mean of ``size`` squared steps with ddof = 1, recomputed from the pairs."""
     from pycheck import anisotropic as A
-    pairs = _spy(monkeypatch, A, "anisotropic_ou_pairs")
+    pairs = record_calls(monkeypatch, A, "anisotropic_ou_pairs")
     loss, closed = _recording(A.alignment_loss)
     size = 110_000                         # two chunks of the check's 100 000, the second short
     r = REGISTRY["A1.monte_carlo"](0, loss=loss, size=size)
@@ -532,7 +521,7 @@ def test_A1_threshold_exact_counts_ties_and_disagreements(monkeypatch):
 def test_A1_threshold_exact_minimum_error_is_the_worst_world(monkeypatch):
     from pycheck import anisotropic as A
     from pycheck.checks import anisotropic as check_a
-    brute = _spy(monkeypatch, check_a, "_brute_top_weights")
+    brute = record_calls(monkeypatch, check_a, "_brute_top_weights")
     minimum, calls = _recording(A.whitened_minimum)
     r = REGISTRY["A1.threshold_exact"](0, worlds=30, minimum=minimum)
     worlds = calls[1:]                                     # the first is rho = (0.9, 0.5)
@@ -559,10 +548,10 @@ def test_T3_tightness_path_is_the_stated_family(monkeypatch, draws):
     the extremal family is taken at ``δ = 10^-1 … 10^-4``."""
     from pycheck import theory as T
     from pycheck.checks import t3
-    rotations = _spy(monkeypatch, T, "random_rotation")
-    bases = _spy(monkeypatch, T, "random_encoder")
-    quantities = _spy(monkeypatch, T, "t3_quantities")
-    extremal = _spy(monkeypatch, t3, "_extremal")
+    rotations = record_calls(monkeypatch, T, "random_rotation")
+    bases = record_calls(monkeypatch, T, "random_encoder")
+    quantities = record_calls(monkeypatch, T, "t3_quantities")
+    extremal = record_calls(monkeypatch, t3, "_extremal")
     steps = 8
     REGISTRY["T3.bound_tightness"](0, steps=steps)
     (((_, n), Q),), (((_, n_base, degree), base),) = rotations, bases
@@ -581,8 +570,8 @@ def _mehler_z_scores(monkeypatch, eigen, size, seed):
     """Run L2's Monte Carlo with spies; return the report and the z-scores of parts (a)
     and (b) recomputed from the draws by their definitions (s.e. of a mean, ddof = 1)."""
     from pycheck import theory as T
-    moved = _spy(monkeypatch, T, "hermite")
-    pairs = _spy(monkeypatch, T, "ou_pairs")
+    moved = record_calls(monkeypatch, T, "hermite")
+    pairs = record_calls(monkeypatch, T, "ou_pairs")
     eigen_spy, _ = _recording(eigen)
     r = REGISTRY["L2.mehler_monte_carlo"](seed, eigen=eigen_spy, size=size)
     samples = [v for a, v in moved if np.ndim(a[1]) == 1]
@@ -628,7 +617,7 @@ def test_A1_whitened_gap_slacks_are_per_dimension(monkeypatch):
         if h.n == 1:                                   # z + He_3(z): degree 3, far from tight
             h = T.PolyEncoder(np.array([[0.0, 1.0, 0.0, 1.0]]), T.multi_indices(1, 3))
         return T.whiten(h)
-    losses = _spy(monkeypatch, A, "alignment_loss")
+    losses = record_calls(monkeypatch, A, "alignment_loss")
     encoders = 40
     r = REGISTRY["A1.whitened_gap"](0, prepare=prepare, encoders=encoders)
     slack = [((L - A.whitened_minimum(rho)) / (2 * h.n), h.n)
@@ -645,7 +634,7 @@ def test_L5_slack_and_rank_deficient_family_recomputed(monkeypatch, draws):
     """worst_relative_slack is min (rhs - lhs) / (1 + rhs) over the matrices, and the
     rank-deficient family is ``G[:, :n-1] N / n`` for the drawn G (n, n) and N (n - 1, n)."""
     from pycheck.checks import hermite
-    calls = _spy(monkeypatch, hermite, "_nearest_orthogonal_distance")
+    calls = record_calls(monkeypatch, hermite, "_nearest_orthogonal_distance")
     P = 8
     r = REGISTRY["L5.procrustes_bound"](0, per_family=P)
     slack = []
@@ -665,8 +654,8 @@ def test_L5_slack_and_rank_deficient_family_recomputed(monkeypatch, draws):
 def test_L6_error_figure_is_relative_to_1_plus_the_energy(monkeypatch):
     from pycheck import theory as T
     from pycheck.checks import hermite
-    quads = _spy(monkeypatch, hermite, "_first_chaos_distance")
-    energies = _spy(monkeypatch, T, "chaos_energies")
+    quads = record_calls(monkeypatch, hermite, "_first_chaos_distance")
+    energies = record_calls(monkeypatch, T, "chaos_energies")
     r = REGISTRY["L6.first_chaos"](0)
     worst = 0.0
     for (_, quad), (_, e) in zip(quads, energies, strict=True):
@@ -683,7 +672,7 @@ def test_A1_approximate_bound_figures_recomputed(monkeypatch):
     from pycheck import anisotropic as A
     from pycheck import theory as T
     bound, calls = _recording(A.anisotropic_bound)
-    made = _spy(monkeypatch, T, "random_encoder")
+    made = record_calls(monkeypatch, T, "random_encoder")
     E = 40
     r = REGISTRY["A1.approximate_bound"](0, bound=bound, encoders=E)
     tight, iso = [], []
@@ -707,7 +696,7 @@ def test_T3_tightness_reports_the_extremal_deltas():
 def test_T2_normality_power_mixes_by_A_plus_2I(monkeypatch, draws):
     """The affine mixing is ``A = N + 2I`` for the drawn Gaussian ``N``: the population
     covariance whose eigenvectors the check uses is ``A Aᵀ``."""
-    eighs = _spy(monkeypatch, np.linalg, "eigh")
+    eighs = record_calls(monkeypatch, np.linalg, "eigh")
     reps, n = 6, 2
     REGISTRY["T2.normality_test_power"](0, reps=reps, size=300)
     mixings = [out for m, a, out in draws if a == (((reps, n, n)),)]
@@ -720,7 +709,7 @@ def test_T2_normality_power_mixes_by_A_plus_2I(monkeypatch, draws):
 
 def test_T4_orbit_problem_goal_is_3_times_a_Gaussian(monkeypatch, draws):
     from pycheck.checks import t4
-    plans = _spy(monkeypatch, t4, "plan")
+    plans = record_calls(monkeypatch, t4, "plan")
     problems = 4
     REGISTRY["T4.dp_rotation_invariance"](0, problems=problems)
     (s0, g), (_, orbit_call) = (draws[-4][2], draws[-3][2]), (None, plans[2 * problems])
@@ -734,7 +723,7 @@ def test_L5_large_family_is_the_drawn_gaussian_scaled_by_10_to_the_u(monkeypatch
     """The 5th family is ``10^u G`` for the drawn ``G`` (n, n) and ``u ~ U(0, 3)``, bit for
     bit (``10^u / G`` draws the same numbers and must fail)."""
     from pycheck.checks import hermite
-    calls = _spy(monkeypatch, hermite, "_nearest_orthogonal_distance")
+    calls = record_calls(monkeypatch, hermite, "_nearest_orthogonal_distance")
     P = 8
     REGISTRY["L5.procrustes_bound"](0, per_family=P)
     gaussians = [out for m, a, out in draws if m == "standard_normal"]
@@ -749,11 +738,6 @@ def test_L5_large_family_is_the_drawn_gaussian_scaled_by_10_to_the_u(monkeypatch
 def test_T2_projection_identity_is_checked_in_dimensions_2_and_3(monkeypatch):
     """The docstring's symbolic identity is verified for n = 2 and n = 3, once each."""
     from pycheck.checks import t2
-    seen, real = [], t2._projection_identity
-
-    def spy(n, predicted):
-        seen.append(n)
-        return real(n, predicted)
-    monkeypatch.setattr(t2, "_projection_identity", spy)
+    calls = record_calls(monkeypatch, t2, "_projection_identity")
     assert t2.gennorm_projection_kurtosis(0).passed
-    assert seen == [2, 3]
+    assert [args[0] for args, _ in calls] == [2, 3]

@@ -24,23 +24,12 @@ from pycheck import anisotropic as A
 from pycheck import theory as T
 from pycheck.checks import anisotropic as check_a
 from pycheck.checks import hermite, t1, t3, t4
-
-
-def _spy(monkeypatch, owner, name):
-    """Replace ``owner.name`` by a wrapper that records ``(args, result)`` of every call."""
-    calls, real = [], getattr(owner, name)
-
-    def wrapper(*args, **kwargs):
-        out = real(*args, **kwargs)
-        calls.append((args, out))
-        return out
-    monkeypatch.setattr(owner, name, wrapper)
-    return calls
+from spies import record_calls
 
 
 # ---------------------------------------------------------------- T3: recomputed figures
 def test_T3_random_polynomials_figures_are_recomputed_from_the_draws(monkeypatch):
-    calls = _spy(monkeypatch, T, "t3_quantities")
+    calls = record_calls(monkeypatch, T, "t3_quantities")
     per_family = 15
     r = t3.bound_random_polynomials(0, per_family=per_family)
     assert r.figures["encoders"] == len(calls) == per_family * len(t3.FAMILIES)
@@ -60,7 +49,7 @@ def test_T3_random_polynomials_figures_are_recomputed_from_the_draws(monkeypatch
 
 
 def test_T3_whitened_corollary_figures_are_recomputed_from_the_draws(monkeypatch):
-    calls = _spy(monkeypatch, T, "t3_quantities")
+    calls = record_calls(monkeypatch, T, "t3_quantities")
     r = t3.whitened_corollary(0, count=80)
     assert r.figures["encoders"] == len(calls) == 80
     assert r.figures["max_delta"] == max(q.delta for _, q in calls)
@@ -76,7 +65,7 @@ def test_T3_whitened_corollary_figures_are_recomputed_from_the_draws(monkeypatch
 
 
 def test_T3_tightness_figures_and_rates(monkeypatch):
-    calls = _spy(monkeypatch, T, "t3_quantities")
+    calls = record_calls(monkeypatch, T, "t3_quantities")
     steps = 24
     r = t3.bound_tightness(0, steps=steps)
     path, extremal = [q for _, q in calls[:steps]], [q for _, q in calls[steps:]]
@@ -124,8 +113,8 @@ def test_T3_tightness_fails_when_the_extremal_family_has_eps_1e_6(monkeypatch):
 
 # ---------------------------------------------------------------- T1
 def test_T1_nonlinear_gap_figures_are_recomputed_from_the_draws(monkeypatch):
-    excess = _spy(monkeypatch, T, "alignment_excess")
-    energy = _spy(monkeypatch, T, "nonlinear_energy")
+    excess = record_calls(monkeypatch, T, "alignment_excess")
+    energy = record_calls(monkeypatch, T, "nonlinear_energy")
     r = t1.nonlinear_gap(0, encoders=120)
     assert r.figures["encoders"] == len(excess) == len(energy) == 120
     slack, rel_eps, ratio, ratio2 = [], [], [], []
@@ -148,7 +137,7 @@ def test_T1_nonlinear_gap_figures_are_recomputed_from_the_draws(monkeypatch):
 
 
 def test_T1_lower_bound_sweep_covers_the_stated_dimensions(monkeypatch):
-    calls = _spy(monkeypatch, T, "alignment_loss")
+    calls = record_calls(monkeypatch, T, "alignment_loss")
     r = t1.lower_bound(0, examples=40, sweep=100)
     assert len(calls) >= 100 and r.figures["sweep_encoders"] == 100
     assert {h.n for (h, _), _ in calls} == {1, 2, 3, 4, 5}          # "n <= 5"
@@ -218,9 +207,9 @@ def test_T4_fails_when_brute_force_disagrees_with_dp_by_1e_11(monkeypatch):
 
 
 def test_T4_every_other_problem_is_relabelled_in_every_dimension(monkeypatch):
-    calls = _spy(monkeypatch, t4, "conjugacy_residual")        # once per problem
-    costs = _spy(monkeypatch, t4, "sequence_costs")
-    plans = _spy(monkeypatch, t4, "plan")
+    calls = record_calls(monkeypatch, t4, "conjugacy_residual")        # once per problem
+    costs = record_calls(monkeypatch, t4, "sequence_costs")
+    plans = record_calls(monkeypatch, t4, "plan")
     problems = 12
     r = t4.dp_rotation_invariance(0, problems=problems)
     main = calls
@@ -239,8 +228,8 @@ def test_T4_every_other_problem_is_relabelled_in_every_dimension(monkeypatch):
 
 # ---------------------------------------------------------------- A1
 def test_A1_whitened_gap_minimum_figure_is_recomputed(monkeypatch):
-    losses = _spy(monkeypatch, A, "alignment_loss")
-    minima = _spy(monkeypatch, A, "whitened_minimum")
+    losses = record_calls(monkeypatch, A, "alignment_loss")
+    minima = record_calls(monkeypatch, A, "whitened_minimum")
     encoders = 60
     r = check_a.whitened_gap(0, encoders=encoders)
     anyworld = losses[1:2 * encoders:2]                       # the "any" world of each encoder
@@ -259,7 +248,7 @@ def test_A1_whitened_gap_fails_when_the_constant_is_not_sharp():
 
 
 def test_A1_monte_carlo_draws_exactly_the_stated_pairs(monkeypatch):
-    calls = _spy(monkeypatch, A, "anisotropic_ou_pairs")
+    calls = record_calls(monkeypatch, A, "anisotropic_ou_pairs")
     size = 150_000                                 # not a multiple of the chunk of 100_000
     r = check_a.monte_carlo(0, size=size)
     per_encoder = [sum(a[0] for a, _ in calls[i:i + 2]) for i in range(0, len(calls), 2)]
@@ -284,7 +273,7 @@ def test_L2_monte_carlo_fails_on_a_cross_moment_fault_past_its_z_threshold():
 
 
 def test_L4_quadrature_covers_degrees_1_to_4(monkeypatch):
-    calls = _spy(monkeypatch, T, "gauss_hermite")
+    calls = record_calls(monkeypatch, T, "gauss_hermite")
     r = hermite.alignment_identity(0, size=2_000)
     # exact quadrature for every n <= 2 case: the 2n-dimensional rule has degree + 1 nodes
     assert {a[0] - 1 for a, _ in calls} == {1, 2, 3, 4}
@@ -293,7 +282,7 @@ def test_L4_quadrature_covers_degrees_1_to_4(monkeypatch):
 
 
 def test_L5_families_are_what_they_are_named(monkeypatch):
-    calls = _spy(monkeypatch, hermite, "_nearest_orthogonal_distance")
+    calls = record_calls(monkeypatch, hermite, "_nearest_orthogonal_distance")
     per = 12
     r = hermite.procrustes_bound(0, per_family=per)
     assert r.figures["matrices"] == len(calls) == 6 * per
@@ -311,7 +300,7 @@ def test_L6_counts_every_disagreement(monkeypatch):
     disagreement between 'zero distance' and 'zero off-degree-one energy'."""
     real = hermite._first_chaos_distance
     monkeypatch.setattr(hermite, "_first_chaos_distance", lambda h: real(h) + 1e-7)
-    energies = _spy(monkeypatch, T, "chaos_energies")
+    energies = record_calls(monkeypatch, T, "chaos_energies")
     r = hermite.first_chaos(0, distance=lambda e: e.sum(axis=1) - e[:, 1] + 1e-7)
     linear = sum(int(np.sum(e.sum(axis=1) - e[:, 1] <= 1e-8)) for _, e in energies)
     assert linear > 0 and r.figures["disagreements"] == linear
@@ -329,7 +318,7 @@ def test_L1_L2_L3_count_what_they_enumerate():
 
 
 def test_L5_ratio_figure_and_scaled_family(monkeypatch):
-    calls = _spy(monkeypatch, hermite, "_nearest_orthogonal_distance")
+    calls = record_calls(monkeypatch, hermite, "_nearest_orthogonal_distance")
     per = 12
     r = hermite.procrustes_bound(0, per_family=per)
     ratios = []
@@ -344,7 +333,7 @@ def test_L5_ratio_figure_and_scaled_family(monkeypatch):
 
 
 def test_T4_conjugacy_residual_figure_is_the_worst_problem(monkeypatch):
-    calls = _spy(monkeypatch, t4, "conjugacy_residual")
+    calls = record_calls(monkeypatch, t4, "conjugacy_residual")
     r = t4.dp_rotation_invariance(0, problems=6)
     assert r.figures["conjugacy_residual"] == max(res for _, res in calls)
 
@@ -384,7 +373,7 @@ def test_T3_tightness_fails_when_only_eps_plus_delta_stops_decreasing(monkeypatc
 
 
 def test_A2_fold_z_scores_are_recomputed(monkeypatch):
-    calls = _spy(monkeypatch, A, "gaussian_map_search")
+    calls = record_calls(monkeypatch, A, "gaussian_map_search")
     rho = (0.95, 0.5)
     r = check_a.fold_beats_rotations(0, rho=rho, size=40_000)
     res = calls[0][1]
@@ -412,7 +401,7 @@ def test_T3_tightness_fails_when_eps_does_not_tend_to_zero(monkeypatch):
 
 
 def test_A1_whitened_gap_slack_figure_is_recomputed(monkeypatch):
-    losses = _spy(monkeypatch, A, "alignment_loss")
+    losses = record_calls(monkeypatch, A, "alignment_loss")
     encoders = 40
     r = check_a.whitened_gap(0, encoders=encoders)
     worst = min((L - A.rotation_alignment(rho) - 2 * A.spectral_gap(rho) * T.nonlinear_energy(h))
@@ -421,7 +410,7 @@ def test_A1_whitened_gap_slack_figure_is_recomputed(monkeypatch):
 
 
 def test_T1_rotation_count_is_the_number_of_rotations_checked(monkeypatch):
-    calls = _spy(monkeypatch, T, "rotation_encoder")
+    calls = record_calls(monkeypatch, T, "rotation_encoder")
     r = t1.rotation_equality(0)
     assert r.figures["rotations"] == len(calls)
     # degree 3 bases (rotations written with zero higher coefficients) for n <= 5 only
