@@ -518,6 +518,28 @@ def test_A1_approximate_bound_deviation_slack_of_zero_passes(monkeypatch):
     assert r.figures["worst_deviation_slack"] == 0.0 and r.passed
 
 
+def test_A1_approximate_bound_energy_slack_exactly_at_minus_tol_passes(monkeypatch):
+    """``worst_e >= -_TOL`` is non-strict: E_nl raised 1e-3 above B on every encoder makes
+    the energy slack the binding figure; ``_TOL`` set to exactly its negation passes, and
+    one float less fails (the deviation slack and the isotropic error stay far inside)."""
+    from pycheck import theory as T
+    last = {}
+
+    def bound(eps, delta, rho):
+        last["b"] = A.anisotropic_bound(eps, delta, rho)
+        return last["b"]
+    monkeypatch.setattr(T, "nonlinear_energy", lambda h: last["b"].energy + 1e-3)
+    first = check_a.approximate_bound(0, bound=bound, encoders=20)
+    at = -first.figures["worst_energy_slack"]
+    assert not first.passed and 0.5e-3 < at < 2e-3
+    assert first.figures["worst_deviation_slack"] > -1e-12
+    monkeypatch.setattr(check_a, "_TOL", at)
+    on = check_a.approximate_bound(0, bound=bound, encoders=20)
+    assert on.figures["worst_energy_slack"] == -at and on.passed
+    monkeypatch.setattr(check_a, "_TOL", math.nextafter(at, 0.0))
+    assert not check_a.approximate_bound(0, bound=bound, encoders=20).passed
+
+
 def test_T1_gaussian_preserving_gap_at_equality_in_floating_point_passes(monkeypatch):
     """eps >= 2rho(1-rho) E_nl (1 - 1e-9) holds with equality: E_nl = 4.376048033015854 and
     L = 4.188024014319903 (found by a search) make both sides the same float, which the
