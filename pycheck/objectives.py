@@ -217,13 +217,18 @@ def _fused_kernels(y: Tensor, num_knots: int):
         try:
             fwd, bwd = (torch.compile(f, dynamic=True, fullgraph=True, options=_CPU_THREADS)
                         for f in (_ecf_forward, _ecf_backward))
-            # a probe of a typical size (256 slices x batch 256): inductor decides from the
+            # a probe of a typical size (256 slices x batch 384): inductor decides from the
             # probe's sizes whether a loop runs on several threads; a 2 x 3 probe gave
             # kernels without any parallel loop, i.e. one core at every size. No_grad and
             # a y that requires grad, as inside _FusedECF (either change would recompile
             # at the first real call: 9 s here)
-            probe = torch.linspace(-1, 1, 256 * 256, dtype=y.dtype, device=y.device)
-            probe = probe.reshape(256, 256).requires_grad_()
+            # rows != columns: with equal sizes dynamo's duck sizing ties the two symbols
+            # (guard "y.size()[1] == y.size()[0]") and the first call with slices x views
+            # != batch recompiled both kernels; and not a view: a view of a 1-D tensor put
+            # a guard on its base's size ("2 <= y._base.size()[0]") that a single stacked
+            # view, h of shape (1, B, n), failed (TORCH_LOGS=recompiles, session 9)
+            probe = torch.linspace(-1, 1, 256 * 384, dtype=y.dtype, device=y.device)
+            probe = probe.reshape(256, 384).clone().requires_grad_()
             phi, weights = (torch.ones(num_knots, dtype=y.dtype, device=y.device)
                             for _ in range(2))
             with torch.no_grad():

@@ -175,3 +175,23 @@ def test_cast_buffers_are_cached_per_dtype_and_follow_replaced_buffers():
     phi2, w2 = mod._cast(y32)
     assert phi2 is not phi and torch.equal(phi2, mod.phi.float())
     assert torch.equal(w2, mod.weights.float())
+
+
+@pytest.mark.slow  # compiles the two float32 kernels if no earlier test did (~7 s warm cache)
+def test_compiled_kernels_serve_every_shape_without_recompiling():
+    """One kernel pair for all slice counts, batch sizes and stackings of views: with the
+    probe square (256 x 256) dynamo tied rows to columns and recompiled at the first call
+    where they differ; with the probe a view, at the first h of shape (1, B, n)."""
+    import torch._dynamo
+    mod = SIGReg()
+    mod.fused = True
+    assert objectives._fused_kernels(torch.zeros(1), 17) is not None
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for views, batch, n, slices in [(1, 256, 8, 256), (2, 512, 3, 256), (1, 1000, 5, 64),
+                                        (2, 64, 16, 128), (None, 256, 8, 128),
+                                        (None, 384, 4, 256)]:
+            mod.num_slices = slices
+            shape = (batch, n) if views is None else (views, batch, n)
+            h = torch.randn(*shape).requires_grad_()
+            mod(h).backward()
+            assert torch.isfinite(h.grad).all()
