@@ -227,7 +227,7 @@ def _sigreg_fns(h: torch.Tensor, a: torch.Tensor, fused: bool) -> dict:
     to the input, as the encoder's last layer receives it in training. Not
     ``statistic.backward()``: that also adds the gradient into the leaf ``h.grad``, which
     is no part of SIGReg and is the same work for every contender: at 1024 x 256 on one
-    thread that add took 0.59 ms of our ~3 ms per call (``torch.profiler``, session 9).
+    thread that add took 0.59 ms of our 5.4 ms per call (``torch.profiler``, session 9).
     The same change for all columns, reference included."""
     eager, comp = SIGReg(), SIGReg()
     eager.fused, comp.fused = False, True
