@@ -66,7 +66,7 @@ def test_L5_families_are_built_from_their_draws_as_stated(monkeypatch, draws):
         s = np.linalg.svd(G[P + i], compute_uv=False)
         s_w = np.linalg.svd(W[P + i], compute_uv=False)
         # the smallest is 10^u in [1e-12, 1e-4], found to an absolute ~1e-16 |W|: relative
-        # 1e-2 (11^u would be off by a factor 1.1^-u >= 1.47); the others rel. 1e-12
+        # 1e-2 (11^u is off by a factor 1.1^-u > 1.46); the others rel. 1e-12
         assert s_w[-1] == pytest.approx(10.0 ** u[(-12, -4)][i], rel=1e-2)
         assert s_w[:-1] == pytest.approx(s[:-1], rel=1e-12)
         j = 3 * P + i
