@@ -1,6 +1,8 @@
 """L2: Mehler's eigen-relation E[He_α(z') | z] = ρ^{|α|} He_α(z)."""
 import numpy as np
+import pytest
 import sympy as sp
+from scipy.linalg import hadamard
 
 from pycheck.checks.hermite import mehler_exact, mehler_monte_carlo
 
@@ -31,3 +33,33 @@ def test_L2_mehler_monte_carlo_detects_a_one_percent_error():
     # eigenvalue off by 1%: must already be far outside the z-score tolerance
     r = mehler_monte_carlo(0, eigen=lambda rho, k: rho**k * np.where(k > 0, 1.01, 1.0))
     assert not r.passed and r.figures["max_abs_z"] > 4.5
+
+
+def _exact_moments(monkeypatch):
+    """Make every Monte-Carlo moment exact: He_k at a fixed point is 0 and over the noise
+    sample alternates ±1 (mean exactly 0, spread > 0), and the basis over the 16 pairs is
+    the first 10 columns of a Hadamard matrix H (``H₁₀ᵀH₁₀/16 = I``, squares all 1): the
+    cross-moment's spread is exactly 0 on the diagonal and sqrt(1/15) off it."""
+    from pycheck import theory as T
+    monkeypatch.setattr(T, "hermite", lambda k, x: np.where(np.arange(np.size(x)) % 2, 1.0, -1.0)
+                        if np.ndim(x) else 0.0)
+    monkeypatch.setattr(T, "basis", lambda z, alphas: hadamard(16)[:, :len(alphas)].astype(float))
+
+
+@pytest.mark.parametrize("diagonal, max_z", [(1.0, 0.0), (0.5, np.inf)])
+def test_L2_monte_carlo_moment_with_zero_spread_scores_0_if_exact_else_inf(
+        monkeypatch, diagonal, max_z):
+    """A cross-moment with zero sample spread (the constant φ_0 on real draws) has z-score
+    0 when it equals its target and ∞ when it does not, whatever its spread divides; here
+    all of part (b)'s diagonal has zero spread, and its target ``eigen(0.6, |α|)`` is made
+    1 (all moments exact: every z is 0) or 1/2 on one entry (that z is ∞)."""
+    _exact_moments(monkeypatch)
+
+    def eigen(rho, k):
+        if np.ndim(k) == 0:
+            return rho**k
+        target = np.ones(len(k))
+        target[3] = diagonal
+        return target
+    r = mehler_monte_carlo(0, eigen=eigen, size=16)
+    assert r.figures["max_abs_z"] == max_z and r.passed is (max_z == 0)

@@ -39,25 +39,24 @@ def _positive_on_unit_interval(p: sp.Expr) -> bool:
 @check("L1.degree_gap_exact")
 def degree_gap_exact(seed: int, *, weight=lambda rho, d: 1 - rho**d,
                      max_degree: int = 12) -> CheckResult:
-    """Exact (sympy) degree gap: ``w(d) − w(1) = ρ(1 − ρ^{d−1})`` is 0 at ``d = 1`` and > 0 on
-    (0,1) for ``d ≥ 2``; ``w(d) − w(2) > 0`` on (0,1) for ``d ≥ 3`` (so ``≥`` for ``d ≥ 2``)."""
+    """Exact (sympy) degree gap: ``w(d) − w(1) = ρ(1 − ρ^{d−1})`` and is > 0 on (0,1) for
+    ``d = 2..max_degree``; ``w(d) − w(2) > 0`` on (0,1) for ``d = 3..max_degree`` (so ``≥`` for
+    ``d ≥ 2``). The gaps ``w(1) − w(1)`` and ``w(2) − w(2)`` are 0 whatever ``w`` is, so
+    ``d = 1`` is not a case and ``d = 2`` has no second gap. A degree fails if either of its
+    conditions does."""
     bad = []
-    for d in range(1, max_degree + 1):
+    for d in range(2, max_degree + 1):
         gap1 = sp.expand(weight(RHO, d) - weight(RHO, 1))
-        if d == 1:
-            ok = gap1 == 0
-        else:
-            ok = (_positive_on_unit_interval(gap1)
-                  and sp.expand(gap1 - RHO * (1 - RHO ** (d - 1))) == 0)
-        if d >= 2:
-            gap2 = sp.expand(weight(RHO, d) - weight(RHO, 2))
-            ok = ok and (gap2 == 0 if d == 2 else _positive_on_unit_interval(gap2))
+        ok = (_positive_on_unit_interval(gap1)
+              and sp.expand(gap1 - RHO * (1 - RHO ** (d - 1))) == 0)
+        if d >= 3:
+            ok = ok and _positive_on_unit_interval(sp.expand(weight(RHO, d) - weight(RHO, 2)))
         if not ok:
             bad.append(d)
     return CheckResult(
         passed=not bad,
         summary=f"1-rho^d - (1-rho) = rho(1-rho^(d-1)) > 0 and 1-rho^d >= 1-rho^2 on (0,1), "
-                f"d = 1..{max_degree}; failing degrees: {bad or 'none'}",
+                f"d = 2..{max_degree}; failing degrees: {bad or 'none'}",
         figures={"max_degree": max_degree, "failing_degrees": bad},
         tolerance="exact: sympy isolates the real roots of each gap polynomial exactly "
                   "(none may lie in (0,1)) and evaluates its sign at rho = 1/2 in rationals")
@@ -279,9 +278,7 @@ def first_chaos(seed: int, *, distance=lambda e: e.sum(axis=1) - e[:, 1],
         n, degree = int(rng.integers(1, 4)), int(rng.integers(1, 5))
         h = T.random_encoder(rng, n, degree, mean_scale=float(rng.choice([0.0, 1.0])),
                              nonlinear_scale=float(rng.choice([0.0, 1.0])))
-        e = T.chaos_energies(h)
-        if e.shape[1] < 2:
-            e = np.pad(e, ((0, 0), (0, 2 - e.shape[1])))
+        e = T.chaos_energies(h)                 # degree >= 1: columns for degrees 0..degree
         quad = _first_chaos_distance(h)
         pred = distance(e)
         worst = max(worst, float(np.max(np.abs(quad - pred) / (1 + e.sum(axis=1)))))
