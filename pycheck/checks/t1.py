@@ -191,8 +191,8 @@ def gaussian_preserving_nonlinear(seed: int, *, band=(0.5, 1.5), scale: float = 
                                   ) -> CheckResult:
     """A nonlinear Gaussian-preserving encoder: flip the sign of ``z_1`` when ``|z_1|`` is in
     the closed band ``lo ≤ |z_1| ≤ hi`` (``h(z) ~ γ_n`` exactly by symmetry). It is feasible
-    (KS test, moments) but its alignment is strictly above ``2n(1−ρ)``: the Monte-Carlo CI excludes the bound, and
-    the exact value from the Hermite series agrees with Monte Carlo."""
+    (KS test, moments) but its alignment is strictly above ``2n(1−ρ)``: the Monte-Carlo CI
+    excludes the bound, and the exact value from the Hermite series agrees with Monte Carlo."""
     rng = np.random.default_rng(seed)
     lo, hi = band
 
