@@ -156,7 +156,8 @@ def test_T2_gennorm_monte_carlo_laws_are_the_standardized_laplace_and_uniform(mo
     t2.gennorm_projection_kurtosis(0)
     (_, lap), = laplace
     (_, uni), = uniform
-    assert lap.dist.name == "laplace" and lap.mean() == 0 and lap.kwds == {"scale": 1 / math.sqrt(2)}
+    assert lap.dist.name == "laplace" and lap.mean() == 0
+    assert lap.kwds == {"scale": 1 / math.sqrt(2)}
     assert lap.var() == pytest.approx(1, rel=1e-15)     # 2 (1/√2)^2: one rounding
     assert uni.dist.name == "uniform" and uni.support() == (-math.sqrt(3), math.sqrt(3))
 
