@@ -93,3 +93,75 @@ def test_T1_band_flip_exact_alignment_against_monte_carlo(band):
     h = lambda z: np.where((abs(z) >= band[0]) & (abs(z) <= band[1]), -z, z)  # noqa: E731
     mc, se = T.alignment_monte_carlo(h, 0.5, 200_000, np.random.default_rng(1), n=1)
     assert abs(mc - L) < 4 * se and e_nl > 0     # 4 standard errors: false alarm 6e-5
+
+
+# ---------------------------------------------------------------- survivors of the full
+# mutation run of the check bodies (session 9, results/mutation/full_run_s9_t1_t2.md)
+def _search_encoders(monkeypatch, seed, **kwargs):
+    """``(n, degree, keyword arguments)`` of every raw encoder the hypothesis search draws."""
+    calls, real = [], T.random_encoder
+
+    def spy(rng, n, degree, **kw):
+        calls.append((n, degree, kw))
+        return real(rng, n, degree, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(T, "random_encoder", spy)
+        t1.lower_bound(seed, sweep=0, **kwargs)
+    return calls
+
+
+def test_T1_lower_bound_search_follows_the_seed_and_draws_mean_scale_1(monkeypatch):
+    """The search is seeded by the check's seed (the same seed, the same examples; another
+    seed, other examples) and every raw encoder has mean scale 1 (docstring)."""
+    first, again, other = (_search_encoders(monkeypatch, s, examples=5) for s in (0, 0, 1))
+    assert first == again and first != other
+    assert [kw["mean_scale"] for _, _, kw in first + other] == [1.0] * 10
+
+
+def test_T1_lower_bound_search_skips_encoders_it_cannot_whiten():
+    """An example whose whitening raises ``LinAlgError`` (``T.whiten`` on a singular
+    ``Σ_h``) is discarded by the search, neither counted as a violation nor a crash."""
+    def whiten_or_refuse(h):
+        if h.n <= 2:
+            raise np.linalg.LinAlgError("refused")
+        return T.whiten(h)
+    r = t1.lower_bound(0, prepare=whiten_or_refuse, examples=20, sweep=0)
+    assert r.passed and r.figures["hypothesis_passed"]
+
+
+def _eps_for(scale, target):
+    """The smallest float ``eps`` near ``target * scale`` with ``eps / scale >= target``."""
+    e = np.nextafter(np.nextafter(target * scale, -np.inf), -np.inf)
+    while e / scale < target:
+        e = np.nextafter(e, np.inf)
+    return float(e)
+
+
+@pytest.mark.parametrize("target, passed", [(1e-12, False), (np.nextafter(1e-12, 1), True)])
+def test_T1_nonlinear_gap_relative_eps_must_exceed_1e_12_strictly(monkeypatch, target, passed):
+    """``eps / (2n(1−ρ)) > 1e-12`` is strict (a rotation has eps = 0 up to rounding): eps set
+    per encoder so that ``eps / (2n(1−ρ))`` is the float 1e-12 where one exists (else the
+    next float above) fails; one float above passes. ``E_nl`` is set to 1e-300 so that the
+    slack ``(eps − 2ρ(1−ρ)E_nl)/(2n(1−ρ))`` stays >= 0 and only this bound decides."""
+    monkeypatch.setattr(T, "alignment_excess",
+                        lambda h, rho: _eps_for(2 * h.n * (1 - rho), target))
+    monkeypatch.setattr(T, "nonlinear_energy", lambda h: 1e-300)
+    r = t1.nonlinear_gap(0, encoders=40)
+    assert r.figures["min_relative_eps"] == target and r.passed == passed
+
+
+def test_T1_gaussian_preserving_band_is_closed(monkeypatch):
+    """``h`` flips ``z_1`` exactly when ``lo <= |z_1| <= hi`` (docstring): both ends of the
+    band flip, the floats just outside do not, and ``z_2`` is left alone."""
+    maps, real = [], T.alignment_monte_carlo
+
+    def spy(h, *args, **kwargs):
+        maps.append(h)
+        return real(h, *args, **kwargs)
+    monkeypatch.setattr(T, "alignment_monte_carlo", spy)
+    t1.gaussian_preserving_nonlinear(0, size=1000)
+    z1 = np.array([0.5, 1.5, -0.5, -1.5, 1.0, np.nextafter(0.5, 0), np.nextafter(1.5, 2), 0.0])
+    z = np.column_stack([z1, np.arange(8.0)])
+    flipped = z.copy()
+    flipped[:5, 0] *= -1
+    assert np.array_equal(maps[0](z), flipped)

@@ -1,13 +1,18 @@
 """T2: only Gaussian latents admit a feasible linear encoder; kurtosis κ Σu⁴ ≥ |κ|/n."""
 import math
 
+from types import SimpleNamespace
+
 import numpy as np
+import pytest
 import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from pycheck.checks import t2
+from scipy import stats
+from spies import record_calls
 
 
 def test_T2_checks_registered(checks_of):
@@ -91,3 +96,158 @@ def test_T2_affine_pushforward_fails_with_the_wrong_mean():
 def test_T2_affine_pushforward_fails_if_the_linear_part_is_invertible():
     r = t2.affine_pushforward(0, singular=lambda rng, n: rng.standard_normal((n, n)) + 2 * np.eye(n))
     assert not r.passed and r.figures["max_relative_min_eigenvalue"] > 1e-6
+
+
+# ---------------------------------------------------------------- survivors of the full
+# mutation run of the check bodies (session 9, results/mutation/full_run_s9_t1_t2.md)
+class _Logged(np.random.Generator):
+    """``default_rng``'s stream, logging every ``standard_normal`` draw in order."""
+
+    def standard_normal(self, *args, **kwargs):
+        out = super().standard_normal(*args, **kwargs)
+        self.log.append(out)
+        return out
+
+
+def _log_gaussian_draws(monkeypatch):
+    log = []
+
+    def default_rng(seed=None):
+        rng = _Logged(np.random.PCG64(seed))
+        rng.log = log
+        return rng
+    monkeypatch.setattr(np.random, "default_rng", default_rng)
+    return log
+
+
+def test_T2_gennorm_kurtosis_must_be_clearly_nonzero_off_alpha_2(monkeypatch):
+    """A shape ``α = 2 + 10^-30`` is not 2, but its excess kurtosis (~1e-30: exact, and
+    scipy's agrees) is not nonzero at the check's ``> 1e-3``, so the check must fail."""
+    al = 2 + sp.Rational(1, 10**30)
+    exact = sp.gamma(5 / al) * sp.gamma(1 / al) / sp.gamma(3 / al) ** 2 - 3
+    assert 0 < abs(sp.N(exact, 50)) < 1e-20
+    assert abs(float(stats.gennorm(float(al)).stats(moments="k"))) < 1e-9
+    monkeypatch.setattr(t2, "ALPHAS", (al,))
+    r = t2.gennorm_projection_kurtosis(0)
+    assert abs(r.figures["excess_kurtosis"][str(al)]) < 1e-20 and not r.passed
+
+
+def test_T2_gennorm_scipy_off_by_exactly_1e_9_fails(monkeypatch):
+    """``|scipy − exact| < 1e-9`` is strict: at α = 2 the exact value is 0, so scipy's value
+    set to the float 1e-9 (the other α untouched) sits on the bound and must fail."""
+    real = stats.gennorm
+
+    class At2:
+        def __init__(self, beta, *args, **kwargs):
+            self.beta, self.frozen = beta, real(beta, *args, **kwargs)
+
+        def stats(self, moments):
+            return 1e-9 if self.beta == 2.0 else self.frozen.stats(moments=moments)
+    monkeypatch.setattr(stats, "gennorm", At2)
+    r = t2.gennorm_projection_kurtosis(0)
+    assert r.figures["excess_kurtosis"]["2"] == 0.0 and not r.passed
+
+
+def test_T2_gennorm_monte_carlo_laws_are_the_standardized_laplace_and_uniform(monkeypatch):
+    """The Monte-Carlo latents are Laplace with scale 1/√2 and uniform on [−√3, √3]: mean 0,
+    variance 1 (docstring)."""
+    laplace = record_calls(monkeypatch, stats, "laplace")
+    uniform = record_calls(monkeypatch, stats, "uniform")
+    t2.gennorm_projection_kurtosis(0)
+    (_, lap), = laplace
+    (_, uni), = uniform
+    assert lap.dist.name == "laplace" and lap.mean() == 0
+    assert lap.kwds == {"scale": 1 / math.sqrt(2)}
+    assert lap.var() == pytest.approx(1, rel=1e-15)     # 2 (1/√2)^2: one rounding
+    assert uni.dist.name == "uniform" and uni.support() == (-math.sqrt(3), math.sqrt(3))
+
+
+def test_T2_laplace_density_is_called_with_x_then_the_scale():
+    """An injected density is ``f(x, b)``: the true Laplace density written so passes."""
+    lap = lambda x, b: sp.exp(-sp.Abs(x) / b) / (2 * b)  # noqa: E731
+    r = t2.laplace_uniform_kurtosis(0, laplace_density=lap)
+    assert r.passed and r.figures["laplace"] == "3"
+
+
+@pytest.mark.parametrize("p, power", [(0.05, 0.0), (np.nextafter(0.05, 0), 1.0)])
+def test_T2_normality_power_rejects_below_the_level_and_reports_kappa_over_n(
+        monkeypatch, p, power):
+    """The test rejects at ``p < 0.05``: p-values exactly at the level never reject, one float
+    below always do. Reported: the level and each latent's projection excess kurtosis
+    ``κ/n`` (exact κ: Laplace 3, uniform −6/5, gennorm(4) ``Γ(5/4)Γ(1/4)/Γ(3/4)² − 3``)."""
+    monkeypatch.setattr(stats, "normaltest",
+                        lambda x, axis: SimpleNamespace(pvalue=np.full(x.shape[0], p)))
+    n = 3
+    r = t2.normality_test_power(0, n=n, size=50, reps=4)
+    k4 = math.gamma(5 / 4) * math.gamma(1 / 4) / math.gamma(3 / 4) ** 2 - 3
+    # scipy's gennorm kurtosis against math.gamma: float rounding of a gamma ratio only
+    assert r.figures["projection_excess_kurtosis"] == pytest.approx(
+        {"laplace": 3 / n, "uniform": -1.2 / n, "gennorm4": k4 / n}, rel=1e-12)
+    assert r.figures["level"] == 0.05
+    assert r.figures["power"] == {"laplace": power, "uniform": power, "gennorm4": power}
+
+
+def test_T2_gaussian_positive_rejects_below_the_level_and_reports_rates(monkeypatch):
+    """Rejection means ``p < 0.05``: a projection p-value always exactly 0.05 never rejects
+    (rate 0); KS p-values alternating 0.05 and the float below reject half the time (rate
+    k / reps = 0.5)."""
+    ks = iter([0.05, np.nextafter(0.05, 0)] * 2)
+    monkeypatch.setattr(stats, "normaltest", lambda x: SimpleNamespace(pvalue=0.05))
+    monkeypatch.setattr(stats, "kstest", lambda x, cdf: SimpleNamespace(pvalue=next(ks)))
+    r = t2.gaussian_positive_case(0, size=30, reps=4)
+    assert r.figures["rejection_rate"] == {"normaltest_projection": 0.0, "ks_chi2_norm": 0.5}
+
+
+def test_T2_gaussian_positive_tests_the_population_whitening_of_the_drawn_gaussian(
+        monkeypatch):
+    """Each draw: ``μ``, ``G``, the latent sample ``X`` and a direction ``u``, all standard
+    normal; ``z = μ + X Bᵀ`` with ``B = G + I``, ``h = Σ^{-1/2}(z − μ)`` with ``Σ = B Bᵀ``;
+    ``normaltest`` sees ``h·u/|u|`` and the KS test ``|h|²``."""
+    log = _log_gaussian_draws(monkeypatch)
+    projections = record_calls(monkeypatch, stats, "normaltest")
+    norms = record_calls(monkeypatch, stats, "kstest")
+    n, reps = 3, 3
+    t2.gaussian_positive_case(0, n=n, size=40, reps=reps)
+    assert len(log) == 4 * reps
+    for r in range(reps):
+        mu, G, X, u = log[4 * r:4 * r + 4]
+        B = G + np.eye(n)
+        lam, V = np.linalg.eigh(B @ B.T)
+        h = (mu + X @ B.T - mu) @ (V @ np.diag(lam**-0.5) @ V.T)
+        # h is O(1); rounding of z − μ and of Σ^{-1/2} (cond(B) moderate) stays far below
+        assert np.allclose(projections[r][0][0], h @ u / np.linalg.norm(u), rtol=0, atol=1e-9)
+        assert np.allclose(norms[r][0][0], np.sum(h**2, axis=1), rtol=0, atol=1e-9)
+
+
+def test_T2_affine_pushforward_draws_A_plus_2I_and_latent_covariance_LLt_plus_tenth(
+        monkeypatch):
+    """Each map: ``A = G + 2I`` and ``b`` for standard normal ``G``, ``b``; for ``n ≥ 2`` the
+    latent covariance ``Σ_p = L Lᵀ + 0.1 I`` for a standard normal ``L`` (here the singular
+    matrix is fixed, so it draws nothing); ``Cov(Az + b) = A_s Σ_p A_sᵀ`` is the matrix whose
+    eigenvalues are taken."""
+    log = _log_gaussian_draws(monkeypatch)
+    maps = record_calls(monkeypatch, t2, "_gaussian_preimage")
+    covs = record_calls(monkeypatch, np.linalg, "eigvalsh")
+    As = lambda rng, n: np.diag(np.arange(n, dtype=float))     # noqa: E731  rank n − 1
+    t2.affine_pushforward(0, law=t2._gaussian_preimage, singular=As, draws=12)
+    draws, k = iter(log), 0
+    for (A, b), _ in maps:
+        n = len(b)
+        assert np.array_equal(A, next(draws) + 2 * np.eye(n)) and np.array_equal(b, next(draws))
+        if n >= 2:
+            L = next(draws)
+            expected = As(None, n) @ (L @ L.T + 0.1 * np.eye(n)) @ As(None, n).T
+            assert np.allclose(covs[k][0][0], expected, rtol=1e-12, atol=0)  # rounding only
+            k += 1
+    assert k == len(covs) > 0
+
+
+def test_T2_affine_pushforward_reports_the_largest_relative_smallest_eigenvalue(monkeypatch):
+    """``max_relative_min_eigenvalue`` is the max over singular maps of ``λ_min / λ_max`` of
+    ``Cov(Az + b)``; the null residual ``|uᵀA|/max|A|`` is relative, so a singular ``A``
+    scaled by 2^40 still passes."""
+    covs = record_calls(monkeypatch, np.linalg, "eigvalsh")
+    r = t2.affine_pushforward(0, draws=40,
+                              singular=lambda rng, n: 2.0**40 * t2._rank_deficient(rng, n))
+    assert r.passed
+    assert r.figures["max_relative_min_eigenvalue"] == max(e[0] / e[-1] for _, e in covs)

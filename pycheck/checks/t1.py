@@ -40,8 +40,10 @@ def lower_bound(seed: int, *, prepare=T.whiten, examples: int = 300,
                 sweep: int = 2000) -> CheckResult:
     """``L(h) ≥ 2n(1−ρ)`` for whitened random polynomial encoders: a hypothesis search (seeded,
     no example database; ``n ∈ 1..5``, degree ``1..4``, ``ρ ∈ [1e-3, 1 − 1e-3]``, linear scale
-    in ``[0.01, 3]``, nonlinear scale in ``[0, 3]``) then a numpy sweep of ``sweep`` encoders
-    (``n ∈ 1..5``, degree ``1..4``, nonlinear scale ``10^U(−3, 0.5)``, ``ρ ~ U(1e-3, 1 − 1e-3)``)."""
+    in ``[0.01, 3]``, nonlinear scale in ``[0, 3]``, mean scale 1; an example whose
+    whitening raises ``LinAlgError`` is discarded) then a numpy sweep of ``sweep`` encoders
+    (``n ∈ 1..5``, degree ``1..4``, nonlinear scale ``10^U(−3, 0.5)``, mean scale 1,
+    ``ρ ~ U(1e-3, 1 − 1e-3)``)."""
     worst = {"slack": math.inf, "example": None, "infeasibility": 0.0}
 
     def record(h, rho, where):
@@ -188,9 +190,9 @@ def gaussian_preserving_nonlinear(seed: int, *, band=(0.5, 1.5), scale: float = 
                                   n: int = 2, rho: float = 0.5, size: int = 400_000
                                   ) -> CheckResult:
     """A nonlinear Gaussian-preserving encoder: flip the sign of ``z_1`` when ``|z_1|`` is in
-    a band (``h(z) ~ γ_n`` exactly by symmetry). It is feasible (KS test, moments) but its
-    alignment is strictly above ``2n(1−ρ)``: the Monte-Carlo CI excludes the bound, and
-    the exact value from the Hermite series agrees with Monte Carlo."""
+    the closed band ``lo ≤ |z_1| ≤ hi`` (``h(z) ~ γ_n`` exactly by symmetry). It is feasible
+    (KS test, moments) but its alignment is strictly above ``2n(1−ρ)``: the Monte-Carlo CI
+    excludes the bound, and the exact value from the Hermite series agrees with Monte Carlo."""
     rng = np.random.default_rng(seed)
     lo, hi = band
 

@@ -53,7 +53,8 @@ def gennorm_projection_kurtosis(seed: int, *, exponent=lambda a: a, predicted=_s
     equal to ``scipy.stats.gennorm``'s; (b) sympy (n = 2, 3): a unit projection ``u·z`` of
     independent standardized components has excess kurtosis ``κ Σu_i⁴``; (c) numerically
     ``Σu_i⁴ ≥ 1/n`` on 500 random unit vectors in each ``n ∈ {2, 3, 5, 16, 64}``, and Monte
-    Carlo (20 batches of 50 000 samples in ``ℝ⁴``, Laplace and uniform) agrees with ``κ Σu_i⁴``."""
+    Carlo (20 batches of 50 000 samples in ``ℝ⁴``, mean 0 and variance 1: Laplace with scale
+    ``1/√2`` and uniform on ``[−√3, √3]``) agrees with ``κ Σu_i⁴``."""
     a, kurt = _gennorm_excess_kurtosis(exponent)
     closed = sp.gamma(5 / a) * sp.gamma(1 / a) / sp.gamma(3 / a) ** 2 - 3
     values, bad = {}, []
@@ -177,7 +178,9 @@ def gaussian_positive_case(seed: int, *, latent: str = "gaussian", whitening: st
                            n: int = 3, size: int = 500, reps: int = 400) -> CheckResult:
     """At α = 2: ``z ~ N(μ, Σ)`` whitened by the affine map ``h = Σ^{-1/2}(z − μ)`` is
     ``N(0, I)``, so level-0.05 tests reject at their nominal rate: ``normaltest`` on a random
-    unit projection and a KS test of ``‖h‖²`` against ``χ²_n``, each within a binomial test."""
+    unit projection and a KS test of ``‖h‖²`` against ``χ²_n``, each within a binomial test.
+    Each of ``reps`` draws: ``μ``, ``G`` (``n × n``), the latent sample ``X`` and the direction
+    ``u``, all standard normal for the Gaussian latent, and ``z = μ + X Bᵀ`` with ``B = G + I``."""
     rng = np.random.default_rng(seed)
     draw, _ = _sampler(latent)
     rates, pvals = {}, {}
@@ -226,7 +229,9 @@ def affine_pushforward(seed: int, *, law=_gaussian_preimage, singular=_rank_defi
     """The general form of T2 (Lean ``isGaussian_of_ae_affine_map_eq``,
     ``bijective_of_ae_affine_map_eq``). (a) For invertible ``A``, ``N(−A⁻¹b, A⁻¹A⁻ᵀ)`` is pushed
     by ``z ↦ Az + b`` to mean 0 and covariance ``I`` (exact linear algebra), the law the
-    theorem identifies (``draws`` maps, ``n ~ {1..6}``). (b) For singular ``A`` and any latent covariance ``Σ_p``, some unit
+    theorem identifies (``draws`` maps, ``n ~ {1..6}``, ``A = G + 2I``, ``G`` and ``b`` standard
+    normal). (b) For singular ``A`` and any latent covariance ``Σ_p`` (drawn as
+    ``L Lᵀ + 0.1 I``, ``L`` standard normal, for each map with ``n ≥ 2``), some unit
     ``u`` has ``uᵀA = 0``, so ``⟨u, Az + b⟩`` is constant: ``Cov(Az + b) = AΣ_pAᵀ`` has a zero
     eigenvalue, while ``N(0, I)`` needs every eigenvalue 1 — no such encoder is feasible."""
     rng = np.random.default_rng(seed)
