@@ -1,5 +1,6 @@
 """A1 / A2: anisotropic worlds. Whitened minimiser linear iff max ρ² < min ρ, the gap constant
 2(min ρ − max ρ²), the approximate bound; a Gaussian-preserving map that beats the rotations."""
+import copy
 import math
 
 import numpy as np
@@ -132,3 +133,83 @@ def test_audit_accepts_conjecture_without_lean(tmp_path):
     (tmp_path / "p").mkdir()
     m, reg = make_project(tmp_path / "p", GOOD, entries(T1={"lean": "[]"}))
     assert any("no Lean declaration listed" in v for v in audit(m, reg))
+
+
+# ---------------------------------------------------------------- full mutation run, session 9
+def _first_call_returns(monkeypatch, owner, name, change):
+    """``owner.name`` with its first result replaced by ``change(args, result)``."""
+    real, calls = getattr(owner, name), []
+
+    def first_changed(*args):
+        out = real(*args)
+        calls.append(args)
+        return change(args, out) if len(calls) == 1 else out
+    monkeypatch.setattr(owner, name, first_changed)
+
+
+@pytest.mark.parametrize("past, passed", [(False, True), (True, False)])
+def test_A1_whitened_gap_minimum_slack_exactly_minus_tol_passes(monkeypatch, past, passed):
+    """``(L − whitened min)/(2n) >= −1e-12`` is non-strict: the first encoder's loss in the
+    arbitrary world set to 0 and its whitened minimum to ``b``, a float found by search with
+    ``(0 − b)/(2n)`` the float −1e-12 exactly (passes); one float more (fails)."""
+    losses = {"calls": 0}
+    real_loss = A.alignment_loss
+
+    def loss(h, rho):
+        losses["calls"] += 1                       # per encoder: its own world, then `any`
+        return 0.0 if losses["calls"] == 2 else real_loss(h, rho)
+
+    def minimum(args, out):
+        two_n, b = 2 * len(args[0]), 2 * len(args[0]) * _TOL
+        while (0.0 - b) / two_n != -_TOL:
+            b = np.nextafter(b, 0.0 if -b / two_n < -_TOL else 1.0)
+        return np.nextafter(b, 1.0) if past else b
+    monkeypatch.setattr(A, "alignment_loss", loss)
+    _first_call_returns(monkeypatch, A, "whitened_minimum", minimum)
+    r = C.whitened_gap(0, encoders=30)
+    assert (r.figures["worst_minimum_slack"] == -_TOL) != past
+    assert r.figures["worst_gap_slack"] > -_TOL and r.passed == passed
+
+
+@pytest.mark.parametrize("past, passed", [(False, True), (True, False)])
+def test_A1_approximate_bound_deviation_slack_exactly_minus_tol_passes(monkeypatch, past,
+                                                                       passed):
+    """``bound − D >= −1e-12`` is non-strict: the first encoder's deviation bound set to 0 and
+    its ``D`` to the float 1e-12 (slack −1e-12 exactly: passes), or one float more (fails)."""
+    d = np.nextafter(_TOL, 1.0) if past else _TOL
+    _first_call_returns(monkeypatch, A, "anisotropic_bound",
+                        lambda a, out: out._replace(deviation=0.0))
+    _first_call_returns(monkeypatch, T, "deviation_from_rotation", lambda a, out: (d, *out[1:]))
+    r = C.approximate_bound(0, bound=A.anisotropic_bound, encoders=30)
+    assert r.figures["worst_deviation_slack"] == -d
+    assert r.figures["worst_energy_slack"] > -_TOL and r.passed == passed
+
+
+def test_A1_monte_carlo_encoders_are_degree_3_with_unit_scales(monkeypatch):
+    """Four encoders, n = 2, 2, 3, 3, each of degree 3 with coefficients its standard normal
+    draws times 1 (mean), 1/sqrt(n) (degree 1) or 1/sqrt(M_d) (degree d, M_d indices),
+    replayed from a copy of the generator; the z-scores are reported to 2 decimals."""
+    real, made = T.random_encoder, []
+
+    def spy(rng, *args, **kwargs):
+        twin = copy.deepcopy(rng)
+        out = real(rng, *args, **kwargs)
+        made.append((twin, out))
+        return out
+    monkeypatch.setattr(T, "random_encoder", spy)
+    r = C.monte_carlo(0, size=2_000)
+    assert [h.n for _, h in made] == [2, 2, 3, 3]
+    for twin, h in made:
+        assert np.array_equal(h.alphas, T.multi_indices(h.n, 3))
+        raw, degree = twin.standard_normal(h.coef.shape), h.alphas.sum(axis=1)
+        sd = np.where(degree == 0, 1.0, np.where(degree == 1, 1 / math.sqrt(h.n),
+                                                 1 / np.sqrt(np.bincount(degree)[degree])))
+        assert np.array_equal(h.coef[:, 0], raw[:, 0])
+        np.testing.assert_allclose(h.coef, raw * sd, rtol=1e-15)   # x/sqrt(m) vs x*(1/sqrt(m))
+    assert all(z == round(z, 2) for z in r.figures["z_scores"])
+    assert max(map(abs, r.figures["z_scores"])) == round(r.figures["max_abs_z"], 2)
+
+
+def test_A2_fold_without_a_quadrature_value_reports_nan_and_z_0():
+    r = C.fold_beats_rotations(0, exact=None, size=20_000)
+    assert math.isnan(r.figures["L_quadrature"]) and r.figures["quadrature_z"] == 0.0

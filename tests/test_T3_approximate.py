@@ -1,6 +1,8 @@
 """T3: E_nl ≤ B and D(h) ≤ B + (δ+B)², B = (ε + 2(1−ρ)√n δ)/(2ρ(1−ρ))."""
+import copy
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -103,3 +105,124 @@ def test_T3_whitened_corollary_fails_without_the_quadratic_term():
     # D ≤ B fails for whitened encoders whose linear part is far from orthogonal
     r = t3.whitened_corollary(0, bound=lambda B: 0.5 * B)
     assert not r.passed and r.figures["violations"] > 0
+
+
+def _inject(monkeypatch, replace):
+    """Make the quantities of the ``k``-th encoder (from 0) ``replace(k, exact q)``;
+    returns the list of the ``(h, rho)`` of every call."""
+    exact, calls = T.t3_quantities, []
+
+    def injected(h, rho):
+        q = replace(len(calls), exact(h, rho))
+        calls.append((h, rho))
+        return q
+    monkeypatch.setattr(T, "t3_quantities", injected)
+    return calls
+
+
+def _random_polynomials_with(monkeypatch, replace, per_family=1):
+    calls = _inject(monkeypatch, replace)
+    return t3.bound_random_polynomials(0, per_family=per_family), calls
+
+
+def _values(q, energy, bound_energy, deviation, bound_deviation):
+    return q._replace(nonlinear_energy=energy, deviation=deviation,
+                      bound=T.T3Bound(bound_energy, bound_deviation))
+
+
+def test_T3_max_D_over_bound_is_over_every_positive_bound(monkeypatch):
+    """``max D/bound`` is over the encoders whose deviation bound is positive (the ratio is
+    undefined at 0), small bounds included: D/bound = 0.375/0.5 = 0.75 on the first encoder,
+    an encoder with bound 0 and D = 0, and 1/2 on the others (all exact in floats)."""
+    def replace(k, q):
+        dev = {0: (0.375, 0.5), 1: (0.0, 0.0)}.get(k, (1.0, 2.0))
+        return _values(q, 0.0, 1.0, *dev)
+    r, calls = _random_polynomials_with(monkeypatch, replace, per_family=2)
+    assert len(calls) == 10 and r.figures["violations"] == 0
+    assert r.figures["max_D_over_bound"] == 0.75
+
+
+def test_T3_worst_case_is_the_first_encoder_of_the_smallest_slack(monkeypatch):
+    """Equal quantities for every encoder (slacks 0.5/2 and 1/3): the reported worst case
+    is the first one drawn, a near-rotation, with its ``n`` and ``rho``."""
+    r, calls = _random_polynomials_with(monkeypatch, lambda k, q: _values(q, 0.5, 1.0, 1.0, 2.0))
+    h, rho = calls[0]
+    assert r.figures["worst_relative_slack_energy"] == 0.25
+    assert r.figures["worst_case"].startswith(f"near_rotation: n={h.n}, rho={rho:.3g}, ")
+
+
+STEPS = 24        # bound_tightness's path: quantities 0..23, then the extremal family 24..27
+
+
+@pytest.mark.parametrize("past, passed", [(False, True), (True, False)])
+def test_T3_tightness_D_exactly_1e_9_above_the_bound_passes(monkeypatch, past, passed):
+    """``D <= bound (1 + 1e-9)`` is non-strict: D set to that product at one step passes,
+    the next float above it fails."""
+    def replace(k, q):
+        if k != 12:
+            return q
+        edge = q.bound.deviation * (1 + 1e-9)
+        return q._replace(deviation=np.nextafter(edge, math.inf) if past else edge)
+    _inject(monkeypatch, replace)
+    assert t3.bound_tightness(0).passed == passed
+
+
+def test_T3_tightness_extremal_ratio_must_increase_strictly(monkeypatch):
+    """D / bound on the extremal family increases strictly: the third ratio made equal to the
+    second (both quantities copied; the last ratio is still above 0.999) fails."""
+    second = {}
+
+    def replace(k, q):
+        if k == STEPS + 1:
+            second["q"] = q
+        if k == STEPS + 2:
+            return q._replace(deviation=second["q"].deviation, bound=q.bound._replace(
+                deviation=second["q"].bound.deviation))
+        return q
+    _inject(monkeypatch, replace)
+    r = t3.bound_tightness(0)
+    ratios = r.figures["extremal_D_over_bound"]
+    assert ratios[1] == ratios[2] and ratios[3] > 0.999 and not r.passed
+
+
+@pytest.mark.parametrize("last, passed", [(None, True), (1e-5, False)])
+def test_T3_tightness_end_point_of_eps_plus_delta_must_be_below_1e_5(monkeypatch, last, passed):
+    """``|eps| + delta`` must end strictly below 1e-5 at the last step, whatever it is before:
+    2e-5 added to delta at every other step (still strictly decreasing), the last step
+    exact (passes) or with ``eps = 0, delta = 1e-5`` (the float 1e-5 exactly: fails)."""
+    def replace(k, q):
+        if k < STEPS - 1:
+            return q._replace(delta=q.delta + 2e-5)
+        if k == STEPS - 1 and last is not None:
+            return q._replace(eps=0.0, delta=last)
+        return q
+    _inject(monkeypatch, replace)
+    r = t3.bound_tightness(0)
+    assert min(r.figures["delta"]) > 2e-5                  # every 4th step, the last excluded
+    if last is not None:
+        assert r.figures["final_abs_eps_plus_delta"] == 1e-5
+    assert r.passed == passed
+
+
+def test_T3_tightness_path_starts_from_a_unit_scale_encoder_with_a_mean(monkeypatch):
+    """The path's nonlinear part and mean come from one degree-3 encoder in n = 3 with unit
+    scales: each coefficient is its standard normal draw times 1 (the mean), 1/sqrt(3)
+    (degree 1) or 1/sqrt(M_d) (degree d, M_d indices), replayed from a copy of the generator."""
+    real, calls = T.random_encoder, []
+
+    def spy(rng, *args, **kwargs):
+        twin = copy.deepcopy(rng)
+        out = real(rng, *args, **kwargs)
+        calls.append((twin, out))
+        return out
+    monkeypatch.setattr(T, "random_encoder", spy)
+    t3.bound_tightness(0, steps=4)
+    (twin, base), = calls
+    raw = twin.standard_normal(base.coef.shape)
+    degree = base.alphas.sum(axis=1)
+    assert base.coef.shape == (3, len(T.multi_indices(3, 3))) and degree.max() == 3
+    count = np.bincount(degree)
+    sd = np.where(degree == 0, 1.0, np.where(degree == 1, 1 / math.sqrt(3),
+                                             1 / np.sqrt(count[degree])))
+    assert np.array_equal(base.coef[:, 0], raw[:, 0])
+    np.testing.assert_allclose(base.coef, raw * sd, rtol=1e-15)   # x/sqrt(m) vs x*(1/sqrt(m))

@@ -59,7 +59,9 @@ def bound_random_polynomials(seed: int, *, per_family: int = 600) -> CheckResult
     """Exact ``E_nl``, ``D(h)``, ``ε``, ``δ`` for random polynomial encoders (n ≤ 5, degree
     ≤ 4, ``ρ ~ U(0.01, 0.99)``; ``per_family`` each of the near-rotation, general,
     scaled-rotation, near-singular and whitened families of :func:`_draw`, with and without a
-    mean): zero violations of ``E_nl ≤ B`` and ``D ≤ B + (δ+B)²``."""
+    mean): zero violations of ``E_nl ≤ B`` and ``D ≤ B + (δ+B)²``. Reports the smallest
+    relative slacks, the first encoder attaining the smaller of the two (``worst_case``) and
+    the largest ``D / (B + (δ+B)²)`` over the encoders whose bound is positive."""
     rng = np.random.default_rng(seed)
     violations, count = 0, 0
     slack_e, slack_d, ratio_d = math.inf, math.inf, 0.0
@@ -111,9 +113,12 @@ def _ratio(a: float, b: float) -> float:
 def bound_tightness(seed: int, *, limit=lambda Q: Q, steps: int = 24, rho: float = 0.6
                     ) -> CheckResult:
     """(a) Along ``h_t = limit(Q)(I + tS) z + t·(nonlinear) + t·m`` with ``S ⪰ 0`` and
-    ``t = 2^{-k}``, the encoder tends to a rotation; ``ε``, ``δ`` and the bound are then
-    increasing in ``t``, so they must decrease monotonically to 0, and dominate ``D(h_t)``. (b) Sharpness: an explicit family with ``ε = 0`` attains
-    ``E_nl = B`` exactly, and ``D / (B + (δ+B)²) → 1`` as ``δ → 0``."""
+    ``t = 2^{-k}`` (``n = 3``; ``Q`` Haar, ``S = GGᵀ/n`` for a standard Gaussian ``G``; the
+    nonlinear part and mean ``m`` of one degree-3 :func:`~pycheck.theory.random_encoder` with
+    unit scales, so ``m ~ N(0, I)``), the encoder tends to a rotation; ``ε``, ``δ`` and the
+    bound are then increasing in ``t``, so they must decrease monotonically to 0, and dominate
+    ``D(h_t)``. (b) Sharpness: an explicit family with ``ε = 0`` attains ``E_nl = B`` exactly,
+    and ``D / (B + (δ+B)²) → 1`` as ``δ → 0``."""
     rng = np.random.default_rng(seed)
     n = 3
     Q = limit(T.random_rotation(rng, n))
