@@ -325,7 +325,6 @@ class SIGReg(nn.Module):
         self.register_buffer("weights", weights)
         self.generator = torch.Generator().manual_seed(seed)
         self.fused: bool | None = None
-        self._casts: dict = {}
 
     def directions(self, dim: int, device=None, dtype=torch.float32) -> Tensor:
         """``(dim, num_slices)`` matrix of random unit columns."""
@@ -340,19 +339,8 @@ class SIGReg(nn.Module):
         y = directions.T @ h.transpose(-1, -2).contiguous()  # (..., S, B), contiguous
         y = y.reshape(-1, y.shape[-1])
         t0 = self.t_max / (self.num_knots - 1)
-        phi, weights = self._cast(y)
-        return ecf_statistic(y, t0, phi, weights, self.fused).mean()
-
-    def _cast(self, y: Tensor) -> tuple[Tensor, Tensor]:
-        """``phi`` and ``weights`` in ``y``'s dtype, cast once per dtype and device (the
-        same values as ``.to(y.dtype)`` at every call, which cost 4 small copies, ~20 us,
-        per forward + backward); recast if the buffers were replaced (``module.to``)."""
-        key = (y.dtype, y.device)
-        hit = self._casts.get(key)
-        if hit is None or hit[0] is not self.phi or hit[1] is not self.weights:
-            hit = (self.phi, self.weights, self.phi.to(y.dtype), self.weights.to(y.dtype))
-            self._casts[key] = hit
-        return hit[2], hit[3]
+        return ecf_statistic(y, t0, self.phi.to(y.dtype), self.weights.to(y.dtype),
+                             self.fused).mean()
 
     def forward(self, h: Tensor) -> Tensor:
         return self.statistic(h, self.directions(h.shape[-1], h.device, h.dtype))

@@ -161,22 +161,6 @@ def test_bench_parallel_worker_times_a_one_thread_run(monkeypatch):
     assert Barrier.waited == 1 and 0 < rate < float("inf")
 
 
-def test_cast_buffers_are_cached_per_dtype_and_follow_replaced_buffers():
-    """``SIGReg._cast`` returns the buffers' values in the input's dtype, the same tensors
-    on a second call, and new ones once ``module.to`` has replaced the buffers."""
-    mod = SIGReg()
-    y32 = torch.zeros(2, 3)
-    phi, w = mod._cast(y32)
-    assert phi.dtype == torch.float32 and torch.equal(phi, mod.phi.float())
-    assert torch.equal(w, mod.weights.float())
-    assert mod._cast(y32)[0] is phi
-    assert mod._cast(y32.double())[0] is mod.phi            # float64: the buffer itself
-    mod.to(torch.float16)                                    # replaces both buffers
-    phi2, w2 = mod._cast(y32)
-    assert phi2 is not phi and torch.equal(phi2, mod.phi.float())
-    assert torch.equal(w2, mod.weights.float())
-
-
 @pytest.mark.slow  # compiles the two float32 kernels if no earlier test did (~7 s warm cache)
 def test_compiled_kernels_serve_every_shape_without_recompiling():
     """One kernel pair for all slice counts, batch sizes and stackings of views: with the
