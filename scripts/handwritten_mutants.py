@@ -14,10 +14,13 @@ with ``OMP_NUM_THREADS=1`` and a timeout; the verdict is killed (non-zero exit),
 (exit 0) or timeout, with the first failing test. An unmutated baseline runs first and must
 pass, else nothing is written.
 
-Usage, from the repository root (about an hour on 2 cores with ``--jobs 2``)::
+``--verify`` runs ``pycheck verify`` (all checks; a non-zero exit is a kill) instead of the
+tests and writes ``results/mutation/handwritten_s9_verify.txt``.
+
+Usage, from the repository root (about 15 minutes on 2 cores with ``--jobs 2``)::
 
     nice -n 10 .venv/bin/python scripts/handwritten_mutants.py --jobs 2 \
-        [--only T1 M2] [--out results/mutation/handwritten_s9.txt]
+        [--only T1 M2] [--verify] [--out FILE]
 """
 from __future__ import annotations
 
@@ -36,9 +39,9 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parents[1]
 TEST_FILES = tuple(tomllib.loads((ROOT / "pyproject.toml").read_text())
                    ["tool"]["mutmut"]["pytest_add_cli_args_test_selection"])
-# the unmutated selection takes ~5 min on 2 shared cores (measured by the baseline run,
-# reported in the output); twice that leaves room for a slower mutant without letting an
-# endless loop stall the run
+# the unmutated selection took 77 s on 2 shared cores, two bugs in parallel (the baseline
+# line of results/mutation/handwritten_s9.txt): 900 s is ten times that, room for a slower
+# mutant without letting an endless loop stall the run
 TIMEOUT_S = 900
 
 
@@ -228,24 +231,28 @@ def _copy_head(tmp: Path) -> None:
 
 
 def _first_failure(output: str) -> str:
-    """The first ``FAILED``/``ERROR`` node id in pytest's ``-q`` summary, or ``-``."""
-    m = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.M)
-    return m.group(1) if m else "-"
+    """The first ``FAILED``/``ERROR`` node id in pytest's ``-q`` summary, or the first failing
+    check of ``pycheck verify``'s report, or ``-``."""
+    m = re.search(r"^(?:FAILED|ERROR) (\S+)|^ +FAIL (\S+?):", output, re.M)
+    return (m.group(1) or m.group(2)) if m else "-"
 
 
-def run_one(bug: Bug | None) -> tuple[str, str, float]:
+def run_one(bug: Bug | None, verify: bool = False) -> tuple[str, str, float]:
     """Verdict (killed/survived/timeout), first failing test and seconds for one bug
-    (``None``: the unmutated baseline)."""
+    (``None``: the unmutated baseline); ``verify``: run ``pycheck verify`` instead of the
+    tests (non-zero exit = killed)."""
     with tempfile.TemporaryDirectory(prefix="handmut_") as d:
         tmp = Path(d)
         _copy_head(tmp)
         if bug is not None:
             _apply(tmp, bug)
-        # the copy first on the path, so its pycheck (not the installed one) is imported
+        # the copy first on the path, so its pycheck (not the installed one) is imported;
+        # verify's last-verify cache goes to the copy, not the user's ~/.cache
         env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(tmp),
-                   PYTHONDONTWRITEBYTECODE="1")
-        cmd = [str(tmp / ".venv/bin/python"), "-m", "pytest", "-x", "-q", "-p",
-               "no:cacheprovider", *TEST_FILES]
+                   PYTHONDONTWRITEBYTECODE="1", XDG_CACHE_HOME=str(tmp / ".cache"))
+        cmd = ([str(tmp / ".venv/bin/pycheck"), "verify"] if verify else
+               [str(tmp / ".venv/bin/python"), "-m", "pytest", "-x", "-q", "-p",
+                "no:cacheprovider", *TEST_FILES])
         t0 = time.monotonic()
         try:
             out = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True,
@@ -274,7 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=1, help="bugs run in parallel")
     ap.add_argument("--only", nargs="*", help="keys of the bugs to run (default: all)")
-    ap.add_argument("--out", type=Path, default=ROOT / "results/mutation/handwritten_s9.txt")
+    ap.add_argument("--verify", action="store_true",
+                    help="run `pycheck verify` on each bug instead of the tests")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default results/mutation/handwritten_s9[_verify].txt")
     args = ap.parse_args(argv)
     bugs = [b for b in BUGS if not args.only or b.key in args.only]
     if args.only and len(bugs) != len(args.only):
@@ -289,9 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     if not _imports_copy():
         print("the test run would not import the mutated copy", file=sys.stderr)
         return 1
+    out = args.out or ROOT / ("results/mutation/handwritten_s9"
+                              f"{'_verify' if args.verify else ''}.txt")
     rows = []
     with ThreadPoolExecutor(args.jobs) as pool:     # the baseline runs alongside the bugs
-        for b, (verdict, first, secs) in zip([None, *bugs], pool.map(run_one, [None, *bugs])):
+        runs = pool.map(lambda b: run_one(b, args.verify), [None, *bugs])
+        for b, (verdict, first, secs) in zip([None, *bugs], runs):
             if b is None:
                 print(f"baseline: {verdict} in {secs:.0f} s", flush=True)
                 base = (verdict, first, secs)
@@ -303,15 +316,17 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     lines = [f"# handwritten mutants at {_head()}; baseline (unmutated) passes in "
-             f"{base[2]:.0f} s; selection: [tool.mutmut] pytest_add_cli_args_test_selection",
+             f"{base[2]:.0f} s; run: "
+             + ("pycheck verify" if args.verify else
+                "[tool.mutmut] pytest_add_cli_args_test_selection, pytest -x"),
              f"# {'key':<4} {'verdict':<9} {'secs':>5}  file: description  | first failing test",
              *rows]
     caught = sum(" killed " in l or " timeout " in l for l in lines[2:])
     lines.append(f"total: {caught}/{len(bugs)} killed or timed out "
                  f"({100 * caught / len(bugs):.1f}%)")
     print(lines[-1])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
     return 0
 
 
