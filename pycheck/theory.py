@@ -185,7 +185,13 @@ def whitening_residual(h: PolyEncoder) -> float:
 
 
 def alignment_excess(h: PolyEncoder, rho: float) -> float:
-    """``ε = L(h) − 2n(1 − ρ)``: how far ``L`` is above the T1 optimum."""
+    """``ε = L(h) − 2n(1 − ρ)``: how far ``L`` is above the T1 optimum.
+
+    T1's optimum is for a square encoder ``ℝⁿ → ℝⁿ``; for ``n_out ≠ n`` the reference value
+    would be a different one (``2 n_out (1 − ρ)`` for a whitened ``n_out ≤ n``), so such an
+    encoder is refused rather than given a negative or meaningless excess."""
+    if h.n_out != h.n:
+        raise ValueError(f"ε(h) needs a square encoder ℝⁿ → ℝⁿ, got n_out={h.n_out}, n={h.n}")
     return alignment_loss(h, rho) - 2 * h.n * (1 - rho)
 
 

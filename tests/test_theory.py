@@ -111,6 +111,21 @@ def test_deviation_closed_form_is_the_minimum():
         T.deviation_from_rotation(T.random_encoder(rng, 3, 2, n_out=2))
 
 
+def test_alignment_excess_is_measured_from_2n_1_minus_rho_and_needs_a_square_encoder():
+    """ε = L − 2n(1 − ρ): zero for a rotation, the closed form's surplus otherwise; an encoder
+    with n_out ≠ n has no T1 optimum to compare with and is refused. (A held-out hand-written
+    bug, n → n_out in the formula, survived because non-square encoders were accepted with no
+    defined meaning; with the refusal the two formulas agree on every accepted input.)"""
+    rng = np.random.default_rng(4)
+    rot = T.rotation_encoder(T.random_rotation(rng, 3), degree=2)
+    assert T.alignment_excess(rot, 0.4) == pytest.approx(0.0, abs=1e-12)
+    h = T.random_encoder(rng, 3, 3, mean_scale=1.0)
+    assert T.alignment_excess(h, 0.4) == T.alignment_loss(h, 0.4) - 2 * 3 * (1 - 0.4)
+    for n_out in (2, 4):
+        with pytest.raises(ValueError, match="square"):
+            T.alignment_excess(T.random_encoder(rng, 3, 2, n_out=n_out), 0.4)
+
+
 def test_t3_bound_formula():
     B, dev = T.t3_bound(eps=0.2, delta=0.1, n=4, rho=0.5)
     assert math.isclose(B, (0.2 + 2 * 0.5 * 2 * 0.1) / (2 * 0.5 * 0.5))
