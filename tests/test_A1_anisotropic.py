@@ -1,6 +1,5 @@
 """A1 / A2: anisotropic worlds. Whitened minimiser linear iff max ρ² < min ρ, the gap constant
 2(min ρ − max ρ²), the approximate bound; a Gaussian-preserving map that beats the rotations."""
-import copy
 import math
 
 import numpy as np
@@ -15,6 +14,7 @@ from pycheck.audit import audit
 from pycheck.checks import anisotropic as C
 
 from test_audit import GOOD, entries, make_project   # rootdir-relative import (no package)
+from spies import record_calls_with_generator
 
 _TOL = 1e-12   # closed forms: float rounding of O(n) terms only
 
@@ -189,14 +189,7 @@ def test_A1_monte_carlo_encoders_are_degree_3_with_unit_scales(monkeypatch):
     """Four encoders, n = 2, 2, 3, 3, each of degree 3 with coefficients its standard normal
     draws times 1 (mean), 1/sqrt(n) (degree 1) or 1/sqrt(M_d) (degree d, M_d indices),
     replayed from a copy of the generator; the z-scores are reported to 2 decimals."""
-    real, made = T.random_encoder, []
-
-    def spy(rng, *args, **kwargs):
-        twin = copy.deepcopy(rng)
-        out = real(rng, *args, **kwargs)
-        made.append((twin, out))
-        return out
-    monkeypatch.setattr(T, "random_encoder", spy)
+    made = record_calls_with_generator(monkeypatch, T, "random_encoder")
     r = C.monte_carlo(0, size=2_000)
     assert [h.n for _, h in made] == [2, 2, 3, 3]
     for twin, h in made:

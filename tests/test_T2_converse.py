@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 from pycheck.checks import t2
 from scipy import stats
 from spies import record_calls
+from test_check_domains import draws  # noqa: F401  (the recording generator, a fixture)
 
 
 def test_T2_checks_registered(checks_of):
@@ -100,26 +101,6 @@ def test_T2_affine_pushforward_fails_if_the_linear_part_is_invertible():
 
 # ---------------------------------------------------------------- survivors of the full
 # mutation run of the check bodies (session 9, results/mutation/full_run_s9_t1_t2.md)
-class _Logged(np.random.Generator):
-    """``default_rng``'s stream, logging every ``standard_normal`` draw in order."""
-
-    def standard_normal(self, *args, **kwargs):
-        out = super().standard_normal(*args, **kwargs)
-        self.log.append(out)
-        return out
-
-
-def _log_gaussian_draws(monkeypatch):
-    log = []
-
-    def default_rng(seed=None):
-        rng = _Logged(np.random.PCG64(seed))
-        rng.log = log
-        return rng
-    monkeypatch.setattr(np.random, "default_rng", default_rng)
-    return log
-
-
 def test_T2_gennorm_kurtosis_must_be_clearly_nonzero_off_alpha_2(monkeypatch):
     """A shape ``α = 2 + 10^-30`` is not 2, but its excess kurtosis (~1e-30: exact, and
     scipy's agrees) is not nonzero at the check's ``> 1e-3``, so the check must fail."""
@@ -199,15 +180,15 @@ def test_T2_gaussian_positive_rejects_below_the_level_and_reports_rates(monkeypa
 
 
 def test_T2_gaussian_positive_tests_the_population_whitening_of_the_drawn_gaussian(
-        monkeypatch):
+        monkeypatch, draws):
     """Each draw: ``μ``, ``G``, the latent sample ``X`` and a direction ``u``, all standard
     normal; ``z = μ + X Bᵀ`` with ``B = G + I``, ``h = Σ^{-1/2}(z − μ)`` with ``Σ = B Bᵀ``;
     ``normaltest`` sees ``h·u/|u|`` and the KS test ``|h|²``."""
-    log = _log_gaussian_draws(monkeypatch)
     projections = record_calls(monkeypatch, stats, "normaltest")
     norms = record_calls(monkeypatch, stats, "kstest")
     n, reps = 3, 3
     t2.gaussian_positive_case(0, n=n, size=40, reps=reps)
+    log = [out for m, _, out in draws if m == "standard_normal"]
     assert len(log) == 4 * reps
     for r in range(reps):
         mu, G, X, u = log[4 * r:4 * r + 4]
@@ -220,22 +201,22 @@ def test_T2_gaussian_positive_tests_the_population_whitening_of_the_drawn_gaussi
 
 
 def test_T2_affine_pushforward_draws_A_plus_2I_and_latent_covariance_LLt_plus_tenth(
-        monkeypatch):
+        monkeypatch, draws):
     """Each map: ``A = G + 2I`` and ``b`` for standard normal ``G``, ``b``; for ``n ≥ 2`` the
     latent covariance ``Σ_p = L Lᵀ + 0.1 I`` for a standard normal ``L`` (here the singular
     matrix is fixed, so it draws nothing); ``Cov(Az + b) = A_s Σ_p A_sᵀ`` is the matrix whose
     eigenvalues are taken."""
-    log = _log_gaussian_draws(monkeypatch)
     maps = record_calls(monkeypatch, t2, "_gaussian_preimage")
     covs = record_calls(monkeypatch, np.linalg, "eigvalsh")
     As = lambda rng, n: np.diag(np.arange(n, dtype=float))     # noqa: E731  rank n − 1
     t2.affine_pushforward(0, law=t2._gaussian_preimage, singular=As, draws=12)
-    draws, k = iter(log), 0
+    normals, k = iter([out for m, _, out in draws if m == "standard_normal"]), 0
     for (A, b), _ in maps:
         n = len(b)
-        assert np.array_equal(A, next(draws) + 2 * np.eye(n)) and np.array_equal(b, next(draws))
+        assert np.array_equal(A, next(normals) + 2 * np.eye(n))
+        assert np.array_equal(b, next(normals))
         if n >= 2:
-            L = next(draws)
+            L = next(normals)
             expected = As(None, n) @ (L @ L.T + 0.1 * np.eye(n)) @ As(None, n).T
             assert np.allclose(covs[k][0][0], expected, rtol=1e-12, atol=0)  # rounding only
             k += 1

@@ -1,5 +1,4 @@
 """T3: E_nl ≤ B and D(h) ≤ B + (δ+B)², B = (ε + 2(1−ρ)√n δ)/(2ρ(1−ρ))."""
-import copy
 import math
 
 import numpy as np
@@ -10,6 +9,8 @@ from hypothesis.extra.numpy import arrays
 
 from pycheck import theory as T
 from pycheck.checks import t3
+
+from spies import record_calls_with_generator
 
 
 def test_T3_checks_registered(checks_of):
@@ -208,14 +209,7 @@ def test_T3_tightness_path_starts_from_a_unit_scale_encoder_with_a_mean(monkeypa
     """The path's nonlinear part and mean come from one degree-3 encoder in n = 3 with unit
     scales: each coefficient is its standard normal draw times 1 (the mean), 1/sqrt(3)
     (degree 1) or 1/sqrt(M_d) (degree d, M_d indices), replayed from a copy of the generator."""
-    real, calls = T.random_encoder, []
-
-    def spy(rng, *args, **kwargs):
-        twin = copy.deepcopy(rng)
-        out = real(rng, *args, **kwargs)
-        calls.append((twin, out))
-        return out
-    monkeypatch.setattr(T, "random_encoder", spy)
+    calls = record_calls_with_generator(monkeypatch, T, "random_encoder")
     t3.bound_tightness(0, steps=4)
     (twin, base), = calls
     raw = twin.standard_normal(base.coef.shape)
