@@ -109,7 +109,7 @@ def _step_setup(objective: str, n: int, batch: int, device, seed: int = 0):
 
     from .train import DEFAULT_EMA, warmup_cosine
     loss_fn = make_objective(objective)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, foreach=True)
     # fit_encoder's step (train._train) in full: gradient clipping, the lr schedule (its
     # length only sets the lr's value, not the work) and the weights' moving average
     sched = warmup_cosine(opt, 10 ** 9)

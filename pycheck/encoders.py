@@ -77,11 +77,15 @@ class _Coupling(nn.Module):
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        s, t = self.net(x[:, self.cond]).chunk(2, dim=-1)
+    def transform(self, x_c: Tensor, x_o: Tensor) -> Tensor:
+        """The new ``y_o`` from the two halves ``x_c = x[:, cond]``, ``x_o = x[:, out]``."""
+        s, t = self.net(x_c).chunk(2, dim=-1)
         s = self.max_log_scale * torch.tanh(s / self.max_log_scale)
+        return x_o * torch.exp(s) + t
+
+    def forward(self, x: Tensor) -> Tensor:
         y = x.clone()
-        y[:, self.out] = x[:, self.out] * torch.exp(s) + t
+        y[:, self.out] = self.transform(x[:, self.cond], x[:, self.out])
         return y
 
 
@@ -112,9 +116,17 @@ class RealNVPEncoder(nn.Module):
                 self.linear.bias.zero_()
 
     def forward(self, x: Tensor) -> Tensor:
+        # the two halves are carried separately and joined once before the linear layer:
+        # the same arithmetic as chaining the couplings' forward (bit-identical output and
+        # gradients, tested), without a clone, a slice assignment and the zero-filled
+        # slice gradients per layer: encoder forward + backward at batch 1024 took 0.94x
+        # the time at N = 256 and 0.93x at N = 64 (2 threads, session 10)
+        k = self.dim // 2
+        halves = [x[:, :k], x[:, k:]]
         for c in self.couplings:
-            x = c(x)
-        return self.linear(x)
+            i = 0 if c.cond.start == 0 else 1
+            halves[1 - i] = c.transform(halves[i], halves[1 - i])
+        return self.linear(torch.cat(halves, 1))
 
 
 def whitening(x: Tensor, kind: str) -> tuple[Tensor, Tensor]:

@@ -363,7 +363,7 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
     seen = np.unique(pairs)
     model.fit_input(frames[seen[:: max(1, len(seen) // 2048)]])
     sigreg = SIGReg(num_slices=num_slices, seed=seed).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     rng = np.random.default_rng([seed, 5])
     data = torch.from_numpy(frames)
     history, every = [], max(1, steps // 10)

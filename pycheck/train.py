@@ -517,7 +517,7 @@ def heldout_criterion(objective: str, batch: int, dim: int, seed: int, options: 
 
         def crit_batch(h, hn):
             return (alignment(h, hn) / h.shape[1]
-                    + lam * reg.statistic(torch.stack([h, hn]), fixed)).item()
+                    + lam * reg.statistic((h, hn), fixed)).item()
     else:
         sigma = float(options.get("sigma", 1.0))
 
@@ -549,7 +549,10 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
     checkpoint (``None`` without held-out pairs). With ``ema > 0`` the checkpoints are the
     exponential moving average of the weights (decay ``min(ema, 1 - EMA_SPAN / steps)``),
     and ``f`` ends with it."""
-    opt = torch.optim.Adam(f.parameters(), lr=lr)
+    # foreach: the same update, bit for bit (tested), in a few multi-tensor operations
+    # instead of a loop over parameters; the default on CUDA, not on CPU (RealNVP
+    # encoder: 0.46 vs 0.62 ms per step at N = 256, 2 threads, session 10)
+    opt = torch.optim.Adam(f.parameters(), lr=lr, foreach=True)
     sched = warmup_cosine(opt, steps)
     # the average spans at most the last sixth of the run (its window 1 / (1 - decay) <=
     # steps / 6), where the cosine schedule is below 7% of its peak lr: a short run is not

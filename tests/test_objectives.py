@@ -62,3 +62,26 @@ def test_alignment_and_factory():
         make_objective("barlow")
     with pytest.raises(ValueError, match="unknown option"):
         make_objective("vicreg", sigma=1.0)
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_sigreg_views_as_a_sequence_equal_the_stacked_tensor_and_the_reference(dtype, tol):
+    """make_objective('sigreg') passes (h, h') without stacking them: the same statistic and
+    gradients as the stacked (2, B, n) tensor and as LeJEPA's reference on it (the two
+    paths differ only in the order of the rows being averaged)."""
+    g = torch.Generator().manual_seed(3)
+    hb = (torch.randn(600, 5, generator=g, dtype=dtype) * 1.2 - 0.1).requires_grad_()
+    h, hn = hb[:300], hb[300:]
+    mod = SIGReg(num_slices=64)
+    a = mod.directions(5, dtype=dtype)
+    seq, stacked = mod.statistic((h, hn), a), mod.statistic(torch.stack([h, hn]), a)
+    ref = reference_sigreg(torch.stack([h, hn]), a, weight_dtype=dtype)
+    g_seq, = torch.autograd.grad(seq, hb)
+    g_stacked, = torch.autograd.grad(stacked, hb)
+    g_ref, = torch.autograd.grad(ref, hb)
+    for value, grad in ((stacked, g_stacked), (ref, g_ref)):
+        assert abs(seq.item() - value.item()) <= tol * abs(value.item())
+        assert (g_seq - grad).abs().max() <= 10 * tol * grad.abs().max()
+    # and each view counts: the pair's statistic is the mean of the two views' statistics
+    both = 0.5 * (mod.statistic(h, a) + mod.statistic(hn, a))
+    assert abs(seq.item() - both.item()) <= tol * abs(both.item())

@@ -364,7 +364,9 @@ def test_t3_quantities_names_the_bad_array():
 def test_functional_sigreg_defaults():
     """sigreg(h) = LeJEPA's defaults: 256 slices drawn from seed 0, 17 knots on [0, 3]."""
     h = torch.randn(64, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
-    a = torch.randn(3, 256, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    # drawn in float32 like LeJEPA's reference (session 10: float64 had no vectorised
+    # draw on CPU), normalised in float64
+    a = torch.randn(3, 256, generator=torch.Generator().manual_seed(0)).double()
     a = a / a.norm(dim=0)
     ref = O.SIGReg(num_slices=256, num_knots=17, t_max=3.0).statistic(h, a).item()
     assert O.sigreg(h).item() == pytest.approx(ref, rel=1e-12)

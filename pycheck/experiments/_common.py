@@ -117,7 +117,7 @@ def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, see
     xt = torch.from_numpy(np.asarray(x, dtype=np.float64))
     model = Standardized.fit(encoder, xt, default_whiten(encoder))
     xf, zf = xt.float(), torch.from_numpy(np.asarray(z)).float()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     sched = warmup_cosine(opt, steps)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(steps):
