@@ -65,9 +65,9 @@ def _trivial():
 
 def _serial_kernels():
     """The kernels as compiled before (2 x 3 probe, default threading): serial loops."""
-    from pycheck.objectives import _ecf_backward, _ecf_forward
+    from pycheck.objectives import _ecf_mean_backward, _ecf_mean_forward
     fwd, bwd = (torch.compile(f, dynamic=True, fullgraph=True)
-                for f in (_ecf_forward, _ecf_backward))
+                for f in (_ecf_mean_forward, _ecf_mean_backward))
     probe = torch.linspace(-1, 1, 6).reshape(2, 3).requires_grad_()
     ones = torch.ones(17)
     with torch.no_grad():

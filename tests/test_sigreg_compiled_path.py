@@ -79,15 +79,30 @@ def test_fused_path_statistic_and_gradient_equal_the_direct_formula(uncompiled, 
     ours_y = y.clone().requires_grad_()
     ref_y = y.clone().requires_grad_()
     ours = ecf_statistic(ours_y, t0, phi, w, fused=True)
-    ref = direct_statistic(ref_y, t0, phi, w)
+    ref = direct_statistic(ref_y, t0, phi, w).mean()
+    assert ours.shape == ()
     close(ours, ref, rtol=RTOL, atol=0)
-    # unequal upstream gradients per row: the backward kernel must weight each row by its own
+    g_ours, = torch.autograd.grad(ours, ours_y, torch.tensor(1.7, dtype=y.dtype))
+    g_ref, = torch.autograd.grad(ref, ref_y, torch.tensor(1.7, dtype=y.dtype))
+    close(g_ours, g_ref, rtol=RTOL, atol=RTOL * g_ref.abs().max().item())
+    assert [name for name, _ in uncompiled] == ["_ecf_mean_forward", "_ecf_mean_backward"]
+    assert_fused_kernels_kept()
+
+
+@pytest.mark.parametrize("num_knots", [2, 5, 12, 17])
+def test_per_row_kernels_equal_the_direct_formula_with_unequal_upstream_gradients(num_knots):
+    """The kernels inside the compiled mean: the statistic per row, and a backward that
+    weights each row by its own upstream gradient (the mean passes equal ones)."""
+    y, phi, w = _case(num_knots)
+    t0 = 0.7
+    ref_y = y.clone().requires_grad_()
+    c, s, dc, sin_m, stat = objectives._ecf_forward(y, t0, phi, w)
+    ref = direct_statistic(ref_y, t0, phi, w)
+    close(stat, ref, rtol=RTOL, atol=0)
     upstream = torch.linspace(0.5, 2.0, y.shape[0], dtype=y.dtype)
-    g_ours, = torch.autograd.grad(ours, ours_y, upstream)
+    g_ours = objectives._ecf_backward(c, s, dc, sin_m, w, upstream, t0)
     g_ref, = torch.autograd.grad(ref, ref_y, upstream)
     close(g_ours, g_ref, rtol=RTOL, atol=RTOL * g_ref.abs().max().item())
-    assert [name for name, _ in uncompiled] == ["_ecf_forward", "_ecf_backward"]
-    assert_fused_kernels_kept()
 
 
 def test_fused_path_equals_the_eager_kernel_in_float32(uncompiled):
@@ -124,7 +139,7 @@ def test_default_sigreg_module_runs_the_fused_path_on_the_doubled_trapezoid_rule
     assert math.isclose(got.item(), want, rel_tol=RTOL)
     assert [(name, kw) for name, kw in uncompiled] == [
         (n, dict(dynamic=True, fullgraph=True, options={"cpp.dynamic_threads": True}))
-        for n in ("_ecf_forward", "_ecf_backward")]
+        for n in ("_ecf_mean_forward", "_ecf_mean_backward")]
     assert list(objectives._FUSED) == [("cpu", torch.float64, 17)]
     assert_fused_kernels_kept()
     mod.statistic(h.float(), a.float())                          # a new dtype: compiled again
@@ -142,7 +157,7 @@ def test_a_compiler_failure_warns_once_and_falls_back_to_the_eager_kernel(monkey
     with pytest.warns(RuntimeWarning, match=r"torch.compile failed on \('cpu', torch.float64, "
                                             r"17\) \(RuntimeError: no C\+\+ compiler\)"):
         first = ecf_statistic(y, 0.25, phi, w, fused=True)
-    close(first, direct_statistic(y, 0.25, phi, w), rtol=RTOL, atol=0)
+    close(first, direct_statistic(y, 0.25, phi, w).mean(), rtol=RTOL, atol=0)
     assert objectives._FUSED == {("cpu", torch.float64, 17): None}
     with warnings.catch_warnings():
         warnings.simplefilter("error")                         # remembered: no second warning

@@ -16,7 +16,7 @@ from scipy.integrate import trapezoid
 
 from pycheck import objectives
 from pycheck.bench import reference_sigreg
-from pycheck.objectives import SIGReg, _ecf_backward, _ecf_forward, _FusedECF
+from pycheck.objectives import SIGReg, _ecf_mean_backward, _ecf_mean_forward, _FusedECF
 
 
 def test_sigreg_weights_are_the_doubled_gaussian_trapezoid_rule():
@@ -43,9 +43,7 @@ def _fused_uncompiled(mod, h, a):
     """The fused path's autograd.Function with its kernels left uncompiled (same math)."""
     y = (a.T @ h.transpose(-1, -2)).reshape(-1, h.shape[-2])
     t0 = mod.t_max / (mod.num_knots - 1)
-    stat = _FusedECF.apply(y, t0, mod.phi.to(y.dtype), mod.weights.to(y.dtype),
-                           (_ecf_forward, _ecf_backward))
-    return stat.mean()
+    return _FusedECF.apply(y, t0, mod.phi, mod.weights, (_ecf_mean_forward, _ecf_mean_backward))
 
 
 def _agreement(ours_fn, dtype, shape):
