@@ -216,7 +216,8 @@ def _ecf_mean_backward(c: Tensor, s: Tensor, dc: Tensor, sin_m: Tensor, weights:
                          t0)
 
 
-_FUSED: dict = {}  # (device type, dtype, K) -> compiled (_ecf_mean_forward, _ecf_mean_backward), or None
+# (device type, dtype, K) -> compiled (_ecf_mean_forward, _ecf_mean_backward), or None
+_FUSED: dict = {}
 # CPU kernels with a parallel loop whose thread count is torch's at call time: without
 # it, inductor bakes in the thread count of the compile and decides from the compile's
 # probe sizes whether to parallelise at all -- and its on-disk cache, keyed without those
@@ -319,6 +320,14 @@ def ecf_statistic(y: Tensor, t0: float, phi: Tensor, weights: Tensor,
     return _FusedECF.apply(y, t0, phi, weights, kernels)
 
 
+def _check_views(views: Sequence[Tensor]) -> Sequence[Tensor]:
+    """``views`` if it is a non-empty sequence of ``(B, n)`` tensors of one shape."""
+    if not views or any(v.dim() != 2 or v.shape != views[0].shape for v in views):
+        raise ValueError("SIGReg: views given as a sequence must be (B, n) tensors of one "
+                         f"shape, got {[tuple(v.shape) for v in views]}")
+    return views
+
+
 class SIGReg(nn.Module):
     """Sketched Isotropic Gaussian Regularizer (LeJEPA): sliced Epps–Pulley statistic.
 
@@ -381,6 +390,7 @@ class SIGReg(nn.Module):
             if h.shape[-1] < 16:
                 x = x.contiguous()
         else:
+            _check_views(h)
             batch = h[0].shape[0]
             x = torch.cat([v.T for v in h], 1)
         y = (directions.T @ x).reshape(-1, batch)                    # (S V, B), contiguous
@@ -388,7 +398,7 @@ class SIGReg(nn.Module):
         return ecf_statistic(y, t0, self.phi, self.weights, self.fused)
 
     def forward(self, h: Tensor | Sequence[Tensor]) -> Tensor:
-        first = h if isinstance(h, Tensor) else h[0]
+        first = h if isinstance(h, Tensor) else _check_views(h)[0]
         return self.statistic(h, self.directions(first.shape[-1], first.device, first.dtype))
 
 

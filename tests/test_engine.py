@@ -98,7 +98,12 @@ from pycheck.worlds import gaussian_ou_pairs
 z, zn = gaussian_ou_pairs(2000, 2, 0.5, np.random.default_rng(6))
 x, xn = z + 0.3 * np.tanh(z[:, ::-1]), zn + 0.3 * np.tanh(zn[:, ::-1])
 enc = fit_encoder(x, xn, steps=60, batch_size=256, progress=False, seed=7)
-print(json.dumps([linear_r2(embed(enc, x), z), enc.heldout_objective]))
+# SIGReg on the pair (h, h') and the RealNVP encoder's split-halves forward too
+from pycheck.encoders import RealNVPEncoder
+sig = fit_encoder(x, xn, "sigreg", encoder=RealNVPEncoder(2, seed=1), steps=40,
+                  batch_size=256, progress=False, seed=7)
+print(json.dumps([linear_r2(embed(enc, x), z), enc.heldout_objective,
+                  linear_r2(embed(sig, x), z), sig.heldout_objective]))
 """
 
 

@@ -85,3 +85,11 @@ def test_sigreg_views_as_a_sequence_equal_the_stacked_tensor_and_the_reference(d
     # and each view counts: the pair's statistic is the mean of the two views' statistics
     both = 0.5 * (mod.statistic(h, a) + mod.statistic(hn, a))
     assert abs(seq.item() - both.item()) <= tol * abs(both.item())
+
+
+def test_sigreg_views_as_a_sequence_must_share_one_2d_shape():
+    mod = SIGReg(num_slices=8)
+    h = torch.randn(10, 3)
+    for bad in ([], [h, torch.randn(9, 3)], [torch.randn(2, 10, 3)]):
+        with pytest.raises(ValueError, match="one shape"):
+            mod(bad)
