@@ -105,26 +105,16 @@ def _step_setup(objective: str, n: int, batch: int, device, seed: int = 0):
     x = torch.from_numpy(np.stack([g.forward(z), g.forward(zn)])).float().reshape(2 * batch, n)
     model = Standardized.fit(RealNVPEncoder(n, seed=seed), x, "diag").to(device)
     xs = model.standardize(x.to(device))  # fit_encoder standardises once, in float64, before training
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-    from .train import DEFAULT_EMA, warmup_cosine
+    from .train import DEFAULT_EMA, optimiser, update
     loss_fn = make_objective(objective)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4, foreach=True)
     # fit_encoder's step (train._train) in full: gradient clipping, the lr schedule (its
     # length only sets the lr's value, not the work) and the weights' moving average
-    sched = warmup_cosine(opt, 10 ** 9)
-    avg = AveragedModel(model.encoder, multi_avg_fn=get_ema_multi_avg_fn(DEFAULT_EMA),
-                        use_buffers=True)
+    opt, sched, avg = optimiser(model.encoder, 1e-4, 10 ** 9, DEFAULT_EMA)
 
     def step():
         h = model.encoder(xs)
         loss, _ = loss_fn(h[:batch], h[batch:])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-        opt.step()
-        sched.step()
-        avg.update_parameters(model.encoder)
+        update(model.encoder, loss, opt, sched, avg)
 
     def flops():
         from torch.utils.flop_counter import FlopCounterMode

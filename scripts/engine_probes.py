@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from suite import SUITE, _data, mix  # noqa: E402
+from suite import SUITE, _data, mix, record  # noqa: E402
 
 OUT = Path("results/fit_encoder/probes-s8/probes.jsonl")
 
@@ -106,8 +106,4 @@ def main(name: str, spec: str) -> dict:
 
 
 if __name__ == "__main__":
-    row = main(sys.argv[1], sys.argv[2])
-    print(json.dumps(row), flush=True)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with OUT.open("a") as f:
-        f.write(json.dumps(row) + "\n")
+    record(OUT, main(sys.argv[1], sys.argv[2]))

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
-from suite import SUITE, _data, mix  # noqa: E402
+from suite import SUITE, _data, mix, record  # noqa: E402
 
 OUT = Path("results/fit_encoder/probes-s10/probes.jsonl")
 
@@ -74,8 +74,4 @@ def main(name: str, spec: str) -> dict:
 
 
 if __name__ == "__main__":
-    row = main(sys.argv[1], sys.argv[2])
-    print(json.dumps(row), flush=True)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with OUT.open("a") as f:
-        f.write(json.dumps(row) + "\n")
+    record(OUT, main(sys.argv[1], sys.argv[2]))

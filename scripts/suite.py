@@ -90,6 +90,15 @@ def mix(name: str, z: np.ndarray) -> np.ndarray:
     return make_mixing(family.removeprefix("package-"), n, seed=3).forward(x)
 
 
+def record(out: Path, row: dict) -> None:
+    """Print ``row`` as one JSON line and append it to ``out`` (the probes' result files)."""
+    import json
+    print(json.dumps(row), flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
 def _data(name: str):
     from pycheck.worlds import gaussian_ou_pairs
     _, n, rho, _ = SUITE[name]
