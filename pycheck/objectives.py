@@ -30,6 +30,23 @@ Chosen weights (documented here once, used everywhere), from small sweeps on 2D 
   lam / (4(1 - rho))`` for a linear ``h``), i.e. a constant outward force: whitening up to a
   common scale, which R² ignores. ``lam = 5`` (hinge at its kink, ``std = 1``) made the
   gradient switch on and off and cut R² from 0.996 to 0.934 at 400 steps.
+* ``scale_free=True`` (SIGReg, VICReg): the alignment is divided by the batch's mean
+  variance, ``(E||h' - h||² / n) / (½(mean_j Var h_j + mean_j Var h'_j))``. On ``N(0, I)``
+  the two are equal, and ``h = Qz`` minimises both terms at once (the normalised alignment
+  is smallest, ``2(1 - rho)``, for every linear ``h``; SIGReg is 0), so the penalised
+  optimum is exact at *every* ``lam``: no shrinking, hence no bend, and no ramp is needed.
+  A small constant weight then keeps SIGReg's slice noise small. Measured on the scaling
+  world (RealNVP mixing, matched encoder, rho 0.5, seed 0 = the tuning seed, fresh pairs,
+  10 000 x 256 at N <= 8, 6000 x 256 above; ``results/scaling/probes_s11.jsonl``):
+  R²(h→z) with the default ramp 0.9885 / 0.9642 / 0.795 / 0.755 at N = 2 / 8 / 32 / 64;
+  scale-free with constant ``lam`` 0.01: 0.9964 / 0.9936 / 0.781 / 0.744; 0.03: 0.9967 /
+  0.9909 / 0.849 / 0.800; 0.3: 0.9916 / 0.936 / - / 0.763; 3: 0.975 / 0.855. Too weak a
+  weight lets the embedding collapse in high dimension (N = 64, 0.03, 3000 steps: Cov(h)
+  eigenvalues 1.5e-4 ... 2.8): the sliced statistic's pull on one coordinate falls like
+  N^-2 (``results/scaling/sigreg_dilution.md``). Not the default of ``"sigreg"``: a weak
+  Gaussianity pull also weakens what the generalized-normal ablation (T2) measures.
+  For VICReg, whose hinge is already a linear restoring force (no bend), it did not help
+  (N = 8: 0.9938 -> 0.9911).
 * InfoNCE: Gaussian kernel ``k(a, b) = exp(-||a - b||² / (2 sigma²))``, ``sigma = 1`` (the
   paper's fixed width), positives ``(h_i, h'_i)``, negatives ``h'_j, j ≠ i`` in the batch,
   symmetrised over the two directions. It has no separate regularizer.
@@ -448,11 +465,14 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
 
     Options: ``lam`` (regularizer weight; defaults :data:`DEFAULT_LAM`), for SIGReg
     ``num_slices``, ``num_knots``, ``t_max``, ``seed``; for VICReg ``cov_weight``; for
-    InfoNCE ``sigma``. ``parts`` holds floats for logging (``alignment`` is per coordinate).
+    InfoNCE ``sigma``; for SIGReg and VICReg ``scale_free`` (bool: the alignment divided by
+    the batch's mean variance, see the module docstring). ``parts`` holds floats for
+    logging (``alignment`` is per coordinate, after the scale-free division).
     Unknown names or options raise ``ValueError``.
     """
-    allowed = {"sigreg": {"lam", "lam_start", "num_slices", "num_knots", "t_max", "seed"},
-               "vicreg": {"lam", "lam_start", "cov_weight"}, "infonce": {"sigma"}}
+    allowed = {"sigreg": {"lam", "lam_start", "num_slices", "num_knots", "t_max", "seed",
+                          "scale_free"},
+               "vicreg": {"lam", "lam_start", "cov_weight", "scale_free"}, "infonce": {"sigma"}}
     if name not in allowed:
         raise ValueError(f"unknown objective {name!r}; valid: {', '.join(OBJECTIVES)}")
     bad = set(opts) - allowed[name]
@@ -470,6 +490,9 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
             return loss, {"loss": loss.item(), "alignment": alignment(h, h_next).item() / h.shape[-1]}
         return loss_infonce
 
+    scale_free = opts.pop("scale_free", False)
+    if not isinstance(scale_free, bool):
+        raise ValueError(f"scale_free must be True or False, got {scale_free!r}")
     lam_end = float(opts.pop("lam", DEFAULT_LAM[name]))
     lam_start = float(opts.pop("lam_start", DEFAULT_LAM_START.get(name, lam_end)))
     if not (lam_end > 0 and lam_start > 0):
@@ -488,6 +511,8 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
 
     def loss_lejepa(h, h_next):
         align = alignment(h, h_next) / h.shape[-1]
+        if scale_free:
+            align = align / (0.5 * (h.var(0).mean() + h_next.var(0).mean()))
         r = reg(h, h_next)
         loss = align + state["lam"] * r
         return loss, {"loss": loss.item(), "alignment": align.item(), name: r.item()}

@@ -515,8 +515,11 @@ def heldout_criterion(objective: str, batch: int, dim: int, seed: int, options: 
         lam = float(options.get("lam", DEFAULT_LAM["sigreg"]))
         fixed = reg.directions(dim, dtype=torch.float64)
 
+        scale = (lambda h, hn: 0.5 * (h.var(0).mean() + hn.var(0).mean())) \
+            if options.get("scale_free") else (lambda h, hn: 1.0)
+
         def crit_batch(h, hn):
-            return (alignment(h, hn) / h.shape[1]
+            return (alignment(h, hn) / h.shape[1] / scale(h, hn)
                     + lam * reg.statistic((h, hn), fixed)).item()
     else:
         sigma = float(options.get("sigma", 1.0))

@@ -93,3 +93,32 @@ def test_sigreg_views_as_a_sequence_must_share_one_2d_shape():
     for bad in ([], [h, torch.randn(9, 3)], [torch.randn(2, 10, 3)]):
         with pytest.raises(ValueError, match="one shape"):
             mod(bad)
+
+
+@pytest.mark.parametrize("name", ["sigreg", "vicreg"])
+def test_scale_free_alignment(name):
+    """scale_free divides the alignment by the batch's mean variance: on a batch of mean
+    variance exactly 1 it equals the plain term; scaling both views by c leaves it
+    unchanged (the plain term grows by c²); its gradient has no component along h itself
+    (Euler: a scale-invariant function's gradient is orthogonal to its argument), i.e. no
+    shrinking force. The regulariser part is the plain one."""
+    g = torch.Generator().manual_seed(3)
+    h, hn = torch.randn(128, 3, generator=g, dtype=torch.float64), \
+        torch.randn(128, 3, generator=g, dtype=torch.float64)
+    s = (0.5 * (h.var(0).mean() + hn.var(0).mean())).sqrt()
+    h, hn = h / s, hn / s                                  # mean variance exactly 1
+    plain = make_objective(name, lam=1.0)(h, hn)[1]
+    def free(a, b):    # a fresh objective: SIGReg's directions are those of plain's call
+        return make_objective(name, lam=1.0, scale_free=True)(a, b)
+    assert free(h, hn)[1]["alignment"] == pytest.approx(plain["alignment"], rel=1e-12)
+    assert free(h, hn)[1][name] == pytest.approx(plain[name], rel=1e-12)
+    scaled = free(3 * h, 3 * hn)[1]["alignment"]
+    assert scaled == pytest.approx(plain["alignment"], rel=1e-12)
+    assert make_objective(name, lam=1.0)(3 * h, 3 * hn)[1]["alignment"] == \
+        pytest.approx(9 * plain["alignment"], rel=1e-12)
+    a, an = h.clone().requires_grad_(), hn.clone().requires_grad_()
+    (alignment(a, an) / 3 / (0.5 * (a.var(0).mean() + an.var(0).mean()))).backward()
+    radial = (a.grad * a).sum() + (an.grad * an).sum()
+    assert abs(radial.item()) < 1e-12 * (a.grad.norm() * a.norm()).item()
+    with pytest.raises(ValueError, match="scale_free"):
+        make_objective(name, scale_free="yes")

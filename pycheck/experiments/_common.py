@@ -7,6 +7,7 @@ reads from ``results/<name>/runs/*.json``.
 """
 from __future__ import annotations
 
+import math
 import time
 from contextlib import contextmanager
 
@@ -16,7 +17,8 @@ import numpy as np
 def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: float,
                       n_train: int, n_test: int, steps: int, batch_size: int, lr: float,
                       encoder: str = "mlp", options: dict | None = None,
-                      keep_embedding: int = 0, fresh: bool = False) -> dict:
+                      keep_embedding: int = 0, fresh: bool = False,
+                      antithetic: bool = False) -> dict:
     """Train one encoder and measure it; returns a JSON-able dict.
 
     ``encoder`` is ``"mlp"`` (fit_encoder's default MLP) or ``"realnvp"`` (the matched
@@ -24,7 +26,8 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     mixing's). ``keep_embedding > 0`` also stores that many test rows of ``z`` and
     ``h`` (for figures). ``fresh = True`` trains on fresh pairs at every step
     (:func:`world_sampler`); the ``n_train`` stored pairs then only fit the input
-    whitening and give fit_encoder's held-out pairs.
+    whitening and give fit_encoder's held-out pairs. ``antithetic = True`` (with
+    ``fresh``) draws the fresh pairs as antithetic twins (:func:`world_sampler`).
     """
     from ..metrics import linear_r2, t3_quantities
     from ..train import embed, fit_encoder
@@ -34,7 +37,7 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     t0 = time.perf_counter()
     model = fit_encoder(x, g.forward(z_next), objective, encoder=_encoder(encoder, n, seed),
                         steps=steps, batch_size=batch_size, lr=lr, seed=seed, progress=False,
-                        sampler=_pair_sampler(g, n, seed, rho) if fresh else None,
+                        sampler=_pair_sampler(g, n, seed, rho, antithetic) if fresh else None,
                         **(options or {}))
     secs = time.perf_counter() - t0
     h, h_next = embed(model, xt), embed(model, g.forward(zt_next))
@@ -44,6 +47,7 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     res = dict(experiment_run=f"{mixing}-{objective}-N{n}-seed{seed}", mixing=mixing,
                objective=objective, encoder=encoder, seed=seed, n_train=n_train,
                n_test=n_test, steps=steps, batch_size=batch_size, fresh=fresh,
+               antithetic=antithetic,
                r2_xz=linear_r2(xt, zt), r2_hz=linear_r2(h, zt),
                train_seconds=secs, final_parts=model.history[-1][1],
                **extra, **t3_quantities(h, h_next, zt, rho))
@@ -64,18 +68,37 @@ def _data(mixing: str, n: int, seed: int, rho: float, n_train: int, n_test: int)
     return make_mixing(mixing, n, seed), z, z_next, zt, zt_next
 
 
-def world_sampler(g, n: int, seed: int, rho: float):
+def world_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False):
     """``draw(batch) -> (z, z_next)``: fresh Gaussian-OU pairs, from a generator seeded
     apart from :func:`_data`'s, so that training never revisits a pair (the encoder cannot
-    fit its sample's OU innovations) and no data set is held in memory."""
-    from ..worlds import gaussian_ou_pairs
+    fit its sample's OU innovations) and no data set is held in memory.
+
+    ``antithetic``: the batch is ``ceil(batch / 2)`` states ``z``, each with the two next
+    states ``rho z ± sqrt(1 - rho²) eps`` (the first ``batch`` of these pairs). Every pair
+    is still a Gaussian-OU pair, so the expected loss is unchanged; the two views of one
+    state are LeJEPA's several views per sample, with opposite innovations, which cancels
+    the part of the alignment gradient's noise that is odd in ``eps`` (a Monte Carlo
+    variance reduction). Measured on the scaling world, seed 0 (the tuning seed), 10 000 x
+    256: R²(h -> z) at N = 8 SIGReg (scale-free, lam 0.01) 0.9936 -> 0.9958, VICReg 0.9938
+    -> 0.9961; N = 2 SIGReg 0.9967 -> 0.9969; N = 64 VICReg (6000 steps) 0.9399 -> 0.9484
+    (session 11, ``results/scaling/probes_s11.jsonl``)."""
     rng = np.random.default_rng([seed, n, 0xF5E5])
-    return lambda batch: gaussian_ou_pairs(batch, n, rho, rng)
+    if not antithetic:
+        from ..worlds import gaussian_ou_pairs
+        return lambda batch: gaussian_ou_pairs(batch, n, rho, rng)
+    scale = math.sqrt(1.0 - rho * rho)
+
+    def draw(batch):
+        k = -(-batch // 2)
+        z, eps = rng.standard_normal((k, n)), rng.standard_normal((k, n))
+        z_next = np.concatenate([rho * z + scale * eps, rho * z - scale * eps])
+        return np.concatenate([z, z])[:batch], z_next[:batch]
+    return draw
 
 
-def _pair_sampler(g, n: int, seed: int, rho: float):
+def _pair_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False):
     """fit_encoder's ``sampler``: fresh mixed pairs ``(g(z), g(z'))``."""
-    draw = world_sampler(g, n, seed, rho)
+    draw = world_sampler(g, n, seed, rho, antithetic)
 
     def sample(batch):
         z, z_next = draw(batch)

@@ -83,7 +83,8 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                 index[f"realnvp-{obj}-N{n}-seed{s}"] = (n, obj, s)
                 tasks[f"realnvp-{obj}-N{n}-seed{s}"] = (train_and_measure, dict(
                     mixing="realnvp", n=n, objective=obj, seed=s, encoder="realnvp",
-                    steps=n_steps, options=options.get(obj, {}), **base))
+                    steps=n_steps, options=options.get(obj, {}),
+                    antithetic=bool(cfg.get("antithetic", False)), **base))
             if supervised:
                 index[f"realnvp-supervised-N{n}-seed{s}"] = (n, "supervised", s)
                 tasks[f"realnvp-supervised-N{n}-seed{s}"] = (supervised_reference, dict(
@@ -107,7 +108,9 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                 note=f"profile {cfg.get('profile', '?')}; seeds {seeds}; rho {cfg['rho']}; "
                      f"RealNVP mixing, matched RealNVP encoder; steps {steps}; batch "
                      f"{cfg['batch_size']}; held-out {cfg['n_test']} pairs; InfoNCE kernel "
-                     f"width sigma = {options.get('infonce', {}).get('sigma', 1.0)}."
+                     f"width sigma = {options.get('infonce', {}).get('sigma', 1.0)}; "
+                     f"SIGReg options {options.get('sigreg', {})}; antithetic pairs "
+                     f"{bool(cfg.get('antithetic', False))}."
                      + (" supervised = the same encoder, steps and schedule regressed on the "
                         "true z (an oracle): the R² this optimisation budget can reach."
                         if supervised else ""))
