@@ -455,6 +455,11 @@ def infonce(h: Tensor, h_next: Tensor, sigma: float = 1.0) -> Tensor:
     return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
 
 
+def mean_variance(h: Tensor, h_next: Tensor) -> Tensor:
+    """``½(mean_j Var h_j + mean_j Var h'_j)``: what ``scale_free`` divides the alignment by."""
+    return 0.5 * (h.var(0).mean() + h_next.var(0).mean())
+
+
 # ---------------------------------------------------------------- factory
 DEFAULT_LAM = {"sigreg": 3.0, "vicreg": 1.0}
 DEFAULT_LAM_START = {"sigreg": 0.003}
@@ -512,7 +517,7 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
     def loss_lejepa(h, h_next):
         align = alignment(h, h_next) / h.shape[-1]
         if scale_free:
-            align = align / (0.5 * (h.var(0).mean() + h_next.var(0).mean()))
+            align = align / mean_variance(h, h_next)
         r = reg(h, h_next)
         loss = align + state["lam"] * r
         return loss, {"loss": loss.item(), "alignment": align.item(), name: r.item()}

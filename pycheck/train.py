@@ -54,7 +54,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .encoders import (MLPEncoder, OutputWhitened, RealNVPEncoder, ResidualMLPEncoder,
                        Standardized)
-from .objectives import DEFAULT_LAM, OBJECTIVES, SIGReg, alignment, infonce, make_objective
+from .objectives import (DEFAULT_LAM, OBJECTIVES, SIGReg, alignment, infonce, make_objective,
+                         mean_variance)
 from .sfa import sfa_readout
 
 
@@ -515,8 +516,7 @@ def heldout_criterion(objective: str, batch: int, dim: int, seed: int, options: 
         lam = float(options.get("lam", DEFAULT_LAM["sigreg"]))
         fixed = reg.directions(dim, dtype=torch.float64)
 
-        scale = (lambda h, hn: 0.5 * (h.var(0).mean() + hn.var(0).mean())) \
-            if options.get("scale_free") else (lambda h, hn: 1.0)
+        scale = mean_variance if options.get("scale_free") else (lambda h, hn: 1.0)
 
         def crit_batch(h, hn):
             return (alignment(h, hn) / h.shape[1] / scale(h, hn)

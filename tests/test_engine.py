@@ -292,3 +292,11 @@ def test_antithetic_world_sampler(batch):
     a = world_sampler(None, 3, 0, rho)(5)
     b = world_sampler(None, 3, 0, rho, antithetic=False)(5)
     np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_antithetic_needs_fresh_pairs():
+    from pycheck.experiments._common import train_and_measure
+    with pytest.raises(ValueError, match="fresh=True"):
+        train_and_measure(mixing="realnvp", n=2, objective="vicreg", seed=0, rho=0.5,
+                          n_train=100, n_test=100, steps=1, batch_size=8, lr=1e-3,
+                          antithetic=True)

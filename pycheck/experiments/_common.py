@@ -31,6 +31,8 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     """
     from ..metrics import linear_r2, t3_quantities
     from ..train import embed, fit_encoder
+    if antithetic and not fresh:
+        raise ValueError("antithetic pairs are drawn fresh at every step: pass fresh=True")
 
     g, z, z_next, zt, zt_next = _data(mixing, n, seed, rho, n_train, n_test)
     x, xt = g.forward(z), g.forward(zt)
