@@ -166,8 +166,8 @@ def _worker_init(threads: int, parent: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the death signal was armed
         os._exit(1)
-    import torch
-    torch.set_num_threads(threads)
+    from .train import set_threads
+    set_threads(threads)
 
 
 # ---------------------------------------------------------------- collect only
@@ -361,10 +361,9 @@ def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict
     the job before the rename, so ``runs_dir`` never holds a partial result.
     """
     signal.signal(signal.SIGTERM, _stop_on_sigterm)   # first: importing torch takes seconds
-    import torch
-
     from .store import RunStore
-    torch.set_num_threads(int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))
+    from .train import set_threads
+    set_threads(int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))
     path = RunStore(Path(runs_dir).parent).path(key)
     write_json(path, fn(**kwargs))
     return str(path)

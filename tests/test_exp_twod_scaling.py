@@ -93,3 +93,38 @@ def test_scaling_fresh_pairs_are_reproducible(tmp_path):
         assert s_par["rows"][0][col] != stored["rows"][0][col]
     run = json.loads(next((tmp_path / "ser" / "runs").glob("*supervised*.json")).read_text())
     assert run["fresh"] is True
+
+
+def test_scaling_settings_per_n_and_per_objective(tmp_path):
+    """batch_size and any objective option may be tables keyed by N with a default; an
+    objective's options may set its own batch_size; every run records what it used."""
+    cfg = dict(TINY, dims=[2, 4], steps={"default": 2, "4": 3},
+               batch_size={"default": 32, "4": 48}, objectives=["sigreg", "vicreg"],
+               supervised=True,
+               options={"sigreg": {"num_slices": 8, "lam": {"default": 0.5, "2": 0.25},
+                                   "batch_size": {"default": 40, "2": 24}},
+                        "supervised": {"batch_size": 16}})
+    settings = {n: scaling._run_settings(cfg, n, cfg["objectives"]) for n in (2, 4)}
+    assert settings[2]["sigreg"] == (2, 24, {"num_slices": 8, "lam": 0.25})
+    assert settings[4]["sigreg"] == (3, 40, {"num_slices": 8, "lam": 0.5})
+    assert settings[2]["vicreg"] == (2, 32, {}) and settings[4]["vicreg"] == (3, 48, {})
+    assert settings[4]["supervised"] == (3, 16, {})
+    scaling.run(cfg, tmp_path, [0])
+    runs = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "runs").glob("realnvp-*.json")}
+    assert runs["realnvp-sigreg-N2-seed0"]["batch_size"] == 24
+    assert runs["realnvp-vicreg-N4-seed0"]["batch_size"] == 48
+    assert runs["realnvp-supervised-N4-seed0"]["steps"] == 3
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(batch_size={"4": 32}), "no entry for N = 2"),
+    (dict(batch_size=0), "batch_size must be an integer >= 1"),
+    (dict(steps={"default": 2.5}), "steps must be an integer >= 1"),
+    (dict(options={"supervised": {"lam": 1.0}}), "supervised takes only"),
+])
+def test_scaling_bad_settings_refused_before_anything_is_written(tmp_path, change, match):
+    cfg = dict(TINY, dims=[2], objectives=["vicreg"], supervised=True, **{})
+    cfg.update(change)
+    with pytest.raises(ValueError, match=match):
+        scaling.run(cfg, tmp_path / "out", [0])
+    assert not (tmp_path / "out").exists()

@@ -145,18 +145,20 @@ def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, see
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     sched = warmup_cosine(opt, steps)
     gen = torch.Generator().manual_seed(seed)
-    for _ in range(steps):
-        if sampler is None:
-            idx = torch.randint(len(xf), (min(batch_size, len(xf)),), generator=gen)
-            xb, zb = xf[idx], zf[idx]
-        else:
-            xb, zb = sampler(batch_size)      # raw float64: model standardises it in float64
-            xb, zb = torch.from_numpy(xb), torch.from_numpy(zb).float()
-        loss = (model(xb) - zb).square().sum(-1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):   # as fit_encoder (train.set_threads)
+        for _ in range(steps):
+            if sampler is None:
+                idx = torch.randint(len(xf), (min(batch_size, len(xf)),), generator=gen)
+                xb, zb = xf[idx], zf[idx]
+            else:
+                xb, zb = sampler(batch_size)  # raw float64: model standardises it in float64
+                xb, zb = torch.from_numpy(xb), torch.from_numpy(zb).float()
+            loss = (model(xb) - zb).square().sum(-1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
     return model.eval()
 
 
@@ -191,12 +193,16 @@ def torch_threads(cfg: dict):
 
     On a shared, oversubscribed 2-core machine two threads were ten times slower per
     training step than one (0.55 s vs 0.05 s, 2D MLP + SIGReg), so the configs ask for 1;
-    without contention 2 is slightly faster. Irrelevant on CUDA.
+    without contention 2 is slightly faster. Irrelevant on CUDA. NumPy's BLAS threads are
+    capped at the same number (:func:`pycheck.train.set_threads`).
     """
     import torch
+
+    from ..train import set_threads
     old = torch.get_num_threads()
-    torch.set_num_threads(max(1, int(cfg.get("threads", 1))))
+    limits = set_threads(max(1, int(cfg.get("threads", 1))))
     try:
         yield
     finally:
+        limits.restore_original_limits()
         torch.set_num_threads(old)

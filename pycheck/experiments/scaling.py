@@ -58,6 +58,40 @@ def _figure(rows: list[dict], objectives: list[str], out: Path) -> Path:
     return path
 
 
+def at_n(value, n: int, name: str):
+    """A setting given once or as a table keyed by N (strings) with a ``default``: its
+    value at latent dimension ``n``."""
+    if not isinstance(value, dict):
+        return value
+    if str(n) not in value and "default" not in value:
+        raise ValueError(f"{name}: the table {value!r} has no entry for N = {n} and no "
+                         "'default'")
+    return value.get(str(n), value.get("default"))
+
+
+def per_n(value, n: int, name: str) -> int:
+    """:func:`at_n` for an integer >= 1 (the config's ``steps`` and ``batch_size``)."""
+    v = at_n(value, n, name)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"{name} must be an integer >= 1 or a table of them keyed by N "
+                         f"with a 'default'; got {v!r} at N = {n}")
+    return v
+
+
+def _run_settings(cfg: dict, n: int, objectives: list[str]) -> dict:
+    """Per objective at N: ``(steps, batch_size, options)``. An objective's options may
+    set its own ``batch_size``, and any option may be a table keyed by N."""
+    out = {}
+    for obj in objectives + ["supervised"]:
+        given = cfg.get("options", {}).get(obj, {})
+        opts = {k: at_n(v, n, f"{obj}.{k}") for k, v in given.items()}
+        batch = per_n(opts.pop("batch_size", cfg["batch_size"]), n, f"{obj} batch_size")
+        if obj == "supervised" and opts:
+            raise ValueError(f"supervised takes only the option batch_size, got {sorted(opts)}")
+        out[obj] = (per_n(cfg["steps"], n, "steps"), batch, opts)
+    return out
+
+
 def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Run (resumably) every N x objective x seed; write scaling.{json,csv,md,png}."""
     out = Path(out)
@@ -67,8 +101,10 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     if bad or not seeds or any(n < 2 for n in dims):
         raise ValueError(f"unknown objectives {bad}" if bad else
                          "need at least one seed and every N >= 2")
+    # every setting is checked before the store writes anything
+    settings = {n: _run_settings(cfg, n, objectives) for n in dims}
     store = RunStore(out, cfg)
-    base = {k: cfg[k] for k in ("rho", "n_train", "n_test", "batch_size", "lr")}
+    base = {k: cfg[k] for k in ("rho", "n_train", "n_test", "lr")}
     base["fresh"] = bool(cfg.get("fresh", False))
     steps = cfg["steps"]
     options = cfg.get("options", {})
@@ -76,19 +112,20 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     tasks, index = {}, {}
     # small N first, all objectives per N, so an interrupted run still has whole rows
     for n in dims:
-        n_steps = (int(steps.get(str(n), steps["default"])) if isinstance(steps, dict)
-                   else int(steps))
         for s in seeds:
             for obj in objectives:
+                n_steps, n_batch, opts = settings[n][obj]
                 index[f"realnvp-{obj}-N{n}-seed{s}"] = (n, obj, s)
                 tasks[f"realnvp-{obj}-N{n}-seed{s}"] = (train_and_measure, dict(
                     mixing="realnvp", n=n, objective=obj, seed=s, encoder="realnvp",
-                    steps=n_steps, options=options.get(obj, {}),
+                    steps=n_steps, batch_size=n_batch, options=opts,
                     antithetic=bool(cfg.get("antithetic", False)), **base))
             if supervised:
+                n_steps, n_batch, _ = settings[n]["supervised"]
                 index[f"realnvp-supervised-N{n}-seed{s}"] = (n, "supervised", s)
                 tasks[f"realnvp-supervised-N{n}-seed{s}"] = (supervised_reference, dict(
-                    mixing="realnvp", n=n, seed=s, encoder="realnvp", steps=n_steps, **base))
+                    mixing="realnvp", n=n, seed=s, encoder="realnvp", steps=n_steps,
+                    batch_size=n_batch, **base))
     done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="scaling")
     results = {index[k]: r for k, r in done.items()}
     objectives_sup = objectives + (["supervised"] if supervised else [])
