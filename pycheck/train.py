@@ -244,7 +244,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         ``sampler(batch_size) -> (x, x_next)``: fresh pairs of raw observations for every
         step (a synthetic world can draw them instead of storing a data set; the caller
         owns its random state). ``x, x_next`` then only fit the input whitening and give
-        the held-out pairs.
+        the held-out pairs. Training runs with one NumPy BLAS thread (restored after), so
+        a NumPy sampler does not start threads that compete with torch's
+        (:func:`set_threads`).
 
     Returns
     -------

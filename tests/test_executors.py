@@ -268,3 +268,19 @@ def test_a_slurm_job_stops_at_sigterm_and_stores_nothing(tmp_path):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1 and "stopped by SIGTERM" in err, err
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def blas_threads(tag: str) -> dict:
+    from threadpoolctl import threadpool_info
+    return {"tag": tag, "blas": sorted({i["num_threads"] for i in threadpool_info()
+                                        if i["user_api"] == "blas"})}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_local_runs_use_one_blas_thread(tmp_path, jobs):
+    """Runs see one NumPy BLAS thread in the calling process (--jobs 1) and in the workers
+    (--jobs 2): NumPy's results can depend on its thread count, and its busy-waiting
+    threads beside torch's made training steps 3x slower (train.set_threads)."""
+    tasks = {f"r{i}": (blas_threads, dict(tag=str(i))) for i in range(2)}
+    done = RunStore(tmp_path).run_many(tasks, jobs=jobs)
+    assert [done[k]["blas"] for k in sorted(done)] == [[1], [1]]

@@ -1,0 +1,43 @@
+"""Cost per training step of the full scaling profile (batch 1024, fresh antithetic pairs, the
+profile's options), measured with fit_encoder's own loop (holdout 0: no held-out evaluations), one
+torch thread, one run at a time; extrapolated to the profile's 20 000 steps. Supervised: the ceiling's
+loop (fit_supervised). One JSON line per (N, objective).
+
+Usage: .venv/bin/python scripts/full_cost_probe.py N [N ...]   (session 12: results/scaling/full_cost_s12.jsonl)
+"""
+import json
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import torch
+
+from pycheck.experiments._common import (_data, _encoder, _latent_sampler, _pair_sampler,
+                                         fit_supervised)
+from pycheck.train import fit_encoder, set_threads
+
+set_threads(1)
+cfg = tomllib.loads((Path(__file__).parent.parent / "experiments/scaling.toml").read_text())["full"]
+B, STEPS = cfg["batch_size"], cfg["steps"]
+for n in map(int, sys.argv[1:]):
+    k = 40 if n <= 64 else 10 if n <= 256 else 4        # timed steps (after 2 warm-up runs' worth)
+    g, z, zn, _, _ = _data("realnvp", n, 0, cfg["rho"], 2000, 10)
+    x, xn = g.forward(z), g.forward(zn)
+    for obj in cfg["objectives"] + ["supervised"]:
+        times = []
+        for steps in (2, k):
+            t0 = time.perf_counter()
+            if obj == "supervised":
+                fit_supervised(x, z, _encoder("realnvp", n, 0), steps=steps, batch_size=B,
+                               lr=cfg["lr"], seed=0, sampler=_latent_sampler(g, n, 0, cfg["rho"]))
+            else:
+                fit_encoder(x, xn, obj, encoder=_encoder("realnvp", n, 0), steps=steps,
+                            batch_size=B, lr=cfg["lr"], seed=0, progress=False, holdout=0,
+                            sampler=_pair_sampler(g, n, 0, cfg["rho"], True),
+                            **cfg["options"].get(obj, {}))
+            times.append(time.perf_counter() - t0)
+        per_step = (times[1] - times[0]) / (k - 2)      # set-up (and compile) cancels
+        print(json.dumps(dict(N=n, objective=obj, batch=B, step_s=per_step,
+                              run_min_at_profile_steps=per_step * STEPS / 60,
+                              torch_threads=torch.get_num_threads(), session=12)), flush=True)
