@@ -106,10 +106,10 @@ class LocalExecutor:
             executor="local", command=self.command, expected=list(tasks),
             host=socket.gethostname(), pid=os.getpid()))
         if self.jobs == 1 or len(todo) <= 1:
-            from threadpoolctl import threadpool_limits
+            from .train import one_blas_thread
             # one BLAS thread, as in the workers (train.set_threads): NumPy's results can
             # depend on its thread count, so --jobs 1 and --jobs 2 draw the same bits
-            with threadpool_limits(limits=1, user_api="blas"):
+            with one_blas_thread():
                 for key in todo:
                     fn, kwargs = tasks[key]
                     done(key, fn(**kwargs))

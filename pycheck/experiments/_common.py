@@ -145,8 +145,8 @@ def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, see
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     sched = warmup_cosine(opt, steps)
     gen = torch.Generator().manual_seed(seed)
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=1, user_api="blas"):   # as fit_encoder (train.set_threads)
+    from ..train import one_blas_thread
+    with one_blas_thread():                  # as fit_encoder (see train.set_threads)
         for _ in range(steps):
             if sampler is None:
                 idx = torch.randint(len(xf), (min(batch_size, len(xf)),), generator=gen)
@@ -193,8 +193,8 @@ def torch_threads(cfg: dict):
 
     On a shared, oversubscribed 2-core machine two threads were ten times slower per
     training step than one (0.55 s vs 0.05 s, 2D MLP + SIGReg), so the configs ask for 1;
-    without contention 2 is slightly faster. Irrelevant on CUDA. NumPy's BLAS threads are
-    capped at the same number (:func:`pycheck.train.set_threads`).
+    without contention 2 is slightly faster. Irrelevant on CUDA. NumPy's BLAS runs one
+    thread meanwhile (:func:`pycheck.train.set_threads`).
     """
     import torch
 
