@@ -48,15 +48,21 @@ def sfa_readout(phi, phi_next, n: int, *, ridge: float = 1e-6):
         raise ValueError(f"phi and phi_next must be 2D of one shape, got {phi.shape} and "
                          f"{phi_next.shape}")
     k = phi.shape[1]
-    if not 1 <= n <= k:
-        raise ValueError(f"n must lie in [1, {k}], got {n}")
+    both = np.concatenate([phi, phi_next])
+    diff = phi_next - phi
+    return sfa_from_moments(both.mean(0), np.cov(both, rowvar=False).reshape(k, k),
+                            diff.T @ diff / diff.shape[0], n, ridge=ridge)
+
+
+def sfa_from_moments(mean, c, c_dot, n: int, *, ridge: float = 1e-6):
+    """:func:`sfa_readout` from the features' moments: ``mean`` (k,), covariance ``c`` and
+    ``c_dot = E[(φ' - φ)(φ' - φ)ᵀ]`` (k, k), e.g. accumulated over chunks of pairs too
+    many to hold at once. Returns ``(mean, W, slowness)`` as :func:`sfa_readout`."""
+    c, c_dot = np.asarray(c, dtype=np.float64), np.asarray(c_dot, dtype=np.float64)
+    if not 1 <= n <= c.shape[0]:
+        raise ValueError(f"n must lie in [1, {c.shape[0]}], got {n}")
     if not ridge >= 0:
         raise ValueError(f"ridge must be >= 0, got {ridge}")
-    both = np.concatenate([phi, phi_next])
-    mean = both.mean(0)
-    c = np.cov(both, rowvar=False).reshape(k, k)
-    diff = phi_next - phi
-    c_dot = diff.T @ diff / diff.shape[0]
     evals, evecs = np.linalg.eigh(c)
     keep = evals > ridge * evals[-1]
     if keep.sum() < n:
@@ -66,4 +72,4 @@ def sfa_readout(phi, phi_next, n: int, *, ridge: float = 1e-6):
     p = evecs[:, keep] / np.sqrt(evals[keep] + ridge * max(float(np.mean(np.diag(c))),
                                                             1e-300))
     vals, u = eigh(p.T @ c_dot @ p, subset_by_index=[0, n - 1])
-    return mean, p @ u, vals
+    return np.asarray(mean, dtype=np.float64), p @ u, vals

@@ -48,6 +48,22 @@ def test_sfa_readout_ignores_collinear_features():
     assert linear_r2((phi - mean) @ w, z) > 0.9999
 
 
+def test_sfa_from_moments_accumulated_in_chunks_equals_sfa_readout():
+    """The moments summed over chunks of pairs give sfa_readout's read-out (to rounding)."""
+    from pycheck.sfa import sfa_from_moments
+    z, zn = gaussian_ou_pairs(6000, 3, 0.6, np.random.default_rng(4))
+    phi, phi_n = np.c_[z, np.tanh(z), z ** 2], np.c_[zn, np.tanh(zn), zn ** 2]
+    s, c, cd, cnt = 0.0, 0.0, 0.0, 0
+    for i in range(0, 6000, 1000):
+        a, b = phi[i:i + 1000], phi_n[i:i + 1000]
+        both = np.concatenate([a, b])
+        s, c, cd, cnt = s + both.sum(0), c + both.T @ both, cd + (b - a).T @ (b - a), cnt + 1000
+    mu = s / (2 * cnt)
+    got = sfa_from_moments(mu, (c - 2 * cnt * np.outer(mu, mu)) / (2 * cnt - 1), cd / cnt, 3)
+    for a, b in zip(got, sfa_readout(phi, phi_n, 3)):
+        np.testing.assert_allclose(np.abs(a), np.abs(b), rtol=1e-8, atol=1e-10)
+
+
 def test_large_input_offset_survives():
     """Issue 17 item 1: x = zA + 1e8 gave R²(h -> z) ~ 0 when x was cast to float32 before
     the mean was removed; standardising in float64 keeps it ~1 (here the map is linear)."""
