@@ -43,7 +43,9 @@ Chosen weights (documented here once, used everywhere), from small sweeps on 2D 
   0.9909 / 0.849 / 0.800; 0.3: 0.9916 / 0.936 / - / 0.763; 3: 0.975 / 0.855. Too weak a
   weight lets the embedding collapse in high dimension (N = 64, 0.03, 3000 steps: Cov(h)
   eigenvalues 1.5e-4 ... 2.8): the sliced statistic's pull on one coordinate falls like
-  N^-2 (``results/scaling/sigreg_dilution.md``). Not the default of ``"sigreg"``: a weak
+  N^-2 (``results/scaling/sigreg_dilution.md``); more slices cut the slice noise and so
+  allow a stronger weight there (the scaling quick profile: weight 0.003 at N <= 8 up to
+  0.02 at N = 64, 512 slices from N = 32; ``experiments/scaling.toml``). Not the default of ``"sigreg"``: a weak
   Gaussianity pull also weakens what the generalized-normal ablation (T2) measures.
   For VICReg, whose hinge is already a linear restoring force (no bend), it did not help
   (N = 8: 0.9938 -> 0.9911).

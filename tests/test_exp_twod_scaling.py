@@ -96,24 +96,32 @@ def test_scaling_fresh_pairs_are_reproducible(tmp_path):
 
 
 def test_scaling_settings_per_n_and_per_objective(tmp_path):
-    """batch_size and any objective option may be tables keyed by N with a default; an
-    objective's options may set its own batch_size; every run records what it used."""
+    """steps, batch_size, lr and any objective option may be tables keyed by N with a
+    default; an objective's options may set its own steps, batch_size and lr; every run
+    records what it used."""
     cfg = dict(TINY, dims=[2, 4], steps={"default": 2, "4": 3},
                batch_size={"default": 32, "4": 48}, objectives=["sigreg", "vicreg"],
                supervised=True,
                options={"sigreg": {"num_slices": 8, "lam": {"default": 0.5, "2": 0.25},
                                    "batch_size": {"default": 40, "2": 24}},
-                        "supervised": {"batch_size": 16}})
+                        "vicreg": {"lr": {"default": 2e-3, "4": 4e-3}, "steps": {"default": 4}},
+                        "supervised": {"batch_size": 16, "lr": 5e-3}})
+    lr = TINY["lr"]
     settings = {n: scaling._run_settings(cfg, n, cfg["objectives"]) for n in (2, 4)}
-    assert settings[2]["sigreg"] == (2, 24, {"num_slices": 8, "lam": 0.25})
-    assert settings[4]["sigreg"] == (3, 40, {"num_slices": 8, "lam": 0.5})
-    assert settings[2]["vicreg"] == (2, 32, {}) and settings[4]["vicreg"] == (3, 48, {})
-    assert settings[4]["supervised"] == (3, 16, {})
+    assert settings[2]["sigreg"] == (2, 24, lr, {"num_slices": 8, "lam": 0.25})
+    assert settings[4]["sigreg"] == (3, 40, lr, {"num_slices": 8, "lam": 0.5})
+    assert settings[2]["vicreg"] == (4, 32, 2e-3, {})
+    assert settings[4]["vicreg"] == (4, 48, 4e-3, {})
+    assert settings[4]["supervised"] == (3, 16, 5e-3, {})
     scaling.run(cfg, tmp_path, [0])
     runs = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "runs").glob("realnvp-*.json")}
     assert runs["realnvp-sigreg-N2-seed0"]["batch_size"] == 24
+    assert runs["realnvp-sigreg-N2-seed0"]["lr"] == lr
     assert runs["realnvp-vicreg-N4-seed0"]["batch_size"] == 48
+    assert runs["realnvp-vicreg-N4-seed0"]["lr"] == 4e-3
+    assert runs["realnvp-vicreg-N4-seed0"]["steps"] == 4
     assert runs["realnvp-supervised-N4-seed0"]["steps"] == 3
+    assert runs["realnvp-supervised-N4-seed0"]["lr"] == 5e-3
 
 
 @pytest.mark.parametrize("change, match", [
@@ -121,6 +129,9 @@ def test_scaling_settings_per_n_and_per_objective(tmp_path):
     (dict(batch_size=0), "batch_size must be an integer >= 1"),
     (dict(steps={"default": 2.5}), "steps must be an integer >= 1"),
     (dict(options={"supervised": {"lam": 1.0}}), "supervised takes only"),
+    (dict(options={"vicreg": {"lr": {"default": 0}}}), "vicreg lr must be a number > 0"),
+    (dict(lr="fast"), "lr must be a number > 0"),
+    (dict(options={"vicreg": {"steps": 1.5}}), "vicreg steps must be an integer"),
 ])
 def test_scaling_bad_settings_refused_before_anything_is_written(tmp_path, change, match):
     cfg = dict(TINY, dims=[2], objectives=["vicreg"], supervised=True, **{})

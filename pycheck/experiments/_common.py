@@ -48,7 +48,7 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
         extra["r2_hz_warm_start"] = linear_r2(embed(model.warm_start_model, xt), zt)
     res = dict(experiment_run=f"{mixing}-{objective}-N{n}-seed{seed}", mixing=mixing,
                objective=objective, encoder=encoder, seed=seed, n_train=n_train,
-               n_test=n_test, steps=steps, batch_size=batch_size, fresh=fresh,
+               n_test=n_test, steps=steps, batch_size=batch_size, lr=lr, fresh=fresh,
                antithetic=antithetic,
                r2_xz=linear_r2(xt, zt), r2_hz=linear_r2(h, zt),
                train_seconds=secs, final_parts=model.history[-1][1],
@@ -183,7 +183,7 @@ def supervised_reference(*, mixing: str, n: int, seed: int, rho: float, n_train:
     h = embed(model, g.forward(zt))
     return dict(experiment_run=f"{mixing}-supervised-N{n}-seed{seed}", mixing=mixing, n=n,
                 objective="supervised", encoder=encoder, seed=seed, steps=steps,
-                batch_size=batch_size, fresh=fresh, r2_hz=linear_r2(h, zt),
+                batch_size=batch_size, lr=lr, fresh=fresh, r2_hz=linear_r2(h, zt),
                 train_seconds=secs)
 
 

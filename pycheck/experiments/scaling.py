@@ -78,17 +78,34 @@ def per_n(value, n: int, name: str) -> int:
     return v
 
 
+def lr_at_n(value, n: int, name: str) -> float:
+    """:func:`at_n` for a learning rate (a number > 0)."""
+    v = at_n(value, n, name)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+        raise ValueError(f"{name} must be a number > 0 or a table of them keyed by N "
+                         f"with a 'default'; got {v!r} at N = {n}")
+    return float(v)
+
+
+#: the budget settings an objective's options may override (else the config's own)
+BUDGET = ("steps", "batch_size", "lr")
+
+
 def _run_settings(cfg: dict, n: int, objectives: list[str]) -> dict:
-    """Per objective at N: ``(steps, batch_size, options)``. An objective's options may
-    set its own ``batch_size``, and any option may be a table keyed by N."""
+    """Per objective at N: ``(steps, batch_size, lr, options)``. An objective's options
+    may set its own ``steps``, ``batch_size`` and ``lr`` (:data:`BUDGET`), and any setting
+    may be a table keyed by N."""
     out = {}
     for obj in objectives + ["supervised"]:
         given = cfg.get("options", {}).get(obj, {})
-        opts = {k: at_n(v, n, f"{obj}.{k}") for k, v in given.items()}
-        batch = per_n(opts.pop("batch_size", cfg["batch_size"]), n, f"{obj} batch_size")
+        opts = {k: at_n(v, n, f"{obj}.{k}") for k, v in given.items() if k not in BUDGET}
+        steps = per_n(given.get("steps", cfg["steps"]), n, f"{obj} steps")
+        batch = per_n(given.get("batch_size", cfg["batch_size"]), n, f"{obj} batch_size")
+        lr = lr_at_n(given.get("lr", cfg["lr"]), n, f"{obj} lr")
         if obj == "supervised" and opts:
-            raise ValueError(f"supervised takes only the option batch_size, got {sorted(opts)}")
-        out[obj] = (per_n(cfg["steps"], n, "steps"), batch, opts)
+            raise ValueError(f"supervised takes only the options {', '.join(BUDGET)}, "
+                             f"got {sorted(opts)}")
+        out[obj] = (steps, batch, lr, opts)
     return out
 
 
@@ -104,7 +121,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     # every setting is checked before the store writes anything
     settings = {n: _run_settings(cfg, n, objectives) for n in dims}
     store = RunStore(out, cfg)
-    base = {k: cfg[k] for k in ("rho", "n_train", "n_test", "lr")}
+    base = {k: cfg[k] for k in ("rho", "n_train", "n_test")}
     base["fresh"] = bool(cfg.get("fresh", False))
     steps = cfg["steps"]
     options = cfg.get("options", {})
@@ -114,18 +131,18 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     for n in dims:
         for s in seeds:
             for obj in objectives:
-                n_steps, n_batch, opts = settings[n][obj]
+                n_steps, n_batch, n_lr, opts = settings[n][obj]
                 index[f"realnvp-{obj}-N{n}-seed{s}"] = (n, obj, s)
                 tasks[f"realnvp-{obj}-N{n}-seed{s}"] = (train_and_measure, dict(
                     mixing="realnvp", n=n, objective=obj, seed=s, encoder="realnvp",
-                    steps=n_steps, batch_size=n_batch, options=opts,
+                    steps=n_steps, batch_size=n_batch, lr=n_lr, options=opts,
                     antithetic=bool(cfg.get("antithetic", False)), **base))
             if supervised:
-                n_steps, n_batch, _ = settings[n]["supervised"]
+                n_steps, n_batch, n_lr, _ = settings[n]["supervised"]
                 index[f"realnvp-supervised-N{n}-seed{s}"] = (n, "supervised", s)
                 tasks[f"realnvp-supervised-N{n}-seed{s}"] = (supervised_reference, dict(
                     mixing="realnvp", n=n, seed=s, encoder="realnvp", steps=n_steps,
-                    batch_size=n_batch, **base))
+                    batch_size=n_batch, lr=n_lr, **base))
     done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="scaling")
     results = {index[k]: r for k, r in done.items()}
     objectives_sup = objectives + (["supervised"] if supervised else [])
@@ -144,7 +161,8 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                 title="Scaling: R²(x→z) and R²(h→z) per objective (mean, std over seeds)",
                 note=f"profile {cfg.get('profile', '?')}; seeds {seeds}; rho {cfg['rho']}; "
                      f"RealNVP mixing, matched RealNVP encoder; steps {steps}; batch "
-                     f"{cfg['batch_size']}; held-out {cfg['n_test']} pairs; InfoNCE kernel "
+                     f"{cfg['batch_size']}; lr {cfg['lr']} (an objective's options may "
+                     f"set its own steps, batch_size and lr: config.json); held-out {cfg['n_test']} pairs; InfoNCE kernel "
                      f"width sigma = {options.get('infonce', {}).get('sigma', 1.0)}; "
                      f"SIGReg options {options.get('sigreg', {})}; antithetic pairs "
                      f"{bool(cfg.get('antithetic', False))}."
