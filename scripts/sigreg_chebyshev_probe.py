@@ -5,7 +5,11 @@ threads, median of 5) and error against the float64 reference.
 
 Usage: python scripts/sigreg_chebyshev_probe.py tree|cheb    (results/bench/sigreg_tried.txt item 12)
 """
-import sys, time, statistics as st, torch
+import statistics as st
+import sys
+
+import torch
+
 from pycheck import objectives as O
 from pycheck.objectives import SIGReg
 from pycheck.bench import reference_sigreg, _timeit

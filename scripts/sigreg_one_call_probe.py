@@ -4,11 +4,16 @@ The projection, the statistic and its gradient with respect to h are computed in
 forward of an autograd.Function (the gradient for an upstream 1, saved); backward only
 scales it. Meant to cut the fixed cost of the default design (an autograd matmul node, two
 compiled calls and their guards) that dominates at batch 256 x N = 8. Compared with the
-default `SIGReg.statistic` (compiled kernels) and the bench's floor, interleaved medians.
+default `SIGReg.statistic` (compiled kernels) and the bench's floor (`pycheck.bench`'s
+closure and timer), medians of 3 interleaved rounds.
 
 Usage: python scripts/sigreg_one_call_probe.py [THREADS]     (result: results/bench/sigreg_tried.txt item 11)
 """
-import time, torch, sys
+import sys
+
+import torch
+
+from pycheck import bench
 from pycheck import objectives as O
 from pycheck.objectives import SIGReg, _ecf_forward, _ecf_backward
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv)>1 else 2)
@@ -59,13 +64,6 @@ def new_stat(mod, h, d):
     t0 = mod.t_max / (mod.num_knots - 1)
     return F1.apply(h3, d, t0, mod.phi, mod.weights)
 
-def timeit(fn, sec=0.5):
-    for _ in range(20): fn()
-    n=0; t=time.perf_counter()
-    while time.perf_counter()-t < sec:
-        fn(); n+=1
-    return (time.perf_counter()-t)/n*1e3
-
 mod = SIGReg(); mod.fused = True
 for V in (1, 2):
   for B, N in [(256, 8), (256, 64), (256,256), (512, 8), (512,64), (2048, 256)]:
@@ -75,14 +73,12 @@ for V in (1, 2):
     s_old = mod.statistic(h, a); g_old, = torch.autograd.grad(s_old, h)
     s_new = new_stat(mod, h, a); g_new, = torch.autograd.grad(s_new, h)
     rel = ((g_new-g_old).norm()/g_old.norm()).item()
-    h_t = h.detach().reshape(-1, N).T.contiguous(); gy = torch.ones(256, V*B)
-    def floor():
-        y = a.T @ h_t; torch.cos(y); torch.sin(y); a @ gy
+    floor = bench._sigreg_fns(h, a, True)["floor"]          # the bench's floor, as it times it
     res = []
     for r in range(3):
-        res.append((timeit(lambda: torch.autograd.grad(mod.statistic(h, a), h)),
-                    timeit(lambda: torch.autograd.grad(new_stat(mod, h, a), h)),
-                    timeit(floor)))
+        res.append(tuple(1e3 * bench._timeit(f) for f in (
+            lambda: torch.autograd.grad(mod.statistic(h, a), h),
+            lambda: torch.autograd.grad(new_stat(mod, h, a), h), floor)))
     import statistics as st
     o, n_, f = (st.median(x) for x in zip(*res))
     print(f"V{V} {B}x{N}: old {o:.3f} new {n_:.3f} floor {f:.3f}  old/floor {o/f:.2f} new/floor {n_/f:.2f}  stat diff {abs(s_old.item()-s_new.item())/s_old.item():.1e} grad {rel:.1e}", flush=True)

@@ -69,22 +69,26 @@ def at_n(value, n: int, name: str):
     return value.get(str(n), value.get("default"))
 
 
-def per_n(value, n: int, name: str) -> int:
-    """:func:`at_n` for an integer >= 1 (the config's ``steps`` and ``batch_size``)."""
+def _checked_at_n(value, n: int, name: str, valid, kind: str):
+    """:func:`at_n`, refused with ``ValueError`` unless ``valid(v)`` (``kind`` says what is
+    expected)."""
     v = at_n(value, n, name)
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name} must be an integer >= 1 or a table of them keyed by N "
-                         f"with a 'default'; got {v!r} at N = {n}")
+    if isinstance(v, bool) or not valid(v):
+        raise ValueError(f"{name} must be {kind} or a table of them keyed by N with a "
+                         f"'default'; got {v!r} at N = {n}")
     return v
+
+
+def per_n(value, n: int, name: str) -> int:
+    """:func:`at_n` for an integer >= 1 (``steps``, ``batch_size``)."""
+    return _checked_at_n(value, n, name, lambda v: isinstance(v, int) and v >= 1,
+                         "an integer >= 1")
 
 
 def lr_at_n(value, n: int, name: str) -> float:
     """:func:`at_n` for a learning rate (a number > 0)."""
-    v = at_n(value, n, name)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-        raise ValueError(f"{name} must be a number > 0 or a table of them keyed by N "
-                         f"with a 'default'; got {v!r} at N = {n}")
-    return float(v)
+    return float(_checked_at_n(value, n, name,
+                               lambda v: isinstance(v, (int, float)) and v > 0, "a number > 0"))
 
 
 #: the budget settings an objective's options may override (else the config's own)
