@@ -11,6 +11,38 @@ from torch import Tensor, nn
 from .mixings import coupling_halves
 
 
+class _SigmoidTanh(torch.autograd.Function):
+    """``tanh(x) = 2 sigmoid(2x) - 1``; backward ``g (1 - y²)`` from the saved output."""
+
+    generate_vmap_rule = True   # torch.func.vmap / grad work through it
+
+    @staticmethod
+    def forward(x: Tensor) -> Tensor:
+        return torch.sigmoid(2 * x).mul_(2).sub_(1)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(output)
+
+    @staticmethod
+    def backward(ctx, g: Tensor) -> Tensor:
+        (y,) = ctx.saved_tensors
+        return torch.ops.aten.tanh_backward(g, y)
+
+
+class Tanh(nn.Module):
+    """``nn.Tanh`` computed as ``2 sigmoid(2x) - 1`` (within 2e-7 of tanh in float32).
+
+    Why: torch's CPU ``tanh`` kernel is slow here: 0.70 ms for a (2048, 128) float32
+    tensor on one thread against 0.19 ms for this form (sigmoid 0.11 ms; session 15,
+    AVX512 host), and the hidden tanh of the RealNVP encoder's conditioner nets was 31% of
+    a VICReg training step at N = 8 (torch profiler, batch 1024). The backward is torch's
+    own ``tanh_backward`` of the output."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _SigmoidTanh.apply(x)
+
+
 class MLPEncoder(nn.Sequential):
     """``dim_in -> hidden -> ... -> dim_out`` with ``depth`` hidden layers and SiLU.
 
@@ -73,7 +105,7 @@ class _Coupling(nn.Module):
         super().__init__()
         self.cond, self.out, self.max_log_scale = cond, out, max_log_scale
         d_c, d_o = cond.stop - cond.start, out.stop - out.start
-        self.net = nn.Sequential(nn.Linear(d_c, hidden), nn.Tanh(), nn.Linear(hidden, 2 * d_o))
+        self.net = nn.Sequential(nn.Linear(d_c, hidden), Tanh(), nn.Linear(hidden, 2 * d_o))
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 

@@ -154,3 +154,37 @@ def test_sampler_draws_fresh_pairs_every_step():
     assert calls == [128] * 90          # batch_size is not capped at the 36 training pairs
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)     # the batches did come from the sampler
+
+
+def test_sampler_may_return_each_first_view_once():
+    """A sampler may return k < batch first views; pair i is (x[i % k], x_next[i]). The
+    training losses equal those from the repeated first views up to float32 rounding
+    (the encoder sees the same pairs; only the matmul's blocking and the order of the
+    gradient's sums differ), and differ from another pairing of the same rows; a wrong
+    shape is a ValueError naming the expected shapes. (The losses, not the weights, are
+    compared: Adam's first step moves a parameter whose true gradient is 0 by +-lr with
+    the sign of its rounding error.)"""
+    z, zn = gaussian_ou_pairs(200, 2, 0.5, np.random.default_rng(0))
+
+    def losses(mode, batch=9):
+        rng = np.random.default_rng(3)
+
+        def sampler(b):
+            k = -(-b // 2)
+            u = rng.standard_normal((k, 2))
+            nxt = np.concatenate([0.5 * u + rng.standard_normal((k, 2)), u])[:b]
+            x = {"once": u, "tiled": np.concatenate([u, u])[:b],
+                 "other": np.repeat(u, 2, axis=0)[:b]}[mode]
+            return x, nxt
+        enc = fit_encoder(z, zn, "vicreg", steps=20, batch_size=batch, seed=1,
+                          progress=False, sampler=sampler, holdout=0, ema=0)
+        return np.array([p["loss"] for _, p in enc.history])
+    once, tiled, other = losses("once"), losses("tiled"), losses("other")
+    assert once.size == 2                      # history: step 0 and the last step
+    np.testing.assert_allclose(once, tiled, rtol=1e-5)
+    assert np.abs(once - other).max() > 1e-2
+
+    def bad(b):
+        return np.zeros((b, 2)), np.zeros((b - 1, 2))
+    with pytest.raises(ValueError, match=r"x_next of shape \(16, d\)"):
+        fit_encoder(z, zn, "vicreg", steps=2, batch_size=16, progress=False, sampler=bad)

@@ -104,6 +104,11 @@ def _pair_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False):
 
     def sample(batch):
         z, z_next = draw(batch)
+        if antithetic:
+            # the ceil(batch / 2) distinct states only: fit_encoder pairs x[i % k] with
+            # x_next[i] and encodes each state once (the same pairs as the repeated z;
+            # 25% fewer encoder rows per step)
+            z = z[:-(-batch // 2)]
         return g.forward(z), g.forward(z_next)
     return sample
 
