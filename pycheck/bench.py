@@ -178,7 +178,8 @@ def _parallel_worker(args) -> float:
     Both workers set up and warm up (SIGReg compiles here) before a barrier, so that the
     two timed windows overlap."""
     objective, n, batch, seconds = args
-    torch.set_num_threads(1)
+    from .train import set_threads
+    set_threads(1)                       # as a training worker (one BLAS thread, malloc)
     step, _ = _step_setup(objective, n, batch, "cpu")
     for _ in range(3):
         step()
@@ -370,6 +371,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--cpu-clock needs --threads 1 (other threads' work is not on this clock)")
     if args.threads:
         torch.set_num_threads(min(args.threads, os.cpu_count() or 1))
+    # the allocator setting of every training worker (pycheck.train.keep_freed_memory):
+    # the bench times the steps as the experiments run them
+    from .train import keep_freed_memory
+    keep_freed_memory()
     global _CLOCK
     _CLOCK = time.thread_time if args.cpu_clock else time.perf_counter
     res = run(tuple(args.dims), args.batch, tuple(args.sigreg_batches), rounds=args.rounds,

@@ -99,3 +99,24 @@ def test_keep_freed_memory_applies_on_glibc():
     from pycheck.train import keep_freed_memory
     applied = keep_freed_memory()
     assert applied is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+
+
+# small enough for numerical Jacobians, large enough (batch 17 > SKINNY = 16) that each
+# product takes both paths of _mm somewhere
+@pytest.mark.parametrize("shape", [(4, 17), (17, 3), (1, 3)])
+def test_linear_with_transposed_narrow_products_is_nn_linear(shape):
+    """encoders.Linear (narrow products computed transposed, for speed) is nn.Linear: same
+    initial weights and state dict under one seed, outputs equal in float64 to rounding,
+    first and second derivatives in x, weight and bias checked numerically."""
+    from pycheck.encoders import Linear, _LinearFunction
+    torch.manual_seed(0)
+    ours = Linear(*shape).double()
+    torch.manual_seed(0)
+    ref = torch.nn.Linear(*shape).double()
+    for k, v in ref.state_dict().items():
+        torch.testing.assert_close(ours.state_dict()[k], v, rtol=0, atol=0)
+    x = torch.randn(17, shape[0], dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-14, atol=1e-14)
+    args = (x, ours.weight, ours.bias)
+    assert torch.autograd.gradcheck(_LinearFunction.apply, args)
+    assert torch.autograd.gradgradcheck(_LinearFunction.apply, args)
