@@ -105,8 +105,8 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):  # not glibc: nothing to do
         return False
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    big = 1 << 30
-    return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(M_TRIM_THRESHOLD, big))
+    # 32 MiB is glibc's largest mmap threshold on 64-bit; trimming only above 1 GiB free
+    return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(M_TRIM_THRESHOLD, 1 << 30))
 
 
 def one_blas_thread():
@@ -278,8 +278,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         step (a synthetic world can draw them instead of storing a data set; the caller
         owns its random state). ``x_next`` has ``batch_size`` rows; ``x`` may have fewer,
         ``k``: pair ``i`` is then ``(x[i % k], x_next[i])`` (several views of one state,
-        each first view encoded once). ``x, x_next`` then only fit the input whitening and give
-        the held-out pairs. Training runs with one NumPy BLAS thread (restored after), so
+        each first view encoded once). ``x, x_next`` then only fit the input whitening
+        and give the held-out pairs. Training runs with one NumPy BLAS thread (restored after), so
         a NumPy sampler does not start threads that compete with torch's
         (:func:`set_threads`).
 
@@ -673,10 +673,10 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
            batch: int, lr: float, progress: bool, desc: str, criterion=whitened_alignment,
            ema: float = 0.0):
     """Adam with warm-up + cosine decay on batches ``draw(batch) -> (rows, k)``
-    (:func:`_batches`); returns ``(history, best, seconds)``, ``best = (held-out objective, state_dict, step)`` of the best evaluated
-    checkpoint (``None`` without held-out pairs). With ``ema > 0`` the checkpoints are the
-    exponential moving average of the weights (decay ``min(ema, 1 - EMA_SPAN / steps)``),
-    and ``f`` ends with it."""
+    (:func:`_batches`); returns ``(history, best, seconds)``, ``best = (held-out
+    objective, state_dict, step)`` of the best evaluated checkpoint (``None`` without
+    held-out pairs). With ``ema > 0`` the checkpoints are the exponential moving average
+    of the weights (decay ``min(ema, 1 - EMA_SPAN / steps)``), and ``f`` ends with it."""
     opt, sched, avg = optimiser(f, lr, steps, ema)
     current = f if avg is None else avg.module
     from tqdm.auto import tqdm
