@@ -33,8 +33,10 @@ PARABOLIC_A = 0.6
 SINUSOIDAL_A, SINUSOIDAL_B = 1.0, 2.0
 
 
-def _as_2d(z: np.ndarray, dim: int) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
+def _as_2d(z: np.ndarray, dim: int, dtype=np.float64) -> np.ndarray:
+    if np.dtype(dtype) not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"mixings compute in float64 or float32, got dtype {dtype!r}")
+    z = np.asarray(z, dtype=dtype)
     if z.ndim != 2 or z.shape[1] != dim:
         raise ValueError(f"expected an array of shape (N, {dim}), got {z.shape}")
     return z
@@ -50,8 +52,13 @@ class Mixing:
             raise ValueError(f"mixings need dim >= 2, got {dim!r}")
         self.dim = int(dim)
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
-        return self._forward(_as_2d(z, self.dim).copy())
+    def forward(self, z: np.ndarray, dtype=np.float64) -> np.ndarray:
+        """``g(z)`` computed in ``dtype``: float64 (the default), or float32 for the
+        experiments' fresh training pairs (:mod:`pycheck.experiments._common`), which the
+        encoder sees in float32 anyway: within 1e-5 of float64 (tested), 2.2x faster for
+        RealNVP at N = 64 (1536 rows: 1.09 vs 2.49 ms, one thread, session 16), a sixth
+        of a VICReg training step there."""
+        return self._forward(_as_2d(z, self.dim, dtype).copy())
 
     def inverse(self, x: np.ndarray) -> np.ndarray:
         return self._inverse(_as_2d(x, self.dim).copy())
@@ -168,19 +175,24 @@ class RealNVP(Mixing):
                 ws=rng.standard_normal((hidden, d_out)) / math.sqrt(hidden),
                 wt=rng.standard_normal((hidden, d_out)) / math.sqrt(hidden)))
         self.scale, self.shift = scale, shift
+        self._layers32 = [{k: v.astype(np.float32) for k, v in p.items()} for p in self.layers]
+
+    def _params(self, a: np.ndarray) -> list[dict]:
+        """The layers' weights in ``a``'s dtype (float32 copies for float32 inputs)."""
+        return self._layers32 if a.dtype == np.float32 else self.layers
 
     def _st(self, p: dict, a: np.ndarray):
         hid = np.tanh(a @ p["w1"] + p["b1"])
         return self.scale * np.tanh(hid @ p["ws"]), self.shift * (hid @ p["wt"])
 
     def _forward(self, z):
-        for (c, o), p in zip(self.halves, self.layers):
+        for (c, o), p in zip(self.halves, self._params(z)):
             s, t = self._st(p, z[:, c])
             z[:, o] = (z[:, o] - t) * np.exp(-s)
         return z
 
     def _inverse(self, x):
-        for (c, o), p in zip(self.halves[::-1], self.layers[::-1]):
+        for (c, o), p in zip(self.halves[::-1], self._params(x)[::-1]):
             s, t = self._st(p, x[:, c])
             x[:, o] = x[:, o] * np.exp(s) + t
         return x

@@ -120,3 +120,11 @@ def test_linear_with_transposed_narrow_products_is_nn_linear(shape):
     args = (x, ours.weight, ours.bias)
     assert torch.autograd.gradcheck(_LinearFunction.apply, args)
     assert torch.autograd.gradgradcheck(_LinearFunction.apply, args)
+    # the module's call path (encoders._apply, which skips Function.apply's argument
+    # binding): same gradients, and vmap / grad still go through Function.apply
+    assert torch.autograd.gradcheck(lambda *a: ours(a[0]), (x,))
+    v = torch.randn(5, 17, shape[0], dtype=torch.float64)
+    torch.testing.assert_close(torch.func.vmap(ours)(v), ref(v), rtol=1e-14, atol=1e-14)
+    g_ours = torch.func.grad(lambda u: ours(u).square().sum())(v[0])
+    g_ref = torch.func.grad(lambda u: ref(u).square().sum())(v[0])
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-12, atol=1e-12)

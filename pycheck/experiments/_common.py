@@ -109,7 +109,8 @@ def _pair_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False):
             # x_next[i] and encodes each state once (the same pairs as the repeated z;
             # 25% fewer encoder rows per step)
             z = z[:-(-batch // 2)]
-        return g.forward(z), g.forward(z_next)
+        # mixed in float32: the encoder's input precision (Mixing.forward)
+        return g.forward(z, np.float32), g.forward(z_next, np.float32)
     return sample
 
 
@@ -120,7 +121,7 @@ def _latent_sampler(g, n: int, seed: int, rho: float):
 
     def sample(batch):
         z, _ = draw(batch)
-        return g.forward(z), z
+        return g.forward(z, np.float32), z
     return sample
 
 
