@@ -310,12 +310,42 @@ def test_antithetic_world_sampler(batch):
     np.testing.assert_array_equal(a[0], b[0])
 
 
+@pytest.mark.parametrize("antithetic", [True, False])
+def test_qmc_world_sampler(antithetic):
+    """Quasi-Monte Carlo draws (qmc=True): the same pair structure (antithetic twins), the
+    Gaussian-OU law's moments over many steps (as above, ~5 standard errors of 40 960
+    pairs), each step's batch far more even than independent draws (its mean within 0.02
+    of 0 in every coordinate where an iid batch of 512 has standard error 0.044; scrambled
+    Sobol nets of 2^9 points put it near 1e-3 -- measured here 1e-4 to 8e-4), the same
+    stream for the same seed and another for another seed."""
+    from pycheck.experiments._common import world_sampler
+    rho, n = 0.5, 3
+    draw = world_sampler(None, n, 0, rho, antithetic=antithetic, qmc=True)
+    z, zn = draw(1024 if antithetic else 512)
+    if antithetic:
+        np.testing.assert_array_equal(z[:512], z[512:])
+        np.testing.assert_allclose(zn[:512] + zn[512:], 2 * rho * z[:512], atol=1e-12)
+    assert abs(z[:512].mean(0)).max() < 0.02 and abs(zn.mean(0)).max() < 0.02
+    zs, zns = zip(*(draw(512) for _ in range(80)))
+    z, zn = np.concatenate(zs), np.concatenate(zns)
+    assert abs(z.var(0) - 1).max() < 0.04 and abs(zn.var(0) - 1).max() < 0.04
+    assert abs((z * zn).mean(0) - rho).max() < 0.03
+    again = world_sampler(None, n, 0, rho, antithetic=antithetic, qmc=True)(64)
+    other = world_sampler(None, n, 1, rho, antithetic=antithetic, qmc=True)(64)
+    first = world_sampler(None, n, 0, rho, antithetic=antithetic, qmc=True)(64)
+    np.testing.assert_array_equal(again[1], first[1])
+    assert not np.allclose(other[1], first[1])
+
+
 def test_antithetic_needs_fresh_pairs():
     from pycheck.experiments._common import train_and_measure
     with pytest.raises(ValueError, match="fresh=True"):
         train_and_measure(mixing="realnvp", n=2, objective="vicreg", seed=0, rho=0.5,
                           n_train=100, n_test=100, steps=1, batch_size=8, lr=1e-3,
                           antithetic=True)
+    with pytest.raises(ValueError, match="fresh=True"):
+        train_and_measure(mixing="realnvp", n=2, objective="vicreg", seed=0, rho=0.5,
+                          n_train=100, n_test=100, steps=1, batch_size=8, lr=1e-3, qmc=True)
 
 
 def _blas_threads() -> list[int]:

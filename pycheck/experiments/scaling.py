@@ -127,6 +127,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     store = RunStore(out, cfg)
     base = {k: cfg[k] for k in ("rho", "n_train", "n_test")}
     base["fresh"] = bool(cfg.get("fresh", False))
+    base["qmc"] = bool(cfg.get("qmc", False))
     steps = cfg["steps"]
     options = cfg.get("options", {})
     supervised = bool(cfg.get("supervised", False))
@@ -169,7 +170,8 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                      f"set its own steps, batch_size and lr: config.json); held-out {cfg['n_test']} pairs; InfoNCE kernel "
                      f"width sigma = {options.get('infonce', {}).get('sigma', 1.0)}; "
                      f"SIGReg options {options.get('sigreg', {})}; antithetic pairs "
-                     f"{bool(cfg.get('antithetic', False))}."
+                     f"{bool(cfg.get('antithetic', False))}; quasi-Monte Carlo pairs "
+                     f"{bool(cfg.get('qmc', False))}."
                      + (" supervised = the same encoder, steps and schedule regressed on the "
                         "true z (an oracle): the R² this optimisation budget can reach."
                         if supervised else ""))
