@@ -113,13 +113,13 @@ def world_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False,
         ze = normals(k)
         return ze[:, :n], ze[:, n:]
 
+    if not antithetic and normals is None:
+        from ..worlds import gaussian_ou_pairs
+        return lambda batch: gaussian_ou_pairs(batch, n, rho, rng)
     if not antithetic:
         def draw_plain(batch):
             z, eps = states(batch)
             return z, rho * z + scale * eps
-        if normals is None:
-            from ..worlds import gaussian_ou_pairs
-            return lambda batch: gaussian_ou_pairs(batch, n, rho, rng)
         return draw_plain
 
     def draw(batch):
