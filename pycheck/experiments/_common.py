@@ -33,10 +33,7 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     """
     from ..metrics import linear_r2, t3_quantities
     from ..train import embed, fit_encoder
-    if antithetic and not fresh:
-        raise ValueError("antithetic pairs are drawn fresh at every step: pass fresh=True")
-    if qmc and not fresh:
-        raise ValueError("quasi-Monte Carlo pairs are drawn fresh at every step: pass fresh=True")
+    _check_fresh(fresh, antithetic=antithetic, qmc=qmc)
 
     g, z, z_next, zt, zt_next = _data(mixing, n, seed, rho, n_train, n_test)
     x, xt = g.forward(z), g.forward(zt)
@@ -62,6 +59,13 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
         res["x"] = xt[:keep_embedding].tolist()
         res["h"] = h[:keep_embedding].tolist()
     return res
+
+
+def _check_fresh(fresh: bool, **drawn_fresh: bool) -> None:
+    """Refuse a way of drawing pairs (``antithetic``, ``qmc``) that needs ``fresh=True``."""
+    for name, on in drawn_fresh.items():
+        if on and not fresh:
+            raise ValueError(f"{name} pairs are drawn fresh at every step: pass fresh=True")
 
 
 def _data(mixing: str, n: int, seed: int, rho: float, n_train: int, n_test: int):
@@ -233,8 +237,7 @@ def supervised_reference(*, mixing: str, n: int, seed: int, rho: float, n_train:
     from ..train import embed
     g, z, _, zt, _ = _data(mixing, n, seed, rho, n_train, n_test)
     t0 = time.perf_counter()
-    if qmc and not fresh:
-        raise ValueError("quasi-Monte Carlo pairs are drawn fresh at every step: pass fresh=True")
+    _check_fresh(fresh, qmc=qmc)
     sampler = _latent_sampler(g, n, seed, rho, qmc) if fresh else None
     model = fit_supervised(g.forward(z), z, _encoder(encoder, n, seed), steps=steps,
                            batch_size=batch_size, lr=lr, seed=seed, sampler=sampler)
