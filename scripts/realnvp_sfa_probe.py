@@ -28,7 +28,7 @@ def feats(x, which):
     return torch.cat(parts, 1).double().numpy()
 h = embed(m, g.forward(zt))
 print("trained", linear_r2(h, zt), flush=True)
-draw = world_sampler(g, n, 123, 0.5)
+draw = world_sampler(n, 123, 0.5)
 for which in (1, 2, 4):
   for npairs in (100000, 400000):
     k = feats(g.forward(zt[:10]), which).shape[1]

@@ -42,7 +42,7 @@ def feats(h, mu, sd):
 
 
 mu, sd = h_test.mean(0), h_test.std(0)
-draw = world_sampler(g, n, seed + 777, rho)      # a stream apart from training's and the test's
+draw = world_sampler(n, seed + 777, rho)      # a stream apart from training's and the test's
 k = None
 for chunk in range(0, n_pairs, 20000):
     za, zb = draw(min(20000, n_pairs - chunk))

@@ -294,7 +294,7 @@ def test_antithetic_world_sampler(batch):
     of 40 000 pairs)."""
     from pycheck.experiments._common import world_sampler
     rho = 0.5
-    draw = world_sampler(None, 3, 0, rho, antithetic=True)
+    draw = world_sampler(3, 0, rho, antithetic=True)
     z, zn = draw(batch)
     assert z.shape == zn.shape == (batch, 3)
     k = -(-batch // 2)
@@ -305,8 +305,8 @@ def test_antithetic_world_sampler(batch):
     assert abs(z.var(0) - 1).max() < 0.04 and abs(zn.var(0) - 1).max() < 0.04
     assert abs((z * zn).mean(0) - rho).max() < 0.03
     # the plain sampler is unchanged by the option's existence
-    a = world_sampler(None, 3, 0, rho)(5)
-    b = world_sampler(None, 3, 0, rho, antithetic=False)(5)
+    a = world_sampler(3, 0, rho)(5)
+    b = world_sampler(3, 0, rho, antithetic=False)(5)
     np.testing.assert_array_equal(a[0], b[0])
 
 
@@ -320,7 +320,7 @@ def test_qmc_world_sampler(antithetic):
     stream for the same seed and another for another seed."""
     from pycheck.experiments._common import world_sampler
     rho, n = 0.5, 3
-    draw = world_sampler(None, n, 0, rho, antithetic=antithetic, qmc=True)
+    draw = world_sampler(n, 0, rho, antithetic=antithetic, qmc=True)
     z, zn = draw(1024 if antithetic else 512)
     if antithetic:
         np.testing.assert_array_equal(z[:512], z[512:])
@@ -330,9 +330,9 @@ def test_qmc_world_sampler(antithetic):
     z, zn = np.concatenate(zs), np.concatenate(zns)
     assert abs(z.var(0) - 1).max() < 0.04 and abs(zn.var(0) - 1).max() < 0.04
     assert abs((z * zn).mean(0) - rho).max() < 0.03
-    again = world_sampler(None, n, 0, rho, antithetic=antithetic, qmc=True)(64)
-    other = world_sampler(None, n, 1, rho, antithetic=antithetic, qmc=True)(64)
-    first = world_sampler(None, n, 0, rho, antithetic=antithetic, qmc=True)(64)
+    again = world_sampler(n, 0, rho, antithetic=antithetic, qmc=True)(64)
+    other = world_sampler(n, 1, rho, antithetic=antithetic, qmc=True)(64)
+    first = world_sampler(n, 0, rho, antithetic=antithetic, qmc=True)(64)
     np.testing.assert_array_equal(again[1], first[1])
     assert not np.allclose(other[1], first[1])
 

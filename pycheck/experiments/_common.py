@@ -78,7 +78,7 @@ def _data(mixing: str, n: int, seed: int, rho: float, n_train: int, n_test: int)
     return make_mixing(mixing, n, seed), z, z_next, zt, zt_next
 
 
-def world_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False,
+def world_sampler(n: int, seed: int, rho: float, antithetic: bool = False,
                   qmc: bool = False):
     """``draw(batch) -> (z, z_next)``: fresh Gaussian-OU pairs, from a generator seeded
     apart from :func:`_data`'s, so that training never revisits a pair (the encoder cannot
@@ -155,7 +155,7 @@ def _sobol_normals(dim: int, rng: np.random.Generator):
 def _pair_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False,
                   qmc: bool = False):
     """fit_encoder's ``sampler``: fresh mixed pairs ``(g(z), g(z'))``."""
-    draw = world_sampler(g, n, seed, rho, antithetic, qmc)
+    draw = world_sampler(n, seed, rho, antithetic, qmc)
 
     def sample(batch):
         z, z_next = draw(batch)
@@ -172,7 +172,7 @@ def _pair_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False,
 def _latent_sampler(g, n: int, seed: int, rho: float, qmc: bool = False):
     """fit_supervised's ``sampler``: fresh ``(g(z), z)`` from the stream the
     self-supervised runs draw (their first views), so both see the same worlds."""
-    draw = world_sampler(g, n, seed, rho, qmc=qmc)
+    draw = world_sampler(n, seed, rho, qmc=qmc)
 
     def sample(batch):
         z, _ = draw(batch)
