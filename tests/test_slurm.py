@@ -113,7 +113,11 @@ def _measured(path: Path) -> dict:
 
 def test_slurm_reproduce_equals_local_and_rerun_completes_a_cancelled_job(slurm, tmp_path,
                                                                           capsys):
-    root = _project(tmp_path)
+    # 3000 steps: a run trains for about 6 s after its start-up, so the scancel below lands
+    # mid-run. With 100 steps a run finished within ~0.2 s of its (cached) SIGReg compile,
+    # and on an idle machine the cancelled job had sometimes already stored its run
+    # (session 17: one CI failure in a clean clone)
+    root = _project(tmp_path, steps=3000)
     out = tmp_path / "sl"
     cmd = ("reproduce", "twod", "--executor", "slurm", "--time", "10", "--cpus-per-run", "1",
            "--out", str(out))
