@@ -228,6 +228,9 @@ def test_slurm_time_formats_in_minutes(spec, minutes):
      "LIMIT ***\n", "hit its time limit"),
     ("submitit.core.utils.UncompletedJobError: Job not requeued because: timed-out and not "
      "checkpointable.\n", "hit its time limit"),
+    # killed by submitit's time-limit warning (--signal=USR2@90) before its handler was set
+    # (a clean-clone CI run, session 17: the job's whole stderr was this line)
+    ("srun: error: vm: task 0: User defined signal 2\n", "hit its time limit"),
     ("slurmstepd-vm: error: *** JOB 3 ON vm CANCELLED AT 2026-12-03T05:02:47 ***\n",
      "cancelled"),
     ("srun: error: Slurm job 3 has expired\nsrun: Check SLURM_JOB_ID environment variable. "
