@@ -456,7 +456,8 @@ def _reason(log: str) -> str:
     # whose Python had not yet installed submitit's handler dies of it, and srun then logs
     # only "task 0: User defined signal 2" (a flaky tests/test_slurm.py, session 17)
     if "User defined signal 2" in tail:
-        return "hit its time limit (SLURM's warning signal USR2 came before the job could handle it; raise --time)"
+        return ("hit its time limit (SLURM's warning signal USR2 came before the job could "
+                "handle it; raise --time)")
     if "CANCELLED" in tail:
         return "cancelled"
     if "has expired" in tail:  # srun's line when the job was cancelled before its step ran

@@ -235,9 +235,9 @@ def supervised_reference(*, mixing: str, n: int, seed: int, rho: float, n_train:
     """
     from ..metrics import linear_r2
     from ..train import embed
+    _check_fresh(fresh, qmc=qmc)
     g, z, _, zt, _ = _data(mixing, n, seed, rho, n_train, n_test)
     t0 = time.perf_counter()
-    _check_fresh(fresh, qmc=qmc)
     sampler = _latent_sampler(g, n, seed, rho, qmc) if fresh else None
     model = fit_supervised(g.forward(z), z, _encoder(encoder, n, seed), steps=steps,
                            batch_size=batch_size, lr=lr, seed=seed, sampler=sampler)
