@@ -1,6 +1,6 @@
 """Where fit_encoder's precision is lost: sample, steps or optimiser noise (issue 11).
 
-    .venv/bin/python scripts/precision_limits.py MIXING [MIXING ...]
+    .venv/bin/python scripts/precision_limits.py MIXING [MIXING ...] [--only VARIANT,...]
 
 For a mixing of ``scripts/suite.py`` (same 20 000 training / 10 000 test pairs), R²(h -> z)
 of fit_encoder with its defaults next to variants that each remove one candidate limit:
@@ -11,7 +11,12 @@ of fit_encoder with its defaults next to variants that each remove one candidate
   initialisations), whitened and rotated onto the first by orthogonal Procrustes on the
   training inputs, then averaged: removes what is independent between runs (optimiser
   noise), not what they share;
-* ``ceiling``, ``ceiling9000``: the supervised ceiling (suite.py's) at 3000 and 9000 steps.
+* ``ceiling``, ``ceiling9000``: the supervised ceiling (suite.py's) at 3000 and 9000 steps;
+* ``pairs20k``, ``pairs40k``, ``pairs80k``, ``pairs160k`` (session 18): the defaults of the
+  current code on the suite's 20 000 pairs (``pairs20k``: the ``defaults`` row rerun) and on
+  larger stored sets, those pairs plus further pairs of the same world (their own stream),
+  same steps and batch: how many stored pairs the defaults need to come within 2x of the
+  ceiling (whose 20 000-pair value is unchanged: regression on z has no label noise).
 
 One JSON line per (mixing, variant) in ``results/fit_encoder/limits/limits.jsonl``
 (existing lines are kept and not recomputed), then ``limits.md``.
@@ -74,6 +79,15 @@ def variants(name: str):
         avg = sum(ht @ orthogonal_procrustes(h, hs[0])[0] for h, ht in zip(hs, hts))
         return pycheck.linear_r2(avg, zt)
 
+    def stored(total):
+        xa, xna = x, xn
+        if total > len(z):
+            rng = np.random.default_rng([2026, sum(map(ord, name)), total])
+            a, an = gaussian_ou_pairs(total - len(z), n, rho, rng)
+            xa, xna = np.concatenate([x, mix(name, a)]), np.concatenate([xn, mix(name, an)])
+        enc = pycheck.fit_encoder(xa, xna, progress=False)
+        return pycheck.linear_r2(embed(enc, xt), zt)
+
     def ceiling(steps):
         enc = fit_supervised(x, z, make_encoder("residual-mlp", n, n), seed=0, steps=steps,
                              batch_size=1024, lr=1e-3)
@@ -83,10 +97,11 @@ def variants(name: str):
             ("steps9000", lambda: ssl(steps=9000)),
             ("fresh-steps9000", lambda: ssl(steps=9000, sampler=sampler_for(0))),
             ("ensemble3", ensemble), ("ceiling", lambda: ceiling(3000)),
-            ("ceiling9000", lambda: ceiling(9000))]
+            ("ceiling9000", lambda: ceiling(9000)),
+            *((f"pairs{k // 1000}k", lambda k=k: stored(k)) for k in (20000, 40000, 80000, 160000))]
 
 
-def main(names: list[str]) -> int:
+def main(names: list[str], only: set[str] | None = None) -> int:
     import torch
     torch.set_num_threads(1)   # the suite's setting; bit-identical reruns
     OUT.mkdir(parents=True, exist_ok=True)
@@ -96,8 +111,12 @@ def main(names: list[str]) -> int:
     for name in names:
         if name not in SUITE:
             raise SystemExit(f"unknown mixing {name!r}; valid: {', '.join(SUITE)}")
-        for variant, fn in variants(name):
-            if (name, variant) in done:
+        todo = variants(name)
+        if only and not only <= {v for v, _ in todo}:
+            raise SystemExit(f"unknown variant(s) {sorted(only - {v for v, _ in todo})}; "
+                             f"valid: {', '.join(v for v, _ in todo)}")
+        for variant, fn in todo:
+            if (name, variant) in done or (only and variant not in only):
                 continue
             t0, c0 = time.perf_counter(), time.process_time()
             r2 = fn()
@@ -116,4 +135,9 @@ def main(names: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    args = sys.argv[1:]
+    only = None
+    if "--only" in args:
+        i = args.index("--only")
+        only, args = set(args[i + 1].split(",")), args[:i] + args[i + 2:]
+    raise SystemExit(main(args, only))
