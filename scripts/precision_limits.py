@@ -135,9 +135,10 @@ def main(names: list[str], only: set[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    only = None
-    if "--only" in args:
-        i = args.index("--only")
-        only, args = set(args[i + 1].split(",")), args[:i] + args[i + 2:]
-    raise SystemExit(main(args, only))
+    import argparse
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("mixings", nargs="+", metavar="MIXING")
+    p.add_argument("--only", type=lambda v: set(v.split(",")), default=None,
+                   metavar="VARIANT,...", help="run only these variants")
+    args = p.parse_args()
+    raise SystemExit(main(args.mixings, args.only))
