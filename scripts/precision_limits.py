@@ -94,6 +94,8 @@ def variants(name: str):
         return pycheck.linear_r2(embed(enc, xt), zt)
 
     return [("defaults", ssl), ("fresh", lambda: ssl(sampler=sampler_for(0))),
+            # the same as "fresh", run again by session 18's code (rows are never recomputed)
+            ("fresh-s18", lambda: ssl(sampler=sampler_for(0))),
             ("steps9000", lambda: ssl(steps=9000)),
             ("fresh-steps9000", lambda: ssl(steps=9000, sampler=sampler_for(0))),
             ("ensemble3", ensemble), ("ceiling", lambda: ceiling(3000)),
