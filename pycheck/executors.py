@@ -365,6 +365,10 @@ def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict
     the job before the rename, so ``runs_dir`` never holds a partial result.
     """
     signal.signal(signal.SIGTERM, _stop_on_sigterm)   # first: importing torch takes seconds
+    # From here on a scancel stops the run. Before (while submitit loads the job's pickle,
+    # which imports the experiment's module and torch) submitit ignores SIGTERM, and a job
+    # cancelled then may still finish within SLURM's KillWait and store a complete run.
+    print(f"pycheck: {key}: started; scancel now stops it, nothing stored", flush=True)
     from .store import RunStore
     from .train import set_threads
     set_threads(int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))

@@ -124,14 +124,16 @@ def test_slurm_reproduce_equals_local_and_rerun_completes_a_cancelled_job(slurm,
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)
     assert rc == 0 and "submitted 2 runs to SLURM" in err, err
 
-    # cancel the first job seen running once its Python has started (submitit's "Starting"
-    # on its stdout): before executors._stop_on_sigterm, submitit ignored scancel's SIGTERM
-    # and such a job computed on for SLURM's KillWait (30 s), sometimes storing its run
+    # cancel the first job seen running once run_and_store has set its SIGTERM handler (its
+    # "started" line on the job's stdout). Before that handler, submitit ignores scancel's
+    # SIGTERM and such a job computes on for SLURM's KillWait (30 s): waiting only for
+    # submitit's "Starting" line, a job cancelled while it loaded its pickle (which imports
+    # torch) finished and stored its run (session 18: one CI failure in a clean clone)
     plan = json.loads((out / "jobs" / "plan.json").read_text())
     logs = {j["job_id"]: Path(j["log"]).with_suffix(".out") for j in plan["jobs"].values()}
     t0 = time.monotonic()
     while not (started := [j for j, s in _queue().items() if s == "RUNNING" and logs[j].is_file()
-                           and "Starting" in logs[j].read_text()]):
+                           and ": started; scancel now stops it" in logs[j].read_text()]):
         assert time.monotonic() - t0 < DRAIN_TIMEOUT_S, "no job started"
         time.sleep(0.1)
     running = started[:1]
