@@ -673,8 +673,7 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
            batch: int, lr: float, progress: bool, desc: str, criterion=whitened_alignment,
            ema: float = 0.0):
     """Adam with warm-up + cosine decay on batches ``draw(batch) -> (rows, k)``
-    (:func:`_batches`; ``batch`` may also be a function of the step, as in
-    ``scripts/batch_ramp_probe.py``); returns ``(history, best, seconds)``, ``best = (held-out
+    (:func:`_batches`); returns ``(history, best, seconds)``, ``best = (held-out
     objective, state_dict, step)`` of the best evaluated checkpoint (``None`` without
     held-out pairs). With ``ema > 0`` the checkpoints are the exponential moving average
     of the weights (decay ``min(ema, 1 - EMA_SPAN / steps)``), and ``f`` ends with it."""
@@ -689,10 +688,9 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
     for step in bar:
         if hasattr(loss_fn, "set_progress"):
             loss_fn.set_progress(step / max(1, steps - 1))
-        b = batch(step) if callable(batch) else batch
-        rows, k = draw(b)
+        rows, k = draw(batch)
         hb = f(rows)
-        h = hb[:k] if k == b else hb[:k].repeat(-(-b // k), 1)[:b]
+        h = hb[:k] if k == batch else hb[:k].repeat(-(-batch // k), 1)[:batch]
         loss, parts = loss_fn(h, hb[k:])
         if not math.isfinite(parts["loss"]):
             raise TrainingDiverged(step, parts["loss"])

@@ -93,9 +93,11 @@ def variants(name: str):
                              batch_size=1024, lr=1e-3)
         return pycheck.linear_r2(embed(enc, xt), zt)
 
-    return [("defaults", ssl), ("fresh", lambda: ssl(sampler=sampler_for(0))),
-            # the same as "fresh", run again by session 18's code (rows are never recomputed)
-            ("fresh-s18", lambda: ssl(sampler=sampler_for(0))),
+    def fresh():
+        return ssl(sampler=sampler_for(0))
+
+    # "fresh-s18": "fresh" run again by session 18's code (rows are never recomputed)
+    return [("defaults", ssl), ("fresh", fresh), ("fresh-s18", fresh),
             ("steps9000", lambda: ssl(steps=9000)),
             ("fresh-steps9000", lambda: ssl(steps=9000, sampler=sampler_for(0))),
             ("ensemble3", ensemble), ("ceiling", lambda: ceiling(3000)),

@@ -189,25 +189,3 @@ def test_sampler_may_return_each_first_view_once():
     with pytest.raises(ValueError, match=r"x_next of shape \(16, d\)"):
         fit_encoder(z, zn, "vicreg", steps=2, batch_size=16, progress=False, sampler=bad)
 
-
-def test_train_takes_a_batch_schedule():
-    """_train's ``batch`` may be a function of the step (scripts/batch_ramp_probe.py): each
-    step draws that many pairs and the loss sees views of that size."""
-    from pycheck.train import _train
-    torch.manual_seed(0)
-    f = nn.Linear(2, 2)
-    asked, seen = [], []
-
-    def draw(b):
-        asked.append(b)
-        return torch.randn(2 * b, 2), b
-
-    def loss_fn(h, hn):
-        seen.append((h.shape[0], hn.shape[0]))
-        loss = (h - hn).square().mean()
-        return loss, {"loss": loss.item()}
-
-    _train(f, draw, None, loss_fn, steps=5, batch=lambda s: 4 + 2 * s, lr=1e-3,
-           progress=False, desc="")
-    assert asked == [4, 6, 8, 10, 12]
-    assert seen == [(b, b) for b in asked]
