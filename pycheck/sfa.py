@@ -73,3 +73,80 @@ def sfa_from_moments(mean, c, c_dot, n: int, *, ridge: float = 1e-6):
                                                             1e-300))
     vals, u = eigh(p.T @ c_dot @ p, subset_by_index=[0, n - 1])
     return np.asarray(mean, dtype=np.float64), p @ u, vals
+
+
+# ------------------------------------------------- finite-sample error of the T1 minimiser
+def sfa_excess_independent(rho: float, rho_junk, n_pairs: int) -> float:
+    """Expected excess ``1 − R²(h→z)`` of :func:`sfa_readout` fitted on ``n_pairs`` pairs,
+    to first order in ``1/n_pairs``, when the features span ``z`` (autocorrelation ``rho``
+    in every coordinate) and independent Gaussian AR(1) "junk" coordinates with
+    autocorrelations ``rho_junk`` (each ``-1 < ρ_j < rho``, so that ``z`` is the slowest span), in any invertible linear mix.
+
+    ``Σ_j (1 − ρ²)(1 − ρ ρ_j) / (2 n (ρ − ρ_j)²)``: the same for every latent dimension, and
+    independent of how the features mix ``z`` with the junk. Derivation: in whitened
+    coordinates the estimated slow direction ``s`` tilts towards junk direction ``j`` by
+    ``θ_js = X_js / (ρ − ρ_j)`` with ``X_js`` the sample mean of
+    ``[(y_j y'_s + y'_j y_s) − ρ (y_j y_s + y'_j y'_s)] / 2`` (first-order perturbation of the
+    generalised eigenproblem), whose variance is ``(1 − ρ²)(1 − ρ ρ_j) / (2n)``; each unit of
+    ``Σ_j θ_js²`` is a unit of output variance uncorrelated with ``z``. Checked against
+    Monte Carlo in ``tests/test_sfa_floor.py`` and ``scripts/sfa_variance_floor.py``.
+    """
+    rj = np.asarray(rho_junk, dtype=np.float64).reshape(-1)
+    if not 0 < rho < 1:
+        raise ValueError(f"rho must lie in (0, 1), got {rho}")
+    if n_pairs < 1:
+        raise ValueError(f"n_pairs must be >= 1, got {n_pairs}")
+    if np.any(rj >= rho) or np.any(rj <= -1):
+        raise ValueError(f"every junk autocorrelation must satisfy -1 < rho_j < rho = {rho}")
+    return float(np.sum((1 - rho ** 2) * (1 - rho * rj) / (2 * n_pairs * (rho - rj) ** 2)))
+
+
+def sfa_excess_delta(phi, phi_next, n: int, n_pairs: int, *, ridge: float = 1e-9,
+                     chunk: int = 20000) -> float:
+    """First-order prediction of ``E Σ_{s, j} θ_js² / n``: the excess ``1 − R²(h→z)`` of
+    :func:`sfa_readout` fitted on ``n_pairs`` pairs of these features, estimated from the
+    sample ``(phi, phi_next)`` (many more pairs than ``n_pairs``; the moments are taken as
+    the population's).
+
+    The features are whitened and rotated to their generalised eigenbasis on the sample
+    (``y``, lag-one autocorrelations ``μ_k`` descending); for the ``n`` slowest ``s`` and
+    every other ``j`` the per-pair term ``ξ_js = [(y_j y'_s + y'_j y_s) − μ_s (y_j y_s +
+    y'_j y'_s)] / 2`` is formed and ``Σ Var(ξ_js) / (n_pairs (μ_s − μ_j)²) / n`` returned.
+    Unlike :func:`sfa_excess_independent` this needs no model of the features (the junk
+    may be nonlinear functions of ``z``, as Hermite polynomials or a network's units are).
+    It assumes the population slow span holds ``z`` (R² at infinite sample near 1), so that
+    each unit of tilt costs a unit of R²; a gap ``μ_n − μ_{n+1}`` near 0 breaks the first
+    order (the prediction grows without bound, as the error does).
+    """
+    phi = np.asarray(phi, dtype=np.float64)
+    phi_next = np.asarray(phi_next, dtype=np.float64)
+    if phi.ndim != 2 or phi.shape != phi_next.shape:
+        raise ValueError(f"phi and phi_next must be 2D of one shape, got {phi.shape} and "
+                         f"{phi_next.shape}")
+    if n_pairs < 1:
+        raise ValueError(f"n_pairs must be >= 1, got {n_pairs}")
+    k = phi.shape[1]
+    both = np.concatenate([phi, phi_next])
+    diff = phi_next - phi
+    c = np.cov(both, rowvar=False).reshape(k, k)
+    evals = np.linalg.eigvalsh(c)
+    kept = int(np.sum(evals > ridge * evals[-1]))     # sfa_from_moments' own criterion
+    if kept <= n:
+        raise ValueError(f"the features span {kept} directions, not more than n = {n}")
+    mean, w, slow = sfa_from_moments(both.mean(0), c, diff.T @ diff / diff.shape[0], kept,
+                                     ridge=ridge)
+    mu = 1 - slow / 2                                   # lag-one autocorrelations, descending
+    acc = np.zeros((n, kept - n))
+    acc2 = np.zeros((n, kept - n))
+    for lo in range(0, phi.shape[0], chunk):
+        y = (phi[lo:lo + chunk] - mean) @ w
+        yn = (phi_next[lo:lo + chunk] - mean) @ w
+        yj, ynj = y[:, n:], yn[:, n:]
+        for s in range(n):
+            ys, yns = y[:, s:s + 1], yn[:, s:s + 1]
+            xi = 0.5 * ((yj * yns + ynj * ys) - mu[s] * (yj * ys + ynj * yns))
+            acc[s] += xi.sum(0)
+            acc2[s] += (xi ** 2).sum(0)
+    m = phi.shape[0]
+    var = acc2 / m - (acc / m) ** 2
+    return float(np.sum(var / (mu[:n, None] - mu[None, n:]) ** 2)) / (n * n_pairs)

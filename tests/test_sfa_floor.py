@@ -1,0 +1,109 @@
+"""The finite-sample error of T1's exact minimiser in a fixed span (pycheck.sfa):
+sfa_excess_independent and sfa_excess_delta against Monte Carlo of sfa_readout itself."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pycheck.metrics import linear_r2
+from pycheck.sfa import sfa_excess_delta, sfa_excess_independent, sfa_readout
+from pycheck.theory import basis, multi_indices
+
+
+def _ar(rng, size, r, k):
+    a = rng.standard_normal((size, k))
+    return a, r * a + np.sqrt(1 - r ** 2) * rng.standard_normal((size, k))
+
+
+def _independent(rng, size, n, rho, rho_junk, mixing):
+    s, s2 = _ar(rng, size, rho, n)
+    junk = [_ar(rng, size, r, 1) for r in rho_junk]
+    lat = np.hstack([s] + [a for a, _ in junk])
+    lat2 = np.hstack([s2] + [b for _, b in junk])
+    return lat @ mixing, lat2 @ mixing
+
+
+@pytest.mark.parametrize("n, rho, rho_junk, pairs", [
+    (2, 0.5, [0.0, 0.2, 0.25], 4000),
+    (3, 0.3, [0.0, -0.3, 0.1, 0.09], 6000),
+])
+def test_closed_form_matches_monte_carlo(n, rho, rho_junk, pairs):
+    """Mean excess 1 - R²(h→z) of SFA over 300 draws against the closed form. The R² of each
+    draw is exact (the features are a known linear mix of z and the junk), so the only
+    randomness is the draw: tolerance 4 standard errors of the mean (~13% here) plus 5% for
+    the second-order terms (relative size ~ the excess itself, ~1e-3). Dropping the formula's
+    1/2 or using (1 - rho) for (1 - rho²) fails it."""
+    rng = np.random.default_rng(7)
+    p = n + len(rho_junk)
+    mixing = rng.standard_normal((p, p))
+    excess = []
+    for _ in range(300):
+        phi, phi2 = _independent(rng, pairs, n, rho, rho_junk, mixing)
+        _, w, _ = sfa_readout(phi, phi2, n, ridge=0)
+        b = mixing @ w
+        r2 = np.diag(b[:n] @ np.linalg.solve(b.T @ b, b[:n].T))
+        excess.append(1 - r2.mean())
+    excess = np.asarray(excess)
+    pred = sfa_excess_independent(rho, rho_junk, pairs)
+    se = excess.std() / np.sqrt(len(excess))
+    assert abs(excess.mean() - pred) <= 4 * se + 0.05 * pred
+
+
+def test_delta_method_reduces_to_closed_form():
+    """On independent junk the plug-in estimate from 200 000 pairs equals the closed form up
+    to its own sampling error (variances estimated on 2e5 pairs: a few %; 8% allowed)."""
+    rng = np.random.default_rng(3)
+    rho_junk = [0.0, 0.1, -0.2, 0.15, 0.05]
+    mixing = rng.standard_normal((7, 7))
+    phi, phi2 = _independent(rng, 200_000, 2, 0.3, rho_junk, mixing)
+    assert sfa_excess_delta(phi, phi2, 2, 20000) == pytest.approx(
+        sfa_excess_independent(0.3, rho_junk, 20000), rel=0.08)
+
+
+def test_delta_method_matches_monte_carlo_on_hermite_features():
+    """Junk that is a nonlinear function of z (Hermite polynomials up to degree 3, 9 features,
+    n = 2, rho = 0.5), where the closed form's independence does not hold: the plug-in
+    prediction against 120 draws of 5000 pairs (R² on 40 000 test pairs; tolerance 4 s.e.
+    plus 10%: the measured R² itself carries test-set noise of ~1e-4)."""
+    rng = np.random.default_rng(11)
+    rho, pairs = 0.5, 5000
+    al = multi_indices(2, 3)[1:]
+    z, z2 = _ar(rng, 200_000, rho, 2)
+    pred = sfa_excess_delta(basis(z, al), basis(z2, al), 2, pairs)
+    zt, _ = _ar(rng, 40_000, rho, 2)
+    ft = basis(zt, al)
+    excess = []
+    for _ in range(120):
+        a, b = _ar(rng, pairs, rho, 2)
+        mean, w, _ = sfa_readout(basis(a, al), basis(b, al), 2, ridge=0)
+        excess.append(1 - linear_r2((ft - mean) @ w, zt))
+    excess = np.asarray(excess)
+    se = excess.std() / np.sqrt(len(excess))
+    assert abs(excess.mean() - pred) <= 4 * se + 0.1 * pred
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2 ** 31 - 1))
+def test_delta_method_invariant_under_linear_maps(seed):
+    """SFA is invariant under any invertible affine map of the features, so the prediction
+    must be too (to rounding: 1e-6 relative)."""
+    rng = np.random.default_rng(seed)
+    phi, phi2 = _independent(rng, 5000, 2, 0.6, [0.1, 0.3, -0.1], np.eye(5))
+    a = rng.standard_normal((5, 5)) + 3 * np.eye(5)
+    shift = rng.standard_normal(5)
+    assert sfa_excess_delta(phi @ a + shift, phi2 @ a + shift, 2, 1000) == pytest.approx(
+        sfa_excess_delta(phi, phi2, 2, 1000), rel=1e-6)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="rho"):
+        sfa_excess_independent(1.0, [0.1], 100)
+    with pytest.raises(ValueError, match="junk"):
+        sfa_excess_independent(0.5, [0.5], 100)
+    with pytest.raises(ValueError, match="n_pairs"):
+        sfa_excess_independent(0.5, [0.1], 0)
+    phi = np.random.default_rng(0).standard_normal((100, 3))
+    with pytest.raises(ValueError, match="not more than"):
+        sfa_excess_delta(phi, phi, 3, 10)
+    with pytest.raises(ValueError, match="one shape"):
+        sfa_excess_delta(phi, phi[:, :2], 1, 10)
