@@ -6,6 +6,10 @@ Under the whitening constraint (``E h = 0``, ``Cov h = I``) the alignment
 Its minimisers are the ``n`` lowest generalised eigenvectors of ``(Ċ, C)`` (Wiskott &
 Sejnowski 2002), up to a rotation of the read-out: the same freedom T1 leaves.
 
+Finite samples: :func:`sfa_excess_independent` and :func:`sfa_excess_delta` give the first-order
+excess ``1 − R²`` of this minimiser fitted on ``n`` pairs (the variance term a regression on
+``z`` does not have: the alignment's target carries the innovation).
+
 Regularisation: directions of tiny variance in ``C`` (collinear features, as in the hidden
 layer of a trained network) are also tiny in ``Ċ``, and their ratio is rounding noise that
 can look arbitrarily slow; a ridge added to ``C`` alone does not remove them (it turns
@@ -80,7 +84,8 @@ def sfa_excess_independent(rho: float, rho_junk, n_pairs: int) -> float:
     """Expected excess ``1 − R²(h→z)`` of :func:`sfa_readout` fitted on ``n_pairs`` pairs,
     to first order in ``1/n_pairs``, when the features span ``z`` (autocorrelation ``rho``
     in every coordinate) and independent Gaussian AR(1) "junk" coordinates with
-    autocorrelations ``rho_junk`` (each ``-1 < ρ_j < rho``, so that ``z`` is the slowest span), in any invertible linear mix.
+    autocorrelations ``rho_junk`` (each ``-1 < ρ_j < rho``, so that ``z`` is the slowest
+    span), in any invertible linear mix.
 
     ``Σ_j (1 − ρ²)(1 − ρ ρ_j) / (2 n (ρ − ρ_j)²)``: the same for every latent dimension, and
     independent of how the features mix ``z`` with the junk. Derivation: in whitened
@@ -123,8 +128,8 @@ def sfa_excess_delta(phi, phi_next, n: int, n_pairs: int, *, ridge: float = 1e-9
     if phi.ndim != 2 or phi.shape != phi_next.shape:
         raise ValueError(f"phi and phi_next must be 2D of one shape, got {phi.shape} and "
                          f"{phi_next.shape}")
-    if n_pairs < 1:
-        raise ValueError(f"n_pairs must be >= 1, got {n_pairs}")
+    if n_pairs < 1 or n < 1:
+        raise ValueError(f"n and n_pairs must be >= 1, got {n} and {n_pairs}")
     k = phi.shape[1]
     both = np.concatenate([phi, phi_next])
     diff = phi_next - phi

@@ -105,5 +105,7 @@ def test_bad_inputs():
     phi = np.random.default_rng(0).standard_normal((100, 3))
     with pytest.raises(ValueError, match="not more than"):
         sfa_excess_delta(phi, phi, 3, 10)
+    with pytest.raises(ValueError, match="n_pairs must"):
+        sfa_excess_delta(phi, phi, 1, 0)
     with pytest.raises(ValueError, match="one shape"):
         sfa_excess_delta(phi, phi[:, :2], 1, 10)
