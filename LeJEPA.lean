@@ -15,6 +15,7 @@ import LeJEPA.ApproximateL2
 import LeJEPA.Planning
 import LeJEPA.Check
 import LeJEPA.Anisotropic
+import LeJEPA.FiniteSample
 
 /-!
 # LeJEPA: linear identifiability of Gaussian worlds

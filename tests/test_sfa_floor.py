@@ -109,3 +109,43 @@ def test_bad_inputs():
         sfa_excess_delta(phi, phi, 1, 0)
     with pytest.raises(ValueError, match="one shape"):
         sfa_excess_delta(phi, phi[:, :2], 1, 10)
+
+
+# ---------------------------------------------------------------- S1's registered checks
+def test_S1_checks_pass():
+    from pycheck.checks import finite_sample
+    for fn in (finite_sample.closed_form_monte_carlo, finite_sample.delta_method_monte_carlo):
+        r = fn(0)
+        assert r.passed, r.summary
+
+
+@pytest.mark.parametrize("factor", [0.5, 2.0])
+def test_S1_checks_fail_on_a_wrong_prediction(factor):
+    """A prediction off by a factor of 2 must fail both checks (it is what they exist to
+    catch; the closed-form check also fails at 1.5, where its Monte Carlo is tighter)."""
+    from pycheck.checks import finite_sample
+    r = finite_sample.closed_form_monte_carlo(
+        0, reps=100, predict=lambda *a: factor * sfa_excess_independent(*a))
+    assert not r.passed and r.figures["max_rel_error_beyond_noise"] > 0.05
+    r = finite_sample.delta_method_monte_carlo(
+        0, reps=200, predict=lambda *a: factor * sfa_excess_delta(*a))
+    assert not r.passed and r.figures["max_rel_error_beyond_noise"] > 0.1
+
+
+def test_S1_closed_form_check_fails_at_one_and_a_half():
+    from pycheck.checks import finite_sample
+    r = finite_sample.closed_form_monte_carlo(
+        0, reps=100, predict=lambda *a: 1.5 * sfa_excess_independent(*a))
+    assert not r.passed
+
+
+@pytest.mark.parametrize("name, kw", [("closed_form_monte_carlo", {"reps": 60}),
+                                      ("delta_method_monte_carlo", {"reps": 30})])
+def test_S1_checks_at_their_tolerance(name, kw):
+    """Non-strict contract (tests/test_check_boundaries.py): with rel_tol set to the figure
+    the same seed passes; one float below, it fails (the runs are deterministic)."""
+    from pycheck.checks import finite_sample
+    fn = getattr(finite_sample, name)
+    fig = fn(0, **kw).figures["max_rel_error_beyond_noise"]
+    assert fn(0, rel_tol=fig, **kw).passed
+    assert not fn(0, rel_tol=float(np.nextafter(fig, -np.inf)), **kw).passed

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 #: modules that register checks when imported
-CHECK_MODULES = ("hermite", "t1", "t2", "t3", "t4", "anisotropic")
+CHECK_MODULES = ("hermite", "t1", "t2", "t3", "t4", "anisotropic", "finite_sample")
 
 
 @dataclass
