@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -42,6 +41,7 @@ sys.path[:0] = [str(_root / "scripts"), str(_root)]
 from suite import SUITE, _data, mix  # noqa: E402
 
 from pycheck.metrics import linear_r2  # noqa: E402
+from pycheck.checks.finite_sample import monte_carlo_hermite, monte_carlo_independent  # noqa: E402
 from pycheck.sfa import sfa_excess_delta, sfa_excess_independent, sfa_readout  # noqa: E402
 from pycheck.theory import basis, multi_indices  # noqa: E402
 from pycheck.worlds import gaussian_ou_pairs  # noqa: E402
@@ -59,53 +59,29 @@ def _record(name: str, row: dict) -> None:
         f.write(json.dumps(row) + "\n")
 
 
-def _ar(rng, size, r, k):
-    a = rng.standard_normal((size, k))
-    return a, r * a + np.sqrt(1 - r ** 2) * rng.standard_normal((size, k))
-
-
 def synthetic(reps: int = 200) -> None:
-    """Monte Carlo of SFA's excess 1 - R² against the two predictions."""
+    """Monte Carlo of SFA's excess 1 - R² against the two predictions (the helpers of S1's
+    checks, pycheck.checks.finite_sample, with more and larger cases)."""
     rng = np.random.default_rng(19)
     cases = [  # (latent dim, rho, junk autocorrelations, pairs)
         (2, 0.3, [0.0] * 5, 20000), (2, 0.3, [0.0, 0.1, -0.2, 0.15, 0.05], 20000),
         (4, 0.9, [0.81] * 6 + [0.5] * 4, 20000), (4, 0.5, [0.25] * 10, 5000),
         (8, 0.8, [0.64] * 20, 20000), (2, 0.3, [0.09] * 10, 2000)]
     for n, rho, rj, npairs in cases:
-        p = n + len(rj)
-        mixing = rng.standard_normal((p, p))
-        excess = []
-        for _ in range(reps):
-            s, s2 = _ar(rng, npairs, rho, n)
-            junk = [_ar(rng, npairs, r, 1) for r in rj]
-            lat = np.hstack([s] + [a for a, _ in junk])
-            lat2 = np.hstack([s2] + [b for _, b in junk])
-            _, w, _ = sfa_readout(lat @ mixing, lat2 @ mixing, n, ridge=0)
-            b = mixing @ w                              # h = lat @ b (+ a constant)
-            r2 = np.diag(b[:n] @ np.linalg.solve(b.T @ b, b[:n].T))   # exact population R²
-            excess.append(1 - r2.mean())
-        excess = np.asarray(excess)
+        excess = monte_carlo_independent(rng, n, rho, rj, npairs, reps)
         _record("synthetic.jsonl", dict(
             case="independent junk", n=n, rho=rho, rho_junk=rj, pairs=npairs, reps=reps,
             mc_excess=excess.mean(), mc_se=excess.std() / np.sqrt(reps),
             predicted=sfa_excess_independent(rho, rj, npairs)))
     for n, rho, deg, npairs in [(2, 0.5, 3, 20000), (2, 0.3, 3, 20000), (4, 0.8, 2, 5000),
                                 (3, 0.9, 3, 20000)]:
-        al = multi_indices(n, deg)[1:]
-        z, z2 = _ar(rng, N_POP, rho, n)
-        pred = sfa_excess_delta(basis(z, al), basis(z2, al), n, npairs)
-        zt, _ = _ar(rng, 50000, rho, n)
-        ft = basis(zt, al)
-        excess = []
-        for _ in range(reps // 4):
-            a, b = _ar(rng, npairs, rho, n)
-            mean, w, _ = sfa_readout(basis(a, al), basis(b, al), n, ridge=0)
-            excess.append(1 - linear_r2((ft - mean) @ w, zt))
-        excess = np.asarray(excess)
+        excess, pred = monte_carlo_hermite(rng, n, rho, deg, npairs, reps // 4, n_pop=N_POP,
+                                           n_test=50000)
         _record("synthetic.jsonl", dict(
-            case=f"Hermite features of z, degree <= {deg}", n=n, rho=rho, features=len(al),
-            pairs=npairs, reps=len(excess), mc_excess=excess.mean(),
-            mc_se=excess.std() / np.sqrt(len(excess)), predicted=pred))
+            case=f"Hermite features of z, degree <= {deg}", n=n, rho=rho,
+            features=len(multi_indices(n, deg)) - 1, pairs=npairs, reps=len(excess),
+            mc_excess=excess.mean(), mc_se=excess.std() / np.sqrt(len(excess)),
+            predicted=pred))
 
 
 def _spans(name: str):
@@ -244,7 +220,6 @@ def main() -> int:
     ap.add_argument("--part", choices=["synthetic", "suite", "all", "report"], default="all")
     ap.add_argument("mixings", nargs="*", choices=[[], *SUITE], default=[])
     args = ap.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
     if args.part in ("synthetic", "all"):
         synthetic()
     if args.part in ("suite", "all"):

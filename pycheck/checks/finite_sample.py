@@ -29,6 +29,45 @@ def _ar(rng, size, r, k):
     return a, r * a + np.sqrt(1 - r ** 2) * rng.standard_normal((size, k))
 
 
+def monte_carlo_independent(rng, n: int, rho: float, rho_junk, pairs: int, reps: int):
+    """SFA's excess ``1 − R²(h→z)`` over ``reps`` draws of ``pairs`` pairs: features = a random
+    invertible mix (drawn first) of ``z`` (autocorrelation ``rho``) and independent Gaussian
+    AR(1) junk with autocorrelations ``rho_junk``. Each draw's ``R²`` is exact (the mix is
+    known, so ``h`` is a known linear map of the latents)."""
+    p = n + len(rho_junk)
+    mixing = rng.standard_normal((p, p))
+    excess = np.empty(reps)
+    for i in range(reps):
+        s, s2 = _ar(rng, pairs, rho, n)
+        junk = [_ar(rng, pairs, r, 1) for r in rho_junk]
+        lat = np.hstack([s] + [a for a, _ in junk])
+        lat2 = np.hstack([s2] + [b for _, b in junk])
+        _, w, _ = sfa.sfa_readout(lat @ mixing, lat2 @ mixing, n, ridge=0)
+        b = mixing @ w                                  # h = lat @ b (+ a constant)
+        excess[i] = 1 - np.diag(b[:n] @ np.linalg.solve(b.T @ b, b[:n].T)).mean()
+    return excess
+
+
+def monte_carlo_hermite(rng, n: int, rho: float, degree: int, pairs: int, reps: int, *,
+                        n_pop: int = 200_000, n_test: int = 40_000, predict=None):
+    """Features = the orthonormal Hermite polynomials of degree ``1..degree`` of ``z`` (the
+    junk is nonlinear functions of ``z`` itself). Returns ``(excess, predicted)``: SFA's
+    excess ``1 − R²`` over ``reps`` draws of ``pairs`` pairs (R² on ``n_test`` test pairs) and
+    ``predict`` (default :func:`pycheck.sfa.sfa_excess_delta`) on ``n_pop`` pairs."""
+    predict = sfa.sfa_excess_delta if predict is None else predict
+    al = multi_indices(n, degree)[1:]
+    z, z2 = _ar(rng, n_pop, rho, n)
+    pred = predict(basis(z, al), basis(z2, al), n, pairs)
+    zt, _ = _ar(rng, n_test, rho, n)
+    ft = basis(zt, al)
+    excess = np.empty(reps)
+    for i in range(reps):
+        a, b = _ar(rng, pairs, rho, n)
+        mean, w, _ = sfa.sfa_readout(basis(a, al), basis(b, al), n, ridge=0)
+        excess[i] = 1 - linear_r2((ft - mean) @ w, zt)
+    return excess, pred
+
+
 def _beyond_noise(mc: np.ndarray, pred: float) -> float:
     se = mc.std() / np.sqrt(len(mc))
     return float((abs(mc.mean() - pred) - 4 * se) / pred)
@@ -43,17 +82,7 @@ def closed_form_monte_carlo(seed: int, *, reps: int = 300, rel_tol: float = 0.05
     rng = np.random.default_rng(seed)
     worst, rows = -np.inf, []
     for n, rho, rho_junk, pairs in CLOSED_FORM_CASES:
-        p = n + len(rho_junk)
-        mixing = rng.standard_normal((p, p))
-        excess = np.empty(reps)
-        for i in range(reps):
-            s, s2 = _ar(rng, pairs, rho, n)
-            junk = [_ar(rng, pairs, r, 1) for r in rho_junk]
-            lat = np.hstack([s] + [a for a, _ in junk])
-            lat2 = np.hstack([s2] + [b for _, b in junk])
-            _, w, _ = sfa.sfa_readout(lat @ mixing, lat2 @ mixing, n, ridge=0)
-            b = mixing @ w
-            excess[i] = 1 - np.diag(b[:n] @ np.linalg.solve(b.T @ b, b[:n].T)).mean()
+        excess = monte_carlo_independent(rng, n, rho, rho_junk, pairs, reps)
         pred = predict(rho, rho_junk, pairs)
         worst = max(worst, _beyond_noise(excess, pred))
         rows.append((n, rho, len(rho_junk), pairs, float(excess.mean()), pred))
@@ -72,17 +101,8 @@ def delta_method_monte_carlo(seed: int, *, reps: int = 400, pairs: int = 5000,
     0.5``; 7 junk functions of ``z`` itself, where the closed form's independence fails):
     the plug-in prediction from 200 000 pairs against the mean excess of SFA over ``reps``
     draws of ``pairs`` pairs (R² on 40 000 test pairs)."""
-    rng = np.random.default_rng(seed)
-    rho, al = 0.5, multi_indices(2, 3)[1:]
-    z, z2 = _ar(rng, 200_000, rho, 2)
-    pred = predict(basis(z, al), basis(z2, al), 2, pairs)
-    zt, _ = _ar(rng, 40_000, rho, 2)
-    ft = basis(zt, al)
-    excess = np.empty(reps)
-    for i in range(reps):
-        a, b = _ar(rng, pairs, rho, 2)
-        mean, w, _ = sfa.sfa_readout(basis(a, al), basis(b, al), 2, ridge=0)
-        excess[i] = 1 - linear_r2((ft - mean) @ w, zt)
+    excess, pred = monte_carlo_hermite(np.random.default_rng(seed), 2, 0.5, 3, pairs, reps,
+                                       predict=predict)
     worst = _beyond_noise(excess, pred)
     return CheckResult(
         passed=bool(worst <= rel_tol),
