@@ -1,6 +1,6 @@
 """The finite-sample error of T1's exact minimiser in a fixed feature span, predicted and measured.
 
-    .venv/bin/python scripts/sfa_variance_floor.py [--part synthetic|suite|all] [MIXING ...]
+    .venv/bin/python scripts/sfa_variance_floor.py [--part synthetic|suite|all|report] [MIXING ...]
 
 Why (issue 11, item 1): the suite asks the self-supervised fit to come within 2x of the
 supervised ceiling's 1 - R² at 20 000 pairs. The ceiling regresses on z, which is a noiseless
@@ -18,10 +18,13 @@ as z (ρ near 1 and ρ_j = ρ² close to it).
 
 Part "synthetic": the prediction against Monte Carlo of SFA itself (independent Gaussian
 junk in a random linear mix; Hermite features of z). Part "suite": on the 12 suite mixings,
-SFA on the orthonormal Hermite basis of the standardised x (degree 3 for n <= 8, 2 for n = 16)
-at the suite's 18 000 training pairs (the engine's share after its 10% hold-out), the same
-features regressed on z with the suite's 20 000 x (the ceiling's analogue), SFA's population
-limit (300 000 fresh pairs), its mean over 10 fresh 18 000-pair draws and the prediction.
+two spans. The oracle span [x, z] (the standardised x and z itself): z is its slowest part, so
+SFA's infinite-sample R² is 1 and its error at n pairs is the variance term alone. The generic
+span: the orthonormal Hermite basis of the standardised x (degree 3 for n <= 8, 2 for n = 16),
+also regressed on z with the suite's 20 000 x (the ceiling's analogue). For each: SFA at the
+suite's first 18 000 training pairs (the engine's share after its 10% hold-out), its limit
+(300 000 fresh pairs), its mean over 10 fresh 18 000-pair draws and the prediction; the
+suite's ceiling and fit_encoder results are read from results/fit_encoder/suite/.
 Nothing is tuned here: every setting above was fixed before the first run. Output:
 results/fit_encoder/sfa_floor/{synthetic,suite}.jsonl and floor.md.
 """
