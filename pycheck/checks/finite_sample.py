@@ -20,8 +20,8 @@ CLOSED_FORM_CASES = ((2, 0.5, (0.0, 0.2, 0.25), 4000), (3, 0.3, (0.0, -0.3, 0.1,
 _TOLERANCE = ("|Monte Carlo - predicted| - 4 standard errors of the Monte Carlo mean, relative "
               "to the prediction, <= rel_tol = 0.05 in every case: 4 s.e. leave a two-sided "
               "false alarm of 6e-5 per case, and 5% covers the second-order terms (relative "
-              "size ~ the excess itself, <= 1e-2 here); a factor-2 error in the formula is "
-              "~100% and fails")
+              "size ~ the excess itself, <= 1e-2 here); a prediction off by a factor 2 is 50-100% "
+              "off and fails (tested)")
 
 
 def _ar(rng, size, r, k):
