@@ -58,17 +58,19 @@ def sfa_readout(phi, phi_next, n: int, *, ridge: float = 1e-6):
                             diff.T @ diff / diff.shape[0], n, ridge=ridge)
 
 
-def sfa_from_moments(mean, c, c_dot, n: int, *, ridge: float = 1e-6):
+def sfa_from_moments(mean, c, c_dot, n: int | None, *, ridge: float = 1e-6):
     """:func:`sfa_readout` from the features' moments: ``mean`` (k,), covariance ``c`` and
     ``c_dot = E[(φ' - φ)(φ' - φ)ᵀ]`` (k, k), e.g. accumulated over chunks of pairs too
-    many to hold at once. Returns ``(mean, W, slowness)`` as :func:`sfa_readout`."""
+    many to hold at once. Returns ``(mean, W, slowness)`` as :func:`sfa_readout`;
+    ``n=None`` returns every direction the ridge keeps (the full generalised eigenbasis)."""
     c, c_dot = np.asarray(c, dtype=np.float64), np.asarray(c_dot, dtype=np.float64)
-    if not 1 <= n <= c.shape[0]:
+    if n is not None and not 1 <= n <= c.shape[0]:
         raise ValueError(f"n must lie in [1, {c.shape[0]}], got {n}")
     if not ridge >= 0:
         raise ValueError(f"ridge must be >= 0, got {ridge}")
     evals, evecs = np.linalg.eigh(c)
     keep = evals > ridge * evals[-1]
+    n = int(keep.sum()) if n is None else n
     if keep.sum() < n:
         raise ValueError(f"the features span only {int(keep.sum())} directions above the "
                          f"ridge, fewer than n = {n}")
@@ -133,13 +135,11 @@ def sfa_excess_delta(phi, phi_next, n: int, n_pairs: int, *, ridge: float = 1e-9
     k = phi.shape[1]
     both = np.concatenate([phi, phi_next])
     diff = phi_next - phi
-    c = np.cov(both, rowvar=False).reshape(k, k)
-    evals = np.linalg.eigvalsh(c)
-    kept = int(np.sum(evals > ridge * evals[-1]))     # sfa_from_moments' own criterion
+    mean, w, slow = sfa_from_moments(both.mean(0), np.cov(both, rowvar=False).reshape(k, k),
+                                     diff.T @ diff / diff.shape[0], None, ridge=ridge)
+    kept = w.shape[1]
     if kept <= n:
         raise ValueError(f"the features span {kept} directions, not more than n = {n}")
-    mean, w, slow = sfa_from_moments(both.mean(0), c, diff.T @ diff / diff.shape[0], kept,
-                                     ridge=ridge)
     mu = 1 - slow / 2                                   # lag-one autocorrelations, descending
     acc = np.zeros((n, kept - n))
     acc2 = np.zeros((n, kept - n))

@@ -41,7 +41,7 @@ import numpy as np
 _root = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_root / "scripts"), str(_root)]
 
-from suite import SUITE, _data, mix  # noqa: E402
+from suite import SUITE, _data, _load, mix, record  # noqa: E402
 
 from pycheck.metrics import linear_r2  # noqa: E402
 from pycheck.checks.finite_sample import monte_carlo_hermite, monte_carlo_independent  # noqa: E402
@@ -55,13 +55,6 @@ N_POP = 300000       # pairs standing in for the population (moments and the del
 N_DRAWS = 10         # fresh 18 000-pair draws for SFA's expected error
 
 
-def _record(name: str, row: dict) -> None:
-    print(json.dumps(row), flush=True)
-    OUT.mkdir(parents=True, exist_ok=True)
-    with (OUT / name).open("a") as f:
-        f.write(json.dumps(row) + "\n")
-
-
 def synthetic(reps: int = 200) -> None:
     """Monte Carlo of SFA's excess 1 - R² against the two predictions (the helpers of S1's
     checks, pycheck.checks.finite_sample, with more and larger cases)."""
@@ -72,7 +65,7 @@ def synthetic(reps: int = 200) -> None:
         (8, 0.8, [0.64] * 20, 20000), (2, 0.3, [0.09] * 10, 2000)]
     for n, rho, rj, npairs in cases:
         excess = monte_carlo_independent(rng, n, rho, rj, npairs, reps)
-        _record("synthetic.jsonl", dict(
+        record(OUT / "synthetic.jsonl", dict(
             case="independent junk", n=n, rho=rho, rho_junk=rj, pairs=npairs, reps=reps,
             mc_excess=excess.mean(), mc_se=excess.std() / np.sqrt(reps),
             predicted=sfa_excess_independent(rho, rj, npairs)))
@@ -80,7 +73,7 @@ def synthetic(reps: int = 200) -> None:
                                 (3, 0.9, 3, 20000)]:
         excess, pred = monte_carlo_hermite(rng, n, rho, deg, npairs, reps // 4, n_pop=N_POP,
                                            n_test=50000)
-        _record("synthetic.jsonl", dict(
+        record(OUT / "synthetic.jsonl", dict(
             case=f"Hermite features of z, degree <= {deg}", n=n, rho=rho,
             features=len(multi_indices(n, deg)) - 1, pairs=npairs, reps=len(excess),
             mc_excess=excess.mean(), mc_se=excess.std() / np.sqrt(len(excess)),
@@ -105,24 +98,17 @@ def _spans(name: str):
     return {"hermite_x": (hermite_x, len(alphas)), "x_and_z": (x_and_z, 2 * n)}
 
 
-def _suite_r2(variant: str, name: str) -> float | None:
-    half = SUITE[name][3]
-    path = _root / "results" / "fit_encoder" / "suite" / variant / f"suite_{half}.json"
-    if not path.exists():
-        return None
-    rows = [r for r in json.loads(path.read_text()) if r["mixing"] == name]
-    return rows[0]["r2_hz"] if rows else None
-
-
 def suite_row(name: str) -> dict:
     """Both spans on mixing ``name``: SFA on the suite's pairs, its mean over fresh draws, its
     population limit and the first-order prediction; regression on z for the Hermite span."""
     t0 = time.perf_counter()
     _, n, rho, half = SUITE[name]
     z, zn, zt = _data(name)
+    suite_runs = _root / "results" / "fit_encoder" / "suite"
+    ceiling, defaults = _load(suite_runs, "supervised"), _load(suite_runs, "defaults")
     row = dict(mixing=name, half=half, n=n, rho=rho, r2_xz=linear_r2(mix(name, zt), zt),
-               r2_ceiling=_suite_r2("supervised", name),
-               r2_fit_encoder=_suite_r2("defaults", name))
+               r2_ceiling=ceiling[name]["r2_hz"] if name in ceiling else None,
+               r2_fit_encoder=defaults[name]["r2_hz"] if name in defaults else None)
     rng = np.random.default_rng([19, sum(map(ord, name))])
     for span, (feats, k) in _spans(name).items():
         f, fn, ft = feats(z), feats(zn), feats(zt)
@@ -232,7 +218,7 @@ def main() -> int:
                     if s}
         for name in args.mixings or SUITE:
             if name not in done:
-                _record("suite.jsonl", suite_row(name))
+                record(OUT / "suite.jsonl", suite_row(name))
     report()
     return 0
 

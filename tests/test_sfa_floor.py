@@ -7,17 +7,12 @@ from hypothesis import strategies as st
 
 from pycheck.metrics import linear_r2
 from pycheck.sfa import sfa_excess_delta, sfa_excess_independent, sfa_readout
-from pycheck.theory import basis, multi_indices
-
-
-def _ar(rng, size, r, k):
-    a = rng.standard_normal((size, k))
-    return a, r * a + np.sqrt(1 - r ** 2) * rng.standard_normal((size, k))
+from pycheck.theory import basis, multi_indices, ou_pairs
 
 
 def _independent(rng, size, n, rho, rho_junk, mixing):
-    s, s2 = _ar(rng, size, rho, n)
-    junk = [_ar(rng, size, r, 1) for r in rho_junk]
+    s, s2 = ou_pairs(rng, size, n, rho)
+    junk = [ou_pairs(rng, size, 1, r) for r in rho_junk]
     lat = np.hstack([s] + [a for a, _ in junk])
     lat2 = np.hstack([s2] + [b for _, b in junk])
     return lat @ mixing, lat2 @ mixing
@@ -68,13 +63,13 @@ def test_delta_method_matches_monte_carlo_on_hermite_features():
     rng = np.random.default_rng(11)
     rho, pairs = 0.5, 5000
     al = multi_indices(2, 3)[1:]
-    z, z2 = _ar(rng, 200_000, rho, 2)
+    z, z2 = ou_pairs(rng, 200_000, 2, rho)
     pred = sfa_excess_delta(basis(z, al), basis(z2, al), 2, pairs)
-    zt, _ = _ar(rng, 40_000, rho, 2)
+    zt, _ = ou_pairs(rng, 40_000, 2, rho)
     ft = basis(zt, al)
     excess = []
     for _ in range(120):
-        a, b = _ar(rng, pairs, rho, 2)
+        a, b = ou_pairs(rng, pairs, 2, rho)
         mean, w, _ = sfa_readout(basis(a, al), basis(b, al), 2, ridge=0)
         excess.append(1 - linear_r2((ft - mean) @ w, zt))
     excess = np.asarray(excess)
@@ -149,3 +144,18 @@ def test_S1_checks_at_their_tolerance(name, kw):
     fig = fn(0, **kw).figures["max_rel_error_beyond_noise"]
     assert fn(0, rel_tol=fig, **kw).passed
     assert not fn(0, rel_tol=float(np.nextafter(fig, -np.inf)), **kw).passed
+
+
+def test_sfa_from_moments_none_keeps_every_direction_above_the_ridge():
+    """n=None (used by sfa_excess_delta) returns the whole generalised eigenbasis of the kept
+    span: a duplicated column is dropped, the rest whitened and ordered by slowness."""
+    from pycheck.sfa import sfa_from_moments
+    rng = np.random.default_rng(5)
+    z, z2 = ou_pairs(rng, 20_000, 3, 0.6)
+    phi, phi2 = np.c_[z, z[:, :1]], np.c_[z2, z2[:, :1]]
+    both, diff = np.concatenate([phi, phi2]), phi2 - phi
+    _, w, slow = sfa_from_moments(both.mean(0), np.cov(both, rowvar=False),
+                                  diff.T @ diff / len(diff), None)
+    assert w.shape == (4, 3) and np.all(np.diff(slow) >= 0)
+    h = (np.concatenate([phi, phi2]) - both.mean(0)) @ w
+    assert np.allclose(np.cov(h, rowvar=False), np.eye(3), atol=1e-4)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import sfa
 from ..metrics import linear_r2
-from ..theory import basis, multi_indices
+from ..theory import basis, multi_indices, ou_pairs
 from . import CheckResult, check
 
 #: (latent dimension, rho, junk autocorrelations, pairs) for the closed form
@@ -24,11 +24,6 @@ _TOLERANCE = ("|Monte Carlo - predicted| - 4 standard errors of the Monte Carlo 
               "off and fails (tested)")
 
 
-def _ar(rng, size, r, k):
-    a = rng.standard_normal((size, k))
-    return a, r * a + np.sqrt(1 - r ** 2) * rng.standard_normal((size, k))
-
-
 def monte_carlo_independent(rng, n: int, rho: float, rho_junk, pairs: int, reps: int):
     """SFA's excess ``1 − R²(h→z)`` over ``reps`` draws of ``pairs`` pairs: features = a random
     invertible mix (drawn first) of ``z`` (autocorrelation ``rho``) and independent Gaussian
@@ -38,8 +33,8 @@ def monte_carlo_independent(rng, n: int, rho: float, rho_junk, pairs: int, reps:
     mixing = rng.standard_normal((p, p))
     excess = np.empty(reps)
     for i in range(reps):
-        s, s2 = _ar(rng, pairs, rho, n)
-        junk = [_ar(rng, pairs, r, 1) for r in rho_junk]
+        s, s2 = ou_pairs(rng, pairs, n, rho)
+        junk = [ou_pairs(rng, pairs, 1, r) for r in rho_junk]
         lat = np.hstack([s] + [a for a, _ in junk])
         lat2 = np.hstack([s2] + [b for _, b in junk])
         _, w, _ = sfa.sfa_readout(lat @ mixing, lat2 @ mixing, n, ridge=0)
@@ -56,13 +51,13 @@ def monte_carlo_hermite(rng, n: int, rho: float, degree: int, pairs: int, reps: 
     ``predict`` (default :func:`pycheck.sfa.sfa_excess_delta`) on ``n_pop`` pairs."""
     predict = sfa.sfa_excess_delta if predict is None else predict
     al = multi_indices(n, degree)[1:]
-    z, z2 = _ar(rng, n_pop, rho, n)
+    z, z2 = ou_pairs(rng, n_pop, n, rho)
     pred = predict(basis(z, al), basis(z2, al), n, pairs)
-    zt, _ = _ar(rng, n_test, rho, n)
+    zt, _ = ou_pairs(rng, n_test, n, rho)
     ft = basis(zt, al)
     excess = np.empty(reps)
     for i in range(reps):
-        a, b = _ar(rng, pairs, rho, n)
+        a, b = ou_pairs(rng, pairs, n, rho)
         mean, w, _ = sfa.sfa_readout(basis(a, al), basis(b, al), n, ridge=0)
         excess[i] = 1 - linear_r2((ft - mean) @ w, zt)
     return excess, pred
