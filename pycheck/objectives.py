@@ -473,13 +473,23 @@ def infonce(h: Tensor, h_next: Tensor, sigma: float = 1.0) -> Tensor:
 
     Logits ``-||h_i - h'_j||² / (2 sigma²)``; the positive of row ``i`` is column ``i``.
     """
+    logits, labels = _infonce_logits(h, h_next, sigma)
+    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+
+
+def infonce_per_pair(h: Tensor, h_next: Tensor, sigma: float = 1.0) -> Tensor:
+    """Per-pair terms of :func:`infonce` (shape ``(B,)``; their mean is the loss)."""
+    logits, labels = _infonce_logits(h, h_next, sigma)
+    return 0.5 * (F.cross_entropy(logits, labels, reduction="none")
+                  + F.cross_entropy(logits.T, labels, reduction="none"))
+
+
+def _infonce_logits(h: Tensor, h_next: Tensor, sigma: float) -> tuple[Tensor, Tensor]:
     # ||h_i||² + ||h'_j||² - 2 h_i·h'_j: forward and backward are matmuls, where
     # cdist(...).square() takes a sqrt only to square it and its backward
     # (_cdist_backward) is not a matmul
     sq = h.square().sum(-1, keepdim=True) + h_next.square().sum(-1) - 2 * h @ h_next.T
-    logits = sq / (-2 * sigma ** 2)
-    labels = torch.arange(h.shape[0], device=h.device)
-    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+    return sq / (-2 * sigma ** 2), torch.arange(h.shape[0], device=h.device)
 
 
 def mean_variance(h: Tensor, h_next: Tensor) -> Tensor:

@@ -383,3 +383,64 @@ def test_set_threads_caps_blas_and_restores():
     finally:
         limits.restore_original_limits()
         torch.set_num_threads(old)
+
+
+def _ckpt(value_shift, step, noise, state="s"):
+    """A checkpoint tuple for _select_checkpoint: per-pair values = 1 + shift + noise."""
+    v = 1.0 + value_shift + noise
+    return (float(v.mean()), state, step, v)
+
+
+def test_select_checkpoint_prefers_last_unless_significantly_worse():
+    """Fresh-pair runs keep the last checkpoint unless an earlier one is better by more
+    than MARGIN_SE paired standard errors (the values' common part cancels in the paired
+    difference, so a shift of 1e-3 is significant under common noise of 1)."""
+    from pycheck.train import MARGIN_SE, _select_checkpoint
+    rng = np.random.default_rng(0)
+    common = rng.standard_normal(2000)
+    own = lambda: 1e-3 * rng.standard_normal(2000)              # noqa: E731
+    # last worse by 1e-3 with paired noise 1e-3 / sqrt(2000) per pair: z ~ 30 -> earlier
+    best, last = _ckpt(-1e-3, 99, common + own(), "early"), _ckpt(0.0, 199, common + own(), "late")
+    assert _select_checkpoint(best, last)[1] == "early"
+    # last worse by 1e-5 only: z ~ 0.3 < MARGIN_SE -> the last one
+    best, last = _ckpt(-1e-5, 99, common + own(), "early"), _ckpt(0.0, 199, common + own(), "late")
+    d = last[3] - best[3]
+    assert d.mean() > 0 and d.mean() < MARGIN_SE * d.std() / np.sqrt(d.size)
+    assert _select_checkpoint(best, last)[1] == "late"
+    # a non-finite last checkpoint, or none (stored pairs), or the last being the best
+    nan_last = (float("nan"), "late", 199, np.full(2000, np.nan))
+    assert _select_checkpoint(best, nan_last)[1] == "early"
+    assert _select_checkpoint(best, None)[1] == "early"
+    assert _select_checkpoint(best, (best[0], None, 99, best[3]))[1] == "early"
+
+
+@pytest.mark.parametrize("prefer_last", [True, False])
+def test_training_loop_checkpoint_rule(prefer_last):
+    """_train's wiring: a criterion whose third evaluation is lower by 1e-4, an
+    insignificant difference (each evaluation adds its own zero-mean per-pair noise of
+    1e-3: paired z ~ 0.6 on 64 pairs), is kept by the plain minimum (stored pairs) and
+    passed over by prefer_last (fresh pairs), which returns the last evaluated step."""
+    import torch
+    from pycheck.train import Criterion, _train
+    rng = np.random.default_rng(0)
+    calls, noise = [], rng.standard_normal(64)
+
+    def per_pair(h, hn):
+        calls.append(len(calls))
+        own = 1e-3 * rng.standard_normal(64)
+        return 1.0 + noise + own - own.mean() - (1e-4 if len(calls) == 3 else 0.0)
+    f = torch.nn.Linear(2, 2)
+    gen = torch.Generator().manual_seed(0)
+
+    def draw(batch):
+        return torch.randn(2 * batch, 2, generator=gen), batch
+
+    def loss_fn(h, hn):
+        loss = (h - hn).square().mean()
+        return loss, {"loss": loss.item()}
+    held = torch.randn(2, 64, 2, generator=gen)
+    _, best, _ = _train(f, draw, held, loss_fn, steps=100, batch=8, lr=1e-3, progress=False,
+                        desc="t", criterion=Criterion(per_pair), prefer_last=prefer_last)
+    every = 100 // 20
+    assert len(calls) == 20
+    assert best[2] == (99 if prefer_last else 3 * every - 1)
