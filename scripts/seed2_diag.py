@@ -8,7 +8,7 @@ import numpy as np
 
 import pycheck.experiments._common as C
 from pycheck.metrics import linear_r2
-from pycheck.train import embed, fit_encoder, set_threads
+from pycheck.train import embed, fit_encoder, set_threads, whitened_alignment
 
 set_threads(1)
 obj, steps, bs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -21,7 +21,7 @@ opts.update(extra.get("opts", {}))
 g, z, zn, zt, ztn = C._data("realnvp", n, seed, rho, 20000, 100000)
 x, xt = g.forward(z), g.forward(zt)
 t0 = time.perf_counter()
-m = fit_encoder(x, g.forward(zn), obj, encoder=C._encoder("realnvp", n, seed), steps=steps,
+m = fit_encoder(x, g.forward(zn), obj, encoder=C._encoder("realnvp", n, extra.get("enc_seed", seed)), steps=steps,
                 batch_size=bs, lr=extra.get("lr", 3e-3), seed=seed, progress=False,
                 sampler=C._pair_sampler(g, n, seed, rho, True, True),
                 holdout=extra.get("holdout", 0.1), ema=extra.get("ema", None), **opts)
@@ -36,5 +36,6 @@ edges = np.quantile(r, [0, .5, .9, .99, 1])
 out["res_share_by_radius"] = [float((res[(r >= a) & (r <= b)] ** 2).sum() / (res ** 2).sum())
                               for a, b in zip(edges[:-1], edges[1:])]
 out["r2_bulk"] = linear_r2(h[r < edges[2]], zt[r < edges[2]])
+out["wa_test"] = whitened_alignment(h, embed(m, g.forward(ztn)))  # 100 000 fresh pairs
 out["heldout_curve"] = [(s, p["heldout"]) for s, p in m.history if "heldout" in p]
 print(json.dumps(out))
