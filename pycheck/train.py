@@ -754,9 +754,9 @@ def _select_checkpoint(best, last):
     0.99932, the last iterate 0.99944 / 0.99953), while the held-out SIGReg loss rose
     steadily from step 1800 on. Why only with fresh pairs: on stored pairs the network
     overfits its sample, and with a small held-out share the paired test is too weak to
-    see it (400 pairs of a 2D world, rho 0.3, 600 steps: the held-out loss rose 1.34 ->
-    1.71 from the best checkpoint to the last at z = 0.6 on 40 held-out pairs), so there
-    the minimum stays."""
+    see it (400 pairs of a 2D world, rho 0.3, 600 steps: the held-out loss rose 1.33 ->
+    1.71 from the best checkpoint to the last at z = 0.6 on 40 held-out pairs;
+    ``scripts/overfit_checkpoint_probe.py``), so there the minimum stays."""
     if last is None or last[1] is None:          # the last checkpoint is the best one
         return best
     if not math.isfinite(last[0]):
