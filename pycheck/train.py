@@ -572,8 +572,12 @@ class Criterion:
         self.per_pair = per_pair
 
     def __call__(self, h, h_next) -> float:
-        v = self.per_pair(h, h_next)
-        return float(v.mean()) if np.isfinite(v).all() else math.nan
+        return self.value(self.per_pair(h, h_next))
+
+    @staticmethod
+    def value(per_pair: np.ndarray) -> float:
+        """The criterion from its per-pair values (NaN unless all are finite)."""
+        return float(per_pair.mean()) if np.isfinite(per_pair).all() else math.nan
 
 
 def heldout_criterion(objective: str, batch: int, dim: int, seed: int, options: dict):
@@ -692,7 +696,7 @@ def update(f: nn.Module, loss: Tensor, opt, sched, avg) -> None:
 
 
 def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
-           batch: int, lr: float, progress: bool, desc: str, criterion=None,
+           batch: int, lr: float, progress: bool, desc: str, criterion: Criterion,
            ema: float = 0.0, prefer_last: bool = False):
     """Adam with warm-up + cosine decay on batches ``draw(batch) -> (rows, k)``
     (:func:`_batches`); returns ``(history, best, seconds)``, ``best = (held-out
@@ -702,7 +706,6 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
     are the exponential moving average of the weights (decay ``min(ema, 1 - EMA_SPAN /
     steps)``), and ``f`` ends with it."""
     opt, sched, avg = optimiser(f, lr, steps, ema)
-    criterion = Criterion(pair_alignments) if criterion is None else criterion
     current = f if avg is None else avg.module
     from tqdm.auto import tqdm
     bar = tqdm(range(steps), desc=desc, leave=False,
@@ -722,12 +725,12 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
         update(f, loss, opt, sched, avg)
         if held is not None and ((step + 1) % every == 0 or step == steps - 1):
             v = criterion.per_pair(*_embed_pairs(current, held))
-            value = float(v.mean()) if np.isfinite(v).all() else math.nan
+            value = Criterion.value(v)
             parts = dict(parts, heldout=value)
             if math.isfinite(value) and (best is None or value < best[0]):
                 best = (value, copy.deepcopy(current.state_dict()), step, v)
-            if prefer_last and step == steps - 1 and best is not None:
-                last = (value, None if best[2] == step else current.state_dict(), step, v)
+            if prefer_last and step == steps - 1:
+                last = (value, current.state_dict(), step, v)
         if step % 100 == 0 or step == steps - 1 or "heldout" in parts:
             history.append((step, parts))
             bar.set_postfix({k: f"{v:.4g}" for k, v in parts.items()})
@@ -757,9 +760,7 @@ def _select_checkpoint(best, last):
     see it (400 pairs of a 2D world, rho 0.3, 600 steps: the held-out loss rose 1.33 ->
     1.71 from the best checkpoint to the last at z = 0.6 on 40 held-out pairs;
     ``scripts/overfit_checkpoint_probe.py``), so there the minimum stays."""
-    if last is None or last[1] is None:          # the last checkpoint is the best one
-        return best
-    if not math.isfinite(last[0]):
+    if last is None or last[2] == best[2] or not math.isfinite(last[0]):
         return best
     d = last[3] - best[3]
     se = d.std() / math.sqrt(d.size)

@@ -411,7 +411,7 @@ def test_select_checkpoint_prefers_last_unless_significantly_worse():
     nan_last = (float("nan"), "late", 199, np.full(2000, np.nan))
     assert _select_checkpoint(best, nan_last)[1] == "early"
     assert _select_checkpoint(best, None)[1] == "early"
-    assert _select_checkpoint(best, (best[0], None, 99, best[3]))[1] == "early"
+    assert _select_checkpoint(best, (best[0], "late", 99, best[3]))[1] == "early"
 
 
 @pytest.mark.parametrize("prefer_last", [True, False])
