@@ -8,8 +8,9 @@ Measured in one run on this machine (CUDA if present, else CPU):
    the step's matmul FLOPs (counted by ``torch.utils.flop_counter``), the fraction of
    the matmul ceiling a step reaches, the process CPU time per step and the load average
    (on shared cores, CPU time far above wall time x threads means threads spinning while
-   a sibling thread waits for a core), and at the smallest N the throughput of two runs
-   in parallel with one thread each;
+   a sibling thread waits for a core), and at every N the throughput of two runs in
+   parallel with one thread each (how ``reproduce --jobs 2`` trains) and the fraction of
+   the matmul ceiling the pair reaches;
 3. SIGReg forward + backward at one and two views, several batch sizes and N, 256 slices,
    17 knots, same directions: LeJEPA's reference computation (:func:`reference_sigreg`, a
    cos and a sin at every knot for every sample and slice), our eager kernel, our compiled
@@ -196,7 +197,10 @@ def _parallel_runs(n: int, batch: int, seconds: float = 3.0) -> list[dict]:
     """Two runs side by side, one thread each, against one run with the bench's threads.
 
     Stands in for batched multi-run training (not in the engine): what a second
-    independent run recovers at small N, where one run cannot keep two cores busy."""
+    independent run recovers, at small N, where one run cannot keep two cores busy, and at
+    large N, where one run's elementwise work scales worse over two threads than its
+    matmuls (session 21, N = 256, batch 512: 0.51-0.59 of the ceiling for the pair against
+    0.45-0.49 for one run). The experiments' ``--jobs 2`` trains this way."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
     ctx = get_context("spawn")
@@ -290,8 +294,12 @@ def run(dims=(8, 64, 256), batch: int = 512, sigreg_batches=(256, 512, 1024, 204
     compiled = compile_enabled() and _fused_kernels(torch.zeros(1, device=device), 17) is not None
     compile_s = (time.perf_counter() - t0, time.process_time() - c0)
     rows = _training(dims, batch, rounds, device)
-    parallel = (_parallel_runs(min(dims), batch, parallel_seconds)
+    parallel = ([r for n in dims for r in _parallel_runs(n, batch, parallel_seconds)]
                 if parallel_seconds > 0 and device.type == "cpu" else [])
+    flops = {(r["objective"], r["N"]): r["step_gflop"] * 1e9 for r in rows}
+    for r in parallel:   # the pair's matmul FLOP/s over the machine's (all threads) ceiling
+        r["matmul_fraction"] = (r["two_runs_pairs_per_s"] / batch
+                                * flops[r["objective"], r["N"]] / peak)
     sig = [_sigreg_case(v, b, n, slices, rounds, compiled, device)
            for v in (1, 2) for b in sigreg_batches for n in dims]
     return dict(device=device.type, threads=torch.get_num_threads(),
@@ -319,10 +327,12 @@ def _print(res: dict) -> None:
               f" {r['cpu_per_wall']:>8.2f} {r['load_avg']:>5.1f}")
     if res["parallel_runs"]:
         one = {(r["objective"], r["N"]): r["pairs_per_s"] for r in res["training"]}
-        print("\ntwo runs side by side, one thread each (total pairs/s), against one run above:")
+        print("\ntwo runs side by side, one thread each: total pairs/s (against one run "
+              "above), matmul fraction of the pair")
         for r in res["parallel_runs"]:
             print(f"{r['objective']:<9} {r['N']:>5} {r['two_runs_pairs_per_s']:>9.0f}  "
-                  f"({r['two_runs_pairs_per_s'] / one[(r['objective'], r['N'])]:.2f}x)")
+                  f"({r['two_runs_pairs_per_s'] / one[(r['objective'], r['N'])]:.2f}x)  "
+                  f"{r['matmul_fraction']:.3f}")
     ours = [k for k in ("eager", "compiled") if f"{k}_ms" in res["sigreg"][0]]
     print(f"\nSIGReg forward+backward, {res['sigreg'][0]['slices']} slices, 17 knots; "
           f"ms are medians, ratios median (min-max) over {res['sigreg'][0]['rounds']} "

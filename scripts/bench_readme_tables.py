@@ -51,7 +51,25 @@ for obj in ("sigreg", "vicreg", "infonce"):
                      f"{t2['matmul_fraction_min']:.2f}–{t2['matmul_fraction_max']:.2f})".replace(",", " "))
     print(f"| {obj} | " + " | ".join(cells) + " |")
 print()
-for run, name in ((a, "run 1"), (b, "run 2")):
-    print(name, f"matmul {run['matmul_gflops']:.0f} GFLOP/s;", ", ".join(
-        f"{p['objective']} {p['two_runs_pairs_per_s'] / next(t['pairs_per_s'] for t in run['training'] if t['objective'] == p['objective'] and t['N'] == p['N']):.2f}×"
-        for p in run["parallel_runs"]))
+print("two runs side by side, one thread each: total pairs/s over one run's, and (since "
+      "session 21) the pair's matmul fraction, run 1 / run 2")
+print("| objective | N = 8 | N = 64 | N = 256 |")
+print("|---|---|---|---|")
+
+
+def one_run(run, p):
+    return next(t["pairs_per_s"] for t in run["training"]
+                if t["objective"] == p["objective"] and t["N"] == p["N"])
+
+
+for obj in ("sigreg", "vicreg", "infonce"):
+    cells = []
+    for n in (8, 64, 256):
+        ps = [next((p for p in run["parallel_runs"] if p["objective"] == obj and p["N"] == n),
+                   None) for run in (a, b)]
+        cells.append(" / ".join(
+            "–" if p is None else f"{p['two_runs_pairs_per_s'] / one_run(run, p):.2f}×"
+            + (f" ({p['matmul_fraction']:.3f})" if "matmul_fraction" in p else "")
+            for p, run in zip(ps, (a, b))))
+    print(f"| {obj} | " + " | ".join(cells) + " |")
+print("matmul GFLOP/s, run 1 / run 2:", f"{a['matmul_gflops']:.0f} / {b['matmul_gflops']:.0f}")

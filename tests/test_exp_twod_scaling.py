@@ -57,6 +57,28 @@ def test_bench_cli_writes_json(tmp_path, capsys):
     assert "SIGReg" in capsys.readouterr().out
 
 
+def test_bench_side_by_side_runs_at_every_n_with_their_matmul_fraction(monkeypatch, capsys):
+    """Two one-thread runs are timed at every N (not only the smallest), and the pair's
+    matmul fraction is its pairs/s times the step's FLOPs over the machine's ceiling."""
+    calls = []
+
+    def fake_parallel(n, batch, seconds):
+        calls.append(n)
+        return [dict(objective=o, N=n, batch=batch, two_runs_pairs_per_s=1000.0 * n)
+                for o in ("sigreg", "vicreg", "infonce")]
+    monkeypatch.setattr(bench, "_parallel_runs", fake_parallel)
+    monkeypatch.setattr(bench, "matmul_flops", lambda **kw: 2e9)
+    res = bench.run(dims=(2, 4), batch=16, sigreg_batches=(32,), rounds=1, parallel_seconds=1)
+    assert calls == [2, 4]
+    gflop = {(r["objective"], r["N"]): r["step_gflop"] for r in res["training"]}
+    assert len(res["parallel_runs"]) == 6
+    for r in res["parallel_runs"]:
+        want = 1000.0 * r["N"] / 16 * gflop[r["objective"], r["N"]] * 1e9 / 2e9
+        assert r["matmul_fraction"] == pytest.approx(want, rel=1e-12) and want > 0
+    bench._print(res)
+    assert "matmul fraction of the pair" in capsys.readouterr().out
+
+
 def test_bench_rejects_bad_batches(capsys):
     with pytest.raises(SystemExit) as e:
         bench.main(["--sigreg-batches", "1"])
