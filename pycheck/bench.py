@@ -370,9 +370,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args(argv)
     if (any(d < 2 for d in args.dims) or args.batch < 2 or args.rounds < 1
-            or any(b < 2 for b in args.sigreg_batches) or not args.parallel_seconds >= 0):
+            or any(b < 2 for b in args.sigreg_batches)
+            or not 0 <= args.parallel_seconds < float("inf")):
         p.error("--dims, --batch and --sigreg-batches must be >= 2, --rounds >= 1 and "
-                "--parallel-seconds >= 0")
+                "--parallel-seconds finite and >= 0")
     if args.threads is not None and args.threads < 1:
         p.error(f"--threads must be >= 1, got {args.threads}")
     if args.json and (Path(args.json).is_dir() or not Path(args.json).parent.is_dir()):

@@ -79,10 +79,13 @@ def test_bench_side_by_side_runs_at_every_n_with_their_matmul_fraction(monkeypat
     assert "matmul fraction of the pair" in capsys.readouterr().out
 
 
-def test_bench_rejects_bad_batches(capsys):
+@pytest.mark.parametrize("argv", [["--sigreg-batches", "1"], ["--parallel-seconds", "inf"],
+                                  ["--parallel-seconds", "nan"], ["--parallel-seconds", "-1"]])
+def test_bench_rejects_bad_batches(argv, capsys):
+    """Refused before any timing (an infinite --parallel-seconds would never end)."""
     with pytest.raises(SystemExit) as e:
-        bench.main(["--sigreg-batches", "1"])
-    assert e.value.code == 2
+        bench.main(argv)
+    assert e.value.code == 2 and "must be" in capsys.readouterr().err
 
 
 def test_scaling_parallel_with_supervised_ceiling(tmp_path):
