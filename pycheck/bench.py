@@ -199,8 +199,8 @@ def _parallel_runs(n: int, batch: int, seconds: float = 3.0) -> list[dict]:
     Stands in for batched multi-run training (not in the engine): what a second
     independent run recovers, at small N, where one run cannot keep two cores busy, and at
     large N, where one run's elementwise work scales worse over two threads than its
-    matmuls (session 21, N = 256, batch 512: 0.51-0.59 of the ceiling for the pair against
-    0.45-0.49 for one run). The experiments' ``--jobs 2`` trains this way."""
+    matmuls (session 21, N = 256, batch 512: 0.52-0.66 of the ceiling for the pair against
+    0.43-0.50 for one run on two threads). The experiments' ``--jobs 2`` trains this way."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
     ctx = get_context("spawn")

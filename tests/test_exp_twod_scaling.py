@@ -81,7 +81,7 @@ def test_bench_side_by_side_runs_at_every_n_with_their_matmul_fraction(monkeypat
 
 @pytest.mark.parametrize("argv", [["--sigreg-batches", "1"], ["--parallel-seconds", "inf"],
                                   ["--parallel-seconds", "nan"], ["--parallel-seconds", "-1"]])
-def test_bench_rejects_bad_batches(argv, capsys):
+def test_bench_rejects_bad_input(argv, capsys):
     """Refused before any timing (an infinite --parallel-seconds would never end)."""
     with pytest.raises(SystemExit) as e:
         bench.main(argv)
