@@ -24,10 +24,8 @@ set_threads(1)
 n, steps, hidden, layers, seed = (int(a) for a in sys.argv[1:6])
 obj = sys.argv[8] if len(sys.argv) > 8 else "supervised"
 cfg = tomllib.loads(Path("experiments/scaling.toml").read_text())["quick"]
-_, batch, lr, opts = _run_settings(cfg, n, [o for o in ("sigreg", "vicreg", "infonce")])[
-    obj if obj != "supervised" else "vicreg"]
-if obj == "supervised":
-    lr = cfg["lr"]
+# the quick profile's own settings at N (the supervised ceiling's included)
+_, batch, lr, opts = _run_settings(cfg, n, ["sigreg", "vicreg", "infonce"])[obj]
 lr = float(sys.argv[6]) if len(sys.argv) > 6 and sys.argv[6] != "-" else lr
 batch = int(sys.argv[7]) if len(sys.argv) > 7 and sys.argv[7] != "-" else batch
 C._encoder = lambda kind, n_, s: RealNVPEncoder(n_, n_layers=layers, hidden=hidden,
