@@ -353,6 +353,7 @@ def _print(res: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .cli import path_arg
     p = argparse.ArgumentParser(prog="pycheck bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--dims", type=int, nargs="+", default=[8, 64, 256])
     p.add_argument("--batch", type=int, default=512, help="pairs per training step")
@@ -367,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
                         "--threads 1): on a machine shared with other jobs")
     p.add_argument("--parallel-seconds", type=float, default=3.0,
                    help="seconds each of two one-thread runs trains side by side (0: skip)")
-    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--json", metavar="FILE", type=path_arg, help="also write the results as JSON")
     args = p.parse_args(argv)
     if (any(d < 2 for d in args.dims) or args.batch < 2 or args.rounds < 1
             or any(b < 2 for b in args.sigreg_batches)

@@ -77,6 +77,14 @@ def _ids(m: Manifest, ids: list[str]) -> list[str]:
     return ids or m.ids
 
 
+def path_arg(value: str) -> str:
+    """argparse ``type`` of a path option: an empty string (``--out ''``, an unset shell
+    variable) would otherwise mean the current folder or the default one."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("empty path")
+    return value
+
+
 def _writable_target(opt: str, path: Path, kind: str) -> None:
     """Refuse (UsageError) an output ``path`` that cannot be written, before any work.
 
@@ -352,14 +360,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("id")
     s = sub.add_parser("verify", help="run the numeric checks of the given IDs (default: all)")
     s.add_argument("ids", nargs="*", metavar="ID")
-    s.add_argument("--json", metavar="FILE", help="also write the full report as JSON")
+    s.add_argument("--json", metavar="FILE", type=path_arg, help="also write the full report as JSON")
     s.add_argument("--seed", type=int, default=0, help="random seed for every check (default 0)")
     sub.add_parser("audit", help="consistency of theorems.toml, LeJEPA/ and pycheck.checks")
     s = sub.add_parser("reproduce", help="run one of the paper's experiments")
     s.add_argument("name", help="twod, scaling, gennorm, bound, control, reacher or anisotropic")
     s.add_argument("--profile", choices=("quick", "full"), default="quick",
                    help="quick: minutes on a CPU (default); full: the paper's sizes")
-    s.add_argument("--out", metavar="DIR", help="output folder (default results/NAME[-full])")
+    s.add_argument("--out", metavar="DIR", type=path_arg, help="output folder (default results/NAME[-full])")
     s.add_argument("--seeds", type=int, nargs="+", metavar="S",
                    help="seeds to run (default: the profile's)")
     s.add_argument("--jobs", type=int, default=1, metavar="J",
@@ -380,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--slurm-option", action="append", metavar="KEY=VALUE",
                    help="any other sbatch option, e.g. qos=high (repeatable)")
     s = sub.add_parser("status", help="runs of an output folder: done, queued, running, failed")
-    s.add_argument("out", metavar="OUT", help="the folder `pycheck reproduce` writes")
+    s.add_argument("out", metavar="OUT", type=path_arg, help="the folder `pycheck reproduce` writes")
     s = sub.add_parser("bench", add_help=False,  # --help goes to pycheck.bench's own parser
                        help="training throughput and SIGReg speed (pycheck bench --help)")
     s.add_argument("rest", nargs=argparse.REMAINDER)

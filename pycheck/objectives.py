@@ -272,7 +272,11 @@ def _fused_kernels(y: Tensor, num_knots: int):
             probe = probe.reshape(256, 384).clone().requires_grad_()
             phi, weights = (torch.ones(num_knots, dtype=torch.float64, device=y.device)
                             for _ in range(2))
-            with torch.no_grad():
+            # inductor's own use of deprecated torch APIs (torch.jit.script_method) warns
+            # 14 times during the first compile: torch's business, not the user's
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", FutureWarning)
                 c, s, dc, sin_m, stat = fwd(probe, 0.5, phi, weights)
                 bwd(c, s, dc, sin_m, weights, torch.ones_like(stat), 0.5)
             _FUSED[key] = (fwd, bwd)

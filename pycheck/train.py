@@ -49,6 +49,7 @@ import functools
 import math
 import sys
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -121,11 +122,15 @@ def one_blas_thread():
 
 def _as_tensor(name: str, a) -> torch.Tensor:
     if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().numpy()
+        a = a.detach().cpu()
+        if a.is_complex():
+            raise ValueError(f"{name} must be real, got a complex tensor")
+        a = a.double().numpy()  # numpy() has no bfloat16
     if np.iscomplexobj(a):  # np.asarray(..., float64) would drop the imaginary part
         raise ValueError(f"{name} must be real, got a complex array")
     try:
-        a = np.asarray(a, dtype=np.float64)
+        # contiguous: torch.from_numpy refuses negative strides (x[:, ::-1])
+        a = np.ascontiguousarray(a, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array of shape (N, d): {exc}") from None
     if a.ndim != 2:
@@ -156,10 +161,31 @@ def _check_scale(name: str, a: torch.Tensor) -> None:
                          "whiten='none'")
 
 
+def _warn_rank(x: Tensor, dim_out: int) -> None:
+    """Warn when ``x``'s columns span fewer directions than the embedding has: the extra
+    outputs can then only be nonlinear functions of the others (a duplicated column, say).
+    Rank: eigenvalues of the float64 covariance above 1e-10 of the largest."""
+    evals = torch.linalg.eigvalsh(torch.cov(x.T).reshape(x.shape[1], x.shape[1]))
+    rank = int((evals > 1e-10 * evals[-1].clamp_min(1e-300)).sum())
+    if rank < dim_out:
+        warnings.warn(f"x's columns span {rank} direction{'s' * (rank != 1)}, fewer than "
+                      f"the {dim_out} outputs"
+                      + (f"; for {rank} latents pass dim_out={rank}" if rank else ""),
+                      UserWarning, stacklevel=2)
+
+
 def _device(device) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be a torch device or its name, got {device!r}: "
+                         f"{exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: torch finds no CUDA device here "
+                         f"(torch {torch.__version__}); pass device=None for the CPU")
+    return dev
 
 
 def default_num_slices(dim: int) -> int:
@@ -304,8 +330,10 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     ValueError
         Bad shapes, complex, non-finite or overflowing values, a constant column (unless
         ``whiten="none"``), ``N < 2``, unknown objective or option, a ``steps``,
-        ``batch_size``, ``seed`` or ``dim_out`` that is not an integer in range, ``lr``
-        not a finite positive number.
+        ``batch_size``, ``seed`` or ``dim_out`` that is not an integer in range (for
+        ``objective="whitened"``, ``dim_out`` above ``d``), ``lr`` not a finite positive
+        number, a ``device`` that is not one (or CUDA where torch has none), a ``sampler``
+        that is not callable.
     TrainingDiverged
         The loss became non-finite (the message names the step).
     """
@@ -324,6 +352,10 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     seed = _check_int("seed", seed, 0)  # torch generators take 64-bit seeds
     if dim_out is not None:
         dim_out = _check_int("dim_out", dim_out, 1)
+    dev = _device(device)
+    if sampler is not None and not callable(sampler):
+        raise ValueError(f"sampler must be a callable batch -> (x, x_next), got "
+                         f"{type(sampler).__name__}")
     if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) \
             or not 0 < lr < math.inf:
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
@@ -341,6 +373,10 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         warm_start = _check_warm_start(warm_start)
         if objective in DEFAULT_LAM:
             options.setdefault("lam_start", options.get("lam", DEFAULT_LAM[objective]))
+    if objective == "whitened" and (dim_out or d) > d:
+        raise ValueError(f"objective 'whitened' whitens the embedding batch, which needs "
+                         f"dim_out <= d = {d} (the encoder starts as a linear map of x); "
+                         f"got dim_out = {dim_out}")
     if objective == "whitened" and set(options) - {"lam"}:
         raise ValueError(f"objective 'whitened' takes only the option 'lam', got "
                          f"{sorted(options)}")
@@ -358,13 +394,12 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         raise ValueError(f"readout must be 'sfa' or 'trained', got {readout!r}")
     if objective == "whitened":
         lam = float(options["lam"])
-        reg = SIGReg(default_num_slices(dim_out or d), seed=seed).to(_device(device)) \
+        reg = SIGReg(default_num_slices(dim_out or d), seed=seed).to(dev) \
             if lam else None
         loss_fn = functools.partial(whitened_loss, lam=lam, sigreg=reg)
     else:
         loss_fn = make_objective(objective, **options)
 
-    dev = _device(device)
     gen = torch.Generator().manual_seed(seed)
     if isinstance(encoder, str):
         encoder = make_encoder(encoder, d, dim_out or d, seed)
@@ -372,6 +407,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         whiten = default_whiten(encoder)
     if whiten != "none":
         _check_scale("x", xt)
+    _warn_rank(xt, dim_out or d)
     tr, ho = _split(n_pairs, holdout, gen)
     first = None
     if warm_start is not None:
@@ -790,9 +826,11 @@ MARGIN_SE = 2.0
 
 def _significant_best(cands):
     """The candidate ``(name, per-pair alignments, readout)`` with the lowest mean among
-    those significantly better than the linear one (paired, :data:`MARGIN_SE`), else it."""
-    linear = next(c for c in cands if c[0].startswith("linear"))
-    good = [c for c in cands if c is linear or
+    those significantly better than the linear one (paired, :data:`MARGIN_SE`), else it;
+    with no linear candidate (the input spans fewer directions than the output has), the
+    lowest of all."""
+    linear = next((c for c in cands if c[0].startswith("linear")), None)
+    good = [c for c in cands if linear is None or c is linear or
             (linear[1] - c[1]).mean() > MARGIN_SE * (linear[1] - c[1]).std() / math.sqrt(c[1].size)]
     return min(good, key=lambda c: c[1].mean() if np.isfinite(c[1].mean()) else math.inf)
 
@@ -803,7 +841,9 @@ def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
     standardised input alone (a linear map); best = lowest held-out
     :func:`whitened_alignment` among the candidates that beat the linear map by more than
     :data:`MARGIN_SE` standard errors (else the linear map). Needs an encoder with ``features`` and ``set_readout``
-    (the default :class:`ResidualMLPEncoder`); others keep the trained read-out.
+    (the default :class:`ResidualMLPEncoder`); others keep the trained read-out. An SFA
+    candidate whose features span fewer directions than the output has (``dim_out`` above
+    the input's rank) is left out.
 
     Why: under whitening, the alignment-minimising linear read-out of fixed features is
     the SFA solution (T1 within their span), so this removes the optimiser's noise from
@@ -823,7 +863,10 @@ def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
     for name, cols, ridges in [("linear", slice(0, d), RIDGES[:1]),
                                ("sfa", slice(None), RIDGES)]:
         for ridge in ridges:
-            mean, w, _ = sfa_readout(phi[:, cols], phi_next[:, cols], n, ridge=ridge)
+            try:
+                mean, w, _ = sfa_readout(phi[:, cols], phi_next[:, cols], n, ridge=ridge)
+            except ValueError:  # these features span fewer than n directions: no candidate
+                continue
             full = np.zeros((phi.shape[1], n))
             full[cols] = w
             cands.append((f"{name} ridge {ridge:g}",

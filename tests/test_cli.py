@@ -36,6 +36,10 @@ def test_show_and_cite(capsys, manifest):
     (["reproduce", "nope"], "unknown experiment 'nope'; valid: twod"),
     (["reproduce", "twod", "--profile", "huge"], "invalid choice"),
     (["--manifest", "/nonexistent/theorems.toml", "list"], "manifest not found"),
+    # an empty path (an unset shell variable) would have meant the default folder
+    (["reproduce", "scaling", "--out", ""], "argument --out: empty path"),
+    (["verify", "L1", "--json", ""], "argument --json: empty path"),
+    (["status", " "], "argument OUT: empty path"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
     assert main(argv) == 2

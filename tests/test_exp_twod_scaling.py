@@ -88,6 +88,12 @@ def test_bench_rejects_bad_input(argv, capsys):
     assert e.value.code == 2 and "must be" in capsys.readouterr().err
 
 
+def test_bench_rejects_empty_json_path(capsys):
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--json", ""])
+    assert e.value.code == 2 and "--json: empty path" in capsys.readouterr().err
+
+
 def test_scaling_parallel_with_supervised_ceiling(tmp_path):
     """jobs=2 runs in worker processes, gives the same numbers as jobs=1, and the
     supervised budget ceiling is a column of the table that bound ignores."""

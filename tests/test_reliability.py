@@ -255,9 +255,45 @@ def test_fit_encoder_bad_options(kw, match):
         fit_encoder(_X, _X + 0.1, **{"steps": 1, "progress": False, **kw})
 
 
+@pytest.mark.parametrize("kw, match", [
+    ({"device": "cuda"} if not torch.cuda.is_available() else {"device": "nonsense"},
+     "device"),
+    ({"device": "gpu"}, "device"), ({"sampler": 3}, "sampler must be a callable"),
+    ({"dim_out": 3}, r"dim_out <= d = 2"),
+])
+def test_fit_encoder_bad_device_sampler_width(kw, match):
+    """Refused before any work, with a ValueError naming the argument (session 22: a
+    CUDA-less torch raised an AssertionError from deep inside, a non-callable sampler a
+    TypeError at the first step, and ``dim_out > d`` with the whitened objective failed
+    in a Cholesky factorisation)."""
+    with pytest.raises(ValueError, match=match):
+        fit_encoder(_X, _X + 0.1, **{"steps": 1, "progress": False, **kw})
+
+
+def test_fit_encoder_odd_but_valid_inputs():
+    """Negative strides, a bfloat16 tensor and a duplicated column are valid input: the
+    first two train like the same values as float64, the last warns that the columns
+    span fewer directions than the outputs (and the read-out competition leaves out the
+    SFA candidates that would need more directions than the input has)."""
+    kw = {"steps": 2, "progress": False, "seed": 0}
+    x = np.random.default_rng(2).standard_normal((80, 2))
+    xn = 0.8 * x + 0.6 * np.random.default_rng(3).standard_normal((80, 2))
+    ref = embed(fit_encoder(x[:, ::-1].copy(), xn[:, ::-1].copy(), **kw), x[:, ::-1].copy())
+    assert np.array_equal(embed(fit_encoder(x[:, ::-1], xn[:, ::-1], **kw), x[:, ::-1]), ref)
+    xb, xnb = (torch.tensor(a).bfloat16() for a in (x, xn))
+    assert embed(fit_encoder(xb, xnb, **kw), xb.double().numpy()).shape == (80, 2)
+    dup, dupn = np.c_[x, x[:, 0]], np.c_[xn, xn[:, 0]]
+    for objective in ("whitened", "vicreg"):
+        with pytest.warns(UserWarning, match="span 2 directions, fewer than the 3 outputs"):
+            enc = fit_encoder(dup, dupn, objective, **kw)
+        assert np.isfinite(embed(enc, dup)).all()
+        assert not any(k.startswith("linear") for k in enc.candidates)
+
+
 def test_constant_column_allowed_without_whitening():
     x = np.c_[_X[:, :1], np.ones(64)]
-    enc = fit_encoder(x, x, "vicreg", steps=1, whiten="none", progress=False)
+    with pytest.warns(UserWarning, match="span 1 direction, fewer than the 2 outputs"):
+        enc = fit_encoder(x, x, "vicreg", steps=1, whiten="none", progress=False)
     assert np.isfinite(embed(enc, x)).all()
 
 
