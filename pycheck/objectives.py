@@ -63,6 +63,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
 OBJECTIVES = ("sigreg", "vicreg", "infonce")
 
@@ -254,6 +255,11 @@ def _fused_kernels(y: Tensor, num_knots: int):
     warning and SIGReg keeps the eager :class:`_EvenKnotECF`.
     """
     key = (y.device.type, y.dtype, num_knots)
+    if is_in_torch_dispatch_mode():
+        # dynamo cannot compile under a dispatch mode (FlopCounterMode, say): the eager
+        # kernel now, and nothing cached, so that a later call outside the mode compiles
+        # (session 22: a FLOP count before the first step cached "use eager" for good)
+        return None
     if key not in _FUSED:
         try:
             fwd, bwd = (torch.compile(f, dynamic=True, fullgraph=True, options=_CPU_THREADS)

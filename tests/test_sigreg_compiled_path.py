@@ -164,3 +164,21 @@ def test_a_compiler_failure_warns_once_and_falls_back_to_the_eager_kernel(monkey
         again = ecf_statistic(y, 0.25, phi, w, fused=True)
     assert torch.equal(again, first)
 
+
+
+def test_under_a_dispatch_mode_the_eager_kernel_runs_and_nothing_is_cached(uncompiled):
+    """Dynamo cannot compile under a dispatch mode such as ``FlopCounterMode`` (what
+    ``pycheck bench`` counts FLOPs with). Such a call runs the eager kernel without a
+    warning and caches nothing, so the next call outside the mode compiles: before
+    session 22 a FLOP count ahead of the first step cached "use eager" for the process."""
+    from torch.utils.flop_counter import FlopCounterMode
+    y, phi, w = _case(17)
+    with warnings.catch_warnings(), FlopCounterMode(display=False):
+        warnings.simplefilter("error")
+        counted = ecf_statistic(y, 0.25, phi, w, fused=True)
+    assert objectives._FUSED == {} and uncompiled == []
+    after = ecf_statistic(y, 0.25, phi, w, fused=True)
+    assert list(objectives._FUSED) == [("cpu", torch.float64, 17)]
+    assert_fused_kernels_kept()
+    close(counted, direct_statistic(y, 0.25, phi, w).mean(), rtol=RTOL, atol=0)
+    close(after, counted, rtol=RTOL, atol=0)
