@@ -256,10 +256,12 @@ def _fused_kernels(y: Tensor, num_knots: int):
     """
     key = (y.device.type, y.dtype, num_knots)
     if is_in_torch_dispatch_mode():
-        # dynamo cannot compile under a dispatch mode (FlopCounterMode, say): the eager
-        # kernel now, and nothing cached, so that a later call outside the mode compiles
-        # (session 22: a FLOP count before the first step cached "use eager" for good)
-        return None
+        # dynamo cannot compile (nor run compiled code) under a dispatch mode
+        # (FlopCounterMode, say): the kernels' own source runs uncompiled -- the same
+        # operations, so a FLOP count is the compiled path's -- and nothing is cached, so
+        # that a later call outside the mode compiles (session 22: a FLOP count before the
+        # first step had cached "use eager" for the process)
+        return _ecf_mean_forward, _ecf_mean_backward
     if key not in _FUSED:
         try:
             fwd, bwd = (torch.compile(f, dynamic=True, fullgraph=True, options=_CPU_THREADS)

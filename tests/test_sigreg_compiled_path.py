@@ -168,15 +168,16 @@ def test_a_compiler_failure_warns_once_and_falls_back_to_the_eager_kernel(monkey
 
 def test_under_a_dispatch_mode_the_eager_kernel_runs_and_nothing_is_cached(uncompiled):
     """Dynamo cannot compile under a dispatch mode such as ``FlopCounterMode`` (what
-    ``pycheck bench`` counts FLOPs with). Such a call runs the eager kernel without a
-    warning and caches nothing, so the next call outside the mode compiles: before
-    session 22 a FLOP count ahead of the first step cached "use eager" for the process."""
+    ``pycheck bench`` counts FLOPs with). Such a call runs the kernels' uncompiled source
+    (the compiled path's operations: no matmul, unlike the eager kernel) without a warning
+    and caches nothing, so the next call outside the mode compiles: before session 22 a
+    FLOP count ahead of the first step cached "use eager" for the process."""
     from torch.utils.flop_counter import FlopCounterMode
     y, phi, w = _case(17)
-    with warnings.catch_warnings(), FlopCounterMode(display=False):
+    with warnings.catch_warnings(), FlopCounterMode(display=False) as fc:
         warnings.simplefilter("error")
         counted = ecf_statistic(y, 0.25, phi, w, fused=True)
-    assert objectives._FUSED == {} and uncompiled == []
+    assert objectives._FUSED == {} and uncompiled == [] and fc.get_total_flops() == 0
     after = ecf_statistic(y, 0.25, phi, w, fused=True)
     assert list(objectives._FUSED) == [("cpu", torch.float64, 17)]
     assert_fused_kernels_kept()
