@@ -294,12 +294,23 @@ def run(dims=(8, 64, 256), batch: int = 512, sigreg_batches=(256, 512, 1024, 204
     compiled = compile_enabled() and _fused_kernels(torch.zeros(1, device=device), 17) is not None
     compile_s = (time.perf_counter() - t0, time.process_time() - c0)
     rows = _training(dims, batch, rounds, device)
-    parallel = ([r for n in dims for r in _parallel_runs(n, batch, parallel_seconds)]
-                if parallel_seconds > 0 and device.type == "cpu" else [])
     flops = {(r["objective"], r["N"]): r["step_gflop"] * 1e9 for r in rows}
-    for r in parallel:   # the pair's matmul FLOP/s over the machine's (all threads) ceiling
-        r["matmul_fraction"] = (r["two_runs_pairs_per_s"] / batch
-                                * flops[r["objective"], r["N"]] / peak)
+    parallel = []
+    for n in (dims if parallel_seconds > 0 and device.type == "cpu" else ()):
+        # the pair's matmul FLOP/s over the machine's (all threads) ceiling, the ceiling
+        # measured right before and after the pairs of this N (session 22's host drifted
+        # 26-63 GFLOP/s within minutes; against the start's ceiling one pair came to 1.1):
+        # the fraction at their mean, its range at the two
+        before = matmul_flops(device=device, min_seconds=0.2)
+        pairs = _parallel_runs(n, batch, parallel_seconds)
+        after = matmul_flops(device=device, min_seconds=0.2)
+        for r in pairs:
+            achieved = r["two_runs_pairs_per_s"] / batch * flops[r["objective"], r["N"]]
+            r.update(ceiling_gflops=(before / 1e9, after / 1e9),
+                     matmul_fraction=achieved / ((before + after) / 2),
+                     matmul_fraction_min=achieved / max(before, after),
+                     matmul_fraction_max=achieved / min(before, after))
+        parallel += pairs
     sig = [_sigreg_case(v, b, n, slices, rounds, compiled, device)
            for v in (1, 2) for b in sigreg_batches for n in dims]
     return dict(device=device.type, threads=torch.get_num_threads(),
@@ -328,11 +339,13 @@ def _print(res: dict) -> None:
     if res["parallel_runs"]:
         one = {(r["objective"], r["N"]): r["pairs_per_s"] for r in res["training"]}
         print("\ntwo runs side by side, one thread each: total pairs/s (against one run "
-              "above), matmul fraction of the pair")
+              "above), matmul fraction of the pair (at the ceiling measured before / after)")
         for r in res["parallel_runs"]:
             print(f"{r['objective']:<9} {r['N']:>5} {r['two_runs_pairs_per_s']:>9.0f}  "
                   f"({r['two_runs_pairs_per_s'] / one[(r['objective'], r['N'])]:.2f}x)  "
-                  f"{r['matmul_fraction']:.3f}")
+                  f"{r['matmul_fraction']:.3f} ({r['matmul_fraction_min']:.2f}-"
+                  f"{r['matmul_fraction_max']:.2f}; ceiling {r['ceiling_gflops'][0]:.0f} / "
+                  f"{r['ceiling_gflops'][1]:.0f} GFLOP/s)")
     ours = [k for k in ("eager", "compiled") if f"{k}_ms" in res["sigreg"][0]]
     print(f"\nSIGReg forward+backward, {res['sigreg'][0]['slices']} slices, 17 knots; "
           f"ms are medians, ratios median (min-max) over {res['sigreg'][0]['rounds']} "
