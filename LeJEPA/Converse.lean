@@ -141,7 +141,11 @@ theorem bijective_of_ae_affine_map_eq (A : Latent n →L[ℝ] Latent n) (b : Lat
       | exact Submodule.exists_mem_ne_zero_of_ne_bot hne
     have horth : ∀ z, ∑ i, A z i * u i = 0 := fun z => by
       rw [← Polar.euclidean_inner_eq_sum_mul (A z) u]
-      exact Submodule.inner_right_of_mem_orthogonal (LinearMap.mem_range_self _ z) hu
+      -- the linear map named: `_` would have to be found through the two coercions
+      first
+      | exact Submodule.inner_right_of_mem_orthogonal
+          (LinearMap.mem_range_self (A : Latent n →ₗ[ℝ] Latent n) z) hu
+      | exact Submodule.inner_right_of_mem_orthogonal (LinearMap.mem_range_self _ z) hu
     -- so `⟨u, A z + b⟩ = ⟨u, b⟩` for every `z`, and `⟨u, y⟩` is `γₙ`-a.s. constant
     have hconst : ∀ z, ∑ i, u i * (A z + b) i = ∑ i, u i * b i := fun z => by
       have hsplit : ∑ i, u i * (A z + b) i = ∑ i, A z i * u i + ∑ i, u i * b i := by
@@ -165,7 +169,10 @@ theorem bijective_of_ae_affine_map_eq (A : Latent n →L[ℝ] Latent n) (b : Lat
       rw [← EuclideanSpace.real_norm_sq_eq]
       exact pow_ne_zero 2 (norm_ne_zero_iff.2 hu0)
     exact not_ae_linear_eq_const hu2 _ hae
-  exact ⟨LinearMap.injective_iff_surjective.2 hsurj, hsurj⟩
+  first
+  | exact ⟨(LinearMap.injective_iff_surjective
+      (f := (A : Latent n →ₗ[ℝ] Latent n))).2 hsurj, hsurj⟩
+  | exact ⟨LinearMap.injective_iff_surjective.2 hsurj, hsurj⟩
 
 /-- **Theorem 2, general form.** If `h = A · + b` `p`-almost everywhere for a continuous linear
 map `A` and `p.map h = γₙ`, then `A` is bijective and `p` is Gaussian: it is the image of `γₙ`

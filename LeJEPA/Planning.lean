@@ -131,6 +131,7 @@ theorem value_conj [Fintype A] [Nonempty A] [Fintype A'] [Nonempty A'] {σ : A �
       | refine Finset.le_inf' _ _ fun a _ => ?_
       | refine (Finset.le_inf'_iff _ _).2 fun a _ => ?_
       | refine Finset.le_inf'_iff.2 fun a _ => ?_
+      try beta_reduce
       rw [← hterm a]
       first
       | exact Finset.inf'_le _ (Finset.mem_univ (σ a))
@@ -141,6 +142,7 @@ theorem value_conj [Fintype A] [Nonempty A] [Fintype A'] [Nonempty A'] {σ : A �
       | refine Finset.le_inf'_iff.2 fun a' _ => ?_
       have h := hterm (σ.symm a')
       rw [Equiv.apply_symm_apply] at h
+      try beta_reduce
       rw [h]
       first
       | exact Finset.inf'_le _ (Finset.mem_univ (σ.symm a'))
