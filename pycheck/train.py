@@ -511,8 +511,12 @@ def _batches(model: Standardized, data: Tensor, sampler, gen: torch.Generator, d
 
     def draw(batch):
         x, x_next = sampler(batch)
-        x = model.standardize(_as_tensor("sampler's x", x).to(dev))
-        x_next = model.standardize(_as_tensor("sampler's x_next", x_next).to(dev))
+        x, x_next = _as_tensor("sampler's x", x), _as_tensor("sampler's x_next", x_next)
+        width = model.mean.shape[-1]
+        if x.shape[1] != width or x_next.shape[1] != width:
+            raise ValueError(f"sampler({batch}) returned {x.shape[1]} and {x_next.shape[1]} "
+                             f"columns; the pairs have {width}")
+        x, x_next = model.standardize(x.to(dev)), model.standardize(x_next.to(dev))
         if x_next.shape[0] != batch or not 1 <= x.shape[0] <= batch \
                 or x.shape[1:] != x_next.shape[1:]:
             raise ValueError(f"sampler({batch}) must return x_next of shape ({batch}, d) and x "
@@ -907,7 +911,8 @@ def embed(encoder: nn.Module, x, batch_size: int = 8192) -> np.ndarray:
     dev = next((p.device for p in encoder.parameters()), torch.device("cpu"))
     was_training = encoder.training
     encoder.eval()
+    # no rows: one pass over an empty batch gives the (0, n) result of the right width
     out = [encoder(xt[i:i + batch_size].to(dev)).double().cpu()
-           for i in range(0, xt.shape[0], batch_size)]
+           for i in range(0, max(xt.shape[0], 1), batch_size)]
     encoder.train(was_training)
     return torch.cat(out).numpy()

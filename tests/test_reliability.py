@@ -290,6 +290,17 @@ def test_fit_encoder_odd_but_valid_inputs():
         assert not any(k.startswith("linear") for k in enc.candidates)
 
 
+def test_embed_no_rows_and_sampler_of_the_wrong_width():
+    """``embed`` of zero rows is a (0, n) array (it was a torch.cat error), and a sampler
+    whose pairs have another width than the data is a ValueError naming it (it was a
+    RuntimeError from a broadcast inside the standardisation)."""
+    enc = fit_encoder(_X, _X + 0.1, "vicreg", steps=1, progress=False)
+    assert embed(enc, np.zeros((0, 2))).shape == (0, 2)
+    with pytest.raises(ValueError, match=r"sampler\(64\) returned 3 and 3 columns; the pairs have 2"):
+        fit_encoder(_X, _X + 0.1, steps=1, batch_size=64, progress=False, lam=0,
+                    sampler=lambda b: (np.zeros((b, 3)), np.zeros((b, 3))))
+
+
 def test_constant_column_allowed_without_whitening():
     x = np.c_[_X[:, :1], np.ones(64)]
     with pytest.warns(UserWarning, match="span 1 direction, fewer than the 2 outputs"):
