@@ -916,3 +916,46 @@ def embed(encoder: nn.Module, x, batch_size: int = 8192) -> np.ndarray:
            for i in range(0, max(xt.shape[0], 1), batch_size)]
     encoder.train(was_training)
     return torch.cat(out).numpy()
+
+
+def plot_history(model: nn.Module, path=None, ax=None):
+    """The training curve of a :func:`fit_encoder` result: the batch loss every 100 steps,
+    the held-out criterion at each evaluation (``model.criterion``, the value that picked
+    the checkpoint; never R² to z), the chosen checkpoint (``model.best_step``) and the
+    returned module's held-out value (``model.heldout_objective``, after the read-out
+    competition: ``model.selected``).
+
+    Returns the matplotlib ``Figure`` (pyplot is not used: no window, any backend). With
+    ``path`` the figure is also written there (atomically; the format from the suffix,
+    PNG by default). ``ax``: draw into an existing axes instead of a new figure.
+    """
+    from matplotlib.figure import Figure
+
+    from .store import savefig
+    history = getattr(model, "history", None)
+    if not history:
+        raise ValueError("model has no training history: pass what fit_encoder returned")
+    if ax is None:
+        ax = Figure(figsize=(6, 3.6)).subplots()
+    steps = [s for s, _ in history]
+    ax.plot(steps, [p["loss"] for _, p in history], lw=1, color="0.55",
+            label="training loss (one batch)")
+    held = [(s, p["heldout"]) for s, p in history if "heldout" in p]
+    if held:
+        ax.plot(*zip(*held), "o-", ms=3, color="C0",
+                label=f"held-out {getattr(model, 'criterion', 'objective')}")
+    best = getattr(model, "best_step", None)
+    if best is not None:
+        ax.axvline(best, ls="--", color="C3", lw=1, label=f"checkpoint (step {best})")
+    final = getattr(model, "heldout_objective", None)
+    if final is not None and held:
+        # the returned module's held-out value: after the read-out competition, which may
+        # keep a linear map that the network beat by less than MARGIN_SE standard errors
+        ax.axhline(final, ls=":", color="C2", lw=1.2,
+                   label=f"returned ({getattr(model, 'selected', 'trained')}): {final:.4g}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("objective")
+    ax.legend(fontsize=8)
+    if path is not None:
+        savefig(ax.figure, path)
+    return ax.figure

@@ -189,3 +189,28 @@ def test_sampler_may_return_each_first_view_once():
     with pytest.raises(ValueError, match=r"x_next of shape \(16, d\)"):
         fit_encoder(z, zn, "vicreg", steps=2, batch_size=16, progress=False, sampler=bad)
 
+
+
+def test_plot_history_draws_the_fits_history_and_writes_a_png(tmp_path):
+    """Every drawn value is the history's: the batch losses, the held-out criterion at the
+    evaluations, the chosen checkpoint's step and the returned module's held-out value;
+    the PNG is written; a module without a history is refused."""
+    from pycheck.train import plot_history
+    rng = np.random.default_rng(0)
+    z, zn = gaussian_ou_pairs(400, 2, 0.8, rng)
+    enc = fit_encoder(np.tanh(z) + z, np.tanh(zn) + zn, steps=60, progress=False, lam=0)
+    fig = plot_history(enc, tmp_path / "h.png")
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
+    assert list(lines["training loss (one batch)"].get_ydata()) == \
+        [p["loss"] for _, p in enc.history]
+    held = [(s, p["heldout"]) for s, p in enc.history if "heldout" in p]
+    assert len(held) == 20
+    drawn = lines["held-out whitened alignment"]
+    assert list(drawn.get_xdata()) == [s for s, _ in held]
+    assert list(drawn.get_ydata()) == [v for _, v in held]
+    assert list(lines[f"checkpoint (step {enc.best_step})"].get_xdata()) == [enc.best_step] * 2
+    returned = next(ln for label, ln in lines.items() if label.startswith("returned ("))
+    assert list(returned.get_ydata()) == [enc.heldout_objective] * 2
+    assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="no training history"):
+        plot_history(nn.Linear(2, 2))
