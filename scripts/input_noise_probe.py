@@ -2,6 +2,10 @@
 
     .venv/bin/python scripts/input_noise_probe.py SIGMA[,SIGMA...] MIXING [MIXING ...]
 
+A SIGMA ending in ``s`` (``0.05s``) draws one shift per pair, shared by its two views: the
+pair's difference is unchanged (no added target noise) and the map is evaluated around
+the stored points instead.
+
 On the suite's stored 20 000 pairs the network fits the pairs' OU innovation noise (README,
 "Where the precision is lost"). Independent noise ``N(0, σ²)`` added to both views of every
 training batch, in the standardised (ZCA-whitened, unit-variance) input coordinates, adds
@@ -30,7 +34,7 @@ from suite import SUITE, _data, mix  # noqa: E402
 OUT = Path("results/fit_encoder/probes-s22/input_noise.jsonl")
 
 
-def fit(name: str, sigma: float) -> dict:
+def fit(name: str, sigma: float, shared: bool = False) -> dict:
     import pycheck
     from pycheck import train
     from pycheck.train import embed
@@ -46,6 +50,10 @@ def fit(name: str, sigma: float) -> dict:
 
         def noisy(batch):
             pairs, k = draw(batch)
+            if shared:   # rows: k first views, then `batch` second views; pair i = (i mod k, i)
+                eps = sigma * torch.randn((k, pairs.shape[1]), generator=gen).to(pairs)
+                reps = -(-batch // k)
+                return pairs + torch.cat([eps, eps.repeat(reps, 1)[:batch]]), k
             return pairs + sigma * torch.randn(pairs.shape, generator=gen).to(pairs), k
         return noisy if sigma else draw
     train._batches = noisy_batches
@@ -55,7 +63,7 @@ def fit(name: str, sigma: float) -> dict:
         secs = time.perf_counter() - t0
     finally:
         train._batches = original
-    return dict(mixing=name, sigma=sigma, r2_hz=pycheck.linear_r2(embed(enc, xt), zt),
+    return dict(mixing=name, sigma=sigma, shared=shared, r2_hz=pycheck.linear_r2(embed(enc, xt), zt),
                 heldout_objective=enc.heldout_objective, selected=enc.selected,
                 best_step=enc.best_step, train_seconds=secs,
                 torch_threads=torch.get_num_threads())
@@ -63,11 +71,11 @@ def fit(name: str, sigma: float) -> dict:
 
 def main() -> int:
     torch.set_num_threads(1)
-    sigmas = [float(s) for s in sys.argv[1].split(",")]
+    sigmas = [(float(s.rstrip("s")), s.endswith("s")) for s in sys.argv[1].split(",")]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     for name in sys.argv[2:]:
-        for sigma in sigmas:
-            row = fit(name, sigma)
+        for sigma, shared in sigmas:
+            row = fit(name, sigma, shared)
             print(json.dumps(row), flush=True)
             with OUT.open("a") as f:
                 f.write(json.dumps(row) + "\n")
