@@ -318,7 +318,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     -------
     nn.Module
         A :class:`pycheck.encoders.Standardized` wrapper (eval mode) with attributes
-        ``history`` (list of ``(step, parts)``; ``parts["heldout"]`` at evaluation steps),
+        ``history`` (list of ``(step, parts)``; ``parts["heldout"]`` at evaluation steps;
+        :func:`plot_history` draws it),
         ``train_seconds`` and, with held-out pairs, ``criterion`` (its name),
         ``heldout_objective`` (the selected model's held-out criterion; for the whitened
         alignment ``2(1 - rho)`` at the T1 optimum),
