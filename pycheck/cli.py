@@ -254,8 +254,8 @@ def cmd_reproduce(m: Manifest, args) -> int:
                          f"{args.name} trains its runs one after another")
     executor = _executor(args)
     seeds = args.seeds if args.seeds is not None else list(cfg.get("seeds", [0]))
-    if any(s < 0 for s in seeds):
-        raise UsageError("--seeds must be non-negative integers")
+    if any(not 0 <= s < 2 ** 63 for s in seeds):   # the runs' generators take 64-bit seeds
+        raise UsageError("--seeds must be integers in [0, 2^63)")
     if len(set(seeds)) != len(seeds):  # a repeated seed would count its runs twice
         raise UsageError(f"--seeds lists a seed more than once: {' '.join(map(str, seeds))}")
     out = Path(args.out) if args.out else (
@@ -295,6 +295,19 @@ SLURM_FLAGS = ("partition", "gpus_per_run", "cpus_per_run", "mem", "time",
                "array_parallelism", "slurm_option")
 
 
+def _capped_jobs(jobs: int) -> int:
+    """``--jobs`` capped at the CPUs this process may run on: each worker trains with one
+    thread, so more workers than CPUs only share cores, and each holds its own torch (a
+    few hundred MB; ``--jobs 1000`` started one process per run). The runs' numbers do not
+    depend on the number of workers (tested)."""
+    cpus = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1)
+    if jobs > cpus:
+        print(f"pycheck: --jobs {jobs} is more than the {cpus} CPU(s) available here; "
+              f"running {cpus} at a time", file=sys.stderr)
+    return min(jobs, cpus)
+
+
 def _executor(args):
     """The executor ``reproduce`` runs with: local processes, SLURM, or collect-only."""
     from . import executors
@@ -303,7 +316,7 @@ def _executor(args):
     if args.executor == "local" and not args.collect:
         if given:
             raise UsageError(f"{', '.join(given)} apply to --executor slurm")
-        return executors.LocalExecutor(args.jobs, command)
+        return executors.LocalExecutor(_capped_jobs(args.jobs), command)
     if args.name not in PARALLEL_EXPERIMENTS:
         what = "--collect" if args.collect else "--executor slurm"
         raise UsageError(f"{what} applies to {PARALLEL_LIST}; "

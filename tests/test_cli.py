@@ -40,6 +40,8 @@ def test_show_and_cite(capsys, manifest):
     (["reproduce", "scaling", "--out", ""], "argument --out: empty path"),
     (["verify", "L1", "--json", ""], "argument --json: empty path"),
     (["status", " "], "argument OUT: empty path"),
+    # numpy takes any seed, but a 64-bit generator fails mid-run, after the folder exists
+    (["reproduce", "twod", "--seeds", str(2 ** 63)], "--seeds must be integers in [0, 2^63)"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
     assert main(argv) == 2
@@ -143,3 +145,28 @@ def test_reproduce_loads_every_experiment_config(tmp_path, monkeypatch, profile)
         assert seen["cfg"]["profile"] == profile and seen["seeds"], name
         if name == "reacher":
             mod.check_config(seen["cfg"])
+
+
+def test_reproduce_caps_jobs_at_the_cpus(monkeypatch, capsys, tmp_path):
+    """``--jobs`` above the CPUs this process may use runs that many at a time, with a
+    note (one process per run had been started: a torch each, for runs that share cores)."""
+    import os
+
+    from pycheck import executors
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_executor(jobs, command):
+        seen.append(jobs)
+        raise Stop
+    monkeypatch.setattr(executors, "LocalExecutor", fake_executor)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    for jobs in ("64", "2", "1"):
+        with pytest.raises(Stop):
+            main(["reproduce", "twod", "--jobs", jobs, "--out", str(tmp_path / "o")])
+    assert seen == [2, 2, 1]
+    err = capsys.readouterr().err
+    assert err.count("--jobs 64 is more than the 2 CPU(s) available here; running 2 at a time") == 1
+    assert "--jobs 2 " not in err and not (tmp_path / "o").exists()
