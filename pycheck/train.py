@@ -513,16 +513,13 @@ def _batches(model: Standardized, data: Tensor, sampler, gen: torch.Generator, d
     def draw(batch):
         x, x_next = sampler(batch)
         x, x_next = _as_tensor("sampler's x", x), _as_tensor("sampler's x_next", x_next)
-        width = model.mean.shape[-1]
-        if x.shape[1] != width or x_next.shape[1] != width:
-            raise ValueError(f"sampler({batch}) returned {x.shape[1]} and {x_next.shape[1]} "
-                             f"columns; the pairs have {width}")
-        x, x_next = model.standardize(x.to(dev)), model.standardize(x_next.to(dev))
-        if x_next.shape[0] != batch or not 1 <= x.shape[0] <= batch \
-                or x.shape[1:] != x_next.shape[1:]:
+        width = model.mean.shape[-1]     # the stored pairs' width
+        if tuple(x_next.shape) != (batch, width) or not 1 <= x.shape[0] <= batch \
+                or x.shape[1] != width:
             raise ValueError(f"sampler({batch}) must return x_next of shape ({batch}, d) and x "
-                             f"of shape (k, d) with 1 <= k <= {batch}; got "
-                             f"{tuple(x.shape)} and {tuple(x_next.shape)}")
+                             f"of shape (k, d) with 1 <= k <= {batch} and d = {width}, the "
+                             f"pairs' width; got {tuple(x.shape)} and {tuple(x_next.shape)}")
+        x, x_next = model.standardize(x.to(dev)), model.standardize(x_next.to(dev))
         return torch.cat([x, x_next]), x.shape[0]
     return draw
 

@@ -296,7 +296,9 @@ def test_embed_no_rows_and_sampler_of_the_wrong_width():
     RuntimeError from a broadcast inside the standardisation)."""
     enc = fit_encoder(_X, _X + 0.1, "vicreg", steps=1, progress=False)
     assert embed(enc, np.zeros((0, 2))).shape == (0, 2)
-    with pytest.raises(ValueError, match=r"sampler\(64\) returned 3 and 3 columns; the pairs have 2"):
+    with pytest.raises(ValueError, match=r"sampler\(64\) must return x_next of shape \(64, d\) "
+                       r"and x of shape \(k, d\) with 1 <= k <= 64 and d = 2, the pairs' "
+                       r"width; got \(64, 3\) and \(64, 3\)"):
         fit_encoder(_X, _X + 0.1, steps=1, batch_size=64, progress=False, lam=0,
                     sampler=lambda b: (np.zeros((b, 3)), np.zeros((b, 3))))
 
