@@ -130,8 +130,15 @@ theorem card_sub_trace_le (M : Matrix (Fin n) (Fin n) ℝ) :
       (∑ _k : Fin n, (1 : ℝ) ^ 2) * ∑ k : Fin n, (1 - M k k) ^ 2 :=
     Finset.sum_mul_sq_le_sq_mul_sq _ _ _
   have hsum : ∑ k : Fin n, 1 * (1 - M k k) = (n : ℝ) - ∑ k, M k k := by
-    simp [Finset.sum_sub_distrib]
-  have hone : ∑ _k : Fin n, (1 : ℝ) ^ 2 = n := by simp
+    first
+      | (simp [Finset.sum_sub_distrib]; done)
+      | simp only [one_mul, Finset.sum_sub_distrib, Finset.sum_const, Finset.card_univ,
+          Fintype.card_fin, nsmul_eq_mul, mul_one]
+  have hone : ∑ _k : Fin n, (1 : ℝ) ^ 2 = n := by
+    first
+      | (simp; done)
+      | simp only [one_pow, Finset.sum_const, Finset.card_univ, Fintype.card_fin,
+          nsmul_eq_mul, mul_one]
   have hdiag : ∑ k : Fin n, (1 - M k k) ^ 2 ≤ frobSq (M - 1) := by
     rw [frobSq]
     refine Finset.sum_le_sum fun k _ => ?_
@@ -210,7 +217,10 @@ def nonlinearBound (ρ : ℝ) : ℝ :=
 /-- The diagonal of the covariance: `(Σ_h)ₖₖ = ∑ᵢ Wₖᵢ² + ∑ⱼ Uₖⱼ²`. -/
 theorem cov_apply_self (k : Fin n) :
     c.cov k k = ∑ i, c.W k i ^ 2 + ∑ j, c.U k j ^ 2 := by
-  simp [cov, Matrix.add_apply, Matrix.mul_apply, sq]
+  first
+    | (simp [cov, Matrix.add_apply, Matrix.mul_apply, sq]; done)
+    | (rw [cov, Matrix.add_apply, Matrix.mul_apply, Matrix.mul_apply];
+       simp only [Matrix.transpose_apply, sq])
 
 /-- The nonlinear energy is nonnegative. -/
 theorem nonlinearEnergy_nonneg : 0 ≤ c.nonlinearEnergy :=
