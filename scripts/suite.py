@@ -4,6 +4,7 @@
     .venv/bin/python scripts/suite.py --half heldout [--jobs 2]
     .venv/bin/python scripts/suite.py --half tuning --supervised   # the ceilings
     .venv/bin/python scripts/suite.py --summary        # both halves, one table
+    .venv/bin/python scripts/suite.py --half fresh --out results/fit_encoder/fresh-s23 [--supervised]
 
 Every mixing is defined only here (none is in ``pycheck.mixings`` except the two marked
 "package"), each a smooth or piecewise-linear bijection of R^n built from bijections. The split
@@ -40,6 +41,14 @@ SUITE = {
     "spiral-2d": ("package-spiral", 2, 0.8, "heldout"),
     "planar-16d": ("planar", 16, 0.9, "heldout"),
     "coupling-8d": ("coupling", 8, 0.5, "heldout"),
+    # session 23: six worlds defined after every default was fixed and run once with them
+    # (``--half fresh --out results/fit_encoder/fresh-s23``); nothing was chosen on them
+    "tanh-mlp-3d": ("mlp-tanh", 3, 0.5, "fresh"),
+    "tanh-mlp-6d": ("mlp-tanh", 6, 0.8, "fresh"),
+    "coupling-6d": ("coupling", 6, 0.3, "fresh"),
+    "monotone-12d": ("monotone", 12, 0.8, "fresh"),
+    "planar-4d": ("planar", 4, 0.5, "fresh"),
+    "mlp-leaky-6d": ("mlp", 6, 0.9, "fresh"),
 }
 
 
@@ -62,6 +71,10 @@ def mix(name: str, z: np.ndarray) -> np.ndarray:
         for _ in range(3):
             x = x @ _well_conditioned(n, rng) + 0.3 * rng.standard_normal(n)
             x = np.where(x > 0, x, 0.2 * x)
+        return x
+    if family == "mlp-tanh":               # 3 x (well-conditioned linear, tanh)
+        for _ in range(3):
+            x = np.tanh(x @ _well_conditioned(n, rng) + 0.2 * rng.standard_normal(n))
         return x
     if family == "coupling":               # 4 affine couplings, a rotation before each
         h = max(1, n // 2)
@@ -189,7 +202,7 @@ def main() -> int:
     from pycheck.store import RunStore, write_table
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--summary", action="store_true", help="only write summary.{md,csv,json}")
-    p.add_argument("--half", choices=("tuning", "heldout"))
+    p.add_argument("--half", choices=("tuning", "heldout", "fresh"))
     p.add_argument("--variant", default="defaults",
                    help="a name; --options gives its fit_encoder options (JSON)")
     p.add_argument("--options", default=None, help='e.g. \'{"steps": 6000}\'')
