@@ -188,7 +188,7 @@ def summarize(out: Path) -> list[dict]:
         rows.append(row)
     halves = list(dict.fromkeys(r["half"] for r in rows))
     write_table(out, "summary", rows, title=f"fit_encoder on the suite: {' and '.join(halves)} "
-                                            f"half{'s' if len(halves) > 1 else ''}",
+                                            f"{'halves' if len(halves) > 1 else 'half'}",
                 note="r2_* = R²(h -> z) on 10 000 fresh test pairs; ceiling = the default "
                      "encoder, pairs, steps, batch and lr regressed on the true z; gap_ratio "
                      "= (1 - R²) / (1 - R²_ceiling), target <= 2; seconds = wall per fit "
