@@ -542,6 +542,7 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
         def loss_infonce(h, h_next):
             loss = infonce(h, h_next, sigma)
             return loss, {"loss": loss.item(), "alignment": alignment(h, h_next).item() / h.shape[-1]}
+        loss_infonce.generators = []
         return loss_infonce
 
     scale_free = opts.pop("scale_free", False)
@@ -575,4 +576,6 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
         """Geometric ramp of the weight from ``lam_start`` (frac 0) to ``lam`` (frac 1)."""
         state["lam"] = lam_start * (lam_end / lam_start) ** min(max(frac, 0.0), 1.0)
     loss_lejepa.set_progress = set_progress
+    # the random generators the loss draws from (fit_encoder's checkpoint saves their state)
+    loss_lejepa.generators = [reg_mod.generator] if name == "sigreg" else []
     return loss_lejepa

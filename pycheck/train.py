@@ -44,12 +44,16 @@ overfits; the signal that separates the inverse from a bent map is the T1 gap
 """
 from __future__ import annotations
 
+import contextvars
 import copy
 import functools
+import hashlib
 import math
+import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -234,7 +238,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                 device=None, progress: bool = True, whiten: str | None = None,
                 dim_out: int | None = None, warm_start: dict | None = None,
                 holdout: float = 0.1, readout: str | None = None, sampler=None,
-                ema: float | None = None, **options) -> nn.Module:
+                ema: float | None = None, checkpoint=None, checkpoint_every: float = 60.0,
+                **options) -> nn.Module:
     """Fit an encoder so that ``f(x)`` minimises ``objective`` on the pairs ``(x, x_next)``.
 
     Parameters
@@ -313,6 +318,18 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         (:func:`set_threads`). With a sampler the last checkpoint is returned unless an
         earlier one is significantly better on the held-out pairs
         (:func:`_select_checkpoint`).
+    checkpoint : str or path, optional
+        A file that makes the fit survive an interruption (Ctrl-C, a killed or preempted
+        job): the training state (weights, optimiser, schedule, moving average, random
+        generators, history, best checkpoint so far) is written there, atomically, every
+        ``checkpoint_every`` seconds of training and at the end of each training phase
+        (each SIGReg weight, a warm start). Calling ``fit_encoder`` again with the same
+        data and arguments resumes from it, and the result is bit-identical to an
+        uninterrupted run on the same device and thread count (tested). The file is
+        deleted when the fit returns. A file written by a call with other data or
+        arguments raises ``ValueError``. With a ``sampler``, the sampler must have
+        ``state_dict()`` and ``load_state_dict(state)`` (its random state is saved too).
+        The file is a pickle: load only files you wrote.
 
     Returns
     -------
@@ -338,6 +355,12 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     TrainingDiverged
         The loss became non-finite (the message names the step).
     """
+    if checkpoint is not None:
+        return _fit_resumable(checkpoint, checkpoint_every, x, x_next, objective, dict(
+            encoder=encoder, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+            device=device, progress=progress, whiten=whiten, dim_out=dim_out,
+            warm_start=warm_start, holdout=holdout, readout=readout, sampler=sampler,
+            ema=ema), options)
     xt, xnt = _as_tensor("x", x), _as_tensor("x_next", x_next)
     if xt.shape != xnt.shape:
         raise ValueError(f"x and x_next must have the same shape, got {tuple(xt.shape)} "
@@ -434,7 +457,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                                      held, loss_fn, steps=steps, batch=batch, lr=lr,
                                      progress=progress, desc=desc,
                                      criterion=criterion, ema=float(ema),
-                                     prefer_last=sampler is not None)
+                                     prefer_last=sampler is not None,
+                                     rngs=([gen, *_loss_generators(loss_fn)], sampler))
     model.history, model.train_seconds, model.readout = history, secs, readout
     if objective == "whitened":
         model.lam = options["lam"]
@@ -480,6 +504,104 @@ def _whitened_lams(lam, holdout: float, encoder, warm_start) -> tuple[float, ...
                          "encoder given by name and no warm_start: one encoder is trained "
                          "per value and the best on held-out pairs is kept")
     return tuple(float(v) for v in seq)
+
+
+def _loss_generators(loss_fn) -> list[torch.Generator]:
+    """The random generators a training loss draws from (SIGReg's slices)."""
+    reg = getattr(loss_fn, "keywords", {}).get("sigreg")       # whitened_loss partial
+    return [reg.generator] if reg is not None else list(getattr(loss_fn, "generators", []))
+
+
+#: the checkpoint of the fit_encoder call in progress (``checkpoint=``), seen by its phases
+_RESUME: contextvars.ContextVar = contextvars.ContextVar("pycheck_resume", default=None)
+
+
+class _Resume:
+    """An interruptible :func:`fit_encoder` call's checkpoint file: one state per training
+    phase, in the (deterministic) order in which the call trains them."""
+
+    def __init__(self, path: Path, every: float, fingerprint: str):
+        self.path, self.every, self.fingerprint = path, every, fingerprint
+        self.phases: list[dict] = []
+        self.next, self.last = 0, time.monotonic()
+        if path.exists():
+            try:
+                data = torch.load(path, map_location="cpu", weights_only=False)
+            except Exception as err:  # noqa: BLE001 -- any unreadable file
+                raise ValueError(f"checkpoint {path} cannot be read ({type(err).__name__}: "
+                                 f"{err}); delete it to start afresh") from err
+            if not isinstance(data, dict) or data.get("fingerprint") != fingerprint:
+                raise ValueError(f"checkpoint {path} was written by a fit_encoder call with "
+                                 "other data or arguments; delete it (or pass another path) "
+                                 "to start afresh")
+            self.phases = data["phases"]
+
+    def take(self) -> tuple[int, dict | None]:
+        """The next phase's index and its saved state (``None``: not started)."""
+        i, self.next = self.next, self.next + 1
+        return i, (self.phases[i] if i < len(self.phases) else None)
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.every
+
+    def save(self, i: int, state: dict) -> None:
+        self.phases[i:i + 1] = [state]
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        torch.save(dict(fingerprint=self.fingerprint, phases=self.phases), tmp)
+        os.replace(tmp, self.path)
+        self.last = time.monotonic()
+
+
+def _fingerprint(x: Tensor, x_next: Tensor, objective: str, kwargs: dict,
+                 options: dict) -> str:
+    """What a checkpoint must have been written by: the data, objective and arguments (a
+    module by its class and initial weights, a sampler by its type)."""
+    h = hashlib.sha256()
+    for t in (x, x_next):
+        h.update(str((tuple(t.shape), t.dtype)).encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    args = dict(kwargs, progress=None)
+    enc = args["encoder"]
+    if isinstance(enc, nn.Module):
+        for v in enc.state_dict().values():
+            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+        args["encoder"] = type(enc).__qualname__
+    if args["sampler"] is not None:
+        args["sampler"] = type(args["sampler"]).__qualname__
+    h.update(repr((objective, sorted(args.items()), sorted(options.items()))).encode())
+    return h.hexdigest()
+
+
+def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
+                   options: dict) -> nn.Module:
+    """:func:`fit_encoder` with ``checkpoint=``: resume from the file, save to it, delete
+    it once the fit has returned."""
+    if _RESUME.get() is not None:
+        raise ValueError("checkpoint: fit_encoder calls with a checkpoint cannot be nested")
+    if not isinstance(checkpoint, (str, os.PathLike)) or not str(checkpoint):
+        raise ValueError(f"checkpoint must be a non-empty file path, got {checkpoint!r}")
+    path = Path(checkpoint)
+    if not path.parent.is_dir() or path.is_dir():
+        raise ValueError(f"checkpoint {path}: its folder must exist and it must not be a "
+                         "folder")
+    if isinstance(every, bool) or not isinstance(every, (int, float, np.floating)) \
+            or not 0 <= every < math.inf:
+        raise ValueError(f"checkpoint_every must be a number of seconds >= 0, got {every!r}")
+    sampler = kwargs["sampler"]
+    if sampler is not None and not (callable(getattr(sampler, "state_dict", None)) and
+                                    callable(getattr(sampler, "load_state_dict", None))):
+        raise ValueError("checkpoint with a sampler: the sampler must have state_dict() and "
+                         "load_state_dict(state) methods, so that its random state is saved "
+                         "and restored with the training state")
+    xt, xnt = _as_tensor("x", x), _as_tensor("x_next", x_next)
+    res = _Resume(path, float(every), _fingerprint(xt, xnt, objective, kwargs, options))
+    token = _RESUME.set(res)
+    try:
+        model = fit_encoder(x, x_next, objective, **kwargs, **options)
+    finally:
+        _RESUME.reset(token)
+    path.unlink(missing_ok=True)
+    return model
 
 
 def _fit_lams(x, x_next, lams: tuple[float, ...], kwargs: dict) -> nn.Module:
@@ -735,21 +857,40 @@ def update(f: nn.Module, loss: Tensor, opt, sched, avg) -> None:
 
 def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
            batch: int, lr: float, progress: bool, desc: str, criterion: Criterion,
-           ema: float = 0.0, prefer_last: bool = False):
+           ema: float = 0.0, prefer_last: bool = False, rngs=((), None)):
     """Adam with warm-up + cosine decay on batches ``draw(batch) -> (rows, k)``
     (:func:`_batches`); returns ``(history, best, seconds)``, ``best = (held-out
     objective, state_dict, step)`` of the best evaluated checkpoint (``None`` without
     held-out pairs; with ``prefer_last`` the last one unless an earlier one is
     significantly better, :func:`_select_checkpoint`). With ``ema > 0`` the checkpoints
     are the exponential moving average of the weights (decay ``min(ema, 1 - EMA_SPAN /
-    steps)``), and ``f`` ends with it."""
+    steps)``), and ``f`` ends with it. ``rngs = (generators, sampler)``: what draws the
+    batches and the loss's randomness; within a :func:`fit_encoder` call with a checkpoint
+    their states are saved and restored with the training state (:class:`_Resume`)."""
     opt, sched, avg = optimiser(f, lr, steps, ema)
     current = f if avg is None else avg.module
+    history, best, last, start, before = [], None, None, 0, 0.0
+    resume, (generators, sampler) = _RESUME.get(), rngs
+    if resume is not None:
+        phase, state = resume.take()
+        if state is not None:
+            f.load_state_dict(state["f"])
+            opt.load_state_dict(state["opt"])
+            sched.load_state_dict(state["sched"])
+            if avg is not None:
+                avg.module.load_state_dict(state["avg"])
+                avg.n_averaged = state["n_averaged"]
+            for g, s in zip(generators, state["rngs"], strict=True):
+                g.set_state(s)
+            if sampler is not None:
+                sampler.load_state_dict(state["sampler"])
+            history, best, last = state["history"], state["best"], state["last"]
+            start, before = state["step"], state["seconds"]
     from tqdm.auto import tqdm
-    bar = tqdm(range(steps), desc=desc, leave=False,
+    bar = tqdm(range(start, steps), desc=desc, leave=False, initial=start, total=steps,
                disable=not progress or not sys.stderr.isatty())
     every = max(1, steps // EVALUATIONS)
-    history, best, last, t0 = [], None, None, time.perf_counter()
+    t0 = time.perf_counter()
     f.train()
     for step in bar:
         if hasattr(loss_fn, "set_progress"):
@@ -772,11 +913,20 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
         if step % 100 == 0 or step == steps - 1 or "heldout" in parts:
             history.append((step, parts))
             bar.set_postfix({k: f"{v:.4g}" for k, v in parts.items()})
+        if resume is not None and (step == steps - 1 or resume.due()):
+            resume.save(phase, dict(
+                step=step + 1, seconds=before + time.perf_counter() - t0,
+                f=f.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
+                avg=None if avg is None else avg.module.state_dict(),
+                n_averaged=None if avg is None else avg.n_averaged,
+                rngs=[g.get_state() for g in generators],
+                sampler=None if sampler is None else sampler.state_dict(),
+                history=history, best=best, last=last))
     if avg is not None:
         f.load_state_dict(avg.module.state_dict())
     if best is not None:
         best = _select_checkpoint(best, last)[:3]
-    return history, best, time.perf_counter() - t0
+    return history, best, before + time.perf_counter() - t0
 
 
 def _select_checkpoint(best, last):

@@ -1,0 +1,177 @@
+"""fit_encoder(checkpoint=...): an interrupted fit resumes to the uninterrupted result, bit
+for bit; bad checkpoints and samplers without state are refused before any work."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+import pycheck.train as T
+from pycheck.train import fit_encoder
+from pycheck.worlds import gaussian_ou_pairs
+
+
+def _mix(v):
+    """A 2D tanh shear then a rotation, used only in this file's tests."""
+    return np.stack([v[:, 0], v[:, 1] + 1.5 * np.tanh(2 * v[:, 0])], 1) @ [[0.8, -0.6],
+                                                                          [0.6, 0.8]]
+
+
+def _pairs(n=1500, seed=0):
+    z, zn = gaussian_ou_pairs(n, 2, 0.5, np.random.default_rng(seed))
+    return _mix(z), _mix(zn)
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _interrupted(monkeypatch, after: int, *args, **kwargs) -> None:
+    """Run fit_encoder(*args, **kwargs) and stop it right after its ``after``-th save."""
+    save, count = T._Resume.save, [0]
+
+    def save_then_stop(self, i, state):
+        save(self, i, state)
+        count[0] += 1
+        if count[0] == after:
+            raise _Interrupt
+    with monkeypatch.context() as m:
+        m.setattr(T._Resume, "save", save_then_stop)
+        with pytest.raises(_Interrupt):
+            fit_encoder(*args, **kwargs)
+
+
+def _same_fit(a, b) -> None:
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+    assert a.history == b.history
+    for attr in ("heldout_objective", "best_step", "selected", "lam"):
+        assert getattr(a, attr, None) == getattr(b, attr, None), attr
+
+
+# within the default's first (lam 0) and second (lam 0.3) fit; and one fit with SIGReg of
+# the whitened batch alone, whose weights are then the ones returned (the default returns
+# the lam 0 fit here, so its lam 0.3 fit is compared only by its held-out value)
+@pytest.mark.parametrize("after,lam", [(37, None), (160, None), (50, 0.3)])
+def test_interrupted_default_fit_resumes_bit_identically(tmp_path, monkeypatch, after, lam):
+    x, xn = _pairs()
+    kw = dict(steps=120, batch_size=128, progress=False, seed=3)
+    if lam is not None:
+        kw["lam"] = lam
+    ref = fit_encoder(x, xn, **kw)
+    path = tmp_path / "fit.ckpt"
+    # every step is saved (checkpoint_every=0): 120 per SIGReg weight, two weights
+    _interrupted(monkeypatch, after, x, xn, checkpoint=path, checkpoint_every=0, **kw)
+    assert path.is_file()
+    res = fit_encoder(x, xn, checkpoint=path, checkpoint_every=0, **kw)
+    assert not path.exists() and not path.with_name(path.name + ".tmp").exists()
+    _same_fit(ref, res)
+    # the fit not returned (the other SIGReg weight) resumed to the same held-out value too
+    if lam is None:
+        assert [(k, v["heldout_objective"], v["selected"]) for k, v in ref.lam_fits.items()] \
+            == [(k, v["heldout_objective"], v["selected"]) for k, v in res.lam_fits.items()]
+
+
+def test_interrupted_sigreg_fit_restores_the_slices_generator(tmp_path, monkeypatch):
+    x, xn = _pairs()
+    kw = dict(steps=90, batch_size=128, progress=False, num_slices=32)
+    ref = fit_encoder(x, xn, "sigreg", **kw)
+    path = tmp_path / "s.ckpt"
+    _interrupted(monkeypatch, 50, x, xn, "sigreg", checkpoint=path, checkpoint_every=0, **kw)
+    # without restoring SIGReg's generator the resumed run would draw other slices
+    _same_fit(ref, fit_encoder(x, xn, "sigreg", checkpoint=path, checkpoint_every=0, **kw))
+
+
+class _StatefulSampler:
+    """Fresh pairs of the test world from its own NumPy generator, with saved state."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, batch):
+        z, zn = gaussian_ou_pairs(batch, 2, 0.5, self.rng)
+        return _mix(z), _mix(zn)
+
+    def state_dict(self):
+        return self.rng.bit_generator.state
+
+    def load_state_dict(self, state):
+        self.rng.bit_generator.state = state
+
+
+def test_interrupted_sampler_fit_restores_the_samplers_state(tmp_path, monkeypatch):
+    x, xn = _pairs()
+    kw = dict(steps=60, batch_size=64, progress=False, lam=0)
+    ref = fit_encoder(x, xn, sampler=_StatefulSampler(1), **kw)
+    path = tmp_path / "f.ckpt"
+    _interrupted(monkeypatch, 25, x, xn, sampler=_StatefulSampler(1), checkpoint=path,
+                 checkpoint_every=0, **kw)
+    # a new sampler object, as after a restart: its state comes from the checkpoint
+    _same_fit(ref, fit_encoder(x, xn, sampler=_StatefulSampler(1), checkpoint=path,
+                               checkpoint_every=0, **kw))
+
+
+def test_checkpoint_refuses_bad_files_and_arguments(tmp_path, monkeypatch):
+    x, xn = _pairs(200)
+    kw = dict(steps=20, batch_size=32, progress=False, lam=0)
+    path = tmp_path / "c.ckpt"
+    _interrupted(monkeypatch, 5, x, xn, checkpoint=path, checkpoint_every=0, **kw)
+    with pytest.raises(ValueError, match="other data or arguments"):
+        fit_encoder(x, xn, checkpoint=path, **dict(kw, steps=21))
+    with pytest.raises(ValueError, match="other data or arguments"):
+        fit_encoder(x[::-1], xn[::-1], checkpoint=path, **kw)
+    assert path.is_file()                     # a refused call leaves the file alone
+    (tmp_path / "junk").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match="cannot be read"):
+        fit_encoder(x, xn, checkpoint=tmp_path / "junk", **kw)
+    for bad, match in [(tmp_path / "missing" / "c.ckpt", "folder must exist"),
+                       (tmp_path, "folder must exist"), ("", "non-empty file path"),
+                       (3, "non-empty file path")]:
+        with pytest.raises(ValueError, match=match):
+            fit_encoder(x, xn, checkpoint=bad, **kw)
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        fit_encoder(x, xn, checkpoint=tmp_path / "d.ckpt", checkpoint_every=-1, **kw)
+    with pytest.raises(ValueError, match="state_dict"):
+        fit_encoder(x, xn, checkpoint=tmp_path / "e.ckpt",
+                    sampler=lambda b: (x[:b], xn[:b]), **kw)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.ckpt", "junk"]
+
+
+def test_fit_killed_in_one_process_resumes_in_another(tmp_path):
+    """The real case: a process killed mid-fit (os._exit, no clean-up), resumed by a new
+    process, gives the bits of a third process that ran without interruption."""
+    script = textwrap.dedent(f"""
+        import os, sys
+        import numpy as np, torch
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from test_train_checkpoint import _pairs
+        import pycheck.train as T
+        x, xn = _pairs()
+        kill, path = int(sys.argv[1]), sys.argv[2]
+        if kill:
+            save, n = T._Resume.save, [0]
+            def save_then_die(self, i, state):
+                save(self, i, state)
+                n[0] += 1
+                if n[0] == kill:
+                    os._exit(3)
+            T._Resume.save = save_then_die
+        enc = T.fit_encoder(x, xn, steps=100, batch_size=128, progress=False, lam=0,
+                            checkpoint=path if path != "-" else None, checkpoint_every=0)
+        torch.save(enc.state_dict(), sys.argv[3])
+        """)
+    run = [sys.executable, "-c", script]
+    ck = str(tmp_path / "p.ckpt")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    killed = subprocess.run(run + ["60", ck, str(tmp_path / "never.pt")], env=env)
+    assert killed.returncode == 3 and os.path.isfile(ck)
+    for args in (["0", ck, str(tmp_path / "resumed.pt")], ["0", "-", str(tmp_path / "ref.pt")]):
+        subprocess.run(run + args, env=env, check=True)
+    a, b = torch.load(tmp_path / "resumed.pt"), torch.load(tmp_path / "ref.pt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not os.path.exists(ck)
