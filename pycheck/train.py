@@ -563,8 +563,10 @@ def _fingerprint(x: Tensor, x_next: Tensor, objective: str, kwargs: dict,
     args = dict(kwargs, progress=None)
     enc = args["encoder"]
     if isinstance(enc, nn.Module):
-        for v in enc.state_dict().values():
-            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+        for v in enc.state_dict().values():   # any dtype (bfloat16 has no NumPy type)
+            h.update(str(v.dtype).encode())
+            h.update(v.detach().cpu().to(torch.complex128 if v.is_complex() else
+                                         torch.float64).contiguous().numpy().tobytes())
         args["encoder"] = type(enc).__qualname__
     if args["sampler"] is not None:
         args["sampler"] = type(args["sampler"]).__qualname__
@@ -601,6 +603,7 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
     finally:
         _RESUME.reset(token)
     path.unlink(missing_ok=True)
+    path.with_name(path.name + ".tmp").unlink(missing_ok=True)   # a save cut short
     return model
 
 

@@ -175,3 +175,26 @@ def test_fit_killed_in_one_process_resumes_in_another(tmp_path):
     a, b = torch.load(tmp_path / "resumed.pt"), torch.load(tmp_path / "ref.pt")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert not os.path.exists(ck)
+
+
+def test_checkpoint_with_a_users_bfloat16_module_and_a_leftover_temporary(tmp_path):
+    """A user's module is fingerprinted by its initial weights whatever their dtype, and
+    the temporary file of a save cut short is removed with the checkpoint."""
+    x, xn = _pairs(300)
+    enc = torch.nn.Sequential(torch.nn.Linear(2, 2)).to(torch.bfloat16)
+    (tmp_path / "b.ckpt.tmp").write_bytes(b"a save cut short")
+    model = fit_encoder(x.astype(np.float32), xn.astype(np.float32), "vicreg",
+                        encoder=_Float32In(enc), steps=10, batch_size=32, progress=False,
+                        checkpoint=tmp_path / "b.ckpt")
+    assert model.history and list(tmp_path.iterdir()) == []
+
+
+class _Float32In(torch.nn.Module):
+    """A bfloat16 module behind a cast: the input stays float32, the output float32."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x.to(torch.bfloat16)).float()
