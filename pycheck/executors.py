@@ -112,12 +112,36 @@ class LocalExecutor:
             with one_blas_thread():
                 for key in todo:
                     fn, kwargs = tasks[key]
-                    done(key, fn(**kwargs))
+                    done(key, with_checkpoint(checkpoint_path(store.out, key), fn, kwargs))
         else:
-            _run_pool(tasks, todo, done, self.jobs)
+            _run_pool(tasks, todo, done, self.jobs, store.out)
 
 
-def _run_pool(tasks: dict[str, Task], todo: list[str], done: Done, jobs: int) -> None:
+def checkpoint_path(out: str | os.PathLike, key: str) -> Path:
+    """Where run ``key`` of the output folder ``out`` keeps its training checkpoint while
+    it trains (``OUT/jobs/checkpoints/KEY.pt``; deleted when its fit returns)."""
+    return Path(out) / "jobs" / "checkpoints" / f"{key}.pt"
+
+
+def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
+    """``fn(**kwargs)`` with ``path`` as the run's checkpoint file
+    (:func:`pycheck.experiments._common.run_checkpoint`: the experiments pass it to
+    ``fit_encoder(checkpoint=...)``), so that a run killed mid-training resumes from its
+    last save (every 60 s of training) when it is run again, with the same result."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    before = os.environ.get("PYCHECK_RUN_CHECKPOINT")
+    os.environ["PYCHECK_RUN_CHECKPOINT"] = str(path)
+    try:
+        return fn(**kwargs)
+    finally:
+        if before is None:
+            os.environ.pop("PYCHECK_RUN_CHECKPOINT", None)
+        else:
+            os.environ["PYCHECK_RUN_CHECKPOINT"] = before
+
+
+def _run_pool(tasks: dict[str, Task], todo: list[str], done: Done, jobs: int,
+              out: str | os.PathLike) -> None:
     """Run ``todo`` in ``jobs`` spawned worker processes; store each result as it comes.
 
     The workers ignore SIGINT (Ctrl-C reaches the whole process group; only this process
@@ -135,7 +159,8 @@ def _run_pool(tasks: dict[str, Task], todo: list[str], done: Done, jobs: int) ->
                              mp_context=multiprocessing.get_context("spawn"))
     ok = False
     try:
-        futures = {ex.submit(tasks[k][0], **tasks[k][1]): k for k in todo}
+        futures = {ex.submit(with_checkpoint, checkpoint_path(out, k), *tasks[k]): k
+                   for k in todo}
         for fut in as_completed(futures):
             try:
                 result = fut.result()
@@ -373,7 +398,7 @@ def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict
     from .train import set_threads
     set_threads(int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))
     path = RunStore(Path(runs_dir).parent).path(key)
-    write_json(path, fn(**kwargs))
+    write_json(path, with_checkpoint(checkpoint_path(Path(runs_dir).parent, key), fn, kwargs))
     return str(path)
 
 

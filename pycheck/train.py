@@ -559,7 +559,7 @@ def _fingerprint(x: Tensor, x_next: Tensor, objective: str, kwargs: dict,
     h = hashlib.sha256()
     for t in (x, x_next):
         h.update(str((tuple(t.shape), t.dtype)).encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+        h.update(t.detach().cpu().contiguous().numpy())    # its buffer: no copy
     args = dict(kwargs, progress=None)
     enc = args["encoder"]
     if isinstance(enc, nn.Module):
@@ -597,6 +597,7 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
                          "and restored with the training state")
     xt, xnt = _as_tensor("x", x), _as_tensor("x_next", x_next)
     res = _Resume(path, float(every), _fingerprint(xt, xnt, objective, kwargs, options))
+    del xt, xnt                     # fit_encoder makes its own; no second copy meanwhile
     token = _RESUME.set(res)
     try:
         model = fit_encoder(x, x_next, objective, **kwargs, **options)

@@ -198,3 +198,63 @@ class _Float32In(torch.nn.Module):
 
     def forward(self, x):
         return self.inner(x.to(torch.bfloat16)).float()
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(antithetic=True), dict(qmc=True),
+                                dict(antithetic=True, qmc=True)])
+def test_world_sampler_state_restores_the_stream(kw):
+    from pycheck.experiments._common import world_sampler
+    draw = world_sampler(3, 0, 0.5, **kw)
+    draw(8)
+    state = draw.state_dict()
+    first = draw(16)
+    draw(4)
+    draw.load_state_dict(state)
+    assert all(np.array_equal(a, b) for a, b in zip(first, draw(16)))
+
+
+def test_experiment_run_killed_mid_training_resumes_to_the_same_result(tmp_path, monkeypatch):
+    """A scaling-style run (fresh antithetic QMC pairs, the matched RealNVP encoder) under
+    the executors' checkpoint (what a SLURM job or a local worker sets), stopped after
+    some saves and run again, stores the uninterrupted run's numbers."""
+    from pycheck.executors import checkpoint_path, with_checkpoint
+    from pycheck.experiments._common import train_and_measure
+    spec = dict(mixing="realnvp", n=2, objective="vicreg", seed=0, rho=0.5, n_train=400,
+                n_test=300, steps=60, batch_size=64, lr=3e-3, encoder="realnvp",
+                fresh=True, antithetic=True, qmc=True)
+    ref = train_and_measure(**spec)
+    path = checkpoint_path(tmp_path, "realnvp-vicreg-N2-seed0")
+    save, count = T._Resume.save, [0]
+
+    def save_then_stop(self, i, state):
+        save(self, i, state)
+        count[0] += 1
+        if count[0] == 30:
+            raise _Interrupt
+    with monkeypatch.context() as m:
+        m.setattr(T._Resume, "due", lambda self: True)   # save every step, not every 60 s
+        m.setattr(T._Resume, "save", save_then_stop)
+        with pytest.raises(_Interrupt):
+            with_checkpoint(path, train_and_measure, spec)
+    assert path.is_file() and "PYCHECK_RUN_CHECKPOINT" not in os.environ
+    res = with_checkpoint(path, train_and_measure, spec)
+    assert not path.exists()
+    for key in ref:
+        if key != "train_seconds":
+            assert res[key] == ref[key], key
+
+
+def test_local_runs_train_with_a_checkpoint_per_run(tmp_path):
+    from pycheck.executors import checkpoint_path
+    from pycheck.store import RunStore
+    store = RunStore(tmp_path, {"what": "checkpoint paths"})
+    done = store.run_many({"a": (_checkpoint_env, {}), "b": (_checkpoint_env, {})})
+    for key in ("a", "b"):
+        assert done[key]["path"] == str(checkpoint_path(tmp_path, key))
+    assert (tmp_path / "jobs" / "checkpoints").is_dir()
+    assert "PYCHECK_RUN_CHECKPOINT" not in os.environ
+
+
+def _checkpoint_env() -> dict:
+    from pycheck.experiments._common import run_checkpoint
+    return {"path": run_checkpoint()}

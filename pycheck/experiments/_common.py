@@ -41,7 +41,7 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     model = fit_encoder(x, g.forward(z_next), objective, encoder=_encoder(encoder, n, seed),
                         steps=steps, batch_size=batch_size, lr=lr, seed=seed, progress=False,
                         sampler=_pair_sampler(g, n, seed, rho, antithetic, qmc) if fresh else None,
-                        **(options or {}))
+                        checkpoint=run_checkpoint(), **(options or {}))
     secs = time.perf_counter() - t0
     h, h_next = embed(model, xt), embed(model, g.forward(zt_next))
     extra = {}
@@ -119,18 +119,36 @@ def world_sampler(n: int, seed: int, rho: float, antithetic: bool = False,
 
     if not antithetic and normals is None:
         from ..worlds import gaussian_ou_pairs
-        return lambda batch: gaussian_ou_pairs(batch, n, rho, rng)
+        return _with_state(lambda batch: gaussian_ou_pairs(batch, n, rho, rng), rng, normals)
     if not antithetic:
         def draw_plain(batch):
             z, eps = states(batch)
             return z, rho * z + scale * eps
-        return draw_plain
+        return _with_state(draw_plain, rng, normals)
 
     def draw(batch):
         k = -(-batch // 2)
         z, eps = states(k)
         z_next = np.concatenate([rho * z + scale * eps, rho * z - scale * eps])
         return np.concatenate([z, z])[:batch], z_next[:batch]
+    return _with_state(draw, rng, normals)
+
+
+def _with_state(draw, rng: np.random.Generator, normals):
+    """``draw`` with ``state_dict()`` / ``load_state_dict(state)``: the generator's state
+    and the Sobol engine's (a copy), so that fit_encoder's checkpoint can save and restore
+    the stream of fresh pairs."""
+    import copy
+
+    def state_dict():
+        return dict(rng=copy.deepcopy(rng.bit_generator.state),
+                    sobol=None if normals is None else copy.deepcopy(normals.engine[0]))
+
+    def load_state_dict(state):
+        rng.bit_generator.state = state["rng"]
+        if normals is not None:
+            normals.engine[0] = copy.deepcopy(state["sobol"])
+    draw.state_dict, draw.load_state_dict = state_dict, load_state_dict
     return draw
 
 
@@ -141,14 +159,15 @@ def _sobol_normals(dim: int, rng: np.random.Generator):
 
     from scipy.special import ndtri
     from scipy.stats import qmc
-    sobol = qmc.Sobol(dim, scramble=True, rng=rng)
+    engine = [qmc.Sobol(dim, scramble=True, rng=rng)]   # a list: a restored state replaces it
     tiny = np.finfo(np.float64).eps
 
     def normals(k: int) -> np.ndarray:
         with warnings.catch_warnings():   # k not a power of 2: valid points, less balanced
             warnings.filterwarnings("ignore", message=".*balance properties.*")
-            u = sobol.random(k)
+            u = engine[0].random(k)
         return ndtri(np.clip(u, tiny, 1 - tiny))
+    normals.engine = engine
     return normals
 
 
@@ -166,7 +185,16 @@ def _pair_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False,
             z = z[:-(-batch // 2)]
         # mixed in float32: the encoder's input precision (Mixing.forward)
         return g.forward(z, np.float32), g.forward(z_next, np.float32)
+    sample.state_dict, sample.load_state_dict = draw.state_dict, draw.load_state_dict
     return sample
+
+
+def run_checkpoint() -> str | None:
+    """The checkpoint file of the run being computed (``fit_encoder(checkpoint=...)``), set
+    by :mod:`pycheck.executors` for every run it starts: a run killed mid-training (a
+    SLURM time limit, Ctrl-C) resumes from it when run again; ``None`` outside them."""
+    import os
+    return os.environ.get("PYCHECK_RUN_CHECKPOINT") or None
 
 
 def _latent_sampler(g, n: int, seed: int, rho: float, qmc: bool = False):

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_table
-from ._common import torch_threads
+from ._common import run_checkpoint, torch_threads
 
 THEOREMS = ("T2",)
 
@@ -72,7 +72,8 @@ def run_one(cfg: dict, alpha: float, seed: int) -> dict:
     enc = fit_encoder(g.forward(z), g.forward(z_next), "sigreg", encoder="mlp",
                       steps=int(cfg["steps"]),
                       batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
-                      progress=bool(cfg.get("progress", True)), **cfg.get("options", {}))
+                      progress=bool(cfg.get("progress", True)), checkpoint=run_checkpoint(),
+                      **cfg.get("options", {}))
     zt, zt_next = gennorm_pairs(int(cfg["n_test"]), n, alpha, rho, rng)
     xt = g.forward(zt)
     h, h_next = embed(enc, xt), embed(enc, g.forward(zt_next))
