@@ -192,7 +192,9 @@ def _pair_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False,
 def run_checkpoint() -> str | None:
     """The checkpoint file of the run being computed (``fit_encoder(checkpoint=...)``), set
     by :mod:`pycheck.executors` for every run it starts: a run killed mid-training (a
-    SLURM time limit, Ctrl-C) resumes from it when run again; ``None`` outside them."""
+    SLURM time limit, Ctrl-C) resumes from it when run again; ``None`` outside them. One
+    ``fit_encoder`` call per run may use it: a second call with other arguments would find
+    the first one's file and refuse it."""
     import os
     return os.environ.get("PYCHECK_RUN_CHECKPOINT") or None
 
