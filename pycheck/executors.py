@@ -449,15 +449,22 @@ def status(out: str | os.PathLike) -> Status:
                 st.running.append(k)
             else:
                 log = job.get("log", "")
-                st.failed.append((k, f"job {job.get('job_id', '?')}: {_reason(log)}", log))
+                st.failed.append((k, f"job {job.get('job_id', '?')}: {_reason(log)}"
+                                  f"{_resumable(out, k)}", log))
     elif missing:
         alive = plan.get("host") == socket.gethostname() and _alive(plan.get("pid"))
         for k in missing:
             if alive:
                 st.running.append(k)
             else:
-                st.failed.append((k, "not done (the local run was interrupted)", ""))
+                st.failed.append((k, "not done (the local run was interrupted)"
+                                  f"{_resumable(out, k)}", ""))
     return st
+
+
+def _resumable(out, key: str) -> str:
+    """``"; resumes from its checkpoint"`` if run ``key`` left one, else ``""``."""
+    return "; resumes from its checkpoint" if checkpoint_path(out, key).is_file() else ""
 
 
 def _alive(pid) -> bool:

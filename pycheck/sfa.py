@@ -123,7 +123,10 @@ def sfa_excess_delta(phi, phi_next, n: int, n_pairs: int, *, ridge: float = 1e-9
     may be nonlinear functions of ``z``, as Hermite polynomials or a network's units are).
     It assumes the population slow span holds ``z`` (R² at infinite sample near 1), so that
     each unit of tilt costs a unit of R²; a gap ``μ_n − μ_{n+1}`` near 0 breaks the first
-    order (the prediction grows without bound, as the error does).
+    order (the prediction grows without bound, as the error does). ``ridge`` (relative
+    to the largest covariance eigenvalue) drops the directions below it: features that are
+    collinear to that level count as one direction, and the prediction changes with them
+    (pass ``ridge=0`` for features whose covariance is well conditioned).
     """
     phi = np.asarray(phi, dtype=np.float64)
     phi_next = np.asarray(phi_next, dtype=np.float64)

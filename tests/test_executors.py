@@ -167,7 +167,12 @@ def test_local_plan_and_status(tmp_path, capsys):
     assert main(["status", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "2/3 done" in out and "failed  r1: not done (the local run was interrupted)" in out
-    assert "pycheck reproduce x" in out
+    assert "pycheck reproduce x" in out and "checkpoint" not in out
+    # a run killed mid-training left its checkpoint: status says the rerun resumes from it
+    executors.checkpoint_path(tmp_path, "r1").write_bytes(b"state")
+    assert main(["status", str(tmp_path)]) == 1
+    assert "r1: not done (the local run was interrupted); resumes from its checkpoint" in \
+        capsys.readouterr().out
 
 
 def test_collect_makes_tables_only_when_all_runs_are_in(tmp_path):
