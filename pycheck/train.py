@@ -421,6 +421,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         reg = SIGReg(default_num_slices(dim_out or d), seed=seed).to(dev) \
             if lam else None
         loss_fn = functools.partial(whitened_loss, lam=lam, sigreg=reg)
+        # the random generators the loss draws from, as make_objective's losses list them
+        loss_fn.generators = [] if reg is None else [reg.generator]
     else:
         loss_fn = make_objective(objective, **options)
 
@@ -458,7 +460,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                                      progress=progress, desc=desc,
                                      criterion=criterion, ema=float(ema),
                                      prefer_last=sampler is not None,
-                                     rngs=([gen, *_loss_generators(loss_fn)], sampler))
+                                     rngs=([gen, *loss_fn.generators], sampler))
     model.history, model.train_seconds, model.readout = history, secs, readout
     if objective == "whitened":
         model.lam = options["lam"]
@@ -506,12 +508,6 @@ def _whitened_lams(lam, holdout: float, encoder, warm_start) -> tuple[float, ...
     return tuple(float(v) for v in seq)
 
 
-def _loss_generators(loss_fn) -> list[torch.Generator]:
-    """The random generators a training loss draws from (SIGReg's slices)."""
-    reg = getattr(loss_fn, "keywords", {}).get("sigreg")       # whitened_loss partial
-    return [reg.generator] if reg is not None else list(getattr(loss_fn, "generators", []))
-
-
 #: the checkpoint of the fit_encoder call in progress (``checkpoint=``), seen by its phases
 _RESUME: contextvars.ContextVar = contextvars.ContextVar("pycheck_resume", default=None)
 
@@ -544,11 +540,15 @@ class _Resume:
     def due(self) -> bool:
         return time.monotonic() - self.last >= self.every
 
+    @property
+    def tmp(self) -> Path:
+        """Where a save is written before it replaces the checkpoint."""
+        return self.path.with_name(self.path.name + ".tmp")
+
     def save(self, i: int, state: dict) -> None:
         self.phases[i:i + 1] = [state]
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        torch.save(dict(fingerprint=self.fingerprint, phases=self.phases), tmp)
-        os.replace(tmp, self.path)
+        torch.save(dict(fingerprint=self.fingerprint, phases=self.phases), self.tmp)
+        os.replace(self.tmp, self.path)
         self.last = time.monotonic()
 
 
@@ -604,7 +604,7 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
     finally:
         _RESUME.reset(token)
     path.unlink(missing_ok=True)
-    path.with_name(path.name + ".tmp").unlink(missing_ok=True)   # a save cut short
+    res.tmp.unlink(missing_ok=True)     # a save cut short
     return model
 
 
