@@ -329,8 +329,8 @@ def default_device() -> str:
 
 def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: int,
               lr: float, seed: int, lam: float = 0.1, num_slices: int = 256,
-              channels=(8, 16, 32, 32), progress: bool = True,
-              desc: str = "train") -> tuple[ConvEncoder, list[dict]]:
+              channels=(8, 16, 32, 32), progress: bool = True, desc: str = "train",
+              checkpoint=None, checkpoint_every: float = 60) -> tuple[ConvEncoder, list[dict]]:
     """Train a :class:`ConvEncoder` with LeJEPA's alignment + SIGReg on frame pairs.
 
     Loss ``alignment(h, h') / n + lam * SIGReg([h, h'])`` with a constant ``lam``, built
@@ -346,6 +346,10 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
     steps, batch_size, lr : Adam steps, pairs per step, learning rate.
     seed : seeds the initialisation, the minibatches and SIGReg's directions.
     lam : SIGReg weight (constant over training).
+    checkpoint, checkpoint_every : as in :func:`pycheck.train.fit_encoder`: the training
+        state (weights, Adam, the minibatch and SIGReg generators, the history) is saved
+        there every ``checkpoint_every`` seconds; rerunning the same call resumes to the
+        uninterrupted result, bit for bit on CPU; the file is deleted when training ends.
 
     Returns the encoder (eval mode) and a short loss history (every ~10% of the steps).
     Raises ``RuntimeError`` naming the step if the loss becomes non-finite.
@@ -357,6 +361,31 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
     if len(pairs) < 2 or steps < 1 or batch_size < 2:
         raise ValueError(f"need >= 2 pairs, steps >= 1, batch_size >= 2; got {len(pairs)} "
                          f"pairs, steps={steps}, batch_size={batch_size}")
+    args = dict(frames=frames, pairs=pairs, steps=steps, batch_size=batch_size, lr=lr,
+                seed=seed, lam=lam, num_slices=num_slices, channels=tuple(channels),
+                progress=progress, desc=desc)
+    if checkpoint is None:
+        return _train_cnn(**args)
+    from .train import resuming
+
+    def fingerprint():
+        h = hashlib.sha256(np.ascontiguousarray(frames).data)
+        h.update(np.ascontiguousarray(pairs).data)
+        h.update(repr((frames.shape, pairs.shape, pairs.dtype, steps, batch_size, lr, seed,
+                       lam, num_slices, tuple(channels))).encode())
+        return h.hexdigest()
+    with resuming(checkpoint, checkpoint_every, None, fingerprint, "train_cnn"):
+        return _train_cnn(**args)
+
+
+def _train_cnn(frames, pairs, *, steps, batch_size, lr, seed, lam, num_slices, channels,
+               progress, desc):
+    """:func:`train_cnn`'s loop; within :func:`pycheck.train.resuming` it restores and saves
+    its state."""
+    from tqdm.auto import tqdm
+
+    from .objectives import SIGReg, alignment
+    from .train import _RESUME, restore_training_state, training_state
     device = default_device()
     torch.manual_seed(seed)
     model = ConvEncoder(channels=tuple(channels)).to(device)
@@ -366,8 +395,16 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     rng = np.random.default_rng([seed, 5])
     data = torch.from_numpy(frames)
-    history, every = [], max(1, steps // 10)
-    bar = tqdm(range(steps), desc=desc, disable=not (progress and sys.stderr.isatty()))
+    history, every, start = [], max(1, steps // 10), 0
+    resume = _RESUME.get()
+    if resume is not None:
+        phase, state = resume.take()
+        if state is not None:
+            restore_training_state(state, model, opt, None, [sigreg.generator], None)
+            rng.bit_generator.state = state["rng"]
+            history, start = state["history"], state["step"]
+    bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps,
+               disable=not (progress and sys.stderr.isatty()))
     model.train()
     for step in bar:
         b = pairs[rng.integers(0, len(pairs), size=min(batch_size, len(pairs)))]
@@ -384,6 +421,10 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
         if step % every == 0 or step == steps - 1:
             history.append(dict(step=step, **parts))
             bar.set_postfix(loss=f"{parts['loss']:.3f}")
+        if resume is not None and (step == steps - 1 or resume.due()):
+            resume.save(phase, training_state(model, opt, None, [sigreg.generator], None,
+                                              step=step + 1, rng=rng.bit_generator.state,
+                                              history=history))
     model.eval()
     return model, history
 

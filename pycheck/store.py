@@ -211,12 +211,16 @@ class RunStore:
         return self.path(key).is_file()
 
     def run(self, key: str, fn: Callable[[], dict]) -> dict:
+        """``fn()``'s result, stored under ``key``, or the stored one. ``fn`` runs with the
+        run's checkpoint file set (:func:`pycheck.executors.with_checkpoint`), so a run
+        killed mid-training resumes when it is run again."""
+        from .executors import checkpoint_path, with_checkpoint
         p = self.path(key)
         if p.is_file():
             self.reused += 1
             return read_json(p)
         t0 = time.perf_counter()
-        result = fn()
+        result = with_checkpoint(checkpoint_path(self.out, key), fn, {})
         self._store(key, result)
         self.computed += 1
         print(f"  {key} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)

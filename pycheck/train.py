@@ -44,6 +44,7 @@ overfits; the signal that separates the inverse from a bent map is the T1 gap
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import functools
@@ -516,7 +517,7 @@ class _Resume:
     """An interruptible :func:`fit_encoder` call's checkpoint file: one state per training
     phase, in the (deterministic) order in which the call trains them."""
 
-    def __init__(self, path: Path, every: float, fingerprint: str):
+    def __init__(self, path: Path, every: float, fingerprint: str, who: str = "fit_encoder"):
         self.path, self.every, self.fingerprint = path, every, fingerprint
         self.phases: list[dict] = []
         self.next, self.last = 0, time.monotonic()
@@ -527,7 +528,7 @@ class _Resume:
                 raise ValueError(f"checkpoint {path} cannot be read ({type(err).__name__}: "
                                  f"{err}); delete it to start afresh") from err
             if not isinstance(data, dict) or data.get("fingerprint") != fingerprint:
-                raise ValueError(f"checkpoint {path} was written by a fit_encoder call with "
+                raise ValueError(f"checkpoint {path} was written by a {who} call with "
                                  "other data or arguments; delete it (or pass another path) "
                                  "to start afresh")
             self.phases = data["phases"]
@@ -578,8 +579,23 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
                    options: dict) -> nn.Module:
     """:func:`fit_encoder` with ``checkpoint=``: resume from the file, save to it, delete
     it once the fit has returned."""
+    def fingerprint():
+        xt, xnt = _as_tensor("x", x), _as_tensor("x_next", x_next)
+        return _fingerprint(xt, xnt, objective, kwargs, options)  # fit_encoder makes its own
+    with resuming(checkpoint, every, kwargs["sampler"], fingerprint):
+        return fit_encoder(x, x_next, objective, **kwargs, **options)
+
+
+@contextlib.contextmanager
+def resuming(checkpoint, every, sampler, fingerprint, who: str = "fit_encoder"):
+    """Within this block the training loops (:func:`_train`, and
+    :func:`pycheck.experiments._common.fit_supervised`) resume from ``checkpoint`` and save
+    to it every ``every`` seconds; the file is deleted when the block ends without an
+    error. ``fingerprint()`` says what wrote the file (:func:`_fingerprint`); a file written
+    by anything else is refused. Paths, ``every`` and a ``sampler`` without
+    ``state_dict``/``load_state_dict`` are checked before any work."""
     if _RESUME.get() is not None:
-        raise ValueError("checkpoint: fit_encoder calls with a checkpoint cannot be nested")
+        raise ValueError(f"checkpoint: {who} calls with a checkpoint cannot be nested")
     if not isinstance(checkpoint, (str, os.PathLike)) or not str(checkpoint):
         raise ValueError(f"checkpoint must be a non-empty file path, got {checkpoint!r}")
     path = Path(checkpoint)
@@ -589,23 +605,19 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
     if isinstance(every, bool) or not isinstance(every, (int, float, np.floating)) \
             or not 0 <= every < math.inf:
         raise ValueError(f"checkpoint_every must be a number of seconds >= 0, got {every!r}")
-    sampler = kwargs["sampler"]
     if sampler is not None and not (callable(getattr(sampler, "state_dict", None)) and
                                     callable(getattr(sampler, "load_state_dict", None))):
         raise ValueError("checkpoint with a sampler: the sampler must have state_dict() and "
                          "load_state_dict(state) methods, so that its random state is saved "
                          "and restored with the training state")
-    xt, xnt = _as_tensor("x", x), _as_tensor("x_next", x_next)
-    res = _Resume(path, float(every), _fingerprint(xt, xnt, objective, kwargs, options))
-    del xt, xnt                     # fit_encoder makes its own; no second copy meanwhile
+    res = _Resume(path, float(every), fingerprint(), who)
     token = _RESUME.set(res)
     try:
-        model = fit_encoder(x, x_next, objective, **kwargs, **options)
+        yield res
     finally:
         _RESUME.reset(token)
     path.unlink(missing_ok=True)
     res.tmp.unlink(missing_ok=True)     # a save cut short
-    return model
 
 
 def _fit_lams(x, x_next, lams: tuple[float, ...], kwargs: dict) -> nn.Module:
@@ -878,16 +890,10 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
     if resume is not None:
         phase, state = resume.take()
         if state is not None:
-            f.load_state_dict(state["f"])
-            opt.load_state_dict(state["opt"])
-            sched.load_state_dict(state["sched"])
+            restore_training_state(state, f, opt, sched, generators, sampler)
             if avg is not None:
                 avg.module.load_state_dict(state["avg"])
                 avg.n_averaged = state["n_averaged"]
-            for g, s in zip(generators, state["rngs"], strict=True):
-                g.set_state(s)
-            if sampler is not None:
-                sampler.load_state_dict(state["sampler"])
             history, best, last = state["history"], state["best"], state["last"]
             start, before = state["step"], state["seconds"]
     from tqdm.auto import tqdm
@@ -918,19 +924,40 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
             history.append((step, parts))
             bar.set_postfix({k: f"{v:.4g}" for k, v in parts.items()})
         if resume is not None and (step == steps - 1 or resume.due()):
-            resume.save(phase, dict(
+            resume.save(phase, training_state(
+                f, opt, sched, generators, sampler,
                 step=step + 1, seconds=before + time.perf_counter() - t0,
-                f=f.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
                 avg=None if avg is None else avg.module.state_dict(),
                 n_averaged=None if avg is None else avg.n_averaged,
-                rngs=[g.get_state() for g in generators],
-                sampler=None if sampler is None else sampler.state_dict(),
                 history=history, best=best, last=last))
     if avg is not None:
         f.load_state_dict(avg.module.state_dict())
     if best is not None:
         best = _select_checkpoint(best, last)[:3]
     return history, best, before + time.perf_counter() - t0
+
+
+def training_state(f: nn.Module, opt, sched, generators, sampler, **extra) -> dict:
+    """A training loop's state for :class:`_Resume`: weights, optimiser, schedule (or
+    ``None``), the states of the torch ``generators`` and of a ``sampler`` (or ``None``),
+    and ``extra``. :func:`restore_training_state` puts it back."""
+    return dict(f=f.state_dict(), opt=opt.state_dict(),
+                sched=None if sched is None else sched.state_dict(),
+                rngs=[g.get_state() for g in generators],
+                sampler=None if sampler is None else sampler.state_dict(), **extra)
+
+
+def restore_training_state(state: dict, f: nn.Module, opt, sched, generators,
+                           sampler) -> None:
+    """Load a :func:`training_state` into the same (freshly built) objects."""
+    f.load_state_dict(state["f"])
+    opt.load_state_dict(state["opt"])
+    if sched is not None:
+        sched.load_state_dict(state["sched"])
+    for g, s in zip(generators, state["rngs"], strict=True):
+        g.set_state(s)
+    if sampler is not None:
+        sampler.load_state_dict(state["sampler"])
 
 
 def _select_checkpoint(best, last):

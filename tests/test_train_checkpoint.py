@@ -29,19 +29,26 @@ class _Interrupt(Exception):
     pass
 
 
-def _interrupted(monkeypatch, after: int, *args, **kwargs) -> None:
-    """Run fit_encoder(*args, **kwargs) and stop it right after its ``after``-th save."""
+def _stop_after(monkeypatch, saves: int, fn, *args, **kwargs) -> None:
+    """Run fn(*args, **kwargs), saving at every step (not every 60 s), and stop it right
+    after its ``saves``-th save."""
     save, count = T._Resume.save, [0]
 
     def save_then_stop(self, i, state):
         save(self, i, state)
         count[0] += 1
-        if count[0] == after:
+        if count[0] == saves:
             raise _Interrupt
     with monkeypatch.context() as m:
+        m.setattr(T._Resume, "due", lambda self: True)
         m.setattr(T._Resume, "save", save_then_stop)
         with pytest.raises(_Interrupt):
-            fit_encoder(*args, **kwargs)
+            fn(*args, **kwargs)
+
+
+def _interrupted(monkeypatch, after: int, *args, **kwargs) -> None:
+    """Run fit_encoder(*args, **kwargs) and stop it right after its ``after``-th save."""
+    _stop_after(monkeypatch, after, fit_encoder, *args, **kwargs)
 
 
 def _same_fit(a, b) -> None:
@@ -224,18 +231,7 @@ def test_experiment_run_killed_mid_training_resumes_to_the_same_result(tmp_path,
                 fresh=True, antithetic=True, qmc=True)
     ref = train_and_measure(**spec)
     path = checkpoint_path(tmp_path, "realnvp-vicreg-N2-seed0")
-    save, count = T._Resume.save, [0]
-
-    def save_then_stop(self, i, state):
-        save(self, i, state)
-        count[0] += 1
-        if count[0] == 30:
-            raise _Interrupt
-    with monkeypatch.context() as m:
-        m.setattr(T._Resume, "due", lambda self: True)   # save every step, not every 60 s
-        m.setattr(T._Resume, "save", save_then_stop)
-        with pytest.raises(_Interrupt):
-            with_checkpoint(path, train_and_measure, spec)
+    _stop_after(monkeypatch, 30, with_checkpoint, path, train_and_measure, spec)
     assert path.is_file() and "PYCHECK_RUN_CHECKPOINT" not in os.environ
     res = with_checkpoint(path, train_and_measure, spec)
     assert not path.exists()
@@ -258,3 +254,59 @@ def test_local_runs_train_with_a_checkpoint_per_run(tmp_path):
 def _checkpoint_env() -> dict:
     from pycheck.experiments._common import run_checkpoint
     return {"path": run_checkpoint()}
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_interrupted_supervised_fit_resumes_bit_identically(tmp_path, monkeypatch, fresh):
+    """The scaling experiment's supervised ceiling (fit_supervised), stored pairs or fresh
+    QMC latents, cut after 23 of 40 steps and rerun, returns the uninterrupted weights."""
+    from pycheck.experiments._common import _encoder, _latent_sampler, fit_supervised
+    from pycheck.mixings import make_mixing
+    g = make_mixing("realnvp", 2, 0)
+    z = np.random.default_rng(0).standard_normal((500, 2))
+    sampler = (lambda: _latent_sampler(g, 2, 0, 0.5, qmc=True)) if fresh else (lambda: None)
+    kw = dict(steps=40, batch_size=64, lr=3e-3, seed=1)
+    ref = fit_supervised(g.forward(z), z, _encoder("realnvp", 2, 0), sampler=sampler(), **kw)
+    path = tmp_path / "sup.ckpt"
+    _stop_after(monkeypatch, 23, fit_supervised, g.forward(z), z, _encoder("realnvp", 2, 0),
+                sampler=sampler(), checkpoint=path, **kw)
+    assert path.is_file()
+    with pytest.raises(ValueError, match="other data or arguments"):
+        fit_supervised(g.forward(z), z, _encoder("realnvp", 2, 0), sampler=sampler(),
+                       checkpoint=path, **dict(kw, lr=1e-3))
+    res = fit_supervised(g.forward(z), z, _encoder("realnvp", 2, 0), sampler=sampler(),
+                         checkpoint=path, **kw)
+    assert not path.exists()
+    sa, sb = ref.state_dict(), res.state_dict()
+    # (mutation-checked, session 24: dropping the restore of Adam, the schedule, the batch
+    # generator or the sampler's state each fails this test)
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_interrupted_reacher_cnn_resumes_bit_identically(tmp_path, monkeypatch):
+    """train_cnn (Reacher's conv encoder) cut after 7 of 12 steps and rerun returns the
+    uninterrupted weights and history; a file from other arguments is refused."""
+    from pycheck.reacher import train_cnn
+    frames = np.random.default_rng(0).integers(0, 256, (40, 64, 64, 3), dtype=np.uint8)
+    pairs = np.stack([np.arange(39), np.arange(1, 40)], 1)
+    kw = dict(steps=12, batch_size=8, lr=1e-3, seed=2, channels=(4, 4, 4, 4), progress=False,
+              num_slices=16)
+    ref, ref_hist = train_cnn(frames, pairs, **kw)
+    path = tmp_path / "cnn.ckpt"
+    _stop_after(monkeypatch, 7, train_cnn, frames, pairs, checkpoint=path, **kw)
+    with pytest.raises(ValueError, match="train_cnn call with other data"):
+        train_cnn(frames, pairs[:-1], checkpoint=path, **kw)
+    res, res_hist = train_cnn(frames, pairs, checkpoint=path, **kw)
+    assert not path.exists() and res_hist == ref_hist
+    sa, sb = ref.state_dict(), res.state_dict()
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_sequential_store_runs_train_with_a_checkpoint_per_run(tmp_path):
+    """RunStore.run (the control and anisotropic experiments' runs) sets the run's
+    checkpoint as the executors do."""
+    from pycheck.executors import checkpoint_path
+    from pycheck.store import RunStore
+    store = RunStore(tmp_path, {"what": "checkpoint paths"})
+    assert store.run("c", _checkpoint_env)["path"] == str(checkpoint_path(tmp_path, "c"))
+    assert "PYCHECK_RUN_CHECKPOINT" not in os.environ

@@ -190,11 +190,12 @@ def _pair_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False,
 
 
 def run_checkpoint() -> str | None:
-    """The checkpoint file of the run being computed (``fit_encoder(checkpoint=...)``), set
-    by :mod:`pycheck.executors` for every run it starts: a run killed mid-training (a
-    SLURM time limit, Ctrl-C) resumes from it when run again; ``None`` outside them. One
-    ``fit_encoder`` call per run may use it: a second call with other arguments would find
-    the first one's file and refuse it."""
+    """The checkpoint file of the run being computed (``fit_encoder(checkpoint=...)``,
+    ``fit_supervised(checkpoint=...)``), set by :mod:`pycheck.executors` and
+    :meth:`pycheck.store.RunStore.run` for every run they start: a run killed mid-training
+    (a SLURM time limit, Ctrl-C) resumes from it when run again; ``None`` outside them.
+    One such call per run may use it: a second call with other arguments would find the
+    first one's file and refuse it."""
     import os
     return os.environ.get("PYCHECK_RUN_CHECKPOINT") or None
 
@@ -207,6 +208,7 @@ def _latent_sampler(g, n: int, seed: int, rho: float, qmc: bool = False):
     def sample(batch):
         z, _ = draw(batch)
         return g.forward(z, np.float32), z
+    sample.state_dict, sample.load_state_dict = draw.state_dict, draw.load_state_dict
     return sample
 
 
@@ -221,24 +223,48 @@ def _encoder(kind: str, n: int, seed: int):
 
 
 def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, seed: int,
-                   sampler=None):
+                   sampler=None, checkpoint=None, checkpoint_every: float = 60):
     """Regress ``encoder`` on the true latents, ``E ||f(x) - z||²``, with fit_encoder's input
     whitening, optimiser and schedule; returns the trained :class:`Standardized` model.
     ``sampler(batch) -> (x, z)`` draws fresh pairs for every step (``x, z`` then only fit
-    the input whitening)."""
+    the input whitening). ``checkpoint``, ``checkpoint_every``: as in
+    :func:`pycheck.train.fit_encoder` (an interrupted fit resumes to the same bits; a
+    sampler then needs ``state_dict``/``load_state_dict``)."""
+    import torch
+
+    from ..train import _fingerprint, resuming
+    xt = torch.from_numpy(np.asarray(x, dtype=np.float64))
+    zf = torch.from_numpy(np.asarray(z)).float()
+    if checkpoint is None:
+        return _regress(xt, zf, encoder, steps, batch_size, lr, seed, sampler)
+    args = dict(encoder=encoder, sampler=sampler, steps=steps, batch_size=batch_size, lr=lr,
+                seed=seed)
+    with resuming(checkpoint, checkpoint_every, sampler,
+                  lambda: _fingerprint(xt, zf, "supervised", args, {}), "fit_supervised"):
+        return _regress(xt, zf, encoder, steps, batch_size, lr, seed, sampler)
+
+
+def _regress(xt, zf, encoder, steps: int, batch_size: int, lr: float, seed: int, sampler):
+    """:func:`fit_supervised`'s loop; within :func:`pycheck.train.resuming` it restores and
+    saves its state (weights, Adam, schedule, batch generator, sampler)."""
     import torch
 
     from ..encoders import Standardized
-    from ..train import default_whiten, warmup_cosine
-    xt = torch.from_numpy(np.asarray(x, dtype=np.float64))
+    from ..train import (_RESUME, default_whiten, one_blas_thread, restore_training_state,
+                         training_state, warmup_cosine)
     model = Standardized.fit(encoder, xt, default_whiten(encoder))
-    xf, zf = xt.float(), torch.from_numpy(np.asarray(z)).float()
+    xf = xt.float()
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     sched = warmup_cosine(opt, steps)
     gen = torch.Generator().manual_seed(seed)
-    from ..train import one_blas_thread
+    resume, start = _RESUME.get(), 0
+    if resume is not None:
+        phase, state = resume.take()
+        if state is not None:
+            restore_training_state(state, model, opt, sched, [gen], sampler)
+            start = state["step"]
     with one_blas_thread():                  # as fit_encoder (see train.set_threads)
-        for _ in range(steps):
+        for step in range(start, steps):
             if sampler is None:
                 idx = torch.randint(len(xf), (min(batch_size, len(xf)),), generator=gen)
                 xb, zb = xf[idx], zf[idx]
@@ -250,6 +276,9 @@ def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, see
             loss.backward()
             opt.step()
             sched.step()
+            if resume is not None and (step == steps - 1 or resume.due()):
+                resume.save(phase, training_state(model, opt, sched, [gen], sampler,
+                                                  step=step + 1))
     return model.eval()
 
 
@@ -270,7 +299,8 @@ def supervised_reference(*, mixing: str, n: int, seed: int, rho: float, n_train:
     t0 = time.perf_counter()
     sampler = _latent_sampler(g, n, seed, rho, qmc) if fresh else None
     model = fit_supervised(g.forward(z), z, _encoder(encoder, n, seed), steps=steps,
-                           batch_size=batch_size, lr=lr, seed=seed, sampler=sampler)
+                           batch_size=batch_size, lr=lr, seed=seed, sampler=sampler,
+                           checkpoint=run_checkpoint())
     secs = time.perf_counter() - t0
     h = embed(model, g.forward(zt))
     return dict(experiment_run=f"{mixing}-supervised-N{n}-seed{seed}", mixing=mixing, n=n,

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..store import RunStore, savefig, write_table
 from . import ExperimentFailed
-from ._common import torch_threads
+from ._common import run_checkpoint, torch_threads
 
 THEOREMS = ("A1", "A2")
 
@@ -111,7 +111,8 @@ def run_one(cfg: dict, n: int, ratio: float, objective: str, seed: int) -> dict:
     zt, ztn = anisotropic_ou_pairs(int(cfg["n_test"]), rho, rng)
     model = fit_encoder(g.forward(z), g.forward(zn), objective, steps=int(cfg["steps"]),
                         batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
-                        progress=False, **cfg["options"].get(objective, {}))
+                        progress=False, checkpoint=run_checkpoint(),
+                        **cfg["options"].get(objective, {}))
     xt = g.forward(zt)
     h, hn = embed(model, xt), embed(model, g.forward(ztn))
     he2 = (hermite(2, zt[:, 0]) / math.sqrt(2))[:, None]

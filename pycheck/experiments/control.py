@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from ._common import torch_threads
+from ._common import run_checkpoint, torch_threads
 from ..store import RunStore, savefig, write_json, write_table
 
 THEOREMS = ("T4",)
@@ -83,7 +83,8 @@ def run_one(cfg: dict, world: str, steps: int, seed: int) -> dict:
         raise ValueError(f"unknown world {world!r}")
     enc = fit_encoder(g.forward(z), g.forward(z_next), "sigreg", encoder="mlp", steps=steps,
                       batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
-                      progress=bool(cfg.get("progress", True)), **cfg.get("options", {}))
+                      progress=bool(cfg.get("progress", True)), checkpoint=run_checkpoint(),
+                      **cfg.get("options", {}))
     zt, zt_next = gaussian_ou_pairs(int(cfg["n_test"]), n, rho, np.random.default_rng([seed, 13]))
     res = dict(world=world, steps=steps, seed=seed, mixing=cfg["mixing"],
                n_train=int(cfg["n_train"]), n_test=int(cfg["n_test"]))

@@ -40,7 +40,7 @@ import numpy as np
 
 from ..planning import straight_line_plans
 from ..store import RunStore, savefig, write_json, write_table
-from ._common import torch_threads
+from ._common import run_checkpoint, torch_threads
 
 THEOREMS = ["T4", "T1"]
 ENCODERS = ("gauss-OU", "trajectory")
@@ -222,7 +222,7 @@ def run_one(data: _Data, encoder: str, seed: int) -> dict:
     model, history = R.train_cnn(train["frames"], train["pairs"], steps=c["steps"],
                                  batch_size=c["batch_size"], lr=c["lr"], seed=seed,
                                  lam=c["lam"], channels=c["channels"],
-                                 desc=f"{encoder} seed {seed}")
+                                 desc=f"{encoder} seed {seed}", checkpoint=run_checkpoint())
     out = dict(encoder=encoder, seed=seed, history=history)
     if c["sfa_min_variance"] > 0:
         head = _scores(data, model, ou_test, seed)
