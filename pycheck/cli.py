@@ -1,4 +1,5 @@
-"""The ``pycheck`` command line: list, show, cite, verify, audit, reproduce, status, bench."""
+"""The ``pycheck`` command line: list, show, cite, verify, audit, reproduce, status, fit,
+bench."""
 from __future__ import annotations
 
 import argparse
@@ -352,6 +353,11 @@ def cmd_status(m: Manifest | None, args) -> int:
     return EXIT_FAIL if st.failed else 0
 
 
+def cmd_fit(m: Manifest | None, args) -> int:
+    from . import fitcmd
+    return fitcmd.run(args)
+
+
 def cmd_bench(m: Manifest | None, args) -> int:
     from . import bench
     return bench.main(args.rest)
@@ -402,6 +408,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="any other sbatch option, e.g. qos=high (repeatable)")
     s = sub.add_parser("status", help="runs of an output folder: done, queued, running, failed")
     s.add_argument("out", metavar="OUT", type=path_arg, help="the folder `pycheck reproduce` writes")
+    s = sub.add_parser("fit", help="train an encoder on your own pairs or sequence (.npz/.npy)",
+                       description=(
+        "Train an encoder with pycheck.fit_encoder (its defaults) on your own positive "
+        "pairs (an .npz with arrays x and x_next) or on a sequence whose consecutive rows "
+        "are the pairs. Writes DIR/encoder.pt, embedding.npy, history.png and fit.json; "
+        "an interrupted fit resumes when the same command is run again (DIR/fit.ckpt). "
+        "Exit code 2 on bad input, with nothing written."))
+    from .fitcmd import add_arguments
+    add_arguments(s, path_arg)
     s = sub.add_parser("bench", add_help=False,  # --help goes to pycheck.bench's own parser
                        help="training throughput and SIGReg speed (pycheck bench --help)")
     s.add_argument("rest", nargs=argparse.REMAINDER)
@@ -422,7 +437,7 @@ def _note_fallback_manifest(m: Manifest, explicit: str | None) -> None:
 
 COMMANDS = {"list": cmd_list, "show": cmd_show, "cite": cmd_cite, "verify": cmd_verify,
             "audit": cmd_audit, "reproduce": cmd_reproduce, "status": cmd_status,
-            "bench": cmd_bench}
+            "fit": cmd_fit, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -438,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         args.argv = list(sys.argv[1:] if argv is None else argv)
+        if args.verb == "fit":           # the user's data: no manifest involved
+            return cmd_fit(None, args)
         m = load(args.manifest)
         _note_fallback_manifest(m, args.manifest)
         return COMMANDS[args.verb](m, args)

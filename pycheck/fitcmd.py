@@ -1,0 +1,258 @@
+"""``pycheck fit``: :func:`pycheck.train.fit_encoder` on a user's own data, from the shell.
+
+The data is a NumPy file: an ``.npz`` with two arrays of positive pairs (``--x``,
+``--x-next``, rows matched) or one sequence (``--sequence KEY``: consecutive rows are the
+pairs; a 3-D array ``(episodes, T, d)`` pairs rows within each episode only), or an ``.npy``
+holding one such sequence. Optional ``--z KEY``: the true latents of the rows of ``x``
+(of the sequence's rows), used only to report ``R²(x -> z)`` and ``R²(h -> z)``
+(:func:`pycheck.metrics.linear_r2`), never in training.
+
+Written to ``--out DIR``: ``encoder.pt`` (the returned module, ``torch.save``; load with
+``torch.load(path, weights_only=False)`` and embed with :func:`pycheck.train.embed`),
+``embedding.npy`` (the embedding of every row of ``x``, or of every row of the sequence,
+float64), ``history.png`` (:func:`pycheck.train.plot_history`) and, last, ``fit.json`` (the
+arguments, the held-out objective, the read-out and checkpoint chosen, seconds, the R²
+values if ``--z`` was given). While it trains, ``DIR/fit.ckpt`` holds the training state
+(``fit_encoder(checkpoint=...)``): an interrupted fit (Ctrl-C, a killed job) resumes from it
+when the same command is run again, to the same bits. Bad input exits with code 2 before
+any training, leaving nothing behind; a finished fit (``fit.json``) is never overwritten.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+OBJECTIVES = ("whitened", "sigreg", "vicreg", "infonce")
+
+
+class DataError(ValueError):
+    """The data file or its arrays cannot be used (the CLI exits with code 2)."""
+
+
+def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
+    s.add_argument("data", metavar="DATA", type=path_arg,
+                   help=".npz with arrays of pairs (--x, --x-next) or a sequence "
+                        "(--sequence), or .npy holding one sequence")
+    s.add_argument("--out", metavar="DIR", type=path_arg, required=True,
+                   help="output folder (encoder.pt, embedding.npy, history.png, fit.json)")
+    s.add_argument("--x", default="x", metavar="KEY", help="first views in the .npz (default x)")
+    s.add_argument("--x-next", default="x_next", metavar="KEY",
+                   help="second views in the .npz (default x_next)")
+    s.add_argument("--sequence", metavar="KEY",
+                   help="one array (T, d) or (episodes, T, d) in the .npz whose consecutive "
+                        "rows are the pairs (an .npy is always a sequence)")
+    s.add_argument("--z", metavar="KEY", help="true latents of the rows, only to report R²")
+    s.add_argument("--objective", choices=OBJECTIVES, default="whitened",
+                   help="training objective (default whitened: fit_encoder's default)")
+    s.add_argument("--encoder", choices=("residual-mlp", "mlp"), default="residual-mlp")
+    s.add_argument("--steps", type=int, default=3000, help="Adam steps (default 3000)")
+    s.add_argument("--batch-size", type=int, default=1024, help="pairs per step (default 1024)")
+    s.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--holdout", type=float, default=0.1,
+                   help="share of pairs held out to select the checkpoint (default 0.1)")
+    s.add_argument("--dim-out", type=int, metavar="K", help="embedding width (default d)")
+    s.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="another fit_encoder option, VALUE in JSON, e.g. lam=0.1 or "
+                        "'warm_start={\"objective\": \"vicreg\", \"steps\": 2000}' (repeatable)")
+    s.add_argument("--threads", type=int, metavar="T",
+                   help="CPU threads for training (default: torch's)")
+    s.add_argument("--device", help="cpu or cuda (default: cuda when present)")
+
+
+#: fit_encoder arguments that have their own flag or that the command sets itself
+_RESERVED = {"x", "x_next", "objective", "encoder", "steps", "batch_size", "lr", "seed",
+             "holdout", "dim_out", "device", "progress", "checkpoint", "checkpoint_every",
+             "sampler"}
+
+
+def parse_options(pairs: list[str]) -> dict:
+    """``KEY=VALUE`` strings to a dict, each VALUE parsed as JSON (a bare word that is not
+    JSON is kept as a string)."""
+    out = {}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise DataError(f"--option {item!r}: expected KEY=VALUE")
+        if key in _RESERVED:
+            raise DataError(f"--option {key}: use the command's own flag for it"
+                            if key not in ("progress", "checkpoint", "checkpoint_every",
+                                           "sampler", "x", "x_next")
+                            else f"--option {key}: set by pycheck fit itself")
+        if key in out:
+            raise DataError(f"--option {key} given more than once")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def _array(arrays, key: str, flag: str, path: Path) -> np.ndarray:
+    if key not in arrays:
+        raise DataError(f"{path}: no array {key!r} ({flag}); it holds "
+                        f"{', '.join(sorted(arrays)) or 'none'}")
+    a = np.asarray(arrays[key])
+    if a.dtype.kind not in "biuf":
+        raise DataError(f"{path}: array {key!r} is {a.dtype}, not real numbers")
+    return a
+
+
+def _pairs_of_sequence(a: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    if a.ndim == 2:
+        return a[:-1], a[1:]
+    if a.ndim == 3:
+        d = a.shape[2]
+        return a[:, :-1].reshape(-1, d), a[:, 1:].reshape(-1, d)
+    raise DataError(f"sequence {name} must have shape (T, d) or (episodes, T, d), got "
+                    f"{a.shape}")
+
+
+def load_pairs(args) -> dict:
+    """Read the data file: ``x, x_next`` (pairs), ``rows`` (what is embedded: ``x`` or the
+    whole sequence, flattened) and ``z`` (latents of ``rows`` or ``None``); ``DataError``
+    for anything that cannot be used."""
+    path = Path(args.data)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"{path}: not a NumPy .npy/.npz file ({err})") from None
+    if isinstance(loaded, np.ndarray):
+        if args.sequence or args.z:
+            raise DataError(f"{path} is an .npy (one sequence): --sequence and --z need an .npz")
+        arrays, seq_key = {"(the .npy)": loaded}, "(the .npy)"
+    else:
+        with loaded:
+            arrays = {k: loaded[k] for k in loaded.files}
+        seq_key = args.sequence
+    z = None
+    if seq_key is not None:
+        seq = _array(arrays, seq_key, "--sequence", path)
+        x, x_next = _pairs_of_sequence(seq, seq_key)
+        rows = seq.reshape(-1, seq.shape[-1]) if seq.ndim >= 2 else seq
+        if args.z:
+            z = _array(arrays, args.z, "--z", path)
+            if z.shape[:-1] != seq.shape[:-1] or z.ndim != seq.ndim:
+                raise DataError(f"--z {args.z} has shape {z.shape}; the sequence has "
+                                f"{seq.shape}: one latent row per sequence row")
+            z = z.reshape(-1, z.shape[-1])
+    else:
+        x = _array(arrays, args.x, "--x", path)
+        x_next = _array(arrays, args.x_next, "--x-next", path)
+        rows = x
+        if args.z:
+            z = _array(arrays, args.z, "--z", path)
+            if z.ndim != 2 or len(z) != len(x):
+                raise DataError(f"--z {args.z} must have shape (N, n) with N = {len(x)} rows "
+                                f"like --x; got {z.shape}")
+    if z is not None and not np.isfinite(z).all():
+        raise DataError(f"--z {args.z} has non-finite values")
+    return dict(x=x, x_next=x_next, rows=rows, z=z)
+
+
+def _error(msg: str):
+    from .cli import UsageError
+    return UsageError(msg)
+
+
+def run(args) -> int:
+    """The ``pycheck fit`` command (``args`` from :func:`add_arguments`)."""
+    import torch
+
+    from .metrics import linear_r2
+    from .store import atomic_write_bytes, write_json
+    from .train import TrainingDiverged, embed, fit_encoder, plot_history, set_threads
+
+    out = Path(args.out)
+    if (out / "fit.json").exists():
+        raise _error(f"--out {out} already holds a finished fit (fit.json); pass another "
+                     "folder or delete it")
+    if out.exists() and not out.is_dir():
+        raise _error(f"--out: {out} exists and is not a folder")
+    if args.threads is not None and args.threads < 1:
+        raise _error(f"--threads must be >= 1, got {args.threads}")
+    try:
+        options = parse_options(args.option)
+        data = load_pairs(args)
+    except DataError as err:
+        raise _error(str(err)) from None
+    made, p = [], out                   # the folders this command creates, deepest first
+    while not p.exists():
+        made.append(p)
+        p = p.parent
+    out.mkdir(parents=True, exist_ok=True)
+
+    def remove_made():
+        for d in made:
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
+    ckpt = out / "fit.ckpt"
+    if ckpt.exists():
+        print(f"pycheck fit: resuming from {ckpt}", flush=True)
+    if args.threads is not None:
+        set_threads(args.threads)
+    kwargs = dict(objective=args.objective, encoder=args.encoder, steps=args.steps,
+                  batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                  holdout=args.holdout, dim_out=args.dim_out, device=args.device,
+                  progress=True, checkpoint=ckpt, **options)
+    try:
+        model = fit_encoder(data["x"], data["x_next"], **kwargs)
+    except ValueError as err:                  # fit_encoder refuses bad input before training
+        remove_made()
+        raise _error(str(err)) from None
+    except TrainingDiverged as err:
+        ckpt.unlink(missing_ok=True)           # resuming would diverge again
+        remove_made()
+        print(f"pycheck fit: error: {err}", file=sys.stderr, flush=True)
+        return 1
+    h = embed(model, data["rows"])
+    buf = io.BytesIO()
+    torch.save(model, buf)
+    atomic_write_bytes(out / "encoder.pt", buf.getvalue())
+    buf = io.BytesIO()
+    np.save(buf, h)
+    atomic_write_bytes(out / "embedding.npy", buf.getvalue())
+    plot_history(model, out / "history.png")
+    report = dict(
+        data=str(args.data), pairs=int(len(data["x"])), width=int(data["x"].shape[1]),
+        embedding_width=int(h.shape[1]),
+        arguments={k: (str(v) if k == "checkpoint" else v) for k, v in kwargs.items()
+                   if k not in ("checkpoint", "progress")},
+        heldout_objective=_num(getattr(model, "heldout_objective", None)),
+        criterion=getattr(model, "criterion", None), selected=getattr(model, "selected", None),
+        best_step=getattr(model, "best_step", None), lam=_num(getattr(model, "lam", None)),
+        train_seconds=round(float(model.train_seconds), 2),
+        history=[[int(s), {k: _num(v) for k, v in p.items()}] for s, p in model.history],
+        files=["encoder.pt", "embedding.npy", "history.png", "fit.json"])
+    if data["z"] is not None:
+        report["r2_xz"] = linear_r2(data["rows"], data["z"])
+        report["r2_hz"] = linear_r2(h, data["z"])
+        report["r2_note"] = ("linear_r2 on every row (a random half fits the affine map, the "
+                             "other half scores it); the encoder was trained on these rows' "
+                             "pairs without z")
+    write_json(out / "fit.json", report)
+    held = report["heldout_objective"]
+    line = f"pycheck fit: {len(data['x'])} pairs, {report['train_seconds']:.0f} s"
+    if held is not None:
+        line += f"; held-out {report['criterion']} {held:.6g} ({report['selected']})"
+    if data["z"] is not None:
+        line += f"; R²(x→z) {report['r2_xz']:.5f}, R²(h→z) {report['r2_hz']:.5f}"
+    print(line + f"\nwrote {out}/: " + ", ".join(report["files"]), flush=True)
+    return 0
+
+
+def _num(v):
+    """JSON-able number (non-finite as None)."""
+    if v is None or isinstance(v, (str, bool)):
+        return v
+    v = float(v)
+    return v if math.isfinite(v) else None

@@ -1,0 +1,153 @@
+"""`pycheck fit`: fit_encoder on a user's NumPy file from the shell -- outputs, sequences,
+bad input (exit 2, nothing written) and an interrupted fit resumed to the same bits."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import pycheck.train as T
+from pycheck.cli import main
+from pycheck.metrics import linear_r2
+from pycheck.train import embed
+from pycheck.worlds import gaussian_ou_pairs
+
+FAST = ["--steps", "60", "--batch-size", "128", "--option", "lam=0"]
+
+
+def _mix(v):
+    """A 2D tanh shear then a rotation, used only in this file's tests."""
+    return np.stack([v[:, 0], v[:, 1] + 1.5 * np.tanh(2 * v[:, 0])], 1) @ [[0.8, -0.6],
+                                                                          [0.6, 0.8]]
+
+
+@pytest.fixture
+def pairs_file(tmp_path):
+    z, zn = gaussian_ou_pairs(1200, 2, 0.5, np.random.default_rng(0))
+    path = tmp_path / "pairs.npz"
+    np.savez(path, x=_mix(z), x_next=_mix(zn), z=z, text=np.array(["a", "b"]))
+    return path
+
+
+def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, capsys):
+    out = tmp_path / "fit"
+    assert main(["fit", str(pairs_file), "--out", str(out), "--z", "z", *FAST]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["embedding.npy", "encoder.pt",
+                                                     "fit.json", "history.png"]
+    report = json.loads((out / "fit.json").read_text())
+    data = np.load(pairs_file)
+    enc = torch.load(out / "encoder.pt", weights_only=False)
+    h = np.load(out / "embedding.npy")
+    assert h.shape == (1200, 2) and np.array_equal(h, embed(enc, data["x"]))
+    assert report["pairs"] == 1200 and report["arguments"]["steps"] == 60
+    assert report["heldout_objective"] == enc.heldout_objective
+    assert report["selected"] == enc.selected and report["lam"] == 0.0
+    assert report["r2_hz"] == linear_r2(h, data["z"])
+    assert report["r2_xz"] == linear_r2(data["x"], data["z"])
+    assert "R²(h→z)" in capsys.readouterr().out
+    # a finished fit is never overwritten
+    assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
+    assert "already holds a finished fit" in capsys.readouterr().err
+
+
+def test_fit_pairs_a_sequence_within_its_episodes(tmp_path):
+    """(episodes, T, d): the pairs are consecutive rows of one episode, never across."""
+    rng = np.random.default_rng(1)
+    z = np.empty((3, 200, 2))
+    z[:, 0] = rng.standard_normal((3, 2))
+    for t in range(1, 200):
+        z[:, t] = 0.5 * z[:, t - 1] + np.sqrt(0.75) * rng.standard_normal((3, 2))
+    seq = _mix(z.reshape(-1, 2)).reshape(3, 200, 2)
+    np.savez(tmp_path / "seq.npz", obs=seq, z=z)
+    out = tmp_path / "fit"
+    assert main(["fit", str(tmp_path / "seq.npz"), "--sequence", "obs", "--z", "z",
+                 "--out", str(out), *FAST]) == 0
+    report = json.loads((out / "fit.json").read_text())
+    assert report["pairs"] == 3 * 199
+    assert np.load(out / "embedding.npy").shape == (600, 2)
+    # an .npy is one sequence
+    np.save(tmp_path / "seq.npy", seq[0])
+    assert main(["fit", str(tmp_path / "seq.npy"), "--out", str(tmp_path / "f2"), *FAST]) == 0
+    assert json.loads((tmp_path / "f2" / "fit.json").read_text())["pairs"] == 199
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--x", "nope"], "no array 'nope' (--x); it holds text, x, x_next, z"),
+    (["--x", "text"], "array 'text' is <U1, not real numbers"),
+    (["--z", "text"], "array 'text' is <U1"),
+    (["--sequence", "x", "--z", "text"], "array 'text'"),
+    (["--option", "lam"], "expected KEY=VALUE"),
+    (["--option", "steps=3"], "use the command's own flag"),
+    (["--option", "checkpoint=x"], "set by pycheck fit itself"),
+    (["--option", "foo=1"], "takes only the option 'lam'"),
+    (["--steps", "0"], "steps must be an integer"),
+    (["--threads", "0"], "--threads must be >= 1"),
+    (["--objective", "nope"], "invalid choice"),
+])
+def test_fit_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, pairs_file, capsys,
+                                                             extra, message):
+    out = tmp_path / "sub" / "fit"
+    assert main(["fit", str(pairs_file), "--out", str(out), *FAST, *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "sub").exists()
+
+
+def test_fit_refuses_unusable_files(tmp_path, capsys):
+    (tmp_path / "junk.npz").write_bytes(b"not numpy")
+    np.savez(tmp_path / "short.npz", x=np.ones((10, 2)), x_next=np.ones((9, 2)))
+    for name, message in [("missing.npz", "no such file"), ("junk.npz", "not a NumPy"),
+                          ("short.npz", "same shape")]:
+        assert main(["fit", str(tmp_path / name), "--out", str(tmp_path / "o")]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "o").exists()
+    assert main(["fit", str(tmp_path / "short.npz"), "--out", str(tmp_path / "junk.npz")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_interrupted_fit_resumes_to_the_uninterrupted_result(tmp_path, pairs_file,
+                                                             monkeypatch, capsys):
+    """Ctrl-C after 40 of the 60 steps: exit 130, the checkpoint and no report are left;
+    the same command then resumes and writes what an uninterrupted fit writes."""
+    args = ["--z", "z", *FAST]
+    assert main(["fit", str(pairs_file), "--out", str(tmp_path / "ref"), *args]) == 0
+    save, count = T._Resume.save, [0]
+
+    def save_then_stop(self, i, state):
+        save(self, i, state)
+        count[0] += 1
+        if count[0] == 40:
+            raise KeyboardInterrupt
+    out = tmp_path / "cut"
+    with monkeypatch.context() as m:
+        m.setattr(T._Resume, "due", lambda self: True)
+        m.setattr(T._Resume, "save", save_then_stop)
+        assert main(["fit", str(pairs_file), "--out", str(out), *args]) == 130
+    assert [p.name for p in out.iterdir()] == ["fit.ckpt"]
+    assert main(["fit", str(pairs_file), "--out", str(out), *args]) == 0
+    assert "resuming from" in capsys.readouterr().out
+    assert not (out / "fit.ckpt").exists()
+    assert np.array_equal(np.load(out / "embedding.npy"),
+                          np.load(tmp_path / "ref" / "embedding.npy"))
+    ref, res = (json.loads((d / "fit.json").read_text()) for d in (tmp_path / "ref", out))
+    for key in ("heldout_objective", "selected", "best_step", "history", "r2_hz"):
+        assert res[key] == ref[key], key
+
+
+def test_a_diverging_fit_exits_1_and_leaves_nothing(tmp_path, pairs_file, capsys):
+    out = tmp_path / "fit"
+    assert main(["fit", str(pairs_file), "--out", str(out), "--objective", "vicreg",
+                 "--lr", "1e30", "--steps", "60", "--batch-size", "128"]) == 1
+    assert "training diverged at step" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_installed_command_exits_2_on_bad_input(tmp_path):
+    """The console script itself (what a user types), not only main()."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    exe = Path(sys.executable).parent / "pycheck"
+    r = subprocess.run([str(exe), "fit", str(tmp_path / "none.npz"), "--out",
+                        str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "none.npz: no such file" in r.stderr
+    assert not (tmp_path / "o").exists()
