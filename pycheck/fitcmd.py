@@ -99,7 +99,10 @@ def _array(arrays, key: str, flag: str, path: Path) -> np.ndarray:
     if key not in arrays:
         raise DataError(f"{path}: no array {key!r} ({flag}); it holds "
                         f"{', '.join(sorted(arrays)) or 'none'}")
-    a = np.asarray(arrays[key])
+    try:
+        a = np.asarray(arrays[key])
+    except (ValueError, OSError) as err:     # e.g. an object array (pickles are refused)
+        raise DataError(f"{path}: array {key!r} cannot be read ({err})") from None
     if a.dtype.kind not in "biuf":
         raise DataError(f"{path}: array {key!r} is {a.dtype}, not real numbers")
     return a
@@ -129,16 +132,17 @@ def load_pairs(args) -> dict:
     if isinstance(loaded, np.ndarray):
         if args.sequence or args.z:
             raise DataError(f"{path} is an .npy (one sequence): --sequence and --z need an .npz")
-        arrays, seq_key = {"(the .npy)": loaded}, "(the .npy)"
-    else:
-        with loaded:
-            arrays = {k: loaded[k] for k in loaded.files}
-        seq_key = args.sequence
+        return _select({"(the .npy)": loaded}, args, path, "(the .npy)")
+    with loaded:                        # reads only the arrays asked for
+        return _select(loaded, args, path, args.sequence)
+
+
+def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
     z = None
     if seq_key is not None:
         seq = _array(arrays, seq_key, "--sequence", path)
         x, x_next = _pairs_of_sequence(seq, seq_key)
-        rows = seq.reshape(-1, seq.shape[-1]) if seq.ndim >= 2 else seq
+        rows = seq.reshape(-1, seq.shape[-1])
         if args.z:
             z = _array(arrays, args.z, "--z", path)
             if z.shape[:-1] != seq.shape[:-1] or z.ndim != seq.ndim:

@@ -514,7 +514,7 @@ _RESUME: contextvars.ContextVar = contextvars.ContextVar("pycheck_resume", defau
 
 
 class _Resume:
-    """An interruptible :func:`fit_encoder` call's checkpoint file: one state per training
+    """An interruptible call's checkpoint file (:func:`resuming`): one state per training
     phase, in the (deterministic) order in which the call trains them."""
 
     def __init__(self, path: Path, every: float, fingerprint: str, who: str = "fit_encoder"):
@@ -588,9 +588,9 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
 
 @contextlib.contextmanager
 def resuming(checkpoint, every, sampler, fingerprint, who: str = "fit_encoder"):
-    """Within this block the training loops (:func:`_train`, and
-    :func:`pycheck.experiments._common.fit_supervised`) resume from ``checkpoint`` and save
-    to it every ``every`` seconds; the file is deleted when the block ends without an
+    """Within this block the training loops (:func:`_train`,
+    :func:`pycheck.experiments._common.fit_supervised`, :func:`pycheck.reacher.train_cnn`)
+    resume from ``checkpoint`` and save to it every ``every`` seconds; the file is deleted when the block ends without an
     error. ``fingerprint()`` says what wrote the file (:func:`_fingerprint`); a file written
     by anything else is refused. Paths, ``every`` and a ``sampler`` without
     ``state_dict``/``load_state_dict`` are checked before any work."""

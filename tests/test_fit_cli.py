@@ -95,8 +95,11 @@ def test_fit_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, pairs_fi
 def test_fit_refuses_unusable_files(tmp_path, capsys):
     (tmp_path / "junk.npz").write_bytes(b"not numpy")
     np.savez(tmp_path / "short.npz", x=np.ones((10, 2)), x_next=np.ones((9, 2)))
+    np.savez(tmp_path / "objects.npz", x=np.array([{}, 1], dtype=object), x_next=np.ones(2))
+    np.save(tmp_path / "flat.npy", np.ones(10))
     for name, message in [("missing.npz", "no such file"), ("junk.npz", "not a NumPy"),
-                          ("short.npz", "same shape")]:
+                          ("short.npz", "same shape"), ("objects.npz", "cannot be read"),
+                          ("flat.npy", "must have shape (T, d) or (episodes, T, d)")]:
         assert main(["fit", str(tmp_path / name), "--out", str(tmp_path / "o")]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / "o").exists()
