@@ -5,12 +5,14 @@ The data is a NumPy file: an ``.npz`` with two arrays of positive pairs (``--x``
 pairs; a 3-D array ``(episodes, T, d)`` pairs rows within each episode only), or an ``.npy``
 holding one such sequence. Optional ``--z KEY``: the true latents of the rows of ``x``
 (of the sequence's rows), used only to report ``R²(x -> z)`` and ``R²(h -> z)``
-(:func:`pycheck.metrics.linear_r2`), never in training.
+(:func:`pycheck.metrics.linear_r2`), never in training. Optional ``--test FILE``: fresh
+data laid out as DATA, embedded after training and scored on what training never saw (its
+whitened alignment, :func:`pycheck.train.whitened_alignment`; R² with ``--z``).
 
 Written to ``--out DIR``: ``encoder.pt`` (the returned module, ``torch.save``; load with
 ``torch.load(path, weights_only=False)`` and embed with :func:`pycheck.train.embed`),
 ``embedding.npy`` (the embedding of every row of ``x``, or of every row of the sequence,
-float64), ``history.png`` (:func:`pycheck.train.plot_history`) and, last, ``fit.json`` (the
+float64; ``test_embedding.npy`` likewise for ``--test``), ``history.png`` (:func:`pycheck.train.plot_history`) and, last, ``fit.json`` (the
 arguments, the held-out objective, the read-out and checkpoint chosen, seconds, the R²
 values if ``--z`` was given). While it trains, ``DIR/fit.ckpt`` holds the training state
 (``fit_encoder(checkpoint=...)``): an interrupted fit (Ctrl-C, a killed job) resumes from it
@@ -48,6 +50,10 @@ def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
                    help="one array (T, d) or (episodes, T, d) in the .npz whose consecutive "
                         "rows are the pairs (an .npy is always a sequence)")
     s.add_argument("--z", metavar="KEY", help="true latents of the rows, only to report R²")
+    s.add_argument("--test", metavar="FILE", type=path_arg,
+                   help="fresh data laid out as DATA (same keys): embedded after training "
+                        "and scored (held-out whitened alignment; R² with --z), never "
+                        "trained on")
     s.add_argument("--objective", choices=OBJECTIVES, default="whitened",
                    help="training objective (default whitened: fit_encoder's default)")
     s.add_argument("--encoder", choices=("residual-mlp", "mlp"), default="residual-mlp")
@@ -118,11 +124,11 @@ def _pairs_of_sequence(a: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray
                     f"{a.shape}")
 
 
-def load_pairs(args) -> dict:
-    """Read the data file: ``x, x_next`` (pairs), ``rows`` (what is embedded: ``x`` or the
-    whole sequence, flattened) and ``z`` (latents of ``rows`` or ``None``); ``DataError``
-    for anything that cannot be used."""
-    path = Path(args.data)
+def load_pairs(args, path=None) -> dict:
+    """Read the data file (``args.data``, or ``path`` laid out the same way): ``x, x_next``
+    (pairs), ``rows`` (what is embedded: ``x`` or the whole sequence, flattened) and ``z``
+    (latents of ``rows`` or ``None``); ``DataError`` for anything that cannot be used."""
+    path = Path(args.data if path is None else path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
@@ -174,7 +180,8 @@ def run(args) -> int:
 
     from .metrics import linear_r2
     from .store import atomic_write_bytes, write_json
-    from .train import TrainingDiverged, embed, fit_encoder, plot_history, set_threads
+    from .train import (TrainingDiverged, embed, fit_encoder, plot_history, set_threads,
+                        whitened_alignment)
 
     out = Path(args.out)
     if (out / "fit.json").exists():
@@ -187,6 +194,10 @@ def run(args) -> int:
     try:
         options = parse_options(args.option)
         data = load_pairs(args)
+        test = None if args.test is None else load_pairs(args, args.test)
+        if test is not None and test["x"].shape[1:] != data["x"].shape[1:]:
+            raise DataError(f"--test {args.test}: rows of width {test['x'].shape[1:]}, the "
+                            f"data's are {data['x'].shape[1:]}")
     except DataError as err:
         raise _error(str(err)) from None
     made, p = [], out                   # the folders this command creates, deepest first
@@ -242,7 +253,19 @@ def run(args) -> int:
         report["r2_hz"] = linear_r2(h, data["z"])
         report["r2_note"] = ("linear_r2 on every row (a random half fits the affine map, the "
                              "other half scores it); the encoder was trained on these rows' "
-                             "pairs without z")
+                             "pairs without z; test_* values: the same on --test")
+    if test is not None:
+        ht = embed(model, test["rows"])
+        buf = io.BytesIO()
+        np.save(buf, ht)
+        atomic_write_bytes(out / "test_embedding.npy", buf.getvalue())
+        report["files"].insert(2, "test_embedding.npy")
+        report.update(test=str(args.test), test_pairs=int(len(test["x"])),
+                      test_whitened_alignment=whitened_alignment(
+                          embed(model, test["x"]), embed(model, test["x_next"])))
+        if test["z"] is not None:
+            report["test_r2_xz"] = linear_r2(test["rows"], test["z"])
+            report["test_r2_hz"] = linear_r2(ht, test["z"])
     write_json(out / "fit.json", report)
     held = report["heldout_objective"]
     line = f"pycheck fit: {len(data['x'])} pairs, {report['train_seconds']:.0f} s"
@@ -250,6 +273,11 @@ def run(args) -> int:
         line += f"; held-out {report['criterion']} {held:.6g} ({report['selected']})"
     if data["z"] is not None:
         line += f"; R²(x→z) {report['r2_xz']:.5f}, R²(h→z) {report['r2_hz']:.5f}"
+    if test is not None:
+        line += f"\ntest: whitened alignment {report['test_whitened_alignment']:.6g}"
+        if test["z"] is not None:
+            line += (f"; R²(x→z) {report['test_r2_xz']:.5f}, "
+                     f"R²(h→z) {report['test_r2_hz']:.5f}")
     print(line + f"\nwrote {out}/: " + ", ".join(report["files"]), flush=True)
     return 0
 

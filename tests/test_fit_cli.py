@@ -21,12 +21,15 @@ def _mix(v):
                                                                           [0.6, 0.8]]
 
 
-@pytest.fixture
-def pairs_file(tmp_path):
-    z, zn = gaussian_ou_pairs(1200, 2, 0.5, np.random.default_rng(0))
-    path = tmp_path / "pairs.npz"
+def _world_file(path, n, seed):
+    z, zn = gaussian_ou_pairs(n, 2, 0.5, np.random.default_rng(seed))
     np.savez(path, x=_mix(z), x_next=_mix(zn), z=z, text=np.array(["a", "b"]))
     return path
+
+
+@pytest.fixture
+def pairs_file(tmp_path):
+    return _world_file(tmp_path / "pairs.npz", 1200, 0)
 
 
 def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, capsys):
@@ -45,6 +48,7 @@ def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, 
     assert report["r2_hz"] == linear_r2(h, data["z"])
     assert report["r2_xz"] == linear_r2(data["x"], data["z"])
     assert "R²(h→z)" in capsys.readouterr().out
+    assert "test_r2_hz" not in report
     # a finished fit is never overwritten
     assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
     assert "already holds a finished fit" in capsys.readouterr().err
@@ -153,4 +157,27 @@ def test_the_installed_command_exits_2_on_bad_input(tmp_path):
     r = subprocess.run([str(exe), "fit", str(tmp_path / "none.npz"), "--out",
                         str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "none.npz: no such file" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_fit_scores_a_test_file_it_never_trained_on(tmp_path, pairs_file, capsys):
+    test = _world_file(tmp_path / "test.npz", 900, 5)
+    out = tmp_path / "fit"
+    assert main(["fit", str(pairs_file), "--out", str(out), "--z", "z", "--test", str(test),
+                 *FAST]) == 0
+    report = json.loads((out / "fit.json").read_text())
+    enc = torch.load(out / "encoder.pt", weights_only=False)
+    t = np.load(test)
+    ht = np.load(out / "test_embedding.npy")
+    assert np.array_equal(ht, embed(enc, t["x"])) and report["test_pairs"] == 900
+    assert report["test_r2_hz"] == linear_r2(ht, t["z"])
+    assert report["test_r2_xz"] == linear_r2(t["x"], t["z"])
+    assert report["test_whitened_alignment"] == T.whitened_alignment(
+        ht, embed(enc, t["x_next"]))
+    assert "test: whitened alignment" in capsys.readouterr().out
+    # a test file of another width is refused before training
+    np.savez(tmp_path / "wide.npz", x=np.ones((5, 3)), x_next=np.ones((5, 3)))
+    assert main(["fit", str(pairs_file), "--out", str(tmp_path / "o"), "--test",
+                 str(tmp_path / "wide.npz"), *FAST]) == 2
+    assert "rows of width (3,), the data's are (2,)" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
