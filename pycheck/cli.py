@@ -453,10 +453,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         args.argv = list(sys.argv[1:] if argv is None else argv)
-        if args.verb == "fit":           # the user's data: no manifest involved
-            return cmd_fit(None, args)
-        m = load(args.manifest)
-        _note_fallback_manifest(m, args.manifest)
+        m = None
+        if args.verb != "fit":           # fit reads the user's data, not the manifest
+            m = load(args.manifest)
+            _note_fallback_manifest(m, args.manifest)
         return COMMANDS[args.verb](m, args)
     except (UsageError, ManifestError) as exc:
         print(f"pycheck: error: {exc}", file=sys.stderr)

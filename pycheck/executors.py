@@ -126,7 +126,7 @@ def checkpoint_path(out: str | os.PathLike, key: str) -> Path:
 def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
     """``fn(**kwargs)`` with ``path`` as the run's checkpoint file
     (:func:`pycheck.experiments._common.run_checkpoint`: the experiments pass it to
-    ``fit_encoder(checkpoint=...)``), so that a run killed mid-training resumes from its
+    ``fit_encoder``, ``fit_supervised`` or ``reacher.train_cnn`` as ``checkpoint=``), so that a run killed mid-training resumes from its
     last save (every 60 s of training) when it is run again, with the same result."""
     path.parent.mkdir(parents=True, exist_ok=True)
     before = os.environ.get("PYCHECK_RUN_CHECKPOINT")

@@ -366,14 +366,14 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
                 progress=progress, desc=desc)
     if checkpoint is None:
         return _train_cnn(**args)
-    from .train import resuming
+    from .train import _fingerprint, resuming
 
     def fingerprint():
-        h = hashlib.sha256(np.ascontiguousarray(frames).data)
-        h.update(np.ascontiguousarray(pairs).data)
-        h.update(repr((frames.shape, pairs.shape, pairs.dtype, steps, batch_size, lr, seed,
-                       lam, num_slices, tuple(channels))).encode())
-        return h.hexdigest()
+        return _fingerprint(torch.from_numpy(np.asarray(frames)),
+                            torch.from_numpy(np.asarray(pairs)), "train_cnn",
+                            dict(encoder=None, sampler=None, steps=steps,
+                                 batch_size=batch_size, lr=lr, seed=seed, lam=lam,
+                                 num_slices=num_slices, channels=tuple(channels)), {})
     with resuming(checkpoint, checkpoint_every, None, fingerprint, "train_cnn"):
         return _train_cnn(**args)
 
@@ -385,7 +385,7 @@ def _train_cnn(frames, pairs, *, steps, batch_size, lr, seed, lam, num_slices, c
     from tqdm.auto import tqdm
 
     from .objectives import SIGReg, alignment
-    from .train import _RESUME, restore_training_state, training_state
+    from .train import ResumePhase, restore_training_state, training_state
     device = default_device()
     torch.manual_seed(seed)
     model = ConvEncoder(channels=tuple(channels)).to(device)
@@ -396,13 +396,11 @@ def _train_cnn(frames, pairs, *, steps, batch_size, lr, seed, lam, num_slices, c
     rng = np.random.default_rng([seed, 5])
     data = torch.from_numpy(frames)
     history, every, start = [], max(1, steps // 10), 0
-    resume = _RESUME.get()
-    if resume is not None:
-        phase, state = resume.take()
-        if state is not None:
-            restore_training_state(state, model, opt, None, [sigreg.generator], None)
-            rng.bit_generator.state = state["rng"]
-            history, start = state["history"], state["step"]
+    phase = ResumePhase()
+    if (state := phase.state) is not None:
+        restore_training_state(state, model, opt, None, [sigreg.generator], None)
+        rng.bit_generator.state = state["rng"]
+        history, start = state["history"], state["step"]
     bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps,
                disable=not (progress and sys.stderr.isatty()))
     model.train()
@@ -421,10 +419,9 @@ def _train_cnn(frames, pairs, *, steps, batch_size, lr, seed, lam, num_slices, c
         if step % every == 0 or step == steps - 1:
             history.append(dict(step=step, **parts))
             bar.set_postfix(loss=f"{parts['loss']:.3f}")
-        if resume is not None and (step == steps - 1 or resume.due()):
-            resume.save(phase, training_state(model, opt, None, [sigreg.generator], None,
-                                              step=step + 1, rng=rng.bit_generator.state,
-                                              history=history))
+        phase.save_if_due(step, steps, lambda: training_state(
+            model, opt, None, [sigreg.generator], None, step=step + 1,
+            rng=rng.bit_generator.state, history=history))
     model.eval()
     return model, history
 

@@ -553,10 +553,27 @@ class _Resume:
         self.last = time.monotonic()
 
 
+class ResumePhase:
+    """A training loop's part of the checkpoint of the call in progress (:func:`resuming`):
+    ``state`` to restore (``None``: start afresh; always outside :func:`resuming`), and
+    :meth:`save_if_due` after every step (a no-op outside :func:`resuming`)."""
+
+    def __init__(self):
+        self.resume = _RESUME.get()
+        self.index, self.state = (0, None) if self.resume is None else self.resume.take()
+
+    def save_if_due(self, step: int, steps: int, make_state) -> None:
+        """After ``step``: save ``make_state()`` at the last step and every ``every``
+        seconds."""
+        if self.resume is not None and (step == steps - 1 or self.resume.due()):
+            self.resume.save(self.index, make_state())
+
+
 def _fingerprint(x: Tensor, x_next: Tensor, objective: str, kwargs: dict,
                  options: dict) -> str:
     """What a checkpoint must have been written by: the data, objective and arguments (a
-    module by its class and initial weights, a sampler by its type)."""
+    module by its class and initial weights, a sampler by its type). ``kwargs`` has the
+    keys ``encoder`` and ``sampler`` (either may be ``None``)."""
     h = hashlib.sha256()
     for t in (x, x_next):
         h.update(str((tuple(t.shape), t.dtype)).encode())
@@ -589,10 +606,11 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
 @contextlib.contextmanager
 def resuming(checkpoint, every, sampler, fingerprint, who: str = "fit_encoder"):
     """Within this block the training loops (:func:`_train`,
-    :func:`pycheck.experiments._common.fit_supervised`, :func:`pycheck.reacher.train_cnn`)
-    resume from ``checkpoint`` and save to it every ``every`` seconds; the file is deleted when the block ends without an
-    error. ``fingerprint()`` says what wrote the file (:func:`_fingerprint`); a file written
-    by anything else is refused. Paths, ``every`` and a ``sampler`` without
+    :func:`pycheck.experiments._common.fit_supervised`, :func:`pycheck.reacher.train_cnn`;
+    each through :class:`ResumePhase`) resume from ``checkpoint`` and save to it every
+    ``every`` seconds; the file is deleted when the block ends without an error.
+    ``fingerprint()`` says what wrote the file (:func:`_fingerprint`); a file written by
+    anything else is refused. Paths, ``every`` and a ``sampler`` without
     ``state_dict``/``load_state_dict`` are checked before any work."""
     if _RESUME.get() is not None:
         raise ValueError(f"checkpoint: {who} calls with a checkpoint cannot be nested")
@@ -886,16 +904,15 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
     opt, sched, avg = optimiser(f, lr, steps, ema)
     current = f if avg is None else avg.module
     history, best, last, start, before = [], None, None, 0, 0.0
-    resume, (generators, sampler) = _RESUME.get(), rngs
-    if resume is not None:
-        phase, state = resume.take()
-        if state is not None:
-            restore_training_state(state, f, opt, sched, generators, sampler)
-            if avg is not None:
-                avg.module.load_state_dict(state["avg"])
-                avg.n_averaged = state["n_averaged"]
-            history, best, last = state["history"], state["best"], state["last"]
-            start, before = state["step"], state["seconds"]
+    generators, sampler = rngs
+    phase = ResumePhase()
+    if (state := phase.state) is not None:
+        restore_training_state(state, f, opt, sched, generators, sampler)
+        if avg is not None:
+            avg.module.load_state_dict(state["avg"])
+            avg.n_averaged = state["n_averaged"]
+        history, best, last = state["history"], state["best"], state["last"]
+        start, before = state["step"], state["seconds"]
     from tqdm.auto import tqdm
     bar = tqdm(range(start, steps), desc=desc, leave=False, initial=start, total=steps,
                disable=not progress or not sys.stderr.isatty())
@@ -923,13 +940,12 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
         if step % 100 == 0 or step == steps - 1 or "heldout" in parts:
             history.append((step, parts))
             bar.set_postfix({k: f"{v:.4g}" for k, v in parts.items()})
-        if resume is not None and (step == steps - 1 or resume.due()):
-            resume.save(phase, training_state(
-                f, opt, sched, generators, sampler,
-                step=step + 1, seconds=before + time.perf_counter() - t0,
-                avg=None if avg is None else avg.module.state_dict(),
-                n_averaged=None if avg is None else avg.n_averaged,
-                history=history, best=best, last=last))
+        phase.save_if_due(step, steps, lambda: training_state(
+            f, opt, sched, generators, sampler,
+            step=step + 1, seconds=before + time.perf_counter() - t0,
+            avg=None if avg is None else avg.module.state_dict(),
+            n_averaged=None if avg is None else avg.n_averaged,
+            history=history, best=best, last=last))
     if avg is not None:
         f.load_state_dict(avg.module.state_dict())
     if best is not None:

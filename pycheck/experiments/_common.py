@@ -250,19 +250,17 @@ def _regress(xt, zf, encoder, steps: int, batch_size: int, lr: float, seed: int,
     import torch
 
     from ..encoders import Standardized
-    from ..train import (_RESUME, default_whiten, one_blas_thread, restore_training_state,
-                         training_state, warmup_cosine)
+    from ..train import (default_whiten, one_blas_thread, restore_training_state,
+                         ResumePhase, training_state, warmup_cosine)
     model = Standardized.fit(encoder, xt, default_whiten(encoder))
     xf = xt.float()
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     sched = warmup_cosine(opt, steps)
     gen = torch.Generator().manual_seed(seed)
-    resume, start = _RESUME.get(), 0
-    if resume is not None:
-        phase, state = resume.take()
-        if state is not None:
-            restore_training_state(state, model, opt, sched, [gen], sampler)
-            start = state["step"]
+    phase, start = ResumePhase(), 0
+    if phase.state is not None:
+        restore_training_state(phase.state, model, opt, sched, [gen], sampler)
+        start = phase.state["step"]
     with one_blas_thread():                  # as fit_encoder (see train.set_threads)
         for step in range(start, steps):
             if sampler is None:
@@ -276,9 +274,8 @@ def _regress(xt, zf, encoder, steps: int, batch_size: int, lr: float, seed: int,
             loss.backward()
             opt.step()
             sched.step()
-            if resume is not None and (step == steps - 1 or resume.due()):
-                resume.save(phase, training_state(model, opt, sched, [gen], sampler,
-                                                  step=step + 1))
+            phase.save_if_due(step, steps, lambda: training_state(
+                model, opt, sched, [gen], sampler, step=step + 1))
     return model.eval()
 
 
