@@ -245,6 +245,7 @@ def run(args) -> int:
         heldout_objective=_num(getattr(model, "heldout_objective", None)),
         criterion=getattr(model, "criterion", None), selected=getattr(model, "selected", None),
         best_step=getattr(model, "best_step", None), lam=_num(getattr(model, "lam", None)),
+        slowness=[_num(v) for v in getattr(model, "slowness", [])] or None,
         train_seconds=round(float(model.train_seconds), 2),
         history=[[int(s), {k: _num(v) for k, v in p.items()}] for s, p in model.history],
         files=["encoder.pt", "embedding.npy", "history.png", "fit.json"])

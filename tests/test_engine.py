@@ -444,3 +444,49 @@ def test_training_loop_checkpoint_rule(prefer_last):
     every = 100 // 20
     assert len(calls) == 20
     assert best[2] == (99 if prefer_last else 3 * every - 1)
+
+
+def test_trained_readout_is_ordered_slowest_first_without_changing_what_it_spans():
+    """The trained read-out is followed by the SFA map of its own outputs: an invertible
+    affine map (whitened alignment and R² to any target unchanged) that makes the outputs
+    white on the training pairs and sorts them from the slowest."""
+    from pycheck.train import _slowest_first
+    rng = np.random.default_rng(11)
+    z, zn = gaussian_ou_pairs(20_000, 2, 0.8, rng)
+    # features: z, two fast noise columns and a nonlinear slow one, then mixed by a full-rank map
+    noise, noise_n = rng.standard_normal((20_000, 2)), rng.standard_normal((20_000, 2))
+    mix = rng.standard_normal((5, 5))
+    phi, phi_n = np.c_[z, noise, z[:, :1] ** 2] @ mix, np.c_[zn, noise_n, zn[:, :1] ** 2] @ mix
+    w, b = rng.standard_normal((5, 5)), rng.standard_normal(5)
+    w2, b2 = _slowest_first((w, b), phi, phi_n)
+    h, hn = phi @ w + b, phi_n @ w + b
+    h2, h2n = phi @ w2 + b2, phi_n @ w2 + b2
+    assert whitened_alignment(h2, h2n) == pytest.approx(whitened_alignment(h, hn), rel=1e-9)
+    assert linear_r2(h2, z) == pytest.approx(linear_r2(h, z), abs=1e-9)
+    both = np.concatenate([h2, h2n])
+    # I up to the relative 1e-9 ridge, divided by the smallest relative eigenvalue of this
+    # ill-conditioned random read-out's covariance (~1e-4): ~1e-5
+    np.testing.assert_allclose(np.cov(both, rowvar=False), np.eye(5), atol=1e-4)
+    slow = ((h2n - h2) ** 2).mean(0)
+    assert np.all(np.diff(slow) >= 0)
+    # the two slowest are z's span (2(1 - rho) = 0.4 each; z² has 2(1 - rho²) = 0.72)
+    assert linear_r2(h2[:, :2], z) > 0.999
+    assert linear_r2(h[:, :2], z) < 0.9  # which the unordered read-out's first two are not
+
+
+def test_more_channels_than_latents_the_leading_outputs_carry_them():
+    """Two latents seen through six tanh channels: the returned outputs are ordered from
+    the slowest, so the first two carry z (nearly all of what all six carry), and the
+    held-out slowness (label-free) separates them from the rest."""
+    rng = np.random.default_rng(0)
+    z, zn = gaussian_ou_pairs(3000, 2, 0.8, rng)
+    mix = rng.standard_normal((2, 6))
+    enc = fit_encoder(np.tanh(z @ mix), np.tanh(zn @ mix), steps=200, lam=0, progress=False)
+    zt, _ = gaussian_ou_pairs(5000, 2, 0.8, rng)
+    h = embed(enc, np.tanh(zt @ mix))
+    # measured 0.960 (first two) against 0.969 (all six); the unordered read-out's first
+    # two: 0.30 (session 25). 0.03 is about three times the measured difference.
+    assert linear_r2(h[:, :2], zt) > linear_r2(h, zt) - 0.03
+    # 2(1 - rho) = 0.4 for a latent; the other outputs measured 0.93-1.35 on held-out pairs
+    assert enc.slowness.shape == (6,)
+    assert enc.slowness[:2].max() < 0.5 < enc.slowness[2:].min()
