@@ -12,7 +12,8 @@ whitened alignment, :func:`pycheck.train.whitened_alignment`; R² with ``--z``).
 Written to ``--out DIR``: ``encoder.pt`` (the returned module, ``torch.save``; load with
 ``torch.load(path, weights_only=False)`` and embed with :func:`pycheck.train.embed`),
 ``embedding.npy`` (the embedding of every row of ``x``, or of every row of the sequence,
-float64; ``test_embedding.npy`` likewise for ``--test``), ``history.png`` (:func:`pycheck.train.plot_history`) and, last, ``fit.json`` (the
+float64; ``test_embedding.npy`` likewise for ``--test``), ``history.png`` (:func:`pycheck.train.plot_history`), ``slowness.png``
+(:func:`pycheck.train.plot_slowness`, with held-out pairs) and, last, ``fit.json`` (the
 arguments, the held-out objective, the read-out and checkpoint chosen, seconds, the R²
 values if ``--z`` was given). While it trains, ``DIR/fit.ckpt`` holds the training state
 (``fit_encoder(checkpoint=...)``): an interrupted fit (Ctrl-C, a killed job) resumes from it
@@ -42,7 +43,8 @@ def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
                    help=".npz with arrays of pairs (--x, --x-next) or a sequence "
                         "(--sequence), or .npy holding one sequence")
     s.add_argument("--out", metavar="DIR", type=path_arg, required=True,
-                   help="output folder (encoder.pt, embedding.npy, history.png, fit.json)")
+                   help="output folder (encoder.pt, embedding.npy, history.png, slowness.png, "
+                        "fit.json)")
     s.add_argument("--x", default="x", metavar="KEY", help="first views in the .npz (default x)")
     s.add_argument("--x-next", default="x_next", metavar="KEY",
                    help="second views in the .npz (default x_next)")
@@ -180,8 +182,8 @@ def run(args) -> int:
 
     from .metrics import linear_r2
     from .store import atomic_write_bytes, write_json
-    from .train import (TrainingDiverged, embed, fit_encoder, plot_history, set_threads,
-                        whitened_alignment)
+    from .train import (TrainingDiverged, embed, fit_encoder, plot_history, plot_slowness,
+                        set_threads, whitened_alignment)
 
     out = Path(args.out)
     if (out / "fit.json").exists():
@@ -237,6 +239,8 @@ def run(args) -> int:
     np.save(buf, h)
     atomic_write_bytes(out / "embedding.npy", buf.getvalue())
     plot_history(model, out / "history.png")
+    if getattr(model, "slowness", None) is not None:
+        plot_slowness(model, out / "slowness.png")
     report = dict(
         data=str(args.data), pairs=int(len(data["x"])), width=int(data["x"].shape[1]),
         embedding_width=int(h.shape[1]),
@@ -248,7 +252,9 @@ def run(args) -> int:
         slowness=[_num(v) for v in getattr(model, "slowness", [])] or None,
         train_seconds=round(float(model.train_seconds), 2),
         history=[[int(s), {k: _num(v) for k, v in p.items()}] for s, p in model.history],
-        files=["encoder.pt", "embedding.npy", "history.png", "fit.json"])
+        files=["encoder.pt", "embedding.npy", "history.png"]
+        + (["slowness.png"] if getattr(model, "slowness", None) is not None else [])
+        + ["fit.json"])
     if data["z"] is not None:
         report["r2_xz"] = linear_r2(data["rows"], data["z"])
         report["r2_hz"] = linear_r2(h, data["z"])

@@ -1206,3 +1206,29 @@ def plot_history(model: nn.Module, path=None, ax=None):
     if path is not None:
         savefig(ax.figure, path)
     return ax.figure
+
+
+def plot_slowness(model: nn.Module, path=None, ax=None):
+    """Bars of ``model.slowness`` (:func:`coordinate_slowness` of each output on the
+    held-out pairs, in the order :func:`fit_encoder` returns them) against 2, the value of
+    an output without temporal structure: the outputs well below the line are the slow
+    latents, and with more input channels than latents their count is the dimension to
+    keep. Returns the ``Figure``; ``path`` and ``ax`` as in :func:`plot_history`."""
+    from matplotlib.figure import Figure
+
+    from .store import savefig
+    s = getattr(model, "slowness", None)
+    if s is None:
+        raise ValueError("model has no slowness: pass what fit_encoder returned with "
+                         "held-out pairs (holdout > 0)")
+    s = np.asarray(s, dtype=float)
+    if ax is None:
+        ax = Figure(figsize=(max(4.0, 0.25 * s.size + 2), 3.2)).subplots()
+    ax.bar(np.arange(1, s.size + 1), np.nan_to_num(s, nan=0.0), color="C0")
+    ax.axhline(2, ls="--", color="0.4", lw=1, label="2: no temporal structure")
+    ax.set_xlabel("output coordinate (slowest first)")
+    ax.set_ylabel("held-out E(h' - h)² / Var h")
+    ax.legend(fontsize=8)
+    if path is not None:
+        savefig(ax.figure, path)
+    return ax.figure

@@ -7,7 +7,8 @@ fit) on the T - k pairs at lag k of one OU sequence of length T through a mixing
 scores R²(h -> z) on a fresh sequence. Session 25; appends to
 ``results/fit_encoder/lags-s25/lags.jsonl``.
 
-Usage: ``.venv/bin/python scripts/lag_probe.py MIXING N RHO LAG [T] [SEED]``
+Usage: ``.venv/bin/python scripts/lag_probe.py MIXING N RHO LAGS [T] [SEED]`` (LAGS: ``3`` or
+``1,2`` for the pairs of both lags stacked)
 (MIXING: a name of :func:`pycheck.mixings.make_mixing`).
 """
 import json
@@ -33,7 +34,8 @@ def ou_sequence(t: int, n: int, rho: float, rng) -> np.ndarray:
 
 
 def main():
-    mixing, n, rho, lag = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+    mixing, n, rho = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    lags = [int(v) for v in sys.argv[4].split(",")]  # "1,2": the pairs of both lags stacked
     t = int(sys.argv[5]) if len(sys.argv) > 5 else 20001
     seed = int(sys.argv[6]) if len(sys.argv) > 6 else 0
     torch.set_num_threads(1)
@@ -43,10 +45,12 @@ def main():
     zt = ou_sequence(10000, n, rho, rng)
     x, xt = g.forward(z), g.forward(zt)
     t0 = time.time()
-    enc = pycheck.fit_encoder(x[:-lag], x[lag:], seed=seed, lam=0, progress=False)
+    a = np.concatenate([x[:-k] for k in lags])
+    b = np.concatenate([x[k:] for k in lags])
+    enc = pycheck.fit_encoder(a, b, seed=seed, lam=0, progress=False)
     h = embed(enc, xt)
-    row = dict(probe="lag", mixing=mixing, n=n, rho=rho, lag=lag, T=t, seed=seed,
-               pairs=t - lag, r2_xz=pycheck.linear_r2(xt, zt), r2_hz=pycheck.linear_r2(h, zt),
+    row = dict(probe="lag", mixing=mixing, n=n, rho=rho, lag=sys.argv[4], T=t, seed=seed,
+               pairs=len(a), r2_xz=pycheck.linear_r2(xt, zt), r2_hz=pycheck.linear_r2(h, zt),
                selected=enc.selected, best_step=int(enc.best_step),
                seconds=round(time.time() - t0, 1))
     print(json.dumps(row), flush=True)

@@ -4,7 +4,8 @@ runs it -- ``train_and_measure`` with the profile's SIGReg settings at that N, f
 antithetic QMC pairs, the matched RealNVP encoder -- except ``steps``; one JSON line
 appended to ``results/scaling/probes_s24.jsonl``.
 
-Usage: python scripts/sigreg_steps_probe.py N SEED STEPS [OBJECTIVE]
+Usage: python scripts/sigreg_steps_probe.py N SEED STEPS [OBJECTIVE [BATCH]]
+(BATCH, session 25: the pairs per step instead of the profile's)
 """
 import json
 import sys
@@ -22,6 +23,7 @@ obj = sys.argv[4] if len(sys.argv) > 4 else "sigreg"
 root = Path(__file__).resolve().parents[1]
 cfg = tomllib.loads((root / "experiments" / "scaling.toml").read_text())["quick"]
 _, batch, lr, opts = _run_settings(cfg, n, [obj])[obj]
+batch = int(sys.argv[5]) if len(sys.argv) > 5 else batch
 t0 = time.perf_counter()
 r = train_and_measure(mixing="realnvp", n=n, objective=obj, seed=seed, rho=cfg["rho"],
                       n_train=cfg["n_train"], n_test=cfg["n_test"], steps=steps,

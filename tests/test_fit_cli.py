@@ -36,7 +36,8 @@ def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, 
     out = tmp_path / "fit"
     assert main(["fit", str(pairs_file), "--out", str(out), "--z", "z", *FAST]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["embedding.npy", "encoder.pt",
-                                                     "fit.json", "history.png"]
+                                                     "fit.json", "history.png",
+                                                     "slowness.png"]
     report = json.loads((out / "fit.json").read_text())
     data = np.load(pairs_file)
     enc = torch.load(out / "encoder.pt", weights_only=False)

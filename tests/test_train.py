@@ -214,3 +214,11 @@ def test_plot_history_draws_the_fits_history_and_writes_a_png(tmp_path):
     assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="no training history"):
         plot_history(nn.Linear(2, 2))
+    # the slowness bars: one per output, the held-out values, in the returned order
+    from pycheck.train import plot_slowness
+    fig = plot_slowness(enc, tmp_path / "s.png")
+    bars = fig.axes[0].patches
+    assert [b.get_height() for b in bars] == list(enc.slowness) and len(bars) == 2
+    assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="no slowness"):
+        plot_slowness(nn.Linear(2, 2))
