@@ -344,7 +344,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         ``readout`` (the read-out policy used), ``best_step``, ``selected`` (name of the chosen read-out),
         ``candidates`` (held-out objective of each) and ``slowness``
         (:func:`coordinate_slowness` of each output on the held-out pairs). With
-        ``readout="sfa"`` the outputs come white and ordered from the slowest (a trained
+        ``readout="sfa"`` and the default encoder the outputs come white and ordered from the slowest (a trained
         last layer is followed by the SFA map of its own outputs, which changes neither
         the held-out objective nor R²): with more input channels than latents, keep the
         leading coordinates, as many as ``slowness`` shows clearly below 2.
