@@ -1,8 +1,9 @@
 """Is SIGReg's shortfall at N = 32 / 64 in the scaling quick profile its step budget?
 (issue 11, session 24). One run exactly as ``pycheck reproduce scaling`` (quick profile)
 runs it -- ``train_and_measure`` with the profile's SIGReg settings at that N, fresh
-antithetic QMC pairs, the matched RealNVP encoder -- except ``steps``; one JSON line
-appended to ``results/scaling/probes_s24.jsonl``.
+antithetic QMC pairs, the matched RealNVP encoder -- except ``steps`` (and, from session
+25, optionally the batch); one JSON line appended to ``results/scaling/probes_s25.jsonl``
+(session 24's rows: ``probes_s24.jsonl``).
 
 Usage: python scripts/sigreg_steps_probe.py N SEED STEPS [OBJECTIVE [BATCH]]
 (BATCH, session 25: the pairs per step instead of the profile's)
@@ -33,5 +34,5 @@ line = dict(probe="sigreg_steps", n=n, obj=obj, seed=seed, steps=steps, batch=ba
             opts=opts, r2_hz=r["r2_hz"], train_seconds=round(r["train_seconds"], 1),
             wall=round(time.perf_counter() - t0, 1))
 print(json.dumps(line), flush=True)
-with open(root / "results" / "scaling" / "probes_s24.jsonl", "a") as f:
+with open(root / "results" / "scaling" / "probes_s25.jsonl", "a") as f:
     f.write(json.dumps(line) + "\n")
