@@ -412,7 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description=(
         "Train an encoder with pycheck.fit_encoder (its defaults) on your own positive "
         "pairs (an .npz with arrays x and x_next) or on a sequence whose consecutive rows "
-        "are the pairs. Writes DIR/encoder.pt, embedding.npy, history.png and fit.json; "
+        "are the pairs. Writes DIR/encoder.pt, embedding.npy, history.png, slowness.png "
+        "and fit.json; "
         "an interrupted fit resumes when the same command is run again (DIR/fit.ckpt). "
         "Exit code 2 on bad input, with nothing written."))
     from .fitcmd import add_arguments

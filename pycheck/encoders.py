@@ -104,6 +104,13 @@ class ResidualMLPEncoder(nn.Module):
         return torch.cat([x, hidden], -1)
 
     @torch.no_grad()
+    def readout(self) -> tuple[Tensor, Tensor]:
+        """The current read-out ``(weight, bias)`` in :meth:`set_readout`'s form: the output
+        is ``features(x) @ weight + bias``."""
+        return (torch.cat([self.linear.weight.T, self.mlp[-1].weight.T]),
+                self.linear.bias + self.mlp[-1].bias)
+
+    @torch.no_grad()
     def set_readout(self, weight: Tensor, bias: Tensor) -> None:
         """Make the output ``features(x) @ weight + bias`` (``weight``: (dim_in + hidden, dim_out))."""
         d = self.linear.in_features

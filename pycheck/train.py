@@ -475,8 +475,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         model.heldout_objective, model.best_step = best[0], best[2]
         if readout == "sfa":
             _sfa_select(model, train_data, held)
-        if not hasattr(model, "slowness"):
-            model.slowness = coordinate_slowness(*_embed_pairs(model.encoder, held))
+        model.slowness = coordinate_slowness(*_embed_pairs(model.encoder, held))
     model.eval()
     if first is not None:
         model.warm_start_model = first
@@ -1079,21 +1078,13 @@ def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
                           pair_alignments(phi_ho @ full, phi_ho_next @ full),
                           (full, -mean[cols] @ w)))
     name, crit, readout = _significant_best(cands)
-    if readout is None:  # the trained read-out, followed by the SFA map of its own outputs
-        readout = _slowest_first(_readout_of(f), phi, phi_next)
-    f.set_readout(torch.from_numpy(readout[0]).float(), torch.from_numpy(readout[1]).float())
+    if readout is None and hasattr(f, "readout"):  # trained: then the SFA map of its outputs
+        trained_readout = [t.double().cpu().numpy() for t in f.readout()]
+        readout = _slowest_first(trained_readout, phi, phi_next)
+    if readout is not None:
+        f.set_readout(torch.from_numpy(readout[0]).float(), torch.from_numpy(readout[1]).float())
     model.selected, model.heldout_objective = name, float(crit.mean())
     model.candidates = {c[0]: float(c[1].mean()) for c in cands}
-    model.slowness = coordinate_slowness(phi_ho @ readout[0] + readout[1],
-                                         phi_ho_next @ readout[0] + readout[1])
-
-
-def _readout_of(f: nn.Module) -> tuple[np.ndarray, np.ndarray]:
-    """The read-out ``(weight, bias)`` that :meth:`ResidualMLPEncoder.set_readout` takes,
-    read from the trained module (its output is ``features(x) @ weight + bias``)."""
-    with torch.no_grad():
-        w = torch.cat([f.linear.weight.T, f.mlp[-1].weight.T]).double().cpu().numpy()
-        return w, (f.linear.bias + f.mlp[-1].bias).double().cpu().numpy()
 
 
 def _slowest_first(readout, phi, phi_next):

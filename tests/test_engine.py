@@ -490,3 +490,21 @@ def test_more_channels_than_latents_the_leading_outputs_carry_them():
     # 2(1 - rho) = 0.4 for a latent; the other outputs measured 0.93-1.35 on held-out pairs
     assert enc.slowness.shape == (6,)
     assert enc.slowness[:2].max() < 0.5 < enc.slowness[2:].min()
+
+
+def test_residual_encoder_readout_is_what_set_readout_takes():
+    """readout() returns the last layer in set_readout's form: setting it back changes no
+    output, and features(x) @ weight + bias is the output."""
+    import torch
+    from pycheck.encoders import ResidualMLPEncoder
+    torch.manual_seed(0)
+    f = ResidualMLPEncoder(3, 2)
+    torch.nn.init.normal_(f.mlp[-1].weight)
+    torch.nn.init.normal_(f.mlp[-1].bias)
+    x = torch.randn(50, 3)
+    with torch.no_grad():
+        before = f(x)
+        w, b = f.readout()
+        torch.testing.assert_close(f.features(x) @ w + b, before)
+        f.set_readout(w, b)
+        torch.testing.assert_close(f(x), before)
