@@ -394,11 +394,12 @@ def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict
     # which imports the experiment's module and torch) submitit ignores SIGTERM, and a job
     # cancelled then may still finish within SLURM's KillWait and store a complete run.
     print(f"pycheck: {key}: started; scancel now stops it, nothing stored", flush=True)
-    from .store import RunStore
+    from .store import RunStore, task_record
     from .train import set_threads
     set_threads(int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))
     path = RunStore(Path(runs_dir).parent).path(key)
-    write_json(path, with_checkpoint(checkpoint_path(Path(runs_dir).parent, key), fn, kwargs))
+    result = with_checkpoint(checkpoint_path(Path(runs_dir).parent, key), fn, kwargs)
+    write_json(path, {**result, RunStore.TASK: task_record(fn, kwargs)})
     return str(path)
 
 

@@ -137,6 +137,13 @@ def write_table(out: str | os.PathLike, stem: str, rows: list[dict], title: str 
             atomic_write_text(out / f"{stem}.md", "\n".join(md).lstrip("\n") + "\n")]
 
 
+def task_record(fn: Callable[..., dict], kwargs: dict) -> dict:
+    """What a :meth:`RunStore.run_many` task computes, as JSON: the function's qualified
+    name and its arguments. A stored run is reused only while its record equals this."""
+    return json.loads(json.dumps(_jsonable(dict(
+        fn=f"{fn.__module__}.{fn.__qualname__}", kwargs=kwargs)), allow_nan=False))
+
+
 class RunStore:
     """Resumable store of finished runs: one JSON file per run key under ``<out>/runs``.
 
@@ -152,16 +159,28 @@ class RunStore:
     which may grow, or ``profile`` or ``jobs``) while it holds runs raises ``ValueError``,
     so a changed config never silently reuses stale runs, and a config refused before any
     run finished does not lock the folder.
+
+    With ``per_run=True`` (experiments whose every run is a :meth:`run_many` task) a changed
+    config is not refused: each run stored by :meth:`run_many` records its task (function
+    and arguments, :func:`task_record`), and a run is reused only if that record equals the
+    new task's. Runs whose task changed, and runs stored without a record while the config
+    changed, are moved to ``runs/replaced/`` (kept, never read) and recomputed; the stamp
+    then becomes the new config. So changing one row of a profile recomputes that row only.
     """
 
     IGNORED = ("seeds", "profile", "jobs")
+    TASK = "_task"      # the key of a run's task record in its JSON
 
-    def __init__(self, out: str | os.PathLike, config: dict | None = None):
+    def __init__(self, out: str | os.PathLike, config: dict | None = None,
+                 per_run: bool = False):
         self.out = Path(out)
         self.dir = self.out / "runs"
         self.config = config
+        self.per_run = per_run
+        self.changed: list[str] = []     # config keys that differ from the stamp (per_run)
+        self.replaced = 0
         if config is not None:
-            self._check_config(config)
+            self._check_config(config, per_run)
         # a stamp left by a refused config (no runs) is replaced when the first run is stored
         self._stamped = config is None or ((self.dir / "config.json").is_file()
                                            and self._has_runs())
@@ -176,8 +195,10 @@ class RunStore:
             write_json(self.dir / "config.json", self._stamp(self.config))
             self._stamped = True
 
-    def _store(self, key: str, result: dict) -> None:
+    def _store(self, key: str, result: dict, task: dict | None = None) -> None:
         self.stamp()
+        if task is not None:
+            result = {**result, self.TASK: task}
         write_json(self.path(key), result)
 
     def _stamp(self, config: dict) -> dict:
@@ -187,13 +208,15 @@ class RunStore:
         return self.dir.is_dir() and any(p.suffix == ".json" and p.name != "config.json"
                                          for p in self.dir.iterdir())
 
-    def _check_config(self, config: dict) -> None:
+    def _check_config(self, config: dict, per_run: bool) -> None:
         stamp = self.dir / "config.json"
         if stamp.is_file() and self._has_runs():
             old = read_json(stamp)
             new = json.loads(json.dumps(self._stamp(config)))
             diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            if diff:
+            if diff and per_run:
+                self.changed = diff
+            elif diff:
                 raise ValueError(
                     f"{self.dir} holds runs made with a different config (differs in: "
                     f"{', '.join(diff)}); use another --out or delete that folder")
@@ -215,6 +238,11 @@ class RunStore:
         run's checkpoint file set (:func:`pycheck.executors.with_checkpoint`), so a run
         killed mid-training resumes when it is run again."""
         from .executors import checkpoint_path, with_checkpoint
+        if self.changed:
+            raise ValueError(f"{self.dir} holds runs made with a different config (differs "
+                             f"in: {', '.join(self.changed)}), and run {key!r} is not a "
+                             "run_many task whose settings can be compared; use another "
+                             "--out or delete that folder")
         p = self.path(key)
         if p.is_file():
             self.reused += 1
@@ -243,6 +271,9 @@ class RunStore:
 
         from .executors import LocalExecutor, current
         executor = current() or LocalExecutor(jobs)
+        records = {k: task_record(*tasks[k]) for k in tasks} if self.per_run else {}
+        if self.per_run:
+            self._replace_stale(records)
         todo = [k for k in tasks if not self.has(k)]
         self.reused += len(tasks) - len(todo)
         tty = sys.stderr.isatty()
@@ -251,7 +282,7 @@ class RunStore:
         finished = [len(tasks) - len(todo)]
 
         def done(key: str, result: dict) -> None:
-            self._store(key, result)
+            self._store(key, result, records.get(key))
             self.computed += 1
             finished[0] += 1
             bar.update(1)
@@ -262,4 +293,49 @@ class RunStore:
             executor.execute(self, tasks, todo, done)
         finally:
             bar.close()
-        return {k: read_json(self.path(k)) for k in tasks}
+        return {k: self._result(k) for k in tasks}
+
+    def _result(self, key: str) -> dict:
+        """A stored run without its task record."""
+        r = read_json(self.path(key))
+        r.pop(self.TASK, None)
+        return r
+
+    def _replace_stale(self, records: dict[str, dict]) -> None:
+        """Move aside every stored run of ``records`` whose task record differs from the
+        new one, and (when the config changed) every stored run without a record, so that
+        only runs of the current settings remain under the (then rewritten) stamp."""
+        keys = {self.path(k).name: k for k in records}
+        stale = []
+        for p in sorted(self.dir.glob("*.json")):
+            if p.name == "config.json":
+                continue
+            try:
+                run = read_json(p)
+                old = run.get(self.TASK)
+            except (ValueError, AttributeError):
+                continue      # unreadable: has() still sees it; read_json names it later
+            key = keys.get(p.name)
+            if (old is None and self.changed) or (
+                    old is not None and key is not None and old != records[key]):
+                stale.append(p)
+            elif old is None and key is not None:
+                # stored before runs recorded their task, under this very config stamp:
+                # made with these settings, so it gets their record (once)
+                write_json(p, {**run, self.TASK: records[key]})
+        if stale:
+            dest = self.dir / "replaced"
+            dest.mkdir(exist_ok=True)
+            for p in stale:
+                os.replace(p, dest / p.name)
+            self.replaced += len(stale)
+            why = (f"the config changed (in: {', '.join(self.changed)})" if self.changed
+                   else "their settings changed")
+            print(f"pycheck: {len(stale)} stored runs moved to {dest} ({why}); they are "
+                  "recomputed", file=sys.stderr, flush=True)
+        if self.changed:
+            # every remaining run now carries a record equal to its task or is not one of
+            # them (a record that says what it was made with): the new stamp is safe
+            write_json(self.dir / "config.json", self._stamp(self.config))
+            self._stamped = True
+            self.changed = []

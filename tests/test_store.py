@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pycheck.store import RunStore, atomic_write_text, write_json, write_table
+from pycheck.store import RunStore, atomic_write_text, read_json, write_json, write_table
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):
@@ -90,3 +90,59 @@ def test_result_files_are_world_readable(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(p.stat().st_mode) & 0o044 == 0o044
+
+
+def _square(x: int, scale: int = 1) -> dict:
+    return {"y": x * x * scale}
+
+
+def test_per_run_store_recomputes_only_the_runs_whose_settings_changed(tmp_path):
+    """A changed config in a per_run store recomputes exactly the runs whose task changed;
+    the replaced ones are kept aside, and the stamp becomes the new config."""
+    cfg = {"scale": {"a": 1, "b": 1}, "seeds": [0]}
+
+    def tasks(c):
+        return {k: (_square, dict(x=3, scale=c["scale"][k])) for k in ("a", "b")}
+
+    s1 = RunStore(tmp_path, cfg, per_run=True)
+    assert s1.run_many(tasks(cfg)) == {"a": {"y": 9}, "b": {"y": 9}}
+    assert s1.computed == 2
+    new = {"scale": {"a": 1, "b": 2}, "seeds": [0]}
+    with pytest.raises(ValueError, match="differs in: scale"):
+        RunStore(tmp_path, new)                   # without per_run: refused as before
+    s2 = RunStore(tmp_path, new, per_run=True)
+    assert s2.run_many(tasks(new)) == {"a": {"y": 9}, "b": {"y": 18}}
+    assert (s2.reused, s2.computed, s2.replaced) == (1, 1, 1)
+    assert read_json(tmp_path / "runs" / "replaced" / "b.json")["y"] == 9
+    assert read_json(tmp_path / "runs" / "config.json") == {"scale": {"a": 1, "b": 2}}
+    assert read_json(tmp_path / "runs" / "b.json")[RunStore.TASK] == {
+        "fn": f"{__name__}._square", "kwargs": {"x": 3, "scale": 2}}
+    s3 = RunStore(tmp_path, new, per_run=True)    # and now nothing is redone
+    assert s3.run_many(tasks(new)) == {"a": {"y": 9}, "b": {"y": 18}}
+    assert (s3.reused, s3.computed, s3.replaced) == (2, 0, 0)
+
+
+def test_per_run_store_never_trusts_unrecorded_runs_after_a_config_change(tmp_path):
+    """Runs stored before runs recorded their task: under the same stamp they get their
+    record; under a changed stamp they are recomputed, since nothing says how they were
+    made."""
+    cfg = {"scale": 1}
+    RunStore(tmp_path, cfg).run_many({"a": (_square, dict(x=2))})   # no record (not per_run)
+    assert RunStore.TASK not in read_json(tmp_path / "runs" / "a.json")
+    s = RunStore(tmp_path, {"scale": 2}, per_run=True)
+    assert s.run_many({"a": (_square, dict(x=2))}) == {"a": {"y": 4}}
+    assert (s.reused, s.computed, s.replaced) == (0, 1, 1)
+    # same stamp: the unrecorded run is reused and given its record
+    other = tmp_path / "other"
+    RunStore(other, cfg).run_many({"a": (_square, dict(x=2))})
+    s = RunStore(other, cfg, per_run=True)
+    s.run_many({"a": (_square, dict(x=2))})
+    assert (s.reused, s.computed) == (1, 0)
+    assert read_json(other / "runs" / "a.json")[RunStore.TASK]["kwargs"] == {"x": 2}
+
+
+def test_per_run_store_refuses_closure_runs_after_a_config_change(tmp_path):
+    RunStore(tmp_path, {"k": 1}, per_run=True).run_many({"a": (_square, dict(x=1))})
+    s = RunStore(tmp_path, {"k": 2}, per_run=True)
+    with pytest.raises(ValueError, match="not a run_many task"):
+        s.run("a", lambda: {"y": 1})

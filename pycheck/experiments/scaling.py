@@ -124,7 +124,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                          "need at least one seed and every N >= 2")
     # every setting is checked before the store writes anything
     settings = {n: _run_settings(cfg, n, objectives) for n in dims}
-    store = RunStore(out, cfg)
+    store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
     base = {k: cfg[k] for k in ("rho", "n_train", "n_test")}
     base["fresh"] = bool(cfg.get("fresh", False))
     base["qmc"] = bool(cfg.get("qmc", False))

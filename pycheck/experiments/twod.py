@@ -65,7 +65,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     bad = [m for m in mixings if m not in MIXINGS]
     if bad or not seeds:
         raise ValueError(f"unknown mixings {bad}" if bad else "need at least one seed")
-    store = RunStore(out, cfg)
+    store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
     keys = ("rho", "n_train", "n_test", "steps", "batch_size", "lr")
     params = {k: cfg[k] for k in keys}
     options = dict(cfg.get("options", {}))
