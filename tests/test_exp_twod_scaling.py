@@ -41,6 +41,27 @@ def test_scaling_runs_and_resumes(tmp_path):
     assert s2["runs_computed"] == 0 and s2["runs_reused"] == 12
 
 
+def test_scaling_config_change_recomputes_only_the_changed_runs(tmp_path):
+    """Changing one objective's setting at one N (as session 26 did to SIGReg at N = 32)
+    recomputes exactly those runs; every other run is reused bit for bit."""
+    cfg = dict(TINY, dims=[2, 4], objectives=["sigreg", "vicreg"], supervised=True,
+               options={"sigreg": {"num_slices": 8}})
+    s1 = scaling.run(cfg, tmp_path, [0])
+    assert s1["runs_computed"] == 6
+    before = {p.name: p.read_bytes() for p in (tmp_path / "runs").glob("realnvp-*.json")}
+    new = dict(cfg, options={"sigreg": {"num_slices": 8, "steps": {"default": 3, "4": 5}}})
+    s2 = scaling.run(new, tmp_path, [0])
+    assert (s2["runs_computed"], s2["runs_reused"]) == (1, 5)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "runs").glob("realnvp-*.json")}
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {"realnvp-sigreg-N4-seed0.json"}
+    assert json.loads(after["realnvp-sigreg-N4-seed0.json"])["steps"] == 5
+    assert (tmp_path / "runs" / "replaced" / "realnvp-sigreg-N4-seed0.json").read_bytes() == \
+        before["realnvp-sigreg-N4-seed0.json"]
+    rows = {r["N"]: r for r in s2["rows"]}
+    assert rows[2] == {r["N"]: r for r in s1["rows"]}[2]     # N = 2 untouched
+
+
 def test_bench_cli_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert bench.main(["--dims", "4", "--batch", "64", "--sigreg-batches", "32", "--rounds", "2",
