@@ -327,7 +327,12 @@ class RunStore:
             dest = self.dir / "replaced"
             dest.mkdir(exist_ok=True)
             for p in stale:
-                os.replace(p, dest / p.name)
+                # a run replaced before keeps its file: KEY.json, then KEY.1.json, ...
+                target, i = dest / p.name, 0
+                while target.exists():
+                    i += 1
+                    target = dest / f"{p.stem}.{i}.json"
+                os.replace(p, target)
             self.replaced += len(stale)
             why = (f"the config changed (in: {', '.join(self.changed)})" if self.changed
                    else "their settings changed")

@@ -91,6 +91,28 @@ def test_gennorm_resumes_and_finds_the_peak(tmp_path, monkeypatch):
         assert (tmp_path / f).stat().st_size > 0
 
 
+def test_gennorm_reuses_runs_across_more_seeds_and_alphas_but_not_a_changed_setting(
+        tmp_path, monkeypatch):
+    calls = []
+
+    def fake(cfg, alpha, seed):
+        calls.append((alpha, seed, cfg["lr"]))
+        return _run(0.01, 0.1, alpha=gennorm._alpha_key(alpha), seed=seed, r2_hz=0.9,
+                    r2_hw=0.99, r2_xz=0.7, r2_ceiling=0.96)
+
+    monkeypatch.setattr(gennorm, "run_one", fake)
+    cfg = dict(GN_CFG, alphas=[1.0, 2.0])
+    gennorm.run(cfg, tmp_path, [0])
+    assert len(calls) == 2
+    s = gennorm.run(dict(cfg, alphas=[1.0, 2.0, 4.0], jobs=2), tmp_path, [0, 1])
+    assert (s["runs_computed"], s["runs_reused"]) == (4, 2)  # only the new alpha and seed
+    calls.clear()
+    lr = GN_CFG["lr"] * 2
+    s = gennorm.run(dict(cfg, lr=lr), tmp_path, [0])           # every run depends on lr
+    assert (s["runs_computed"], s["runs_reused"]) == (2, 0)
+    assert sorted(calls) == [(1.0, 0, lr), (2.0, 0, lr)]
+
+
 def test_gennorm_requires_the_gaussian_reference(tmp_path):
     with pytest.raises(ValueError, match="include 2"):
         gennorm.run(dict(GN_CFG, alphas=[1.0, 3.0]), tmp_path, [0])

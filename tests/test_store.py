@@ -120,6 +120,10 @@ def test_per_run_store_recomputes_only_the_runs_whose_settings_changed(tmp_path)
     s3 = RunStore(tmp_path, new, per_run=True)    # and now nothing is redone
     assert s3.run_many(tasks(new)) == {"a": {"y": 9}, "b": {"y": 18}}
     assert (s3.reused, s3.computed, s3.replaced) == (2, 0, 0)
+    third = {"scale": {"a": 1, "b": 3}}                # a second replacement of b
+    RunStore(tmp_path, third, per_run=True).run_many(tasks(third))
+    assert read_json(tmp_path / "runs" / "replaced" / "b.json")["y"] == 9
+    assert read_json(tmp_path / "runs" / "replaced" / "b.1.json")["y"] == 18
 
 
 def test_per_run_store_never_trusts_unrecorded_runs_after_a_config_change(tmp_path):

@@ -134,9 +134,13 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Sweep ``cfg['alphas']`` x ``seeds``; write ``gennorm.{json,csv,md}``, ``gennorm_r2.png``."""
     out = Path(out)
     alphas = _alphas(cfg)
-    store = RunStore(out, cfg)
+    store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
     key = lambda a, s: f"alpha={_alpha_key(a)}-seed{s}"
-    tasks = {key(a, s): (run_one, dict(cfg=cfg, alpha=a, seed=s)) for a in alphas for s in seeds}
+    # a run's task holds only what changes its numbers, so that more seeds or alphas (or
+    # another --jobs) reuse every stored run, and a changed setting recomputes them all
+    run_cfg = {k: v for k, v in cfg.items() if k not in ("seeds", "alphas", "profile", "jobs")}
+    tasks = {key(a, s): (run_one, dict(cfg=run_cfg, alpha=a, seed=s))
+             for a in alphas for s in seeds}
     with torch_threads(cfg):
         done = store.run_many(tasks, desc="gennorm")
     runs = {a: [done[key(a, s)] for s in seeds] for a in alphas}
