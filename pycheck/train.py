@@ -130,9 +130,17 @@ def _as_tensor(name: str, a) -> torch.Tensor:
         a = a.detach().cpu()
         if a.is_complex():
             raise ValueError(f"{name} must be real, got a complex tensor")
-        a = a.double().numpy()  # numpy() has no bfloat16
+        if a.dtype == torch.bool:
+            a = a.numpy()       # refused below, as a boolean array
+        else:
+            a = a.double().numpy()  # numpy() has no bfloat16
     if np.iscomplexobj(a):  # np.asarray(..., float64) would drop the imaginary part
         raise ValueError(f"{name} must be real, got a complex array")
+    if getattr(a, "dtype", None) == np.bool_:
+        # an invertible mixing of continuous latents is never two-valued: a boolean array
+        # is far more likely a mask passed by mistake than observations
+        raise ValueError(f"{name} is boolean; observations must be real numbers (cast "
+                         "with .astype(float) if 0/1 values are really meant)")
     try:
         # contiguous: torch.from_numpy refuses negative strides (x[:, ::-1])
         a = np.ascontiguousarray(a, dtype=np.float64)
@@ -352,7 +360,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     Raises
     ------
     ValueError
-        Bad shapes, complex, non-finite or overflowing values, a constant column (unless
+        Bad shapes, complex, boolean, non-finite or overflowing values, a constant column (unless
         ``whiten="none"``), ``N < 2``, unknown objective or option, a ``steps``,
         ``batch_size``, ``seed`` or ``dim_out`` that is not an integer in range (for
         ``objective="whitened"``, ``dim_out`` above ``d``), ``lr`` not a finite positive

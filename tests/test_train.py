@@ -22,6 +22,8 @@ def _fresh_mixing(z):
     (np.full((10, 2), np.nan), np.zeros((10, 2)), "NaN or inf"),
     (np.zeros((1, 2)), np.zeros((1, 2)), "at least 2 pairs"),
     ([["a", "b"]], [["c", "d"]], "numeric"),
+    (np.eye(4, 2, dtype=bool), np.eye(4, 2), "x is boolean"),
+    (np.eye(4, 2), torch.eye(4, 2, dtype=torch.bool), "x_next is boolean"),
 ])
 def test_fit_encoder_rejects_bad_input(x, xn, match):
     with pytest.raises(ValueError, match=match):
