@@ -239,7 +239,8 @@ def run(args) -> int:
     np.save(buf, h)
     atomic_write_bytes(out / "embedding.npy", buf.getvalue())
     plot_history(model, out / "history.png")
-    if getattr(model, "slowness", None) is not None:
+    slowness = getattr(model, "slowness", None)      # None without held-out pairs
+    if slowness is not None:
         plot_slowness(model, out / "slowness.png")
     report = dict(
         data=str(args.data), pairs=int(len(data["x"])), width=int(data["x"].shape[1]),
@@ -249,11 +250,11 @@ def run(args) -> int:
         heldout_objective=_num(getattr(model, "heldout_objective", None)),
         criterion=getattr(model, "criterion", None), selected=getattr(model, "selected", None),
         best_step=getattr(model, "best_step", None), lam=_num(getattr(model, "lam", None)),
-        slowness=[_num(v) for v in getattr(model, "slowness", [])] or None,
+        slowness=None if slowness is None else [_num(v) for v in slowness],
         train_seconds=round(float(model.train_seconds), 2),
         history=[[int(s), {k: _num(v) for k, v in p.items()}] for s, p in model.history],
         files=["encoder.pt", "embedding.npy", "history.png"]
-        + (["slowness.png"] if getattr(model, "slowness", None) is not None else [])
+        + (["slowness.png"] if slowness is not None else [])
         + ["fit.json"])
     if data["z"] is not None:
         report["r2_xz"] = linear_r2(data["rows"], data["z"])

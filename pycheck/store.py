@@ -341,6 +341,6 @@ class RunStore:
         if self.changed:
             # every remaining run now carries a record equal to its task or is not one of
             # them (a record that says what it was made with): the new stamp is safe
-            write_json(self.dir / "config.json", self._stamp(self.config))
-            self._stamped = True
+            self._stamped = False
+            self.stamp()
             self.changed = []

@@ -138,7 +138,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     key = lambda a, s: f"alpha={_alpha_key(a)}-seed{s}"
     # a run's task holds only what changes its numbers, so that more seeds or alphas (or
     # another --jobs) reuse every stored run, and a changed setting recomputes them all
-    run_cfg = {k: v for k, v in cfg.items() if k not in ("seeds", "alphas", "profile", "jobs")}
+    run_cfg = {k: v for k, v in cfg.items() if k not in RunStore.IGNORED + ("alphas",)}
     tasks = {key(a, s): (run_one, dict(cfg=run_cfg, alpha=a, seed=s))
              for a in alphas for s in seeds}
     with torch_threads(cfg):
