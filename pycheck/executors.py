@@ -31,11 +31,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .store import write_json
+from .store import atomic_write_text, task_record, write_json
 
 Task = tuple[Callable[..., dict], dict]
 Done = Callable[[str, dict], None]
@@ -127,17 +128,39 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
     """``fn(**kwargs)`` with ``path`` as the run's checkpoint file
     (:func:`pycheck.experiments._common.run_checkpoint`: the experiments pass it to
     ``fit_encoder``, ``fit_supervised`` or ``reacher.train_cnn`` as ``checkpoint=``), so that a run killed mid-training resumes from its
-    last save (every 60 s of training) when it is run again, with the same result."""
+    last save (every 60 s of training) when it is run again, with the same result.
+
+    The task (:func:`pycheck.store.task_record`) is written beside the checkpoint
+    (``KEY.task.json``). A checkpoint left by a run of other settings (the profile changed
+    after an interruption) is deleted and the run starts afresh; before, resuming it failed
+    on the fit's fingerprint check ("written by a call with other data or arguments"). A
+    checkpoint without that file (written before it existed) is resumed as before: the
+    fingerprint still refuses a foreign one."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    record = json.dumps(task_record(fn, kwargs), sort_keys=True)
+    sidecar = task_path(path)
+    if path.exists() and sidecar.exists() and sidecar.read_text() != record:
+        path.unlink()
+        print(f"pycheck: {path} was left by a run with other settings; deleted, the run "
+              "starts afresh", file=sys.stderr, flush=True)
+    atomic_write_text(sidecar, record)
     before = os.environ.get("PYCHECK_RUN_CHECKPOINT")
     os.environ["PYCHECK_RUN_CHECKPOINT"] = str(path)
     try:
-        return fn(**kwargs)
+        result = fn(**kwargs)
     finally:
         if before is None:
             os.environ.pop("PYCHECK_RUN_CHECKPOINT", None)
         else:
             os.environ["PYCHECK_RUN_CHECKPOINT"] = before
+    if not path.exists():       # the fit deleted its checkpoint on return
+        sidecar.unlink(missing_ok=True)
+    return result
+
+
+def task_path(checkpoint: Path) -> Path:
+    """The task record kept beside a run's checkpoint (:func:`with_checkpoint`)."""
+    return checkpoint.with_name(checkpoint.stem + ".task.json")
 
 
 def _run_pool(tasks: dict[str, Task], todo: list[str], done: Done, jobs: int,
@@ -352,6 +375,18 @@ class SlurmExecutor:
         states = queue_states()
         todo = [k for k in todo if not store.has(k)]
         active = [k for k in todo if k in jobs and jobs[k]["job_id"] in states]
+        # a job still queued or running with other settings (the profile changed since it
+        # was submitted; jobs record their task from session 27 on) would store a run the
+        # store then discards, and would share its checkpoint file with the new job: cancel
+        # it and submit the run anew
+        stale = [k for k in active if jobs[k].get("task", task_record(*tasks[k]))
+                 != task_record(*tasks[k])]
+        if stale:
+            _scheduler(["scancel", *(jobs[k]["job_id"] for k in stale)])
+            print(f"pycheck: cancelled {len(stale)} queued or running SLURM jobs made with "
+                  f"other settings ({', '.join(jobs[k]['job_id'] for k in stale)}); "
+                  "submitting them anew", file=sys.stderr, flush=True)
+            active = [k for k in active if k not in stale]
         submit = [k for k in todo if k not in active]
         if submit:
             store.stamp()   # the jobs store runs themselves, without the stamp
@@ -380,7 +415,8 @@ class SlurmExecutor:
                 OSError) as exc:
             raise SchedulerError(f"sbatch failed, nothing submitted: "
                                  f"{_first_error(str(getattr(exc, 'stderr', '') or exc))}") from None
-        return {k: dict(job_id=f.job_id, log=str(f.paths.stderr)) for k, f in zip(keys, futures)}
+        return {k: dict(job_id=f.job_id, log=str(f.paths.stderr), task=task_record(*tasks[k]))
+                for k, f in zip(keys, futures)}
 
 
 def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict) -> str:
@@ -394,7 +430,7 @@ def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict
     # which imports the experiment's module and torch) submitit ignores SIGTERM, and a job
     # cancelled then may still finish within SLURM's KillWait and store a complete run.
     print(f"pycheck: {key}: started; scancel now stops it, nothing stored", flush=True)
-    from .store import RunStore, task_record
+    from .store import RunStore
     from .train import set_threads
     set_threads(int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))
     path = RunStore(Path(runs_dir).parent).path(key)

@@ -6,9 +6,12 @@ antithetic QMC pairs, the matched RealNVP encoder -- except ``steps`` (and, from
 (session 24's rows: ``probes_s24.jsonl``).
 
 Usage: python scripts/sigreg_steps_probe.py N SEED STEPS [OBJECTIVE [BATCH]]
-(BATCH, session 25: the pairs per step instead of the profile's)
+(BATCH, session 25: the pairs per step instead of the profile's). The environment variable
+PROBES names the file under results/scaling/ the line is appended to (session 27:
+``probes_s27.jsonl``; default ``probes_s25.jsonl``).
 """
 import json
+import os
 import sys
 import time
 import tomllib
@@ -34,5 +37,5 @@ line = dict(probe="sigreg_steps", n=n, obj=obj, seed=seed, steps=steps, batch=ba
             opts=opts, r2_hz=r["r2_hz"], train_seconds=round(r["train_seconds"], 1),
             wall=round(time.perf_counter() - t0, 1))
 print(json.dumps(line), flush=True)
-with open(root / "results" / "scaling" / "probes_s25.jsonl", "a") as f:
+with open(root / "results" / "scaling" / os.environ.get("PROBES", "probes_s25.jsonl"), "a") as f:
     f.write(json.dumps(line) + "\n")

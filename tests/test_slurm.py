@@ -223,3 +223,32 @@ def test_slurm_bad_option_or_unreachable_scheduler_exit_2_nothing_submitted(slur
     assert rc == 2 and "no run plan" in err
     monkeypatch.setenv("SLURM_CONF", str(slurm))
     assert not out.exists() and _queue() == {}
+
+
+def test_slurm_job_of_a_changed_profile_is_cancelled_and_resubmitted(slurm, tmp_path, capsys):
+    """A run still queued or running when the profile changes would train the old settings
+    (stored, then discarded by the run store) and share its checkpoint file with the new
+    job: the rerun cancels it and submits the run with the new settings (session 27)."""
+    root = _project(tmp_path, mixings='["spiral"]', steps=10 ** 6)   # runs until cancelled
+    out = tmp_path / "o"
+    cmd = ("reproduce", "twod", "--executor", "slurm", "--time", "5", "--out", str(out))
+    rc, _, err = _pycheck(root, *cmd, capsys=capsys)
+    assert rc == 0 and "submitted 1 runs" in err, err
+    (old,) = json.loads((out / "jobs" / "plan.json").read_text())["jobs"].values()
+    assert old["task"]["kwargs"]["steps"] == 10 ** 6
+    rc, _, err = _pycheck(root, *cmd, capsys=capsys)             # unchanged: left alone
+    assert rc == 0 and "nothing submitted; 1 runs still queued or running" in err, err
+    (root / "experiments" / "twod.toml").write_text(
+        TINY.format(mixings='["spiral"]', steps=10 ** 6 + 1, options="{ num_slices = 16 }"))
+    rc, _, err = _pycheck(root, *cmd, capsys=capsys)
+    assert rc == 0 and f"cancelled 1 queued or running SLURM jobs made with other settings " \
+        f"({old['job_id']})" in err and "submitted 1 runs" in err, err
+    (new,) = json.loads((out / "jobs" / "plan.json").read_text())["jobs"].values()
+    assert new["job_id"] != old["job_id"] and new["task"]["kwargs"]["steps"] == 10 ** 6 + 1
+    t0 = time.monotonic()
+    while old["job_id"] in _queue():                             # CANCELLED, then gone
+        assert time.monotonic() - t0 < DRAIN_TIMEOUT_S, _queue()
+        time.sleep(0.2)
+    assert new["job_id"] in _queue()
+    subprocess.run(["scancel", "--name=pycheck"], check=True)
+    _drain()

@@ -240,6 +240,28 @@ def test_experiment_run_killed_mid_training_resumes_to_the_same_result(tmp_path,
             assert res[key] == ref[key], key
 
 
+def test_checkpoint_of_other_settings_is_dropped_and_the_run_starts_afresh(tmp_path,
+                                                                          monkeypatch, capsys):
+    """A run interrupted under one profile and rerun after the profile changed (the run
+    store recomputes it, session 26) must not resume the old settings' checkpoint: before
+    session 27 the fit refused it ("other data or arguments") and the rerun crashed."""
+    from pycheck.executors import checkpoint_path, task_path, with_checkpoint
+    from pycheck.experiments._common import train_and_measure
+    spec = dict(mixing="realnvp", n=2, objective="vicreg", seed=0, rho=0.5, n_train=400,
+                n_test=300, steps=60, batch_size=64, lr=3e-3, encoder="realnvp",
+                fresh=True, antithetic=True, qmc=True)
+    new = dict(spec, lr=1e-3)
+    path = checkpoint_path(tmp_path, "realnvp-vicreg-N2-seed0")
+    _stop_after(monkeypatch, 30, with_checkpoint, path, train_and_measure, spec)
+    assert path.is_file() and task_path(path).is_file()
+    res = with_checkpoint(path, train_and_measure, new)
+    assert "left by a run with other settings; deleted" in capsys.readouterr().err
+    assert not path.exists() and not task_path(path).exists()
+    ref = train_and_measure(**new)
+    assert {k: v for k, v in res.items() if k != "train_seconds"} == \
+        {k: v for k, v in ref.items() if k != "train_seconds"}
+
+
 def test_local_runs_train_with_a_checkpoint_per_run(tmp_path):
     from pycheck.executors import checkpoint_path
     from pycheck.store import RunStore
