@@ -228,8 +228,8 @@ def cmd_audit(m: Manifest, args) -> int:
 
 
 # ---------------------------------------------------------------- reproduce / bench
-PARALLEL_EXPERIMENTS = ("twod", "scaling", "gennorm", "reacher")
-PARALLEL_LIST = "twod, scaling, gennorm and reacher"  # for messages
+PARALLEL_EXPERIMENTS = ("twod", "scaling", "gennorm", "reacher", "anisotropic", "control")
+PARALLEL_LIST = "twod, scaling, gennorm, reacher, anisotropic and control"  # for messages
 
 
 def cmd_reproduce(m: Manifest, args) -> int:

@@ -118,8 +118,9 @@ def test_reproduce_jobs_only_for_parallel_experiments(tmp_path, capsys, monkeypa
     config the CLI hands an experiment passes that experiment's strict key check."""
     from pycheck.cli import main
     from pycheck.experiments import reacher
-    assert main(["reproduce", "control", "--jobs", "2", "--out", str(tmp_path / "o")]) == 2
-    assert "--jobs applies to twod, scaling, gennorm and reacher" in capsys.readouterr().err
+    assert main(["reproduce", "bound", "--jobs", "2", "--out", str(tmp_path / "o")]) == 2
+    assert "--jobs applies to twod, scaling, gennorm, reacher, anisotropic and control" in \
+        capsys.readouterr().err
     assert not (tmp_path / "o").exists()
     seen = {}
     monkeypatch.setattr(reacher, "run", lambda cfg, out, seeds: seen.update(cfg=cfg) or {})

@@ -191,7 +191,8 @@ def test_collect_makes_tables_only_when_all_runs_are_in(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["twod", "--partition", "gpu"], "--partition apply to --executor slurm"),
     (["twod", "--executor", "slurm", "--jobs", "2"], "--jobs applies to --executor local"),
-    (["control", "--executor", "slurm"], "--executor slurm applies to twod, scaling, gennorm and reacher"),
+    (["bound", "--executor", "slurm"], "--executor slurm applies to twod, scaling, gennorm, "
+     "reacher, anisotropic and control"),
     (["twod", "--executor", "slurm", "--time", "0"], "--time '0': must be positive"),
     (["twod", "--executor", "slurm", "--mem", "lots"], "--mem 'lots'"),
     (["twod", "--executor", "slurm", "--cpus-per-run", "0"], "--cpus-per-run"),

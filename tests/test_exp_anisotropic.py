@@ -37,3 +37,35 @@ def test_anisotropic_tiny_run_writes_tables_and_resumes(tmp_path):
     assert summary["runs_computed"] == 3                  # search, fold quadrature, one training
     again = X.run(dict(TINY), tmp_path, [0])
     assert again["runs_computed"] == 0 and again["runs_reused"] == 3
+
+
+def _measured(out, key: str) -> dict:
+    r = json.loads((out / "runs" / f"{key}.json").read_text())
+    r.pop("wall_s", None)
+    r.pop("_task", None)
+    return r
+
+
+def test_anisotropic_changed_setting_recomputes_only_its_runs_and_jobs_2_agrees(tmp_path):
+    """Each run records the settings it reads (session 27): another objective reuses every
+    stored run, a changed option of one objective recomputes that objective's runs only (the
+    old file kept under runs/replaced/), a changed search size the search only; --jobs 2
+    (two spawned workers, one thread each) stores the numbers of the in-process runs."""
+    out = tmp_path / "a"
+    X.run(dict(TINY), out, [0])
+    cfg = dict(TINY, objectives=["vicreg", "infonce"],
+               options={"vicreg": {"lam": 0.1}, "infonce": {"sigma": 1.0}})
+    s = X.run(cfg, out, [0])
+    assert (s["runs_computed"], s["runs_reused"]) == (1, 3)
+    vic = "n2-r0.95-vicreg-seed0"
+    before = (out / "runs" / f"{vic}.json").read_text()
+    cfg = dict(cfg, options={"vicreg": {"lam": 0.2}, "infonce": {"sigma": 1.0}})
+    s = X.run(cfg, out, [0])
+    assert (s["runs_computed"], s["runs_reused"]) == (1, 3)
+    assert (out / "runs" / "replaced" / f"{vic}.json").read_text() == before
+    s = X.run(dict(cfg, search_size=1000), out, [0])
+    assert (s["runs_computed"], s["runs_reused"]) == (1, 3)
+    par = tmp_path / "p"
+    X.run(dict(cfg, search_size=1000, jobs=2), par, [0])
+    for key in ("search-seed0", "fold-quadrature", vic, "n2-r0.95-infonce-seed0"):
+        assert _measured(par, key) == _measured(out, key), key

@@ -173,3 +173,26 @@ def test_spearman_permutation_p_is_exact_for_few_encoders():
     assert rho == -1.0 and p == pytest.approx(2 / math.factorial(8))  # the two perfect orders
     rho, p = control.spearman([1, 3, 2, 5, 4], [2, 1, 4, 3, 5])
     assert rho == pytest.approx(0.3) and 0.5 < p < 0.8
+
+
+def test_control_more_budgets_reuse_runs_and_a_changed_setting_recomputes(tmp_path,
+                                                                          monkeypatch):
+    """control's runs record the settings they read, not the budget list (session 27)."""
+    calls = []
+
+    def fake(cfg, world, steps, seed):
+        calls.append((world, steps, cfg["lr"]))
+        _, z, _, _ = control._bank(cfg, seed)
+        res = dict(world=world, steps=steps, seed=seed)
+        res.update(control._measure(z + 1e-3 * steps, z, z, z, cfg, seed))
+        return res
+
+    monkeypatch.setattr(control, "run_one", fake)
+    control.run(CT_CFG, tmp_path, [0])
+    assert len(calls) == 4
+    control.run(dict(CT_CFG, budgets=[1, 3, 10, 30]), tmp_path, [0])
+    assert calls[4:] == [("gauss-OU", 1, 1e-3)]            # only the new budget trains
+    control.run(dict(CT_CFG, budgets=[1, 3, 10, 30], lr=2e-3), tmp_path, [0])
+    assert sorted(calls[5:]) == sorted([("gauss-OU", s, 2e-3) for s in (1, 3, 10, 30)] +
+                                       [("trajectory", 30, 2e-3)])
+    assert len(list((tmp_path / "runs" / "replaced").glob("*.json"))) == 5

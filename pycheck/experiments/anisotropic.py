@@ -82,7 +82,23 @@ def search(cfg: dict, seed: int) -> list[dict]:
     return rows
 
 
+def _search_task(cfg: dict, seed: int) -> dict:
+    """:func:`search` as a task of :meth:`pycheck.store.RunStore.run_many`."""
+    return {"rows": search(cfg, seed)}
+
+
+def _fold_task(rhos: list) -> dict:
+    """The fold map's exact alignment (nested quadrature) at each search grid point."""
+    from ..anisotropic import fold_alignment
+    return {"L": [fold_alignment(r) for r in rhos]}
+
+
 # ---------------------------------------------------------------- part 2: training
+#: the settings :func:`run_one` reads (its task records these, and its objective's options)
+RUN_KEYS = ("rho_max", "mixing", "n_train", "n_test", "steps", "batch_size", "lr",
+            "keep_embedding")
+
+
 def _ks_max(y: np.ndarray, rng: np.random.Generator) -> float:
     """Largest KS distance to N(0, 1) over the coordinates of ``y`` (N, n) and ``2n`` random
     unit directions: for a whitened ``y`` with law ``γ_n`` every projection is N(0, 1)."""
@@ -264,12 +280,24 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     out = Path(out)
     worlds = _worlds(cfg)
     objectives = list(cfg["objectives"])
-    store = RunStore(out, cfg)
-    search_rows = store.run(f"search-seed{seeds[0]}",
-                            lambda: {"rows": search(cfg, seeds[0])})["rows"]
-    from ..anisotropic import fold_alignment
-    fold_exact = store.run("fold-quadrature", lambda: {"L": [
-        fold_alignment(r) for r in cfg["search_rhos"]]})["L"]
+    store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
+    # each task gets the settings it reads, so that a changed setting recomputes only the
+    # runs it affects (more seeds, ratios or objectives reuse every stored run)
+    search_cfg = {k: cfg[k] for k in ("search_rhos", "search_size")}
+    train_cfg = {k: cfg[k] for k in RUN_KEYS if k in cfg}
+    search_key = f"search-seed{seeds[0]}"
+    tasks = {search_key: (_search_task, dict(cfg=search_cfg, seed=seeds[0])),
+             "fold-quadrature": (_fold_task, dict(rhos=cfg["search_rhos"]))}
+    for n, ratio in worlds:
+        for obj in objectives:
+            run_cfg = dict(train_cfg, options={obj: cfg["options"].get(obj, {})})
+            for s in seeds:
+                tasks[f"n{n}-r{ratio:g}-{obj}-seed{s}"] = (run_one, dict(
+                    cfg=run_cfg, n=n, ratio=ratio, objective=obj, seed=s))
+    with torch_threads(cfg):
+        done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="anisotropic")
+    search_rows = done[search_key]["rows"]
+    fold_exact = done["fold-quadrature"]["L"]
     exact_at = {tuple(r): L for r, L in zip(cfg["search_rhos"], fold_exact)}
     for row in search_rows:
         if row["map"] == "fold":
@@ -280,14 +308,8 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                      "||h(z')-h(z)||^2 - ||z'-z||^2 on the same pairs, an unbiased estimate of "
                      "L(h) - 2 sum(1 - rho_i); z_excess = excess / its standard error. L_sfa = "
                      "whitened minimum (A1a), a lower bound for every Gaussian-preserving map.")
-    with torch_threads(cfg):
-        runs = {}
-        for n, ratio in worlds:
-            for obj in objectives:
-                runs[(n, ratio, obj)] = [
-                    store.run(f"n{n}-r{ratio:g}-{obj}-seed{s}",
-                              lambda n=n, ratio=ratio, obj=obj, s=s: run_one(cfg, n, ratio, obj, s))
-                    for s in seeds]
+    runs = {(n, ratio, obj): [done[f"n{n}-r{ratio:g}-{obj}-seed{s}"] for s in seeds]
+            for n, ratio in worlds for obj in objectives}
     rows = _table(runs, cfg)
     violations = [f"n={r['n']} r={r['ratio']:g} {r['objective']} seed {r['seed']}: "
                   f"D={r['D']:.4g} > bound {r['bound_at_2se']:.4g}"

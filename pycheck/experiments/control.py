@@ -204,19 +204,25 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
         raise ValueError(f"control: budgets must be positive step counts, got {cfg['budgets']}")
     if int(cfg.get("dim", 2)) < 2:
         raise ValueError("control: dim must be >= 2")
-    store = RunStore(out, cfg)
+    store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
+    # the settings the runs read (not budgets: more budgets or seeds reuse every stored run)
+    # (threads: runs on workers or SLURM jobs train with their own thread count anyway)
+    run_cfg = {k: v for k, v in cfg.items()
+               if k not in RunStore.IGNORED + ("budgets", "threads")}
+    trained = [("gauss-OU" if s == budgets[-1] else f"gauss-OU@{s}", "gauss-OU", s)
+               for s in budgets] + [("trajectory", "trajectory", budgets[-1])]
+    tasks = {f"{world}-steps{steps}-seed{seed}": (run_one, dict(
+        cfg=run_cfg, world=world, steps=steps, seed=seed))
+        for seed in seeds for _, world, steps in trained}
     per_enc: dict[str, list[dict]] = {}
     with torch_threads(cfg):
+        done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="control")
         for seed in seeds:
             _, z_bank, x_bank, pairs = _bank(cfg, seed)
             for name, h in {"oracle": z_bank, "raw x": x_bank}.items():
                 per_enc.setdefault(name, []).append(_measure(h, None, None, None, cfg, seed))
-            trained = [("gauss-OU" if s == budgets[-1] else f"gauss-OU@{s}", "gauss-OU", s)
-                       for s in budgets] + [("trajectory", "trajectory", budgets[-1])]
             for name, world, steps in trained:
-                fn = lambda w=world, s=steps, sd=seed: run_one(cfg, w, s, sd)
-                per_enc.setdefault(name, []).append(
-                    store.run(f"{world}-steps{steps}-seed{seed}", fn))
+                per_enc.setdefault(name, []).append(done[f"{world}-steps{steps}-seed{seed}"])
 
     costs = {k: np.concatenate([r["cost"] for r in v]) for k, v in per_enc.items()}
     rows = []
