@@ -366,10 +366,10 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
                 progress=progress, desc=desc)
     if checkpoint is None:
         return _train_cnn(**args)
-    from .train import _fingerprint, resuming
+    from .train import checkpoint_fingerprint, resuming
 
     def fingerprint():
-        return _fingerprint(torch.from_numpy(np.asarray(frames)),
+        return checkpoint_fingerprint(torch.from_numpy(np.asarray(frames)),
                             torch.from_numpy(np.asarray(pairs)), "train_cnn",
                             dict(encoder=None, sampler=None, steps=steps,
                                  batch_size=batch_size, lr=lr, seed=seed, lam=lam,

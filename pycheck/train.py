@@ -583,8 +583,8 @@ class ResumePhase:
             self.resume.save(self.index, make_state())
 
 
-def _fingerprint(x: Tensor, x_next: Tensor, objective: str, kwargs: dict,
-                 options: dict) -> str:
+def checkpoint_fingerprint(x: Tensor, x_next: Tensor, objective: str, kwargs: dict,
+                           options: dict) -> str:
     """What a checkpoint must have been written by: the data, objective and arguments (a
     module by its class and initial weights, a sampler by its type). ``kwargs`` has the
     keys ``encoder`` and ``sampler`` (either may be ``None``)."""
@@ -612,7 +612,8 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
     it once the fit has returned."""
     def fingerprint():
         xt, xnt = _as_tensor("x", x), _as_tensor("x_next", x_next)
-        return _fingerprint(xt, xnt, objective, kwargs, options)  # fit_encoder makes its own
+        # (fit_encoder makes its own tensors)
+        return checkpoint_fingerprint(xt, xnt, objective, kwargs, options)
     with resuming(checkpoint, every, kwargs["sampler"], fingerprint):
         return fit_encoder(x, x_next, objective, **kwargs, **options)
 
@@ -623,8 +624,8 @@ def resuming(checkpoint, every, sampler, fingerprint, who: str = "fit_encoder"):
     :func:`pycheck.experiments._common.fit_supervised`, :func:`pycheck.reacher.train_cnn`;
     each through :class:`ResumePhase`) resume from ``checkpoint`` and save to it every
     ``every`` seconds; the file is deleted when the block ends without an error.
-    ``fingerprint()`` says what wrote the file (:func:`_fingerprint`); a file written by
-    anything else is refused. Paths, ``every`` and a ``sampler`` without
+    ``fingerprint()`` says what wrote the file (:func:`checkpoint_fingerprint`); a file
+    written by anything else is refused. Paths, ``every`` and a ``sampler`` without
     ``state_dict``/``load_state_dict`` are checked before any work."""
     if _RESUME.get() is not None:
         raise ValueError(f"checkpoint: {who} calls with a checkpoint cannot be nested")

@@ -232,7 +232,7 @@ def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, see
     sampler then needs ``state_dict``/``load_state_dict``)."""
     import torch
 
-    from ..train import _fingerprint, resuming
+    from ..train import checkpoint_fingerprint, resuming
     xt = torch.from_numpy(np.asarray(x, dtype=np.float64))
     zf = torch.from_numpy(np.asarray(z)).float()
     if checkpoint is None:
@@ -240,7 +240,8 @@ def fit_supervised(x, z, encoder, *, steps: int, batch_size: int, lr: float, see
     args = dict(encoder=encoder, sampler=sampler, steps=steps, batch_size=batch_size, lr=lr,
                 seed=seed)
     with resuming(checkpoint, checkpoint_every, sampler,
-                  lambda: _fingerprint(xt, zf, "supervised", args, {}), "fit_supervised"):
+                  lambda: checkpoint_fingerprint(xt, zf, "supervised", args, {}),
+                  "fit_supervised"):
         return _regress(xt, zf, encoder, steps, batch_size, lr, seed, sampler)
 
 
