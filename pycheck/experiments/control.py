@@ -24,6 +24,7 @@ Every trained run also records the T3 quantities measured on Gaussian-OU test pa
 """
 from __future__ import annotations
 
+import multiprocessing
 import time
 from pathlib import Path
 
@@ -83,7 +84,11 @@ def run_one(cfg: dict, world: str, steps: int, seed: int) -> dict:
         raise ValueError(f"unknown world {world!r}")
     enc = fit_encoder(g.forward(z), g.forward(z_next), "sigreg", encoder="mlp", steps=steps,
                       batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
-                      progress=bool(cfg.get("progress", True)), checkpoint=run_checkpoint(),
+                      # a bar per fit in this process only: bars of parallel --jobs
+                      # workers would overwrite each other on the terminal
+                      progress=bool(cfg.get("progress", True))
+                      and multiprocessing.parent_process() is None,
+                      checkpoint=run_checkpoint(),
                       **cfg.get("options", {}))
     zt, zt_next = gaussian_ou_pairs(int(cfg["n_test"]), n, rho, np.random.default_rng([seed, 13]))
     res = dict(world=world, steps=steps, seed=seed, mixing=cfg["mixing"],
