@@ -142,8 +142,10 @@ def test_write_error_during_a_run_is_one_line_naming_the_file(tmp_path, capsys, 
     monkeypatch.setattr(store, "atomic_write_bytes", full)
     monkeypatch.setattr(control, "run", lambda cfg, out, seeds: RunStore(out, cfg).run(
         "a", lambda: {"x": 1}))
+    # the first file a run writes is its task record beside its checkpoint, before it trains
+    # (session 27; config.json, the next one, came first before)
     _one_line_exit_2(capsys, ["reproduce", "control", "--out", str(tmp_path / "o")],
-                     "config.json: No space left on device")
+                     "o/jobs/checkpoints/a.task.json: No space left on device")
 
 
 def test_truncated_run_file_is_named(tmp_path, capsys, stub_control):
