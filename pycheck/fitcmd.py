@@ -251,6 +251,7 @@ def run(args) -> int:
         criterion=getattr(model, "criterion", None), selected=getattr(model, "selected", None),
         best_step=getattr(model, "best_step", None), lam=_num(getattr(model, "lam", None)),
         slowness=None if slowness is None else [_num(v) for v in slowness],
+        slowness_se=None if slowness is None else [_num(v) for v in model.slowness_se],
         train_seconds=round(float(model.train_seconds), 2),
         history=[[int(s), {k: _num(v) for k, v in p.items()}] for s, p in model.history],
         files=["encoder.pt", "embedding.npy", "history.png"]

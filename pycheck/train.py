@@ -350,8 +350,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         ``heldout_objective`` (the selected model's held-out criterion; for the whitened
         alignment ``2(1 - rho)`` at the T1 optimum),
         ``readout`` (the read-out policy used), ``best_step``, ``selected`` (name of the chosen read-out),
-        ``candidates`` (held-out objective of each) and ``slowness``
-        (:func:`coordinate_slowness` of each output on the held-out pairs). With
+        ``candidates`` (held-out objective of each), ``slowness``
+        (:func:`coordinate_slowness` of each output on the held-out pairs) and
+        ``slowness_se`` (its standard error). With
         ``readout="sfa"`` and the default encoder the outputs come white and ordered from the slowest (a trained
         last layer is followed by the SFA map of its own outputs, which changes neither
         the held-out objective nor R²): with more input channels than latents, keep the
@@ -483,7 +484,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         model.heldout_objective, model.best_step = best[0], best[2]
         if readout == "sfa":
             _sfa_select(model, train_data, held)
-        model.slowness = coordinate_slowness(*_embed_pairs(model.encoder, held))
+        model.slowness, model.slowness_se = coordinate_slowness(
+            *_embed_pairs(model.encoder, held), se=True)
     model.eval()
     if first is not None:
         model.warm_start_model = first
@@ -1117,17 +1119,35 @@ def _slowest_first(readout, phi, phi_next):
     return w @ m, (b - mean) @ m
 
 
-def coordinate_slowness(h, h_next) -> np.ndarray:
+def coordinate_slowness(h, h_next, se: bool = False):
     """Per output coordinate, ``E(h'_j - h_j)² / Var h_j`` (both views pooled; float64).
 
     ``2(1 - rho_j)`` for a coordinate that is a latent of correlation ``rho_j`` between the
     two views, about 2 for one without temporal structure (independent across the pair):
     read with the order :func:`fit_encoder` gives its outputs, it shows how many of them
     carry slow latents. Label-free; computed on the held-out pairs by ``fit_encoder``
-    (``enc.slowness``)."""
+    (``enc.slowness``, ``enc.slowness_se``).
+
+    With ``se=True`` returns ``(slowness, standard_error)``: the ratio estimator's
+    delta-method standard error over the pairs (``mean(u) / mean(w)`` with ``u`` the squared
+    difference and ``w`` the pair's mean squared deviation; influence ``(u - s w) / mean
+    w``), which counts the variance's own sampling error and its correlation with the
+    numerator. For an output without temporal structure it is about ``2 / sqrt(pairs)``
+    (0.14 on 200 held-out pairs), so "clearly below 2" is a matter of these error bars
+    (coverage tested in ``tests/test_train.py``)."""
     h, h_next = np.asarray(h, dtype=np.float64), np.asarray(h_next, dtype=np.float64)
-    var = np.concatenate([h, h_next]).var(0)
-    return ((h_next - h) ** 2).mean(0) / np.where(var > 0, var, np.nan)
+    both = np.concatenate([h, h_next])
+    var = both.var(0)
+    var = np.where(var > 0, var, np.nan)
+    u = (h_next - h) ** 2
+    s = u.mean(0) / var
+    if not se:
+        return s
+    mean = both.mean(0)
+    w = ((h - mean) ** 2 + (h_next - mean) ** 2) / 2      # mean(w) = the pooled variance
+    n = u.shape[0]
+    err = ((u - s * w) / var).std(0, ddof=1) / np.sqrt(n) if n > 1 else np.full_like(s, np.nan)
+    return s, err
 
 
 def _check_warm_start(ws) -> dict:
@@ -1210,7 +1230,8 @@ def plot_history(model: nn.Module, path=None, ax=None):
 
 def plot_slowness(model: nn.Module, path=None, ax=None):
     """Bars of ``model.slowness`` (:func:`coordinate_slowness` of each output on the
-    held-out pairs, in the order :func:`fit_encoder` returns them) against 2, the value of
+    held-out pairs, in the order :func:`fit_encoder` returns them; error bars ± 2 standard
+    errors, ``model.slowness_se``) against 2, the value of
     an output without temporal structure: the outputs well below the line are the slow
     latents, and with more input channels than latents their count is the dimension to
     keep. Returns the ``Figure``; ``path`` and ``ax`` as in :func:`plot_history`."""
@@ -1222,14 +1243,19 @@ def plot_slowness(model: nn.Module, path=None, ax=None):
         raise ValueError("model has no slowness: pass what fit_encoder returned with "
                          "held-out pairs (holdout > 0)")
     s = np.asarray(s, dtype=float)
+    se = getattr(model, "slowness_se", None)      # absent on models saved before session 27
     if ax is None:
         ax = Figure(figsize=(max(4.0, 0.25 * s.size + 2), 3.2)).subplots()
-    ax.bar(np.arange(1, s.size + 1), np.nan_to_num(s, nan=0.0), color="C0")
+    ax.bar(np.arange(1, s.size + 1), np.nan_to_num(s, nan=0.0), color="C0",
+           yerr=None if se is None else 2 * np.nan_to_num(np.asarray(se, dtype=float)),
+           capsize=2, error_kw=dict(lw=0.8),
+           label="held-out" if se is None else "held-out, ± 2 s.e.")
     ax.axhline(2, ls="--", color="0.4", lw=1, label="2: no temporal structure")
     ax.set_xlabel("output coordinate (slowest first on the training pairs)")
     ax.set_ylabel("held-out E(h' - h)² / Var h")
-    ax.set_ylim(0, max(2.3, float(np.nanmax(s, initial=0)) * 1.1))
-    ax.legend(fontsize=8, loc="lower right")
+    top = s if se is None else s + 2 * np.asarray(se, dtype=float)
+    ax.set_ylim(0, max(2.3, float(np.nanmax(top, initial=0)) * 1.1))
+    ax.legend(fontsize=8, loc="best")
     if path is not None:
         savefig(ax.figure, path)
     return ax.figure

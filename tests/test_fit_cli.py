@@ -47,6 +47,7 @@ def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, 
     assert report["heldout_objective"] == enc.heldout_objective
     assert report["selected"] == enc.selected and report["lam"] == 0.0
     assert report["slowness"] == enc.slowness.tolist() and len(report["slowness"]) == 2
+    assert report["slowness_se"] == enc.slowness_se.tolist()
     assert report["r2_hz"] == linear_r2(h, data["z"])
     assert report["r2_xz"] == linear_r2(data["x"], data["z"])
     assert "R²(h→z)" in capsys.readouterr().out

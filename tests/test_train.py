@@ -221,6 +221,32 @@ def test_plot_history_draws_the_fits_history_and_writes_a_png(tmp_path):
     fig = plot_slowness(enc, tmp_path / "s.png")
     bars = fig.axes[0].patches
     assert [b.get_height() for b in bars] == list(enc.slowness) and len(bars) == 2
+    # with error bars of 2 standard errors
+    (err,) = [c for c in fig.axes[0].containers if hasattr(c, "has_yerr")]
+    segs = err.lines[2][0].get_segments()
+    assert [s[1, 1] - s[0, 1] for s in segs] == pytest.approx(list(4 * enc.slowness_se))
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="no slowness"):
         plot_slowness(nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.8])
+def test_slowness_standard_error_covers_the_truth(rho):
+    """coordinate_slowness(se=True): over 2000 independent sets of 200 pairs, the interval
+    slowness ± 1.96 s.e. covers the true 2(1 - rho) in 95% of them. The bounds 0.93-0.97
+    are four binomial standard errors (0.0049) of the coverage either side of 0.95; the
+    delta method is an approximation at 200 pairs, so the band is not tighter."""
+    from pycheck.train import coordinate_slowness
+    rng = np.random.default_rng(5)
+    reps, n = 2000, 200
+    z = rng.standard_normal((reps, n))
+    zn = rho * z + np.sqrt(1 - rho ** 2) * rng.standard_normal((reps, n))
+    # one set of pairs per column: coordinate j of h is the j-th replicate
+    s, se = coordinate_slowness(3.0 * z.T + 1.0, 3.0 * zn.T + 1.0, se=True)
+    assert s.shape == se.shape == (reps,)
+    assert np.array_equal(s, coordinate_slowness(3.0 * z.T + 1.0, 3.0 * zn.T + 1.0))
+    covered = np.abs(s - 2 * (1 - rho)) < 1.96 * se
+    assert 0.93 < covered.mean() < 0.97, covered.mean()
+    # the formula's value for independent views: 2 / sqrt(n)
+    if rho == 0.0:
+        assert abs(np.median(se) - 2 / np.sqrt(n)) < 0.1 * 2 / np.sqrt(n)
