@@ -378,9 +378,10 @@ class SlurmExecutor:
         # a job still queued or running with other settings (the profile changed since it
         # was submitted; jobs record their task from session 27 on) would store a run the
         # store then discards, and would share its checkpoint file with the new job: cancel
-        # it and submit the run anew
-        stale = [k for k in active if jobs[k].get("task", task_record(*tasks[k]))
-                 != task_record(*tasks[k])]
+        # it and submit the run anew (one that ends before the scancel reaches it stores a
+        # run with its old record, which the next collect replaces)
+        records = {k: task_record(*tasks[k]) for k in active}
+        stale = [k for k in active if jobs[k].get("task", records[k]) != records[k]]
         if stale:
             _scheduler(["scancel", *(jobs[k]["job_id"] for k in stale)])
             print(f"pycheck: cancelled {len(stale)} queued or running SLURM jobs made with "
