@@ -614,7 +614,7 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
     it once the fit has returned."""
     def fingerprint():
         xt, xnt = _as_tensor("x", x), _as_tensor("x_next", x_next)
-        # (fit_encoder makes its own tensors)
+        # tensors for the fingerprint only: fit_encoder converts x and x_next itself
         return checkpoint_fingerprint(xt, xnt, objective, kwargs, options)
     with resuming(checkpoint, every, kwargs["sampler"], fingerprint):
         return fit_encoder(x, x_next, objective, **kwargs, **options)
