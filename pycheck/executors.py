@@ -103,9 +103,12 @@ class LocalExecutor:
         """Nothing to check locally (the SLURM executor validates options here)."""
 
     def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done) -> None:
+        # each run's task, so that `pycheck status` can tell a checkpoint of these
+        # settings (resumed) from one left by other settings (deleted when the run starts)
         write_json(plan_path(store.out), dict(
             executor="local", command=self.command, expected=list(tasks),
-            host=socket.gethostname(), pid=os.getpid()))
+            host=socket.gethostname(), pid=os.getpid(),
+            tasks={k: task_record(*tasks[k]) for k in todo}))
         if self.jobs == 1 or len(todo) <= 1:
             from .train import one_blas_thread
             # one BLAS thread, as in the workers (train.set_threads): NumPy's results can
@@ -488,7 +491,7 @@ def status(out: str | os.PathLike) -> Status:
             else:
                 log = job.get("log", "")
                 st.failed.append((k, f"job {job.get('job_id', '?')}: {_reason(log)}"
-                                  f"{_resumable(out, k)}", log))
+                                  f"{_resumable(out, k, job.get('task'))}", log))
     elif missing:
         alive = plan.get("host") == socket.gethostname() and _alive(plan.get("pid"))
         for k in missing:
@@ -496,13 +499,28 @@ def status(out: str | os.PathLike) -> Status:
                 st.running.append(k)
             else:
                 st.failed.append((k, "not done (the local run was interrupted)"
-                                  f"{_resumable(out, k)}", ""))
+                                  f"{_resumable(out, k, plan.get('tasks', {}).get(k))}", ""))
     return st
 
 
-def _resumable(out, key: str) -> str:
-    """``"; resumes from its checkpoint"`` if run ``key`` left one, else ``""``."""
-    return "; resumes from its checkpoint" if checkpoint_path(out, key).is_file() else ""
+def _resumable(out, key: str, task: dict | None) -> str:
+    """What run ``key`` does with its checkpoint when run again: ``"; resumes from its
+    checkpoint"`` if it left one, ``"; starts afresh ..."`` if that checkpoint's task record
+    (``KEY.task.json``) differs from ``task``, the run's task in the plan (the latest
+    reproduce's settings; :func:`with_checkpoint` then deletes the checkpoint), else ``""``.
+    Without a record on either side (plans and checkpoints from before they kept one) the
+    checkpoint is taken to resume, as the fit's own fingerprint check then decides."""
+    path = checkpoint_path(out, key)
+    if not path.is_file():
+        return ""
+    try:
+        left = json.loads(task_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        left = None
+    if task is not None and left is not None and left != task:
+        return ("; starts afresh (its checkpoint was left by a run with other settings and "
+                "is deleted when the run starts)")
+    return "; resumes from its checkpoint"
 
 
 def _alive(pid) -> bool:

@@ -137,11 +137,27 @@ def write_table(out: str | os.PathLike, stem: str, rows: list[dict], title: str 
             atomic_write_text(out / f"{stem}.md", "\n".join(md).lstrip("\n") + "\n")]
 
 
+def locates(*names: str) -> Callable:
+    """Mark keyword arguments of a task function as saying *where* it finds its inputs (a
+    cache folder), not *what* it computes: :func:`task_record` leaves them out.
+
+    So a run stored by a task that reads its inputs from the output folder (Reacher's
+    rendered frames under ``OUT/cache``) is still reused when that folder is moved or
+    renamed, which a record holding the path would refuse."""
+    def mark(fn: Callable) -> Callable:
+        fn.location_kwargs = tuple(names)
+        return fn
+    return mark
+
+
 def task_record(fn: Callable[..., dict], kwargs: dict) -> dict:
     """What a :meth:`RunStore.run_many` task computes, as JSON: the function's qualified
-    name and its arguments. A stored run is reused only while its record equals this."""
+    name and its arguments, less those marked with :func:`locates`. A stored run is reused
+    only while its record equals this."""
+    where = getattr(fn, "location_kwargs", ())
     return json.loads(json.dumps(_jsonable(dict(
-        fn=f"{fn.__module__}.{fn.__qualname__}", kwargs=kwargs)), allow_nan=False))
+        fn=f"{fn.__module__}.{fn.__qualname__}",
+        kwargs={k: v for k, v in kwargs.items() if k not in where})), allow_nan=False))
 
 
 class RunStore:
@@ -187,6 +203,34 @@ class RunStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.reused = 0
         self.computed = 0
+        self._started = time.perf_counter()
+
+    def accounting(self, summary: str | os.PathLike, started: float | None = None) -> dict:
+        """``runs_computed``, ``runs_reused`` and ``runs_replaced`` of this invocation, and
+        ``invocations``: those counts and the wall seconds of every invocation that wrote
+        the summary file ``summary``, oldest first (the earlier ones read from it).
+
+        Why a log: a ``reproduce`` that reuses every run (one more seed, a record added to
+        old runs) rewrites the summary, and its counts alone would hide what the runs
+        cost and when they were computed. A summary from before the log contributes its
+        counts (and ``wall_seconds``, if it had one) as the first entry. ``started``: the
+        invocation's start (``time.perf_counter()``) if it began before this store (Reacher
+        renders its frames first); by default the store's creation."""
+        try:
+            old = json.loads(Path(summary).read_text())
+        except (OSError, ValueError):
+            old = {}
+        log = old.get("invocations") if isinstance(old, dict) else None
+        if not isinstance(log, list):
+            log = ([{k: old[k] for k in ("runs_computed", "runs_reused", "wall_seconds")
+                     if k in old}] if isinstance(old, dict) and "runs_computed" in old else [])
+        now = dict(finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   runs_computed=self.computed, runs_reused=self.reused,
+                   runs_replaced=self.replaced,
+                   wall_seconds=round(time.perf_counter() - (
+                       self._started if started is None else started), 1))
+        return dict(runs_computed=self.computed, runs_reused=self.reused,
+                    runs_replaced=self.replaced, invocations=log + [now])
 
     def stamp(self) -> None:
         """Write the config stamp if this store has not yet: at the first stored run, or

@@ -17,7 +17,7 @@ import pytest
 
 from pycheck import executors
 from pycheck.cli import main
-from pycheck.store import RunStore
+from pycheck.store import RunStore, task_record
 
 TESTS = Path(__file__).resolve().parent
 # Spawned workers import torch and pycheck: about 2 s on an idle machine, but over a minute
@@ -173,6 +173,17 @@ def test_local_plan_and_status(tmp_path, capsys):
     assert main(["status", str(tmp_path)]) == 1
     assert "r1: not done (the local run was interrupted); resumes from its checkpoint" in \
         capsys.readouterr().out
+    # its task record beside it: the plan's task (these settings) resumes; a checkpoint
+    # left by other settings is said to start afresh, as with_checkpoint will then do
+    sidecar = executors.task_path(executors.checkpoint_path(tmp_path, "r1"))
+    sidecar.write_text(json.dumps(task_record(*tasks["r1"])))
+    assert main(["status", str(tmp_path)]) == 1
+    assert "resumes from its checkpoint" in capsys.readouterr().out
+    sidecar.write_text(json.dumps(task_record(nap, dict(seconds=0, tag="other"))))
+    assert main(["status", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "r1: not done (the local run was interrupted); starts afresh (its checkpoint " \
+        "was left by a run with other settings" in out and "resumes" not in out
 
 
 def test_collect_makes_tables_only_when_all_runs_are_in(tmp_path):

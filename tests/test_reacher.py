@@ -105,6 +105,26 @@ def test_reacher_experiment_end_to_end_and_resumes(renderer, tmp_path):
     assert again["deviation_ou"] == s["deviation_ou"]
 
 
+def test_changed_profile_recomputes_and_a_moved_folder_keeps_its_runs(renderer, tmp_path):
+    """Each run records its task (without the output path): more seeds reuse the stored
+    runs, a changed training setting recomputes them instead of refusing the folder, and a
+    renamed folder keeps them."""
+    from pycheck.experiments import reacher as exp
+    first = exp.run(dict(MICRO, profile="quick"), tmp_path / "a", [0])
+    assert first["runs_computed"] == 2
+    more = exp.run(dict(MICRO, profile="quick", seeds=[0, 1]), tmp_path / "a", [0, 1])
+    assert (more["runs_reused"], more["runs_computed"]) == (2, 2)
+    (tmp_path / "a").rename(tmp_path / "b")
+    moved = exp.run(dict(MICRO, profile="quick", seeds=[0, 1]), tmp_path / "b", [0, 1])
+    assert (moved["runs_reused"], moved["runs_computed"]) == (4, 0)
+    assert moved["deviation_ou"] == more["deviation_ou"]
+    changed = exp.run(dict(MICRO, profile="quick", steps=4), tmp_path / "b", [0])
+    assert (changed["runs_reused"], changed["runs_computed"]) == (0, 2)
+    run = json.loads((tmp_path / "b" / "runs" / "gauss-OU-seed0.json").read_text())
+    assert run["_task"]["kwargs"]["cfg"]["steps"] == 4 and "out" not in run["_task"]["kwargs"]
+    assert len(list((tmp_path / "b" / "runs" / "replaced").glob("*.json"))) >= 2
+
+
 def test_parallel_runs_equal_sequential_runs(renderer, tmp_path):
     """``--jobs 2`` (two spawned workers reading the rendered cache) stores the same runs,
     bit for bit, as one process: the workers use the config's thread count."""

@@ -150,3 +150,26 @@ def test_per_run_store_refuses_closure_runs_after_a_config_change(tmp_path):
     s = RunStore(tmp_path, {"k": 2}, per_run=True)
     with pytest.raises(ValueError, match="not a run_many task"):
         s.run("a", lambda: {"y": 1})
+
+
+def test_summary_keeps_a_log_of_every_invocation(tmp_path):
+    """A reproduce that reuses every run must not hide what the first one computed: the
+    summary's ``invocations`` grows by one entry per invocation, and a summary written
+    before the log existed contributes its counts as the first entry."""
+    summary = tmp_path / "summary.json"
+    write_json(summary, {"runs_computed": 5, "runs_reused": 1, "wall_seconds": 1037.3})
+    tasks = {"a": (_square, dict(x=2)), "b": (_square, dict(x=3))}
+    s1 = RunStore(tmp_path, {"k": 1}, per_run=True)
+    s1.run_many(tasks)
+    first = s1.accounting(summary)
+    write_json(summary, {"rows": [], **first})
+    s2 = RunStore(tmp_path, {"k": 1}, per_run=True)
+    s2.run_many(dict(tasks, c=(_square, dict(x=4))))
+    second = s2.accounting(summary)
+    assert (second["runs_computed"], second["runs_reused"]) == (1, 2)
+    log = second["invocations"]
+    assert [(e["runs_computed"], e["runs_reused"]) for e in log] == [(5, 1), (2, 0), (1, 2)]
+    assert log[0]["wall_seconds"] == 1037.3 and "finished" not in log[0]
+    assert all(e["wall_seconds"] >= 0 and e["runs_replaced"] == 0 for e in log[1:])
+    assert RunStore(tmp_path / "new").accounting(tmp_path / "new" / "s.json")["invocations"] \
+        [0]["runs_computed"] == 0                      # no earlier summary: one entry

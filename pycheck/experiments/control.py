@@ -259,6 +259,6 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                        r["indistinguishable_from_oracle"] for r in rows
                        if r["encoder"] == "gauss-OU"),
                    spearman_rho=rho_s, spearman_p=p_s,
-                   runs_computed=store.computed, runs_reused=store.reused)
+                   **store.accounting(out / "control_summary.json"))
     write_json(out / "control_summary.json", summary)
     return summary

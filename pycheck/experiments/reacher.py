@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ..planning import straight_line_plans
-from ..store import RunStore, savefig, write_json, write_table
+from ..store import RunStore, locates, savefig, write_json, write_table
 from ._common import run_checkpoint, torch_threads
 
 THEOREMS = ["T4", "T1"]
@@ -242,10 +242,13 @@ def _data_key(cfg: dict, out) -> tuple[str, str]:
     return str(out), json.dumps(cfg, sort_keys=True)
 
 
+@locates("out")
 def train_and_score(*, cfg: dict, out: str, encoder: str, seed: int) -> dict:
     """One run as a task of :meth:`pycheck.store.RunStore.run_many` (module level and
     picklable, so ``--jobs`` workers and SLURM jobs can run it): the datasets come from the
-    cache :func:`run` rendered under ``out``, training uses the config's thread count."""
+    cache :func:`run` rendered under ``out``, training uses the config's thread count.
+    ``cfg`` is the profile without the store's ignored keys (``seeds``: more seeds must not
+    change the other runs' records); ``out`` only locates the cache (:func:`locates`)."""
     key = _data_key(cfg, out)
     with torch_threads(cfg):
         if key not in _DATA:
@@ -345,14 +348,18 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     # A fixed thread count, restored after: the CPU kernels' reductions split by thread, so
     # another count gives other bits (the cause of the 1.92 vs 1.90 of issue 15).
     with torch_threads(cfg):
-        data = _Data(cfg, out)            # renders here, once; the runs read the cache
-        key = _data_key(cfg, out)
+        # what every run reads: the profile less the keys a run does not depend on
+        task_cfg = {k: v for k, v in cfg.items() if k not in RunStore.IGNORED}
+        data = _Data(task_cfg, out)       # renders here, once; the runs read the cache
+        key = _data_key(task_cfg, out)
         _DATA[key] = data
-        store = RunStore(out, cfg)
+        # per_run: each run records its task, so a changed profile recomputes the runs
+        # instead of refusing the folder, and a moved folder keeps them
+        store = RunStore(out, cfg, per_run=True)
         try:
             done = store.run_many({f"{enc}-seed{s}": (train_and_score, dict(
-                cfg=cfg, out=str(out), encoder=enc, seed=s)) for enc in ENCODERS for s in seeds},
-                desc="reacher")
+                cfg=task_cfg, out=str(out), encoder=enc, seed=s))
+                for enc in ENCODERS for s in seeds}, desc="reacher")
         finally:
             _DATA.pop(key, None)          # do not keep ~2 GB of frames after the runs
         runs = {enc: [done[f"{enc}-seed{s}"] for s in seeds] for enc in ENCODERS}
@@ -398,7 +405,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                         | {k: r[k] for k in ("trained_head", "sfa_slowness") if k in r}
                         for r in runs[enc]]
                   for enc in ENCODERS},
-        runs_reused=store.reused, runs_computed=store.computed,
+        **store.accounting(out / "summary.json", started=t0),
         wall_seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - cpu0,
         config=cfg)
     note = ("Straight latent plans between fixed start and goal frames, decoded by nearest "

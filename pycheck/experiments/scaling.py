@@ -176,7 +176,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                         "true z (an oracle): the R² this optimisation budget can reach."
                         if supervised else ""))
     fig = _figure(rows, objectives_sup, out)
-    summary = dict(rows=rows, runs_computed=store.computed, runs_reused=store.reused,
+    summary = dict(rows=rows, **store.accounting(out / "summary.json"),
                    figure=str(fig),
                    sigreg_vicreg_at_target={o: all(r[f"{o}_mean"] >= 0.999 for r in rows)
                                             for o in objectives if o != "infonce"})

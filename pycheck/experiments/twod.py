@@ -96,7 +96,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                      "after the warm-start phase (mean over seeds), when there is one. "
                      "Target R²(h→z) >= 0.999.")
     fig = _figure(first, out) if set(first) == set(MIXINGS) else None
-    summary = dict(rows=rows, runs_computed=store.computed, runs_reused=store.reused,
+    summary = dict(rows=rows, **store.accounting(out / "summary.json"),
                    figure=str(fig) if fig else None,
                    all_at_target=all(r["r2_hz_min"] >= 0.999 for r in rows))
     write_json(out / "summary.json", summary)
