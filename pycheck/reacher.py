@@ -109,12 +109,19 @@ class ReacherRenderer:
     def render(self, theta: np.ndarray, progress: bool = False, desc: str = "render") -> np.ndarray:
         """Frames of the poses ``theta`` (shape ``(N, 2)``, rad) as uint8 ``(N, size, size, 3)``."""
         from tqdm.auto import tqdm
+
+        from .store import LineProgress
         theta = np.asarray(theta, dtype=np.float64).reshape(-1, 2)
         out = np.empty((len(theta), self.size, self.size, 3), dtype=np.uint8)
+        # a bar on a terminal, a line a minute in a log (rendering the quick profile's
+        # 74 000 frames took 11 min on a slow host, silent in a batch job before)
+        lines = LineProgress(len(theta), desc, enabled=progress)
         for i in tqdm(range(len(theta)), desc=desc, disable=not (progress and sys.stderr.isatty()),
                       leave=False):
             self.set_pose(theta[i])
             out[i] = self.physics.render(self.size, self.size, camera_id=self.camera)
+            lines.update(i + 1)
+        lines.close()
         return out
 
     def reaching_rollouts(self, n_episodes: int, length: int, rng: np.random.Generator, *,
@@ -401,8 +408,10 @@ def _train_cnn(frames, pairs, *, steps, batch_size, lr, seed, lam, num_slices, c
         restore_training_state(state, model, opt, None, [sigreg.generator], None)
         rng.bit_generator.state = state["rng"]
         history, start = state["history"], state["step"]
+    from .store import LineProgress
     bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps,
                disable=not (progress and sys.stderr.isatty()))
+    lines = LineProgress(steps, desc, enabled=progress)     # a line a minute in a log
     model.train()
     for step in bar:
         b = pairs[rng.integers(0, len(pairs), size=min(batch_size, len(pairs)))]
@@ -422,6 +431,8 @@ def _train_cnn(frames, pairs, *, steps, batch_size, lr, seed, lam, num_slices, c
         phase.save_if_due(step, steps, lambda: training_state(
             model, opt, None, [sigreg.generator], None, step=step + 1,
             rng=rng.bit_generator.state, history=history))
+        lines.update(step + 1)
+    lines.close()
     model.eval()
     return model, history
 

@@ -137,6 +137,41 @@ def write_table(out: str | os.PathLike, stem: str, rows: list[dict], title: str 
             atomic_write_text(out / f"{stem}.md", "\n".join(md).lstrip("\n") + "\n")]
 
 
+class LineProgress:
+    """Progress of a long loop for a log file: when stderr is not a terminal (a SLURM job,
+    ``nohup``, CI), where a tqdm bar would be off or a stream of carriage returns, one line
+    ``pycheck: DESC: i / total (p%), s`` at most every ``every`` seconds and one at the end.
+    On a terminal it prints nothing (the caller's tqdm bar is shown instead).
+
+    >>> progress = LineProgress(len(items), "render OU")
+    >>> for i, item in enumerate(items): ...; progress.update(i + 1)
+    >>> progress.close()
+    """
+
+    def __init__(self, total: int, desc: str, every: float = 60.0, enabled: bool = True):
+        self.total, self.desc, self.every = total, desc, every
+        self.on = enabled and not sys.stderr.isatty() and total > 0
+        self.t0 = self._last = time.perf_counter()
+        self.count = 0
+
+    def update(self, count: int) -> None:
+        self.count = count
+        now = time.perf_counter()
+        if self.on and now - self._last >= self.every and count < self.total:
+            self._last = now
+            self._line(now)
+
+    def close(self) -> None:
+        if self.on and self.count:
+            self._line(time.perf_counter())
+            self.on = False
+
+    def _line(self, now: float) -> None:
+        print(f"pycheck: {self.desc}: {self.count} / {self.total} "
+              f"({100 * self.count / self.total:.0f}%), {now - self.t0:.0f} s",
+              file=sys.stderr, flush=True)
+
+
 def locates(*names: str) -> Callable:
     """Mark keyword arguments of a task function as saying *where* it finds its inputs (a
     cache folder), not *what* it computes: :func:`task_record` leaves them out.

@@ -931,8 +931,11 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
         history, best, last = state["history"], state["best"], state["last"]
         start, before = state["step"], state["seconds"]
     from tqdm.auto import tqdm
+
+    from .store import LineProgress
     bar = tqdm(range(start, steps), desc=desc, leave=False, initial=start, total=steps,
                disable=not progress or not sys.stderr.isatty())
+    lines = LineProgress(steps, desc, enabled=progress)    # a line a minute in a log
     every = max(1, steps // EVALUATIONS)
     t0 = time.perf_counter()
     f.train()
@@ -957,12 +960,14 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
         if step % 100 == 0 or step == steps - 1 or "heldout" in parts:
             history.append((step, parts))
             bar.set_postfix({k: f"{v:.4g}" for k, v in parts.items()})
+        lines.update(step + 1)
         phase.save_if_due(step, steps, lambda: training_state(
             f, opt, sched, generators, sampler,
             step=step + 1, seconds=before + time.perf_counter() - t0,
             avg=None if avg is None else avg.module.state_dict(),
             n_averaged=None if avg is None else avg.n_averaged,
             history=history, best=best, last=last))
+    lines.close()
     if avg is not None:
         f.load_state_dict(avg.module.state_dict())
     if best is not None:

@@ -25,6 +25,15 @@ def test_render_is_a_deterministic_function_of_the_angles(renderer):
     assert renderer.wrist_limit == pytest.approx(R.WRIST_LIMIT)
 
 
+def test_render_reports_progress_lines_in_a_log(renderer, capsys):
+    """In a batch job's log (stderr not a terminal) a long render is not silent: a line a
+    minute and one at the end; without ``progress`` nothing."""
+    renderer.render(np.zeros((3, 2)), progress=True, desc="render test")
+    assert "pycheck: render test: 3 / 3 (100%)" in capsys.readouterr().err
+    renderer.render(np.zeros((3, 2)))
+    assert capsys.readouterr().err == ""
+
+
 def test_target_is_hidden_so_frames_carry_only_the_angles(renderer):
     """Moving the (invisible) target must not change the frame."""
     a = renderer.render(np.array([[0.4, 0.2]]))

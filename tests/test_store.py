@@ -173,3 +173,28 @@ def test_summary_keeps_a_log_of_every_invocation(tmp_path):
     assert all(e["wall_seconds"] >= 0 and e["runs_replaced"] == 0 for e in log[1:])
     assert RunStore(tmp_path / "new").accounting(tmp_path / "new" / "s.json")["invocations"] \
         [0]["runs_computed"] == 0                      # no earlier summary: one entry
+
+
+def test_line_progress_prints_lines_only_in_a_log(capsys):
+    """In a log (stderr not a terminal, as under capsys) a line at most every ``every``
+    seconds and one at the end; disabled, or with nothing done, it prints nothing."""
+    from pycheck.store import LineProgress
+    p = LineProgress(3, "job", every=0.0)
+    for i in range(3):
+        p.update(i + 1)
+    p.close()
+    p.close()                                      # closing twice adds nothing
+    lines = capsys.readouterr().err.splitlines()
+    assert [ln.split(",")[0] for ln in lines] == [
+        "pycheck: job: 1 / 3 (33%)", "pycheck: job: 2 / 3 (67%)", "pycheck: job: 3 / 3 (100%)"]
+    quiet = LineProgress(3, "job", every=3600.0)   # the interval bounds the lines
+    for i in range(3):
+        quiet.update(i + 1)
+    quiet.close()
+    assert [ln.split(",")[0] for ln in capsys.readouterr().err.splitlines()] == [
+        "pycheck: job: 3 / 3 (100%)"]                 # only the closing line
+    off = LineProgress(3, "job", every=0.0, enabled=False)
+    off.update(1)
+    off.close()
+    LineProgress(3, "job", every=0.0).close()      # nothing done: no line
+    assert capsys.readouterr().err == ""

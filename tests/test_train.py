@@ -250,3 +250,17 @@ def test_slowness_standard_error_covers_the_truth(rho):
     # the formula's value for independent views: 2 / sqrt(n)
     if rho == 0.0:
         assert abs(np.median(se) - 2 / np.sqrt(n)) < 0.1 * 2 / np.sqrt(n)
+
+
+def test_fit_reports_progress_lines_in_a_log_and_is_silent_without_progress(capsys):
+    """A fit whose stderr is a log (not a terminal) ends each training phase with a line
+    ``pycheck: DESC: steps / steps (100%)`` (one a minute while it trains); progress=False
+    prints nothing, and the lines do not touch the numbers."""
+    z, zn = gaussian_ou_pairs(256, 2, 0.5, np.random.default_rng(0))
+    kw = dict(steps=7, batch_size=64, seed=1, lam=0.0)
+    loud = fit_encoder(z, zn, progress=True, **kw)
+    err = capsys.readouterr().err
+    assert ": 7 / 7 (100%)" in err and err.count("pycheck: ") == 1, err
+    quiet = fit_encoder(z, zn, progress=False, **kw)
+    assert "pycheck: " not in capsys.readouterr().err
+    np.testing.assert_array_equal(embed(loud, z), embed(quiet, z))
