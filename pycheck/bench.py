@@ -320,6 +320,54 @@ def run(dims=(8, 64, 256), batch: int = 512, sigreg_batches=(256, 512, 1024, 204
                 training=rows, parallel_runs=parallel, sigreg=sig)
 
 
+#: issue 16's targets: SIGReg >= 10x the reference and <= 2x the floor at every single-view
+#: size; the statistic and gradient within 1e-5 of the reference (float32); the training
+#: step at N >= 256 at >= 0.5 of the dense-matmul ceiling for every objective
+TARGETS = dict(speedup=10.0, over_floor=2.0, rel_diff=1e-5, matmul_fraction=0.5, large_n=256)
+
+
+def targets(res: dict) -> dict:
+    """Issue 16's targets counted on one :func:`run`'s results (medians over its rounds),
+    for the kernel SIGReg trains with (compiled if ``res['compiled']``, else eager): how
+    many single-view sizes meet each, the largest relative differences from the
+    reference, and each objective's step fraction at N >= 256 (``None`` without such N)."""
+    kind = "compiled" if res["compiled"] else "eager"
+    one = [r for r in res["sigreg"] if r["views"] == 1]
+    size = [f"{r['batch']}x{r['N']}" for r in one]
+    fast = [r[f"speedup_{kind}"]["median"] >= TARGETS["speedup"] for r in one]
+    near = [r[f"over_floor_{kind}"]["median"] <= TARGETS["over_floor"] for r in one]
+    diff = max(max(r[f"stat_rel_diff_{kind}"], r[f"grad_rel_diff_{kind}"])
+               for r in res["sigreg"])
+    large = [r for r in res["training"] if r["N"] >= TARGETS["large_n"]]
+    step = {r["objective"]: r["matmul_fraction"] for r in large
+            if r["N"] == max(x["N"] for x in large)} if large else None
+    return dict(kernel=kind, sizes=len(one),
+                speedup_met=sum(fast), speedup_missed=[s for s, ok in zip(size, fast) if not ok],
+                floor_met=sum(near), floor_missed=[s for s, ok in zip(size, near) if not ok],
+                max_rel_diff=diff, rel_diff_met=diff <= TARGETS["rel_diff"],
+                step_fraction=step,
+                step_met=None if step is None else all(
+                    f >= TARGETS["matmul_fraction"] for f in step.values()))
+
+
+def _print_targets(t: dict) -> None:
+    n = t["sizes"]
+    print(f"\nissue 16's targets in this run ({t['kernel']} kernel, single view, medians):")
+    print(f"  >= {TARGETS['speedup']:g}x the reference: {t['speedup_met']} of {n} sizes"
+          + (f" (missed: {', '.join(t['speedup_missed'])})" if t["speedup_missed"] else ""))
+    print(f"  <= {TARGETS['over_floor']:g}x the floor: {t['floor_met']} of {n} sizes"
+          + (f" (missed: {', '.join(t['floor_missed'])})" if t["floor_missed"] else ""))
+    print(f"  statistic and gradient within {TARGETS['rel_diff']:g} of the reference: "
+          f"{'yes' if t['rel_diff_met'] else 'NO'} (largest {t['max_rel_diff']:.1e})")
+    if t["step_fraction"] is None:
+        print(f"  training step at N >= {TARGETS['large_n']}: not measured (no such --dims)")
+    else:
+        print(f"  training step at N >= {TARGETS['large_n']} >= {TARGETS['matmul_fraction']:g} "
+              "of the matmul ceiling: " + ", ".join(
+                  f"{o} {f:.3f}" for o, f in t["step_fraction"].items())
+              + f" -> {'met' if t['step_met'] else 'NOT met'}")
+
+
 def _print(res: dict) -> None:
     print(f"device {res['device']}, {res['threads']} threads, {res['clock']} clock; "
           f"dense matmul (float32 1024^2): "
@@ -363,6 +411,7 @@ def _print(res: dict) -> None:
                      f" {f['median']:>6.1f} ({f['min']:>4.1f}-{f['max']:<5.1f})"
                      f" {r['stat_rel_diff_' + k]:>7.0e},{r['grad_rel_diff_' + k]:>7.0e}")
         print(line)
+    _print_targets(res.get("targets") or targets(res))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -404,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     _CLOCK = time.thread_time if args.cpu_clock else time.perf_counter
     res = run(tuple(args.dims), args.batch, tuple(args.sigreg_batches), rounds=args.rounds,
               parallel_seconds=args.parallel_seconds)
+    res["targets"] = targets(res)
     _print(res)
     if args.json:
         from .store import write_json

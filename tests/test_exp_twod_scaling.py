@@ -107,6 +107,33 @@ def test_bench_side_by_side_runs_at_every_n_with_their_matmul_fraction(monkeypat
     assert "matmul fraction of the pair" in capsys.readouterr().out
 
 
+def test_bench_counts_issue_16_targets_as_the_readme_reports_them(capsys):
+    """On session 28's committed run (results/bench/bench_s28_run1.json): >= 10x the
+    reference at 2 of 12 single-view sizes, <= 2x the floor at 2 (512 x 256 is 2.05x),
+    every step fraction at N = 256 >= 0.5; a step below 0.5, or the eager kernel when the
+    compiled one is missing, is counted as such."""
+    from pathlib import Path
+    res = json.loads((Path(__file__).parent.parent / "results" / "bench" /
+                      "bench_s28_run1.json").read_text())
+    t = bench.targets(res)
+    assert (t["kernel"], t["sizes"], t["speedup_met"], t["floor_met"]) == ("compiled", 12, 2, 2)
+    assert "512x256" in t["floor_missed"] and "2048x256" not in t["floor_missed"]
+    assert set(t["speedup_missed"]) == {f"{b}x{n}" for b in (256, 512, 1024, 2048)
+                                        for n in (8, 64, 256)} - {"2048x8", "2048x64"}
+    assert t["step_fraction"] == pytest.approx(dict(sigreg=0.518, vicreg=0.562,
+                                                    infonce=0.532), abs=5e-4)
+    assert t["step_met"] and t["rel_diff_met"] and t["max_rel_diff"] < 2e-6
+    res["training"][-1]["matmul_fraction"] = 0.49
+    assert not bench.targets(res)["step_met"]
+    res["compiled"] = False
+    assert bench.targets(res)["kernel"] == "eager" and bench.targets(res)["floor_met"] == 0
+    for part in ("training", "parallel_runs"):
+        res[part] = [r for r in res[part] if r["N"] < 256]
+    assert bench.targets(res)["step_fraction"] is None
+    bench._print(res)
+    assert "training step at N >= 256: not measured" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv", [["--sigreg-batches", "1"], ["--parallel-seconds", "inf"],
                                   ["--parallel-seconds", "nan"], ["--parallel-seconds", "-1"]])
 def test_bench_rejects_bad_input(argv, capsys):
