@@ -37,6 +37,8 @@ def test_anisotropic_tiny_run_writes_tables_and_resumes(tmp_path):
     assert summary["runs_computed"] == 3                  # search, fold quadrature, one training
     again = X.run(dict(TINY), tmp_path, [0])
     assert again["runs_computed"] == 0 and again["runs_reused"] == 3
+    log = json.loads((tmp_path / "summary.json").read_text())["invocations"]
+    assert [(e["runs_computed"], e["runs_reused"]) for e in log] == [(3, 0), (0, 3)]
 
 
 def _measured(out, key: str) -> dict:

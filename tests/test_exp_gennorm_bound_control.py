@@ -87,6 +87,8 @@ def test_gennorm_resumes_and_finds_the_peak(tmp_path, monkeypatch):
     assert s["peaks_at_2"] and s["peak_alpha"] == "2" and set(s["r2_hz"]) == {"0.5", "2", "inf"}
     s2 = gennorm.run(GN_CFG, tmp_path, [0, 1])  # everything is reused, nothing retrained
     assert len(calls) == 6 and s2["runs_reused"] == 6 and s2["runs_computed"] == 0
+    log = json.loads((tmp_path / "summary.json").read_text())["invocations"]
+    assert [(e["runs_computed"], e["runs_reused"]) for e in log] == [(6, 0), (0, 6)]
     for f in ("gennorm.json", "gennorm.csv", "gennorm.md", "gennorm_r2.png"):
         assert (tmp_path / f).stat().st_size > 0
 

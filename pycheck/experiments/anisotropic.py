@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..store import RunStore, savefig, write_table
+from ..store import RunStore, savefig, write_json, write_table
 from . import ExperimentFailed
 from ._common import run_checkpoint, torch_threads
 
@@ -328,10 +328,12 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
         raise ExperimentFailed("A1(c) bound violated: " + "; ".join(violations))
     beats = [r for r in search_rows if r["map"] != "rotation"
              and r["excess"] + 4 * r["excess_se"] < 0]
-    return dict(
+    summary = dict(
         search_points_beaten=sorted({(r["rho_slow"], r["rho_fast"]) for r in beats}),
         r2_hz={f"n{r['n']}-r{r['ratio']:g}-{r['objective']}": round(r["r2_hz"], 4)
                for r in rows},
         r2_h_he2={f"n{r['n']}-r{r['ratio']:g}-{r['objective']}": round(r["r2_h_he2"], 4)
                   for r in rows},
-        runs_computed=store.computed, runs_reused=store.reused)
+        **store.accounting(out / "summary.json"))
+    write_json(out / "summary.json", summary)
+    return summary

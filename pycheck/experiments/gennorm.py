@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..store import RunStore, savefig, write_table
+from ..store import RunStore, savefig, write_json, write_table
 from ._common import run_checkpoint, torch_threads
 
 THEOREMS = ("T2",)
@@ -175,8 +175,11 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     write_table(out, "gennorm", [dict(r, alpha=_alpha_key(r["alpha"])) for r in rows],
                 title="Generalized-normal ablation: R^2(h -> z) against the shape alpha", note=note)
     _plot(rows, cfg, out)
-    return dict(peak_alpha=_alpha_key(best["alpha"]), peaks_at_2=peaks_at_2,
-                peak_tied_with_2=tied, peak_minus_alpha2=gap,
-                r2_hz={_alpha_key(r["alpha"]): round(r["r2_hz_mean"], 6) for r in rows},
-                r2_ceiling={_alpha_key(r["alpha"]): round(r["r2_ceiling"], 6) for r in rows},
-                runs_computed=store.computed, runs_reused=store.reused)
+    summary = dict(peak_alpha=_alpha_key(best["alpha"]), peaks_at_2=peaks_at_2,
+                   peak_tied_with_2=tied, peak_minus_alpha2=gap,
+                   r2_hz={_alpha_key(r["alpha"]): round(r["r2_hz_mean"], 6) for r in rows},
+                   r2_ceiling={_alpha_key(r["alpha"]): round(r["r2_ceiling"], 6)
+                               for r in rows},
+                   **store.accounting(out / "summary.json"))
+    write_json(out / "summary.json", summary)
+    return summary
