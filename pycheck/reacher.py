@@ -431,7 +431,7 @@ def _train_cnn(frames, pairs, *, steps, batch_size, lr, seed, lam, num_slices, c
         phase.save_if_due(step, steps, lambda: training_state(
             model, opt, None, [sigreg.generator], None, step=step + 1,
             rng=rng.bit_generator.state, history=history))
-        lines.update(step + 1)
+        lines.update(step + 1, parts)
     lines.close()
     model.eval()
     return model, history

@@ -140,8 +140,10 @@ def write_table(out: str | os.PathLike, stem: str, rows: list[dict], title: str 
 class LineProgress:
     """Progress of a long loop for a log file: when stderr is not a terminal (a SLURM job,
     ``nohup``, CI), where a tqdm bar would be off or a stream of carriage returns, one line
-    ``pycheck: DESC: i / total (p%), s`` at most every ``every`` seconds and one at the end.
-    On a terminal it prints nothing (the caller's tqdm bar is shown instead).
+    ``pycheck: DESC: i / total (p%), s`` at most every ``every`` seconds and one at the end,
+    followed by the latest value of each quantity passed to :meth:`update` (a fit's batch
+    loss and held-out objective, as its bar shows them). On a terminal it prints nothing
+    (the caller's tqdm bar is shown instead).
 
     >>> progress = LineProgress(len(items), "render OU")
     >>> for i, item in enumerate(items): ...; progress.update(i + 1)
@@ -153,9 +155,12 @@ class LineProgress:
         self.on = enabled and not sys.stderr.isatty() and total > 0
         self.t0 = self._last = time.perf_counter()
         self.count = 0
+        self.info: dict[str, float] = {}
 
-    def update(self, count: int) -> None:
+    def update(self, count: int, info: dict[str, float] | None = None) -> None:
         self.count = count
+        if info:
+            self.info.update(info)
         now = time.perf_counter()
         if self.on and now - self._last >= self.every and count < self.total:
             self._last = now
@@ -167,8 +172,9 @@ class LineProgress:
             self.on = False
 
     def _line(self, now: float) -> None:
+        values = "".join(f"; {k} {v:.4g}" for k, v in self.info.items())
         print(f"pycheck: {self.desc}: {self.count} / {self.total} "
-              f"({100 * self.count / self.total:.0f}%), {now - self.t0:.0f} s",
+              f"({100 * self.count / self.total:.0f}%), {now - self.t0:.0f} s{values}",
               file=sys.stderr, flush=True)
 
 

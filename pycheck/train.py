@@ -960,7 +960,7 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
         if step % 100 == 0 or step == steps - 1 or "heldout" in parts:
             history.append((step, parts))
             bar.set_postfix({k: f"{v:.4g}" for k, v in parts.items()})
-        lines.update(step + 1)
+        lines.update(step + 1, parts)
         phase.save_if_due(step, steps, lambda: training_state(
             f, opt, sched, generators, sampler,
             step=step + 1, seconds=before + time.perf_counter() - t0,

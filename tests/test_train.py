@@ -261,6 +261,7 @@ def test_fit_reports_progress_lines_in_a_log_and_is_silent_without_progress(caps
     loud = fit_encoder(z, zn, progress=True, **kw)
     err = capsys.readouterr().err
     assert ": 7 / 7 (100%)" in err and err.count("pycheck: ") == 1, err
+    assert "; loss " in err and "; heldout " in err      # the objectives, as on the bar
     quiet = fit_encoder(z, zn, progress=False, **kw)
     assert "pycheck: " not in capsys.readouterr().err
     np.testing.assert_array_equal(embed(loud, z), embed(quiet, z))
