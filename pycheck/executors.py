@@ -108,7 +108,7 @@ class LocalExecutor:
         write_json(plan_path(store.out), dict(
             executor="local", command=self.command, expected=list(tasks),
             host=socket.gethostname(), pid=os.getpid(),
-            tasks={k: task_record(*tasks[k]) for k in todo}))
+            tasks={k: store.records[k] for k in todo}))
         if self.jobs == 1 or len(todo) <= 1:
             from .train import one_blas_thread
             # one BLAS thread, as in the workers (train.set_threads): NumPy's results can
@@ -383,7 +383,7 @@ class SlurmExecutor:
         # store then discards, and would share its checkpoint file with the new job: cancel
         # it and submit the run anew (one that ends before the scancel reaches it stores a
         # run with its old record, which the next collect replaces)
-        records = {k: task_record(*tasks[k]) for k in active}
+        records = store.records
         stale = [k for k in active if jobs[k].get("task", records[k]) != records[k]]
         if stale:
             _scheduler(["scancel", *(jobs[k]["job_id"] for k in stale)])
@@ -394,7 +394,7 @@ class SlurmExecutor:
         submit = [k for k in todo if k not in active]
         if submit:
             store.stamp()   # the jobs store runs themselves, without the stamp
-            jobs.update(self._submit(out, tasks, submit))
+            jobs.update(self._submit(out, tasks, submit, records))
             write_json(plan_path(out), dict(executor="slurm", command=self.command,
                                             expected=list(tasks), jobs=jobs))
         if todo:
@@ -407,7 +407,8 @@ class SlurmExecutor:
                 f"`pycheck status {out}`; rerun this command (or add --collect) once all "
                 "are done to make the tables")
 
-    def _submit(self, out: Path, tasks: dict[str, Task], keys: list[str]) -> dict[str, dict]:
+    def _submit(self, out: Path, tasks: dict[str, Task], keys: list[str],
+                records: dict[str, dict]) -> dict[str, dict]:
         import submitit
         folder = Path(out).resolve() / "jobs" / "logs"
         runs = Path(out).resolve() / "runs"
@@ -419,7 +420,7 @@ class SlurmExecutor:
                 OSError) as exc:
             raise SchedulerError(f"sbatch failed, nothing submitted: "
                                  f"{_first_error(str(getattr(exc, 'stderr', '') or exc))}") from None
-        return {k: dict(job_id=f.job_id, log=str(f.paths.stderr), task=task_record(*tasks[k]))
+        return {k: dict(job_id=f.job_id, log=str(f.paths.stderr), task=records[k])
                 for k, f in zip(keys, futures)}
 
 

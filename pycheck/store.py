@@ -236,6 +236,7 @@ class RunStore:
         self.per_run = per_run
         self.changed: list[str] = []     # config keys that differ from the stamp (per_run)
         self.replaced = 0
+        self.records: dict[str, dict] = {}  # the last run_many's task records, by key
         if config is not None:
             self._check_config(config, per_run)
         # a stamp left by a refused config (no runs) is replaced when the first run is stored
@@ -246,7 +247,7 @@ class RunStore:
         self.computed = 0
         self._started = time.perf_counter()
 
-    def accounting(self, summary: str | os.PathLike, started: float | None = None) -> dict:
+    def accounting(self, summary: str | os.PathLike) -> dict:
         """``runs_computed``, ``runs_reused`` and ``runs_replaced`` of this invocation, and
         ``invocations``: those counts and the wall seconds of every invocation that wrote
         the summary file ``summary``, oldest first (the earlier ones read from it).
@@ -254,9 +255,8 @@ class RunStore:
         Why a log: a ``reproduce`` that reuses every run (one more seed, a record added to
         old runs) rewrites the summary, and its counts alone would hide what the runs
         cost and when they were computed. A summary from before the log contributes its
-        counts (and ``wall_seconds``, if it had one) as the first entry. ``started``: the
-        invocation's start (``time.perf_counter()``) if it began before this store (Reacher
-        renders its frames first); by default the store's creation."""
+        counts (and ``wall_seconds``, if it had one) as the first entry. The wall seconds
+        count from this store's creation, which the experiments make first."""
         try:
             old = json.loads(Path(summary).read_text())
         except (OSError, ValueError):
@@ -268,8 +268,7 @@ class RunStore:
         now = dict(finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    runs_computed=self.computed, runs_reused=self.reused,
                    runs_replaced=self.replaced,
-                   wall_seconds=round(time.perf_counter() - (
-                       self._started if started is None else started), 1))
+                   wall_seconds=round(time.perf_counter() - self._started, 1))
         return dict(runs_computed=self.computed, runs_reused=self.reused,
                     runs_replaced=self.replaced, invocations=log + [now])
 
@@ -356,7 +355,9 @@ class RunStore:
 
         from .executors import LocalExecutor, current
         executor = current() or LocalExecutor(jobs)
-        records = {k: task_record(*tasks[k]) for k in tasks} if self.per_run else {}
+        # every task's record, built once: the executors put them in the plan (`pycheck
+        # status`, stale SLURM jobs); per_run stores also keep them with each run
+        self.records = records = {k: task_record(*tasks[k]) for k in tasks}
         if self.per_run:
             self._replace_stale(records)
         todo = [k for k in tasks if not self.has(k)]
@@ -367,7 +368,7 @@ class RunStore:
         finished = [len(tasks) - len(todo)]
 
         def done(key: str, result: dict) -> None:
-            self._store(key, result, records.get(key))
+            self._store(key, result, records[key] if self.per_run else None)
             self.computed += 1
             finished[0] += 1
             bar.update(1)

@@ -350,12 +350,13 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     with torch_threads(cfg):
         # what every run reads: the profile less the keys a run does not depend on
         task_cfg = {k: v for k, v in cfg.items() if k not in RunStore.IGNORED}
+        # per_run: each run records its task, so a changed profile recomputes the runs
+        # instead of refusing the folder, and a moved folder keeps them. Made before the
+        # rendering, so that its wall seconds (summary's invocations) include it
+        store = RunStore(out, cfg, per_run=True)
         data = _Data(task_cfg, out)       # renders here, once; the runs read the cache
         key = _data_key(task_cfg, out)
         _DATA[key] = data
-        # per_run: each run records its task, so a changed profile recomputes the runs
-        # instead of refusing the folder, and a moved folder keeps them
-        store = RunStore(out, cfg, per_run=True)
         try:
             done = store.run_many({f"{enc}-seed{s}": (train_and_score, dict(
                 cfg=task_cfg, out=str(out), encoder=enc, seed=s))
@@ -405,7 +406,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                         | {k: r[k] for k in ("trained_head", "sfa_slowness") if k in r}
                         for r in runs[enc]]
                   for enc in ENCODERS},
-        **store.accounting(out / "summary.json", started=t0),
+        **store.accounting(out / "summary.json"),
         wall_seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - cpu0,
         config=cfg)
     note = ("Straight latent plans between fixed start and goal frames, decoded by nearest "
