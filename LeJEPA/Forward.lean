@@ -105,8 +105,11 @@ theorem alignment_eq_sum_scalarAlignment {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ
   ext p
   -- `‖x‖² = ∑ᵢ xᵢ²` on `EuclideanSpace ℝ ι` (`EuclideanSpace.real_norm_sq_eq`), and
   -- `(x - y) i = x i - y i` (`PiLp.sub_apply`, true by `rfl`)
+  -- (`rw` itself may already close the goal by `with_reducible rfl` once `(x - y) i` unfolds,
+  -- in which case a following tactic would fail on "no goals": hence the second alternative)
   first
   | (rw [EuclideanSpace.real_norm_sq_eq]; simp only [PiLp.sub_apply]; done)
+  | (rw [EuclideanSpace.real_norm_sq_eq]; done)
   | (rw [EuclideanSpace.real_norm_sq_eq]; rfl)
   | (rw [PiLp.norm_sq_eq_of_L2]; simp only [PiLp.sub_apply, Real.norm_eq_abs, sq_abs]; done)
 

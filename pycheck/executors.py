@@ -88,6 +88,29 @@ def read_plan(out: str | os.PathLike) -> dict | None:
         raise ValueError(f"{p}: not valid JSON ({exc})") from None
 
 
+def check_needs(keys: list[str], needs: dict[str, list[str]]) -> None:
+    """Refuse a ``needs`` (key -> keys whose runs must be stored before it starts) that
+    names a key not among ``keys`` (an experiment's tasks), or whose keys need each other."""
+    unknown = sorted(({*needs} | {p for ps in needs.values() for p in ps}) - set(keys))
+    if unknown:
+        raise ValueError(f"needs names runs that are not tasks: {', '.join(unknown)}")
+    levels(keys, needs)
+
+
+def levels(keys: list[str], needs: dict[str, list[str]]) -> list[list[str]]:
+    """``keys`` in batches, in order, each key after every key it needs (a needed key not
+    among ``keys`` is stored already); ``ValueError`` on a cycle."""
+    known, batches, placed, left = set(keys), [], set(), list(keys)
+    while left:
+        ready = [k for k in left if all(p in placed or p not in known for p in needs.get(k, ()))]
+        if not ready:
+            raise ValueError(f"runs that need each other (a cycle): {', '.join(left)}")
+        batches.append(ready)
+        placed.update(ready)
+        left = [k for k in left if k not in placed]
+    return batches
+
+
 # ---------------------------------------------------------------- local
 class LocalExecutor:
     """Run on this machine: in-process for ``jobs = 1``, else ``jobs`` spawned workers."""
@@ -102,23 +125,25 @@ class LocalExecutor:
     def check(self) -> None:
         """Nothing to check locally (the SLURM executor validates options here)."""
 
-    def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done) -> None:
+    def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done,
+                needs: dict[str, list[str]] | None = None) -> None:
         # each run's task, so that `pycheck status` can tell a checkpoint of these
         # settings (resumed) from one left by other settings (deleted when the run starts)
         write_json(plan_path(store.out), dict(
             executor="local", command=self.command, expected=list(tasks),
             host=socket.gethostname(), pid=os.getpid(),
-            tasks={k: store.records[k] for k in todo}))
-        if self.jobs == 1 or len(todo) <= 1:
-            from .train import one_blas_thread
-            # one BLAS thread, as in the workers (train.set_threads): NumPy's results can
-            # depend on its thread count, so --jobs 1 and --jobs 2 draw the same bits
-            with one_blas_thread():
-                for key in todo:
-                    fn, kwargs = tasks[key]
-                    done(key, with_checkpoint(checkpoint_path(store.out, key), fn, kwargs))
-        else:
-            _run_pool(tasks, todo, done, self.jobs, store.out)
+            tasks={k: store.records[k] for k in todo}, needs=needs or {}))
+        for batch in levels(todo, needs or {}):   # what a run needs is stored before it starts
+            if self.jobs == 1 or len(batch) <= 1:
+                from .train import one_blas_thread
+                # one BLAS thread, as in the workers (train.set_threads): NumPy's results can
+                # depend on its thread count, so --jobs 1 and --jobs 2 draw the same bits
+                with one_blas_thread():
+                    for key in batch:
+                        fn, kwargs = tasks[key]
+                        done(key, with_checkpoint(checkpoint_path(store.out, key), fn, kwargs))
+            else:
+                _run_pool(tasks, batch, done, self.jobs, store.out)
 
 
 def checkpoint_path(out: str | os.PathLike, key: str) -> Path:
@@ -237,7 +262,8 @@ class CollectExecutor:
     def check(self) -> None:
         """Nothing to check: collecting submits nothing."""
 
-    def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done) -> None:
+    def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done,
+                needs: dict[str, list[str]] | None = None) -> None:
         if todo:
             raise RunsPending(
                 f"{len(todo)} of {len(tasks)} runs are not in {store.dir} yet; see "
@@ -348,10 +374,18 @@ class SlurmExecutor:
     def __init__(self, options: SlurmOptions, command: str = ""):
         self.options, self.command = options, command
 
-    def _executor(self, folder: Path):
+    def _executor(self, folder: Path, after: list[str] = ()):
+        """submitit's executor for these options; ``after``: job ids the jobs must wait for
+        (``--dependency=afterok``; if one of them fails, SLURM cancels the waiting jobs
+        instead of leaving them queued for ever: ``--kill-on-invalid-dep=yes``)."""
         import submitit  # the [cluster] extra; only this executor needs it
         ex = submitit.SlurmExecutor(folder=folder)
-        ex.update_parameters(job_name="pycheck", **self.options.submitit_parameters())
+        params = self.options.submitit_parameters()
+        if after:
+            params["dependency"] = "afterok:" + ":".join(after)
+            params["additional_parameters"] = {**params["additional_parameters"],
+                                               "kill_on_invalid_dep": "yes"}
+        ex.update_parameters(job_name="pycheck", **params)
         return ex
 
     def check(self) -> None:
@@ -370,8 +404,9 @@ class SlurmExecutor:
         if r.returncode != 0:
             raise SchedulerError(f"SLURM refused the job: {_first_error(r.stderr)}")
 
-    def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done) -> None:
-        out = store.out
+    def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done,
+                needs: dict[str, list[str]] | None = None) -> None:
+        out, needs = store.out, needs or {}
         plan = read_plan(out) or {}
         jobs = plan.get("jobs", {}) if plan.get("executor") == "slurm" else {}
         # the queue first, then the files: a job leaves the queue only after its rename
@@ -394,9 +429,14 @@ class SlurmExecutor:
         submit = [k for k in todo if k not in active]
         if submit:
             store.stamp()   # the jobs store runs themselves, without the stamp
-            jobs.update(self._submit(out, tasks, submit, records))
+            # a run that needs others waits for their jobs (queued, running or submitted
+            # in an earlier batch here) in SLURM's queue, not in this process
+            for batch in levels(submit, needs):
+                after = sorted({jobs[p]["job_id"] for k in batch for p in needs.get(k, ())
+                                if p in todo})
+                jobs.update(self._submit(out, tasks, batch, records, after))
             write_json(plan_path(out), dict(executor="slurm", command=self.command,
-                                            expected=list(tasks), jobs=jobs))
+                                            expected=list(tasks), jobs=jobs, needs=needs))
         if todo:
             ids = sorted({jobs[k]["job_id"].split("_")[0] for k in submit})
             raise RunsPending(
@@ -408,11 +448,11 @@ class SlurmExecutor:
                 "are done to make the tables")
 
     def _submit(self, out: Path, tasks: dict[str, Task], keys: list[str],
-                records: dict[str, dict]) -> dict[str, dict]:
+                records: dict[str, dict], after: list[str] = ()) -> dict[str, dict]:
         import submitit
         folder = Path(out).resolve() / "jobs" / "logs"
         runs = Path(out).resolve() / "runs"
-        ex = self._executor(folder)
+        ex = self._executor(folder, after)
         try:
             with ex.batch():
                 futures = [ex.submit(run_and_store, str(runs), k, *tasks[k]) for k in keys]
@@ -491,7 +531,11 @@ def status(out: str | os.PathLike) -> Status:
                 st.running.append(k)
             else:
                 log = job.get("log", "")
-                st.failed.append((k, f"job {job.get('job_id', '?')}: {_reason(log)}"
+                # a job that waited for a failed one was cancelled by SLURM before it ran
+                unmet = [p for p in plan.get("needs", {}).get(k, ()) if not store.has(p)]
+                why = (f"not run: it needs {', '.join(unmet)}, which did not finish"
+                       if unmet and not Path(log).is_file() else _reason(log))
+                st.failed.append((k, f"job {job.get('job_id', '?')}: {why}"
                                   f"{_resumable(out, k, job.get('task'))}", log))
     elif missing:
         alive = plan.get("host") == socket.gethostname() and _alive(plan.get("pid"))

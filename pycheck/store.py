@@ -339,7 +339,8 @@ class RunStore:
         return read_json(p)
 
     def run_many(self, tasks: dict[str, tuple[Callable[..., dict], dict]], jobs: int = 1,
-                 desc: str = "runs") -> dict[str, dict]:
+                 desc: str = "runs", needs: dict[str, list[str]] | None = None
+                 ) -> dict[str, dict]:
         """Run every ``key: (fn, kwargs)`` not yet stored; return all results by key.
 
         The executor set with :func:`pycheck.executors.use` (``pycheck reproduce
@@ -350,11 +351,19 @@ class RunStore:
         scheduler raises :class:`pycheck.executors.RunsPending` instead of returning. A
         progress bar (stderr, when it is a terminal) counts runs; otherwise one line per
         finished run is printed.
+
+        ``needs`` maps a key to the keys whose runs must be stored before it starts (a run
+        that makes a cache the others read: Reacher's rendering). Locally those run first;
+        on SLURM the dependent jobs are submitted at once with ``--dependency=afterok`` on
+        the jobs they need, so no run waits in the submitting process.
         """
         from tqdm.auto import tqdm
 
         from .executors import LocalExecutor, current
+        from .executors import check_needs
         executor = current() or LocalExecutor(jobs)
+        needs = {k: list(v) for k, v in (needs or {}).items() if v}
+        check_needs(list(tasks), needs)     # unknown keys and cycles: before anything runs
         # every task's record, built once: the executors put them in the plan (`pycheck
         # status`, stale SLURM jobs); per_run stores also keep them with each run
         self.records = records = {k: task_record(*tasks[k]) for k in tasks}
@@ -376,7 +385,7 @@ class RunStore:
                 print(f"  [{finished[0]}/{len(tasks)}] {key} "
                       f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
         try:
-            executor.execute(self, tasks, todo, done)
+            executor.execute(self, tasks, todo, done, needs=needs)
         finally:
             bar.close()
         return {k: self._result(k) for k in tasks}

@@ -304,3 +304,47 @@ def test_local_runs_use_one_blas_thread(tmp_path, jobs):
     tasks = {f"r{i}": (blas_threads, dict(tag=str(i))) for i in range(2)}
     done = RunStore(tmp_path).run_many(tasks, jobs=jobs)
     assert [done[k]["blas"] for k in sorted(done)] == [[1], [1]]
+
+
+def write_after(path: str, seconds: float) -> dict:
+    time.sleep(seconds)
+    Path(path).write_text("made")
+    return {"wrote": path}
+
+
+def read_now(path: str, tag: str) -> dict:
+    return {"tag": tag, "read": Path(path).read_text()}    # FileNotFoundError if too early
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_needed_runs_are_stored_before_the_runs_that_need_them_start(tmp_path, jobs):
+    """``run_many(needs=...)``: a run that makes what others read (Reacher's rendering)
+    finishes before they start, also with two workers, where without ``needs`` the readers
+    would start beside it and fail; the local plan records what needs what."""
+    made = tmp_path / "made.txt"
+    tasks = {"make": (write_after, dict(path=str(made), seconds=1.0))}
+    tasks |= {f"use{i}": (read_now, dict(path=str(made), tag=str(i))) for i in range(3)}
+    needs = {f"use{i}": ["make"] for i in range(3)}
+    done = RunStore(tmp_path / "o").run_many(tasks, jobs=jobs, needs=needs)
+    assert [done[f"use{i}"]["read"] for i in range(3)] == ["made"] * 3
+    plan = json.loads((tmp_path / "o" / "jobs" / "plan.json").read_text())
+    assert plan["needs"] == needs
+    with pytest.raises(FileNotFoundError):          # the same batch without needs fails
+        RunStore(tmp_path / "p").run_many(
+            {k: (fn, {**kw, "path": str(tmp_path / "other.txt")})
+             for k, (fn, kw) in reversed(list(tasks.items()))}, jobs=1)
+
+
+@pytest.mark.parametrize("needs, message", [
+    ({"a": ["nope"]}, "not tasks: nope"), ({"nope": ["a"]}, "not tasks: nope"),
+    ({"a": ["b"], "b": ["a"]}, "need each other")])
+def test_bad_needs_are_refused_before_anything_runs(tmp_path, needs, message):
+    tasks = {k: (nap, dict(seconds=0, tag=k)) for k in ("a", "b")}
+    with pytest.raises(ValueError, match=message):
+        RunStore(tmp_path).run_many(tasks, needs=needs)
+    assert not (tmp_path / "jobs").exists() and list((tmp_path / "runs").iterdir()) == []
+
+
+def test_levels_put_every_run_after_what_it_needs():
+    needs = {"c": ["b"], "b": ["a"], "d": ["a", "z"]}   # z: not among the keys, stored
+    assert executors.levels(["d", "c", "b", "a"], needs) == [["a"], ["d", "b"], ["c"]]

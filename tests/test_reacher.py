@@ -109,9 +109,18 @@ def test_reacher_experiment_end_to_end_and_resumes(renderer, tmp_path):
         assert math.isfinite(s[key]), key
     run = json.loads((tmp_path / "runs" / "gauss-OU-seed0.json").read_text())
     assert {"n", "rho", "r2_hz", "eps", "delta", "D", "bound"} <= set(run)
+    render = json.loads((tmp_path / "runs" / "render.json").read_text())
+    assert render["frames"]["ou"] == MICRO["ou_chains"] * MICRO["ou_length"]
+    assert "steps" not in render["_task"]["kwargs"]["cfg"]     # a training setting
     again = exp.run(dict(MICRO, profile="quick"), tmp_path, [0])  # cached data, stored runs
-    assert again["runs_reused"] == 2 and again["runs_computed"] == 0
+    assert again["runs_reused"] == 3 and again["runs_computed"] == 0
     assert again["deviation_ou"] == s["deviation_ou"]
+    for p in (tmp_path / "cache").glob("*.npz"):       # a deleted cache is rendered again
+        p.unlink()
+    third = exp.run(dict(MICRO, profile="quick"), tmp_path, [0])
+    assert (third["runs_reused"], third["runs_computed"]) == (2, 1)
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 3
+    assert third["deviation_ou"] == s["deviation_ou"]
 
 
 def test_changed_profile_recomputes_and_a_moved_folder_keeps_its_runs(renderer, tmp_path):
@@ -120,15 +129,16 @@ def test_changed_profile_recomputes_and_a_moved_folder_keeps_its_runs(renderer, 
     renamed folder keeps them."""
     from pycheck.experiments import reacher as exp
     first = exp.run(dict(MICRO, profile="quick"), tmp_path / "a", [0])
-    assert first["runs_computed"] == 2
+    assert first["runs_computed"] == 3                  # the render run and two trainings
     more = exp.run(dict(MICRO, profile="quick", seeds=[0, 1]), tmp_path / "a", [0, 1])
-    assert (more["runs_reused"], more["runs_computed"]) == (2, 2)
+    assert (more["runs_reused"], more["runs_computed"]) == (3, 2)
     (tmp_path / "a").rename(tmp_path / "b")
     moved = exp.run(dict(MICRO, profile="quick", seeds=[0, 1]), tmp_path / "b", [0, 1])
-    assert (moved["runs_reused"], moved["runs_computed"]) == (4, 0)
+    assert (moved["runs_reused"], moved["runs_computed"]) == (5, 0)
     assert moved["deviation_ou"] == more["deviation_ou"]
+    # a training setting: the render run is kept, the trainings are recomputed
     changed = exp.run(dict(MICRO, profile="quick", steps=4), tmp_path / "b", [0])
-    assert (changed["runs_reused"], changed["runs_computed"]) == (0, 2)
+    assert (changed["runs_reused"], changed["runs_computed"]) == (1, 2)
     run = json.loads((tmp_path / "b" / "runs" / "gauss-OU-seed0.json").read_text())
     assert run["_task"]["kwargs"]["cfg"]["steps"] == 4 and "out" not in run["_task"]["kwargs"]
     assert len(list((tmp_path / "b" / "runs" / "replaced").glob("*.json"))) >= 2
@@ -142,7 +152,7 @@ def test_parallel_runs_equal_sequential_runs(renderer, tmp_path):
     one = exp.run(dict(MICRO, profile="quick"), tmp_path / "one", [0])
     with use(LocalExecutor(2)):
         two = exp.run(dict(MICRO, profile="quick"), tmp_path / "two", [0])
-    assert two["runs_computed"] == 2
+    assert two["runs_computed"] == 3
     for enc in exp.ENCODERS:
         a, b = (json.loads((tmp_path / d / "runs" / f"{enc}-seed0.json").read_text())
                 for d in ("one", "two"))

@@ -252,3 +252,57 @@ def test_slurm_job_of_a_changed_profile_is_cancelled_and_resubmitted(slurm, tmp_
     assert new["job_id"] in _queue()
     subprocess.run(["scancel", "--name=pycheck"], check=True)
     _drain()
+
+
+def _reacher_project(tmp_path: Path) -> Path:
+    from test_reacher import MICRO          # rootdir-relative import (tests is no package)
+    tmp_path.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "theorems.toml", tmp_path / "theorems.toml")
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "reacher.toml").write_text(
+        "[quick]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in MICRO.items()))
+    return tmp_path
+
+
+def _dependencies() -> dict[str, str]:
+    out = subprocess.run(["squeue", "--noheader", "--array", "--format=%i|%E"],
+                         capture_output=True, text=True, check=True).stdout
+    return dict(line.split("|") for line in out.split())
+
+
+def test_slurm_reacher_renders_in_a_job_the_training_jobs_wait_for(slurm, tmp_path, capsys):
+    """Reacher's frames are rendered by a SLURM job of their own, not by the submitting
+    process (a login node); the training jobs wait for it (afterok). When it fails, SLURM
+    cancels them and `pycheck status` says why; the same command then submits all three."""
+    pytest.importorskip("dm_control", reason="Reacher rendering: scripts/setup.sh installs it")
+    root = _reacher_project(tmp_path / "p")
+    out = tmp_path / "o"
+    cmd = ("reproduce", "reacher", "--executor", "slurm", "--time", "10", "--out", str(out))
+
+    (out / "cache").parent.mkdir(parents=True)
+    (out / "cache").write_text("not a folder")        # the render job fails writing there
+    rc, _, err = _pycheck(root, *cmd, capsys=capsys)
+    assert rc == 0 and "submitted 3 runs to SLURM" in err and "render OU" not in err, err
+    jobs = json.loads((out / "jobs" / "plan.json").read_text())["jobs"]
+    render = jobs["render"]["job_id"]
+    waiting = _dependencies()
+    for key in ("gauss-OU-seed0", "trajectory-seed0"):
+        assert render in waiting.get(jobs[key]["job_id"], "")  # afterok:RENDER(unfulfilled)
+    _drain()
+    rc, text, _ = _pycheck(root, "status", str(out), capsys=capsys)
+    assert rc == 1 and "0/3 done" in text and "3 failed" in text, text
+    assert "failed  render: job" in text and "crashed" in text, text
+    assert "failed  gauss-OU-seed0: job" in text and "it needs render, which did not finish" \
+        in text, text
+
+    (out / "cache").unlink()
+    rc, _, err = _pycheck(root, *cmd, capsys=capsys)
+    assert rc == 0 and "submitted 3 runs to SLURM" in err and "render OU" not in err, err
+    _drain()
+    rc, text, _ = _pycheck(root, "status", str(out), capsys=capsys)
+    assert rc == 0 and "3/3 done" in text, text
+    log = Path(json.loads((out / "jobs" / "plan.json").read_text())["jobs"]["render"]["log"])
+    assert "render OU" in log.read_text()              # rendered in the job
+    assert len(list((out / "cache").glob("*.npz"))) == 3
+    rc, text, _ = _pycheck(root, *cmd, "--collect", capsys=capsys)
+    assert rc == 0 and (out / "reacher.md").is_file(), text

@@ -98,25 +98,39 @@ def check_config(cfg: dict) -> dict:
 
 
 # ------------------------------------------------------------------ data (cached)
+def _data_params(c: dict) -> dict[str, dict]:
+    """What each rendered dataset depends on, by cache kind."""
+    return dict(
+        ou={k: c[k] for k in ("data_seed", "sigma", "rho", "ou_chains", "ou_length", "shadows")},
+        trajectory={k: c[k] for k in c if k.startswith("traj_")} | {
+            k: c[k] for k in ("data_seed", "sigma", "shadows")},
+        bank={k: c[k] for k in ("data_seed", "bank_half_width", "bank_grid", "k_pairs",
+                                "pair_half_width", "min_dist", "n_steps", "figure_pair",
+                                "shadows")})
+
+
+def data_config(cfg: dict) -> dict:
+    """The keys of ``cfg`` the rendered data depends on (the render run's task)."""
+    return {k: v for params in _data_params(cfg).values() for k, v in params.items()}
+
+
+def cache_files(cfg: dict, out) -> list[Path]:
+    """The ``.npz`` files of the rendered data of ``cfg`` under ``out/cache``."""
+    from ..reacher import cache_key
+    return [Path(out) / "cache" / f"{cache_key(kind, params)}.npz"
+            for kind, params in _data_params(cfg).items()]
+
+
 class _Data:
     """Rendered datasets and bank, built once and cached under ``out/cache`` as .npz."""
 
     def __init__(self, cfg: dict, out: Path):
         from .. import reacher as R
         self.cfg, self._renderer = cfg, None
-        cache = Path(out) / "cache"
-        c = cfg
-        ou_p = {k: c[k] for k in ("data_seed", "sigma", "rho", "ou_chains", "ou_length", "shadows")}
-        tr_p = {k: c[k] for k in c if k.startswith("traj_")} | {
-            k: c[k] for k in ("data_seed", "sigma", "shadows")}
-        bank_p = {k: c[k] for k in ("data_seed", "bank_half_width", "bank_grid", "k_pairs",
-                                    "pair_half_width", "min_dist", "n_steps", "figure_pair",
-                                    "shadows")}
-        self.ou = R.cached_arrays(cache / f"{R.cache_key('ou', ou_p)}.npz", self._make_ou)
-        self.traj = R.cached_arrays(cache / f"{R.cache_key('trajectory', tr_p)}.npz",
-                                    self._make_traj)
-        self.bank = R.cached_arrays(cache / f"{R.cache_key('bank', bank_p)}.npz",
-                                    self._make_bank)
+        ou, traj, bank = cache_files(cfg, out)
+        self.ou = R.cached_arrays(ou, self._make_ou)
+        self.traj = R.cached_arrays(traj, self._make_traj)
+        self.bank = R.cached_arrays(bank, self._make_bank)
 
     @property
     def renderer(self):
@@ -243,6 +257,22 @@ def _data_key(cfg: dict, out) -> tuple[str, str]:
 
 
 @locates("out")
+def render_data(*, cfg: dict, out: str) -> dict:
+    """The render run (a :meth:`pycheck.store.RunStore.run_many` task that every training run
+    needs): render the datasets and the bank into ``out/cache`` (or find them there) and
+    return their sizes. On SLURM it is a job of its own, which the training jobs wait for,
+    so that the submitting process (a login node, say) renders nothing. ``cfg``:
+    :func:`data_config`, so that changing a training setting does not make it stale."""
+    t0 = time.perf_counter()
+    data = _Data(cfg, Path(out))
+    return dict(frames=dict(ou=int(len(data.ou["frames"])),
+                            trajectory=int(len(data.traj["frames"])),
+                            bank=int(len(data.bank["frames"]))),
+                cache=[p.name for p in cache_files(cfg, out)],
+                seconds=time.perf_counter() - t0)
+
+
+@locates("out")
 def train_and_score(*, cfg: dict, out: str, encoder: str, seed: int) -> dict:
     """One run as a task of :meth:`pycheck.store.RunStore.run_many` (module level and
     picklable, so ``--jobs`` workers and SLURM jobs can run it): the datasets come from the
@@ -354,13 +384,20 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
         # instead of refusing the folder, and a moved folder keeps them. Made before the
         # rendering, so that its wall seconds (summary's invocations) include it
         store = RunStore(out, cfg, per_run=True)
-        data = _Data(task_cfg, out)       # renders here, once; the runs read the cache
+        # the frames are rendered by a run of their own, which every training run needs:
+        # locally it runs first; on SLURM it is a job the training jobs wait for, so this
+        # process renders nothing (about 100 000 frames in the full profile)
+        render_cfg = data_config(task_cfg)
+        if store.has("render") and not all(p.is_file() for p in cache_files(render_cfg, out)):
+            store.path("render").unlink()     # the cache was deleted: render it again
+        tasks = {"render": (render_data, dict(cfg=render_cfg, out=str(out)))}
+        tasks |= {f"{enc}-seed{s}": (train_and_score, dict(
+            cfg=task_cfg, out=str(out), encoder=enc, seed=s)) for enc in ENCODERS for s in seeds}
         key = _data_key(task_cfg, out)
-        _DATA[key] = data
         try:
-            done = store.run_many({f"{enc}-seed{s}": (train_and_score, dict(
-                cfg=task_cfg, out=str(out), encoder=enc, seed=s))
-                for enc in ENCODERS for s in seeds}, desc="reacher")
+            done = store.run_many(tasks, desc="reacher",
+                                  needs={k: ["render"] for k in tasks if k != "render"})
+            data = _DATA.get(key) or _Data(task_cfg, out)    # the cache the render run made
         finally:
             _DATA.pop(key, None)          # do not keep ~2 GB of frames after the runs
         runs = {enc: [done[f"{enc}-seed{s}"] for s in seeds] for enc in ENCODERS}
