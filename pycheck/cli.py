@@ -367,7 +367,8 @@ def cmd_bench(m: Manifest | None, args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="pycheck", description=(
         "Checks and experiments for 'When Does LeJEPA Learn a World Model?'. Theorem IDs "
-        "(T1-T4 and lemmas L1-L5) are defined in theorems.toml."))
+        "(the paper's T1-T4, lemmas L1-L7, and A1, A2, S1 beyond the paper) are defined in "
+        "theorems.toml; `pycheck list` shows them."))
     p.add_argument("--version", action="version", version=f"pycheck {__version__}")
     p.add_argument("--manifest", metavar="FILE",
                    help="path to theorems.toml (default: found from the current folder)")

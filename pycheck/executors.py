@@ -374,13 +374,16 @@ class SlurmExecutor:
     def __init__(self, options: SlurmOptions, command: str = ""):
         self.options, self.command = options, command
 
-    def _executor(self, folder: Path, after: list[str] = ()):
+    def _executor(self, folder: Path, after: list[str] = (), cpu: bool = False):
         """submitit's executor for these options; ``after``: job ids the jobs must wait for
         (``--dependency=afterok``; if one of them fails, SLURM cancels the waiting jobs
-        instead of leaving them queued for ever: ``--kill-on-invalid-dep=yes``)."""
+        instead of leaving them queued for ever: ``--kill-on-invalid-dep=yes``); ``cpu``:
+        jobs that use no GPU (:func:`pycheck.store.cpu_only`), submitted without one."""
         import submitit  # the [cluster] extra; only this executor needs it
         ex = submitit.SlurmExecutor(folder=folder)
         params = self.options.submitit_parameters()
+        if cpu:
+            params.pop("gpus_per_node", None)
         if after:
             params["dependency"] = "afterok:" + ":".join(after)
             params["additional_parameters"] = {**params["additional_parameters"],
@@ -431,12 +434,25 @@ class SlurmExecutor:
             store.stamp()   # the jobs store runs themselves, without the stamp
             # a run that needs others waits for their jobs (queued, running or submitted
             # in an earlier batch here) in SLURM's queue, not in this process
-            for batch in levels(submit, needs):
-                after = sorted({jobs[p]["job_id"] for k in batch for p in needs.get(k, ())
-                                if p in todo})
-                jobs.update(self._submit(out, tasks, batch, records, after))
-            write_json(plan_path(out), dict(executor="slurm", command=self.command,
-                                            expected=list(tasks), jobs=jobs, needs=needs))
+            def record_plan() -> None:
+                write_json(plan_path(out), dict(executor="slurm", command=self.command,
+                                                expected=list(tasks), jobs=jobs, needs=needs))
+            sent = 0
+            try:
+                for batch in levels(submit, needs):
+                    after = sorted({jobs[p]["job_id"] for k in batch for p in needs.get(k, ())
+                                    if p in todo})
+                    for group in self._groups(tasks, batch):
+                        jobs.update(self._submit(out, tasks, group, records, after))
+                        sent += len(group)
+            except SchedulerError as exc:
+                if not sent:
+                    raise
+                record_plan()   # the arrays that went in, so that a rerun does not repeat them
+                raise SchedulerError(str(exc).replace(
+                    "nothing submitted", f"{sent} runs submitted before it (see `pycheck status "
+                    f"{out}`), the other {len(submit) - sent} not")) from None
+            record_plan()
         if todo:
             ids = sorted({jobs[k]["job_id"].split("_")[0] for k in submit})
             raise RunsPending(
@@ -452,7 +468,7 @@ class SlurmExecutor:
         import submitit
         folder = Path(out).resolve() / "jobs" / "logs"
         runs = Path(out).resolve() / "runs"
-        ex = self._executor(folder, after)
+        ex = self._executor(folder, after, cpu=_cpu_only(tasks[keys[0]]))
         try:
             with ex.batch():
                 futures = [ex.submit(run_and_store, str(runs), k, *tasks[k]) for k in keys]
@@ -462,6 +478,17 @@ class SlurmExecutor:
                                  f"{_first_error(str(getattr(exc, 'stderr', '') or exc))}") from None
         return {k: dict(job_id=f.job_id, log=str(f.paths.stderr), task=records[k])
                 for k, f in zip(keys, futures)}
+
+    @staticmethod
+    def _groups(tasks: dict[str, Task], keys: list[str]) -> list[list[str]]:
+        """``keys`` as one job array per kind: runs marked :func:`pycheck.store.cpu_only`
+        apart, since they go without the GPU the others ask for."""
+        groups = [[k for k in keys if _cpu_only(tasks[k]) == cpu] for cpu in (False, True)]
+        return [g for g in groups if g]
+
+
+def _cpu_only(task: Task) -> bool:
+    return getattr(task[0], "cpu_only", False)
 
 
 def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict) -> str:

@@ -191,6 +191,14 @@ def locates(*names: str) -> Callable:
     return mark
 
 
+def cpu_only(fn: Callable) -> Callable:
+    """Mark a task function that uses no GPU (Reacher's software rendering): the SLURM
+    executor submits its jobs without ``--gpus-per-run``, so that they neither hold a GPU
+    they leave idle nor wait in the queue for one."""
+    fn.cpu_only = True
+    return fn
+
+
 def task_record(fn: Callable[..., dict], kwargs: dict) -> dict:
     """What a :meth:`RunStore.run_many` task computes, as JSON: the function's qualified
     name and its arguments, less those marked with :func:`locates`. A stored run is reused

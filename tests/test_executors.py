@@ -348,3 +348,20 @@ def test_bad_needs_are_refused_before_anything_runs(tmp_path, needs, message):
 def test_levels_put_every_run_after_what_it_needs():
     needs = {"c": ["b"], "b": ["a"], "d": ["a", "z"]}   # z: not among the keys, stored
     assert executors.levels(["d", "c", "b", "a"], needs) == [["a"], ["d", "b"], ["c"]]
+
+
+def test_slurm_jobs_of_cpu_only_runs_ask_for_no_gpu_and_dependent_jobs_wait(tmp_path):
+    """The sbatch parameters, read without a cluster: a run marked cpu_only (Reacher's
+    rendering) gets its own job array without --gpus-per-run; jobs that need others carry
+    --dependency=afterok and --kill-on-invalid-dep=yes."""
+    pytest.importorskip("submitit")
+    from pycheck.experiments.reacher import render_data, train_and_score
+    ex = executors.SlurmExecutor(executors.SlurmOptions(gpus_per_run=1, extra={"qos": "hi"}))
+    tasks = {"render": (render_data, {}), "a": (train_and_score, {}), "b": (nap, {})}
+    assert ex._groups(tasks, ["a", "render", "b"]) == [["a", "b"], ["render"]]
+    gpu = ex._executor(tmp_path, after=["7_0", "8_1"]).parameters
+    assert gpu["gpus_per_node"] == 1 and gpu["dependency"] == "afterok:7_0:8_1"
+    assert gpu["additional_parameters"] == {"qos": "hi", "kill_on_invalid_dep": "yes"}
+    cpu = ex._executor(tmp_path, cpu=True).parameters
+    assert "gpus_per_node" not in cpu and "dependency" not in cpu
+    assert cpu["additional_parameters"] == {"qos": "hi"}

@@ -270,34 +270,34 @@ def _dependencies() -> dict[str, str]:
     return dict(line.split("|") for line in out.split())
 
 
-def test_slurm_reacher_renders_in_a_job_the_training_jobs_wait_for(slurm, tmp_path, capsys):
+def test_slurm_reacher_renders_in_a_job_the_training_jobs_wait_for(slurm, tmp_path, capsys,
+                                                                  monkeypatch):
     """Reacher's frames are rendered by a SLURM job of their own, not by the submitting
-    process (a login node); the training jobs wait for it (afterok). When it fails, SLURM
-    cancels them and `pycheck status` says why; the same command then submits all three."""
+    process (a login node); the training jobs wait for it (afterok). If sbatch fails after
+    the render job went in, the plan keeps that job and the rerun submits only the rest.
+    When the render job fails, SLURM cancels the jobs waiting for it and `pycheck status`
+    says why."""
     pytest.importorskip("dm_control", reason="Reacher rendering: scripts/setup.sh installs it")
+    from pycheck.executors import SchedulerError, SlurmExecutor
     root = _reacher_project(tmp_path / "p")
-    out = tmp_path / "o"
+
+    out = tmp_path / "o1"
     cmd = ("reproduce", "reacher", "--executor", "slurm", "--time", "10", "--out", str(out))
+    real, calls = SlurmExecutor._submit, []
 
-    (out / "cache").parent.mkdir(parents=True)
-    (out / "cache").write_text("not a folder")        # the render job fails writing there
+    def second_sbatch_fails(self, *args, **kwargs):
+        calls.append(args[2])
+        if len(calls) == 2:
+            raise SchedulerError("sbatch failed, nothing submitted: (injected)")
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(SlurmExecutor, "_submit", second_sbatch_fails)
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)
-    assert rc == 0 and "submitted 3 runs to SLURM" in err and "render OU" not in err, err
-    jobs = json.loads((out / "jobs" / "plan.json").read_text())["jobs"]
-    render = jobs["render"]["job_id"]
-    waiting = _dependencies()
-    for key in ("gauss-OU-seed0", "trajectory-seed0"):
-        assert render in waiting.get(jobs[key]["job_id"], "")  # afterok:RENDER(unfulfilled)
-    _drain()
-    rc, text, _ = _pycheck(root, "status", str(out), capsys=capsys)
-    assert rc == 1 and "0/3 done" in text and "3 failed" in text, text
-    assert "failed  render: job" in text and "crashed" in text, text
-    assert "failed  gauss-OU-seed0: job" in text and "it needs render, which did not finish" \
-        in text, text
-
-    (out / "cache").unlink()
-    rc, _, err = _pycheck(root, *cmd, capsys=capsys)
-    assert rc == 0 and "submitted 3 runs to SLURM" in err and "render OU" not in err, err
+    assert rc == 2 and "1 runs submitted before it" in err and "the other 2 not" in err, err
+    assert calls == [["render"], ["gauss-OU-seed0", "trajectory-seed0"]]
+    assert list(json.loads((out / "jobs" / "plan.json").read_text())["jobs"]) == ["render"]
+    monkeypatch.setattr(SlurmExecutor, "_submit", real)
+    rc, _, err = _pycheck(root, *cmd, capsys=capsys)      # render: queued, running or done
+    assert rc == 0 and "submitted 2 runs to SLURM" in err and "render OU" not in err, err
     _drain()
     rc, text, _ = _pycheck(root, "status", str(out), capsys=capsys)
     assert rc == 0 and "3/3 done" in text, text
@@ -306,3 +306,20 @@ def test_slurm_reacher_renders_in_a_job_the_training_jobs_wait_for(slurm, tmp_pa
     assert len(list((out / "cache").glob("*.npz"))) == 3
     rc, text, _ = _pycheck(root, *cmd, "--collect", capsys=capsys)
     assert rc == 0 and (out / "reacher.md").is_file(), text
+
+    out = tmp_path / "o2"
+    cmd = ("reproduce", "reacher", "--executor", "slurm", "--time", "10", "--out", str(out))
+    out.mkdir()
+    (out / "cache").write_text("not a folder")        # the render job fails writing there
+    rc, _, err = _pycheck(root, *cmd, capsys=capsys)
+    assert rc == 0 and "submitted 3 runs to SLURM" in err, err
+    jobs = json.loads((out / "jobs" / "plan.json").read_text())["jobs"]
+    waiting = _dependencies()
+    for key in ("gauss-OU-seed0", "trajectory-seed0"):   # afterok:RENDER(unfulfilled)
+        assert jobs["render"]["job_id"] in waiting.get(jobs[key]["job_id"], ""), waiting
+    _drain()
+    rc, text, _ = _pycheck(root, "status", str(out), capsys=capsys)
+    assert rc == 1 and "0/3 done" in text and "3 failed" in text, text
+    assert "failed  render: job" in text and "crashed" in text, text
+    assert "failed  gauss-OU-seed0: job" in text and "it needs render, which did not finish" \
+        in text, text

@@ -1,4 +1,4 @@
-"""Checks for the supporting lemmas L1–L5 (Hermite / Mehler / Procrustes facts).
+"""Checks for the supporting lemmas L1–L6 (Hermite / Mehler / Procrustes / first-chaos facts).
 
 Each check takes keyword-only *ingredients* (the weight ``1 − ρ^d``, the Hermite family,
 the Mehler eigenvalue, the closed form of ``L``, ...) defaulting to the true ones; the tests

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ..planning import straight_line_plans
-from ..store import RunStore, locates, savefig, write_json, write_table
+from ..store import RunStore, cpu_only, locates, savefig, write_json, write_table
 from ._common import run_checkpoint, torch_threads
 
 THEOREMS = ["T4", "T1"]
@@ -256,12 +256,14 @@ def _data_key(cfg: dict, out) -> tuple[str, str]:
     return str(out), json.dumps(cfg, sort_keys=True)
 
 
+@cpu_only
 @locates("out")
 def render_data(*, cfg: dict, out: str) -> dict:
     """The render run (a :meth:`pycheck.store.RunStore.run_many` task that every training run
     needs): render the datasets and the bank into ``out/cache`` (or find them there) and
     return their sizes. On SLURM it is a job of its own, which the training jobs wait for,
-    so that the submitting process (a login node, say) renders nothing. ``cfg``:
+    so that the submitting process (a login node, say) renders nothing; it asks for no GPU
+    (MuJoCo renders in software here, :func:`pycheck.store.cpu_only`). ``cfg``:
     :func:`data_config`, so that changing a training setting does not make it stale."""
     t0 = time.perf_counter()
     data = _Data(cfg, Path(out))
