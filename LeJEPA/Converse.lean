@@ -162,6 +162,11 @@ theorem bijective_of_ae_affine_map_eq (A : Latent n →L[ℝ] Latent n) (b : Lat
       | exact measurableSet_eq_fun (by fun_prop) measurable_const
       | exact (isClosed_eq (by fun_prop) continuous_const).measurableSet
       | (apply measurableSet_eq_fun <;> fun_prop)
+      -- without `fun_prop` on coordinates: the linear form is `⟪u, ·⟫`
+      | (have hm : Measurable (fun y : Latent n => ∑ i, u i * y i) := by
+           simp only [← Polar.euclidean_inner_eq_sum_mul u]
+           exact (continuous_const.inner continuous_id).measurable
+         exact measurableSet_eq_fun hm measurable_const)
     have hae : ∀ᵐ y ∂(latentGaussian n), ∑ i, u i * y i = ∑ i, u i * b i := by
       rw [← hp']
       exact (ae_map_iff hg.aemeasurable hS).2 (ae_of_all _ hconst)
