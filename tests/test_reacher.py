@@ -111,6 +111,7 @@ def test_reacher_experiment_end_to_end_and_resumes(renderer, tmp_path):
     assert {"n", "rho", "r2_hz", "eps", "delta", "D", "bound"} <= set(run)
     render = json.loads((tmp_path / "runs" / "render.json").read_text())
     assert render["frames"]["ou"] == MICRO["ou_chains"] * MICRO["ou_length"]
+    assert render["rendered"] == ["ou", "trajectory", "bank"]
     assert "steps" not in render["_task"]["kwargs"]["cfg"]     # a training setting
     again = exp.run(dict(MICRO, profile="quick"), tmp_path, [0])  # cached data, stored runs
     assert again["runs_reused"] == 3 and again["runs_computed"] == 0
@@ -119,6 +120,8 @@ def test_reacher_experiment_end_to_end_and_resumes(renderer, tmp_path):
         p.unlink()
     third = exp.run(dict(MICRO, profile="quick"), tmp_path, [0])
     assert (third["runs_reused"], third["runs_computed"]) == (2, 1)
+    assert json.loads((tmp_path / "runs" / "render.json").read_text())["rendered"] == [
+        "ou", "trajectory", "bank"]
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 3
     assert third["deviation_ou"] == s["deviation_ou"]
 
