@@ -367,8 +367,7 @@ class RunStore:
         """
         from tqdm.auto import tqdm
 
-        from .executors import LocalExecutor, current
-        from .executors import check_needs
+        from .executors import LocalExecutor, check_needs, current
         executor = current() or LocalExecutor(jobs)
         needs = {k: list(v) for k, v in (needs or {}).items() if v}
         check_needs(list(tasks), needs)     # unknown keys and cycles: before anything runs
