@@ -262,6 +262,12 @@ def _fused_kernels(y: Tensor, num_knots: int):
         # that a later call outside the mode compiles (session 22: a FLOP count before the
         # first step had cached "use eager" for the process)
         return _ecf_mean_forward, _ecf_mean_backward
+    if os.environ.get("PYCHECK_SIGREG_KERNEL") == "cpp":
+        # opt-in C++ kernels (issue 16; CPU float32 with 17 knots), else the compiled ones
+        from . import sigreg_cpp
+        cpp = sigreg_cpp.kernels(y, num_knots)
+        if cpp is not None:
+            return cpp
     if key not in _FUSED:
         try:
             fwd, bwd = (torch.compile(f, dynamic=True, fullgraph=True, options=_CPU_THREADS)

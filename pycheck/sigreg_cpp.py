@@ -1,0 +1,173 @@
+"""SIGReg's two kernels as plain C++ (opt-in: ``PYCHECK_SIGREG_KERNEL=cpp``).
+
+Why: issue 16. On the same inputs, plain C++ loops do the work of the compiled (inductor)
+kernels in about half the time (``scripts/sigreg_cpp_probe.py``,
+``results/bench/sigreg_cpp_probe_s29.txt``; ``results/bench/sigreg_tried.txt`` item 13):
+one ``omp simd`` loop over the batch per slice, computing the 16 harmonics by the same
+doubling tree as :func:`pycheck.objectives._harmonics`, then either the 32 batch sums (forward,
+32 scalar reduction variables) or the gradient's trigonometric polynomial (backward).
+
+Scope: CPU, float32, 17 knots (SIGReg's default); anything else keeps the compiled or eager
+kernels. Built at first use with :func:`torch.utils.cpp_extension.load_inline` (g++ and ninja;
+torch caches the build); if that fails, a warning, and the compiled kernels are used.
+Slices are split between torch's threads (``at::parallel_for``), each slice summed by one
+thread in a fixed order, so the results do not depend on the thread count. Not the default:
+its sums run in another order than the compiled kernels', so SIGReg's float32 results differ
+from theirs in the last bits, and the stored trainings were made with those.
+"""
+from __future__ import annotations
+
+import hashlib
+import warnings
+
+import torch
+from torch import Tensor
+
+_SOURCE = r"""
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+
+// theta = t0 y (G x B, float32): cos, sin, ECF_re - phi and ECF_im at knots 1..16 (G x 16)
+// and the statistic B sum_k w_k ((ECF_re - phi)^2 + ECF_im^2) averaged over the G rows
+std::vector<torch::Tensor> forward(torch::Tensor y, double t0, torch::Tensor phi,
+                                   torch::Tensor weights) {
+  TORCH_CHECK(y.dim() == 2 && y.scalar_type() == torch::kFloat);
+  y = y.contiguous();
+  auto ph = phi.to(torch::kFloat).contiguous(), wt = weights.to(torch::kFloat).contiguous();
+  TORCH_CHECK(ph.numel() == 17 && wt.numel() == 17);
+  auto theta = y * t0;
+  auto c = at::cos(theta), s = at::sin(theta);
+  const int64_t G = y.size(0), B = y.size(1);
+  auto dc = torch::empty({G, 16}, y.options()), sm = torch::empty({G, 16}, y.options());
+  std::vector<float> row_stat(G);
+  const float *C = c.data_ptr<float>(), *S = s.data_ptr<float>();
+  const float *PH = ph.data_ptr<float>(), *W = wt.data_ptr<float>();
+  float *DC = dc.data_ptr<float>(), *SM = sm.data_ptr<float>();
+  at::parallel_for(0, G, 1, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      const float *cg = C + g * B, *sg = S + g * B;
+      float c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0, c8 = 0, c9 = 0,
+            c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0;
+      float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0,
+            s10 = 0, s11 = 0, s12 = 0, s13 = 0, s14 = 0, s15 = 0;
+      #pragma omp simd reduction(+: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15)
+      for (int64_t b = 0; b < B; ++b) {
+        float pc[16], ps[16];
+        pc[0] = cg[b]; ps[0] = sg[b];
+        for (int k = 2; k <= 16; ++k) {        // the doubling tree of _harmonics
+          const int a = 1 << (31 - __builtin_clz(k - 1));
+          const float ca = pc[a - 1], sa = ps[a - 1], cb = pc[k - a - 1], sb = ps[k - a - 1];
+          pc[k - 1] = ca * cb - sa * sb; ps[k - 1] = sa * cb + ca * sb;
+        }
+        c0 += pc[0]; c1 += pc[1]; c2 += pc[2]; c3 += pc[3]; c4 += pc[4]; c5 += pc[5];
+        c6 += pc[6]; c7 += pc[7]; c8 += pc[8]; c9 += pc[9]; c10 += pc[10]; c11 += pc[11];
+        c12 += pc[12]; c13 += pc[13]; c14 += pc[14]; c15 += pc[15];
+        s0 += ps[0]; s1 += ps[1]; s2 += ps[2]; s3 += ps[3]; s4 += ps[4]; s5 += ps[5];
+        s6 += ps[6]; s7 += ps[7]; s8 += ps[8]; s9 += ps[9]; s10 += ps[10]; s11 += ps[11];
+        s12 += ps[12]; s13 += ps[13]; s14 += ps[14]; s15 += ps[15];
+      }
+      const float cs[16] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15};
+      const float ss[16] = {s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15};
+      float stat = 0.f;
+      for (int k = 0; k < 16; ++k) {
+        const float d = cs[k] / B - PH[k + 1], e = ss[k] / B;
+        DC[g * 16 + k] = d; SM[g * 16 + k] = e;
+        stat += (d * d + e * e) * W[k + 1];
+      }
+      row_stat[g] = B * stat;
+    }
+  });
+  float total = 0.f;                         // in row order: independent of the threads
+  for (int64_t g = 0; g < G; ++g) total += row_stat[g];
+  return {c, s, dc, sm, torch::full({}, total / G, y.options())};
+}
+
+// d mean-stat / d y[g, b] = t0 sum_k v_gk cos((k+1) theta) - u_gk sin((k+1) theta), with
+// (u, v)_gk = 2 t0 w_(k+1) (k+1) (grad / G) (ECF_re - phi, ECF_im)_gk, from the saved c, s
+torch::Tensor backward(torch::Tensor c, torch::Tensor s, torch::Tensor dc, torch::Tensor sm,
+                       torch::Tensor weights, double grad_mean, double t0) {
+  TORCH_CHECK(c.is_contiguous() && s.is_contiguous() && dc.is_contiguous() && sm.is_contiguous());
+  auto wt = weights.to(torch::kFloat).contiguous();
+  const int64_t G = c.size(0), B = c.size(1);
+  auto out = torch::empty_like(c);
+  const float *C = c.data_ptr<float>(), *S = s.data_ptr<float>();
+  const float *DC = dc.data_ptr<float>(), *SM = sm.data_ptr<float>(), *W = wt.data_ptr<float>();
+  float *O = out.data_ptr<float>();
+  const float scale0 = float(2.0 * t0 * (grad_mean / G));
+  at::parallel_for(0, G, 1, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      float uk[16], vk[16];
+      for (int k = 0; k < 16; ++k) {
+        const float sc = scale0 * W[k + 1] * float(k + 1);
+        uk[k] = sc * DC[g * 16 + k]; vk[k] = sc * SM[g * 16 + k];
+      }
+      const float *cg = C + g * B, *sg = S + g * B;
+      float *og = O + g * B;
+      #pragma omp simd
+      for (int64_t b = 0; b < B; ++b) {
+        float pc[16], ps[16];
+        pc[0] = cg[b]; ps[0] = sg[b];
+        for (int k = 2; k <= 16; ++k) {
+          const int a = 1 << (31 - __builtin_clz(k - 1));
+          const float ca = pc[a - 1], sa = ps[a - 1], cb = pc[k - a - 1], sb = ps[k - a - 1];
+          pc[k - 1] = ca * cb - sa * sb; ps[k - 1] = sa * cb + ca * sb;
+        }
+        float acc = 0.f;
+        for (int k = 0; k < 16; ++k) acc += vk[k] * pc[k] - uk[k] * ps[k];
+        og[b] = acc;
+      }
+    }
+  });
+  return out;
+}
+"""
+
+_EXT = None     # the built extension; False once building failed
+
+
+def _flags() -> tuple[str, list[str]]:
+    """The vector ISA torch found on this CPU, and g++ flags for it (none beyond -O3 when it
+    is neither AVX2 nor AVX-512: the loops then vectorise for SSE)."""
+    isa = torch.backends.cpu.get_cpu_capability()
+    extra = {"AVX2": ["-mavx2", "-mfma"],
+             "AVX512": ["-mavx512f", "-mavx512dq", "-mavx2", "-mfma"]}.get(isa, [])
+    return isa, ["-O3", "-fopenmp", *extra]   # OpenMP: at::parallel_for's threads, omp simd
+
+
+def _extension():
+    global _EXT
+    if _EXT is None:
+        isa, flags = _flags()
+        tag = hashlib.sha256((_SOURCE + " ".join(flags)).encode()).hexdigest()[:12]
+        try:
+            from torch.utils.cpp_extension import load_inline
+            _EXT = load_inline(f"pycheck_sigreg_{isa.lower()}_{tag}", cpp_sources=_SOURCE,
+                               functions=["forward", "backward"], extra_cflags=flags,
+                               extra_ldflags=["-fopenmp"], verbose=False)
+        except Exception as err:  # noqa: BLE001 -- no g++, no ninja, ...: compiled kernels
+            warnings.warn(f"SIGReg: building the C++ kernels failed ({type(err).__name__}: "
+                          f"{str(err)[:200]}); using the compiled kernels", RuntimeWarning,
+                          stacklevel=4)
+            _EXT = False
+    return _EXT or None
+
+
+def forward(y: Tensor, t0: float, phi: Tensor, weights: Tensor):
+    """:func:`pycheck.objectives._ecf_mean_forward` in C++: ``cos θ, sin θ``, ``ECF_re - phi``
+    and ``ECF_im`` at knots 1..16 and the statistic averaged over the rows of ``y``."""
+    c, s, dc, sin_m, stat = _EXT.forward(y, float(t0), phi, weights)
+    return c, s, dc, sin_m, stat
+
+
+def backward(c: Tensor, s: Tensor, dc: Tensor, sin_m: Tensor, weights: Tensor,
+             grad_mean: Tensor, t0: float) -> Tensor:
+    """:func:`pycheck.objectives._ecf_mean_backward` in C++ (no transcendental function)."""
+    return _EXT.backward(c, s, dc, sin_m, weights, float(grad_mean), float(t0))
+
+
+def kernels(y: Tensor, num_knots: int):
+    """``(forward, backward)`` for :class:`pycheck.objectives._FusedECF`, or ``None`` where
+    this kernel does not apply (not CPU float32 with 17 knots) or cannot be built."""
+    if y.device.type != "cpu" or y.dtype != torch.float32 or num_knots != 17:
+        return None
+    return (forward, backward) if _extension() is not None else None
