@@ -316,6 +316,8 @@ def run(dims=(8, 64, 256), batch: int = 512, sigreg_batches=(256, 512, 1024, 204
     return dict(device=device.type, threads=torch.get_num_threads(),
                 clock="thread CPU time" if _CLOCK is time.thread_time else "wall",
                 matmul_gflops=peak / 1e9, compiled=compiled,
+                # which fused kernels: the compiled ones, or the opt-in C++ ones
+                sigreg_kernel=_fused_kernel_name(device) if compiled else "eager",
                 compile_seconds=compile_s[0], compile_cpu_seconds=compile_s[1],
                 training=rows, parallel_runs=parallel, sigreg=sig)
 
@@ -368,11 +370,21 @@ def _print_targets(t: dict) -> None:
               + f" -> {'met' if t['step_met'] else 'NOT met'}")
 
 
+def _fused_kernel_name(device) -> str:
+    """``"cpp"`` where SIGReg trains with the opt-in C++ kernels (:mod:`pycheck.sigreg_cpp`),
+    else ``"compiled"``."""
+    from . import sigreg_cpp
+    fwd = _fused_kernels(torch.zeros(1, device=device), 17)[0]
+    return "cpp" if fwd is sigreg_cpp.forward else "compiled"
+
+
 def _print(res: dict) -> None:
     print(f"device {res['device']}, {res['threads']} threads, {res['clock']} clock; "
           f"dense matmul (float32 1024^2): "
           f"{res['matmul_gflops']:.1f} GFLOP/s")
-    print(f"compiled SIGReg kernels: {'yes' if res['compiled'] else 'NO (eager fallback)'}; "
+    cpp = " (the opt-in C++ kernels, PYCHECK_SIGREG_KERNEL=cpp)" if res.get(
+        "sigreg_kernel") == "cpp" else ""
+    print(f"compiled SIGReg kernels: {'yes' if res['compiled'] else 'NO (eager fallback)'}{cpp}; "
           f"compiling (float32, 17 knots, torch's on-disk cache as found): "
           f"{res['compile_seconds']:.1f} s wall, {res['compile_cpu_seconds']:.1f} s CPU")
     print(f"\n{'objective':<9} {'N':>5} {'step ms (min-max)':>22} {'pairs/s':>9} "

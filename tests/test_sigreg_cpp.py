@@ -1,13 +1,17 @@
 """The opt-in C++ SIGReg kernels (``PYCHECK_SIGREG_KERNEL=cpp``, pycheck.sigreg_cpp) equal
 LeJEPA's reference computation, do not depend on the thread count, and apply only where
 they are written for (CPU, float32, 17 knots)."""
+import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
 
 from pycheck import objectives, sigreg_cpp
 from pycheck.bench import reference_sigreg
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -67,3 +71,14 @@ def test_cpp_kernels_apply_only_to_cpu_float32_with_17_knots(cpp):
     assert sigreg_cpp.kernels(torch.zeros(1, dtype=torch.float64), 17) is None
     assert sigreg_cpp.kernels(torch.zeros(1), 9) is None
     assert objectives._fused_kernels(torch.zeros(1, dtype=torch.float64), 17) != cpp
+
+
+def test_bench_says_when_it_times_the_cpp_kernels(cpp, capsys):
+    from pycheck import bench
+    assert bench._fused_kernel_name(torch.device("cpu")) == "cpp"
+    # session 29's run with the C++ kernels, written before the bench recorded which ran
+    res = json.loads((ROOT / "results" / "bench" / "bench_s29_cpp_run1.json").read_text())
+    bench._print(res)
+    assert "PYCHECK_SIGREG_KERNEL" not in capsys.readouterr().out.splitlines()[1]
+    bench._print(dict(res, sigreg_kernel="cpp"))
+    assert "PYCHECK_SIGREG_KERNEL=cpp" in capsys.readouterr().out.splitlines()[1]
