@@ -291,7 +291,8 @@ def run(dims=(8, 64, 256), batch: int = 512, sigreg_batches=(256, 512, 1024, 204
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     peak = matmul_flops(device=device)
     t0, c0 = time.perf_counter(), time.process_time()
-    compiled = compile_enabled() and _fused_kernels(torch.zeros(1, device=device), 17) is not None
+    kernels = _fused_kernels(torch.zeros(1, device=device), 17) if compile_enabled() else None
+    compiled = kernels is not None
     compile_s = (time.perf_counter() - t0, time.process_time() - c0)
     rows = _training(dims, batch, rounds, device)
     flops = {(r["objective"], r["N"]): r["step_gflop"] * 1e9 for r in rows}
@@ -317,7 +318,7 @@ def run(dims=(8, 64, 256), batch: int = 512, sigreg_batches=(256, 512, 1024, 204
                 clock="thread CPU time" if _CLOCK is time.thread_time else "wall",
                 matmul_gflops=peak / 1e9, compiled=compiled,
                 # which fused kernels: the compiled ones, or the opt-in C++ ones
-                sigreg_kernel=_fused_kernel_name(device) if compiled else "eager",
+                sigreg_kernel=_kernel_name(kernels),
                 compile_seconds=compile_s[0], compile_cpu_seconds=compile_s[1],
                 training=rows, parallel_runs=parallel, sigreg=sig)
 
@@ -370,12 +371,13 @@ def _print_targets(t: dict) -> None:
               + f" -> {'met' if t['step_met'] else 'NOT met'}")
 
 
-def _fused_kernel_name(device) -> str:
-    """``"cpp"`` where SIGReg trains with the opt-in C++ kernels (:mod:`pycheck.sigreg_cpp`),
-    else ``"compiled"``."""
+def _kernel_name(kernels) -> str:
+    """Which fused kernels :func:`pycheck.objectives._fused_kernels` gave: ``"cpp"`` (the
+    opt-in C++ ones, :mod:`pycheck.sigreg_cpp`), ``"compiled"``, or ``"eager"`` (none)."""
     from . import sigreg_cpp
-    fwd = _fused_kernels(torch.zeros(1, device=device), 17)[0]
-    return "cpp" if fwd is sigreg_cpp.forward else "compiled"
+    if kernels is None:
+        return "eager"
+    return "cpp" if kernels[0] is sigreg_cpp.forward else "compiled"
 
 
 def _print(res: dict) -> None:

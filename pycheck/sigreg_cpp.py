@@ -27,6 +27,21 @@ _SOURCE = r"""
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 
+// cos, sin of k theta, k = 1..16, into pc[16], ps[16] from c = cos theta, s = sin theta: the
+// doubling tree of pycheck.objectives._harmonics. A macro, not a function: called inside the
+// `omp simd` loops, an inline function stopped GCC vectorising them (5.3 against 0.85 ms
+// per forward + backward at 256 x 256, session 29)
+#define HARMONICS(c, s, pc, ps)                                                              \
+  do {                                                                                       \
+    (pc)[0] = (c); (ps)[0] = (s);                                                            \
+    for (int k_ = 2; k_ <= 16; ++k_) {                                                       \
+      const int a_ = 1 << (31 - __builtin_clz(k_ - 1));                                      \
+      const float ca_ = (pc)[a_ - 1], sa_ = (ps)[a_ - 1];                                    \
+      const float cb_ = (pc)[k_ - a_ - 1], sb_ = (ps)[k_ - a_ - 1];                          \
+      (pc)[k_ - 1] = ca_ * cb_ - sa_ * sb_; (ps)[k_ - 1] = sa_ * cb_ + ca_ * sb_;            \
+    }                                                                                        \
+  } while (0)
+
 // theta = t0 y (G x B, float32): cos, sin, ECF_re - phi and ECF_im at knots 1..16 (G x 16)
 // and the statistic B sum_k w_k ((ECF_re - phi)^2 + ECF_im^2) averaged over the G rows
 std::vector<torch::Tensor> forward(torch::Tensor y, double t0, torch::Tensor phi,
@@ -53,12 +68,7 @@ std::vector<torch::Tensor> forward(torch::Tensor y, double t0, torch::Tensor phi
       #pragma omp simd reduction(+: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15)
       for (int64_t b = 0; b < B; ++b) {
         float pc[16], ps[16];
-        pc[0] = cg[b]; ps[0] = sg[b];
-        for (int k = 2; k <= 16; ++k) {        // the doubling tree of _harmonics
-          const int a = 1 << (31 - __builtin_clz(k - 1));
-          const float ca = pc[a - 1], sa = ps[a - 1], cb = pc[k - a - 1], sb = ps[k - a - 1];
-          pc[k - 1] = ca * cb - sa * sb; ps[k - 1] = sa * cb + ca * sb;
-        }
+        HARMONICS(cg[b], sg[b], pc, ps);
         c0 += pc[0]; c1 += pc[1]; c2 += pc[2]; c3 += pc[3]; c4 += pc[4]; c5 += pc[5];
         c6 += pc[6]; c7 += pc[7]; c8 += pc[8]; c9 += pc[9]; c10 += pc[10]; c11 += pc[11];
         c12 += pc[12]; c13 += pc[13]; c14 += pc[14]; c15 += pc[15];
@@ -106,12 +116,7 @@ torch::Tensor backward(torch::Tensor c, torch::Tensor s, torch::Tensor dc, torch
       #pragma omp simd
       for (int64_t b = 0; b < B; ++b) {
         float pc[16], ps[16];
-        pc[0] = cg[b]; ps[0] = sg[b];
-        for (int k = 2; k <= 16; ++k) {
-          const int a = 1 << (31 - __builtin_clz(k - 1));
-          const float ca = pc[a - 1], sa = ps[a - 1], cb = pc[k - a - 1], sb = ps[k - a - 1];
-          pc[k - 1] = ca * cb - sa * sb; ps[k - 1] = sa * cb + ca * sb;
-        }
+        HARMONICS(cg[b], sg[b], pc, ps);
         float acc = 0.f;
         for (int k = 0; k < 16; ++k) acc += vk[k] * pc[k] - uk[k] * ps[k];
         og[b] = acc;

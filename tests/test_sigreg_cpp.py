@@ -75,7 +75,8 @@ def test_cpp_kernels_apply_only_to_cpu_float32_with_17_knots(cpp):
 
 def test_bench_says_when_it_times_the_cpp_kernels(cpp, capsys):
     from pycheck import bench
-    assert bench._fused_kernel_name(torch.device("cpu")) == "cpp"
+    assert bench._kernel_name(objectives._fused_kernels(torch.zeros(1), 17)) == "cpp"
+    assert bench._kernel_name(None) == "eager"
     # session 29's run with the C++ kernels, written before the bench recorded which ran
     res = json.loads((ROOT / "results" / "bench" / "bench_s29_cpp_run1.json").read_text())
     bench._print(res)

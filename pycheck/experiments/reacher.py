@@ -266,12 +266,13 @@ def render_data(*, cfg: dict, out: str) -> dict:
     (MuJoCo renders in software here, :func:`pycheck.store.cpu_only`). ``cfg``:
     :func:`data_config`, so that changing a training setting does not make it stale."""
     t0 = time.perf_counter()
-    found = {kind: p.is_file() for kind, p in zip(_data_params(cfg), cache_files(cfg, out))}
+    files = dict(zip(_data_params(cfg), cache_files(cfg, out)))
+    found = {kind: p.is_file() for kind, p in files.items()}
     data = _Data(cfg, Path(out))
     return dict(frames=dict(ou=int(len(data.ou["frames"])),
                             trajectory=int(len(data.traj["frames"])),
                             bank=int(len(data.bank["frames"]))),
-                cache=[p.name for p in cache_files(cfg, out)],
+                cache=[p.name for p in files.values()],
                 # what this run rendered; the rest it found in the cache (seconds: loading)
                 rendered=[kind for kind, hit in found.items() if not hit],
                 seconds=time.perf_counter() - t0)
