@@ -150,6 +150,8 @@ def _as_tensor(name: str, a) -> torch.Tensor:
         raise ValueError(f"{name} must have shape (N, d), got shape {a.shape}")
     if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or inf ({int((~np.isfinite(a)).sum())} entries)")
+    if not a.flags.writeable:    # np.load(..., mmap_mode="r"): torch warns on a read-only
+        a = a.copy()             # buffer; nothing here writes to it, but a copy is silent
     return torch.from_numpy(a)
 
 
@@ -735,6 +737,23 @@ def pair_alignments(h, h_next) -> np.ndarray:
     return (w * w).sum(0) / h.shape[1]
 
 
+def _cholesky(c: Tensor) -> Tensor:
+    """Cholesky factor of the batch covariance ``c``. Where float32 rounding leaves it
+    indefinite (many outputs, nearly collapsed directions: the ridge below float32's
+    rounding of a 2000-row covariance) the ridge grows tenfold per try; a factor that
+    succeeds the first time is LAPACK's, as ``torch.linalg.cholesky`` gives it."""
+    low, info = torch.linalg.cholesky_ex(c)
+    ridge = 1e-5 * c.diagonal().mean().detach()
+    eye = torch.eye(c.shape[0], dtype=c.dtype, device=c.device)
+    while info.item() != 0 and ridge.item() < c.diagonal().mean().item():
+        low, info = torch.linalg.cholesky_ex(c + ridge * eye)
+        ridge = 10 * ridge
+    if info.item() != 0 and torch.isfinite(c).all():    # non-finite: the loss is NaN and
+        raise torch.linalg.LinAlgError("batch covariance not positive-definite, even with "
+                                       "a ridge of its mean variance")
+    return low
+
+
 def whitened_loss(h: Tensor, h_next: Tensor, sigreg: nn.Module | None = None,
                   lam: float = 0.0) -> tuple[Tensor, dict]:
     """:func:`whitened_alignment` of a batch as a differentiable loss (W-MSE's batch
@@ -751,8 +770,7 @@ def whitened_loss(h: Tensor, h_next: Tensor, sigreg: nn.Module | None = None,
         diff = h_next - h
         loss = torch.linalg.solve(c, diff.T @ diff / diff.shape[0]).diagonal().sum() / n
         return loss, {"loss": loss.item()}
-    hw = torch.linalg.solve_triangular(torch.linalg.cholesky(c), (both - both.mean(0)).T,
-                                       upper=False).T
+    hw = torch.linalg.solve_triangular(_cholesky(c), (both - both.mean(0)).T, upper=False).T
     align = (hw[h.shape[0]:] - hw[:h.shape[0]]).square().sum(-1).mean() / n
     reg = sigreg(hw)
     loss = align + lam * reg

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -290,6 +291,41 @@ def test_fit_encoder_odd_but_valid_inputs():
             enc = fit_encoder(dup, dupn, objective, **kw)
         assert np.isfinite(embed(enc, dup)).all()
         assert not any(k.startswith("linear") for k in enc.candidates)
+
+
+def test_read_only_input_trains_silently_and_alike():
+    """A read-only array (``np.load(..., mmap_mode="r")``) trains to the same bits as a
+    writable one, without torch's "non-writable" UserWarning (it was passed through)."""
+    kw = {"steps": 2, "progress": False, "seed": 0}
+    x = np.random.default_rng(2).standard_normal((80, 2))
+    xn = 0.8 * x + 0.6 * np.random.default_rng(3).standard_normal((80, 2))
+    ref = embed(fit_encoder(x, xn, **kw), x)
+    ro, ron = x.copy(), xn.copy()
+    ro.setflags(write=False)
+    ron.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(embed(fit_encoder(ro, ron, **kw), ro), ref)
+
+
+def test_batch_whitening_survives_an_indefinite_float32_covariance():
+    """200 channels of 3 latents, with views from two unrelated mixings (no shared
+    signal): within a few steps the λ = 0.3 fit's float32 batch covariance was no longer
+    numerically positive-definite and ``torch.linalg.cholesky`` raised (seen at minor 193).
+    The factor now retries with a growing ridge; the fit ends with finite outputs. And a
+    covariance that factors at once gets exactly ``torch.linalg.cholesky``'s factor."""
+    from pycheck.train import _cholesky
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((3000, 3))
+    zn = 0.8 * z + 0.6 * rng.standard_normal(z.shape)
+    x, xn = np.tanh(z @ rng.standard_normal((3, 200))), np.tanh(zn @ rng.standard_normal((3, 200)))
+    enc = fit_encoder(x, xn, steps=60, seed=0, progress=False)
+    assert 0.3 in enc.lam_fits and np.isfinite(embed(enc, x)).all()
+    c = torch.cov(torch.randn(50, 4, generator=torch.Generator().manual_seed(0)).T)
+    assert torch.equal(_cholesky(c), torch.linalg.cholesky(c))
+    singular = torch.ones(3, 3)          # rank 1: factors only with the ridge
+    low = _cholesky(singular)
+    assert torch.isfinite(low).all() and torch.allclose(low @ low.T, singular, atol=1e-3)
 
 
 def test_embed_no_rows_and_sampler_of_the_wrong_width():
