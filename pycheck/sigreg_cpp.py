@@ -5,7 +5,11 @@ kernels in about half the time (``scripts/sigreg_cpp_probe.py``,
 ``results/bench/sigreg_cpp_probe_s29.txt``; ``results/bench/sigreg_tried.txt`` item 13):
 one ``omp simd`` loop over the batch per slice, computing the 16 harmonics by the same
 doubling tree as :func:`pycheck.objectives._harmonics`, then either the 32 batch sums (forward,
-32 scalar reduction variables) or the gradient's trigonometric polynomial (backward).
+32 scalar reduction variables) or the gradient's trigonometric polynomial (backward). Since
+session 30 the forward computes the base knot's cos and sin itself (Cephes' float32
+polynomials, a loop per slice before its sums): through SIGReg's autograd Function 0.75–0.77
+against 0.85–0.86 ms at 256 slices x batch 256 and 2.61–2.76 against 3.03–3.27 ms at batch
+1024, 2 threads, in one interleaved run (``scripts/sigreg_cpp_sincos.py``, ``results/bench/sigreg_cpp_sincos_s30.txt``).
 
 Scope: CPU, float32, 17 knots (SIGReg's default); anything else keeps the compiled or eager
 kernels. Built at first use with :func:`torch.utils.cpp_extension.load_inline` (g++ and ninja;
@@ -42,40 +46,82 @@ _SOURCE = r"""
     }                                                                                        \
   } while (0)
 
+// sv = sin x, cv = cos x for |x| <= 8192 (float32, branch-free so that `omp simd` vectorises
+// it): Cephes' sinf / cosf (S. L. Moshier; peak relative error 6.8e-8 on [-pi/4, pi/4]): x
+// reduced by the nearest even multiple j of pi/4 in three parts (exact for |x| <= 8192, Cephes'
+// `lossth`), both minimax polynomials, and the octant picks which and with what sign. A
+// macro for the reason HARMONICS is one.
+#define SINCOS(x, sv, cv)                                                                    \
+  do {                                                                                       \
+    const float ax_ = fabsf(x);                                                              \
+    const int j_ = ((int)(ax_ * 1.27323954473516f) + 1) & ~1;                                \
+    const float y_ = (float)j_;                                                              \
+    const float r_ = ((ax_ - y_ * 0.78515625f) - y_ * 2.4187564849853515625e-4f)             \
+                     - y_ * 3.77489497744594108e-8f;                                         \
+    const float z_ = r_ * r_;                                                                \
+    const float ps_ = ((-1.9515295891e-4f * z_ + 8.3321608736e-3f) * z_ - 1.6666654611e-1f)  \
+                      * z_ * r_ + r_;                                                        \
+    const float pc_ = ((2.443315711809948e-5f * z_ - 1.388731625493765e-3f) * z_             \
+                       + 4.166664568298827e-2f) * z_ * z_ - 0.5f * z_ + 1.0f;                \
+    const bool swap_ = (j_ & 2) != 0;                                                        \
+    const float s_ = swap_ ? pc_ : ps_, c_ = swap_ ? ps_ : pc_;                              \
+    (sv) = ((j_ & 4) != 0) != ((x) < 0.f) ? -s_ : s_;                                        \
+    (cv) = (((j_ + 2) & 4) != 0) ? -c_ : c_;                                                 \
+  } while (0)
+
+#define ADD_HARMONICS(cv, sv)                                                                \
+  do {                                                                                       \
+    float pc[16], ps[16];                                                                    \
+    HARMONICS(cv, sv, pc, ps);                                                               \
+    c0 += pc[0]; c1 += pc[1]; c2 += pc[2]; c3 += pc[3]; c4 += pc[4]; c5 += pc[5];            \
+    c6 += pc[6]; c7 += pc[7]; c8 += pc[8]; c9 += pc[9]; c10 += pc[10]; c11 += pc[11];        \
+    c12 += pc[12]; c13 += pc[13]; c14 += pc[14]; c15 += pc[15];                              \
+    s0 += ps[0]; s1 += ps[1]; s2 += ps[2]; s3 += ps[3]; s4 += ps[4]; s5 += ps[5];            \
+    s6 += ps[6]; s7 += ps[7]; s8 += ps[8]; s9 += ps[9]; s10 += ps[10]; s11 += ps[11];        \
+    s12 += ps[12]; s13 += ps[13]; s14 += ps[14]; s15 += ps[15];                              \
+  } while (0)
+
 // theta = t0 y (G x B, float32): cos, sin, ECF_re - phi and ECF_im at knots 1..16 (G x 16)
-// and the statistic B sum_k w_k ((ECF_re - phi)^2 + ECF_im^2) averaged over the G rows
+// and the statistic B sum_k w_k ((ECF_re - phi)^2 + ECF_im^2) averaged over the G rows.
+// cos and sin come from SINCOS, slice by slice just before its sums (session 30: no theta
+// tensor, no separate at::cos and at::sin passes; in the sums' loop itself GCC's code was 4x
+// slower); a slice with some |theta| > 8192 takes std::cos and std::sin instead.
 std::vector<torch::Tensor> forward(torch::Tensor y, double t0, torch::Tensor phi,
                                    torch::Tensor weights) {
   TORCH_CHECK(y.dim() == 2 && y.scalar_type() == torch::kFloat);
   y = y.contiguous();
   auto ph = phi.to(torch::kFloat).contiguous(), wt = weights.to(torch::kFloat).contiguous();
   TORCH_CHECK(ph.numel() == 17 && wt.numel() == 17);
-  auto theta = y * t0;
-  auto c = at::cos(theta), s = at::sin(theta);
   const int64_t G = y.size(0), B = y.size(1);
+  const float t0f = float(t0);
+  auto c = torch::empty_like(y), s = torch::empty_like(y);
   auto dc = torch::empty({G, 16}, y.options()), sm = torch::empty({G, 16}, y.options());
   std::vector<float> row_stat(G);
-  const float *C = c.data_ptr<float>(), *S = s.data_ptr<float>();
+  const float *Y = y.data_ptr<float>();
+  float *C = c.data_ptr<float>(), *S = s.data_ptr<float>();
   const float *PH = ph.data_ptr<float>(), *W = wt.data_ptr<float>();
   float *DC = dc.data_ptr<float>(), *SM = sm.data_ptr<float>();
   at::parallel_for(0, G, 1, [&](int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; ++g) {
-      const float *cg = C + g * B, *sg = S + g * B;
+      float *cg = C + g * B, *sg = S + g * B;
+      const float *yg = Y + g * B;
       float c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0, c8 = 0, c9 = 0,
             c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0;
       float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0,
             s10 = 0, s11 = 0, s12 = 0, s13 = 0, s14 = 0, s15 = 0;
+      float widest = 0.f;                    // NaN passes through SINCOS as NaN
+      #pragma omp simd reduction(max: widest)
+      for (int64_t b = 0; b < B; ++b) widest = std::max(widest, fabsf(yg[b] * t0f));
+      // a separate loop: with the reduction in it, GCC's code took 1.7x as long (session 30)
+      #pragma omp simd
+      for (int64_t b = 0; b < B; ++b) SINCOS(yg[b] * t0f, sg[b], cg[b]);
+      if (widest > 8192.f)
+        for (int64_t b = 0; b < B; ++b) {
+          const float th = yg[b] * t0f;
+          cg[b] = std::cos(th); sg[b] = std::sin(th);
+        }
       #pragma omp simd reduction(+: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15)
-      for (int64_t b = 0; b < B; ++b) {
-        float pc[16], ps[16];
-        HARMONICS(cg[b], sg[b], pc, ps);
-        c0 += pc[0]; c1 += pc[1]; c2 += pc[2]; c3 += pc[3]; c4 += pc[4]; c5 += pc[5];
-        c6 += pc[6]; c7 += pc[7]; c8 += pc[8]; c9 += pc[9]; c10 += pc[10]; c11 += pc[11];
-        c12 += pc[12]; c13 += pc[13]; c14 += pc[14]; c15 += pc[15];
-        s0 += ps[0]; s1 += ps[1]; s2 += ps[2]; s3 += ps[3]; s4 += ps[4]; s5 += ps[5];
-        s6 += ps[6]; s7 += ps[7]; s8 += ps[8]; s9 += ps[9]; s10 += ps[10]; s11 += ps[11];
-        s12 += ps[12]; s13 += ps[13]; s14 += ps[14]; s15 += ps[15];
-      }
+      for (int64_t b = 0; b < B; ++b) ADD_HARMONICS(cg[b], sg[b]);
       const float cs[16] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15};
       const float ss[16] = {s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15};
       float stat = 0.f;

@@ -83,3 +83,30 @@ def test_bench_says_when_it_times_the_cpp_kernels(cpp, capsys):
     assert "PYCHECK_SIGREG_KERNEL" not in capsys.readouterr().out.splitlines()[1]
     bench._print(dict(res, sigreg_kernel="cpp"))
     assert "PYCHECK_SIGREG_KERNEL=cpp" in capsys.readouterr().out.splitlines()[1]
+
+
+def test_cpp_sincos_is_float32_accurate_and_falls_back_beyond_8192(cpp):
+    """The forward's own cos and sin (Cephes' polynomials, session 30) against float64 math
+    of the same float32 angles: within float32's epsilon (1.2e-7; Cephes' peak relative error
+    on its reduced interval is 6.8e-8, plus one rounding) over the whole |theta| <= 8192 range,
+    the octant boundaries k pi / 4 included. A slice with an angle beyond 8192 takes std::cos
+    and std::sin (the three-part reduction is exact only below), and NaN / inf give a NaN
+    statistic as torch's functions do."""
+    g = torch.Generator().manual_seed(0)
+    theta = torch.cat([torch.linspace(-8192, 8192, 2 ** 18),
+                       torch.arange(-4096, 4096) * torch.pi / 4,
+                       3 * torch.randn(2 ** 16, generator=g)]).float().reshape(-1, 256)
+    ones = torch.ones(17, dtype=torch.float64)
+    eps = torch.finfo(torch.float32).eps
+    c, s, *_ = sigreg_cpp.forward(theta, 1.0, ones, ones)
+    assert (c.double() - theta.double().cos()).abs().max() <= eps
+    assert (s.double() - theta.double().sin()).abs().max() <= eps
+    wide = theta.clone()
+    wide[3, 5] = 9000.5
+    c, s, *_ = sigreg_cpp.forward(wide, 1.0, ones, ones)
+    assert (c[3].double() - wide[3].double().cos()).abs().max() <= eps
+    assert (s[3].double() - wide[3].double().sin()).abs().max() <= eps
+    for bad in (float("nan"), float("inf")):
+        y = theta.clone()
+        y[1, 1] = bad
+        assert sigreg_cpp.forward(y, 1.0, ones, ones)[4].isnan()
