@@ -93,6 +93,7 @@ theorem hasSum_ite_two_le {e : ℕ → ℝ} {S : ℝ} (hS : HasSum e S) :
   first
   | (rw [hfun]; exact h)
   | exact hfun ▸ h
+  | exact HasSum.congr_fun h fun d => congrFun hfun d
 
 /-- **Spectral gap with a degree-zero part.** For nonnegative energies `e` summing to `S` with
 `∑ (1 - ρ ^ d) e d = A` (degree `0` has weight `0`):
@@ -163,8 +164,15 @@ theorem nonlinearEnergyL2_eq {h : Latent n → Latent n}
     nonlinearEnergyL2 h = ∑ k, (covMatrix h k k - chaosEnergy (fun z => h z k) 1) := by
   rw [nonlinearEnergyL2]
   refine Finset.sum_congr rfl fun k _ => ?_
-  rw [(Spectral.hasSum_ite_two_le (hasSum_chaosEnergy (hh k))).tsum_eq, chaosEnergy_zero,
-    covMatrix_apply_self]
+  -- the second alternative closes by `exact` (up to defeq) if the `tsum` in the goal does not
+  -- match the `HasSum`'s function syntactically
+  first
+  | (rw [(Spectral.hasSum_ite_two_le (hasSum_chaosEnergy (hh k))).tsum_eq, chaosEnergy_zero,
+      covMatrix_apply_self]; done)
+  | (have h2 := Spectral.hasSum_ite_two_le (hasSum_chaosEnergy (hh k))
+     rw [chaosEnergy_zero] at h2
+     rw [covMatrix_apply_self]
+     exact h2.tsum_eq)
 
 /-! ### The bound -/
 
