@@ -743,14 +743,17 @@ def _cholesky(c: Tensor) -> Tensor:
     rounding of a 2000-row covariance) the ridge grows tenfold per try; a factor that
     succeeds the first time is LAPACK's, as ``torch.linalg.cholesky`` gives it."""
     low, info = torch.linalg.cholesky_ex(c)
-    ridge = 1e-5 * c.diagonal().mean().detach()
-    eye = torch.eye(c.shape[0], dtype=c.dtype, device=c.device)
-    while info.item() != 0 and ridge.item() < c.diagonal().mean().item():
-        low, info = torch.linalg.cholesky_ex(c + ridge * eye)
-        ridge = 10 * ridge
+    if info.item() == 0:
+        return low
+    scale = c.diagonal().mean().item()
+    ridge = 1e-5 * scale
+    while info.item() != 0 and ridge < scale:       # at most 5 tries: 1e-5 ... 0.1 x scale
+        low, info = torch.linalg.cholesky_ex(
+            c + ridge * torch.eye(c.shape[0], dtype=c.dtype, device=c.device))
+        ridge *= 10
     if info.item() != 0 and torch.isfinite(c).all():    # non-finite: the loss is NaN and
         raise torch.linalg.LinAlgError("batch covariance not positive-definite, even with "
-                                       "a ridge of its mean variance")
+                                       "a ridge of a tenth of its mean variance")
     return low
 
 
