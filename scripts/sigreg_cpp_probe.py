@@ -11,6 +11,17 @@ from pycheck import objectives as O
 src = r"""
 #include <torch/extension.h>
 #include <omp.h>
+// cos, sin of k th, k = 1..16, from c = cos th, s = sin th: the doubling tree of
+// pycheck.objectives._harmonics (a macro: inside `omp simd`, as pycheck/sigreg_cpp.py's)
+#define TREE(c, s, pc, ps)                                                                 \
+  do {                                                                                     \
+    (pc)[0] = (c); (ps)[0] = (s);                                                          \
+    for (int k_ = 2; k_ <= 16; ++k_) {                                                     \
+      const int a_ = 1 << (31 - __builtin_clz(k_ - 1));                                    \
+      const float c1_ = (pc)[a_-1], s1_ = (ps)[a_-1], c2_ = (pc)[k_-a_-1], s2_ = (ps)[k_-a_-1]; \
+      (pc)[k_-1] = c1_*c2_ - s1_*s2_; (ps)[k_-1] = s1_*c2_ + c1_*s2_;                      \
+    }                                                                                      \
+  } while (0)
 // grad[g,b] = sum_k v[g,k] cos(k th) - u[g,k] sin(k th), k = 1..K, from c = cos th, s = sin th
 // doubling tree as in pycheck.objectives._harmonics
 torch::Tensor bwd_tree(torch::Tensor c, torch::Tensor s, torch::Tensor u, torch::Tensor v) {
@@ -27,12 +38,7 @@ torch::Tensor bwd_tree(torch::Tensor c, torch::Tensor s, torch::Tensor u, torch:
     #pragma omp simd
     for (int64_t b = 0; b < B; ++b) {
       float pc[16], ps[16];
-      pc[0] = cg[b]; ps[0] = sg[b];
-      for (int k = 2; k <= 16; ++k) {
-        int a = 1 << (31 - __builtin_clz(k - 1));
-        float c1 = pc[a-1], s1 = ps[a-1], c2 = pc[k-a-1], s2 = ps[k-a-1];
-        pc[k-1] = c1*c2 - s1*s2; ps[k-1] = s1*c2 + c1*s2;
-      }
+      TREE(cg[b], sg[b], pc, ps);
       float acc = 0.f;
       for (int k = 0; k < 16; ++k) acc += vk[k]*pc[k] - uk[k]*ps[k];
       og[b] = acc;
@@ -54,12 +60,7 @@ torch::Tensor fwd_sums2(torch::Tensor c, torch::Tensor s) {
     #pragma omp simd reduction(+: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15)
     for (int64_t b = 0; b < B; ++b) {
       float pc[16], ps[16];
-      pc[0] = cg[b]; ps[0] = sg[b];
-      for (int k = 2; k <= 16; ++k) {
-        int a = 1 << (31 - __builtin_clz(k - 1));
-        float c1 = pc[a-1], s1 = ps[a-1], c2 = pc[k-a-1], s2 = ps[k-a-1];
-        pc[k-1] = c1*c2 - s1*s2; ps[k-1] = s1*c2 + c1*s2;
-      }
+      TREE(cg[b], sg[b], pc, ps);
       c0 += pc[0]; s0 += ps[0];
       c1 += pc[1]; s1 += ps[1];
       c2 += pc[2]; s2 += ps[2];
