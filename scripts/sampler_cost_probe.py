@@ -7,37 +7,31 @@ float32. Part 1 times each part at N = 8, 32, 64 and batch 1024. Part 2 builds, 
 of a finished scaling folder, the very sampler that run used (its objective, N, seed, batch),
 times it, and multiplies by the run's steps: the sampler's share of the profile's training
 seconds. Part 3: is torch's ndtri (also a port of Cephes') a bit-identical, faster stand-in for
-scipy's? One thread, mean over REPS calls after one warm-up call.
+scipy's? One thread; each time is pycheck.bench's median per call after a warm-up.
 
 Usage: OMP_NUM_THREADS=1 python scripts/sampler_cost_probe.py [RUN_FOLDER]
        (default results/scaling-s31; nothing else running)
 """
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 from scipy.special import ndtri
 from scipy.stats import qmc
 
+from pycheck import bench
 from pycheck.experiments import _common
 from pycheck.mixings import make_mixing
 
-REPS = 50
-
-
-def ms(f, reps=REPS):
-    f()
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        f()
-    return (time.perf_counter() - t0) / reps * 1e3
+def ms(f) -> float:
+    """Median ms per call, with pycheck.bench's timer (0.3 s of warm-up, then >= 0.5 s)."""
+    return bench._timeit(f) * 1e3
 
 
 def parts(rho: float):
     batch = 1024
-    print(f"part 1: batch {batch}, one thread, mean ms per call over {REPS} calls")
+    print(f"part 1: batch {batch}, one thread, median ms per call")
     for n in (8, 32, 64):
         k = batch // 2                      # antithetic: ceil(batch / 2) states per step
         engine = qmc.Sobol(2 * n, scramble=True, rng=np.random.default_rng(0))
