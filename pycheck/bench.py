@@ -94,8 +94,10 @@ def matmul_flops(size: int = 1024, device="cpu", min_seconds: float = 0.5) -> fl
     return 2 * size ** 3 / _timeit(_synced(lambda: a @ b, torch.device(device)), min_seconds)
 
 
-def _step_setup(objective: str, n: int, batch: int, device, seed: int = 0):
-    """One training step of the scaling experiment's configuration, as a closure."""
+def _step_setup(objective: str, n: int, batch: int, device, seed: int = 0,
+                learn_bound: bool = True):
+    """One training step of the scaling experiment's configuration, as a closure
+    (``learn_bound``: the encoder's, :class:`pycheck.encoders.RealNVPEncoder`)."""
     from .encoders import RealNVPEncoder, Standardized
     from .mixings import make_mixing
     from .objectives import make_objective
@@ -104,7 +106,8 @@ def _step_setup(objective: str, n: int, batch: int, device, seed: int = 0):
     z, zn = gaussian_ou_pairs(batch, n, 0.5, rng)
     g = make_mixing("realnvp", n, seed)
     x = torch.from_numpy(np.stack([g.forward(z), g.forward(zn)])).float().reshape(2 * batch, n)
-    model = Standardized.fit(RealNVPEncoder(n, seed=seed), x, "diag").to(device)
+    model = Standardized.fit(RealNVPEncoder(n, seed=seed, learn_bound=learn_bound), x,
+                             "diag").to(device)
     xs = model.standardize(x.to(device))  # fit_encoder standardises once, in float64, before training
     from .train import DEFAULT_EMA, optimiser, update
     loss_fn = make_objective(objective)

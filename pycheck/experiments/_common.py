@@ -18,7 +18,8 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
                       n_train: int, n_test: int, steps: int, batch_size: int, lr: float,
                       encoder: str = "mlp", options: dict | None = None,
                       keep_embedding: int = 0, fresh: bool = False,
-                      antithetic: bool = False, qmc: bool = False) -> dict:
+                      antithetic: bool = False, qmc: bool = False,
+                      learn_bound: bool = True) -> dict:
     """Train one encoder and measure it; returns a JSON-able dict.
 
     ``encoder`` is ``"mlp"`` (fit_encoder's default MLP) or ``"realnvp"`` (the matched
@@ -29,7 +30,8 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     whitening and give fit_encoder's held-out pairs. ``antithetic = True`` (with
     ``fresh``) draws the fresh pairs as antithetic twins, ``qmc = True`` (with ``fresh``)
     draws their states and innovations by randomised quasi-Monte Carlo
-    (:func:`world_sampler`).
+    (:func:`world_sampler`). ``learn_bound``: the RealNVP encoder's learned log-scale bound
+    (:class:`pycheck.encoders.RealNVPEncoder`; ``False`` is the encoder before session 32).
     """
     from ..metrics import linear_r2, t3_quantities
     from ..train import embed, fit_encoder
@@ -38,8 +40,9 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     g, z, z_next, zt, zt_next = _data(mixing, n, seed, rho, n_train, n_test)
     x, xt = g.forward(z), g.forward(zt)
     t0 = time.perf_counter()
-    model = fit_encoder(x, g.forward(z_next), objective, encoder=_encoder(encoder, n, seed),
-                        steps=steps, batch_size=batch_size, lr=lr, seed=seed, progress=False,
+    model = fit_encoder(x, g.forward(z_next), objective,
+                        encoder=_encoder(encoder, n, seed, learn_bound), steps=steps,
+                        batch_size=batch_size, lr=lr, seed=seed, progress=False,
                         sampler=_pair_sampler(g, n, seed, rho, antithetic, qmc) if fresh else None,
                         checkpoint=run_checkpoint(), **(options or {}))
     secs = time.perf_counter() - t0
@@ -50,7 +53,7 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     res = dict(experiment_run=f"{mixing}-{objective}-N{n}-seed{seed}", mixing=mixing,
                objective=objective, encoder=encoder, seed=seed, n_train=n_train,
                n_test=n_test, steps=steps, batch_size=batch_size, lr=lr, fresh=fresh,
-               antithetic=antithetic, qmc=qmc,
+               antithetic=antithetic, qmc=qmc, **_bound_key(encoder, learn_bound),
                r2_xz=linear_r2(xt, zt), r2_hz=linear_r2(h, zt),
                train_seconds=secs, final_parts=model.history[-1][1],
                **extra, **t3_quantities(h, h_next, zt, rho))
@@ -59,6 +62,11 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
         res["x"] = xt[:keep_embedding].tolist()
         res["h"] = h[:keep_embedding].tolist()
     return res
+
+
+def _bound_key(encoder: str, learn_bound: bool) -> dict:
+    """``learn_bound`` for a run's record where it applies (the RealNVP encoder)."""
+    return {"learn_bound": learn_bound} if encoder == "realnvp" else {}
 
 
 def _check_fresh(fresh: bool, **drawn_fresh: bool) -> None:
@@ -126,11 +134,15 @@ def world_sampler(n: int, seed: int, rho: float, antithetic: bool = False,
             return z, rho * z + scale * eps
         return _with_state(draw_plain, rng, normals)
 
-    def draw(batch):
+    def draw(batch, distinct: bool = False):
+        # distinct: the k states once (z[i % k] is pair i's first view), not repeated
         k = -(-batch // 2)
         z, eps = states(k)
-        z_next = np.concatenate([rho * z + scale * eps, rho * z - scale * eps])
-        return np.concatenate([z, z])[:batch], z_next[:batch]
+        rz, se = rho * z, scale * eps      # each computed once: the same bits as before
+        z_next = np.empty((2 * k, n))
+        np.add(rz, se, out=z_next[:k])
+        np.subtract(rz, se, out=z_next[k:])
+        return (z if distinct else np.concatenate([z, z])[:batch]), z_next[:batch]
     return _with_state(draw, rng, normals)
 
 
@@ -166,7 +178,8 @@ def _sobol_normals(dim: int, rng: np.random.Generator):
         with warnings.catch_warnings():   # k not a power of 2: valid points, less balanced
             warnings.filterwarnings("ignore", message=".*balance properties.*")
             u = engine[0].random(k)
-        return ndtri(np.clip(u, tiny, 1 - tiny))
+        np.clip(u, tiny, 1 - tiny, out=u)   # in place: the same values, no new arrays
+        return ndtri(u, out=u)
     normals.engine = engine
     return normals
 
@@ -177,12 +190,10 @@ def _pair_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False,
     draw = world_sampler(n, seed, rho, antithetic, qmc)
 
     def sample(batch):
-        z, z_next = draw(batch)
-        if antithetic:
-            # the ceil(batch / 2) distinct states only: fit_encoder pairs x[i % k] with
-            # x_next[i] and encodes each state once (the same pairs as the repeated z;
-            # 25% fewer encoder rows per step)
-            z = z[:-(-batch // 2)]
+        # antithetic: the ceil(batch / 2) distinct states only; fit_encoder pairs x[i % k]
+        # with x_next[i] and encodes each state once (the same pairs as the repeated z;
+        # 25% fewer encoder rows per step)
+        z, z_next = draw(batch, distinct=True) if antithetic else draw(batch)
         # mixed in float32: the encoder's input precision (Mixing.forward)
         return g.forward(z, np.float32), g.forward(z_next, np.float32)
     sample.state_dict, sample.load_state_dict = draw.state_dict, draw.load_state_dict
@@ -212,13 +223,14 @@ def _latent_sampler(g, n: int, seed: int, rho: float, qmc: bool = False):
     return sample
 
 
-def _encoder(kind: str, n: int, seed: int):
+def _encoder(kind: str, n: int, seed: int, learn_bound: bool = True):
     """The experiments' encoders: the matched RealNVP encoder (initialised with a seed
-    different from the mixing's) or fit_encoder's plain MLP, seeded as fit_encoder seeds it."""
+    different from the mixing's; ``learn_bound`` as in :class:`pycheck.encoders.RealNVPEncoder`)
+    or fit_encoder's plain MLP, seeded as fit_encoder seeds it."""
     from ..encoders import RealNVPEncoder
     from ..train import make_encoder
     if kind == "realnvp":
-        return RealNVPEncoder(n, seed=10_000 + seed)
+        return RealNVPEncoder(n, seed=10_000 + seed, learn_bound=learn_bound)
     return make_encoder("mlp", n, n, seed)
 
 
@@ -282,13 +294,15 @@ def _regress(xt, zf, encoder, steps: int, batch_size: int, lr: float, seed: int,
 
 def supervised_reference(*, mixing: str, n: int, seed: int, rho: float, n_train: int,
                          n_test: int, steps: int, batch_size: int, lr: float,
-                         encoder: str = "mlp", fresh: bool = False, qmc: bool = False) -> dict:
+                         encoder: str = "mlp", fresh: bool = False, qmc: bool = False,
+                         learn_bound: bool = True) -> dict:
     """Budget ceiling: the same encoder, data, steps, batch and schedule as
     :func:`train_and_measure`, but trained by regression on the true latents ``z``
     (:func:`fit_supervised`, an oracle no self-supervised method has). Its held-out
     ``R²(h -> z)`` is what this optimisation budget can reach at best, so it separates
     "the objective does not identify z" from "the optimiser did not get there".
-    ``fresh`` and ``qmc`` as in :func:`train_and_measure` (the same fresh-pair budget).
+    ``fresh``, ``qmc`` and ``learn_bound`` as in :func:`train_and_measure` (the same
+    fresh-pair budget and encoder).
     """
     from ..metrics import linear_r2
     from ..train import embed
@@ -296,14 +310,16 @@ def supervised_reference(*, mixing: str, n: int, seed: int, rho: float, n_train:
     g, z, _, zt, _ = _data(mixing, n, seed, rho, n_train, n_test)
     t0 = time.perf_counter()
     sampler = _latent_sampler(g, n, seed, rho, qmc) if fresh else None
-    model = fit_supervised(g.forward(z), z, _encoder(encoder, n, seed), steps=steps,
+    model = fit_supervised(g.forward(z), z, _encoder(encoder, n, seed, learn_bound),
+                           steps=steps,
                            batch_size=batch_size, lr=lr, seed=seed, sampler=sampler,
                            checkpoint=run_checkpoint())
     secs = time.perf_counter() - t0
     h = embed(model, g.forward(zt))
     return dict(experiment_run=f"{mixing}-supervised-N{n}-seed{seed}", mixing=mixing, n=n,
                 objective="supervised", encoder=encoder, seed=seed, steps=steps,
-                batch_size=batch_size, lr=lr, fresh=fresh, qmc=qmc, r2_hz=linear_r2(h, zt),
+                batch_size=batch_size, lr=lr, fresh=fresh, qmc=qmc,
+                **_bound_key(encoder, learn_bound), r2_hz=linear_r2(h, zt),
                 train_seconds=secs)
 
 

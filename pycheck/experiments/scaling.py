@@ -128,6 +128,8 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     base = {k: cfg[k] for k in ("rho", "n_train", "n_test")}
     base["fresh"] = bool(cfg.get("fresh", False))
     base["qmc"] = bool(cfg.get("qmc", False))
+    # the matched encoder's learned log-scale bound (session 32); false: the earlier encoder
+    base["learn_bound"] = bool(cfg.get("learn_bound", True))
     steps = cfg["steps"]
     options = cfg.get("options", {})
     supervised = bool(cfg.get("supervised", False))
@@ -171,7 +173,8 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                      f"width sigma = {options.get('infonce', {}).get('sigma', 1.0)}; "
                      f"SIGReg options {options.get('sigreg', {})}; antithetic pairs "
                      f"{bool(cfg.get('antithetic', False))}; quasi-Monte Carlo pairs "
-                     f"{bool(cfg.get('qmc', False))}."
+                     f"{bool(cfg.get('qmc', False))}; the encoder's log-scale bound learned "
+                     f"{bool(cfg.get('learn_bound', True))}."
                      + (" supervised = the same encoder, steps and schedule regressed on the "
                         "true z (an oracle): the R² this optimisation budget can reach."
                         if supervised else ""))
