@@ -3,7 +3,10 @@ profile's options), measured with fit_encoder's own loop (holdout 0: no held-out
 torch thread, one run at a time; extrapolated to the profile's 20 000 steps. Supervised: the ceiling's
 loop (fit_supervised). One JSON line per (N, objective).
 
-Usage: .venv/bin/python scripts/full_cost_probe.py N [N ...]   (session 12: results/scaling/full_cost_s12.jsonl)
+Usage: .venv/bin/python scripts/full_cost_probe.py N [N ...]
+(session 12: results/scaling/full_cost_s12.jsonl, constant-bound encoder, independent normal pairs;
+session 33: full_cost_s33.jsonl, the [full] table's qmc and learn_bound as the profile runs them,
+beside one other single-thread run, as the profile's two workers run)
 """
 import json
 import sys
@@ -29,15 +32,19 @@ for n in map(int, sys.argv[1:]):
         for steps in (2, 2, k):                          # the first call compiles SIGReg
             t0 = time.perf_counter()
             if obj == "supervised":
-                fit_supervised(x, z, _encoder("realnvp", n, 0), steps=steps, batch_size=B,
-                               lr=cfg["lr"], seed=0, sampler=_latent_sampler(g, n, 0, cfg["rho"]))
+                fit_supervised(x, z, _encoder("realnvp", n, 0, cfg["learn_bound"]), steps=steps,
+                               batch_size=B, lr=cfg["lr"], seed=0,
+                               sampler=_latent_sampler(g, n, 0, cfg["rho"], cfg["qmc"]))
             else:
-                fit_encoder(x, xn, obj, encoder=_encoder("realnvp", n, 0), steps=steps,
-                            batch_size=B, lr=cfg["lr"], seed=0, progress=False, holdout=0,
-                            sampler=_pair_sampler(g, n, 0, cfg["rho"], True),
+                fit_encoder(x, xn, obj, encoder=_encoder("realnvp", n, 0, cfg["learn_bound"]),
+                            steps=steps, batch_size=B, lr=cfg["lr"], seed=0, progress=False,
+                            holdout=0,
+                            sampler=_pair_sampler(g, n, 0, cfg["rho"], cfg["antithetic"],
+                                                  cfg["qmc"]),
                             **cfg["options"].get(obj, {}))
             times.append(time.perf_counter() - t0)
         per_step = (times[2] - times[1]) / (k - 2)      # the set-up cancels
         print(json.dumps(dict(N=n, objective=obj, batch=B, step_s=per_step,
                               run_min_at_profile_steps=per_step * STEPS / 60,
-                              torch_threads=torch.get_num_threads(), session=12)), flush=True)
+                              torch_threads=torch.get_num_threads(), qmc=cfg["qmc"],
+                              learn_bound=cfg["learn_bound"], session=33)), flush=True)
