@@ -113,6 +113,35 @@ def _run_settings(cfg: dict, n: int, objectives: list[str]) -> dict:
     return out
 
 
+def run_tasks(cfg: dict, dims: list[int], seeds: list[int], objectives: list[str],
+              settings: dict) -> tuple[dict, dict]:
+    """The profile's runs as :meth:`RunStore.run_many` tasks, ``{key: (function, kwargs)}``,
+    and ``{key: (N, objective, seed)}``; ``settings`` is :func:`_run_settings` per N. Small N
+    first, all objectives per N, so an interrupted run still has whole rows."""
+    base = {k: cfg[k] for k in ("rho", "n_train", "n_test")}
+    base["fresh"] = bool(cfg.get("fresh", False))
+    base["qmc"] = bool(cfg.get("qmc", False))
+    # the matched encoder's learned log-scale bound (session 32); false: the earlier encoder
+    base["learn_bound"] = bool(cfg.get("learn_bound", True))
+    tasks, index = {}, {}
+    for n in dims:
+        for s in seeds:
+            for obj in objectives:
+                n_steps, n_batch, n_lr, opts = settings[n][obj]
+                index[f"realnvp-{obj}-N{n}-seed{s}"] = (n, obj, s)
+                tasks[f"realnvp-{obj}-N{n}-seed{s}"] = (train_and_measure, dict(
+                    mixing="realnvp", n=n, objective=obj, seed=s, encoder="realnvp",
+                    steps=n_steps, batch_size=n_batch, lr=n_lr, options=opts,
+                    antithetic=bool(cfg.get("antithetic", False)), **base))
+            if cfg.get("supervised", False):
+                n_steps, n_batch, n_lr, _ = settings[n]["supervised"]
+                index[f"realnvp-supervised-N{n}-seed{s}"] = (n, "supervised", s)
+                tasks[f"realnvp-supervised-N{n}-seed{s}"] = (supervised_reference, dict(
+                    mixing="realnvp", n=n, seed=s, encoder="realnvp", steps=n_steps,
+                    batch_size=n_batch, lr=n_lr, **base))
+    return tasks, index
+
+
 def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Run (resumably) every N x objective x seed; write scaling.{json,csv,md,png}."""
     out = Path(out)
@@ -125,31 +154,10 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     # every setting is checked before the store writes anything
     settings = {n: _run_settings(cfg, n, objectives) for n in dims}
     store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
-    base = {k: cfg[k] for k in ("rho", "n_train", "n_test")}
-    base["fresh"] = bool(cfg.get("fresh", False))
-    base["qmc"] = bool(cfg.get("qmc", False))
-    # the matched encoder's learned log-scale bound (session 32); false: the earlier encoder
-    base["learn_bound"] = bool(cfg.get("learn_bound", True))
     steps = cfg["steps"]
     options = cfg.get("options", {})
     supervised = bool(cfg.get("supervised", False))
-    tasks, index = {}, {}
-    # small N first, all objectives per N, so an interrupted run still has whole rows
-    for n in dims:
-        for s in seeds:
-            for obj in objectives:
-                n_steps, n_batch, n_lr, opts = settings[n][obj]
-                index[f"realnvp-{obj}-N{n}-seed{s}"] = (n, obj, s)
-                tasks[f"realnvp-{obj}-N{n}-seed{s}"] = (train_and_measure, dict(
-                    mixing="realnvp", n=n, objective=obj, seed=s, encoder="realnvp",
-                    steps=n_steps, batch_size=n_batch, lr=n_lr, options=opts,
-                    antithetic=bool(cfg.get("antithetic", False)), **base))
-            if supervised:
-                n_steps, n_batch, n_lr, _ = settings[n]["supervised"]
-                index[f"realnvp-supervised-N{n}-seed{s}"] = (n, "supervised", s)
-                tasks[f"realnvp-supervised-N{n}-seed{s}"] = (supervised_reference, dict(
-                    mixing="realnvp", n=n, seed=s, encoder="realnvp", steps=n_steps,
-                    batch_size=n_batch, lr=n_lr, **base))
+    tasks, index = run_tasks(cfg, dims, seeds, objectives, settings)
     done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="scaling")
     results = {index[k]: r for k, r in done.items()}
     objectives_sup = objectives + (["supervised"] if supervised else [])
