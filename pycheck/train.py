@@ -70,9 +70,10 @@ from .sfa import sfa_readout
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message names the step."""
 
-    def __init__(self, step: int, value: float):
-        super().__init__(f"training diverged at step {step}: loss = {value}; "
-                         "try a smaller lr or check the inputs' scale")
+    def __init__(self, step: int, value: float, why: str = ""):
+        super().__init__(f"training diverged at step {step}: loss = {value}"
+                         + (f": {why}" if why else "")
+                         + "; try a smaller lr or check the inputs' scale")
         self.step, self.value = step, value
 
 
@@ -771,7 +772,15 @@ def whitened_loss(h: Tensor, h_next: Tensor, sigreg: nn.Module | None = None,
     c = c + 1e-6 * c.diagonal().mean() * torch.eye(n, dtype=h.dtype, device=h.device)
     if not lam:
         diff = h_next - h
-        loss = torch.linalg.solve(c, diff.T @ diff / diff.shape[0]).diagonal().sum() / n
+        m = diff.T @ diff / diff.shape[0]
+        try:
+            loss = torch.linalg.solve(c, m).diagonal().sum() / n
+        except torch.linalg.LinAlgError:
+            # a (nearly) collapsed batch whose float32 covariance rounding left indefinite
+            # (an exact zero pivot: seen with a coupling-flow encoder on a 2-D world,
+            # session 34): the ridge-growing Cholesky factor instead. Only on failure, so
+            # a batch that solves keeps its bits.
+            loss = torch.cholesky_solve(m, _cholesky(c)).diagonal().sum() / n
         return loss, {"loss": loss.item()}
     hw = torch.linalg.solve_triangular(_cholesky(c), (both - both.mean(0)).T, upper=False).T
     align = (hw[h.shape[0]:] - hw[:h.shape[0]]).square().sum(-1).mean() / n
@@ -966,7 +975,11 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
         rows, k = draw(batch)
         hb = f(rows)
         h = hb[:k] if k == batch else hb[:k].repeat(-(-batch // k), 1)[:batch]
-        loss, parts = loss_fn(h, hb[k:])
+        try:
+            loss, parts = loss_fn(h, hb[k:])
+        except torch.linalg.LinAlgError as err:     # a collapsed batch beyond any ridge
+            raise TrainingDiverged(step, float("nan"), f"the batch covariance is singular "
+                                   f"({err}); the embedding collapsed") from err
         if not math.isfinite(parts["loss"]):
             raise TrainingDiverged(step, parts["loss"])
         update(f, loss, opt, sched, avg)

@@ -62,6 +62,48 @@ def test_divergence_names_the_step():
     assert info.value.step == 2
 
 
+def _collapsed_batch():
+    """A rank-1 batch (the second output k times the first) whose float32 covariance,
+    ridge included, has an exact zero pivot: what a coupling-flow encoder produced on a
+    2-D suite world (session 34). Seed 129 found by search; the test checks it still fails."""
+    g = torch.Generator().manual_seed(129)
+    a = 100 * torch.randn(1024, 1, generator=g) + torch.rand(1, generator=g) * 50
+    k = float(torch.rand(1, generator=g))
+    an = a + 10 * torch.randn(1024, 1, generator=g)
+    return torch.cat([a, k * a], 1), torch.cat([an, k * an], 1)
+
+
+def test_whitened_loss_survives_a_collapsed_batch():
+    from pycheck.train import whitened_loss
+    h, hn = _collapsed_batch()
+    c = torch.cov(torch.cat([h, hn]).T)
+    c = c + 1e-6 * c.diagonal().mean() * torch.eye(2)
+    assert torch.linalg.lu_factor_ex(c).info.item() != 0     # the precondition: solve fails
+    h.requires_grad_(True)
+    loss, parts = whitened_loss(h, hn)
+    loss.backward()
+    assert np.isfinite(parts["loss"]) and torch.isfinite(h.grad).all()
+    # the ridge-growing factor gives the loss of a slightly regularised covariance: the
+    # alignment of the (only) slow direction, which is 2(1 - corr) ~ 0.01 here, plus the
+    # noise direction's share, below the 2 of an unstructured output per coordinate
+    assert 0 < parts["loss"] < 2
+
+
+def test_a_singular_batch_covariance_is_reported_as_divergence(monkeypatch):
+    """Where even the ridge-growing factor fails (``_cholesky`` raises ``LinAlgError``), the
+    fit stops with :class:`TrainingDiverged` naming the step and the cause, not a bare
+    ``LinAlgError`` from deep inside the loss."""
+    import pycheck.train as train
+
+    def singular(h, h_next, **kw):   # what _cholesky raises for a finite indefinite batch
+        raise torch.linalg.LinAlgError("batch covariance not positive-definite")
+    monkeypatch.setattr(train, "whitened_loss", singular)
+    x = np.random.default_rng(0).standard_normal((64, 2))
+    with pytest.raises(TrainingDiverged, match="step 0.*embedding collapsed") as info:
+        fit_encoder(x, x + 0.1, steps=5, progress=False, holdout=0, lam=0)
+    assert isinstance(info.value.__cause__, torch.linalg.LinAlgError)
+
+
 def test_fit_encoder_is_deterministic():
     z, zn = gaussian_ou_pairs(256, 2, 0.5, np.random.default_rng(0))
     a, b = (embed(fit_encoder(z, zn, "sigreg", steps=5, batch_size=64, seed=3,
