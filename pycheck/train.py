@@ -177,6 +177,39 @@ def _check_scale(name: str, a: torch.Tensor) -> None:
                          "whiten='none'")
 
 
+def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> None:
+    """Refuse, before any work, a user's encoder module that cannot train on ``x``: not an
+    ``nn.Module``, no trainable parameters, floating parameters other than float32 (the
+    training runs in float32), or a forward pass that fails or does not return one 2-D
+    floating tensor with a row per input row. The forward is tried on a copy in eval mode
+    (so batch-norm statistics and the like are not touched) on the first rows of ``x``."""
+    if not isinstance(encoder, nn.Module):
+        raise ValueError(f"encoder must be one of {', '.join(ENCODERS)} or an nn.Module, "
+                         f"got {type(encoder).__name__}")
+    params = list(encoder.parameters())
+    if not any(p.requires_grad for p in params):
+        raise ValueError(f"encoder {type(encoder).__name__} has no trainable parameters")
+    bad = sorted({str(p.dtype) for p in params if p.is_floating_point()
+                  and p.dtype != torch.float32})
+    if bad:
+        raise ValueError(f"encoder {type(encoder).__name__} has {', '.join(bad)} parameters; "
+                         "training runs in float32: pass encoder.float()")
+    rows = x[:4].to(dev, torch.float32)
+    try:
+        with torch.no_grad():
+            out = copy.deepcopy(encoder).to(dev).eval()(rows)
+    except Exception as err:   # noqa: BLE001 -- any failure of the user's forward
+        raise ValueError(f"encoder {type(encoder).__name__} failed on a batch of shape "
+                         f"{tuple(rows.shape)} (float32): {type(err).__name__}: {err}") from err
+    if not (isinstance(out, Tensor) and out.ndim == 2 and out.shape[0] == rows.shape[0]
+            and out.is_floating_point()):
+        got = (f"shape {tuple(out.shape)}, {out.dtype}" if isinstance(out, Tensor)
+               else type(out).__name__)
+        raise ValueError(f"encoder {type(encoder).__name__} must map a batch of shape "
+                         f"{tuple(rows.shape)} to one floating tensor of shape "
+                         f"({rows.shape[0]}, k); got {got}")
+
+
 def _warn_rank(x: Tensor, dim_out: int) -> None:
     """Warn when ``x``'s columns span fewer directions than the embedding has: the extra
     outputs can then only be nonlinear functions of the others (a duplicated column, say).
@@ -408,6 +441,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if isinstance(encoder, str) and encoder not in ENCODERS:
         raise ValueError(f"unknown encoder {encoder!r}; valid: {', '.join(ENCODERS)} "
                          "or an nn.Module")
+    if not isinstance(encoder, str):
+        _check_encoder_module(encoder, xt, dev)
     if objective == "sigreg":
         options.setdefault("seed", seed)
         options.setdefault("num_slices", default_num_slices(dim_out or d))

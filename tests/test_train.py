@@ -42,6 +42,55 @@ def test_fit_encoder_rejects_bad_options():
         fit_encoder(x, x, lr=-1.0)
 
 
+class _TupleOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.lin(x), None
+
+
+class _CountingBatchNorm(nn.Module):
+    """Records whether the pre-flight forward ran in training mode (it must not)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin, self.bn = nn.Linear(3, 3), nn.BatchNorm1d(3)
+
+    def forward(self, x):
+        return self.bn(self.lin(x))
+
+
+@pytest.mark.parametrize("encoder, match", [
+    (nn.Identity(), "no trainable parameters"),
+    (nn.Linear(3, 3).requires_grad_(False), "no trainable parameters"),
+    (nn.Linear(3, 3).double(), "float64 parameters.*encoder.float"),
+    (nn.Linear(4, 3), r"failed on a batch of shape \(4, 3\).*mat1 and mat2"),
+    (_TupleOut(), "one floating tensor.*got tuple"),
+    (nn.Sequential(nn.Linear(3, 3), nn.Unflatten(1, (1, 3))), r"got shape \(4, 1, 3\)"),
+    ("cnn", "unknown encoder"),
+    (42, "or an nn.Module, got int"),
+])
+def test_fit_encoder_rejects_an_encoder_that_cannot_train(encoder, match):
+    """A user's module that cannot train on the pairs is refused with a ValueError naming
+    the problem before any training (before: a bare torch error from inside the loop)."""
+    x = np.random.default_rng(0).standard_normal((50, 3))
+    with pytest.raises(ValueError, match=match):
+        fit_encoder(x, x + 0.1, encoder=encoder, steps=3, progress=False)
+
+
+def test_encoder_check_leaves_the_module_untouched():
+    enc = _CountingBatchNorm()
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    x = np.random.default_rng(0).standard_normal((50, 3))
+    from pycheck.train import _check_encoder_module
+    _check_encoder_module(enc, torch.from_numpy(x), torch.device("cpu"))
+    after = enc.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)   # running stats too
+    assert enc.training
+
+
 class _Bomb(nn.Module):
     """Outputs NaN from its third call on."""
 
