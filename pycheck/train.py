@@ -179,9 +179,9 @@ def _check_scale(name: str, a: torch.Tensor) -> None:
 
 def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> None:
     """Refuse, before any work, a user's encoder module that cannot train on ``x``: not an
-    ``nn.Module``, no trainable parameters, floating parameters other than float32 (the
-    training runs in float32), or a forward pass that fails or does not return one 2-D
-    floating tensor with a row per input row. The forward is tried on a copy in eval mode
+    ``nn.Module``, no trainable parameters, or a forward pass on float32 rows (the training
+    runs in float32) that fails or does not return one 2-D floating tensor with a row per
+    input row. The forward is tried on a copy in eval mode
     (so batch-norm statistics and the like are not touched) on the first rows of ``x``."""
     if not isinstance(encoder, nn.Module):
         raise ValueError(f"encoder must be one of {', '.join(ENCODERS)} or an nn.Module, "
@@ -189,18 +189,19 @@ def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> None:
     params = list(encoder.parameters())
     if not any(p.requires_grad for p in params):
         raise ValueError(f"encoder {type(encoder).__name__} has no trainable parameters")
-    bad = sorted({str(p.dtype) for p in params if p.is_floating_point()
-                  and p.dtype != torch.float32})
-    if bad:
-        raise ValueError(f"encoder {type(encoder).__name__} has {', '.join(bad)} parameters; "
-                         "training runs in float32: pass encoder.float()")
     rows = x[:4].to(dev, torch.float32)
     try:
         with torch.no_grad():
             out = copy.deepcopy(encoder).to(dev).eval()(rows)
     except Exception as err:   # noqa: BLE001 -- any failure of the user's forward
+        # a module of another dtype is fine if it casts its input (tested with bfloat16)
+        other = sorted({str(p.dtype) for p in params if p.is_floating_point()
+                        and p.dtype != torch.float32})
+        hint = (f" (its parameters are {', '.join(other)}: pass encoder.float(), or cast "
+                "the input inside forward)" if other else "")
         raise ValueError(f"encoder {type(encoder).__name__} failed on a batch of shape "
-                         f"{tuple(rows.shape)} (float32): {type(err).__name__}: {err}") from err
+                         f"{tuple(rows.shape)} (float32): {type(err).__name__}: {err}"
+                         f"{hint}") from err
     if not (isinstance(out, Tensor) and out.ndim == 2 and out.shape[0] == rows.shape[0]
             and out.is_floating_point()):
         got = (f"shape {tuple(out.shape)}, {out.dtype}" if isinstance(out, Tensor)

@@ -65,7 +65,7 @@ class _CountingBatchNorm(nn.Module):
 @pytest.mark.parametrize("encoder, match", [
     (nn.Identity(), "no trainable parameters"),
     (nn.Linear(3, 3).requires_grad_(False), "no trainable parameters"),
-    (nn.Linear(3, 3).double(), "float64 parameters.*encoder.float"),
+    (nn.Linear(3, 3).double(), r"failed on a batch.*torch.float64: pass encoder.float\(\)"),
     (nn.Linear(4, 3), r"failed on a batch of shape \(4, 3\).*mat1 and mat2"),
     (_TupleOut(), "one floating tensor.*got tuple"),
     (nn.Sequential(nn.Linear(3, 3), nn.Unflatten(1, (1, 3))), r"got shape \(4, 1, 3\)"),
