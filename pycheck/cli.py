@@ -346,10 +346,14 @@ def cmd_status(m: Manifest | None, args) -> int:
           f"{len(st.running)} running, {len(st.failed)} failed")
     for key, reason, log in st.failed:
         print(f"  failed  {key}: {reason}" + (f"\n          log: {log}" if log else ""))
+    # a plan made through the Python API (a script calling an experiment's run) has no
+    # command line to repeat: say so instead of printing an empty command
+    how = st.command or ("no command recorded (the runs were planned through the Python "
+                         "API): run the same program again")
     if st.failed:
-        print(f"resubmit the failed runs (finished ones are kept): {st.command}")
+        print(f"resubmit the failed runs (finished ones are kept): {how}")
     elif total and len(st.done) == total:
-        print(f"all runs are in; make the tables: {st.command}")
+        print(f"all runs are in; make the tables: {how}")
     return EXIT_FAIL if st.failed else 0
 
 

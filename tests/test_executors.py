@@ -186,6 +186,17 @@ def test_local_plan_and_status(tmp_path, capsys):
         "was left by a run with other settings" in out and "resumes" not in out
 
 
+def test_status_of_runs_planned_through_the_api_names_no_empty_command(tmp_path, capsys):
+    """A script that calls an experiment's ``run`` (no CLI command line) leaves a plan
+    without a command; status says so instead of "make the tables: " followed by nothing."""
+    store = RunStore(tmp_path)
+    store.run_many({"a": (nap, dict(seconds=0, tag="a"))})   # the default executor, no command
+    assert json.loads(executors.plan_path(tmp_path).read_text())["command"] == ""
+    assert main(["status", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "make the tables: no command recorded" in out and "run the same program" in out
+
+
 def test_collect_makes_tables_only_when_all_runs_are_in(tmp_path):
     store = RunStore(tmp_path)
     tasks = {"a": (nap, dict(seconds=0, tag="a")), "b": (nap, dict(seconds=0, tag="b"))}
