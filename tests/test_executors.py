@@ -197,6 +197,19 @@ def test_status_of_runs_planned_through_the_api_names_no_empty_command(tmp_path,
     assert "make the tables: no command recorded" in out and "run the same program" in out
 
 
+def test_reproduce_refused_inside_the_experiment_leaves_no_folder(tmp_path, capsys):
+    """``bound`` refuses a folder whose siblings hold no trained runs only once it runs,
+    after the folder lock has created ``--out`` (and its missing parents): exit 2 and
+    nothing left behind; a folder that existed before is kept."""
+    out = tmp_path / "new" / "deeper" / "bound"
+    assert main(["reproduce", "bound", "--out", str(out)]) == 2
+    assert "no trained-encoder runs found" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()
+    assert main(["reproduce", "bound", "--out", str(tmp_path / "mine")]) == 2
+    assert (tmp_path / "mine").is_dir()
+
+
 def test_collect_makes_tables_only_when_all_runs_are_in(tmp_path):
     store = RunStore(tmp_path)
     tasks = {"a": (nap, dict(seconds=0, tag="a")), "b": (nap, dict(seconds=0, tag="b"))}
