@@ -5,6 +5,7 @@
     .venv/bin/python scripts/suite.py --half tuning --supervised   # the ceilings
     .venv/bin/python scripts/suite.py --summary        # both halves, one table
     .venv/bin/python scripts/suite.py --half fresh --out results/fit_encoder/fresh-s23 [--supervised]
+    .venv/bin/python scripts/suite.py --half fresh-s34 --out results/fit_encoder/fresh-s34 [--supervised]
 
 Every mixing is defined only here (none is in ``pycheck.mixings`` except the two marked
 "package"), each a smooth or piecewise-linear bijection of R^n built from bijections. The split
@@ -49,6 +50,15 @@ SUITE = {
     "monotone-12d": ("monotone", 12, 0.8, "fresh"),
     "planar-4d": ("planar", 4, 0.5, "fresh"),
     "mlp-leaky-6d": ("mlp", 6, 0.9, "fresh"),
+    # session 34: six more, of five families in none of the halves above, defined after every
+    # default was fixed and run once with them (``--half fresh-s34 --out
+    # results/fit_encoder/fresh-s34``); nothing was chosen on them
+    "sin-coupling-3d": ("sin-coupling", 3, 0.5, "fresh-s34"),
+    "sin-coupling-6d": ("sin-coupling", 6, 0.3, "fresh-s34"),
+    "cubic-5d": ("cubic", 5, 0.8, "fresh-s34"),
+    "resflow-10d": ("resflow", 10, 0.9, "fresh-s34"),
+    "leaky-half-12d": ("leaky-half", 12, 0.3, "fresh-s34"),
+    "sinh-2d": ("sinh", 2, 0.8, "fresh-s34"),
 }
 
 
@@ -98,6 +108,29 @@ def mix(name: str, z: np.ndarray) -> np.ndarray:
             x = x @ _rotation(n, rng)
             a, b = rng.uniform(0.5, 1.5, n), rng.uniform(1.0, 2.5, n)
             x = x + a * np.tanh(b * x)
+        return x @ _rotation(n, rng)
+    if family == "sin-coupling":           # 4 additive couplings with a sine conditioner
+        h = max(1, n // 2)
+        for _ in range(4):
+            x = x @ _rotation(n, rng)
+            w, b = rng.standard_normal((h, n - h)), rng.uniform(0, 2 * math.pi, n - h)
+            x[:, h:] = x[:, h:] + 0.8 * np.sin(x[:, :h] @ w / math.sqrt(h) + b)
+        return x
+    if family == "cubic":                  # rotation, t + 0.3 t^3, rotation
+        x = x @ _rotation(n, rng)
+        return (x + 0.3 * x ** 3) @ _rotation(n, rng)
+    if family == "resflow":                # 4 x (x + 0.9 tanh(W x + b)), ||W|| = 1: invertible
+        for _ in range(4):
+            w = _rotation(n, rng) @ np.diag(rng.uniform(0.3, 1.0, n)) @ _rotation(n, rng)
+            x = x + 0.9 * np.tanh(x @ (w / np.linalg.norm(w, 2)) + 0.3 * rng.standard_normal(n))
+        return x
+    if family == "leaky-half":             # 2 x (well-conditioned linear, leaky ReLU 0.5)
+        for _ in range(2):
+            x = x @ _well_conditioned(n, rng) + 0.3 * rng.standard_normal(n)
+            x = np.where(x > 0, x, 0.5 * x)
+        return x
+    if family == "sinh":                   # heavy-tailed observations: sinh(1.2 t), rotated
+        x = np.sinh(1.2 * (x @ _rotation(n, rng)))
         return x @ _rotation(n, rng)
     from pycheck.mixings import make_mixing
     return make_mixing(family.removeprefix("package-"), n, seed=3).forward(x)
@@ -204,7 +237,7 @@ def main() -> int:
     from pycheck.store import RunStore, write_table
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--summary", action="store_true", help="only write summary.{md,csv,json}")
-    p.add_argument("--half", choices=("tuning", "heldout", "fresh"))
+    p.add_argument("--half", choices=("tuning", "heldout", "fresh", "fresh-s34"))
     p.add_argument("--variant", default="defaults",
                    help="a name; --options gives its fit_encoder options (JSON)")
     p.add_argument("--options", default=None, help='e.g. \'{"steps": 6000}\'')
