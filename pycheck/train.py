@@ -190,9 +190,10 @@ def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> None:
     if not any(p.requires_grad for p in params):
         raise ValueError(f"encoder {type(encoder).__name__} has no trainable parameters")
     rows = x[:4].to(dev, torch.float32)
+    probe = copy.deepcopy(encoder).to(dev).eval()   # (the moving average copies it too)
     try:
         with torch.no_grad():
-            out = copy.deepcopy(encoder).to(dev).eval()(rows)
+            out = probe(rows)
     except Exception as err:   # noqa: BLE001 -- any failure of the user's forward
         # a module of another dtype is fine if it casts its input (tested with bfloat16)
         other = sorted({str(p.dtype) for p in params if p.is_floating_point()
