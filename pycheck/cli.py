@@ -264,10 +264,10 @@ def cmd_reproduce(m: Manifest, args) -> int:
     _writable_target("--out", out, "folder")
     if args.collect and not (out / "runs").is_dir():
         raise UsageError(f"--collect: no runs in {out} to make tables from")
-    from .store import FolderBusy, lock_folder
+    from .store import FolderBusy, lock_folder, missing_folders, remove_empty_folders
     t0 = time.perf_counter()
     from .executors import RunsPending, WorkerDied, use
-    created = next((p for p in reversed([out, *out.parents]) if not p.exists()), None)
+    made = missing_folders(out)     # what the folder lock will create
     try:
         executor.check()
         with lock_folder(out), use(executor):
@@ -275,8 +275,7 @@ def cmd_reproduce(m: Manifest, args) -> int:
     except FolderBusy as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:
-        if created is not None:  # refused input leaves nothing behind (the lock made the
-            _remove_empty_tree(created)      # folder, and any missing parents)
+        remove_empty_folders(made)     # refused input leaves nothing behind
         raise UsageError(f"{args.name}: {exc}") from None
     except experiments.ExperimentFailed as exc:
         print(f"pycheck: {args.name} FAILED: {exc}", file=sys.stderr)
@@ -336,21 +335,6 @@ def _executor(args):
     except executors.SchedulerError as exc:
         raise UsageError(str(exc)) from None
     return executors.SlurmExecutor(opts, command)
-
-
-def _remove_empty_tree(folder: Path) -> None:
-    """Remove ``folder`` if it holds nothing but empty folders; anything written is kept."""
-    if not folder.is_dir():
-        return
-    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        try:
-            sub.rmdir()
-        except OSError:      # not empty: a file was written below it
-            return
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
 
 
 def cmd_status(m: Manifest | None, args) -> int:

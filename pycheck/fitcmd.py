@@ -181,7 +181,7 @@ def run(args) -> int:
     import torch
 
     from .metrics import linear_r2
-    from .store import atomic_write_bytes, write_json
+    from .store import atomic_write_bytes, missing_folders, remove_empty_folders, write_json
     from .train import (TrainingDiverged, embed, fit_encoder, plot_history, plot_slowness,
                         set_threads, whitened_alignment)
 
@@ -202,16 +202,8 @@ def run(args) -> int:
                             f"data's are {data['x'].shape[1:]}")
     except DataError as err:
         raise _error(str(err)) from None
-    made, p = [], out                   # the folders this command creates, deepest first
-    while not p.exists():
-        made.append(p)
-        p = p.parent
+    made = missing_folders(out)         # the folders this command creates, deepest first
     out.mkdir(parents=True, exist_ok=True)
-
-    def remove_made():
-        for d in made:
-            if d.is_dir() and not any(d.iterdir()):
-                d.rmdir()
     ckpt = out / "fit.ckpt"
     if ckpt.exists():
         print(f"pycheck fit: resuming from {ckpt}", flush=True)
@@ -224,11 +216,11 @@ def run(args) -> int:
     try:
         model = fit_encoder(data["x"], data["x_next"], **kwargs)
     except ValueError as err:                  # fit_encoder refuses bad input before training
-        remove_made()
+        remove_empty_folders(made)
         raise _error(str(err)) from None
     except TrainingDiverged as err:
         ckpt.unlink(missing_ok=True)           # resuming would diverge again
-        remove_made()
+        remove_empty_folders(made)
         print(f"pycheck fit: error: {err}", file=sys.stderr, flush=True)
         return 1
     h = embed(model, data["rows"])

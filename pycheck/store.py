@@ -87,6 +87,31 @@ class FolderBusy(RuntimeError):
     """Another process holds the lock of an output folder."""
 
 
+def missing_folders(path: str | os.PathLike) -> list[Path]:
+    """``path`` and those of its ancestors that do not exist yet, deepest first: the folders a
+    ``mkdir(parents=True)`` of it creates, for :func:`remove_empty_folders` to undo."""
+    made, p = [], Path(path)
+    while not p.exists():
+        made.append(p)
+        p = p.parent
+    return made
+
+
+def remove_empty_folders(made: list[Path]) -> None:
+    """Undo the folders a refused command created (``made`` from :func:`missing_folders`,
+    deepest first): each is removed, with any empty folders below it, if nothing was written
+    into it; a folder holding a file is kept, and so are its ancestors."""
+    for d in made:
+        if not d.is_dir():
+            continue
+        for sub in sorted((q for q in d.rglob("*") if q.is_dir()), key=lambda q: -len(q.parts)):
+            if not any(sub.iterdir()):
+                sub.rmdir()
+        if any(d.iterdir()):
+            return
+        d.rmdir()
+
+
 @contextlib.contextmanager
 def lock_folder(out: str | os.PathLike):
     """Hold an exclusive lock on the folder ``out`` (created if needed) while writing into it.

@@ -25,8 +25,7 @@ n = int(sys.argv[2]) if len(sys.argv) > 2 else 1024
 steps = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 cfg = tomllib.loads((Path(__file__).parent.parent / "experiments/scaling.toml").read_text())["full"]
 objectives = [o for o in cfg["objectives"] if o == obj]
-tasks, _ = scaling.run_tasks(cfg, [n], [0], objectives,
-                             {n: scaling._run_settings(cfg, n, cfg["objectives"])})
+tasks, _ = scaling.run_tasks(cfg, [n], [0], objectives)
 fn, kwargs = tasks[f"realnvp-{obj}-N{n}-seed0"]
 t = time.time()
 r = fn(**dict(kwargs, steps=steps))

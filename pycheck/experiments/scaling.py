@@ -114,10 +114,13 @@ def _run_settings(cfg: dict, n: int, objectives: list[str]) -> dict:
 
 
 def run_tasks(cfg: dict, dims: list[int], seeds: list[int], objectives: list[str],
-              settings: dict) -> tuple[dict, dict]:
+              settings: dict | None = None) -> tuple[dict, dict]:
     """The profile's runs as :meth:`RunStore.run_many` tasks, ``{key: (function, kwargs)}``,
-    and ``{key: (N, objective, seed)}``; ``settings`` is :func:`_run_settings` per N. Small N
-    first, all objectives per N, so an interrupted run still has whole rows."""
+    and ``{key: (N, objective, seed)}``; ``settings`` is :func:`_run_settings` per N (made
+    here if not given). Small N first, all objectives per N, so an interrupted run still has
+    whole rows."""
+    if settings is None:
+        settings = {n: _run_settings(cfg, n, objectives) for n in dims}
     base = {k: cfg[k] for k in ("rho", "n_train", "n_test")}
     base["fresh"] = bool(cfg.get("fresh", False))
     base["qmc"] = bool(cfg.get("qmc", False))
