@@ -184,3 +184,26 @@ def test_fit_scores_a_test_file_it_never_trained_on(tmp_path, pairs_file, capsys
                  str(tmp_path / "wide.npz"), *FAST]) == 2
     assert "rows of width (3,), the data's are (2,)" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_fit_hints_when_the_pairs_limit_the_encoder(tmp_path, capsys):
+    """A linear world: the network cannot beat the linear map, which is kept, and the report
+    and the last lines say so; the hint's other sign (the held-out objective lowest in the
+    first half) and silence otherwise, on the helper itself."""
+    from types import SimpleNamespace
+
+    from pycheck.fitcmd import sample_hint
+    z, zn = gaussian_ou_pairs(1200, 2, 0.5, np.random.default_rng(3))
+    rot = np.array([[0.8, -0.6], [0.6, 0.8]])
+    np.savez(tmp_path / "lin.npz", x=z @ rot, x_next=zn @ rot)
+    out = tmp_path / "fit"
+    assert main(["fit", str(tmp_path / "lin.npz"), "--out", str(out), *FAST]) == 0
+    report = json.loads((out / "fit.json").read_text())
+    assert report["selected"].startswith("linear")
+    assert "did not beat the linear map" in report["hint"]
+    assert "hint: the network did not beat" in capsys.readouterr().out
+    early = sample_hint(SimpleNamespace(selected="trained", best_step=599), 3000)
+    assert "lowest at step 600 of 3000" in early
+    assert sample_hint(SimpleNamespace(selected="trained", best_step=1500), 3000) is None
+    assert sample_hint(SimpleNamespace(selected="sfa ridge 1e-06", best_step=2999), 3000) is None
+    assert sample_hint(SimpleNamespace(), 3000) is None     # no held-out pairs: no selection
