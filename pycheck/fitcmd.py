@@ -294,8 +294,9 @@ def sample_hint(model, steps: int) -> str | None:
     latent dimensions and 20 000 pairs, where fresh pairs reach the supervised ceiling),
     or the held-out objective was lowest in the first half of the run (the network fitted
     the pairs' noise past it: best step 599 and 449 of 3000 there, 1199 at 16 dimensions;
-    2099-2999 on the suite's 2-4-dimensional worlds, where the limit is milder and this
-    stays silent)."""
+    2099-2999 on the suite's 2-4-dimensional worlds and 1799 at 8, where the limit is milder
+    and this stays silent; ``scripts/best_step_probe.py``,
+    ``results/fit_encoder/probes-s35/``)."""
     selected, best = getattr(model, "selected", None), getattr(model, "best_step", None)
     if isinstance(selected, str) and selected.startswith("linear"):
         return ("the network did not beat the linear map on the held-out pairs, so the "
