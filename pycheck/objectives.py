@@ -245,8 +245,19 @@ _FUSED: dict = {}
 _CPU_THREADS = {"cpp.dynamic_threads": True}
 
 
+#: The largest knot count whose kernels are compiled; above it SIGReg runs the eager kernel
+#: (the same statistic, reproducible, 3-9x slower at 17 knots). Why: inductor's compile time
+#: grows faster than the knot count (one fused kernel computes ``2(K - 1)`` batch means and
+#: the backward sums ``K - 1`` harmonics): cold, with 2 threads, 55 s of CPU at 24 knots, 114
+#: s at 33 and more than 12 min (stopped) at 64, against 33 s at the default 17 (session 35,
+#: ``results/bench/compile_knots_s35.txt``). A user asking for 64 knots waited, with no sign
+#: of progress, for a kernel the eager path replaces.
+MAX_COMPILED_KNOTS = 33
+
+
 def _fused_kernels(y: Tensor, num_knots: int):
-    """The compiled kernels for ``y``'s device and dtype and ``num_knots`` knots, or ``None``.
+    """The compiled kernels for ``y``'s device and dtype and ``num_knots`` knots, or ``None``
+    (also for more than :data:`MAX_COMPILED_KNOTS` knots: the eager kernel then).
 
     Compiled once per process, device type, dtype and ``num_knots`` (``dynamic=True``: one
     kernel for all batch sizes and slice counts, so a training run never recompiles), on a
@@ -255,6 +266,8 @@ def _fused_kernels(y: Tensor, num_knots: int):
     warning and SIGReg keeps the eager :class:`_EvenKnotECF`.
     """
     key = (y.device.type, y.dtype, num_knots)
+    if num_knots > MAX_COMPILED_KNOTS:
+        return None
     if is_in_torch_dispatch_mode():
         # dynamo cannot compile (nor run compiled code) under a dispatch mode
         # (FlopCounterMode, say): the kernels' own source runs uncompiled -- the same

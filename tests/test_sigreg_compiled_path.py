@@ -72,6 +72,26 @@ def _case(num_knots: int, rows: int = 5, batch: int = 37, seed: int = 0):
 
 # K = 2 (one knot past 0: no harmonic recurrence), 5 and 17 (the default; 16 harmonics
 # cross several powers of two of the doubling tree), 12 (a count that is not 2^m + 1)
+@pytest.mark.parametrize("num_knots", [objectives.MAX_COMPILED_KNOTS + 1, 64])
+def test_more_knots_than_are_compiled_run_the_eager_kernel_and_compile_nothing(
+        uncompiled, monkeypatch, num_knots):
+    """Above ``MAX_COMPILED_KNOTS`` (inductor took over 12 min for 64 knots) SIGReg, with
+    compiling on as by default, runs the eager kernel: nothing compiled or cached, the
+    statistic and gradient those of the direct formula."""
+    monkeypatch.delenv("PYCHECK_SIGREG_COMPILE", raising=False)
+    y, phi, w = _case(num_knots)
+    ours_y, ref_y = y.clone().requires_grad_(), y.clone().requires_grad_()
+    ours = ecf_statistic(ours_y, 0.05, phi, w)
+    ref = direct_statistic(ref_y, 0.05, phi, w).mean()
+    close(ours, ref, rtol=RTOL, atol=0)
+    g_ours, = torch.autograd.grad(ours, ours_y)
+    g_ref, = torch.autograd.grad(ref, ref_y)
+    close(g_ours, g_ref, rtol=RTOL, atol=RTOL * g_ref.abs().max().item())
+    h = torch.randn(50, 3, dtype=torch.float64)
+    SIGReg(num_slices=4, num_knots=num_knots)(h)                 # the module too
+    assert uncompiled == [] and objectives._FUSED == {}
+
+
 @pytest.mark.parametrize("num_knots", [2, 5, 12, 17])
 @pytest.mark.parametrize("t0", [0.1875, 0.7])
 def test_fused_path_statistic_and_gradient_equal_the_direct_formula(uncompiled, num_knots, t0):
