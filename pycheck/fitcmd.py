@@ -271,7 +271,9 @@ def run(args) -> int:
     held = report["heldout_objective"]
     line = f"pycheck fit: {len(data['x'])} pairs, {report['train_seconds']:.0f} s"
     if held is not None:
-        line += f"; held-out {report['criterion']} {held:.6g} ({report['selected']})"
+        line += f"; held-out {report['criterion']} {held:.6g}"
+        if report["selected"] is not None:      # None: the trained read-out, no choice made
+            line += f" ({report['selected']})"
     if data["z"] is not None:
         line += f"; R²(x→z) {report['r2_xz']:.5f}, R²(h→z) {report['r2_hz']:.5f}"
     if test is not None:

@@ -207,3 +207,14 @@ def test_fit_hints_when_the_pairs_limit_the_encoder(tmp_path, capsys):
     assert sample_hint(SimpleNamespace(selected="trained", best_step=1500), 3000) is None
     assert sample_hint(SimpleNamespace(selected="sfa ridge 1e-06", best_step=2999), 3000) is None
     assert sample_hint(SimpleNamespace(), 3000) is None     # no held-out pairs: no selection
+
+
+def test_fit_with_the_trained_readout_names_no_readout_choice(tmp_path, pairs_file, capsys):
+    """SIGReg keeps its trained read-out (no SFA choice is made): the last line gives the
+    held-out objective without a "(None)" after it, and fit.json's selected is null."""
+    out = tmp_path / "fit"
+    assert main(["fit", str(pairs_file), "--out", str(out), "--objective", "sigreg",
+                 "--steps", "40", "--batch-size", "128"]) == 0
+    text = capsys.readouterr().out
+    assert "held-out sigreg loss" in text and "(None)" not in text
+    assert json.loads((out / "fit.json").read_text())["selected"] is None
