@@ -49,7 +49,7 @@ def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
     s.add_argument("--x-next", default="x_next", metavar="KEY",
                    help="second views in the .npz (default x_next)")
     s.add_argument("--sequence", metavar="KEY",
-                   help="one array (T, d) or (episodes, T, d) in the .npz whose consecutive "
+                   help="one array (T, d), (episodes, T, d) or (T,) in the .npz whose consecutive "
                         "rows are the pairs (an .npy is always a sequence)")
     s.add_argument("--z", metavar="KEY", help="true latents of the rows, only to report R²")
     s.add_argument("--test", metavar="FILE", type=path_arg,
@@ -122,7 +122,7 @@ def _pairs_of_sequence(a: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray
     if a.ndim == 3:
         d = a.shape[2]
         return a[:, :-1].reshape(-1, d), a[:, 1:].reshape(-1, d)
-    raise DataError(f"sequence {name} must have shape (T, d) or (episodes, T, d), got "
+    raise DataError(f"sequence {name} must have shape (T,), (T, d) or (episodes, T, d), got "
                     f"{a.shape}")
 
 
@@ -149,10 +149,14 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
     z = None
     if seq_key is not None:
         seq = _array(arrays, seq_key, "--sequence", path)
+        if seq.ndim == 1:               # one sequence of scalar observations, (T,) as (T, 1)
+            seq = seq[:, None]
         x, x_next = _pairs_of_sequence(seq, seq_key)
         rows = seq.reshape(-1, seq.shape[-1])
         if args.z:
             z = _array(arrays, args.z, "--z", path)
+            if z.shape == seq.shape[:-1]:   # one scalar latent per row
+                z = z[..., None]
             if z.shape[:-1] != seq.shape[:-1] or z.ndim != seq.ndim:
                 raise DataError(f"--z {args.z} has shape {z.shape}; the sequence has "
                                 f"{seq.shape}: one latent row per sequence row")

@@ -103,10 +103,10 @@ def test_fit_refuses_unusable_files(tmp_path, capsys):
     (tmp_path / "junk.npz").write_bytes(b"not numpy")
     np.savez(tmp_path / "short.npz", x=np.ones((10, 2)), x_next=np.ones((9, 2)))
     np.savez(tmp_path / "objects.npz", x=np.array([{}, 1], dtype=object), x_next=np.ones(2))
-    np.save(tmp_path / "flat.npy", np.ones(10))
+    np.save(tmp_path / "deep.npy", np.ones((2, 3, 4, 2)))
     for name, message in [("missing.npz", "no such file"), ("junk.npz", "not a NumPy"),
                           ("short.npz", "same shape"), ("objects.npz", "cannot be read"),
-                          ("flat.npy", "must have shape (T, d) or (episodes, T, d)")]:
+                          ("deep.npy", "must have shape (T,), (T, d) or (episodes, T, d)")]:
         assert main(["fit", str(tmp_path / name), "--out", str(tmp_path / "o")]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / "o").exists()
@@ -218,3 +218,24 @@ def test_fit_with_the_trained_readout_names_no_readout_choice(tmp_path, pairs_fi
     text = capsys.readouterr().out
     assert "held-out sigreg loss" in text and "(None)" not in text
     assert json.loads((out / "fit.json").read_text())["selected"] is None
+
+
+def test_fit_reads_a_one_dimensional_sequence_as_scalar_observations(tmp_path):
+    """A (T,) array is one sequence of scalars, as (T, 1); a (T,) --z is one latent per row."""
+    rng = np.random.default_rng(4)
+    z = np.empty(1500)
+    z[0] = rng.standard_normal()
+    for t in range(1, 1500):
+        z[t] = 0.8 * z[t - 1] + 0.6 * rng.standard_normal()
+    obs = z + 0.5 * np.tanh(2 * z)
+    np.savez(tmp_path / "scalar.npz", obs=obs, z=z)
+    out = tmp_path / "fit"
+    assert main(["fit", str(tmp_path / "scalar.npz"), "--sequence", "obs", "--z", "z",
+                 "--out", str(out), *FAST]) == 0
+    report = json.loads((out / "fit.json").read_text())
+    h = np.load(out / "embedding.npy")
+    assert report["pairs"] == 1499 and report["width"] == 1 and h.shape == (1500, 1)
+    assert report["r2_hz"] == linear_r2(h, z[:, None])
+    np.save(tmp_path / "scalar.npy", obs)                       # an .npy: the same pairs
+    assert main(["fit", str(tmp_path / "scalar.npy"), "--out", str(tmp_path / "f2"), *FAST]) == 0
+    assert np.array_equal(np.load(tmp_path / "f2" / "embedding.npy"), h)
