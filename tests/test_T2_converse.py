@@ -87,6 +87,23 @@ def test_T2_affine_pushforward_passes():
     assert r.passed and r.figures["max_relative_min_eigenvalue"] <= 1e-12
 
 
+@pytest.mark.parametrize("seed", [12345, 31337])
+def test_T2_affine_pushforward_passes_on_ill_conditioned_draws(seed):
+    """Seeds whose A = G + 2I include ill-conditioned maps: the residuals exceed 1e-9 (the
+    fixed tolerance before session 35) but stay within their rounding scales."""
+    r = t2.affine_pushforward(seed)
+    assert r.figures["max_cov_error"] > 1e-9
+    assert r.passed and r.figures["max_cov_error_over_scale"] <= 100
+
+
+def test_T2_affine_pushforward_fails_with_a_covariance_off_by_a_millionth():
+    def off(A, b):
+        m, S = t2._gaussian_preimage(A, b)
+        return m, S * (1 + 1e-6)
+    r = t2.affine_pushforward(0, law=off)
+    assert not r.passed and r.figures["max_cov_error_over_scale"] > 100
+
+
 def test_T2_affine_pushforward_fails_with_the_wrong_mean():
     def wrong(A, b):
         Ainv = np.linalg.inv(A)

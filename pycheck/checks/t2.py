@@ -232,17 +232,30 @@ def affine_pushforward(seed: int, *, law=_gaussian_preimage, singular=_rank_defi
     normal). (b) For singular ``A`` and any latent covariance ``Σ_p`` (drawn as
     ``L Lᵀ + 0.1 I``, ``L`` standard normal, for each map with ``n ≥ 2``), some unit
     ``u`` has ``uᵀA = 0``, so ``⟨u, Az + b⟩`` is constant: ``Cov(Az + b) = AΣ_pAᵀ`` has a zero
-    eigenvalue, while ``N(0, I)`` needs every eigenvalue 1 — no such encoder is feasible."""
+    eigenvalue, while ``N(0, I)`` needs every eigenvalue 1 — no such encoder is feasible.
+
+    ``A = G + 2I`` is not always well conditioned (an eigenvalue of ``G`` near −2: cond(A) up to
+    1.2e6 over 400 seeds), and the float64 residuals grow with it, so each is measured against
+    its rounding scale: ``|Am + b|`` against ``ε cond(A) (1 + max|b|)`` and ``|ASAᵀ − I|``
+    against ``ε cond(A)²``. Over 400 seeds × 200 maps these ratios stayed below 0.83 and 2.3
+    (session 35); before, a fixed 1e-9 failed at seeds 12345 and 31337 (``|ASAᵀ − I|`` 1.4e-9,
+    3.2e-9)."""
     rng = np.random.default_rng(seed)
+    eps = np.finfo(float).eps
     worst_mean = worst_cov = worst_null = 0.0
+    mean_ratio = cov_ratio = 0.0
     max_min_eig = 0.0
     for _ in range(draws):
         n = int(rng.integers(1, 7))
         A = rng.standard_normal((n, n)) + 2 * np.eye(n)
         b = rng.standard_normal(n)
         m, S = law(A, b)
-        worst_mean = max(worst_mean, float(np.abs(A @ m + b).max()))
-        worst_cov = max(worst_cov, float(np.abs(A @ S @ A.T - np.eye(n)).max()))
+        cond = float(np.linalg.cond(A))
+        err_mean = float(np.abs(A @ m + b).max())
+        err_cov = float(np.abs(A @ S @ A.T - np.eye(n)).max())
+        worst_mean, worst_cov = max(worst_mean, err_mean), max(worst_cov, err_cov)
+        mean_ratio = max(mean_ratio, err_mean / (eps * cond * (1 + np.abs(b).max())))
+        cov_ratio = max(cov_ratio, err_cov / (eps * cond ** 2))
         if n >= 2:
             As = singular(rng, n)
             L = rng.standard_normal((n, n))
@@ -251,15 +264,18 @@ def affine_pushforward(seed: int, *, law=_gaussian_preimage, singular=_rank_defi
             worst_null = max(worst_null, float(np.abs(u @ As).max() / np.abs(As).max()))
             eig = np.linalg.eigvalsh(As @ Sp @ As.T)
             max_min_eig = max(max_min_eig, float(eig[0] / eig[-1]))
-    ok = worst_mean <= 1e-9 and worst_cov <= 1e-9 and worst_null <= 1e-12 and max_min_eig <= 1e-12
+    ok = mean_ratio <= 100 and cov_ratio <= 100 and worst_null <= 1e-12 and max_min_eig <= 1e-12
     return CheckResult(
         passed=ok,
         summary=f"{draws} affine maps (n = 1..6): pushforward of N(-A^-1 b, A^-1 A^-T) has max "
-                f"|mean| {worst_mean:.1e}, max |cov - I| {worst_cov:.1e}; singular A: max "
+                f"|mean| {worst_mean:.1e}, max |cov - I| {worst_cov:.1e} (at most {mean_ratio:.2g} "
+                f"and {cov_ratio:.2g} x their rounding scales); singular A: max "
                 f"|u^T A| {worst_null:.1e}, largest relative smallest eigenvalue of Cov(Az + b) "
                 f"{max_min_eig:.1e} (N(0, I) needs 1)",
         figures={"draws": draws, "max_mean_error": worst_mean, "max_cov_error": worst_cov,
+                 "max_mean_error_over_scale": mean_ratio, "max_cov_error_over_scale": cov_ratio,
                  "max_null_residual": worst_null, "max_relative_min_eigenvalue": max_min_eig},
-        tolerance="1e-9 absolute for mean and covariance (A + 2I keeps cond(A) moderate, "
-                  "rounding ~1e-13); 1e-12 relative for the null vector and the zero eigenvalue "
-                  "(SVD rounding ~1e-15 relative)")
+        tolerance="mean and covariance residuals <= 100 x their float64 rounding scales, "
+                  "eps cond(A) (1 + max|b|) and eps cond(A)^2 (at most 0.83 and 2.3 over 400 "
+                  "seeds x 200 maps; a wrong law is off by O(1)); 1e-12 relative for the null "
+                  "vector and the zero eigenvalue (SVD rounding ~1e-15 relative)")
