@@ -686,15 +686,17 @@ class _AffineDraws(np.random.Generator):
 
 
 @pytest.mark.parametrize("part, factor", [("mean", 2), ("cov", 4)])
-def test_T2_affine_pushforward_errors_of_exactly_1e_9_pass(monkeypatch, part, factor):
-    """With ``A = 2I``, ``b = 0`` every product is exact: the mean error is ``2 m`` and the
-    covariance error ``4 S`` off the diagonal, so a law with ``m_0`` or ``S_01`` = the float
-    1e-9 over ``factor`` (a power of 2, exact) gives an error of exactly 1e-9, which passes;
-    one float more fails."""
+def test_T2_affine_pushforward_errors_of_exactly_100_rounding_scales_pass(monkeypatch, part,
+                                                                         factor):
+    """With ``A = 2I``, ``b = 0`` every product is exact and cond(A) = 1, so both rounding
+    scales are the float64 epsilon: the mean error is ``2 m`` and the covariance error ``4 S``
+    off the diagonal, so a law with ``m_0`` or ``S_01`` = 100 eps over ``factor`` (a power of
+    2, exact) gives an error of exactly 100 eps, which passes; one float more fails."""
     monkeypatch.setattr(np.random, "default_rng",
                         lambda seed: _AffineDraws(np.random.PCG64(seed)))
     figure = "max_mean_error" if part == "mean" else "max_cov_error"
-    for error, passed in ((1e-9, True), (np.nextafter(1e-9, 1.0), False)):
+    limit = 100 * np.finfo(float).eps
+    for error, passed in ((limit, True), (np.nextafter(limit, 1.0), False)):
         def law(A, b, e=error / factor):
             m, S = np.zeros(3), np.eye(3) / 4
             if part == "mean":

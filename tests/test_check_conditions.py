@@ -299,3 +299,23 @@ def test_A1_threshold_exact_fails_when_one_exact_value_is_wrong(monkeypatch, val
                         lambda: tuple(sp.Rational(v.numerator, v.denominator) for v in values))
     r = anisotropic.threshold_exact(0, worlds=20)
     assert r.figures["threshold_disagreements"] == 0 and not r.passed
+
+
+def test_A1_whitened_gap_passes_where_a_tiny_gap_amplifies_rounding():
+    """Seed 121 draws a sharp encoder whose ratio eps / (2g E_nl) is off by 1.4e-9 from
+    rounding alone (the fixed 1e-9 tolerance before session 35 failed it); measured against
+    its own rounding scale it passes."""
+    from pycheck.checks import anisotropic
+    r = anisotropic.whitened_gap(121)
+    assert r.figures["sharp_ratio_error"] > 1e-9
+    assert r.passed and r.figures["sharp_ratio_error_over_scale"] <= 100
+
+
+def test_A1_whitened_gap_fails_when_the_sharp_constant_is_off_by_a_millionth():
+    """A gap 1e-6 too small keeps eps >= 2g E_nl true but breaks the sharp equality."""
+    from pycheck import anisotropic as A
+    from pycheck.checks import anisotropic
+    r = anisotropic.whitened_gap(0, gap=lambda rho: A.spectral_gap(rho) * (1 - 1e-6),
+                                 encoders=20)
+    assert r.figures["worst_gap_slack"] >= 0
+    assert r.figures["sharp_ratio_error_over_scale"] > 100 and not r.passed

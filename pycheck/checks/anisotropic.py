@@ -123,24 +123,32 @@ def whitened_gap(seed: int, *, prepare=T.whiten, gap=A.spectral_gap,
         rho_any = _random_rhos(rng, n, "any")
         worst_min = min(worst_min, (A.alignment_loss(h, rho_any) - A.whitened_minimum(rho_any))
                         / (2 * n))
-    sharp = []
+    sharp, scales = [], []
     for _ in range(50):
         n = int(rng.integers(2, 6))
         rho = _random_rhos(rng, n, "in")      # lo < hi: the unequal rates sharp_encoder needs
         h = A.sharp_encoder(rho, float(rng.uniform(0.1, 1.5)))
-        eps = A.alignment_loss(h, rho) - A.rotation_alignment(rho)
-        sharp.append(eps / (2 * gap(rho) * T.nonlinear_energy(h)))
-    sharp_err = float(np.max(np.abs(np.array(sharp) - 1)))
-    ok = worst_gap >= -_TOL and worst_min >= -_TOL and sharp_err <= 1e-9
+        loss, rot = A.alignment_loss(h, rho), A.rotation_alignment(rho)
+        target = 2 * gap(rho) * T.nonlinear_energy(h)
+        sharp.append((loss - rot) / target)
+        # eps = loss - rot cancels two O(n) terms: its float64 rounding, relative to the target
+        scales.append(np.finfo(float).eps * (abs(loss) + abs(rot)) / target)
+    errors = np.abs(np.array(sharp) - 1)
+    sharp_err = float(np.max(errors))
+    sharp_over_scale = float(np.max(errors / np.array(scales)))
+    ok = worst_gap >= -_TOL and worst_min >= -_TOL and sharp_over_scale <= 100
     return CheckResult(
         passed=ok,
         summary=f"{encoders} whitened encoders: worst (eps - 2g E_nl)/(2n) = {worst_gap:.2e}, "
                 f"worst (L - whitened min)/(2n) = {worst_min:.2e}; sharp encoders: "
                 f"max |eps/(2g E_nl) - 1| = {sharp_err:.1e}",
         figures={"encoders": encoders, "worst_gap_slack": worst_gap,
-                 "worst_minimum_slack": worst_min, "sharp_ratio_error": sharp_err},
+                 "worst_minimum_slack": worst_min, "sharp_ratio_error": sharp_err,
+                 "sharp_ratio_error_over_scale": sharp_over_scale},
         tolerance=f"slack >= -{_TOL:g} (rounding of O(n) closed-form terms); sharp ratio within "
-                  "1e-9 (g can be ~1e-3, amplifying rounding in eps by 1/g)")
+                  "100 x its rounding scale, float eps (|L| + |L_rot|) / (2g E_nl) (g down to "
+                  "~1e-6 amplifies the rounding of eps = L - L_rot; at most 2.5 x over 300 seeds "
+                  "x 50 encoders; a fixed 1e-9 failed at seed 121 with 1.4e-9)")
 
 
 @check("A1.approximate_bound")
