@@ -265,9 +265,9 @@ def _fused_kernels(y: Tensor, num_knots: int):
     failure (no C++ compiler, no Triton, an unsupported backend) is reported once as a
     warning and SIGReg keeps the eager :class:`_EvenKnotECF`.
     """
-    key = (y.device.type, y.dtype, num_knots)
     if num_knots > MAX_COMPILED_KNOTS:
         return None
+    key = (y.device.type, y.dtype, num_knots)
     if is_in_torch_dispatch_mode():
         # dynamo cannot compile (nor run compiled code) under a dispatch mode
         # (FlopCounterMode, say): the kernels' own source runs uncompiled -- the same

@@ -15,7 +15,6 @@ R²(h -> z) = R²(x -> z). Is that the engine or the 20 000 pairs?
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -75,13 +74,11 @@ def run(n: int, rho: float, mode: str) -> dict:
 
 
 def main() -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from suite import record
     out, n, rho = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     for mode in sys.argv[4].split(","):
-        row = run(n, rho, mode)
-        print(json.dumps(row), flush=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        record(out, run(n, rho, mode))
     return 0
 
 
