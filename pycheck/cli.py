@@ -469,13 +469,18 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ManifestError) as exc:
         print(f"pycheck: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # the reader went away (`pycheck show T1 | head`): not an error of ours. Caught
+        # before OSError, its base class (it was caught there: "pycheck: error: Broken
+        # pipe", exit 2), and stdout pointed at /dev/null so that the interpreter's final
+        # flush does not raise again (Python's documented recipe, `signal` module notes)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except OSError as exc:  # read-only or full disk, a folder where a file should be, ...
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"pycheck: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:  # e.g. `pycheck audit | head`
-        sys.stderr.close()
-        return 0
     except KeyboardInterrupt:
         print("pycheck: interrupted (finished results are kept; rerun to resume)", file=sys.stderr)
         return 130

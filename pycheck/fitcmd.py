@@ -307,7 +307,7 @@ def sample_hint(model, steps: int) -> str | None:
     if isinstance(selected, str) and selected.startswith("linear"):
         return ("the network did not beat the linear map on the held-out pairs, so the "
                 "embedding is the linear map's (slow feature analysis of x); with more pairs "
-                "the network may")
+                "the network may beat it")
     if best is not None and best + 1 <= steps // 2:
         return (f"the held-out objective was lowest at step {best + 1} of {steps}: past it "
                 "the network fitted these pairs' noise; more pairs would likely give a "

@@ -171,3 +171,18 @@ def test_reproduce_caps_jobs_at_the_cpus(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.count("--jobs 64 is more than the 2 CPU(s) available here; running 2 at a time") == 1
     assert "--jobs 2 " not in err and not (tmp_path / "o").exists()
+
+
+def test_a_closed_pipe_is_not_an_error(monkeypatch, capsys):
+    """`pycheck show T1 | head -2`: the reader closes the pipe early. Session 36 found
+    "pycheck: error: Broken pipe" and exit 2 (BrokenPipeError, an OSError, was caught as
+    one); now exit 0 and nothing on stderr."""
+    import io
+    import os
+    r, w = os.pipe()
+    os.close(r)                       # the reader is gone before the first line
+    pipe = io.TextIOWrapper(os.fdopen(w, "wb"), line_buffering=True)
+    monkeypatch.setattr("sys.stdout", pipe)
+    assert main(["show", "T1"]) == 0
+    assert capsys.readouterr().err == ""
+    pipe.write("x\n")                 # stdout now goes to /dev/null: no second error

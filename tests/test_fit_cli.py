@@ -201,6 +201,7 @@ def test_fit_hints_when_the_pairs_limit_the_encoder(tmp_path, capsys):
     report = json.loads((out / "fit.json").read_text())
     assert report["selected"].startswith("linear")
     assert "did not beat the linear map" in report["hint"]
+    assert report["hint"].endswith("the network may beat it")  # whole sentence (s36)
     assert "hint: the network did not beat" in capsys.readouterr().out
     early = sample_hint(SimpleNamespace(selected="trained", best_step=599), 3000)
     assert "lowest at step 600 of 3000" in early
