@@ -31,7 +31,15 @@ def _git_commit(root: Path) -> str:
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
                              capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() if out.returncode == 0 else "unknown"
+        if out.returncode != 0:
+            return "unknown"
+        # a tree with uncommitted changes to tracked files is not that commit (session 36:
+        # cite and verify's JSON named a clean commit for an edited theorems.toml)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=5)
+        return out.stdout.strip() + ("-dirty" if dirty.returncode == 0 and dirty.stdout.strip()
+                                     else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -209,7 +217,9 @@ def cmd_verify(m: Manifest, args) -> int:
         print(f"unregistered checks: {', '.join(c for _, c in missing)}")
     from .store import write_json
     if args.json:
-        write_json(args.json, report)
+        # through a symbolic link to its target (an atomic replace swapped the link itself
+        # for a file; session 36)
+        write_json(os.path.realpath(args.json), report)
     _write_cache(m, {k: v["passed"] for k, v in report["ids"].items()})
     return 0 if n_fail == 0 else EXIT_FAIL
 
@@ -252,13 +262,25 @@ def cmd_reproduce(m: Manifest, args) -> int:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     if args.jobs > 1 and args.name not in PARALLEL_EXPERIMENTS:
         raise UsageError(f"--jobs applies to {PARALLEL_LIST}; "
-                         f"{args.name} trains its runs one after another")
+                         + ("bound trains nothing (it reads the other experiments' runs)"
+                            if args.name == "bound" else
+                            f"{args.name} trains its runs one after another"))
     executor = _executor(args)
-    seeds = args.seeds if args.seeds is not None else list(cfg.get("seeds", [0]))
+    seeds = args.seeds if args.seeds is not None else cfg.get("seeds", [0])
+    where = "--seeds" if args.seeds is not None else f"the {args.profile} profile's seeds"
+    if not isinstance(seeds, list) or not seeds or any(
+            isinstance(s, bool) or not isinstance(s, int) for s in seeds):
+        # a profile's `seeds = ["x"]`, `[0.5]` or `[]` raised TypeError / IndexError inside
+        # the experiment, after its plan was written (session 36)
+        raise UsageError(f"{where} must be a non-empty list of integers, got {seeds!r}")
     if any(not 0 <= s < 2 ** 63 for s in seeds):   # the runs' generators take 64-bit seeds
-        raise UsageError("--seeds must be integers in [0, 2^63)")
+        raise UsageError(f"{where} must be integers in [0, 2^63)")
     if len(set(seeds)) != len(seeds):  # a repeated seed would count its runs twice
-        raise UsageError(f"--seeds lists a seed more than once: {' '.join(map(str, seeds))}")
+        raise UsageError(f"{where} lists a seed more than once: {' '.join(map(str, seeds))}")
+    # in increasing order: the tables pool the seeds' runs in this order (control's
+    # bootstrap intervals differed between --seeds 1 0 and 0 1) and an experiment's
+    # one-seed parts (anisotropic's map search, control's plotted bank) take the first
+    seeds = sorted(seeds)
     out = Path(args.out) if args.out else (
         Path("results") / (args.name if args.profile == "quick" else f"{args.name}-{args.profile}"))
     _writable_target("--out", out, "folder")
@@ -337,6 +359,28 @@ def _executor(args):
     return executors.SlurmExecutor(opts, command)
 
 
+def _rerun_command(command: str, out: str) -> str:
+    """The plan's command line with ``--out`` set to the folder as the caller named it: the
+    plan keeps the command as typed, so a relative ``--out`` (or none) pointed, from another
+    folder or after a rename, at a new folder where every run would start again (session
+    36)."""
+    import shlex
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return command
+    for i, a in enumerate(argv):
+        if a == "--out" and i + 1 < len(argv):
+            argv[i + 1] = str(out)
+            break
+        if a.startswith("--out="):
+            argv[i] = f"--out={out}"
+            break
+    else:
+        argv += ["--out", str(out)]
+    return shlex.join(argv)
+
+
 def cmd_status(m: Manifest | None, args) -> int:
     from .executors import SchedulerError, status
     try:
@@ -350,8 +394,9 @@ def cmd_status(m: Manifest | None, args) -> int:
         print(f"  failed  {key}: {reason}" + (f"\n          log: {log}" if log else ""))
     # a plan made through the Python API (a script calling an experiment's run) has no
     # command line to repeat: say so instead of printing an empty command
-    how = st.command or ("no command recorded (the runs were planned through the Python "
-                         "API): run the same program again")
+    how = _rerun_command(st.command, args.out) if st.command else (
+        "no command recorded (the runs were planned through the Python API): run the same "
+        "program again")
     if st.failed:
         print(f"resubmit the failed runs (finished ones are kept): {how}")
     elif total and len(st.done) == total:
@@ -397,10 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", type=int, nargs="+", metavar="S",
                    help="seeds to run (default: the profile's)")
     s.add_argument("--jobs", type=int, default=1, metavar="J",
-                   help="parallel training processes (twod, scaling, gennorm, reacher; default 1)")
+                   help=f"parallel training processes ({PARALLEL_LIST}; default 1)")
     s.add_argument("--executor", choices=("local", "slurm"), default="local",
                    help="local: this machine (default); slurm: one SLURM job per run "
-                        "(twod, scaling, gennorm, reacher; needs pip install -e '.[cluster]')")
+                        f"({PARALLEL_LIST}; needs pip install -e '.[cluster]')")
     s.add_argument("--collect", action="store_true",
                    help="submit nothing; make the tables once every run is in")
     g = s.add_argument_group("SLURM (--executor slurm; each option is per run)")
@@ -449,6 +494,13 @@ COMMANDS = {"list": cmd_list, "show": cmd_show, "cite": cmd_cite, "verify": cmd_
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # an ASCII or Latin-1 terminal (PYTHONIOENCODING=ascii, a C locale without UTF-8
+        # coercion): the statements' Greek letters and dashes raised UnicodeEncodeError
+        # (session 36); written as escapes instead
+        if (getattr(stream, "encoding", "") or "").lower().replace("-", "") != "utf8" \
+                and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     try:
         # bench forwards its arguments (options included) to pycheck.bench's own parser
@@ -482,7 +534,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pycheck: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("pycheck: interrupted (finished results are kept; rerun to resume)", file=sys.stderr)
+        verb = getattr(locals().get("args"), "verb", None)
+        # only reproduce and fit keep finished work and resume (verify said so too; s36)
+        print("pycheck: interrupted" + (" (finished results are kept; rerun to resume)"
+                                        if verb in ("reproduce", "fit") else ""),
+              file=sys.stderr)
         return 130
 
 

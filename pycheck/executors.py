@@ -83,9 +83,16 @@ def read_plan(out: str | os.PathLike) -> dict | None:
     if not p.is_file():
         return None
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
+        plan = json.loads(p.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise ValueError(f"{p}: not valid JSON ({exc})") from None
+    # what status reads: a plan of another shape raised TypeError / KeyError (session 36)
+    if not (isinstance(plan, dict) and plan.get("executor") in ("local", "slurm", "collect")
+            and isinstance(plan.get("expected"), list)
+            and isinstance(plan.get("jobs", {}), dict)):
+        raise ValueError(f"{p}: not a run plan (no executor and expected runs); delete it "
+                         "and run the reproduce command again")
+    return plan
 
 
 def check_needs(keys: list[str], needs: dict[str, list[str]]) -> None:
@@ -131,7 +138,7 @@ class LocalExecutor:
         # settings (resumed) from one left by other settings (deleted when the run starts)
         write_json(plan_path(store.out), dict(
             executor="local", command=self.command, expected=list(tasks),
-            host=socket.gethostname(), pid=os.getpid(),
+            host=socket.gethostname(), pid=os.getpid(), workers=self.jobs,
             tasks={k: store.records[k] for k in todo}, needs=needs or {}))
         for batch in levels(todo, needs or {}):   # what a run needs is stored before it starts
             if self.jobs == 1 or len(batch) <= 1:
@@ -538,6 +545,8 @@ class Status:
 def status(out: str | os.PathLike) -> Status:
     """Read ``OUT/jobs/plan.json`` and ``OUT/runs/`` (and ask SLURM about its jobs)."""
     from .store import RunStore
+    if not Path(out).is_dir():
+        raise ValueError(f"{out}: no such folder")
     plan = read_plan(out)
     if plan is None:
         raise ValueError(f"{out} holds no run plan ({plan_path(out)}); is it a "
@@ -545,9 +554,14 @@ def status(out: str | os.PathLike) -> Status:
     # the queue first, then the files: a job leaves the queue only after its rename
     states = queue_states() if plan["executor"] == "slurm" else {}
     store = RunStore(out)
-    done = [k for k in plan["expected"] if store.has(k)]
+    # a run file that cannot be read is not done (it was counted done: session 36)
+    corrupt = {k: err for k in plan["expected"] if store.has(k)
+               and (err := store.unreadable(k)) is not None}
+    done = [k for k in plan["expected"] if store.has(k) and k not in corrupt]
     missing = [k for k in plan["expected"] if not store.has(k)]
     st = Status(plan["executor"], plan.get("command", ""), done, [], [], [])
+    st.failed.extend((k, f"its run file is corrupt: {err}", str(store.path(k)))
+                     for k, err in corrupt.items())
     if plan["executor"] == "slurm":
         for k in missing:
             job = plan["jobs"].get(k, {})
@@ -566,9 +580,13 @@ def status(out: str | os.PathLike) -> Status:
                                   f"{_resumable(out, k, job.get('task'))}", log))
     elif missing:
         alive = plan.get("host") == socket.gethostname() and _alive(plan.get("pid"))
-        for k in missing:
+        # the batch runs its missing runs in the plan's order, `workers` at a time: the
+        # first ones run, the others wait (all were counted running: session 36)
+        workers = plan.get("workers")
+        workers = workers if isinstance(workers, int) and workers > 0 else len(missing)
+        for i, k in enumerate(missing):
             if alive:
-                st.running.append(k)
+                (st.running if i < workers else st.queued).append(k)
             else:
                 st.failed.append((k, "not done (the local run was interrupted)"
                                   f"{_resumable(out, k, plan.get('tasks', {}).get(k))}", ""))

@@ -27,6 +27,8 @@ import io
 import json
 import math
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,11 @@ OBJECTIVES = ("whitened", "sigreg", "vicreg", "infonce")
 
 class DataError(ValueError):
     """The data file or its arrays cannot be used (the CLI exits with code 2)."""
+
+
+#: what reading a damaged file raises: np.load on a truncated .npz raised BadZipFile, and a
+#: corrupt compressed member zlib.error when its array was read (tracebacks, session 36)
+_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
@@ -109,7 +116,7 @@ def _array(arrays, key: str, flag: str, path: Path) -> np.ndarray:
                         f"{', '.join(sorted(arrays)) or 'none'}")
     try:
         a = np.asarray(arrays[key])
-    except (ValueError, OSError) as err:     # e.g. an object array (pickles are refused)
+    except _READ_ERRORS as err:     # e.g. an object array (pickles are refused)
         raise DataError(f"{path}: array {key!r} cannot be read ({err})") from None
     if a.dtype.kind not in "biuf":
         raise DataError(f"{path}: array {key!r} is {a.dtype}, not real numbers")
@@ -135,7 +142,7 @@ def load_pairs(args, path=None) -> dict:
         raise DataError(f"{path}: no such file")
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
+    except _READ_ERRORS as err:
         raise DataError(f"{path}: not a NumPy .npy/.npz file ({err})") from None
     if isinstance(loaded, np.ndarray):
         if args.sequence or args.z:
@@ -175,6 +182,48 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
     return dict(x=x, x_next=x_next, rows=rows, z=z)
 
 
+def check_before_training(data: dict, test: dict | None, args) -> dict:
+    """Everything about the data that training does not check, checked before it: the
+    ``--test`` pairs as ``fit_encoder`` checks the training pairs (and enough of them to
+    score the embedding), and ``--z`` by computing ``R²(x -> z)`` now (a constant or
+    overflowing z). Until session 36 these failed after training, with a traceback, exit
+    1 and a half-written folder. Returns ``{"data": R², "test": R²}`` for the files with z."""
+    from .metrics import linear_r2
+    from .train import _as_tensor
+    width = args.dim_out if args.dim_out else data["x"].shape[1]
+    if test is not None:
+        for key in ("x", "x_next"):
+            try:
+                _as_tensor(key, test[key])
+            except ValueError as err:
+                raise DataError(f"--test {args.test}: {err}") from None
+        if test["x"].shape != test["x_next"].shape:
+            raise DataError(f"--test {args.test}: x and x_next have shapes {test['x'].shape} "
+                            f"and {test['x_next'].shape}")
+        if len(test["x"]) < max(4, width + 2):
+            raise DataError(f"--test {args.test}: {len(test['x'])} pairs; scoring a "
+                            f"{width}-wide embedding needs at least {max(4, width + 2)}")
+    r2 = {}
+    for name, d in (("data", data), ("test", test)):
+        if d is None or d["z"] is None:
+            continue
+        where = f"--z {args.z}" + (f" in --test {args.test}" if name == "test" else "")
+        try:
+            _as_tensor("the rows", d["rows"])
+        except ValueError:
+            continue                    # fit_encoder (or the check above) says what is wrong
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):   # said below, in one line
+                r2[name] = linear_r2(d["rows"], d["z"])
+        except ValueError as err:
+            raise DataError(f"{where}: {err}") from None
+        if not math.isfinite(r2[name]):
+            raise DataError(f"{where}: R²(x→z) is not a number (max |z| = "
+                            f"{np.abs(d['z']).max():.3g}: too large for float64 sums of "
+                            "squares?); rescale z")
+    return r2
+
+
 def _error(msg: str):
     from .cli import UsageError
     return UsageError(msg)
@@ -186,8 +235,8 @@ def run(args) -> int:
 
     from .metrics import linear_r2
     from .store import atomic_write_bytes, missing_folders, remove_empty_folders, write_json
-    from .train import (TrainingDiverged, embed, fit_encoder, plot_history, plot_slowness,
-                        set_threads, whitened_alignment)
+    from .train import (CheckpointMismatch, TrainingDiverged, embed, fit_encoder,
+                        plot_history, plot_slowness, set_threads, whitened_alignment)
 
     out = Path(args.out)
     if (out / "fit.json").exists():
@@ -204,13 +253,12 @@ def run(args) -> int:
         if test is not None and test["x"].shape[1:] != data["x"].shape[1:]:
             raise DataError(f"--test {args.test}: rows of width {test['x'].shape[1:]}, the "
                             f"data's are {data['x'].shape[1:]}")
+        r2_xz = check_before_training(data, test, args)
     except DataError as err:
         raise _error(str(err)) from None
     made = missing_folders(out)         # the folders this command creates, deepest first
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "fit.ckpt"
-    if ckpt.exists():
-        print(f"pycheck fit: resuming from {ckpt}", flush=True)
     if args.threads is not None:
         set_threads(args.threads)
     kwargs = dict(objective=args.objective, encoder=args.encoder, steps=args.steps,
@@ -219,15 +267,24 @@ def run(args) -> int:
                   progress=True, checkpoint=ckpt, **options)
     try:
         model = fit_encoder(data["x"], data["x_next"], **kwargs)
+    except CheckpointMismatch:
+        remove_empty_folders(made)
+        raise _error(f"--out {out}: its fit.ckpt is not from this command and data (or cannot "
+                     f"be read); delete {ckpt} to start afresh, or pass another --out") from None
     except ValueError as err:                  # fit_encoder refuses bad input before training
         remove_empty_folders(made)
         raise _error(str(err)) from None
+    except KeyboardInterrupt:
+        remove_empty_folders(made)             # before the first save: nothing to resume
+        raise
     except TrainingDiverged as err:
         ckpt.unlink(missing_ok=True)           # resuming would diverge again
         remove_empty_folders(made)
         print(f"pycheck fit: error: {err}", file=sys.stderr, flush=True)
         return 1
     h = embed(model, data["rows"])
+    # best_step counts from a warm start's first step (fit_encoder), so the hint does too
+    total_steps = args.steps + (kwargs["warm_start"]["steps"] if kwargs.get("warm_start") else 0)
     buf = io.BytesIO()
     torch.save(model, buf)
     atomic_write_bytes(out / "encoder.pt", buf.getvalue())
@@ -248,13 +305,13 @@ def run(args) -> int:
         best_step=getattr(model, "best_step", None), lam=_num(getattr(model, "lam", None)),
         slowness=None if slowness is None else [_num(v) for v in slowness],
         slowness_se=None if slowness is None else [_num(v) for v in model.slowness_se],
-        train_seconds=round(float(model.train_seconds), 2), hint=sample_hint(model, args.steps),
+        train_seconds=round(float(model.train_seconds), 2), hint=sample_hint(model, total_steps),
         history=[[int(s), {k: _num(v) for k, v in p.items()}] for s, p in model.history],
         files=["encoder.pt", "embedding.npy", "history.png"]
         + (["slowness.png"] if slowness is not None else [])
         + ["fit.json"])
     if data["z"] is not None:
-        report["r2_xz"] = linear_r2(data["rows"], data["z"])
+        report["r2_xz"] = r2_xz["data"]
         report["r2_hz"] = linear_r2(h, data["z"])
         report["r2_note"] = ("linear_r2 on every row (a random half fits the affine map, the "
                              "other half scores it); the encoder was trained on these rows' "
@@ -269,7 +326,7 @@ def run(args) -> int:
                       test_whitened_alignment=whitened_alignment(
                           embed(model, test["x"]), embed(model, test["x_next"])))
         if test["z"] is not None:
-            report["test_r2_xz"] = linear_r2(test["rows"], test["z"])
+            report["test_r2_xz"] = r2_xz["test"]
             report["test_r2_hz"] = linear_r2(ht, test["z"])
     write_json(out / "fit.json", report)
     held = report["heldout_objective"]

@@ -124,5 +124,12 @@ def load(path: str | os.PathLike | None = None) -> Manifest:
             lean=tuple(raw["lean"]), lean_file=", ".join(files), status=raw["status"],
             lean_checked=raw["lean_checked"], checks=tuple(raw["checks"]),
             experiments=tuple(raw["experiments"]), uses=tuple(raw["uses"]))
+    # [paper] and [lean] are read by cite and audit: not tables, or a bibtex that is not
+    # a string, raised AttributeError tracebacks (session 36)
+    for table in ("paper", "lean"):
+        if not isinstance(data.get(table, {}), dict):
+            raise ManifestError(f"{p}: [{table}] must be a table")
+    if not isinstance(data.get("paper", {}).get("bibtex", ""), str):
+        raise ManifestError(f"{p}: paper.bibtex must be a string")
     return Manifest(path=p, paper=data.get("paper", {}), lean=data.get("lean", {}),
                     entries=entries)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import glob
 import io
 import json
 import math
@@ -423,10 +424,52 @@ class RunStore:
         return {k: self._result(k) for k in tasks}
 
     def _result(self, key: str) -> dict:
-        """A stored run without its task record."""
+        """A stored run without its task record; ``ValueError`` naming the file when it is
+        not one (valid JSON that is not an object with results, e.g. ``[]`` or ``{}``: a
+        TypeError or KeyError inside the experiment until session 36)."""
         r = read_json(self.path(key))
+        if not isinstance(r, dict) or not set(r) - {self.TASK}:
+            raise ValueError(f"{self.path(key)}: not a stored run (valid JSON, but no "
+                             "results in it); delete it to recompute that run")
         r.pop(self.TASK, None)
         return r
+
+    def unreadable(self, key: str) -> str | None:
+        """Why run ``key``'s stored file cannot be used, or ``None`` (for ``pycheck status``)."""
+        try:
+            self._result(key)
+        except ValueError as err:
+            return str(err).split(": ", 1)[-1]
+        return None
+
+    def _restore(self, records: dict[str, dict]) -> None:
+        """Move back from ``runs/replaced/`` every run whose record equals its task's now
+        and that is missing here: work moved aside by another invocation (a ``--collect``
+        of the wrong profile, a seed list that changed a task) is reused, not retrained
+        (session 36: such runs stayed in ``replaced/`` and were computed again)."""
+        dest = self.dir / "replaced"
+        if not dest.is_dir():
+            return
+        back = 0
+        for key, record in records.items():
+            p = self.path(key)
+            if p.exists():
+                continue
+            for old in sorted(dest.glob(f"{glob.escape(p.stem)}*.json")):
+                if old.stem != p.stem and not (old.stem.startswith(p.stem + ".")
+                                               and old.stem[len(p.stem) + 1:].isdigit()):
+                    continue                       # another key that merely starts alike
+                try:
+                    if read_json(old).get(self.TASK) != record:
+                        continue
+                except (ValueError, AttributeError):
+                    continue
+                os.replace(old, p)
+                back += 1
+                break
+        if back:
+            print(f"pycheck: {back} runs of these settings moved back from {dest}",
+                  file=sys.stderr, flush=True)
 
     def _replace_stale(self, records: dict[str, dict]) -> None:
         """Move aside every stored run of ``records`` whose task record differs from the
@@ -465,6 +508,7 @@ class RunStore:
                    else "their settings changed")
             print(f"pycheck: {len(stale)} stored runs moved to {dest} ({why}); they are "
                   "recomputed", file=sys.stderr, flush=True)
+        self._restore(records)
         if self.changed:
             # every remaining run now carries a record equal to its task or is not one of
             # them (a record that says what it was made with): the new stamp is safe

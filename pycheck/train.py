@@ -135,6 +135,9 @@ def _as_tensor(name: str, a) -> torch.Tensor:
             a = a.numpy()       # refused below, as a boolean array
         else:
             a = a.double().numpy()  # numpy() has no bfloat16
+    if np.ma.is_masked(a):  # np.asarray would train on the values under the mask (s36)
+        raise ValueError(f"{name} has {int(np.ma.count_masked(a))} masked entries; drop "
+                         "those rows or fill them (.filled()) first")
     if np.iscomplexobj(a):  # np.asarray(..., float64) would drop the imaginary part
         raise ValueError(f"{name} must be real, got a complex array")
     if getattr(a, "dtype", None) == np.bool_:
@@ -164,17 +167,24 @@ def _check_int(name: str, v, low: int, high: int = 2**63 - 1) -> int:
     return int(v)
 
 
-def _check_scale(name: str, a: torch.Tensor) -> None:
+def _check_scale(name: str, a: torch.Tensor, where: str = "") -> None:
     """Input whitening divides by each column's spread: refuse a constant column (its
-    test-time deviations would be amplified ~1e12) and values whose variance overflows."""
+    test-time deviations would be amplified ~1e12; ``where`` says on which rows), values
+    whose variance overflows, and values so small that it underflows."""
     var = a.var(0)
     if not torch.isfinite(var).all():
         raise ValueError(f"{name}: values too large for float64 second moments "
                          f"(max |{name}| = {a.abs().max().item():.3g}); rescale the input")
-    const = torch.nonzero(var == 0).flatten().tolist()
+    zero = var == 0
+    const = torch.nonzero(zero & (a.amax(0) == a.amin(0))).flatten().tolist()
     if const:
-        raise ValueError(f"{name}: column(s) {const} are constant; drop them, or pass "
-                         "whiten='none'")
+        raise ValueError(f"{name}: column(s) {const} are constant{' ' + where if where else ''}; "
+                         "drop them, or pass whiten='none'")
+    tiny = torch.nonzero(zero).flatten().tolist()
+    if tiny:
+        raise ValueError(f"{name}: column(s) {tiny} vary too little for float64 second "
+                         f"moments (max |{name}| = {a.abs().max().item():.3g}); rescale the "
+                         "input")
 
 
 def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> None:
@@ -236,6 +246,14 @@ def _device(device) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r}: torch finds no CUDA device here "
                          f"(torch {torch.__version__}); pass device=None for the CPU")
+    # any other type failed only once training began ("mps" without it: a RuntimeError;
+    # "meta": Tensor.item() on a meta tensor; session 36)
+    mps = getattr(torch.backends, "mps", None)
+    if dev.type == "mps" and not (mps is not None and mps.is_available()):
+        raise ValueError(f"device {device!r}: torch finds no MPS device here")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {device!r}: training runs on cpu, cuda or mps, not "
+                         f"{dev.type}")
     return dev
 
 
@@ -436,6 +454,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) \
             or not 0 < lr < math.inf:
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float, np.floating)) \
+            or not 0 <= holdout < 1:
+        raise ValueError(f"holdout must be a number in [0, 1), got {holdout!r}")
     ema = DEFAULT_EMA if ema is None else ema
     if isinstance(ema, bool) or not isinstance(ema, (int, float, np.floating)) \
             or not 0 <= ema < 1:
@@ -486,10 +507,34 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         encoder = make_encoder(encoder, d, dim_out or d, seed)
     if whiten is None:
         whiten = default_whiten(encoder)
-    if whiten != "none":
-        _check_scale("x", xt)
-    _warn_rank(xt, dim_out or d)
     tr, ho = _split(n_pairs, holdout, gen)
+    if ho.numel() and ho.numel() <= (dim_out or d):
+        # the held-out criteria whiten a (dim_out)-wide embedding of these pairs: with no
+        # more pairs than outputs it was NaN, and checkpoint, read-out and lam choices were
+        # silently skipped (64 channels, 300 pairs; session 36)
+        raise ValueError(f"holdout = {holdout} holds out {ho.numel()} pairs, too few to "
+                         f"judge a {dim_out or d}-wide embedding (needs more than "
+                         f"{dim_out or d}); pass more pairs, a larger holdout, a smaller "
+                         "dim_out, or holdout=0 (no held-out selection)")
+    if whiten != "none":
+        # on the rows the whitening is fitted on: a column constant there alone (a rare
+        # nonzero value that fell into the held-out share) was divided by a zero spread
+        # and came out ~1e6 on those rows (session 36); x_next's scale too (1e40 diverged
+        # at step 0, a column constant in x_next alone was accepted)
+        _check_scale("x", xt[tr], "on the training pairs" if ho.numel() else "")
+        _check_scale("x_next", xnt[tr], "on the training pairs" if ho.numel() else "")
+        # x's standardisation is applied to x_next: a column of another scale overflowed
+        # float32 (x_next = 1e40 x: NaN at step 0). Views of one process have spreads of
+        # one order; a factor 1000 is a mix-up, not data
+        ratio = xnt[tr].std(0) / xt[tr].std(0)
+        off = torch.nonzero((ratio > 1e3) | (ratio < 1e-3)).flatten().tolist()
+        if off:
+            raise ValueError(f"x_next's column(s) {off} have spreads "
+                             f"{', '.join(f'{v:.3g}' for v in ratio[off].tolist())} "
+                             "times x's; the two views must be observations of one kind "
+                             "(same units and scale)")
+    # after the split, whose refusal is then the one message (session 36)
+    _warn_rank(xt, dim_out or d)
     first = None
     if warm_start is not None:
         first = fit_encoder(xt, xnt, warm_start["objective"], encoder=encoder,
@@ -529,6 +574,11 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     model.eval()
     if first is not None:
         model.warm_start_model = first
+        if getattr(model, "best_step", None) is not None:
+            # counted like the history's steps, from the warm start's first (it was the
+            # second phase's own count, so history.png's checkpoint line sat
+            # warm_start["steps"] too early; session 36)
+            model.best_step += warm_start["steps"]
         model.history = first.history + [(warm_start["steps"] + s, p) for s, p in history]
         model.train_seconds += first.train_seconds
     return model
@@ -569,6 +619,15 @@ def _whitened_lams(lam, holdout: float, encoder, warm_start) -> tuple[float, ...
 _RESUME: contextvars.ContextVar = contextvars.ContextVar("pycheck_resume", default=None)
 
 
+class CheckpointMismatch(ValueError):
+    """A checkpoint file that this call cannot resume from: unreadable, or written by a call
+    with other data or arguments (``path``: the file)."""
+
+    def __init__(self, message: str, path: Path):
+        super().__init__(message)
+        self.path = path
+
+
 class _Resume:
     """An interruptible call's checkpoint file (:func:`resuming`): one state per training
     phase, in the (deterministic) order in which the call trains them."""
@@ -581,12 +640,13 @@ class _Resume:
             try:
                 data = torch.load(path, map_location="cpu", weights_only=False)
             except Exception as err:  # noqa: BLE001 -- any unreadable file
-                raise ValueError(f"checkpoint {path} cannot be read ({type(err).__name__}: "
-                                 f"{err}); delete it to start afresh") from err
+                raise CheckpointMismatch(f"checkpoint {path} cannot be read "
+                                         f"({type(err).__name__}: {err}); delete it to start "
+                                         "afresh", path) from err
             if not isinstance(data, dict) or data.get("fingerprint") != fingerprint:
-                raise ValueError(f"checkpoint {path} was written by a {who} call with "
-                                 "other data or arguments; delete it (or pass another path) "
-                                 "to start afresh")
+                raise CheckpointMismatch(f"checkpoint {path} was written by a {who} call "
+                                         "with other data or arguments; delete it (or pass "
+                                         "another path) to start afresh", path)
             self.phases = data["phases"]
 
     def take(self) -> tuple[int, dict | None]:
@@ -656,7 +716,11 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
         xt, xnt = _as_tensor("x", x), _as_tensor("x_next", x_next)
         # tensors for the fingerprint only: fit_encoder converts x and x_next itself
         return checkpoint_fingerprint(xt, xnt, objective, kwargs, options)
-    with resuming(checkpoint, every, kwargs["sampler"], fingerprint):
+    with resuming(checkpoint, every, kwargs["sampler"], fingerprint) as res:
+        if res.phases and kwargs["progress"]:
+            # said once the file is known to be this call's (pycheck fit said it before
+            # the file was checked, then refused it; session 36)
+            print(f"fit_encoder: resuming from {checkpoint}", flush=True)
         return fit_encoder(x, x_next, objective, **kwargs, **options)
 
 
@@ -1234,6 +1298,9 @@ def _check_warm_start(ws) -> dict:
     if ws["objective"] not in OBJECTIVES:
         raise ValueError(f"unknown warm_start objective {ws['objective']!r}; "
                          f"valid: {', '.join(OBJECTIVES)}")
+    if not isinstance(ws.get("options", {}), dict):
+        raise ValueError(f"warm_start's 'options' must be a dict of the objective's options, "
+                         f"got {ws['options']!r}")
     return dict(ws, options=dict(ws.get("options", {})))
 
 

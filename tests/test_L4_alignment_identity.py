@@ -47,24 +47,31 @@ def test_L4_encoders_have_unit_mean_scale_and_nonlinear_scale_0_7(monkeypatch):
 @pytest.mark.parametrize("seed", [0, 6])
 def test_L4_figures_are_the_worst_z_and_the_worst_quadrature_error(monkeypatch, seed):
     """Recomputed from the encoders, their Monte-Carlo estimates and the docstring's
-    integrand ``‖h(ρz + sqrt(1 − ρ²)ε) − h(z)‖²`` under the tensor rule of degree + 1
+    integrand ``v = ‖h(ρz + sqrt(1 − ρ²)ε) − h(z)‖²`` under the tensor rule of degree + 1
     nodes per variable, for the encoders with ``2n <= 4``: the same float operations, so
-    equal. The quadrature error is rounding only; at seed 6 its largest value depends on
-    the integrand's float operations (``ρz − sqrt(1 − ρ²)ε``, exact in reals on the
-    symmetric rule, gives 1.55e-15 instead of 1.39e-15)."""
+    equal. The z-score's standard error is the exact ``sqrt(Var v / size)``, ``E v²`` by
+    the rule of ``2·degree + 1`` nodes (session 36; it was the sample's). The quadrature
+    error is rounding only; at seed 6 its largest value depends on the integrand's float
+    operations (``ρz − sqrt(1 − ρ²)ε``, exact in reals on the symmetric rule, gives
+    1.55e-15 instead of 1.39e-15)."""
     calls = record_calls(monkeypatch, T, "alignment_monte_carlo")
     r = alignment_identity(seed, size=1_000)
     zs, rel = [], []
     for (h, rho, _, _), (mc, se) in calls:
         closed = T.alignment_loss(h, rho)
-        zs.append(abs(mc - closed) / se)
+        nodes, w = T.gauss_hermite(2 * int(h.degrees.max()) + 1, 2 * h.n)
+        v = np.sum((h(rho * nodes[:, :h.n] + np.sqrt(1 - rho**2) * nodes[:, h.n:])
+                    - h(nodes[:, :h.n])) ** 2, axis=1)
+        exact_se = np.sqrt((w @ v**2 - (w @ v) ** 2) / 1_000)
+        zs.append(abs(mc - closed) / exact_se)
         if h.n <= 2:
             nodes, w = T.gauss_hermite(int(h.degrees.max()) + 1, 2 * h.n)
             z, e = nodes[:, :h.n], nodes[:, h.n:]
             quad = float(w @ np.sum((h(rho * z + np.sqrt(1 - rho**2) * e) - h(z)) ** 2, axis=1))
             rel.append(abs(quad - closed) / quad)
     assert len(zs) == 8 and len(rel) == 5
-    assert r.figures["max_abs_z"] == max(zs) and r.figures["max_rel_error_quadrature"] == max(rel)
+    assert r.figures["max_abs_z"] == pytest.approx(max(zs), rel=1e-12)
+    assert r.figures["max_rel_error_quadrature"] == max(rel)
 
 
 def test_L4_fails_on_a_closed_form_off_by_1e_6_on_one_encoder():

@@ -275,9 +275,13 @@ def test_L2_monte_carlo_fails_on_a_cross_moment_fault_past_its_z_threshold():
 def test_L4_quadrature_covers_degrees_1_to_4(monkeypatch):
     calls = record_calls(monkeypatch, T, "gauss_hermite")
     r = hermite.alignment_identity(0, size=2_000)
-    # exact quadrature for every n <= 2 case: the 2n-dimensional rule has degree + 1 nodes
-    assert {a[0] - 1 for a, _ in calls} == {1, 2, 3, 4}
-    assert {a[1] for a, _ in calls} == {2, 4}
+    # per encoder, the 2n-dimensional rule of 2 degree + 1 nodes (the exact standard error,
+    # E v² of degree 4 degree), then for every n <= 2 case the value's rule of degree + 1
+    cases = [(1, 4), (2, 3), (2, 4), (3, 2), (3, 3), (1, 2), (2, 1), (3, 4)]
+    expected = [rule for n, deg in cases
+                for rule in [(2 * deg + 1, 2 * n)] + [(deg + 1, 2 * n)] * (n <= 2)]
+    assert [a for a, _ in calls] == expected
+    assert {deg for n, deg in cases if n <= 2} == {1, 2, 3, 4}
     assert r.figures["encoders"] == 8 and r.passed
 
 

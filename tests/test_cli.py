@@ -63,6 +63,16 @@ def test_malformed_manifest(tmp_path, capsys):
     bad.write_text("[ids.T1\n")
     assert main(["--manifest", str(bad), "list"]) == 2
     assert "not valid TOML" in capsys.readouterr().err
+    # [paper] not a table, or its bibtex not a string (AttributeError in cite, session 36)
+    from pathlib import Path
+    good = (Path(__file__).resolve().parents[1] / "theorems.toml").read_text()
+    for text, message in [("paper = 3\n" + good.replace("[paper]", "[paper_old]"),
+                           "[paper] must be a table"),
+                          (good.replace("bibtex =", "bibtex = 5\nbibtex_old =", 1),
+                           "paper.bibtex must be a string")]:
+        bad.write_text(text)
+        assert main(["--manifest", str(bad), "cite", "T1"]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_verify_json_report(tmp_path, capsys, monkeypatch):
@@ -186,3 +196,52 @@ def test_a_closed_pipe_is_not_an_error(monkeypatch, capsys):
     assert main(["show", "T1"]) == 0
     assert capsys.readouterr().err == ""
     pipe.write("x\n")                 # stdout now goes to /dev/null: no second error
+
+
+def test_reproduce_passes_seeds_in_increasing_order(tmp_path, monkeypatch):
+    """Session 36: control's bootstrap intervals differed between --seeds 1 0 and 0 1 (the
+    runs pooled in the listed order); the experiments now get the seeds sorted."""
+    from pycheck.experiments import control
+    seen = {}
+    monkeypatch.setattr(control, "run", lambda cfg, out, seeds: seen.update(seeds=seeds) or {})
+    assert main(["reproduce", "control", "--seeds", "3", "1", "2",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert seen["seeds"] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("seeds", ['["x"]', "[0.5]", "[]", "[true]", "3"])
+def test_reproduce_refuses_a_profile_with_bad_seeds(tmp_path, capsys, seeds):
+    """A profile's `seeds` that is not a non-empty list of integers: one line, exit 2,
+    nothing written (session 36: TypeError / IndexError tracebacks after plan.json)."""
+    import shutil
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    shutil.copy(root / "theorems.toml", tmp_path / "theorems.toml")
+    (tmp_path / "experiments").mkdir()
+    text = (root / "experiments" / "control.toml").read_text()
+    (tmp_path / "experiments" / "control.toml").write_text(
+        text.replace("seeds = [0]\n", f"seeds = {seeds}\n", 1))
+    out = tmp_path / "o"
+    assert main(["--manifest", str(tmp_path / "theorems.toml"), "reproduce", "control",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "the quick profile's seeds must be a non-empty list of integers" in err
+    assert not out.exists()
+
+
+def test_an_ascii_terminal_and_a_json_symlink(tmp_path, monkeypatch):
+    """Session 36: `PYTHONIOENCODING=ascii pycheck cite T1` raised UnicodeEncodeError (an
+    em dash); `verify --json LINK` replaced the link by a file."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    exe = Path(sys.executable).parent / "pycheck"
+    r = subprocess.run([str(exe), "cite", "T1"], capture_output=True, timeout=120,
+                       env=dict(os.environ, PYTHONIOENCODING="ascii"))
+    assert r.returncode == 0 and b"\\u2014" in r.stdout and not r.stderr.strip()
+    target, link = tmp_path / "report.json", tmp_path / "link.json"
+    target.write_text("{}")
+    link.symlink_to(target)
+    assert main(["verify", "L1", "--json", str(link)]) == 0
+    assert link.is_symlink() and json.loads(target.read_text())["ids"]["L1"]

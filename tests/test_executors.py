@@ -253,6 +253,7 @@ def test_collect_with_missing_runs_exits_1_and_status_of_a_plain_folder_exits_2(
     assert main(["reproduce", "twod", "--collect", "--out", str(tmp_path / "o")]) == 1
     assert "1 of 2 runs are not in" in capsys.readouterr().err
     assert not RunStore(tmp_path / "o").has("b")
+    (tmp_path / "elsewhere").mkdir()
     assert main(["status", str(tmp_path / "elsewhere")]) == 2
     assert "no run plan" in capsys.readouterr().err
 
@@ -394,3 +395,42 @@ def test_slurm_jobs_of_cpu_only_runs_ask_for_no_gpu_and_dependent_jobs_wait(tmp_
     cpu = ex._executor(tmp_path, cpu=True).parameters
     assert "gpus_per_node" not in cpu and "dependency" not in cpu
     assert cpu["additional_parameters"] == {"qos": "hi"}
+
+
+def test_status_of_corrupt_runs_and_plans_and_the_rerun_folder(tmp_path, capsys):
+    """Session 36: a run file of valid JSON but no run ([] or {}) was counted done by status
+    and crashed the tables with a TypeError / KeyError; a plan of another shape and a folder
+    that does not exist gave a traceback or a misleading line; the rerun command was the
+    one typed, whose relative --out named another folder from elsewhere."""
+    store = RunStore(tmp_path)
+    tasks = {f"r{i}": (nap, dict(seconds=0, tag=str(i))) for i in range(2)}
+    with executors.use(executors.LocalExecutor(1, "pycheck reproduce x --out rel")):
+        store.run_many(tasks)
+    for bad in ("[]", "{}"):
+        store.path("r1").write_text(bad)
+        assert main(["status", str(tmp_path)]) == 1
+        out = capsys.readouterr().out
+        assert "1/2 done" in out and "r1: its run file is corrupt: not a stored run" in out
+        assert f"pycheck reproduce x --out {tmp_path}" in out
+    with pytest.raises(ValueError, match="r1.json: not a stored run"):
+        RunStore(tmp_path).run_many(tasks)
+    for plan in ("[]", '{"executor": "local"}'):
+        executors.plan_path(tmp_path).write_text(plan)
+        assert main(["status", str(tmp_path)]) == 2
+        assert "plan.json: not a run plan" in capsys.readouterr().err
+    assert main(["status", str(tmp_path / "none")]) == 2
+    assert "none: no such folder" in capsys.readouterr().err
+
+
+def test_status_of_a_live_local_batch_counts_its_workers_running(tmp_path, capsys):
+    """A live local batch of one worker with three runs missing: one running, two queued
+    (session 36: all three were counted running)."""
+    import os
+    import socket
+    RunStore(tmp_path).run_many({"a": (nap, dict(seconds=0, tag="a"))})
+    plan = json.loads(executors.plan_path(tmp_path).read_text())
+    plan.update(expected=["a", "b", "c", "d"], host=socket.gethostname(), pid=os.getpid(),
+                workers=1)
+    executors.plan_path(tmp_path).write_text(json.dumps(plan))
+    assert main(["status", str(tmp_path)]) == 0
+    assert "1/4 done, 2 queued, 1 running, 0 failed" in capsys.readouterr().out

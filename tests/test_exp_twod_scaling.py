@@ -225,3 +225,17 @@ def test_scaling_bad_settings_refused_before_anything_is_written(tmp_path, chang
     with pytest.raises(ValueError, match=match):
         scaling.run(cfg, tmp_path / "out", [0])
     assert not (tmp_path / "out").exists()
+
+
+def test_twod_seed_subsets_and_order_reuse_every_stored_run(tmp_path):
+    """Session 36: the figure's embedding was kept by the listed first seed, so `--seeds 1`
+    (or `1 0`) changed every run's task and retrained stored runs; now the profile's first
+    seed keeps it, whatever is listed."""
+    cfg = dict(TINY, options={"num_slices": 16}, seeds=[0, 1], mixings=["spiral"])
+    s1 = twod.run(cfg, tmp_path, [0, 1])
+    assert s1["runs_computed"] == 2 and s1["figure"] is None     # one mixing: no figure
+    s2 = twod.run(cfg, tmp_path, [1])
+    assert (s2["runs_computed"], s2["runs_reused"], s2["runs_replaced"]) == (0, 1, 0)
+    s3 = twod.run(cfg, tmp_path, [0, 1])
+    assert (s3["runs_computed"], s3["runs_reused"]) == (0, 2) and s3["rows"] == s1["rows"]
+    assert not (tmp_path / "runs" / "replaced").exists()

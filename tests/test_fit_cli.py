@@ -240,3 +240,99 @@ def test_fit_reads_a_one_dimensional_sequence_as_scalar_observations(tmp_path):
     np.save(tmp_path / "scalar.npy", obs)                       # an .npy: the same pairs
     assert main(["fit", str(tmp_path / "scalar.npy"), "--out", str(tmp_path / "f2"), *FAST]) == 0
     assert np.array_equal(np.load(tmp_path / "f2" / "embedding.npy"), h)
+
+
+def _bad_files(tmp_path):
+    """The files of session 36's probe, each refused before training."""
+    z, zn = gaussian_ou_pairs(1200, 2, 0.5, np.random.default_rng(0))
+    x, xn = _mix(z), _mix(zn)
+    nan = x[:300].copy()
+    nan[5, 1] = np.nan
+    files = dict(
+        t_nan=dict(x=nan, x_next=xn[:300]), t_bool=dict(x=x[:300] > 0, x_next=xn[:300] > 0),
+        t_len=dict(x=x[:300], x_next=xn[:200]), t_one=dict(x=x[:1], x_next=xn[:1]),
+        t_zconst=dict(x=x[:300], x_next=xn[:300], z=np.ones((300, 2))),
+        zbad=dict(x=x, x_next=xn, zc=np.ones((1200, 1)), zh=z * 1e200),
+        xn_huge=dict(x=x, x_next=xn * 1e40),
+        xn_const=dict(x=x, x_next=np.c_[xn[:, :1], np.ones(1200)]),
+        tiny=dict(x=x * 1e-300, x_next=xn * 1e-300))
+    for name, arrays in files.items():
+        np.savez(tmp_path / f"{name}.npz", **arrays)
+    raw = (tmp_path / "zbad.npz").read_bytes()
+    (tmp_path / "trunc.npz").write_bytes(raw[:len(raw) // 2])
+    np.savez_compressed(tmp_path / "comp.npz", x=x, x_next=xn)
+    b = bytearray((tmp_path / "comp.npz").read_bytes())
+    b[200:400] = bytes(v ^ 0xFF for v in b[200:400])
+    (tmp_path / "corrupt.npz").write_bytes(bytes(b))
+
+
+@pytest.mark.parametrize("data, extra, message", [
+    ("pairs", ["--test", "t_nan.npz"], "--test t_nan.npz: x contains NaN"),
+    ("pairs", ["--test", "t_bool.npz"], "x is boolean"),
+    ("pairs", ["--test", "t_len.npz"], "x and x_next have shapes (300, 2) and (200, 2)"),
+    ("pairs", ["--test", "t_one.npz"], "1 pairs; scoring a 2-wide embedding needs at least 4"),
+    ("pairs", ["--z", "z", "--test", "t_zconst.npz"], "--z z in --test t_zconst.npz: z is "
+                                                     "constant"),
+    ("zbad", ["--z", "zc"], "--z zc: z is constant"),
+    ("zbad", ["--z", "zh"], "--z zh: R²(x→z) is not a number"),
+    ("xn_huge", [], "x_next's column(s) [0, 1] have spreads 9.88e+39, 1.02e+40 times"),
+    ("xn_const", [], "x_next: column(s) [1] are constant on the training pairs"),
+    ("tiny", [], "vary too little for float64 second moments"),
+    ("trunc", [], "trunc.npz: not a NumPy .npy/.npz file"),
+    ("corrupt", [], "corrupt.npz: array 'x' cannot be read"),
+    ("pairs", ["--device", "meta"], "training runs on cpu, cuda or mps, not meta"),
+    ("pairs", ["--option", 'warm_start={"objective": "vicreg", "steps": 5, "options": [1]}'],
+     "warm_start's 'options' must be a dict"),
+])
+def test_fit_checks_everything_before_training(tmp_path, pairs_file, capsys, monkeypatch,
+                                               data, extra, message):
+    """Session 36: each of these trained to the end and then failed with a traceback, exit 1
+    and a half-written folder (a bad --test file, a constant or overflowing --z, a corrupt
+    file, a device torch cannot train on), or diverged at step 0 (x_next 1e40 x), or was
+    accepted (a column constant in x_next alone), or was misnamed (1e-300 x: "constant").
+    Now: exit 2 with the message, before any training step, and nothing written."""
+    _bad_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(T, "_train", lambda *a, **k: pytest.fail("trained"))
+    out = tmp_path / "sub" / "fit"
+    path = pairs_file if data == "pairs" else tmp_path / f"{data}.npz"
+    assert main(["fit", str(path), "--out", str(out), *FAST, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "sub").exists()
+
+
+def test_fit_refuses_a_checkpoint_of_another_command_in_cli_words(tmp_path, pairs_file,
+                                                                   capsys):
+    """Session 36: it said "resuming from" on stdout, then refused with the API's "(or pass
+    another path)"."""
+    out = tmp_path / "fit"
+    out.mkdir()
+    torch.save(dict(fingerprint="another", phases=[]), out / "fit.ckpt")
+    assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
+    captured = capsys.readouterr()
+    assert "resuming" not in captured.out
+    assert "its fit.ckpt is not from this command and data" in captured.err
+    assert "pass another --out" in captured.err and (out / "fit.ckpt").exists()
+
+
+def test_a_warm_started_fit_counts_its_checkpoint_from_the_first_step(tmp_path, pairs_file):
+    """best_step and the history count steps alike (session 36: best_step was the second
+    phase's own count, history.png's checkpoint line warm_start["steps"] too early)."""
+    out = tmp_path / "fit"
+    assert main(["fit", str(pairs_file), "--out", str(out), *FAST, "--option",
+                 'warm_start={"objective": "vicreg", "steps": 40}']) == 0
+    report = json.loads((out / "fit.json").read_text())
+    held = [(s, p["heldout"]) for s, p in report["history"] if "heldout" in p and s >= 40]
+    assert report["best_step"] >= 40
+    assert report["best_step"] == min(held, key=lambda t: t[1])[0]
+
+
+def test_ctrl_c_before_the_first_save_leaves_no_folder(tmp_path, pairs_file, monkeypatch):
+    """Session 36: an empty --out folder was left behind."""
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(T, "_train", interrupted)
+    out = tmp_path / "sub" / "fit"
+    assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 130
+    assert not (tmp_path / "sub").exists()

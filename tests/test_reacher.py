@@ -118,6 +118,11 @@ def test_reacher_experiment_end_to_end_and_resumes(renderer, tmp_path):
     assert again["deviation_ou"] == s["deviation_ou"]
     for p in (tmp_path / "cache").glob("*.npz"):       # a deleted cache is rendered again
         p.unlink()
+    # ... but not by --collect, which runs nothing and (session 36) deleted render.json
+    from pycheck.executors import CollectExecutor, RunsPending, use
+    with use(CollectExecutor()), pytest.raises(RunsPending, match="rendered frames"):
+        exp.run(dict(MICRO, profile="quick"), tmp_path, [0])
+    assert (tmp_path / "runs" / "render.json").is_file()
     third = exp.run(dict(MICRO, profile="quick"), tmp_path, [0])
     assert (third["runs_reused"], third["runs_computed"]) == (2, 1)
     assert json.loads((tmp_path / "runs" / "render.json").read_text())["rendered"] == [

@@ -362,3 +362,29 @@ def test_linear_r2_constant_target_and_nan():
         linear_r2(np.where(z > 1, np.nan, z), z)
     with pytest.raises(ValueError, match="z contains NaN or inf"):
         deviation_from_rotation(z, np.full((40, 2), np.inf))
+
+
+def test_fit_encoder_refusals_found_in_session_36():
+    """Each was accepted, or failed later with another error: a string or None holdout
+    (TypeError), a masked array (trained on the values under the mask), too few held-out
+    pairs for the embedding's width (held-out criteria NaN, every selection skipped), a
+    column constant on the training pairs alone (divided by a zero spread: ~1e6 outputs)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 4))
+    for holdout in ("0.1", None, True):
+        with pytest.raises(ValueError, match="holdout must be a number in"):
+            fit_encoder(x, x + 0.1, steps=1, progress=False, holdout=holdout)
+    masked = np.ma.masked_array(x, mask=np.zeros_like(x, dtype=bool))
+    masked[3, 1] = np.ma.masked
+    with pytest.raises(ValueError, match="x has 1 masked entries"):
+        fit_encoder(masked, x, steps=1, progress=False)
+    wide = rng.standard_normal((300, 40))
+    with pytest.raises(ValueError, match="holds out 30 pairs, too few to judge a 40-wide"):
+        fit_encoder(wide, wide + 0.1, steps=1, progress=False)
+    fit_encoder(wide, wide + 0.1, steps=1, progress=False, holdout=0)   # no selection: fine
+    gen = torch.Generator().manual_seed(0)               # fit_encoder's split of seed 0
+    held = torch.randperm(300, generator=gen)[:30]
+    rare = np.c_[x, np.zeros(300)]
+    rare[held[:3].numpy(), 4] = 1.0
+    with pytest.raises(ValueError, match=r"column\(s\) \[4\] are constant on the training"):
+        fit_encoder(rare, rare, steps=1, progress=False)

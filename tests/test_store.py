@@ -124,6 +124,13 @@ def test_per_run_store_recomputes_only_the_runs_whose_settings_changed(tmp_path)
     RunStore(tmp_path, third, per_run=True).run_many(tasks(third))
     assert read_json(tmp_path / "runs" / "replaced" / "b.json")["y"] == 9
     assert read_json(tmp_path / "runs" / "replaced" / "b.1.json")["y"] == 18
+    # back to the second settings: b's run of them returns from replaced/, not retrained
+    # (session 36: a --collect of the wrong profile had moved runs aside for good)
+    s4 = RunStore(tmp_path, new, per_run=True)
+    assert s4.run_many(tasks(new)) == {"a": {"y": 9}, "b": {"y": 18}}
+    assert (s4.reused, s4.computed, s4.replaced) == (2, 0, 1)
+    assert not (tmp_path / "runs" / "replaced" / "b.1.json").exists()
+    assert read_json(tmp_path / "runs" / "replaced" / "b.2.json")["y"] == 27
 
 
 def test_per_run_store_never_trusts_unrecorded_runs_after_a_config_change(tmp_path):

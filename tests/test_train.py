@@ -195,7 +195,8 @@ def test_fit_encoder_named_encoders():
 
 
 def test_warm_start_rejects_bad_specs():
-    x = np.random.default_rng(0).standard_normal((20, 2))
+    # 40 pairs: 4 held out (20 held out 2, refused first since session 36 for a 2-wide output)
+    x = np.random.default_rng(0).standard_normal((40, 2))
     for bad, match in [({"steps": 5}, "keys"), ({"objective": "vicreg", "steps": 5, "lam": 1}, "keys"),
                        ("vicreg", "dict"), ({"objective": "byol", "steps": 5}, "unknown warm_start")]:
         with pytest.raises(ValueError, match=match):

@@ -44,14 +44,37 @@ def exact_counterexample_alignment() -> tuple[sp.Expr, sp.Expr]:
     return _gaussian_expectation(harmonic, gens), _gaussian_expectation(rotation, gens)
 
 
+def _indices_at_least(rho: np.ndarray, floor: float) -> np.ndarray:
+    """Every multi-index ``α ≠ 0`` with ``ρ^α ≥ floor`` (up to 1e-12 in the log), i.e.
+    ``Σ α_i (−log ρ_i) ≤ −log floor``: a simplex, enumerated coordinate by coordinate (the
+    last one vectorised)."""
+    cost, budget = -np.log(rho), -math.log(floor) + 1e-12
+    rows = [np.zeros((1, 0), dtype=int)]
+    for i, c in enumerate(cost):
+        spent = rows[-1] @ cost[:i] if i else np.zeros(1)
+        reps = np.floor((budget - spent) / c).astype(int) + 1      # 0 .. max for each prefix
+        prefix = np.repeat(rows[-1], reps, axis=0)
+        last = np.concatenate([np.arange(r) for r in reps])
+        rows.append(np.column_stack([prefix, last]))
+    alphas = rows[-1]
+    return alphas[alphas.sum(axis=1) >= 1]
+
+
 def _brute_top_weights(rho: np.ndarray) -> tuple[np.ndarray, float]:
-    """The ``n`` largest ``ρ^α`` (``|α| ≥ 1``) and the largest ``ρ^α`` with ``|α| ≥ 2``, from the
-    full list of multi-indices up to the degree ``d`` with ``(max ρ)^d < min ρ``, beyond which no
-    weight can matter (independent of the pruned search and of the formula ``max ρ²``)."""
-    top = int(math.floor(math.log(rho.min()) / math.log(rho.max()))) + 1
-    alphas = T.multi_indices(rho.size, max(top, 2))[1:]
-    w = A.weights(alphas, rho)
-    return np.sort(w)[::-1][:rho.size], float(w[alphas.sum(axis=1) >= 2].max())
+    """The ``n`` largest ``ρ^α`` (``|α| ≥ 1``) and the largest ``ρ^α`` with ``|α| ≥ 2``, by
+    enumeration, independent of the pruned search and of the formula ``max ρ²``: the ``n``
+    unit indices have ``ρ^α ≥ min ρ``, so the ``n`` largest are among the indices with
+    ``ρ^α ≥ min ρ`` (:func:`_indices_at_least`); since ``ρ_i < 1``, raising any entry of
+    ``α`` lowers ``ρ^α``, so the largest with ``|α| ≥ 2`` has ``|α| = 2``.
+
+    Session 36: this listed every index up to the degree ``d`` with ``(max ρ)^d < min ρ``,
+    about 230 at ``ρ = (0.98, ..., 0.01)``: ``pycheck verify A1 --seed 1928`` ran past 5
+    minutes and 7.8 GB; the simplex is a small part of that cube-like set."""
+    alphas = _indices_at_least(rho, float(rho.min()))
+    w = np.sort(A.weights(alphas, rho))[::-1][:rho.size]
+    two = T.multi_indices(rho.size, 2)
+    two = two[two.sum(axis=1) == 2]
+    return w, float(A.weights(two, rho).max())
 
 
 def _random_rhos(rng: np.random.Generator, n: int, gap: str) -> np.ndarray:
@@ -230,6 +253,13 @@ def _feasible(h, rng, size: int) -> tuple[float, float]:
     return min(float(stats.kstest(c, "norm").pvalue) for c in cols), float(np.corrcoef(y.T)[0, 1])
 
 
+#: KS level per statistic of the A2 feasibility checks (4 statistics: family false alarm
+#: < 1e-3). Was 1e-3 (family 4e-3): `pycheck verify --seed 227` failed on it (p 1.9e-4),
+#: the largest share of verify's false alarms at other seeds after T2's (session 36). A
+#: map that is not γ₂-preserving gives p far below either at 100 000 draws.
+KS_LEVEL = 2.5e-4
+
+
 @check("A2.fold_beats_rotations")
 def fold_beats_rotations(seed: int, *, rho=(0.95, 0.5), h=A.GAUSSIAN_MAPS["fold"],
                          exact=A.fold_alignment, size: int = 400_000) -> CheckResult:
@@ -247,7 +277,7 @@ def fold_beats_rotations(seed: int, *, rho=(0.95, 0.5), h=A.GAUSSIAN_MAPS["fold"
     sf_z = (sf_L - A.sign_flip_exact_alignment(rho)) / sf_se
     L_quad = exact(rho) if exact is not None else math.nan
     quad_z = (L - L_quad) / res["map"][1] if exact is not None else 0.0
-    ok = p_min >= 1e-3 and ex + 4 * ex_se < 0 and abs(sf_z) <= 4 and abs(quad_z) <= 4 \
+    ok = p_min >= KS_LEVEL and ex + 4 * ex_se < 0 and abs(sf_z) <= 4 and abs(quad_z) <= 4 \
         and not L_quad >= A.rotation_alignment(rho)
     return CheckResult(
         passed=ok,
@@ -259,7 +289,7 @@ def fold_beats_rotations(seed: int, *, rho=(0.95, 0.5), h=A.GAUSSIAN_MAPS["fold"
                  "excess_se": ex_se, "L_rotation": A.rotation_alignment(rho),
                  "L_whitened_min": A.whitened_minimum(rho), "L_quadrature": L_quad,
                  "quadrature_z": quad_z, "sign_flip_z": sf_z, "pairs": size},
-        tolerance="feasible: KS p >= 1e-3 on 4 statistics (false alarm < 4e-3); beats: excess "
+        tolerance=f"feasible: KS p >= {KS_LEVEL:g} on 4 statistics (false alarm < 1e-3); beats: excess "
                   "+ 4 se < 0 (one-sided 3e-5) and quadrature value < 2 sum(1 - rho); MC sanity: |z| <= 4 "
                   "against the exact sign-flip and quadrature fold values (quadrature stable to "
                   "1e-13 between tolerances 1e-10 and 1e-12)")
@@ -277,10 +307,11 @@ def conditional_rearrangement(seed: int, *, h=A.GAUSSIAN_MAPS["cond_shift"],
     for rho in ((0.95, 0.5), (0.99, 0.1), (0.9, 0.85), (0.7, 0.3)):
         _, _, ex, se = A.gaussian_map_search(rho, size, rng, maps={"map": h})["map"]
         worst = min(worst, ex / se)
-    ok = p_min >= 1e-3 and worst >= -4
+    ok = p_min >= KS_LEVEL and worst >= -4
     return CheckResult(
         passed=ok,
         summary=f"conditional shift: KS min p = {p_min:.3f}; smallest excess / se over 4 worlds = {worst:.1f}",
         figures={"ks_min_p": p_min, "min_excess_z": worst, "pairs": size},
-        tolerance="KS p >= 1e-3; excess/se >= -4 (the proved inequality leaves only sampling "
+        tolerance=f"KS p >= {KS_LEVEL:g} on 4 statistics (false alarm < 1e-3); excess/se >= -4 "
+                  "(the proved inequality leaves only sampling "
                   "noise, one-sided 3e-5 per world)")

@@ -197,7 +197,11 @@ def gaussian_positive_case(seed: int, *, latent: str = "gaussian", whitening: st
     for key, k in (("normaltest_projection", rej_proj), ("ks_chi2_norm", rej_chi)):
         rates[key] = float(k / reps)
         pvals[key] = float(stats.binomtest(int(k), reps, 0.05).pvalue)
-    ok = min(pvals.values()) >= 0.005
+    # 5e-4 per test (family 1e-3; was 5e-3, family 1%, the largest false-alarm rate of
+    # `pycheck verify` at another seed, session 36): 3.5 binomial s.d., so at 400 draws a
+    # rejection rate outside about 0.012-0.088 still fails; a non-Gaussian or unwhitened
+    # latent rejects near always (tests/test_T2_converse.py, 100 draws)
+    ok = min(pvals.values()) >= 5e-4
     return CheckResult(
         passed=ok,
         summary=f"whitened Gaussian, {reps} draws of {size}: rejection rates {rates} at level "
@@ -205,7 +209,7 @@ def gaussian_positive_case(seed: int, *, latent: str = "gaussian", whitening: st
         figures={"rejection_rate": rates, "binomial_pvalue": pvals, "draws": reps,
                  "samples": size, "n": n},
         tolerance="each rejection rate consistent with 0.05: two-sided binomial test "
-                  "p >= 0.005 (Bonferroni over the two tests: family false alarm 1%)")
+                  "p >= 5e-4 (Bonferroni over the two tests: family false alarm 1e-3)")
 
 
 def _gaussian_preimage(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

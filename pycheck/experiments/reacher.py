@@ -395,6 +395,13 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
         # process renders nothing (about 100 000 frames in the full profile)
         render_cfg = data_config(task_cfg)
         if store.has("render") and not all(p.is_file() for p in cache_files(render_cfg, out)):
+            from ..executors import CollectExecutor, RunsPending, current
+            if isinstance(current(), CollectExecutor):
+                # collecting runs nothing, so it must not drop the render run either (it
+                # did, then refused: "1 of 7 runs are not in"; a fresh clone has no cache)
+                raise RunsPending(f"reacher: the rendered frames under {out}/cache are "
+                                  "missing (the tables need them); run this command without "
+                                  "--collect to render them again (the stored runs are kept)")
             store.path("render").unlink()     # the cache was deleted: render it again
         tasks = {"render": (render_data, dict(cfg=render_cfg, out=str(out)))}
         tasks |= {f"{enc}-seed{s}": (train_and_score, dict(

@@ -69,13 +69,18 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     keys = ("rho", "n_train", "n_test", "steps", "batch_size", "lr")
     params = {k: cfg[k] for k in keys}
     options = dict(cfg.get("options", {}))
+    # the figure's runs keep their embedding: those of the profile's first seed, whatever
+    # --seeds lists (it was the listed first seed, so `--seeds 1` or `--seeds 1 0` changed
+    # every run's task and retrained stored runs; session 36)
+    figure_seed = list(cfg.get("seeds", seeds))[0]
     tasks = {f"{m}-sigreg-N2-seed{s}": (train_and_measure, dict(
         mixing=m, n=2, objective="sigreg", seed=s, options=options,
-        keep_embedding=FIGURE_POINTS if s == seeds[0] else 0, **params))
+        keep_embedding=FIGURE_POINTS if s == figure_seed else 0, **params))
         for m in mixings for s in seeds}
     done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="twod")
     runs = {m: [done[f"{m}-sigreg-N2-seed{s}"] for s in seeds] for m in mixings}
-    first = {m: runs[m][0] for m in mixings}
+    first = ({m: done[f"{m}-sigreg-N2-seed{figure_seed}"] for m in mixings}
+             if figure_seed in seeds else {})
     rows = []
     for m in mixings:
         rs = runs[m]
