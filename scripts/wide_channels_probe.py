@@ -16,6 +16,10 @@ each, appended to OUT, default ``results/fit_encoder/probes-s36/wide.jsonl``):
   first 90% of the training pairs; ``heldout``: its whitened alignment on the last 10%
   (what fit_encoder would judge it by), ``r2``: R²(h -> z) on the test pairs.
 
+``--limit`` instead: SFA of the standardised x on 200 000 further pairs (``sfa 200000 pairs``)
+and :func:`pycheck.sfa.sfa_excess_delta` at 18 000 pairs from them (T1's first-order variance
+term for the linear read-out, manifest ID ``S1``).
+
 One torch thread.
 """
 from __future__ import annotations
@@ -30,7 +34,7 @@ import torch
 
 import pycheck
 from pycheck.experiments._common import fit_supervised
-from pycheck.sfa import sfa_readout
+from pycheck.sfa import sfa_excess_delta, sfa_readout
 from pycheck.train import embed, make_encoder, whitened_alignment
 
 
@@ -43,13 +47,27 @@ def world(seed: int = 5, n: int = 3, d: int = 100, rho: float = 0.8):
         zn = rho * z + np.sqrt(1 - rho**2) * rng.standard_normal((m, n))
         g = (lambda v: np.tanh(v @ a.T / np.sqrt(n) + b))
         return g(z), g(zn), z
-    return pairs(20_000), pairs(5_000)
+    return pairs(20_000), pairs(5_000), pairs
 
 
-def main(out: Path) -> None:
+def main(out: Path, only: str = "") -> None:
     torch.set_num_threads(1)
-    (x, xn, z), (xt, xtn, zt) = world()
+    (x, xn, z), (xt, xtn, zt), more = world()
     rows = []
+    if only == "limit":
+        # T1's variance term for the linear read-out of x (S1): its first-order prediction
+        # at the 18 000 training pairs, and SFA on 200 000 further pairs (its large-sample
+        # limit), from the same world
+        big, big_next, _ = more(200_000)
+        mu, sd = big.mean(0), big.std(0)
+        b, bn = (big - mu) / sd, (big_next - mu) / sd
+        mean, w, _ = sfa_readout(b, bn, 3, ridge=1e-6)
+        rows.append(dict(row="sfa 200000 pairs", r2=pycheck.linear_r2(
+            ((xt - mu) / sd - mean) @ w, zt)))
+        rows.append(dict(row="predicted excess at 18000 pairs",
+                         excess=sfa_excess_delta(b, bn, 3, 18_000)))
+        _write(out, rows)
+        return
     t0 = time.perf_counter()
     enc = pycheck.fit_encoder(x, xn, seed=0, dim_out=3, progress=False)
     rows.append(dict(row="defaults", r2=pycheck.linear_r2(embed(enc, xt), zt),
@@ -74,6 +92,10 @@ def main(out: Path) -> None:
         held = whitened_alignment((s[k:] @ proj - mean) @ w, (sn[k:] @ proj - mean) @ w)
         rows.append(dict(row=name, heldout=held,
                          r2=pycheck.linear_r2((st @ proj - mean) @ w, zt)))
+    _write(out, rows)
+
+
+def _write(out: Path, rows: list[dict]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:
         for r in rows:
@@ -82,5 +104,6 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else
-              "results/fit_encoder/probes-s36/wide.jsonl"))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(Path(args[0] if args else "results/fit_encoder/probes-s36/wide.jsonl"),
+         "limit" if "--limit" in sys.argv else "")
