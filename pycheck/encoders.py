@@ -298,8 +298,24 @@ class Standardized(_WithAffine):
     def fit(cls, encoder: nn.Module, x: Tensor, kind: str) -> "Standardized":
         return cls(encoder, *whitening(x, kind))
 
+    def _apply(self, fn, *args, **kwargs):
+        """``.to()``, ``.cuda()``, ``.float()``, ``.half()``, ...: the encoder follows; mean
+        and transform move with it but stay float64 (session 36: ``.float()`` rounded a 1e8
+        offset away, 0.12 on unit-variance outputs, and ``.double()`` / ``.half()`` raised
+        a dtype mismatch)."""
+        keep = {k: self._buffers[k] for k in ("mean", "transform")}
+        super()._apply(fn, *args, **kwargs)
+        for k, v in keep.items():
+            self._buffers[k] = v.to(self._buffers[k].device)
+        return self
+
+    def _input_dtype(self) -> torch.dtype:
+        p = next(self.encoder.parameters(), None)
+        return p.dtype if p is not None and p.is_floating_point() else torch.float32
+
     def standardize(self, x: Tensor) -> Tensor:
-        """``(x - mean) @ transform`` computed in float64, returned as float32.
+        """``(x - mean) @ transform`` computed in float64, returned in the encoder's dtype
+        (float32 unless the model was converted).
 
         A diagonal ``transform`` ("diag", the RealNVP encoder's) is applied as a product
         by its diagonal: the same bits as the matrix product for finite inputs (each
@@ -310,9 +326,10 @@ class Standardized(_WithAffine):
         y = x.double() - self.mean
         tr = self.transform
         d = torch.diagonal(tr)
+        dtype = self._input_dtype()
         if torch.count_nonzero(tr) != torch.count_nonzero(d):    # not diagonal
-            return (y @ tr).float()
-        return y.mul_(d).add_(0.0).float()
+            return (y @ tr).to(dtype)
+        return y.mul_(d).add_(0.0).to(dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.encoder(self.standardize(x))

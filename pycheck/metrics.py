@@ -83,6 +83,9 @@ def t3_quantities(h, h_next, z, rho: float) -> dict:
     from .theory import t3_bound
     h, z = _pair(h, z)
     h_next, _ = _pair(h_next, z, ("h_next", "z"))
+    if h_next.shape != h.shape:     # (N, 1) against (N, 3) broadcast silently (session 36)
+        raise ValueError(f"h and h_next must have one shape, got {h.shape} and "
+                         f"{h_next.shape}")
     n = h.shape[1]
     sq = ((h_next - h) ** 2).sum(1)
     eps = float(sq.mean() - 2.0 * n * (1.0 - rho))

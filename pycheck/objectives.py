@@ -404,8 +404,13 @@ class SIGReg(nn.Module):
     def __init__(self, num_slices: int = 256, num_knots: int = 17, t_max: float = 3.0,
                  seed: int = 0, orthogonal: bool = False):
         super().__init__()
-        if num_knots < 2 or num_slices < 1 or not t_max > 0:
-            raise ValueError("SIGReg needs num_knots >= 2, num_slices >= 1, t_max > 0")
+        ints = [num_knots, num_slices, seed]
+        if any(isinstance(v, bool) or not hasattr(v, "__index__") for v in ints) or \
+                num_knots < 2 or num_slices < 1 or not 0 < t_max < math.inf:
+            # 17.0 knots failed inside torch, t_max = inf gave NaN (session 36)
+            raise ValueError("SIGReg needs integers num_knots >= 2, num_slices >= 1 and seed, "
+                             f"and a finite t_max > 0; got num_knots={num_knots!r}, "
+                             f"num_slices={num_slices!r}, seed={seed!r}, t_max={t_max!r}")
         if not isinstance(orthogonal, bool):
             raise ValueError(f"orthogonal must be True or False, got {orthogonal!r}")
         self.num_slices, self.num_knots, self.t_max = num_slices, num_knots, t_max
@@ -490,6 +495,8 @@ def vicreg(h: Tensor, *, cov_weight: float = 1.0, eps: float = 1e-4) -> Tensor:
     ``mean_j relu(1 - sqrt(Var h_j + eps)) + cov_weight * Σ_{i≠j} Cov(h)_ij² / n``.
     Zero exactly when every ``std_j >= 1`` and ``Cov h`` is diagonal (e.g. whitened ``h``).
     """
+    if h.dim() != 2 or h.shape[0] < 2:     # a batch of 1 gave NaN (session 36)
+        raise ValueError(f"vicreg needs a (B, n) batch with B >= 2, got {tuple(h.shape)}")
     n = h.shape[-1]
     hc = h - h.mean(0)
     cov = hc.T @ hc / (h.shape[0] - 1)
@@ -529,6 +536,19 @@ def mean_variance(h: Tensor, h_next: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------- factory
+def _positive(name: str, v, zero: bool = False) -> float:
+    """``v`` as a finite float > 0 (>= 0 with ``zero``): inf or NaN options gave inf, NaN or
+    constant losses without a word (session 36)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {v!r}") from None
+    if isinstance(v, bool) or not math.isfinite(f) or not (f >= 0 if zero else f > 0):
+        raise ValueError(f"{name} must be a finite number {'>=' if zero else '>'} 0, got {v!r}")
+    return f
+
+
+
 DEFAULT_LAM = {"sigreg": 3.0, "vicreg": 1.0}
 DEFAULT_LAM_START = {"sigreg": 0.003}
 
@@ -554,9 +574,7 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
                          f"valid: {sorted(allowed[name])}")
 
     if name == "infonce":
-        sigma = float(opts.get("sigma", 1.0))
-        if not sigma > 0:
-            raise ValueError(f"sigma must be > 0, got {sigma}")
+        sigma = _positive("sigma", opts.get("sigma", 1.0))
 
         def loss_infonce(h, h_next):
             loss = infonce(h, h_next, sigma)
@@ -567,10 +585,8 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
     scale_free = opts.pop("scale_free", False)
     if not isinstance(scale_free, bool):
         raise ValueError(f"scale_free must be True or False, got {scale_free!r}")
-    lam_end = float(opts.pop("lam", DEFAULT_LAM[name]))
-    lam_start = float(opts.pop("lam_start", DEFAULT_LAM_START.get(name, lam_end)))
-    if not (lam_end > 0 and lam_start > 0):
-        raise ValueError(f"lam and lam_start must be > 0, got {lam_end}, {lam_start}")
+    lam_end = _positive("lam", opts.pop("lam", DEFAULT_LAM[name]))
+    lam_start = _positive("lam_start", opts.pop("lam_start", DEFAULT_LAM_START.get(name, lam_end)))
     state = {"lam": lam_start}
     if name == "sigreg":
         reg_mod = SIGReg(**opts)
@@ -578,9 +594,12 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
         def reg(h, h_next):
             return reg_mod.to(h.device)((h, h_next))
     else:
-        cw = float(opts.get("cov_weight", 1.0))
+        cw = _positive("cov_weight", opts.get("cov_weight", 1.0), zero=True)
 
         def reg(h, h_next):
+            if h.shape != h_next.shape:   # (8, 1) against (8, 3) broadcast (session 36)
+                raise ValueError(f"VICReg: the two views must have one shape, got "
+                                 f"{tuple(h.shape)} and {tuple(h_next.shape)}")
             return 0.5 * (vicreg(h, cov_weight=cw) + vicreg(h_next, cov_weight=cw))
 
     def loss_lejepa(h, h_next):
@@ -593,6 +612,8 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
 
     def set_progress(frac: float) -> None:
         """Geometric ramp of the weight from ``lam_start`` (frac 0) to ``lam`` (frac 1)."""
+        if not math.isfinite(frac):      # NaN made the weight, and the loss, NaN (s36)
+            raise ValueError(f"set_progress needs a finite fraction, got {frac!r}")
         state["lam"] = lam_start * (lam_end / lam_start) ** min(max(frac, 0.0), 1.0)
     loss_lejepa.set_progress = set_progress
     # the random generators the loss draws from (fit_encoder's checkpoint saves their state)

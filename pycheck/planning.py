@@ -21,11 +21,18 @@ from scipy.spatial import cKDTree
 
 def sample_pairs(z_bank: np.ndarray, k: int, rng: np.random.Generator,
                  min_dist: float = 1.0) -> np.ndarray:
-    """Draw ``k`` distinct random (start, goal) index pairs with ``||z_g - z_s|| >= min_dist``.
+    """Draw ``k`` random (start, goal) index pairs with ``||z_g - z_s|| >= min_dist``,
+    independently (a pair may repeat in a small bank; it said "distinct" until session 36).
 
     Returns an int array of shape ``(k, 2)``. The distance floor keeps the normalising
-    length away from 0, where retrieval jitter would dominate the ratio.
+    length away from 0, where retrieval jitter would dominate the ratio; it must be > 0, so
+    that a start is never its own goal (``plan_cost`` is then 0 / 0).
     """
+    if not min_dist > 0:
+        raise ValueError(f"min_dist must be > 0 (a start at its own goal has no cost ratio), "
+                         f"got {min_dist!r}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
     z_bank = np.asarray(z_bank, dtype=np.float64)
     pairs = []
     for _ in range(1000):  # rejection sampling; a bank of normal samples accepts most pairs

@@ -48,14 +48,31 @@ def sfa_readout(phi, phi_next, n: int, *, ridge: float = 1e-6):
     """
     phi = np.asarray(phi, dtype=np.float64)
     phi_next = np.asarray(phi_next, dtype=np.float64)
-    if phi.ndim != 2 or phi.shape != phi_next.shape:
-        raise ValueError(f"phi and phi_next must be 2D of one shape, got {phi.shape} and "
-                         f"{phi_next.shape}")
+    _check_features(phi, phi_next)
     k = phi.shape[1]
     both = np.concatenate([phi, phi_next])
     diff = phi_next - phi
     return sfa_from_moments(both.mean(0), np.cov(both, rowvar=False).reshape(k, k),
                             diff.T @ diff / diff.shape[0], n, ridge=ridge)
+
+
+def _check_features(phi: np.ndarray, phi_next: np.ndarray) -> None:
+    """Two 2-D arrays of one shape, finite (a NaN reached LAPACK as "eigenvalues did not
+    converge"; session 36)."""
+    if phi.ndim != 2 or phi.shape != phi_next.shape:
+        raise ValueError(f"phi and phi_next must be 2D of one shape, got {phi.shape} and "
+                         f"{phi_next.shape}")
+    for name, a in (("phi", phi), ("phi_next", phi_next)):
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} contains NaN or inf ({int((~np.isfinite(a)).sum())} "
+                             "entries)")
+
+
+def _check_count(name: str, v) -> int:
+    """``v`` as a positive int; a float, bool or string is refused (``n=2.5`` was accepted)."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    return int(v)
 
 
 def sfa_from_moments(mean, c, c_dot, n: int | None, *, ridge: float = 1e-6):
@@ -64,6 +81,10 @@ def sfa_from_moments(mean, c, c_dot, n: int | None, *, ridge: float = 1e-6):
     many to hold at once. Returns ``(mean, W, slowness)`` as :func:`sfa_readout`;
     ``n=None`` returns every direction the ridge keeps (the full generalised eigenbasis)."""
     c, c_dot = np.asarray(c, dtype=np.float64), np.asarray(c_dot, dtype=np.float64)
+    if not (np.isfinite(c).all() and np.isfinite(c_dot).all()):
+        raise ValueError("the moments contain NaN or inf")
+    if n is not None:
+        n = _check_count("n", n)
     if n is not None and not 1 <= n <= c.shape[0]:
         raise ValueError(f"n must lie in [1, {c.shape[0]}], got {n}")
     if not ridge >= 0:
@@ -99,6 +120,8 @@ def sfa_excess_independent(rho: float, rho_junk, n_pairs: int) -> float:
     Monte Carlo in ``tests/test_sfa_floor.py`` and ``scripts/sfa_variance_floor.py``.
     """
     rj = np.asarray(rho_junk, dtype=np.float64).reshape(-1)
+    if not np.isfinite(rj).all():      # NaN passed the range test below (session 36)
+        raise ValueError(f"the junk autocorrelations must be finite, got {rho_junk!r}")
     if not 0 < rho < 1:
         raise ValueError(f"rho must lie in (0, 1), got {rho}")
     if n_pairs < 1:
@@ -133,8 +156,9 @@ def sfa_excess_delta(phi, phi_next, n: int, n_pairs: int, *, ridge: float = 1e-9
     if phi.ndim != 2 or phi.shape != phi_next.shape:
         raise ValueError(f"phi and phi_next must be 2D of one shape, got {phi.shape} and "
                          f"{phi_next.shape}")
-    if n_pairs < 1 or n < 1:
-        raise ValueError(f"n and n_pairs must be >= 1, got {n} and {n_pairs}")
+    n, n_pairs = _check_count("n", n), _check_count("n_pairs", n_pairs)
+    chunk = _check_count("chunk", chunk)   # a negative chunk skipped the loop: 0.0 (s36)
+    _check_features(phi, phi_next)
     k = phi.shape[1]
     both = np.concatenate([phi, phi_next])
     diff = phi_next - phi

@@ -80,7 +80,13 @@ def basis(z: np.ndarray, alphas: np.ndarray) -> np.ndarray:
     -------
     Phi : ndarray, shape (N, M)
     """
-    z = np.atleast_2d(np.asarray(z, dtype=float))
+    z = np.asarray(z, dtype=float)
+    alphas = np.asarray(alphas)
+    # (N, n) only: a 1-D z became one row (a product over the samples), and one column
+    # broadcast against n-variate indices (session 36)
+    if z.ndim != 2 or alphas.ndim != 2 or z.shape[1] != alphas.shape[1]:
+        raise ValueError(f"z must have shape (N, n) with n = {alphas.shape[-1]} (the "
+                         f"multi-indices' width), got {z.shape}")
     top = int(alphas.max(initial=0))
     # table[j, i, k] = He_k(z_ji) / sqrt(k!)
     table = hermite_e.hermevander(z, top) / np.sqrt(np.exp(gammaln(np.arange(top + 1) + 1)))
@@ -217,7 +223,13 @@ def t3_bound(eps: float, delta: float, n: int, rho: float) -> T3Bound:
        (Cauchy–Schwarz: ``|tr A| ≤ sqrt(n)‖A‖_F``). Hence ``E_nl ≤ B`` (and ``B ≥ 0``).
     3. ``D(h) = min_Q ‖W − Q‖_F² + E_nl`` (:func:`deviation_from_rotation`), and by L5
        ``min_Q ‖W − Q‖_F ≤ ‖WWᵀ − I‖_F = ‖Σ_h − I − N‖_F ≤ δ + ‖N‖_F ≤ δ + tr N ≤ δ + B``.
+    T3 needs ``0 < ρ < 1`` (else ``ValueError``: ρ = 1.2 gave a negative "bound", ρ = 0 a
+    bare ZeroDivisionError; session 36) and ``δ ≥ 0``.
     """
+    if not 0 < float(rho) < 1:
+        raise ValueError(f"T3's bound needs 0 < rho < 1, got {rho!r}")
+    if not delta >= 0:
+        raise ValueError(f"delta = ||Cov h - I||_F must be >= 0, got {delta!r}")
     B = (eps + 2 * (1 - rho) * math.sqrt(n) * delta) / (2 * rho * (1 - rho))
     return T3Bound(energy=B, deviation=B + (delta + B) * (delta + B))
 

@@ -206,3 +206,21 @@ def test_standardize_with_a_diagonal_transform_is_the_matrix_product_bit_for_bit
     assert torch.count_nonzero(m.transform) > dim      # a full ZCA matrix now
     xs = torch.randn(rows, dim, generator=gen, dtype=torch.float64) + offset
     assert torch.equal(m.standardize(xs), ((xs - m.mean) @ m.transform).float())
+
+
+def test_standardized_keeps_float64_whitening_through_dtype_conversions():
+    """Session 36: ``.float()`` rounded the stored 1e8 offset to float32 (0.12 off on
+    unit-variance outputs) and ``.double()`` / ``.half()`` raised a dtype mismatch."""
+    import torch
+
+    from pycheck.encoders import Standardized
+    from pycheck.train import embed, make_encoder
+    x = torch.randn(200, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 1e8
+    for kind in ("diag", "zca"):
+        m = Standardized.fit(make_encoder("residual-mlp", 2, 2), x, kind)
+        ref = embed(m, x)
+        assert (embed(m.float(), x) == ref).all() and m.mean.dtype == torch.float64
+        m.double()
+        assert m(x).dtype == torch.float64 and m.transform.dtype == torch.float64
+        assert abs(embed(m, x) - ref).max() < 1e-5       # float64 layers: float32 rounding
+        assert m.half()(x).dtype == torch.float16

@@ -44,3 +44,35 @@ def test_metric_input_errors():
         linear_r2(np.zeros((10, 2)), np.zeros((11, 2)))
     with pytest.raises(ValueError, match="same dimension"):
         deviation_from_rotation(np.zeros((10, 2)), np.zeros((10, 3)))
+
+
+def test_refusals_found_in_session_36():
+    """Each was accepted with a wrong or meaningless answer, or failed with an unhelpful
+    error: h_next of another width (broadcast), rho outside (0, 1) in T3's bound, a 1-D or
+    narrow z in the Hermite basis, NaN features and a fractional n in SFA, a negative chunk
+    in sfa_excess_delta (returned 0.0), a NaN junk autocorrelation."""
+    import numpy as np
+    import pytest
+
+    from pycheck import sfa, theory
+    from pycheck.metrics import t3_quantities
+    z = np.random.default_rng(0).standard_normal((500, 3))
+    with pytest.raises(ValueError, match="one shape"):
+        t3_quantities(z, z[:, :1], z, 0.5)
+    for rho in (1.2, -0.3, 0.0, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="0 < rho < 1"):
+            theory.t3_bound(0.1, 0.1, 2, rho)
+    h = theory.random_encoder(np.random.default_rng(1), 2, 2)
+    for bad in (np.zeros(5), np.zeros((5, 1))):
+        with pytest.raises(ValueError, match=r"shape \(N, n\) with n = 2"):
+            h(bad)
+    nan = z.copy()
+    nan[3, 1] = np.nan
+    with pytest.raises(ValueError, match="phi contains NaN"):
+        sfa.sfa_readout(nan, z, 2)
+    with pytest.raises(ValueError, match="n must be an integer"):
+        sfa.sfa_readout(z, z + 0.1, 2.5)
+    with pytest.raises(ValueError, match="chunk must be an integer"):
+        sfa.sfa_excess_delta(z, z + 0.1, 1, 500, chunk=-1)
+    with pytest.raises(ValueError, match="finite"):
+        sfa.sfa_excess_independent(0.9, [np.nan], 100)

@@ -39,8 +39,34 @@ def test_infonce_closed_form_over_sigma(sigma):
 
 
 def test_infonce_sigma_must_be_positive():
-    with pytest.raises(ValueError, match=r"sigma must be > 0, got 0\.0"):
+    with pytest.raises(ValueError, match=r"sigma must be a finite number > 0, got 0"):
         O.make_objective("infonce", sigma=0)
+
+
+@pytest.mark.parametrize("name, opts, match", [
+    ("infonce", {"sigma": float("inf")}, "sigma must be a finite number > 0"),
+    ("vicreg", {"lam": float("inf")}, "lam must be a finite number > 0"),
+    ("vicreg", {"cov_weight": float("nan")}, "cov_weight must be a finite number >= 0"),
+    ("vicreg", {"cov_weight": -1}, "cov_weight must be a finite number >= 0"),
+    ("sigreg", {"t_max": float("inf")}, "finite t_max > 0"),
+    ("sigreg", {"num_knots": 17.0}, "integers num_knots >= 2"),
+    ("sigreg", {"num_slices": 2.5}, "integers num_knots >= 2"),
+])
+def test_options_that_made_the_loss_inf_nan_or_constant_are_refused(name, opts, match):
+    """Session 36: each was accepted and gave an inf, NaN or constant loss, or failed inside
+    torch with a TypeError."""
+    with pytest.raises(ValueError, match=match):
+        O.make_objective(name, **opts)
+
+
+def test_vicreg_refuses_a_batch_of_one_and_views_of_two_shapes():
+    """Session 36: a batch of 1 gave NaN, an (8, 1) view beside an (8, 3) one a finite loss."""
+    with pytest.raises(ValueError, match="B >= 2"):
+        O.vicreg(torch.randn(1, 3))
+    with pytest.raises(ValueError, match="one shape"):
+        O.make_objective("vicreg")(torch.randn(8, 3), torch.randn(8, 1))
+    with pytest.raises(ValueError, match="finite fraction"):
+        O.make_objective("vicreg").set_progress(float("nan"))
 
 
 def test_vicreg_default_covariance_weight_is_one():
@@ -63,7 +89,8 @@ def test_alignment_of_stacked_views_sums_the_last_axis():
                                     dict(t_max=-1.0)])
 def test_sigreg_refuses_degenerate_settings(kwargs):
     with pytest.raises(ValueError,
-                       match=r"^SIGReg needs num_knots >= 2, num_slices >= 1, t_max > 0$"):
+                       match=r"^SIGReg needs integers num_knots >= 2, num_slices >= 1 and "
+                             r"seed, and a finite t_max > 0; got "):
         O.SIGReg(**kwargs)
 
 
@@ -100,9 +127,9 @@ def test_sigreg_objective_is_sigreg_over_both_views():
     assert loss.item() == pytest.approx(align + 2.0 * want, rel=1e-12)
 
 
-@pytest.mark.parametrize("lam, lam_start", [(0.0, 1.0), (1.0, 0.0)])
-def test_lejepa_weights_must_be_positive_each(lam, lam_start):
-    with pytest.raises(ValueError, match=rf"lam and lam_start must be > 0, got {lam}, {lam_start}"):
+@pytest.mark.parametrize("lam, lam_start, which", [(0.0, 1.0, "lam"), (1.0, 0.0, "lam_start")])
+def test_lejepa_weights_must_be_positive_each(lam, lam_start, which):
+    with pytest.raises(ValueError, match=rf"^{which} must be a finite number > 0, got 0\.0$"):
         O.make_objective("vicreg", lam=lam, lam_start=lam_start)
 
 

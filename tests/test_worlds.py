@@ -85,3 +85,20 @@ def test_bad_arguments_are_refused(bad):
         worlds.gaussian_ou_pairs(kw["n"], kw["dim"], kw["rho"], np.random.default_rng(0))
     with pytest.raises(ValueError):
         worlds.gennorm_pairs(10, 2, -1.0, 0.5, np.random.default_rng(0))
+
+
+def test_counts_must_be_integers_and_plans_need_distinct_ends():
+    """Session 36: 10.0 samples, True, horizon 0 or 2.5 passed the checks and failed in
+    NumPy (or divided by zero); sample_pairs with min_dist 0 could pair a start with itself."""
+    from pycheck import planning
+    rng = np.random.default_rng(0)
+    for args in [(10.0, 2, 0.5), (10, 2.0, 0.5), (True, 1, 0.5)]:
+        with pytest.raises(ValueError, match="must be a positive integer"):
+            worlds.gaussian_ou_pairs(*args, rng)
+    for horizon in (0, 2.5):
+        with pytest.raises(ValueError, match="horizon must be a positive integer"):
+            worlds.trajectory_pairs(10, 2, rng, horizon=horizon)
+    with pytest.raises(ValueError, match="min_dist must be > 0"):
+        planning.sample_pairs(rng.standard_normal((4, 2)), 3, rng, min_dist=0)
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        planning.sample_pairs(rng.standard_normal((4, 2)), 0, rng)
