@@ -234,6 +234,10 @@ class RealNVPEncoder(nn.Module):
         super().__init__()
         if dim < 2:
             raise ValueError(f"RealNVPEncoder needs dim >= 2, got {dim}")
+        if n_layers < 1 or hidden < 1 or not 0 < max_log_scale < math.inf:
+            # hidden = 0 built zero-width layers, max_log_scale = 0 a "math domain error" (s36)
+            raise ValueError(f"RealNVPEncoder needs n_layers >= 1, hidden >= 1 and a finite "
+                             f"max_log_scale > 0, got {n_layers}, {hidden}, {max_log_scale}")
         self.dim = dim
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)

@@ -11,6 +11,9 @@ from scipy.linalg import orthogonal_procrustes
 
 
 def _pair(a, b, names=("h", "z")) -> tuple[np.ndarray, np.ndarray]:
+    for name, v in zip(names, (a, b)):
+        if np.iscomplexobj(v):       # float64 dropped the imaginary part with a warning (s36)
+            raise ValueError(f"{name} must be real, got a complex array")
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
         raise ValueError(f"{names[0]} and {names[1]} must be 2D with the same number of rows, "
@@ -99,5 +102,7 @@ def t3_quantities(h, h_next, z, rho: float) -> dict:
 def r2_summary(values) -> str:
     """``mean ± std`` with enough digits to tell 0.9999 from 0.99999."""
     v = np.asarray(values, dtype=float)
+    if v.size == 0:                  # "nan ± nan" with RuntimeWarnings (session 36)
+        raise ValueError("r2_summary needs at least one value")
     sd = float(v.std(ddof=1)) if v.size > 1 else math.nan
     return f"{v.mean():.6f} ± {sd:.1e}"

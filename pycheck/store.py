@@ -30,7 +30,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temp file + rename); create parent folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise _naming(err, path) from None
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
         with os.fdopen(fd, "wb") as f:
@@ -38,10 +41,18 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno is not None:
+            raise _naming(err, path) from None
         raise
     return path
+
+
+def _naming(err: OSError, path: Path) -> OSError:
+    """``err`` naming the file the user asked for, not the temporary one beside it (a
+    read-only folder gave "runs/.config.json.bouud4aq.tmp: Permission denied"; s36)."""
+    return type(err)(err.errno, err.strerror, str(path))
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -45,6 +45,8 @@ __all__ = [
 # ---------------------------------------------------------------- Hermite basis (L2, L3)
 def hermite(k: int, x: np.ndarray) -> np.ndarray:
     """Probabilists' Hermite polynomial ``He_k`` evaluated at ``x`` (any shape)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise ValueError(f"the degree k must be an integer >= 0, got {k!r}")
     return hermite_e.hermeval(np.asarray(x, dtype=float), np.eye(k + 1)[k])
 
 

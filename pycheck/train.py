@@ -1311,6 +1311,9 @@ def embed(encoder: nn.Module, x, batch_size: int = 8192) -> np.ndarray:
     A :class:`Standardized` encoder receives float64 input (it standardises in float64
     before casting, so a large offset in ``x`` survives); any other module gets float32.
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:       # 0 and -1 failed inside range() / torch.cat (s36)
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     xt = _as_tensor("x", x)
     width = getattr(encoder, "mean", None)   # a Standardized model knows its input width
     if isinstance(width, torch.Tensor) and width.shape[-1] != xt.shape[1]:

@@ -76,3 +76,30 @@ def test_refusals_found_in_session_36():
         sfa.sfa_excess_delta(z, z + 0.1, 1, 500, chunk=-1)
     with pytest.raises(ValueError, match="finite"):
         sfa.sfa_excess_independent(0.9, [np.nan], 100)
+
+
+def test_more_refusals_found_in_session_36():
+    """Unhelpful errors or silent results on edge arguments: embed's batch_size 0 / -1,
+    RealNVPEncoder's hidden 0 and max_log_scale 0, hermite's negative degree, complex input to
+    the metrics (imaginary part dropped), r2_summary of nothing ("nan ± nan")."""
+    import numpy as np
+    import pytest
+
+    from pycheck import theory
+    from pycheck.encoders import RealNVPEncoder
+    from pycheck.metrics import linear_r2, r2_summary
+    from pycheck.train import embed, make_encoder
+    enc = make_encoder("residual-mlp", 2, 2)
+    for b in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            embed(enc, np.zeros((4, 2)), batch_size=b)
+    for kw in ({"hidden": 0}, {"max_log_scale": 0.0}, {"n_layers": 0}):
+        with pytest.raises(ValueError, match="RealNVPEncoder needs n_layers >= 1"):
+            RealNVPEncoder(2, **kw)
+    with pytest.raises(ValueError, match="integer >= 0"):
+        theory.hermite(-1, np.zeros(3))
+    z = np.random.default_rng(0).standard_normal((50, 2))
+    with pytest.raises(ValueError, match="h must be real"):
+        linear_r2(z + 1j * z, z)
+    with pytest.raises(ValueError, match="at least one value"):
+        r2_summary([])

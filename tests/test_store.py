@@ -205,3 +205,19 @@ def test_line_progress_prints_lines_only_in_a_log(capsys):
     off.close()
     LineProgress(3, "job", every=0.0).close()      # nothing done: no line
     assert capsys.readouterr().err == ""
+
+
+def test_a_write_failure_names_the_file_asked_for(tmp_path):
+    """Session 36: a read-only folder gave "runs/.config.json.XXXX.tmp: Permission denied",
+    the temporary file's name. Needs a user without CAP_DAC_OVERRIDE to see the refusal, so
+    a full disk is simulated instead: os.fsync raising ENOSPC."""
+    import errno
+    from unittest import mock
+
+    from pycheck.store import atomic_write_bytes
+    target = tmp_path / "config.json"
+    with mock.patch("os.fsync", side_effect=OSError(errno.ENOSPC, "No space left on device")):
+        with pytest.raises(OSError) as info:
+            atomic_write_bytes(target, b"{}")
+    assert info.value.filename == str(target) and info.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []            # the temporary file is gone too
