@@ -16,7 +16,8 @@ Hermite basis function ``He_α/sqrt(α!)`` is an eigenfunction of the step with 
     iff ``g > 0``. *If*: by (b). *Only if* (``n ≥ 2``): with ``i₊ = argmax``, ``i₋ = argmin``
     (distinct unless all ``ρ_i`` are equal, when ``g = ρ(1 − ρ) > 0``), replace ``z_{i₋}`` by
     ``He_2(z_{i₊})/√2`` in the identity; the result is whitened (orthonormal basis functions)
-    and has ``L = 2 Σ_i (1 − ρ_i) − 2g ≤`` every rotation's value, so when ``g ≤ 0`` a
+    and has ``L = 2 Σ_i (1 − ρ_i) + 2g`` (the swapped term's weight goes from ``ρ_{i₋}`` to
+    ``ρ_{i₊}²``), ``≤`` every rotation's value when ``g ≤ 0``, so then a
     nonlinear whitened encoder is a minimiser too (strictly better when ``g < 0``).
     Example ``ρ = (0.9, 0.5)``: ``(z_1, He_2(z_1)/√2)`` has ``L = 0.2 + 0.38 = 0.58 < 1.2``.
 
