@@ -272,9 +272,13 @@ class CollectExecutor:
     def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done,
                 needs: dict[str, list[str]] | None = None) -> None:
         if todo:
+            # named, and what to do: `status` reports the runs last submitted, which need not
+            # be these (other seeds or another profile: it said "all runs are in"; s36)
+            some = ", ".join(todo[:3]) + (f" and {len(todo) - 3} more" if len(todo) > 3 else "")
             raise RunsPending(
-                f"{len(todo)} of {len(tasks)} runs are not in {store.dir} yet; see "
-                f"`pycheck status {store.out}`")
+                f"{len(todo)} of {len(tasks)} runs are not in {store.dir} yet ({some}); "
+                f"`pycheck status {store.out}` shows the runs last submitted, and this "
+                "command without --collect computes the missing ones")
 
 
 # ---------------------------------------------------------------- slurm

@@ -251,7 +251,8 @@ def test_collect_with_missing_runs_exits_1_and_status_of_a_plain_folder_exits_2(
     monkeypatch.setattr(twod, "run", lambda cfg, out, seeds: RunStore(out).run_many(
         {k: (nap, dict(seconds=0, tag=k)) for k in "ab"}))
     assert main(["reproduce", "twod", "--collect", "--out", str(tmp_path / "o")]) == 1
-    assert "1 of 2 runs are not in" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "1 of 2 runs are not in" in err and "(b)" in err and "without --collect" in err
     assert not RunStore(tmp_path / "o").has("b")
     (tmp_path / "elsewhere").mkdir()
     assert main(["status", str(tmp_path / "elsewhere")]) == 2
