@@ -187,7 +187,7 @@ def _check_scale(name: str, a: torch.Tensor, where: str = "") -> None:
                          "input")
 
 
-def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> None:
+def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> int:
     """Refuse, before any work, a user's encoder module that cannot train on ``x``: not an
     ``nn.Module``, no trainable parameters, or a forward pass on float32 rows (the training
     runs in float32) that fails or does not return one 2-D floating tensor with a row per
@@ -220,6 +220,7 @@ def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> None:
         raise ValueError(f"encoder {type(encoder).__name__} must map a batch of shape "
                          f"{tuple(rows.shape)} to one floating tensor of shape "
                          f"({rows.shape[0]}, k); got {got}")
+    return int(out.shape[1])
 
 
 def _warn_rank(x: Tensor, dim_out: int) -> None:
@@ -464,8 +465,10 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if isinstance(encoder, str) and encoder not in ENCODERS:
         raise ValueError(f"unknown encoder {encoder!r}; valid: {', '.join(ENCODERS)} "
                          "or an nn.Module")
+    # the embedding's width: a user's module sets its own (dim_out is then only a hint)
+    width = dim_out or d
     if not isinstance(encoder, str):
-        _check_encoder_module(encoder, xt, dev)
+        width = _check_encoder_module(encoder, xt, dev)
     if objective == "sigreg":
         options.setdefault("seed", seed)
         options.setdefault("num_slices", default_num_slices(dim_out or d))
@@ -508,14 +511,14 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if whiten is None:
         whiten = default_whiten(encoder)
     tr, ho = _split(n_pairs, holdout, gen)
-    if ho.numel() and ho.numel() <= (dim_out or d):
-        # the held-out criteria whiten a (dim_out)-wide embedding of these pairs: with no
+    if ho.numel() and ho.numel() <= width:
+        # the held-out criteria whiten a (width)-wide embedding of these pairs: with no
         # more pairs than outputs it was NaN, and checkpoint, read-out and lam choices were
         # silently skipped (64 channels, 300 pairs; session 36)
         raise ValueError(f"holdout = {holdout} holds out {ho.numel()} pairs, too few to "
-                         f"judge a {dim_out or d}-wide embedding (needs more than "
-                         f"{dim_out or d}); pass more pairs, a larger holdout, a smaller "
-                         "dim_out, or holdout=0 (no held-out selection)")
+                         f"judge a {width}-wide embedding (needs more than {width}); pass "
+                         "more pairs, a larger holdout, a smaller dim_out, or holdout=0 (no "
+                         "held-out selection)")
     if whiten != "none":
         # on the rows the whitening is fitted on: a column constant there alone (a rare
         # nonzero value that fell into the held-out share) was divided by a zero spread

@@ -382,6 +382,9 @@ def test_fit_encoder_refusals_found_in_session_36():
     with pytest.raises(ValueError, match="holds out 30 pairs, too few to judge a 40-wide"):
         fit_encoder(wide, wide + 0.1, steps=1, progress=False)
     fit_encoder(wide, wide + 0.1, steps=1, progress=False, holdout=0)   # no selection: fine
+    # a user's module sets the width: 3 outputs from the 40 columns are judged on 30 pairs
+    fit_encoder(wide, wide + 0.1, "vicreg", encoder=torch.nn.Linear(40, 3), steps=1,
+                progress=False)
     gen = torch.Generator().manual_seed(0)               # fit_encoder's split of seed 0
     held = torch.randperm(300, generator=gen)[:30]
     rare = np.c_[x, np.zeros(300)]
