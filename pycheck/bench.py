@@ -433,7 +433,10 @@ def _print(res: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from .cli import path_arg
-    p = argparse.ArgumentParser(prog="pycheck bench", description=__doc__.split("\n\n")[0])
+    class OneLine(argparse.ArgumentParser):
+        def error(self, message):   # one line and exit 2, as the rest of the CLI (s36)
+            self.exit(2, f"pycheck bench: error: {message}\n")
+    p = OneLine(prog="pycheck bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--dims", type=int, nargs="+", default=[8, 64, 256])
     p.add_argument("--batch", type=int, default=512, help="pairs per training step")
     p.add_argument("--sigreg-batches", type=int, nargs="+", default=[256, 512, 1024, 2048],
@@ -458,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--threads must be >= 1, got {args.threads}")
     if args.json and (Path(args.json).is_dir() or not Path(args.json).parent.is_dir()):
         p.error(f"--json: {args.json} is a folder or its folder does not exist")
+    if args.json and not os.access(Path(args.json).parent, os.W_OK | os.X_OK):
+        # found only when the results were written, after the whole bench (session 36)
+        p.error(f"--json: folder {Path(args.json).parent} is not writable")
     if args.cpu_clock and args.threads != 1:
         p.error("--cpu-clock needs --threads 1 (other threads' work is not on this clock)")
     if args.threads:

@@ -297,8 +297,12 @@ def cmd_reproduce(m: Manifest, args) -> int:
     except FolderBusy as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:
+        _remove_unused_folder(made, out)
         remove_empty_folders(made)     # refused input leaves nothing behind
-        raise UsageError(f"{args.name}: {exc}") from None
+        msg = str(exc)
+        # the experiments name themselves in some messages ("control: control: ...")
+        raise UsageError(msg if msg.startswith(f"{args.name}") else f"{args.name}: {msg}") \
+            from None
     except experiments.ExperimentFailed as exc:
         print(f"pycheck: {args.name} FAILED: {exc}", file=sys.stderr)
         return EXIT_FAIL
@@ -314,6 +318,26 @@ def cmd_reproduce(m: Manifest, args) -> int:
     if summary:
         print(json.dumps(summary, indent=2, default=str))
     return 0
+
+
+def _remove_unused_folder(made: list, out: Path) -> None:
+    """After a refusal: the output folder, if this command created it and no run finished in
+    it, goes whole. The experiments refuse a bad setting when its first run starts, after
+    the run plan (``jobs/plan.json``) and that run's task record were written, and those
+    files had kept the folder (and `pycheck status` then reported every run failed; s36)."""
+    import shutil
+    if out.resolve() not in {Path(p).resolve() for p in made} or not out.is_dir():
+        return
+    runs = out / "runs"
+    if runs.is_dir() and any(p.name != "config.json" for p in runs.rglob("*.json")):
+        return
+    from .executors import read_plan
+    try:
+        if (read_plan(out) or {}).get("jobs"):
+            return                   # SLURM jobs were submitted before the refusal: they
+    except ValueError:               # will write here, and status must find their plan
+        return
+    shutil.rmtree(out, ignore_errors=True)
 
 
 SLURM_FLAGS = ("partition", "gpus_per_run", "cpus_per_run", "mem", "time",

@@ -245,3 +245,41 @@ def test_an_ascii_terminal_and_a_json_symlink(tmp_path, monkeypatch):
     link.symlink_to(target)
     assert main(["verify", "L1", "--json", str(link)]) == 0
     assert link.is_symlink() and json.loads(target.read_text())["ids"]["L1"]
+
+
+@pytest.mark.parametrize("name, old, new, message", [
+    ("twod", "rho = 0.5\n", "rho = 1.5\n", "twod: rho must lie in (0, 1), got 1.5"),
+    ("scaling", "n_train = 20000\n", "n_train = 0\n", "must be a positive integer"),
+])
+def test_a_setting_refused_when_its_first_run_starts_leaves_no_folder(
+        tmp_path, capsys, name, old, new, message):
+    """Session 36: the run plan and the first run's task record were written before the
+    experiment refused the setting, and kept the new --out folder (status then reported
+    every run failed)."""
+    import shutil
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    shutil.copy(root / "theorems.toml", tmp_path / "theorems.toml")
+    shutil.copytree(root / "experiments", tmp_path / "experiments")
+    cfg = tmp_path / "experiments" / f"{name}.toml"
+    cfg.write_text(cfg.read_text().replace(old, new, 1))
+    out = tmp_path / "results" / "new"
+    rc = main(["--manifest", str(tmp_path / "theorems.toml"), "reproduce", name,
+               "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and err.count(f"{name}: ") == 1 and not out.exists()
+
+
+def test_bound_refuses_a_family_level_outside_0_1(tmp_path):
+    """Session 36: family_alpha 0 gave an infinite tolerance, 5 a NaN one, and "0
+    violations" either way."""
+    import shutil
+    from pathlib import Path
+
+    from pycheck.experiments import bound
+    root = Path(__file__).resolve().parents[1]
+    shutil.copytree(root / "results" / "twod", tmp_path / "twod")
+    for alpha in (0, 5, True):
+        with pytest.raises(ValueError, match="family_alpha must lie in"):
+            bound.run(dict(sources=["twod"], family_alpha=alpha, profile="quick"),
+                      tmp_path / "bound", [0])

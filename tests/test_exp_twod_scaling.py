@@ -140,7 +140,9 @@ def test_bench_rejects_bad_input(argv, capsys):
     """Refused before any timing (an infinite --parallel-seconds would never end)."""
     with pytest.raises(SystemExit) as e:
         bench.main(argv)
-    assert e.value.code == 2 and "must be" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "must be" in err
+    assert len(err.strip().splitlines()) == 1       # no usage block first (session 36)
 
 
 def test_bench_rejects_empty_json_path(capsys):
@@ -239,3 +241,16 @@ def test_twod_seed_subsets_and_order_reuse_every_stored_run(tmp_path):
     s3 = twod.run(cfg, tmp_path, [0, 1])
     assert (s3["runs_computed"], s3["runs_reused"]) == (0, 2) and s3["rows"] == s1["rows"]
     assert not (tmp_path / "runs" / "replaced").exists()
+
+
+def test_bench_refuses_an_unwritable_json_folder_before_timing(tmp_path, capsys, monkeypatch):
+    """Session 36: a read-only folder was found only when the results were written, after
+    the whole bench. (root ignores permission bits, so os.access is made to say no.)"""
+    import os
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: False if str(p) == str(tmp_path)
+                        else real(p, mode, *a, **k))
+    monkeypatch.setattr(bench, "run", lambda *a, **k: pytest.fail("timed"))
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--json", str(tmp_path / "b.json")])
+    assert e.value.code == 2 and "is not writable" in capsys.readouterr().err

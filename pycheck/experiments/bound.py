@@ -154,7 +154,11 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                          + "; run the source experiments first")
     scope = [r for r in rows if r["in_scope"]]
     outside = [r for r in rows if not r["in_scope"]]
-    z_tol = float(norm.isf(float(cfg.get("family_alpha", 0.05)) / max(1, len(scope))))
+    alpha = cfg.get("family_alpha", 0.05)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        # 0 gave an infinite tolerance and 5 a NaN one: "0 violations" either way (s36)
+        raise ValueError(f"bound: family_alpha must lie in (0, 1), got {alpha!r}")
+    z_tol = float(norm.isf(float(alpha) / max(1, len(scope))))
     for r in rows:
         r["slack"] = r["bound"] - r["D"]
         r["exceeds_point_bound"] = r["D"] > r["bound"]
