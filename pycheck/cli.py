@@ -526,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
                 and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
+    args = None
     try:
         # bench forwards its arguments (options included) to pycheck.bench's own parser
         args, unknown = parser.parse_known_args(argv)
@@ -558,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pycheck: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        verb = getattr(locals().get("args"), "verb", None)
+        verb = getattr(args, "verb", None)
         # only reproduce and fit keep finished work and resume (verify said so too; s36)
         print("pycheck: interrupted" + (" (finished results are kept; rerun to resume)"
                                         if verb in ("reproduce", "fit") else ""),

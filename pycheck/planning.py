@@ -18,6 +18,8 @@ import numpy as np
 from scipy import stats
 from scipy.spatial import cKDTree
 
+from .validate import check_int
+
 
 def sample_pairs(z_bank: np.ndarray, k: int, rng: np.random.Generator,
                  min_dist: float = 1.0) -> np.ndarray:
@@ -31,8 +33,7 @@ def sample_pairs(z_bank: np.ndarray, k: int, rng: np.random.Generator,
     if not min_dist > 0:
         raise ValueError(f"min_dist must be > 0 (a start at its own goal has no cost ratio), "
                          f"got {min_dist!r}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    check_int("k", k)
     z_bank = np.asarray(z_bank, dtype=np.float64)
     pairs = []
     for _ in range(1000):  # rejection sampling; a bank of normal samples accepts most pairs

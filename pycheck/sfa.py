@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import eigh
 
+from .validate import check_int
+
 
 def sfa_readout(phi, phi_next, n: int, *, ridge: float = 1e-6):
     """Fit the whitened, alignment-minimising linear read-out of features ``phi``.
@@ -68,13 +70,6 @@ def _check_features(phi: np.ndarray, phi_next: np.ndarray) -> None:
                              "entries)")
 
 
-def _check_count(name: str, v) -> int:
-    """``v`` as a positive int; a float, bool or string is refused (``n=2.5`` was accepted)."""
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    return int(v)
-
-
 def sfa_from_moments(mean, c, c_dot, n: int | None, *, ridge: float = 1e-6):
     """:func:`sfa_readout` from the features' moments: ``mean`` (k,), covariance ``c`` and
     ``c_dot = E[(φ' - φ)(φ' - φ)ᵀ]`` (k, k), e.g. accumulated over chunks of pairs too
@@ -84,7 +79,7 @@ def sfa_from_moments(mean, c, c_dot, n: int | None, *, ridge: float = 1e-6):
     if not (np.isfinite(c).all() and np.isfinite(c_dot).all()):
         raise ValueError("the moments contain NaN or inf")
     if n is not None:
-        n = _check_count("n", n)
+        n = check_int("n", n)      # n = 2.5 was accepted (session 36)
     if n is not None and not 1 <= n <= c.shape[0]:
         raise ValueError(f"n must lie in [1, {c.shape[0]}], got {n}")
     if not ridge >= 0:
@@ -156,8 +151,8 @@ def sfa_excess_delta(phi, phi_next, n: int, n_pairs: int, *, ridge: float = 1e-9
     if phi.ndim != 2 or phi.shape != phi_next.shape:
         raise ValueError(f"phi and phi_next must be 2D of one shape, got {phi.shape} and "
                          f"{phi_next.shape}")
-    n, n_pairs = _check_count("n", n), _check_count("n_pairs", n_pairs)
-    chunk = _check_count("chunk", chunk)   # a negative chunk skipped the loop: 0.0 (s36)
+    n, n_pairs = check_int("n", n), check_int("n_pairs", n_pairs)
+    chunk = check_int("chunk", chunk)   # a negative chunk skipped the loop: 0.0 (s36)
     _check_features(phi, phi_next)
     k = phi.shape[1]
     both = np.concatenate([phi, phi_next])

@@ -32,6 +32,8 @@ from scipy.linalg import orthogonal_procrustes
 from scipy.special import gammaln
 from scipy.stats import ortho_group
 
+from .validate import check_int
+
 __all__ = [
     "hermite", "multi_indices", "basis", "gauss_hermite", "PolyEncoder",
     "mean", "covariance", "linear_block", "chaos_energies", "nonlinear_energy",
@@ -45,8 +47,7 @@ __all__ = [
 # ---------------------------------------------------------------- Hermite basis (L2, L3)
 def hermite(k: int, x: np.ndarray) -> np.ndarray:
     """Probabilists' Hermite polynomial ``He_k`` evaluated at ``x`` (any shape)."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-        raise ValueError(f"the degree k must be an integer >= 0, got {k!r}")
+    check_int("the degree k", k, low=0)
     return hermite_e.hermeval(np.asarray(x, dtype=float), np.eye(k + 1)[k])
 
 

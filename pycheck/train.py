@@ -65,6 +65,7 @@ from .encoders import (MLPEncoder, OutputWhitened, RealNVPEncoder, ResidualMLPEn
 from .objectives import (DEFAULT_LAM, OBJECTIVES, SIGReg, infonce_per_pair, make_objective,
                          mean_variance)
 from .sfa import sfa_readout
+from .validate import check_int
 
 
 class TrainingDiverged(RuntimeError):
@@ -159,12 +160,6 @@ def _as_tensor(name: str, a) -> torch.Tensor:
     return torch.from_numpy(a)
 
 
-def _check_int(name: str, v, low: int, high: int = 2**63 - 1) -> int:
-    """``v`` as an int in ``[low, high]``; a float, bool or string is refused (``3.0`` steps
-    is more likely a mistake than an intent, and ``inf`` has no integer value)."""
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not low <= v <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {v!r}")
-    return int(v)
 
 
 def _check_scale(name: str, a: torch.Tensor, where: str = "") -> None:
@@ -443,11 +438,11 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if objective not in OBJECTIVES + ("whitened",):
         raise ValueError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}, "
                          "whitened")
-    steps = _check_int("steps", steps, 1)
-    batch_size = _check_int("batch_size", batch_size, 2)
-    seed = _check_int("seed", seed, 0)  # torch generators take 64-bit seeds
+    steps = check_int("steps", steps, 1)
+    batch_size = check_int("batch_size", batch_size, 2)
+    seed = check_int("seed", seed, 0)  # torch generators take 64-bit seeds
     if dim_out is not None:
-        dim_out = _check_int("dim_out", dim_out, 1)
+        dim_out = check_int("dim_out", dim_out, 1)
     dev = _device(device)
     if sampler is not None and not callable(sampler):
         raise ValueError(f"sampler must be a callable batch -> (x, x_next), got "
@@ -1314,9 +1309,7 @@ def embed(encoder: nn.Module, x, batch_size: int = 8192) -> np.ndarray:
     A :class:`Standardized` encoder receives float64 input (it standardises in float64
     before casting, so a large offset in ``x`` survives); any other module gets float32.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:       # 0 and -1 failed inside range() / torch.cat (s36)
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_int("batch_size", batch_size)   # 0 and -1 failed in range() / torch.cat (s36)
     xt = _as_tensor("x", x)
     width = getattr(encoder, "mean", None)   # a Standardized model knows its input width
     if isinstance(width, torch.Tensor) and width.shape[-1] != xt.shape[1]:

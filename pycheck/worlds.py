@@ -49,16 +49,13 @@ import numpy as np
 from scipy import special, stats
 from scipy.integrate import quad
 
-
-def _positive_int(name: str, v) -> None:
-    # an int, not 10.0 or True (they passed `int(v) == v`, then failed in NumPy; s36)
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
+from .validate import check_int
 
 
 def _check(n_samples: int, dim: int, rho: float | None = None) -> None:
-    _positive_int("n_samples", n_samples)
-    _positive_int("dim", dim)
+    # ints, not 10.0 or True (they passed `int(v) == v`, then failed in NumPy; s36)
+    check_int("n_samples", n_samples)
+    check_int("dim", dim)
     if rho is not None and not 0.0 < rho < 1.0:
         raise ValueError(f"rho must lie in (0, 1), got {rho!r}")
 
@@ -194,7 +191,7 @@ def trajectory_pairs(n_samples: int, dim: int, rng: np.random.Generator, *,
     ``policy`` keywords are passed to :func:`trajectory_rollouts`.
     """
     _check(n_samples, dim)
-    _positive_int("horizon", horizon)      # before the division (ZeroDivisionError at 0)
+    check_int("horizon", horizon)          # before the division (ZeroDivisionError at 0)
     roll = trajectory_rollouts(-(-n_samples // horizon), dim, rng, horizon=horizon, **policy)
     z, z_next = roll[:, :-1].reshape(-1, dim), roll[:, 1:].reshape(-1, dim)
     idx = rng.permutation(len(z))[:n_samples]

@@ -249,7 +249,7 @@ def test_an_ascii_terminal_and_a_json_symlink(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name, old, new, message", [
     ("twod", "rho = 0.5\n", "rho = 1.5\n", "twod: rho must lie in (0, 1), got 1.5"),
-    ("scaling", "n_train = 20000\n", "n_train = 0\n", "must be a positive integer"),
+    ("scaling", "n_train = 20000\n", "n_train = 0\n", "n_samples must be an integer in [1, 2^63), got 0"),
 ])
 def test_a_setting_refused_when_its_first_run_starts_leaves_no_folder(
         tmp_path, capsys, name, old, new, message):

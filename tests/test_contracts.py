@@ -116,8 +116,8 @@ def test_r2_summary_of_one_seed_warns_nothing():
 
 # ---------------------------------------------------------------- worlds: input checks
 @pytest.mark.parametrize("args, msg", [
-    ((0, 2, 0.5), "n_samples must be a positive integer, got 0"),
-    ((3, 0, 0.5), "dim must be a positive integer, got 0"),
+    ((0, 2, 0.5), r"n_samples must be an integer in \[1, 2\^63\), got 0"),
+    ((3, 0, 0.5), r"dim must be an integer in \[1, 2\^63\), got 0"),
     ((3, 2, 1.0), r"rho must lie in \(0, 1\), got 1.0"),
 ])
 def test_worlds_name_the_bad_argument(args, msg):
