@@ -26,6 +26,18 @@ def _pair(a, b, names=("h", "z")) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+def r2_split(n_rows: int, dim: int, test_fraction: float = 0.5) -> int:
+    """The rows :func:`linear_r2` scores of ``n_rows`` (the rest fit the map); ``ValueError``
+    if the rest cannot fit an affine map from ``dim`` dimensions."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    n_test = max(2, int(round(test_fraction * n_rows)))
+    if n_rows - n_test < dim + 1:
+        raise ValueError(f"{n_rows - n_test} training rows cannot fit an affine map from "
+                         f"{dim} dims")
+    return n_test
+
+
 def linear_r2(h, z, *, test_fraction: float = 0.5, seed: int = 0) -> float:
     """R² of the best affine map ``h -> z``, fitted on a random train part, scored held out.
 
@@ -34,13 +46,9 @@ def linear_r2(h, z, *, test_fraction: float = 0.5, seed: int = 0) -> float:
     function of ``h``. Use ``linear_r2(x, z)`` for the mixing's own ``R²(x -> z)``.
     """
     h, z = _pair(h, z)
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    n_test = r2_split(h.shape[0], h.shape[1], test_fraction)
     perm = np.random.default_rng(seed).permutation(h.shape[0])
-    n_test = max(2, int(round(test_fraction * h.shape[0])))
     te, tr = perm[:n_test], perm[n_test:]
-    if tr.size < h.shape[1] + 1:
-        raise ValueError(f"{tr.size} training rows cannot fit an affine map from {h.shape[1]} dims")
     mu_h, mu_z = h[tr].mean(0), z[tr].mean(0)
     coef, *_ = np.linalg.lstsq(h[tr] - mu_h, z[tr] - mu_z, rcond=None)
     resid = z[te] - (mu_z + (h[te] - mu_h) @ coef)

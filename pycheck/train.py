@@ -435,31 +435,16 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     n_pairs, d = xt.shape
     if n_pairs < 2:
         raise ValueError(f"need at least 2 pairs, got {n_pairs}")
-    if objective not in OBJECTIVES + ("whitened",):
-        raise ValueError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}, "
-                         "whitened")
-    steps = check_int("steps", steps, 1)
-    batch_size = check_int("batch_size", batch_size, 2)
-    seed = check_int("seed", seed, 0)  # torch generators take 64-bit seeds
-    if dim_out is not None:
-        dim_out = check_int("dim_out", dim_out, 1)
+    checked = _check_settings(objective, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                              dim_out=dim_out, holdout=holdout, ema=ema, encoder=encoder,
+                              readout=readout, warm_start=warm_start, whiten=whiten,
+                              options=options)
+    steps, batch_size, seed, dim_out, ema, warm_start = (checked[k] for k in (
+        "steps", "batch_size", "seed", "dim_out", "ema", "warm_start"))
     dev = _device(device)
     if sampler is not None and not callable(sampler):
         raise ValueError(f"sampler must be a callable batch -> (x, x_next), got "
                          f"{type(sampler).__name__}")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) \
-            or not 0 < lr < math.inf:
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    if isinstance(holdout, bool) or not isinstance(holdout, (int, float, np.floating)) \
-            or not 0 <= holdout < 1:
-        raise ValueError(f"holdout must be a number in [0, 1), got {holdout!r}")
-    ema = DEFAULT_EMA if ema is None else ema
-    if isinstance(ema, bool) or not isinstance(ema, (int, float, np.floating)) \
-            or not 0 <= ema < 1:
-        raise ValueError(f"ema must be a number in [0, 1), got {ema!r}")
-    if isinstance(encoder, str) and encoder not in ENCODERS:
-        raise ValueError(f"unknown encoder {encoder!r}; valid: {', '.join(ENCODERS)} "
-                         "or an nn.Module")
     # the embedding's width: a user's module sets its own (dim_out is then only a hint)
     width = dim_out or d
     if not isinstance(encoder, str):
@@ -468,16 +453,12 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         options.setdefault("seed", seed)
         options.setdefault("num_slices", default_num_slices(dim_out or d))
     if warm_start is not None:
-        warm_start = _check_warm_start(warm_start)
         if objective in DEFAULT_LAM:
             options.setdefault("lam_start", options.get("lam", DEFAULT_LAM[objective]))
     if objective == "whitened" and (dim_out or d) > d:
         raise ValueError(f"objective 'whitened' whitens the embedding batch, which needs "
                          f"dim_out <= d = {d} (the encoder starts as a linear map of x); "
                          f"got dim_out = {dim_out}")
-    if objective == "whitened" and set(options) - {"lam"}:
-        raise ValueError(f"objective 'whitened' takes only the option 'lam', got "
-                         f"{sorted(options)}")
     if objective == "whitened":
         lams = _whitened_lams(options.get("lam"), holdout, encoder, warm_start)
         if len(lams) > 1:
@@ -488,8 +469,6 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         options["lam"] = lams[0]
     if readout is None:
         readout = "sfa" if objective in ("whitened", "vicreg") else "trained"
-    if readout not in ("sfa", "trained"):
-        raise ValueError(f"readout must be 'sfa' or 'trained', got {readout!r}")
     if objective == "whitened":
         lam = float(options["lam"])
         reg = SIGReg(default_num_slices(dim_out or d), seed=seed).to(dev) \
@@ -505,15 +484,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         encoder = make_encoder(encoder, d, dim_out or d, seed)
     if whiten is None:
         whiten = default_whiten(encoder)
-    tr, ho = _split(n_pairs, holdout, gen)
-    if ho.numel() and ho.numel() <= width:
-        # the held-out criteria whiten a (width)-wide embedding of these pairs: with no
-        # more pairs than outputs it was NaN, and checkpoint, read-out and lam choices were
-        # silently skipped (64 channels, 300 pairs; session 36)
-        raise ValueError(f"holdout = {holdout} holds out {ho.numel()} pairs, too few to "
-                         f"judge a {width}-wide embedding (needs more than {width}); pass "
-                         "more pairs, a larger holdout, a smaller dim_out, or holdout=0 (no "
-                         "held-out selection)")
+    tr, ho = _split(n_pairs, holdout, gen, width)
     if whiten != "none":
         # on the rows the whitening is fitted on: a column constant there alone (a rare
         # nonzero value that fell into the held-out share) was divided by a zero spread
@@ -799,14 +770,32 @@ def _batches(model: Standardized, data: Tensor, sampler, gen: torch.Generator, d
     return draw
 
 
-def _split(n_pairs: int, holdout: float, gen: torch.Generator) -> tuple[Tensor, Tensor]:
-    """Indices of the training and held-out pairs: a random ``holdout`` share held out."""
+def heldout_count(n_pairs: int, holdout: float, width: int = 1) -> int:
+    """How many of ``n_pairs`` pairs :func:`fit_encoder` holds out for ``holdout``;
+    ``ValueError`` if that leaves fewer than 2 on either side or, with held-out pairs, no
+    more of them than ``width`` (the embedding's width)."""
     if not 0 <= holdout < 1:
         raise ValueError(f"holdout must lie in [0, 1), got {holdout!r}")
     n_ho = int(round(holdout * n_pairs))
     if holdout and not 2 <= n_ho <= n_pairs - 2:
         raise ValueError(f"holdout = {holdout} holds out {n_ho} of {n_pairs} pairs; need at "
                          "least 2 on each side (pass holdout=0 to train on all pairs)")
+    if n_ho and n_ho <= width:
+        # the held-out criteria whiten a (width)-wide embedding of these pairs: with no
+        # more pairs than outputs it was NaN, and checkpoint, read-out and lam choices were
+        # silently skipped (64 channels, 300 pairs; session 36)
+        raise ValueError(f"holdout = {holdout} holds out {n_ho} pairs, too few to "
+                         f"judge a {width}-wide embedding (needs more than {width}); pass "
+                         "more pairs, a larger holdout, a smaller dim_out, or holdout=0 (no "
+                         "held-out selection)")
+    return n_ho
+
+
+def _split(n_pairs: int, holdout: float, gen: torch.Generator,
+           width: int = 1) -> tuple[Tensor, Tensor]:
+    """Indices of the training and held-out pairs: a random ``holdout`` share held out
+    (:func:`heldout_count`)."""
+    n_ho = heldout_count(n_pairs, holdout, width)
     perm = torch.randperm(n_pairs, generator=gen)
     return perm[n_ho:].sort().values, perm[:n_ho].sort().values
 
@@ -1286,6 +1275,78 @@ def coordinate_slowness(h, h_next, se: bool = False):
     n = u.shape[0]
     err = ((u - s * w) / var).std(0, ddof=1) / np.sqrt(n) if n > 1 else np.full_like(s, np.nan)
     return s, err
+
+
+def _check_settings(objective: str, *, steps, batch_size, lr, seed, dim_out, holdout, ema,
+                    encoder, readout, warm_start, whiten, options: dict) -> dict:
+    """:func:`fit_encoder`'s checks of its settings that need no data (the one copy of
+    them: :func:`check_fit_settings` runs them too). Returns the checked ``steps``,
+    ``batch_size``, ``seed``, ``dim_out``, ``ema`` (default filled in) and ``warm_start``."""
+    if objective not in OBJECTIVES + ("whitened",):
+        raise ValueError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}, "
+                         "whitened")
+    out = dict(steps=check_int("steps", steps, 1),
+               batch_size=check_int("batch_size", batch_size, 2),
+               seed=check_int("seed", seed, 0),  # torch generators take 64-bit seeds
+               dim_out=None if dim_out is None else check_int("dim_out", dim_out, 1))
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) \
+            or not 0 < lr < math.inf:
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float, np.floating)) \
+            or not 0 <= holdout < 1:
+        raise ValueError(f"holdout must be a number in [0, 1), got {holdout!r}")
+    ema = DEFAULT_EMA if ema is None else ema
+    if isinstance(ema, bool) or not isinstance(ema, (int, float, np.floating)) \
+            or not 0 <= ema < 1:
+        raise ValueError(f"ema must be a number in [0, 1), got {ema!r}")
+    out["ema"] = ema
+    if isinstance(encoder, str) and encoder not in ENCODERS:
+        raise ValueError(f"unknown encoder {encoder!r}; valid: {', '.join(ENCODERS)} "
+                         "or an nn.Module")
+    if readout is not None and readout not in ("sfa", "trained"):
+        raise ValueError(f"readout must be 'sfa' or 'trained', got {readout!r}")
+    if whiten is not None and whiten not in ("zca", "diag", "none"):
+        raise ValueError(f"whiten must be 'zca', 'diag' or 'none', got {whiten!r}")
+    if objective == "whitened" and set(options) - {"lam"}:
+        raise ValueError(f"objective 'whitened' takes only the option 'lam', got "
+                         f"{sorted(options)}")
+    out["warm_start"] = None if warm_start is None else _check_warm_start(warm_start)
+    return out
+
+
+def check_fit_settings(objective: str = "whitened", *, steps=3000, batch_size=1024, lr=1e-3,
+                       seed=0, dim_out=None, holdout=0.1, ema=None,
+                       encoder: nn.Module | str = "residual-mlp", readout=None,
+                       warm_start=None, whiten=None, n_pairs=None, width=None,
+                       **options) -> None:
+    """Refuse (``ValueError``, naming the setting) what :func:`fit_encoder` would refuse of
+    these settings before it sees any data: the same checks, the objective's options
+    (built by :func:`pycheck.objectives.make_objective`, which checks their names and
+    values) and a ``warm_start``'s own settings; with ``n_pairs`` (the pairs it will be
+    given), also the held-out share (:func:`heldout_count`, for an embedding ``width``
+    wide: default ``dim_out`` or 1). The experiments call it for every run
+    before the first one trains, so that a bad option in a profile is refused up front
+    instead of after the runs before it (``pycheck reproduce``)."""
+    checked = _check_settings(objective, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                              dim_out=dim_out, holdout=holdout, ema=ema, encoder=encoder,
+                              readout=readout, warm_start=warm_start, whiten=whiten,
+                              options=options)
+    ws = checked["warm_start"]
+    if objective == "whitened":
+        _whitened_lams(options.get("lam"), holdout, encoder, ws)
+    else:
+        make_objective(objective, **options)
+    if n_pairs is not None:
+        heldout_count(check_int("n_pairs", n_pairs, 2), holdout,
+                      width if width is not None else checked["dim_out"] or 1)
+    if ws is not None:
+        try:
+            check_fit_settings(ws["objective"], steps=ws["steps"], batch_size=batch_size,
+                               lr=ws.get("lr", lr), seed=seed, dim_out=dim_out,
+                               holdout=holdout, ema=ema, encoder=encoder, whiten=whiten,
+                               **ws["options"])
+        except ValueError as exc:
+            raise ValueError(f"warm_start: {exc}") from None
 
 
 def _check_warm_start(ws) -> dict:

@@ -18,7 +18,7 @@ def test_world_rhos_span_and_bad_ratio():
     with pytest.raises(ValueError, match="rho_max <= ratio"):
         X.world_rhos(2, 0.9, 0.5)          # rho_min = 1.62 would exceed rho_max
     with pytest.raises(ValueError, match=">= 2"):
-        X._worlds(dict(TINY, ratios={"1": [0.95]}))
+        X.check_config(dict(TINY, ratios={"1": [0.95]}))
 
 
 def test_anisotropic_tiny_run_writes_tables_and_resumes(tmp_path):

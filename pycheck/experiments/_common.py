@@ -342,3 +342,162 @@ def torch_threads(cfg: dict):
     finally:
         limits.restore_original_limits()
         torch.set_num_threads(old)
+
+
+# ---------------------------------------------------------------- profile checks
+# A profile ([quick] / [full] of experiments/<name>.toml) is checked whole before an
+# experiment writes anything: unknown keys, a missing key, a string or fraction where a
+# count belongs (TOML's steps = "100" had trained, steps = 2.5 trained 2) and values out of
+# range are refused with the key's name. Session 36 found these accepted or refused late
+# (after other runs had trained); reacher has had its own check since it was written.
+# Only checks: the profile itself is passed on unchanged, so that the settings stored with
+# finished runs (and their resumption) stay as they were.
+
+def count(low: int = 1):
+    """A setting that is an integer >= ``low`` (not a float, bool or string)."""
+    def check(key, v):
+        from ..validate import check_int
+        check_int(key, v, low)
+    return check
+
+
+def number(low: float | None = None, high: float | None = None, *,
+           include_low: bool = False):
+    """A finite real number in the open interval ``(low, high)`` (``None``: unbounded;
+    ``include_low``: ``[low, high)``)."""
+    def check(key, v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or (low is not None and not (v >= low if include_low else v > low)) \
+                or (high is not None and not v < high):
+            where = (f" in {'[' if include_low else '('}{'-inf' if low is None else low}, "
+                     f"{'inf' if high is None else high})")
+            raise ValueError(f"{key} must be a finite number{where}, got {v!r}")
+    return check
+
+
+def flag(key, v):
+    """``true`` or ``false``."""
+    if not isinstance(v, bool):
+        raise ValueError(f"{key} must be true or false, got {v!r}")
+
+
+def choice(*values: str):
+    """One of ``values``."""
+    def check(key, v):
+        if v not in values:
+            raise ValueError(f"{key} must be one of {', '.join(values)}; got {v!r}")
+    return check
+
+
+def list_of(item, allowed: tuple = ()):
+    """A non-empty list whose entries pass ``item`` (a check) or are in ``allowed``, no entry
+    twice (each entry names runs or rows)."""
+    def check(key, v):
+        if not isinstance(v, list) or not v:
+            raise ValueError(f"{key} must be a non-empty list, got {v!r}")
+        for i, e in enumerate(v):
+            if e not in allowed:
+                item(f"{key}[{i}]", e)
+        if len({repr(e) for e in v}) != len(v):
+            raise ValueError(f"{key} lists an entry more than once: {v!r}")
+    return check
+
+
+def text(key, v):
+    """A non-empty string."""
+    if not isinstance(v, str) or not v:
+        raise ValueError(f"{key} must be a non-empty string, got {v!r}")
+
+
+def mixing(key, v):
+    """The name of one of :mod:`pycheck.mixings`' mixings."""
+    from ..mixings import NAMES
+    choice(*NAMES)(key, v)
+
+
+def table(key, v):
+    """A TOML table (a dict); its entries are checked where they are used."""
+    if not isinstance(v, dict):
+        raise ValueError(f"{key} must be a table ({{ ... }}), got {v!r}")
+
+
+def anything(key, v):
+    """Checked elsewhere (``seeds``: by ``pycheck reproduce``, which may replace them)."""
+
+
+#: keys every profile may have: ``profile`` (added by ``pycheck reproduce``), ``seeds``,
+#: ``jobs`` (worker processes, for the API; the command line sets its own)
+COMMON = {"profile": choice("quick", "full"), "seeds": anything, "jobs": count(1)}
+
+
+def check_profile(name: str, cfg: dict, required: dict, optional: dict | None = None, *,
+                  common: bool = True) -> None:
+    """Refuse (``ValueError`` naming the key) a profile with a key missing from
+    ``required``, a key in neither ``required``, ``optional`` nor :data:`COMMON`, or a value
+    its check refuses (``{key: check(key, value)}``). ``common=False``: a table inside a
+    profile (no :data:`COMMON` keys)."""
+    what = "the profile" if common else "the table"
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{name}: {what} must be a table, got {type(cfg).__name__}")
+    known = {**(COMMON if common else {}), **(optional or {}), **required}
+    missing = sorted(set(required) - set(cfg))
+    unknown = sorted(set(cfg) - set(known))
+    if missing or unknown:
+        raise ValueError(f"{name}: {what} "
+                         + "; ".join(([f"misses {', '.join(missing)}"] if missing else [])
+                                     + ([f"has unknown key(s) {', '.join(unknown)}"]
+                                        if unknown else []))
+                         + f" (valid keys: {', '.join(sorted(known))})")
+    for key, check in known.items():
+        if key in cfg:
+            try:
+                check(key, cfg[key])
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+
+
+def check_rows(name: str, key: str, n_rows: int, dim: int) -> None:
+    """Refuse ``key`` = ``n_rows`` held-out rows too few to measure R² from ``dim``
+    dimensions (:func:`pycheck.metrics.r2_split`: half fit the affine map)."""
+    from ..metrics import r2_split
+
+    def fits(m: int) -> bool:
+        try:
+            r2_split(m, dim)
+        except ValueError:
+            return False
+        return True
+    if not fits(n_rows):
+        least = next(m for m in range(dim + 2, 2 * dim + 8) if fits(m))
+        raise ValueError(f"{name}: {key} = {n_rows} is too few rows to measure R² in "
+                         f"{dim} dimensions (half of them fit the affine map; needs at "
+                         f"least {least})")
+
+
+#: fit_encoder arguments an experiment sets itself (per run): not options of a profile
+SET_BY_RUN = ("steps", "batch_size", "lr", "seed", "progress", "checkpoint",
+              "checkpoint_every", "sampler", "encoder", "device")
+
+
+def check_fit_options(name: str, objective: str, options, *, steps, batch_size, lr,
+                      what: str = "options", **data) -> None:
+    """Refuse fit_encoder options of a profile that its runs would refuse
+    (:func:`pycheck.train.check_fit_settings`; ``data``: its ``n_pairs`` and ``width``),
+    before the first run trains."""
+    from ..train import check_fit_settings
+    if not isinstance(options, dict):
+        raise ValueError(f"{name}: {what} must be a table of fit_encoder options, got "
+                         f"{options!r}")
+    if set(options) & {"n_pairs", "width"}:
+        raise ValueError(f"{name}: {what}: n_pairs and width are not fit_encoder options")
+    own = sorted(set(options) & set(SET_BY_RUN))
+    if own:
+        raise ValueError(f"{name}: {what} may not set {', '.join(own)} (the experiment "
+                         "sets it for each run" + ("; use the profile's own keys)"
+                                                   if set(own) <= {"steps", "batch_size", "lr"}
+                                                   else ")"))
+    try:
+        check_fit_settings(objective, steps=steps, batch_size=batch_size, lr=lr,
+                           **data, **options)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {what}: {exc}") from None

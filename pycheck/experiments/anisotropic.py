@@ -38,7 +38,8 @@ import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
 from . import ExperimentFailed
-from ._common import run_checkpoint, torch_threads
+from ._common import (check_fit_options, check_profile, check_rows, choice, count, list_of,
+                      mixing, number, run_checkpoint, table, torch_threads)
 
 THEOREMS = ("A1", "A2")
 
@@ -53,13 +54,48 @@ def world_rhos(n: int, rho_max: float, ratio: float) -> np.ndarray:
     return check_rhos(np.linspace(rho_max, lo, n))
 
 
-def _worlds(cfg: dict) -> list[tuple[int, float]]:
-    out = [(int(n), float(r)) for n, rs in cfg["ratios"].items() for r in rs]
-    for n, r in out:
-        if n < 2:
-            raise ValueError(f"latent dimension must be >= 2, got {n}")
-        world_rhos(n, float(cfg["rho_max"]), r)
-    return out
+def _rho_pair(key: str, v) -> None:
+    if not isinstance(v, list) or len(v) != 2:
+        raise ValueError(f"{key} must be a pair [rho_slow, rho_fast], got {v!r}")
+    for i, r in enumerate(v):
+        number(0, 1)(f"{key}[{i}]", r)
+
+
+def check_config(cfg: dict) -> list[tuple[int, float]]:
+    """Refuse a profile with a missing, unknown or out-of-range setting (``ValueError``);
+    returns the ``(n, ratio)`` worlds."""
+    from ..objectives import OBJECTIVES
+    check_profile("anisotropic", cfg, dict(
+        rho_max=number(0, 1), ratios=table, objectives=list_of(choice(*OBJECTIVES)),
+        mixing=mixing, n_train=count(2), n_test=count(3), steps=count(1),
+        batch_size=count(2), lr=number(0), search_size=count(2),
+        search_rhos=list_of(_rho_pair)),
+        optional=dict(threads=count(1), keep_embedding=count(0), options=table))
+    for n, rs in cfg["ratios"].items():
+        if not n.isdigit() or int(n) < 2:
+            raise ValueError(f"anisotropic: ratios' keys are latent dimensions >= 2, got {n!r}")
+        list_of(number(0))(f"anisotropic: ratios.{n}", rs)
+    worlds = [(int(n), float(r)) for n, rs in cfg["ratios"].items() for r in rs]
+    if not worlds:
+        raise ValueError("anisotropic: ratios lists no world")
+    options = cfg.get("options", {})
+    for obj, given in options.items():
+        if obj not in OBJECTIVES:
+            raise ValueError(f"anisotropic: options.{obj}: not an objective (valid: "
+                             f"{', '.join(OBJECTIVES)})")
+    for n, r in worlds:
+        try:
+            world_rhos(n, cfg["rho_max"], r)
+        except ValueError as exc:
+            raise ValueError(f"anisotropic: ratios.{n}: {exc}") from None
+    for n in sorted({n for n, _ in worlds}):
+        for obj in cfg["objectives"]:
+            check_fit_options("anisotropic", obj, options.get(obj, {}), steps=cfg["steps"],
+                              batch_size=cfg["batch_size"], lr=cfg["lr"],
+                              what=f"options.{obj} at n = {n}", n_pairs=cfg["n_train"],
+                              width=n)
+        check_rows("anisotropic", "n_test", cfg["n_test"], n)
+    return worlds
 
 
 # ---------------------------------------------------------------- part 1: map search
@@ -278,7 +314,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Map search + training sweep; writes ``gaussian_search.*``, ``anisotropic.*`` and
     ``anisotropic.png`` into ``out``."""
     out = Path(out)
-    worlds = _worlds(cfg)
+    worlds = check_config(cfg)
     objectives = list(cfg["objectives"])
     store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
     # each task gets the settings it reads, so that a changed setting recomputes only the
@@ -290,7 +326,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
              "fold-quadrature": (_fold_task, dict(rhos=cfg["search_rhos"]))}
     for n, ratio in worlds:
         for obj in objectives:
-            run_cfg = dict(train_cfg, options={obj: cfg["options"].get(obj, {})})
+            run_cfg = dict(train_cfg, options={obj: cfg.get("options", {}).get(obj, {})})
             for s in seeds:
                 tasks[f"n{n}-r{ratio:g}-{obj}-seed{s}"] = (run_one, dict(
                     cfg=run_cfg, n=n, ratio=ratio, objective=obj, seed=s))

@@ -28,6 +28,7 @@ from scipy.stats import norm
 
 from ..store import savefig, write_json, write_table
 from . import ExperimentFailed
+from ._common import check_profile, list_of, number, text
 
 THEOREMS = ("T3",)
 REQUIRED = ("n", "rho", "eps", "delta", "D", "bound")
@@ -146,6 +147,8 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     if no source has any run.
     """
     out = Path(out)
+    check_profile("bound", cfg, dict(sources=list_of(text)),
+                  optional=dict(root=text, family_alpha=number(0, 1)))
     root = Path(cfg["root"]) if "root" in cfg else out.parent
     rows, status = load_runs(root, list(cfg["sources"]))
     if not rows:
@@ -154,10 +157,9 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                          + "; run the source experiments first")
     scope = [r for r in rows if r["in_scope"]]
     outside = [r for r in rows if not r["in_scope"]]
+    # checked above to lie in (0, 1): 0 gave an infinite tolerance and 5 a NaN one, "0
+    # violations" either way (s36)
     alpha = cfg.get("family_alpha", 0.05)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        # 0 gave an infinite tolerance and 5 a NaN one: "0 violations" either way (s36)
-        raise ValueError(f"bound: family_alpha must lie in (0, 1), got {alpha!r}")
     z_tol = float(norm.isf(float(alpha) / max(1, len(scope))))
     for r in rows:
         r["slack"] = r["bound"] - r["D"]

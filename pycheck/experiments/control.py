@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from ._common import run_checkpoint, torch_threads
+from ._common import (check_fit_options, check_profile, check_rows, count, flag, list_of,
+                      mixing, number, run_checkpoint, table, torch_threads)
 from ..store import RunStore, savefig, write_json, write_table
 
 THEOREMS = ("T4",)
@@ -199,16 +200,45 @@ def _plot_paths(z_bank: np.ndarray, pairs: np.ndarray, enc_runs: dict, out: Path
     plt.close(fig)
 
 
+#: the trajectory world's options (:func:`pycheck.worlds.trajectory_rollouts`)
+TRAJECTORY = dict(horizon=count(1), start_center=number(), start_radius=number(0, include_low=True),
+                  goal_std=number(0, include_low=True), momentum=number(), gain=number(),
+                  noise=number(0, include_low=True))
+
+
+def check_config(cfg: dict, seeds: list[int]) -> None:
+    """Refuse a profile with a missing, unknown or out-of-range setting (``ValueError``),
+    including planning pairs that ``seeds``' banks cannot supply."""
+    from ..worlds import trajectory_pairs
+    check_profile("control", cfg, dict(
+        dim=count(2), mixing=mixing, rho=number(0, 1), n_train=count(2), n_test=count(3),
+        n_bank=count(2), k_pairs=count(1), min_dist=number(0), n_steps=count(1),
+        budgets=list_of(count(1)), batch_size=count(2), lr=number(0)),
+        optional=dict(threads=count(1), options=table, trajectory=table, progress=flag))
+    traj = cfg.get("trajectory", {})
+    check_profile("control: trajectory", traj, {}, optional=TRAJECTORY, common=False)
+    try:
+        trajectory_pairs(2, cfg["dim"], np.random.default_rng(0), **traj)
+    except ValueError as exc:
+        raise ValueError(f"control: trajectory: {exc}") from None
+    check_fit_options("control", "sigreg", cfg.get("options", {}), steps=max(cfg["budgets"]),
+                      batch_size=cfg["batch_size"], lr=cfg["lr"], n_pairs=cfg["n_train"],
+                      width=cfg["dim"])
+    check_rows("control", "n_bank", cfg["n_bank"], cfg["dim"])
+    for seed in seeds:      # the mixing and each seed's start-goal pairs (cheap)
+        try:
+            _bank(cfg, seed)
+        except ValueError as exc:
+            raise ValueError(f"control: seed {seed}: {exc}") from None
+
+
 def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Train the encoders of every seed (resumable), score their plans, write tables and figures."""
     from ..planning import bootstrap_ci
 
     out = Path(out)
-    budgets = sorted(int(b) for b in cfg["budgets"])
-    if not budgets or budgets[0] < 1:
-        raise ValueError(f"control: budgets must be positive step counts, got {cfg['budgets']}")
-    if int(cfg.get("dim", 2)) < 2:
-        raise ValueError("control: dim must be >= 2")
+    check_config(cfg, seeds)
+    budgets = sorted(cfg["budgets"])
     store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
     # the settings the runs read (not budgets: more budgets or seeds reuse every stored run)
     # (threads: runs on workers or SLURM jobs train with their own thread count anyway)

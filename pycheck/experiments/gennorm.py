@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
-from ._common import run_checkpoint, torch_threads
+from ._common import (check_fit_options, check_profile, check_rows, count, flag, list_of,
+                      mixing, number, run_checkpoint, table, torch_threads)
 
 THEOREMS = ("T2",)
 
@@ -46,13 +47,33 @@ def _alpha_key(alpha: float) -> str:
     return "inf" if math.isinf(alpha) else f"{alpha:g}"
 
 
-def _alphas(cfg: dict) -> list[float]:
-    alphas = [float(a) for a in cfg["alphas"]]  # TOML spells the uniform limit `inf`
-    if not alphas or any(not a > 0 for a in alphas):
-        raise ValueError(f"gennorm: alphas must be positive (inf = uniform), got {cfg['alphas']}")
-    if 2.0 not in alphas:
+def _alpha(key: str, a) -> None:
+    if isinstance(a, bool) or not isinstance(a, (int, float)) or not a > 0:
+        raise ValueError(f"{key} must be a number > 0 (inf = uniform), got {a!r}")
+
+
+def check_config(cfg: dict) -> None:
+    """Refuse a profile with a missing, unknown or out-of-range setting (``ValueError``)."""
+    check_profile("gennorm", cfg, dict(
+        alphas=list_of(_alpha), dim=count(1), mixing=mixing, rho=number(0, 1),
+        n_train=count(2), n_test=count(3), steps=count(1), batch_size=count(2),
+        lr=number(0)), optional=dict(threads=count(1), options=table, progress=flag))
+    if 2 not in cfg["alphas"]:
         raise ValueError("gennorm: alphas must include 2 (the Gaussian reference)")
-    return sorted(alphas)
+    try:
+        from ..mixings import make_mixing
+        make_mixing(cfg["mixing"], cfg["dim"])
+    except ValueError as exc:
+        raise ValueError(f"gennorm: {exc}") from None
+    check_fit_options("gennorm", "sigreg", cfg.get("options", {}), steps=cfg["steps"],
+                      batch_size=cfg["batch_size"], lr=cfg["lr"], n_pairs=cfg["n_train"],
+                      width=cfg["dim"])
+    check_rows("gennorm", "n_test", cfg["n_test"], cfg["dim"])
+
+
+def _alphas(cfg: dict) -> list[float]:
+    check_config(cfg)
+    return sorted(float(a) for a in cfg["alphas"])  # TOML spells the uniform limit `inf`
 
 
 def run_one(cfg: dict, alpha: float, seed: int) -> dict:

@@ -81,6 +81,8 @@ def check_config(cfg: dict) -> dict:
             v = float(v)
         if not isinstance(v, typ) or (typ is int and isinstance(v, bool)):
             raise ValueError(f"reacher config: {key} must be {typ.__name__}, got {v!r}")
+        if typ is float and not math.isfinite(v):   # lr = inf passed until training (s36)
+            raise ValueError(f"reacher config: {key} must be finite, got {v!r}")
         if low is not None and not v > low and not (typ is int and v == low):
             raise ValueError(f"reacher config: {key} = {v!r} is out of range")
         cfg[key] = v
@@ -94,6 +96,14 @@ def check_config(cfg: dict) -> dict:
         raise ValueError("reacher config: sfa_min_variance must lie in [0, 1)")
     if len(cfg["channels"]) != 4 or not all(isinstance(c, int) and c > 0 for c in cfg["channels"]):
         raise ValueError(f"reacher config: channels must be 4 positive ints, got {cfg['channels']}")
+    # the planning pairs, drawn as the bank will draw them (cheap; an impossible min_dist
+    # was refused only after the training data had been rendered, s36)
+    from ..reacher import start_goal_pairs
+    try:
+        start_goal_pairs(cfg["k_pairs"], cfg["pair_half_width"], cfg["min_dist"],
+                         np.random.default_rng([cfg["data_seed"], 3]))
+    except ValueError as exc:
+        raise ValueError(f"reacher config: {exc}") from None
     return cfg
 
 

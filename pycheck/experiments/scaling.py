@@ -20,7 +20,8 @@ import numpy as np
 
 from ..objectives import OBJECTIVES
 from ..store import RunStore, savefig, write_json, write_table
-from ._common import supervised_reference, train_and_measure
+from ._common import (_check_fresh, check_fit_options, check_profile, check_rows, choice,
+                      count, flag, list_of, number, supervised_reference, table, train_and_measure)
 
 THEOREMS = ("T1",)
 
@@ -145,17 +146,60 @@ def run_tasks(cfg: dict, dims: list[int], seeds: list[int], objectives: list[str
     return tasks, index
 
 
+def check_config(cfg: dict) -> dict:
+    """Refuse a profile with a missing, unknown or out-of-range setting (``ValueError``),
+    at every N and for every objective; returns :func:`_run_settings` per N."""
+    try:
+        return _checked_settings(cfg)
+    except ValueError as exc:
+        msg = str(exc)
+        raise ValueError(msg if msg.startswith("scaling") else f"scaling: {msg}") from None
+
+
+def _checked_settings(cfg: dict) -> dict:
+    objs = OBJECTIVES
+    budget = lambda key, v: None       # a number or a table keyed by N: checked per N below
+    check_profile("scaling", cfg, dict(
+        dims=list_of(count(2)), rho=number(0, 1), n_train=count(2), n_test=count(3),
+        steps=budget, batch_size=budget, lr=budget),
+        optional=dict(objectives=list_of(choice(*objs)), options=table,
+                      fresh=flag, antithetic=flag, qmc=flag, supervised=flag,
+                      learn_bound=flag))
+    options = cfg.get("options", {})
+    for obj, given in options.items():
+        if obj not in objs + ("supervised",):
+            raise ValueError(f"scaling: options.{obj}: not an objective (valid: "
+                             f"{', '.join(objs)}, supervised)")
+        table(f"scaling: options.{obj}", given)
+    _check_fresh(bool(cfg.get("fresh", False)), antithetic=bool(cfg.get("antithetic", False)),
+                 qmc=bool(cfg.get("qmc", False)))
+    objectives = list(cfg.get("objectives", objs))
+    settings = {}
+    for n in cfg["dims"]:
+        # the profile's own budget too (every objective may override it; it was unchecked)
+        per_n(cfg["steps"], n, "steps")
+        per_n(cfg["batch_size"], n, "batch_size")
+        lr_at_n(cfg["lr"], n, "lr")
+        settings[n] = _run_settings(cfg, n, objectives)
+        for obj in objectives:
+            steps, batch, lr, opts = settings[n][obj]
+            check_fit_options("scaling", obj, opts, steps=steps, batch_size=batch, lr=lr,
+                              what=f"options.{obj} at N = {n} (n_train {cfg['n_train']})",
+                              n_pairs=cfg["n_train"],
+                              width=n)
+        check_rows("scaling", "n_test", cfg["n_test"], n)
+    return settings
+
+
 def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Run (resumably) every N x objective x seed; write scaling.{json,csv,md,png}."""
     out = Path(out)
-    dims = [int(n) for n in cfg["dims"]]
-    objectives = list(cfg.get("objectives", OBJECTIVES))
-    bad = [o for o in objectives if o not in OBJECTIVES]
-    if bad or not seeds or any(n < 2 for n in dims):
-        raise ValueError(f"unknown objectives {bad}" if bad else
-                         "need at least one seed and every N >= 2")
+    if not seeds:
+        raise ValueError("need at least one seed")
     # every setting is checked before the store writes anything
-    settings = {n: _run_settings(cfg, n, objectives) for n in dims}
+    settings = check_config(cfg)
+    dims = list(cfg["dims"])
+    objectives = list(cfg.get("objectives", OBJECTIVES))
     store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
     steps = cfg["steps"]
     options = cfg.get("options", {})

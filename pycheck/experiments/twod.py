@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
-from ._common import train_and_measure
+from ._common import (check_fit_options, check_profile, check_rows, choice, count, list_of,
+                      number, table, train_and_measure)
 
 THEOREMS = ("T1",)
 MIXINGS = ("spiral", "parabolic", "sinusoidal", "realnvp")
@@ -58,13 +59,25 @@ def _figure(runs: dict, out: Path) -> Path:
     return path
 
 
+def check_config(cfg: dict) -> None:
+    """Refuse a profile with a missing, unknown or out-of-range setting (``ValueError``)."""
+    check_profile("twod", cfg, dict(
+        rho=number(0, 1), n_train=count(2), n_test=count(3), steps=count(1),
+        batch_size=count(2), lr=number(0)),
+        optional=dict(mixings=list_of(choice(*MIXINGS)), options=table))
+    check_fit_options("twod", "sigreg", cfg.get("options", {}), steps=cfg["steps"],
+                      batch_size=cfg["batch_size"], lr=cfg["lr"], n_pairs=cfg["n_train"],
+                      width=2)
+    check_rows("twod", "n_test", cfg["n_test"], 2)
+
+
 def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Run (resumably) every mixing x seed; write twod.{json,csv,md,png}; return a summary."""
     out = Path(out)
+    check_config(cfg)
+    if not seeds:
+        raise ValueError("need at least one seed")
     mixings = list(cfg.get("mixings", MIXINGS))
-    bad = [m for m in mixings if m not in MIXINGS]
-    if bad or not seeds:
-        raise ValueError(f"unknown mixings {bad}" if bad else "need at least one seed")
     store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
     keys = ("rho", "n_train", "n_test", "steps", "batch_size", "lr")
     params = {k: cfg[k] for k in keys}
