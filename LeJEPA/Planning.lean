@@ -41,7 +41,7 @@ force `Q v(a) = v(a)` for translation dynamics; that is not the paper's setting.
 * `LeJEPA.Planning.ControlProblem.seqCost_conj`: the cost of `as.map σ` in `P'` from `Q s` is
   the cost of `as` in `P` from `s`.
 * `LeJEPA.Planning.ControlProblem.isOptimal_conj_iff`: `as.map σ` is optimal in `P'` from
-  `Q s` iff `as` is optimal in `P` from `s`; `exists_isOptimal_conj_iff` for plans of `P'`.
+  `Q s` iff `as` is optimal in `P` from `s`; `isOptimal_conj_iff'` for plans of `P'`.
 * `LeJEPA.Planning.value_translation_map`, `LeJEPA.Planning.isOptimal_translation_map_iff`:
   the O(n) instance; `LeJEPA.Planning.value_translation_perm` with relabelled actions.
 * `LeJEPA.Planning.map_straightPlan`: a linear map sends the straight-line latent plan between

@@ -4,7 +4,8 @@ This is the kit's ``checkdecls`` (cf. the blueprint projects): it reads the Lean
 text — no Lean toolchain is needed — and reports one message per violation:
 
 * every Lean name listed in the manifest is declared under ``LeJEPA/`` (in one of its ``lean_file``);
-* an ID of status ``proved`` lists at least one ``theorem`` (definitions alone prove nothing);
+* an ID of status ``proved`` or ``partial`` lists at least one ``theorem`` (definitions alone
+  prove nothing);
 * no ``sorry``, ``admit`` or ``native_decide`` in the Lean sources;
 * every ``axiom`` sits in ``LeJEPA/Axioms.lean`` and is listed by a manifest entry of status
   ``axiom``; entries of status ``axiom`` list only axioms;
@@ -150,9 +151,9 @@ def audit(m: Manifest, registry: dict | None = None) -> list[str]:
             if e.status != "axiom" and d.kind == "axiom":
                 v.append(f"{e.id}: `{name}` is an axiom but the status is {e.status!r}")
         kinds = {by_name[name].kind for name in e.lean if name in by_name}
-        if e.status == "proved" and not kinds & {"theorem", "lemma"}:
-            v.append(f"{e.id}: status is proved but no listed Lean declaration is a theorem "
-                     "(a statement with no Lean proof cannot be 'proved')")
+        if e.status in ("proved", "partial") and not kinds & {"theorem", "lemma"}:
+            v.append(f"{e.id}: status is {e.status} but no listed Lean declaration is a theorem "
+                     f"(a statement with no Lean proof cannot be '{e.status}')")
         if e.lean_checked and not (m.lean.get("checked_toolchain") and m.lean.get("checked_mathlib")):
             v.append(f"{e.id}: lean_checked = true without [lean].checked_toolchain and "
                      "checked_mathlib (only a real `lake build` may set it)")

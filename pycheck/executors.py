@@ -648,7 +648,10 @@ def _reason(log: str) -> str:
         return "cancelled"
     if "has expired" in tail:  # srun's line when the job was cancelled before its step ran
         return "cancelled before its run started"
-    errors = re.findall(r"^(\w+(?:Error|Exception|Diverged)\b.*)$", tail, re.M)
+    # the exception's class without its module ("pycheck.train.TrainingDiverged: ..." had
+    # matched nothing: "ended without a result"; session 37)
+    errors = re.findall(r"^(?:\w+\.)*(\w+(?:Error|Exception|Diverged|Mismatch)\b.*)$", tail,
+                        re.M)
     return f"crashed: {errors[-1][:200]}" if errors else "ended without a result"
 
 

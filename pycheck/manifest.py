@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STATUSES = ("proved", "axiom", "statement", "conjecture")
+STATUSES = ("proved", "partial", "axiom", "statement", "conjecture")
 KINDS = ("theorem", "lemma")
 _REQUIRED = {
     "kind": str, "title": str, "statement": str, "lean": list, "lean_file": (str, list),

@@ -75,7 +75,13 @@ class TrainingDiverged(RuntimeError):
         super().__init__(f"training diverged at step {step}: loss = {value}"
                          + (f": {why}" if why else "")
                          + "; try a smaller lr or check the inputs' scale")
-        self.step, self.value = step, value
+        self.step, self.value, self.why = step, value, why
+
+    def __reduce__(self):
+        # picklable: a SLURM job's exception reaches the submitting side pickled, and the
+        # default (cls(message)) failed on this __init__, so `status` said "ended without
+        # a result" instead of the divergence (session 37)
+        return type(self), (self.step, self.value, self.why)
 
 
 def set_threads(n: int):
@@ -595,6 +601,9 @@ class CheckpointMismatch(ValueError):
     def __init__(self, message: str, path: Path):
         super().__init__(message)
         self.path = path
+
+    def __reduce__(self):     # picklable (a --jobs worker's exception reaches its parent so)
+        return type(self), (str(self), self.path)
 
 
 class _Resume:

@@ -155,6 +155,11 @@ def test_audit_proved_needs_a_theorem(tmp_path):
     m, reg = make_project(tmp_path, files, entries(T1={"lean": '["LeJEPA.only_a_def"]'}))
     assert any("status is proved but no listed Lean declaration is a theorem" in v
                for v in audit(m, reg))
+    (tmp_path / "partial").mkdir()
+    m, reg = make_project(tmp_path / "partial", files,
+                          entries(T1={"lean": '["LeJEPA.only_a_def"]', "status": "partial"}))
+    assert any("status is partial but no listed Lean declaration is a theorem" in v
+               for v in audit(m, reg))
     for status in ("statement", "conjecture"):
         (tmp_path / status).mkdir()
         m, reg = make_project(tmp_path / status, files,

@@ -332,3 +332,18 @@ def test_sequential_store_runs_train_with_a_checkpoint_per_run(tmp_path):
     store = RunStore(tmp_path, {"what": "checkpoint paths"})
     assert store.run("c", _checkpoint_env)["path"] == str(checkpoint_path(tmp_path, "c"))
     assert "PYCHECK_RUN_CHECKPOINT" not in os.environ
+
+
+def test_training_exceptions_survive_pickling():
+    """A --jobs worker's or a SLURM job's exception reaches the other side pickled; the
+    default pickling (cls(message)) failed on these two __init__s (session 37)."""
+    import math
+    import pickle
+    from pathlib import Path
+
+    from pycheck.train import CheckpointMismatch, TrainingDiverged
+    err = pickle.loads(pickle.dumps(TrainingDiverged(7, math.inf, "why")))
+    assert isinstance(err, TrainingDiverged) and (err.step, err.value, err.why) == (7, math.inf, "why")
+    assert str(err) == str(TrainingDiverged(7, math.inf, "why"))
+    err = pickle.loads(pickle.dumps(CheckpointMismatch("bad file", Path("a.pt"))))
+    assert isinstance(err, CheckpointMismatch) and str(err) == "bad file" and err.path == Path("a.pt")
