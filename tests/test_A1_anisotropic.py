@@ -206,3 +206,12 @@ def test_A1_monte_carlo_encoders_are_degree_3_with_unit_scales(monkeypatch):
 def test_A2_fold_without_a_quadrature_value_reports_nan_and_z_0():
     r = C.fold_beats_rotations(0, exact=None, size=20_000)
     assert math.isnan(r.figures["L_quadrature"]) and r.figures["quadrature_z"] == 0.0
+
+
+def test_A1_threshold_exact_fails_when_no_nonlinear_encoder_beats_the_rotations():
+    """The nonlinear side of (a): in worlds with g < 0 the harmonic encoder must beat the
+    rotations; a 'harmonic' encoder that is the identity does not, and the check fails."""
+    r = C.threshold_exact(0, worlds=60,
+                          harmonic=lambda rho, theta: T.rotation_encoder(np.eye(len(rho)), 1))
+    assert r.figures["nonlinear_worlds"] > 0 and not r.passed
+    assert r.figures["nonlinear_worlds_not_below"] == r.figures["nonlinear_worlds"]

@@ -61,5 +61,7 @@ def test_L2_monte_carlo_moment_with_zero_spread_scores_0_if_exact_else_inf(
         target = np.ones(len(k))
         target[3] = diagonal
         return target
-    r = mehler_monte_carlo(0, eigen=eigen, size=16)
+    # the exact variances as the crafted sample's: none on (b)'s diagonal, 1 elsewhere
+    r = mehler_monte_carlo(0, eigen=eigen, size=16, conditional_variance=lambda *a: 1.0,
+                           cross_variances=lambda rho, alphas: 1.0 - np.eye(len(alphas)))
     assert r.figures["max_abs_z"] == max_z and r.passed is (max_z == 0)

@@ -165,3 +165,16 @@ def test_T1_gaussian_preserving_band_is_closed(monkeypatch):
     flipped = z.copy()
     flipped[:5, 0] *= -1
     assert np.array_equal(maps[0](z), flipped)
+
+
+def test_T1_nonlinear_gap_fails_when_degree_2_encoders_do_not_attain_the_bound(monkeypatch):
+    """The constant 2ρ(1−ρ) is sharp: eps 1% above it everywhere keeps every slack >= 0 but
+    degree-2 encoders no longer attain the bound, and the check must fail (session 37: it
+    said 'no slack to hide in' without testing it)."""
+    real = T.alignment_excess
+    monkeypatch.setattr(T, "alignment_excess", lambda h, rho: 1.01 * real(h, rho))
+    r = t1.nonlinear_gap(0, encoders=200)
+    assert r.figures["worst_relative_slack"] >= 0 and not r.passed
+    assert r.figures["max_relative_gap_degree2"] > 1e-11
+    monkeypatch.setattr(T, "alignment_excess", real)
+    assert t1.nonlinear_gap(0, encoders=200).passed

@@ -575,7 +575,8 @@ def test_A2_fold_quadrature_value_equal_to_the_rotations_fails(monkeypatch):
 @pytest.mark.parametrize("z, passed", [(4.4, True), (4.6, False)])
 def test_A1_monte_carlo_z_threshold_is_4_5(monkeypatch, z, passed):
     """The closed form of the first encoder moved to ``mean - z se`` of its own pairs
-    (recomputed from the spied draws): |z| <= 4.5 passes, 4.6 fails."""
+    (recomputed from the spied draws; se exact, from the quadrature moments): |z| <= 4.5
+    passes, 4.6 fails."""
     pairs, real, size = [], A.anisotropic_ou_pairs, 110_000
     monkeypatch.setattr(A, "anisotropic_ou_pairs",
                         lambda *a: pairs.append(real(*a)) or pairs[-1])
@@ -585,8 +586,10 @@ def test_A1_monte_carlo_z_threshold_is_4_5(monkeypatch, z, passed):
         if first["done"]:
             return A.alignment_loss(h, rho)
         first["done"] = True
+        from pycheck.checks.hermite import _alignment_moments
         v = np.concatenate([((h(zn) - h(z0)) ** 2).sum(1) for z0, zn in pairs])
-        return v.mean() - z * v.std(ddof=1) / math.sqrt(size)
+        m1, m2 = _alignment_moments(h, rho)
+        return v.mean() - z * math.sqrt((m2 - m1 * m1) / size)
     r = check_a.monte_carlo(0, loss=loss, size=size)
     assert r.figures["z_scores"][0] == pytest.approx(z, abs=0.01) and r.passed == passed
 
@@ -885,8 +888,9 @@ def test_T2_gennorm_monte_carlo_z_of_exactly_4_passes(monkeypatch):
 def _a1_monte_carlo_at(monkeypatch, first_loss):
     """``A1.monte_carlo`` on crafted pairs: every encoder is the identity and every sample is
     two pairs with ``z = 0`` and ``z'`` rows ``0`` and ``(1, 1, 0…)``, so ``v = (0, 2)``: mean
-    1 and standard error ``sqrt((2 - 1) / 1) = 1`` exactly. The first closed form is
-    ``first_loss`` (z = 1 - first_loss), the others 1 (z = 0)."""
+    1; the exact moments are given as ``E v = 1``, ``E v² = 3``, so the standard error is
+    ``sqrt((3 - 1) / 2) = 1`` exactly. The first closed form is ``first_loss``
+    (z = 1 - first_loss), the others 1 (z = 0)."""
     def pairs(n_samples, rho, rng):
         zn = np.zeros((2, len(rho)))
         zn[1, :2] = 1.0
@@ -894,7 +898,8 @@ def _a1_monte_carlo_at(monkeypatch, first_loss):
     monkeypatch.setattr(check_a.T, "random_encoder", lambda *a, **k: (lambda z: z))
     monkeypatch.setattr(A, "anisotropic_ou_pairs", pairs)
     losses = iter([first_loss, 1.0, 1.0, 1.0])
-    return check_a.monte_carlo(0, loss=lambda h, rho: next(losses), size=2)
+    return check_a.monte_carlo(0, loss=lambda h, rho: next(losses), size=2,
+                               moments=lambda h, rho: (1.0, 3.0))
 
 
 def test_A1_monte_carlo_z_of_exactly_4_5_passes(monkeypatch):

@@ -457,8 +457,10 @@ def test_T2_gennorm_monte_carlo_z_scores_are_recomputed(monkeypatch, draws):
 
 
 def test_A1_monte_carlo_z_scores_are_recomputed_from_the_pairs(monkeypatch):
-    """s.e. of the mean of ``size`` squared steps with ddof = 1, recomputed from the pairs."""
+    """The mean of ``size`` squared steps recomputed from the pairs, over the exact s.e.
+    (``E v``, ``E v²`` by quadrature, not the sample's; session 37)."""
     from pycheck import anisotropic as A
+    from pycheck.checks.hermite import _alignment_moments
     pairs = record_calls(monkeypatch, A, "anisotropic_ou_pairs")
     loss, closed = _recording(A.alignment_loss)
     size = 110_000                         # two chunks of the check's 100 000, the second short
@@ -467,7 +469,8 @@ def test_A1_monte_carlo_z_scores_are_recomputed_from_the_pairs(monkeypatch):
     for i, (h, rho) in enumerate(closed):
         v = np.concatenate([((h(zn) - h(z)) ** 2).sum(1) for _, (z, zn) in pairs[2 * i:2 * i + 2]])
         assert len(v) == size
-        se = math.sqrt((np.sum(v * v) / size - v.mean() ** 2) / (size - 1))
+        m1, m2 = _alignment_moments(h, rho)
+        se = math.sqrt((m2 - m1 * m1) / size)
         worst = max(worst, abs((v.mean() - A.alignment_loss(h, rho)) / se))
     # sums in another order than the check's chunks: rounding ~1e-12 of the z-score
     assert r.figures["max_abs_z"] == pytest.approx(worst, rel=1e-9)
@@ -568,7 +571,9 @@ def test_T3_tightness_path_is_the_stated_family(monkeypatch, draws):
 
 def _mehler_z_scores(monkeypatch, eigen, size, seed):
     """Run L2's Monte Carlo with spies; return the report and the z-scores of parts (a)
-    and (b) recomputed from the draws by their definitions (s.e. of a mean, ddof = 1)."""
+    and (b) recomputed from the draws (the s.e. exact, from the check's own quadrature
+    variances, which do not use the spied functions)."""
+    from pycheck.checks.hermite import _conditional_variance, _cross_variances
     from pycheck import theory as T
     moved = record_calls(monkeypatch, T, "hermite")
     pairs = record_calls(monkeypatch, T, "ou_pairs")
@@ -577,17 +582,17 @@ def _mehler_z_scores(monkeypatch, eigen, size, seed):
     samples = [v for a, v in moved if np.ndim(a[1]) == 1]
     points = [(a[0], a[1], v) for a, v in moved if np.ndim(a[1]) == 0]
     rhos = [rho for rho in (0.3, 0.8) for _ in range(30)]
-    za = [(v.mean() - eigen(rho, k) * hz) / (v.std(ddof=1) / math.sqrt(size))
-          for v, (k, _, hz), rho in zip(samples, points, rhos, strict=True)]
+    za = [(v.mean() - eigen(rho, k) * hz) / math.sqrt(_conditional_variance(rho, z0, k) / size)
+          for v, (k, z0, hz), rho in zip(samples, points, rhos, strict=True)]
     (_, (z, zp)), = pairs
     alphas = T.multi_indices(2, 3)
     P, Pp = T.basis(z, alphas), T.basis(zp, alphas)
-    m1, m2 = Pp.T @ P / size, (Pp**2).T @ P**2 / size
-    se = np.sqrt((m2 - m1**2) / (size - 1))
+    m1 = Pp.T @ P / size
+    se = np.sqrt(_cross_variances(0.6, alphas) / size)
     diff = m1 - np.diag(eigen(0.6, alphas.sum(axis=1)).astype(float))
     constant = np.zeros_like(se, dtype=bool)
-    constant[0, 0] = True                         # phi_0 = 1: se = 0 and diff = 0 exactly
-    assert se[0, 0] == 0 and diff[0, 0] == 0 and np.all(se[~constant] > 0)
+    constant[0, 0] = True                         # phi_0 = 1: no spread and diff = 0 exactly
+    assert diff[0, 0] == 0 and np.all(se[~constant] > 0)
     zb = np.where(constant, 0.0, diff / np.where(constant, 1.0, se))
     return r, np.abs(za), np.abs(zb)
 

@@ -203,12 +203,15 @@ def test_gaussian_expectation_of_polynomials():
 
 
 def test_brute_top_weights_reaches_the_needed_degree():
-    """ρ = (0.8, 0.5, 0.5, 0.5): the four largest ρ^α are 0.8, 0.64, 0.512 (degree 3) and 0.5;
-    the largest of degree ≥ 2 is 0.64."""
+    """ρ = (0.8, 0.5, 0.5, 0.5): the four largest ρ^α are 0.8, 0.64, 0.512 (degree 3) and 0.5,
+    so the whitened minimiser is not linear; ρ = (0.8, 0.7): 0.8, 0.7 (0.64 < 0.7), linear."""
     from pycheck.checks.anisotropic import _brute_top_weights
-    lam, nonlinear = _brute_top_weights(np.array([0.8, 0.5, 0.5, 0.5]))
+    lam, linear = _brute_top_weights(np.array([0.8, 0.5, 0.5, 0.5]))
     np.testing.assert_allclose(lam, [0.8, 0.64, 0.512, 0.5], rtol=1e-14)
-    assert nonlinear == pytest.approx(0.64, rel=1e-14)
+    assert not linear
+    lam, linear = _brute_top_weights(np.array([0.8, 0.7]))
+    np.testing.assert_allclose(lam, [0.8, 0.7], rtol=1e-14)
+    assert linear
 
 
 def test_random_rhos_cover_both_sides_of_the_threshold():

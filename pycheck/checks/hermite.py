@@ -92,14 +92,73 @@ def mehler_exact(seed: int, *, poly=sp.hermite_prob, eigen=lambda rho, k: rho**k
                   "E eps^m = (m-1)!! taken exactly")
 
 
+def _gh_rule(points: int) -> tuple[np.ndarray, np.ndarray]:
+    """NumPy's probabilists' Gauss–Hermite rule with weights summing to 1 (exact for degree
+    ``2·points − 1``). The exact-variance ingredients below use it and NumPy's Hermite
+    series instead of :mod:`pycheck.theory`, so that they stay independent of what the check
+    tests."""
+    x, w = np.polynomial.hermite_e.hermegauss(points)
+    return x, w / math.sqrt(2 * math.pi)
+
+
+def _np_basis(z: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """``He_α(z)/sqrt(α!)`` by NumPy's Hermite series (rows of ``z``, columns ``alphas``)."""
+    out = np.ones((z.shape[0], len(alphas)))
+    for j, alpha in enumerate(alphas):
+        for i, a in enumerate(alpha):
+            if a:
+                c = np.zeros(a + 1)
+                c[a] = 1.0
+                out[:, j] *= np.polynomial.hermite_e.hermeval(z[:, i], c) / math.sqrt(
+                    math.factorial(int(a)))
+    return out
+
+
+def _conditional_variance(rho: float, z: float, k: int) -> float:
+    """Exact ``Var He_k(ρz + sqrt(1 − ρ²)ε)`` at fixed ``z`` (degree ``2k`` in ``ε``:
+    ``k + 1`` nodes)."""
+    x, w = _gh_rule(k + 1)
+    c = np.zeros(k + 1)
+    c[k] = 1.0
+    q = np.polynomial.hermite_e.hermeval(rho * z + math.sqrt(1 - rho**2) * x, c)
+    return float(w @ q**2 - (w @ q) ** 2)
+
+
+def _cross_variances(rho: float, alphas: np.ndarray) -> np.ndarray:
+    """Exact ``Var[φ_α(z')φ_β(z)]`` for OU pairs in 2-D, ``|α|, |β| ≤ 3``: tensor quadrature
+    over ``(z, ε) ∈ ℝ⁴`` with 7 nodes per variable (the squared product has degree ≤ 12 in
+    each)."""
+    x, w = _gh_rule(7)
+    grid = np.stack(np.meshgrid(x, x, x, x, indexing="ij"), -1).reshape(-1, 4)
+    wts = np.prod(np.stack(np.meshgrid(w, w, w, w, indexing="ij"), -1).reshape(-1, 4), axis=1)
+    z = grid[:, :2]
+    Q, Qp = _np_basis(z, alphas), _np_basis(rho * z + math.sqrt(1 - rho**2) * grid[:, 2:], alphas)
+    e1, e2 = (Qp * wts[:, None]).T @ Q, (Qp**2 * wts[:, None]).T @ Q**2
+    return np.maximum(e2 - e1**2, 0.0)
+
+
+def _z_scores(diff: np.ndarray, var: np.ndarray, size: int) -> np.ndarray:
+    """``diff / sqrt(var / size)``; a moment with no spread (the constant ``φ_0``) scores 0
+    when it is exact and ∞ when it is not. Variances below 1e-9 count as none: the
+    constant's comes out of the quadrature as 7e-15 (rounding), every other is >= 0.25."""
+    se = np.sqrt(np.where(var > 1e-9, var, 0.0) / size)
+    return np.where(se > 0, diff / np.where(se > 0, se, 1), np.where(diff == 0, 0, np.inf))
+
+
 @check("L2.mehler_monte_carlo")
 def mehler_monte_carlo(seed: int, *, eigen=lambda rho, k: rho**k, size: int = 200_000,
-                       z_max: float = 4.5) -> CheckResult:
+                       z_max: float = 4.5, conditional_variance=_conditional_variance,
+                       cross_variances=_cross_variances) -> CheckResult:
     """Monte-Carlo Mehler: (a) conditional, at fixed ``z``, ``E[He_k(z')|z] ≈ ρ^k He_k(z)``;
     (b) unconditional 2-D cross-moments ``E[φ_α(z') φ_β(z)] ≈ ρ^{|α|} δ_{αβ}`` of the
     orthonormal basis :func:`pycheck.theory.basis`. Cases: (a) ``ρ ∈ {0.3, 0.8}``,
     ``z ∈ {−2, −0.7, 0, 0.5, 1.8}``, ``k = 1..6``, one noise sample of ``size`` per ``ρ``;
-    (b) ``ρ = 0.6``, ``|α|, |β| ≤ 3``, ``size`` pairs."""
+    (b) ``ρ = 0.6``, ``|α|, |β| ≤ 3``, ``size`` pairs.
+
+    Each z-score divides by the exact standard error ``sqrt(Var / size)``, the variance by
+    exact quadrature (:func:`_conditional_variance`, :func:`_cross_variances`), not by the
+    sample's: a sample s.e. gives z-scores of such polynomials a heavy left tail
+    (:func:`alignment_identity`; session 37)."""
     rng = np.random.default_rng(seed)
     zs = []
     for rho in (0.3, 0.8):
@@ -107,17 +166,14 @@ def mehler_monte_carlo(seed: int, *, eigen=lambda rho, k: rho**k, size: int = 20
         for z in (-2.0, -0.7, 0.0, 0.5, 1.8):
             for k in range(1, 7):
                 v = T.hermite(k, rho * z + math.sqrt(1 - rho**2) * eps)
-                se = v.std(ddof=1) / math.sqrt(size)
-                zs.append((v.mean() - eigen(rho, k) * T.hermite(k, z)) / se)
+                zs.append(float(_z_scores(np.array(v.mean() - eigen(rho, k) * T.hermite(k, z)),
+                                          np.array(conditional_variance(rho, z, k)), size)))
     rho, alphas = 0.6, T.multi_indices(2, 3)
     z, zp = T.ou_pairs(rng, size, 2, rho)
     P, Pp = T.basis(z, alphas), T.basis(zp, alphas)
     target = np.diag(eigen(rho, alphas.sum(axis=1)).astype(float))
-    m1, m2 = Pp.T @ P / size, (Pp**2).T @ P**2 / size            # moments of φ_α(z')φ_β(z)
-    se = np.sqrt((m2 - m1**2) / (size - 1))
-    diff = m1 - target          # the (0, 0) entry is the constant 1: se = 0, diff must be 0
-    zs.extend(np.where(se > 0, diff / np.where(se > 0, se, 1), np.where(diff == 0, 0, np.inf))
-              .ravel())
+    diff = Pp.T @ P / size - target     # moments of φ_α(z')φ_β(z); (0, 0) is the constant 1
+    zs.extend(_z_scores(diff, cross_variances(rho, alphas), size).ravel())
     worst = float(np.max(np.abs(zs)))
     return CheckResult(
         passed=worst <= z_max,
@@ -125,7 +181,9 @@ def mehler_monte_carlo(seed: int, *, eigen=lambda rho, k: rho**k, size: int = 20
                 f"({size} samples each)",
         figures={"max_abs_z": worst, "tests": len(zs), "samples": size},
         tolerance=f"|z| <= {z_max}: a two-sided normal tail of 6.8e-6 per test, so the "
-                  f"family-wise false-alarm rate over {len(zs)} tests is < 1.2e-3")
+                  f"family-wise false-alarm rate over {len(zs)} tests is < 1.2e-3 (exact "
+                  "standard errors; results/verify/a1_l2_tail.txt)")
+
 
 
 # ---------------------------------------------------------------- L3
@@ -166,15 +224,16 @@ def hermite_quadrature(seed: int, *, points=lambda degree: degree + 1,
 
 
 # ---------------------------------------------------------------- L4
-def _alignment_moments(h: T.PolyEncoder, rho: float) -> tuple[float, float]:
+def _alignment_moments(h: T.PolyEncoder, rho) -> tuple[float, float]:
     """``E v`` and ``E v²`` for ``v = ‖h(ρz + sqrt(1 − ρ²)ε) − h(z)‖²`` by exact tensor
     Gauss–Hermite quadrature over ``(z, ε) ∈ ℝ^{2n}``: ``v²`` has degree ``4·deg`` in each
     variable, so ``2·deg + 1`` nodes per variable integrate it exactly (9⁶ nodes at n = 3,
-    degree 4)."""
+    degree 4). ``rho``: one rate, or one per coordinate (the anisotropic step of A1)."""
     degree = int(h.degrees.max(initial=1))
     nodes, w = T.gauss_hermite(2 * degree + 1, 2 * h.n)
     z, e = nodes[:, :h.n], nodes[:, h.n:]
-    v = np.sum((h(rho * z + math.sqrt(1 - rho**2) * e) - h(z)) ** 2, axis=1)
+    rho = np.asarray(rho, dtype=float)
+    v = np.sum((h(rho * z + np.sqrt(1 - rho**2) * e) - h(z)) ** 2, axis=1)
     return float(w @ v), float(w @ v**2)
 
 
