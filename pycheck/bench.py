@@ -444,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=None,
                    help=f"torch threads (default: torch's, here {torch.get_num_threads()})")
     p.add_argument("--rounds", type=int, default=5,
-                   help="interleaved rounds of the SIGReg comparison")
+                   help="interleaved rounds of the SIGReg comparison, and timed rounds of "
+                        "each training step")
     p.add_argument("--cpu-clock", action="store_true",
                    help="time by this thread's CPU time instead of wall time (needs "
                         "--threads 1): on a machine shared with other jobs")
@@ -457,8 +458,10 @@ def main(argv: list[str] | None = None) -> int:
             or not 0 <= args.parallel_seconds < float("inf")):
         p.error("--dims, --batch and --sigreg-batches must be >= 2, --rounds >= 1 and "
                 "--parallel-seconds finite and >= 0")
-    if args.threads is not None and args.threads < 1:
-        p.error(f"--threads must be >= 1, got {args.threads}")
+    if args.threads is not None and not 1 <= args.threads <= (os.cpu_count() or 1):
+        # more threads than cores had been capped silently to the core count (session 36)
+        p.error(f"--threads must be between 1 and this machine's {os.cpu_count() or 1} "
+                f"cores, got {args.threads}")
     if args.json and (Path(args.json).is_dir() or not Path(args.json).parent.is_dir()):
         p.error(f"--json: {args.json} is a folder or its folder does not exist")
     if args.json and not os.access(Path(args.json).parent, os.W_OK | os.X_OK):
@@ -467,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cpu_clock and args.threads != 1:
         p.error("--cpu-clock needs --threads 1 (other threads' work is not on this clock)")
     if args.threads:
-        torch.set_num_threads(min(args.threads, os.cpu_count() or 1))
+        torch.set_num_threads(args.threads)
     # the allocator setting of every training worker (pycheck.train.keep_freed_memory):
     # the bench times the steps as the experiments run them
     from .train import keep_freed_memory

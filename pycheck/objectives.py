@@ -405,7 +405,9 @@ class SIGReg(nn.Module):
                  seed: int = 0, orthogonal: bool = False):
         super().__init__()
         ints = [num_knots, num_slices, seed]
+        import numbers
         if any(isinstance(v, bool) or not hasattr(v, "__index__") for v in ints) or \
+                isinstance(t_max, bool) or not isinstance(t_max, numbers.Real) or \
                 num_knots < 2 or num_slices < 1 or not 0 < t_max < math.inf:
             # 17.0 knots failed inside torch, t_max = inf gave NaN (session 36)
             raise ValueError("SIGReg needs integers num_knots >= 2, num_slices >= 1 and seed, "
@@ -539,11 +541,13 @@ def mean_variance(h: Tensor, h_next: Tensor) -> Tensor:
 def _positive(name: str, v, zero: bool = False) -> float:
     """``v`` as a finite float > 0 (>= 0 with ``zero``): inf or NaN options gave inf, NaN or
     constant losses without a word (session 36)."""
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {v!r}") from None
-    if isinstance(v, bool) or not math.isfinite(f) or not (f >= 0 if zero else f > 0):
+    import numbers
+    # a real number only: float("0.1") had accepted the string "0.1" and float(True) the
+    # bool (session 37)
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {v!r}")
+    f = float(v)
+    if not math.isfinite(f) or not (f >= 0 if zero else f > 0):
         raise ValueError(f"{name} must be a finite number {'>=' if zero else '>'} 0, got {v!r}")
     return f
 

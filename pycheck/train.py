@@ -719,9 +719,7 @@ def resuming(checkpoint, every, sampler, fingerprint, who: str = "fit_encoder"):
     if not path.parent.is_dir() or path.is_dir():
         raise ValueError(f"checkpoint {path}: its folder must exist and it must not be a "
                          "folder")
-    if isinstance(every, bool) or not isinstance(every, (int, float, np.floating)) \
-            or not 0 <= every < math.inf:
-        raise ValueError(f"checkpoint_every must be a number of seconds >= 0, got {every!r}")
+    _check_every(every)
     if sampler is not None and not (callable(getattr(sampler, "state_dict", None)) and
                                     callable(getattr(sampler, "load_state_dict", None))):
         raise ValueError("checkpoint with a sampler: the sampler must have state_dict() and "
@@ -1323,11 +1321,17 @@ def _check_settings(objective: str, *, steps, batch_size, lr, seed, dim_out, hol
     return out
 
 
+def _check_every(every) -> None:
+    if isinstance(every, bool) or not isinstance(every, (int, float, np.floating)) \
+            or not 0 <= every < math.inf:
+        raise ValueError(f"checkpoint_every must be a number of seconds >= 0, got {every!r}")
+
+
 def check_fit_settings(objective: str = "whitened", *, steps=3000, batch_size=1024, lr=1e-3,
                        seed=0, dim_out=None, holdout=0.1, ema=None,
                        encoder: nn.Module | str = "residual-mlp", readout=None,
-                       warm_start=None, whiten=None, n_pairs=None, width=None,
-                       **options) -> None:
+                       warm_start=None, whiten=None, device=None, checkpoint_every=60.0,
+                       n_pairs=None, width=None, **options) -> None:
     """Refuse (``ValueError``, naming the setting) what :func:`fit_encoder` would refuse of
     these settings before it sees any data: the same checks, the objective's options
     (built by :func:`pycheck.objectives.make_objective`, which checks their names and
@@ -1341,6 +1345,8 @@ def check_fit_settings(objective: str = "whitened", *, steps=3000, batch_size=10
                               readout=readout, warm_start=warm_start, whiten=whiten,
                               options=options)
     ws = checked["warm_start"]
+    _device(device)
+    _check_every(checkpoint_every)
     if objective == "whitened":
         _whitened_lams(options.get("lam"), holdout, encoder, ws)
     else:
@@ -1369,6 +1375,15 @@ def _check_warm_start(ws) -> dict:
     if not isinstance(ws.get("options", {}), dict):
         raise ValueError(f"warm_start's 'options' must be a dict of the objective's options, "
                          f"got {ws['options']!r}")
+    import inspect
+    own = sorted(set(ws.get("options", {})) & (
+        set(inspect.signature(fit_encoder).parameters) - {"options"}))
+    if own:
+        # the warm start takes these from the call (steps and lr from warm_start's own
+        # keys); repeated in its options they raised TypeError (session 37)
+        raise ValueError(f"warm_start's 'options' may not set {', '.join(own)}: they are "
+                         "fit_encoder's own arguments (the warm start's steps and lr are "
+                         "warm_start keys)")
     return dict(ws, options=dict(ws.get("options", {})))
 
 

@@ -42,6 +42,11 @@ def main(first: int, last: int, out: Path) -> None:
         v = z[:, col]
         lines.append(f"{name:<16} {np.mean(abs(v) > 3):<22.2e} {np.mean(abs(v) > 3.5):<17.2e} "
                      f"{np.mean(abs(v) > 4):<15.2e} {v.min():.2f} {v.max():.2f}")
+    write_report(lines, out)
+
+
+def write_report(lines: list[str], out: Path) -> None:
+    """Print ``lines`` and write them to ``out`` (its folder made if needed)."""
     text = "\n".join(lines) + "\n"
     print(text, end="")
     out.parent.mkdir(parents=True, exist_ok=True)

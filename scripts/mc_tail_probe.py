@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import norm
 
+from l4_tail_probe import write_report   # this folder is on sys.path when run as a script
 from pycheck.checks.anisotropic import monte_carlo
 from pycheck.checks.hermite import mehler_monte_carlo
 
@@ -38,10 +39,7 @@ def main(first: int, last: int, out: Path) -> None:
              f"share of seeds beyond 4: {np.mean(l2 > 4):.2e} (normal family {fam(4):.1e}), "
              f"beyond 4.5 (the check fails): {np.mean(l2 > 4.5):.2e} ({fam(4.5):.1e}); "
              f"median {np.median(l2):.2f}, max {l2.max():.2f}"]
-    text = "\n".join(lines) + "\n"
-    print(text, end="")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    write_report(lines, out)
 
 
 if __name__ == "__main__":

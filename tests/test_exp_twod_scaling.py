@@ -254,3 +254,34 @@ def test_bench_refuses_an_unwritable_json_folder_before_timing(tmp_path, capsys,
     with pytest.raises(SystemExit) as e:
         bench.main(["--json", str(tmp_path / "b.json")])
     assert e.value.code == 2 and "is not writable" in capsys.readouterr().err
+
+
+def test_scaling_options_take_a_warm_start_table_and_refuse_odd_per_n_keys():
+    """A dict option that is not keyed by N (a warm_start) is a value; a per-N table's keys
+    are N as written in dims or 'default' (session 37: warm_start was read as a per-N table
+    and refused; "08" was ignored, so N = 8 silently took the default)."""
+    import copy
+    import tomllib
+    from pathlib import Path
+    cfg = tomllib.loads((Path(__file__).resolve().parents[1] / "experiments" /
+                         "scaling.toml").read_text())["quick"]
+    ok = copy.deepcopy(cfg)
+    ok["options"]["vicreg"]["warm_start"] = {"objective": "sigreg", "steps": 10}
+    settings = scaling.check_config(ok)
+    assert settings[8]["vicreg"][3]["warm_start"] == {"objective": "sigreg", "steps": 10}
+    bad = copy.deepcopy(cfg)
+    bad["options"]["sigreg"]["steps"] = {"08": 100, "default": 6000}
+    with pytest.raises(ValueError, match=r"key\(s\) \['08'\] that are neither"):
+        scaling.check_config(bad)
+
+
+def test_a_profile_seeds_are_checked_even_when_given_seeds_replace_them(tmp_path):
+    """twod ties its figure to the profile's first seed: an empty profile list with
+    --seeds 0 raised IndexError after the run folder was made (session 37)."""
+    import tomllib
+    from pathlib import Path
+    cfg = tomllib.loads((Path(__file__).resolve().parents[1] / "experiments" /
+                         "twod.toml").read_text())["quick"]
+    with pytest.raises(ValueError, match=r"twod: seeds must be a non-empty list"):
+        twod.run(dict(cfg, seeds=[]), tmp_path / "o", [0])
+    assert not (tmp_path / "o").exists()

@@ -156,3 +156,15 @@ def test_sigreg_orthogonal_option_is_checked_and_passed_through():
     h = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
     value, parts = loss(h, h + 0.1)
     assert torch.isfinite(value) and parts["sigreg"] > 0
+
+
+@pytest.mark.parametrize("opts, match", [
+    ({"lam": "0.1"}, "lam must be a number"),          # float("0.1") had accepted it
+    ({"lam": True}, "lam must be a number"),
+    ({"t_max": "3"}, "t_max='3'"),                       # a TypeError inside SIGReg
+    ({"t_max": True}, "t_max=True"),                     # had become 1.0
+])
+def test_objective_options_must_be_real_numbers(opts, match):
+    from pycheck.objectives import make_objective
+    with pytest.raises(ValueError, match=match):
+        make_objective("sigreg", **opts)

@@ -223,7 +223,9 @@ def test_runstore_run_reports_progress(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["--threads", "0"], "--threads must be >= 1"),
+    (["--threads", "0"], "--threads must be between 1 and this machine's"),
+    # more threads than cores had been capped silently (session 36)
+    (["--threads", "4096"], "--threads must be between 1 and this machine's"),
     (["--json", "/nonexistent-dir/b.json"], "does not exist"),
 ])
 def test_bench_bad_options(argv, needle, capsys, tmp_path):

@@ -240,7 +240,8 @@ def test_slurm_job_of_a_changed_profile_is_cancelled_and_resubmitted(slurm, tmp_
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)             # unchanged: left alone
     assert rc == 0 and "nothing submitted; 1 runs still queued or running" in err, err
     (root / "experiments" / "twod.toml").write_text(
-        TINY.format(mixings='["spiral"]', steps=10 ** 6 + 1, options="{ num_slices = 16 }"))
+        TINY.format(mixings='["spiral"]', steps=10 ** 6 + 1, options="{ num_slices = 16 }",
+                    lr="1e-3"))
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)
     assert rc == 0 and f"cancelled 1 queued or running SLURM jobs made with other settings " \
         f"({old['job_id']})" in err and "submitted 1 runs" in err, err

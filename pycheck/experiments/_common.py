@@ -391,14 +391,15 @@ def choice(*values: str):
 
 def list_of(item, allowed: tuple = ()):
     """A non-empty list whose entries pass ``item`` (a check) or are in ``allowed``, no entry
-    twice (each entry names runs or rows)."""
+    twice (each entry names runs or rows; numbers compared by value)."""
     def check(key, v):
         if not isinstance(v, list) or not v:
             raise ValueError(f"{key} must be a non-empty list, got {v!r}")
         for i, e in enumerate(v):
             if e not in allowed:
                 item(f"{key}[{i}]", e)
-        if len({repr(e) for e in v}) != len(v):
+        same = lambda e: float(e) if isinstance(e, (int, float)) else repr(e)   # 2 == 2.0
+        if len({same(e) for e in v}) != len(v):
             raise ValueError(f"{key} lists an entry more than once: {v!r}")
     return check
 
@@ -421,13 +422,12 @@ def table(key, v):
         raise ValueError(f"{key} must be a table ({{ ... }}), got {v!r}")
 
 
-def anything(key, v):
-    """Checked elsewhere (``seeds``: by ``pycheck reproduce``, which may replace them)."""
-
-
-#: keys every profile may have: ``profile`` (added by ``pycheck reproduce``), ``seeds``,
-#: ``jobs`` (worker processes, for the API; the command line sets its own)
-COMMON = {"profile": choice("quick", "full"), "seeds": anything, "jobs": count(1)}
+#: keys every profile may have: ``profile`` (added by ``pycheck reproduce``) and ``seeds``
+#: (checked even when ``--seeds`` replaces them: twod ties its figure to the first)
+COMMON = {"profile": choice("quick", "full"), "seeds": list_of(count(0))}
+#: ``jobs``: worker processes, for the API (the command line sets its own); a key of the
+#: experiments that read it
+JOBS = {"jobs": count(1)}
 
 
 def check_profile(name: str, cfg: dict, required: dict, optional: dict | None = None, *,
@@ -474,9 +474,17 @@ def check_rows(name: str, key: str, n_rows: int, dim: int) -> None:
                          f"least {least})")
 
 
-#: fit_encoder arguments an experiment sets itself (per run): not options of a profile
-SET_BY_RUN = ("steps", "batch_size", "lr", "seed", "progress", "checkpoint",
-              "checkpoint_every", "sampler", "encoder", "device")
+#: fit_encoder arguments an experiment sets itself (per run), with why: not options of a
+#: profile
+SET_BY_RUN = dict(
+    steps="the profile's own key", batch_size="the profile's own key",
+    lr="the profile's own key", seed="each run's seed", progress="the experiment",
+    checkpoint="the experiment (a file per run)", sampler="the experiment",
+    encoder="the experiment", n_pairs="not a fit_encoder option",
+    width="not a fit_encoder option",
+    # the runs measure an embedding as wide as the latent: another width broke their R²
+    # and T3 figures after training (session 37)
+    dim_out="the latent dimension (the runs measure R² and T3 on it)")
 
 
 def check_fit_options(name: str, objective: str, options, *, steps, batch_size, lr,
@@ -488,14 +496,10 @@ def check_fit_options(name: str, objective: str, options, *, steps, batch_size, 
     if not isinstance(options, dict):
         raise ValueError(f"{name}: {what} must be a table of fit_encoder options, got "
                          f"{options!r}")
-    if set(options) & {"n_pairs", "width"}:
-        raise ValueError(f"{name}: {what}: n_pairs and width are not fit_encoder options")
     own = sorted(set(options) & set(SET_BY_RUN))
     if own:
-        raise ValueError(f"{name}: {what} may not set {', '.join(own)} (the experiment "
-                         "sets it for each run" + ("; use the profile's own keys)"
-                                                   if set(own) <= {"steps", "batch_size", "lr"}
-                                                   else ")"))
+        raise ValueError(f"{name}: {what} may not set "
+                         + "; ".join(f"{k} (set by {SET_BY_RUN[k]})" for k in own))
     try:
         check_fit_settings(objective, steps=steps, batch_size=batch_size, lr=lr,
                            **data, **options)

@@ -38,8 +38,8 @@ import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
 from . import ExperimentFailed
-from ._common import (check_fit_options, check_profile, check_rows, choice, count, list_of,
-                      mixing, number, run_checkpoint, table, torch_threads)
+from ._common import (JOBS, check_fit_options, check_profile, check_rows, choice, count,
+                      list_of, mixing, number, run_checkpoint, table, torch_threads)
 
 THEOREMS = ("A1", "A2")
 
@@ -70,11 +70,15 @@ def check_config(cfg: dict) -> list[tuple[int, float]]:
         mixing=mixing, n_train=count(2), n_test=count(3), steps=count(1),
         batch_size=count(2), lr=number(0), search_size=count(2),
         search_rhos=list_of(_rho_pair)),
-        optional=dict(threads=count(1), keep_embedding=count(0), options=table))
+        optional=dict(threads=count(1), keep_embedding=count(0), options=table, **JOBS))
     for n, rs in cfg["ratios"].items():
-        if not n.isdigit() or int(n) < 2:
+        if not (n.isascii() and n.isdigit()) or int(n) < 2:
             raise ValueError(f"anisotropic: ratios' keys are latent dimensions >= 2, got {n!r}")
         list_of(number(0))(f"anisotropic: ratios.{n}", rs)
+        names = [f"{r:g}" for r in rs]
+        if len(set(names)) != len(names):   # run keys: 2.0 and 2.0000001 were one run
+            raise ValueError(f"anisotropic: ratios.{n} = {rs} name the same run twice (runs "
+                             f"are named by 6 significant digits: {names})")
     worlds = [(int(n), float(r)) for n, rs in cfg["ratios"].items() for r in rs]
     if not worlds:
         raise ValueError("anisotropic: ratios lists no world")

@@ -138,6 +138,14 @@ def _plot(rows: list[dict], out: Path) -> None:
     plt.close(fig)
 
 
+def check_config(cfg: dict) -> None:
+    """Refuse a profile with a missing, unknown or out-of-range setting (``ValueError``).
+    ``root``: the folder holding the source folders (default: ``--out``'s parent); a
+    relative one is taken from the current directory, as ``--out`` is."""
+    check_profile("bound", cfg, dict(sources=list_of(text)),
+                  optional=dict(root=text, family_alpha=number(0, 1)))
+
+
 def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     """Collect the source runs; write ``bound.{json,csv,md}``, ``bound_scatter.png``, and
     ``bound_summary.json``.
@@ -147,8 +155,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     if no source has any run.
     """
     out = Path(out)
-    check_profile("bound", cfg, dict(sources=list_of(text)),
-                  optional=dict(root=text, family_alpha=number(0, 1)))
+    check_config(cfg)
     root = Path(cfg["root"]) if "root" in cfg else out.parent
     rows, status = load_runs(root, list(cfg["sources"]))
     if not rows:

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from ._common import (check_fit_options, check_profile, check_rows, count, flag, list_of,
-                      mixing, number, run_checkpoint, table, torch_threads)
+from ._common import (JOBS, check_fit_options, check_profile, check_rows, count, flag,
+                      list_of, mixing, number, run_checkpoint, table, torch_threads)
 from ..store import RunStore, savefig, write_json, write_table
 
 THEOREMS = ("T4",)
@@ -211,16 +211,35 @@ def check_config(cfg: dict, seeds: list[int]) -> None:
     including planning pairs that ``seeds``' banks cannot supply."""
     from ..worlds import trajectory_pairs
     check_profile("control", cfg, dict(
-        dim=count(2), mixing=mixing, rho=number(0, 1), n_train=count(2), n_test=count(3),
+        # n_test: the T3 figures need 4 pairs (pycheck.metrics.t3_quantities)
+        dim=count(2), mixing=mixing, rho=number(0, 1), n_train=count(2), n_test=count(4),
         n_bank=count(2), k_pairs=count(1), min_dist=number(0), n_steps=count(1),
         budgets=list_of(count(1)), batch_size=count(2), lr=number(0)),
-        optional=dict(threads=count(1), options=table, trajectory=table, progress=flag))
+        optional=dict(threads=count(1), options=table, trajectory=table, progress=flag,
+                      **JOBS))
     traj = cfg.get("trajectory", {})
     check_profile("control: trajectory", traj, {}, optional=TRAJECTORY, common=False)
     try:
-        trajectory_pairs(2, cfg["dim"], np.random.default_rng(0), **traj)
+        # the whole training set, as run_one draws it (cheap): a policy whose rollouts
+        # overflow (gain = 1e6) had failed only after the Gaussian-OU runs trained
+        z, z_next = trajectory_pairs(cfg["n_train"], cfg["dim"], np.random.default_rng(0),
+                                     **traj)
     except ValueError as exc:
         raise ValueError(f"control: trajectory: {exc}") from None
+    try:                # the observations as the runs see them (fit_encoder's own check)
+        import torch
+
+        from ..mixings import make_mixing
+        from ..train import _check_scale
+        g = make_mixing(cfg["mixing"], cfg["dim"], 0)
+        for v in (z, z_next):
+            x = g.forward(v)
+            if not np.isfinite(x).all():
+                raise ValueError("observations are not finite")
+            _check_scale("x", torch.from_numpy(x))
+    except ValueError as exc:
+        raise ValueError(f"control: trajectory: the rollouts of {traj} cannot be trained on "
+                         f"({exc}); choose a stabler policy") from None
     check_fit_options("control", "sigreg", cfg.get("options", {}), steps=max(cfg["budgets"]),
                       batch_size=cfg["batch_size"], lr=cfg["lr"], n_pairs=cfg["n_train"],
                       width=cfg["dim"])

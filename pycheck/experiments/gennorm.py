@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
-from ._common import (check_fit_options, check_profile, check_rows, count, flag, list_of,
-                      mixing, number, run_checkpoint, table, torch_threads)
+from ._common import (JOBS, check_fit_options, check_profile, check_rows, count, flag,
+                      list_of, mixing, number, run_checkpoint, table, torch_threads)
 
 THEOREMS = ("T2",)
 
@@ -57,9 +57,21 @@ def check_config(cfg: dict) -> None:
     check_profile("gennorm", cfg, dict(
         alphas=list_of(_alpha), dim=count(1), mixing=mixing, rho=number(0, 1),
         n_train=count(2), n_test=count(3), steps=count(1), batch_size=count(2),
-        lr=number(0)), optional=dict(threads=count(1), options=table, progress=flag))
+        lr=number(0)), optional=dict(threads=count(1), options=table, progress=flag,
+                                     **JOBS))
     if 2 not in cfg["alphas"]:
         raise ValueError("gennorm: alphas must include 2 (the Gaussian reference)")
+    names = [_alpha_key(float(a)) for a in cfg["alphas"]]
+    if len(set(names)) != len(names):
+        # 1.0000001 and 1.0000004 both ran as "alpha=1": one run, two rows (session 37)
+        raise ValueError(f"gennorm: alphas {cfg['alphas']} name the same run twice (runs are "
+                         f"named by 6 significant digits: {names})")
+    try:
+        from ..worlds import gennorm_law
+        for a in cfg["alphas"]:
+            gennorm_law(float(a))
+    except ValueError as exc:
+        raise ValueError(f"gennorm: alphas: {exc}") from None
     try:
         from ..mixings import make_mixing
         make_mixing(cfg["mixing"], cfg["dim"])
@@ -163,7 +175,8 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     tasks = {key(a, s): (run_one, dict(cfg=run_cfg, alpha=a, seed=s))
              for a in alphas for s in seeds}
     with torch_threads(cfg):
-        done = store.run_many(tasks, desc="gennorm")
+        # jobs: worker processes for API callers, as the other experiments (it was ignored)
+        done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="gennorm")
     runs = {a: [done[key(a, s)] for s in seeds] for a in alphas}
     rows = []
     for a in alphas:

@@ -74,7 +74,9 @@ def check_config(cfg: dict) -> dict:
     missing = sorted(set(SCHEMA) - set(cfg))
     unknown = sorted(set(cfg) - set(SCHEMA))
     if missing or unknown:
-        raise ValueError(f"reacher config: missing keys {missing}, unknown keys {unknown}")
+        raise ValueError("reacher config: " + "; ".join(
+            ([f"missing keys {', '.join(missing)}"] if missing else [])
+            + ([f"unknown keys {', '.join(unknown)}"] if unknown else [])))
     for key, (typ, low) in SCHEMA.items():
         v = cfg[key]
         if typ is float and isinstance(v, int) and not isinstance(v, bool):
@@ -94,8 +96,10 @@ def check_config(cfg: dict) -> dict:
         raise ValueError("reacher config: pair_half_width must not exceed bank_half_width")
     if not 0.0 <= cfg["sfa_min_variance"] < 1.0:
         raise ValueError("reacher config: sfa_min_variance must lie in [0, 1)")
-    if len(cfg["channels"]) != 4 or not all(isinstance(c, int) and c > 0 for c in cfg["channels"]):
+    if len(cfg["channels"]) != 4 or not all(
+            isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in cfg["channels"]):
         raise ValueError(f"reacher config: channels must be 4 positive ints, got {cfg['channels']}")
+    _check_split(cfg)
     # the planning pairs, drawn as the bank will draw them (cheap; an impossible min_dist
     # was refused only after the training data had been rendered, s36)
     from ..reacher import start_goal_pairs
@@ -105,6 +109,36 @@ def check_config(cfg: dict) -> dict:
     except ValueError as exc:
         raise ValueError(f"reacher config: {exc}") from None
     return cfg
+
+
+def held_out_chains(test_fraction: float, n_chains: int) -> int:
+    """How many of ``n_chains`` chains (episodes) :meth:`_Data.split` holds out: the last
+    ``test_fraction`` of them, at least one."""
+    return max(1, int(round(test_fraction * n_chains)))
+
+
+def _check_split(cfg: dict) -> None:
+    """Refuse a split that leaves the training or the held-out measurement too few pairs
+    (found only after rendering, or after training: session 37): training needs 2 pairs;
+    the held-out Gaussian-OU frames give R² (an affine map from 2 outputs: 7 rows,
+    :func:`pycheck.metrics.r2_split`) and the T3 figures (4 pairs)."""
+    from ..metrics import r2_split
+    for kind, chains, length in (("ou", cfg["ou_chains"], cfg["ou_length"]),
+                                 ("traj", cfg["traj_episodes"], cfg["traj_length"])):
+        n_test = held_out_chains(cfg["test_fraction"], chains)
+        if (chains - n_test) * (length - 1) < 2:
+            raise ValueError(f"reacher config: test_fraction {cfg['test_fraction']} holds out "
+                             f"{n_test} of {chains} {kind} chains, leaving fewer than 2 "
+                             "training pairs")
+        if kind == "ou":
+            try:
+                r2_split(n_test * length, 2)
+                if n_test * (length - 1) < 4:
+                    raise ValueError("the T3 figures need 4 pairs")
+            except ValueError as exc:
+                raise ValueError(f"reacher config: test_fraction {cfg['test_fraction']} holds "
+                                 f"out {n_test} OU chains of {length} frames, too few to "
+                                 f"measure ({exc})") from None
 
 
 # ------------------------------------------------------------------ data (cached)
@@ -185,7 +219,7 @@ class _Data:
         from ..reacher import consecutive_pairs
         d = self.ou if which == "gauss-OU" else self.traj
         n_chains, length, _ = d["theta"].shape
-        n_test = max(1, int(round(self.cfg["test_fraction"] * n_chains)))
+        n_test = held_out_chains(self.cfg["test_fraction"], n_chains)
         parts = []
         for chains in (slice(0, n_chains - n_test), slice(n_chains - n_test, n_chains)):
             theta = d["theta"][chains]

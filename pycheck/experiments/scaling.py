@@ -20,8 +20,9 @@ import numpy as np
 
 from ..objectives import OBJECTIVES
 from ..store import RunStore, savefig, write_json, write_table
-from ._common import (_check_fresh, check_fit_options, check_profile, check_rows, choice,
-                      count, flag, list_of, number, supervised_reference, table, train_and_measure)
+from ._common import (JOBS, _check_fresh, check_fit_options, check_profile, check_rows,
+                      choice, count, flag, list_of, number, supervised_reference, table,
+                      train_and_measure)
 
 THEOREMS = ("T1",)
 
@@ -59,11 +60,26 @@ def _figure(rows: list[dict], objectives: list[str], out: Path) -> Path:
     return path
 
 
+def _per_n(value) -> bool:
+    """Whether ``value`` is a table keyed by N: a dict with a ``default`` or whose keys are all
+    decimal numbers. Any other dict is a value in its own right (an objective's
+    ``warm_start``, which every dict had been taken for a per-N table; session 37)."""
+    return isinstance(value, dict) and bool(value) and (
+        "default" in value or all(isinstance(k, str) and k.isascii() and k.isdigit()
+                                  for k in value))
+
+
 def at_n(value, n: int, name: str):
     """A setting given once or as a table keyed by N (strings) with a ``default``: its
     value at latent dimension ``n``."""
-    if not isinstance(value, dict):
+    if not _per_n(value):
         return value
+    bad = [k for k in value if k != "default"
+           and not (k.isascii() and k.isdigit() and str(int(k)) == k)]
+    if bad:
+        # "08" or "eight" had been ignored silently (N = 8 took the default; session 37)
+        raise ValueError(f"{name}: the table {value!r} has key(s) {bad} that are neither a "
+                         "latent dimension N written as in dims (e.g. \"8\") nor 'default'")
     if str(n) not in value and "default" not in value:
         raise ValueError(f"{name}: the table {value!r} has no entry for N = {n} and no "
                          "'default'")
@@ -164,7 +180,7 @@ def _checked_settings(cfg: dict) -> dict:
         steps=budget, batch_size=budget, lr=budget),
         optional=dict(objectives=list_of(choice(*objs)), options=table,
                       fresh=flag, antithetic=flag, qmc=flag, supervised=flag,
-                      learn_bound=flag))
+                      learn_bound=flag, **JOBS))
     options = cfg.get("options", {})
     for obj, given in options.items():
         if obj not in objs + ("supervised",):

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
-from ._common import (check_fit_options, check_profile, check_rows, choice, count, list_of,
-                      number, table, train_and_measure)
+from ._common import (JOBS, check_fit_options, check_profile, check_rows, choice, count,
+                      list_of, number, table, train_and_measure)
 
 THEOREMS = ("T1",)
 MIXINGS = ("spiral", "parabolic", "sinusoidal", "realnvp")
@@ -64,7 +64,7 @@ def check_config(cfg: dict) -> None:
     check_profile("twod", cfg, dict(
         rho=number(0, 1), n_train=count(2), n_test=count(3), steps=count(1),
         batch_size=count(2), lr=number(0)),
-        optional=dict(mixings=list_of(choice(*MIXINGS)), options=table))
+        optional=dict(mixings=list_of(choice(*MIXINGS)), options=table, **JOBS))
     check_fit_options("twod", "sigreg", cfg.get("options", {}), steps=cfg["steps"],
                       batch_size=cfg["batch_size"], lr=cfg["lr"], n_pairs=cfg["n_train"],
                       width=2)
