@@ -222,8 +222,9 @@ def check_config(cfg: dict, seeds: list[int]) -> None:
     try:
         # the whole training set, as run_one draws it (cheap): a policy whose rollouts
         # overflow (gain = 1e6) had failed only after the Gaussian-OU runs trained
-        z, z_next = trajectory_pairs(cfg["n_train"], cfg["dim"], np.random.default_rng(0),
-                                     **traj)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z, z_next = trajectory_pairs(cfg["n_train"], cfg["dim"],
+                                         np.random.default_rng(0), **traj)
     except ValueError as exc:
         raise ValueError(f"control: trajectory: {exc}") from None
     try:                # the observations as the runs see them (fit_encoder's own check)
@@ -233,7 +234,8 @@ def check_config(cfg: dict, seeds: list[int]) -> None:
         from ..train import _check_scale
         g = make_mixing(cfg["mixing"], cfg["dim"], 0)
         for v in (z, z_next):
-            x = g.forward(v)
+            with np.errstate(over="ignore", invalid="ignore"):   # reported below instead
+                x = g.forward(v)
             if not np.isfinite(x).all():
                 raise ValueError("observations are not finite")
             _check_scale("x", torch.from_numpy(x))
