@@ -313,8 +313,14 @@ def cmd_reproduce(m: Manifest, args) -> int:
         print(f"pycheck: {args.name}: {exc}; finished runs are kept in {out}/runs; rerun the "
               "same command to do the rest", file=sys.stderr)
         return EXIT_FAIL
-    print(f"reproduce {args.name} ({args.profile}): done in {time.perf_counter() - t0:.1f} s; "
-          f"outputs in {out}/")
+    counts = ""
+    if isinstance(summary, dict) and "runs_computed" in summary:
+        # a run into the committed results/NAME reuses its stored runs: say so up front, or
+        # "done in 2.5 s" reads as a reproduction (session 37)
+        counts = (f" ({summary['runs_computed']} runs computed, "
+                  f"{summary.get('runs_reused', 0)} reused from the folder)")
+    print(f"reproduce {args.name} ({args.profile}): done in {time.perf_counter() - t0:.1f} s"
+          f"{counts}; outputs in {out}/")
     if summary:
         print(json.dumps(summary, indent=2, default=str))
     return 0
@@ -424,8 +430,26 @@ def cmd_status(m: Manifest | None, args) -> int:
     if st.failed:
         print(f"resubmit the failed runs (finished ones are kept): {how}")
     elif total and len(st.done) == total:
-        print(f"all runs are in; make the tables: {how}")
+        made = _tables_made(Path(args.out), total)
+        if made:   # it asked to make tables that were already there (session 37)
+            print(f"all runs are in and the tables are made ({made[0]}); to remake them: {how}")
+        else:
+            print(f"all runs are in; make the tables: {how}")
     return EXIT_FAIL if st.failed else 0
+
+
+def _tables_made(out: Path, total: int) -> list[str]:
+    """The summary files in ``out`` written by a ``reproduce`` that had all ``total`` runs
+    (its run counts add up to them): the tables are then made."""
+    made = []
+    for p in sorted(out.glob("*summary.json")):
+        try:
+            d = json.loads(p.read_text())
+            if d.get("runs_computed", 0) + d.get("runs_reused", 0) == total:
+                made.append(p.name)
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
+    return made
 
 
 def cmd_fit(m: Manifest | None, args) -> int:

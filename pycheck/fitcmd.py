@@ -140,6 +140,14 @@ def load_pairs(args, path=None) -> dict:
     path = Path(args.data if path is None else path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if not (magic.startswith(b"\x93NUMPY") or magic.startswith(b"PK")):
+        # NumPy's own message for such a file suggests allow_pickle=, the wrong fix for a
+        # text or other file (session 37)
+        raise DataError(f"{path}: not a NumPy .npy/.npz file (it starts with {magic!r}, not "
+                        "with NumPy's or zip's signature); save arrays with np.save or "
+                        "np.savez")
     try:
         loaded = np.load(path, allow_pickle=False)
     except _READ_ERRORS as err:

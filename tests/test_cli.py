@@ -338,3 +338,27 @@ def test_bound_refuses_a_family_level_outside_0_1(tmp_path):
         with pytest.raises(ValueError, match=r"family_alpha must be a finite number in \(0, 1\)"):
             bound.run(dict(sources=["twod"], family_alpha=alpha, profile="quick"),
                       tmp_path / "bound", [0])
+
+
+def test_status_of_a_finished_folder_says_whether_its_tables_are_made(tmp_path, capsys):
+    """Session 37: `status` on a finished folder asked to make tables that were there."""
+    import shutil
+    from pathlib import Path
+    out = tmp_path / "control"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "results" / "control", out)
+    assert main(["status", str(out)]) == 0
+    assert "the tables are made (control_summary.json)" in capsys.readouterr().out
+    (out / "control_summary.json").unlink()
+    assert main(["status", str(out)]) == 0
+    assert "all runs are in; make the tables" in capsys.readouterr().out
+
+
+def test_reproduce_says_how_many_runs_it_computed_and_reused(tmp_path, capsys):
+    """Session 37: into the committed results/NAME, `reproduce` reuses every stored run;
+    its first line now says so (it read "done in 2.5 s" as if reproduced)."""
+    import shutil
+    from pathlib import Path
+    out = tmp_path / "control"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "results" / "control", out)
+    assert main(["reproduce", "control", "--out", str(out)]) == 0
+    assert "(0 runs computed, 7 reused from the folder)" in capsys.readouterr().out
