@@ -263,6 +263,16 @@ class RealNVPEncoder(nn.Module):
         return self.linear(torch.cat(halves, 1))
 
 
+#: the input whitenings :func:`whitening` computes
+WHITENINGS = ("zca", "diag", "none")
+
+
+def check_whiten(kind) -> None:
+    """``ValueError`` unless ``kind`` is one of :data:`WHITENINGS`."""
+    if kind not in WHITENINGS:
+        raise ValueError(f"whiten must be 'zca', 'diag' or 'none', got {kind!r}")
+
+
 def whitening(x: Tensor, kind: str) -> tuple[Tensor, Tensor]:
     """``(mean, transform)`` (float64) with ``(x - mean) @ transform`` whitened: ``transform``
     is ``diag(1/std)`` ("diag"), the ZCA matrix ``Cov^{-1/2}`` ("zca") or the identity ("none")."""
@@ -276,7 +286,7 @@ def whitening(x: Tensor, kind: str) -> tuple[Tensor, Tensor]:
     elif kind == "none":
         tr = torch.eye(x.shape[1], dtype=x.dtype)
     else:
-        raise ValueError(f"whiten must be 'zca', 'diag' or 'none', got {kind!r}")
+        check_whiten(kind)
     return mean, tr
 
 

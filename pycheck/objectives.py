@@ -56,6 +56,7 @@ Chosen weights (documented here once, used everywhere), from small sweeps on 2D 
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import warnings
 from typing import Callable, Sequence
@@ -405,7 +406,6 @@ class SIGReg(nn.Module):
                  seed: int = 0, orthogonal: bool = False):
         super().__init__()
         ints = [num_knots, num_slices, seed]
-        import numbers
         if any(isinstance(v, bool) or not hasattr(v, "__index__") for v in ints) or \
                 isinstance(t_max, bool) or not isinstance(t_max, numbers.Real) or \
                 num_knots < 2 or num_slices < 1 or not 0 < t_max < math.inf:
@@ -541,7 +541,6 @@ def mean_variance(h: Tensor, h_next: Tensor) -> Tensor:
 def _positive(name: str, v, zero: bool = False) -> float:
     """``v`` as a finite float > 0 (>= 0 with ``zero``): inf or NaN options gave inf, NaN or
     constant losses without a word (session 36)."""
-    import numbers
     # a real number only: float("0.1") had accepted the string "0.1" and float(True) the
     # bool (session 37)
     if isinstance(v, bool) or not isinstance(v, numbers.Real):

@@ -61,7 +61,7 @@ import torch
 from torch import Tensor, nn
 
 from .encoders import (MLPEncoder, OutputWhitened, RealNVPEncoder, ResidualMLPEncoder,
-                       Standardized)
+                       Standardized, check_whiten)
 from .objectives import (DEFAULT_LAM, OBJECTIVES, SIGReg, infonce_per_pair, make_objective,
                          mean_variance)
 from .sfa import sfa_readout
@@ -1312,8 +1312,8 @@ def _check_settings(objective: str, *, steps, batch_size, lr, seed, dim_out, hol
                          "or an nn.Module")
     if readout is not None and readout not in ("sfa", "trained"):
         raise ValueError(f"readout must be 'sfa' or 'trained', got {readout!r}")
-    if whiten is not None and whiten not in ("zca", "diag", "none"):
-        raise ValueError(f"whiten must be 'zca', 'diag' or 'none', got {whiten!r}")
+    if whiten is not None:
+        check_whiten(whiten)
     if objective == "whitened" and set(options) - {"lam"}:
         raise ValueError(f"objective 'whitened' takes only the option 'lam', got "
                          f"{sorted(options)}")

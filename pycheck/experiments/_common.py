@@ -389,15 +389,14 @@ def choice(*values: str):
     return check
 
 
-def list_of(item, allowed: tuple = ()):
-    """A non-empty list whose entries pass ``item`` (a check) or are in ``allowed``, no entry
-    twice (each entry names runs or rows; numbers compared by value)."""
+def list_of(item):
+    """A non-empty list whose entries pass ``item`` (a check), no entry twice (each entry
+    names runs or rows; numbers compared by value)."""
     def check(key, v):
         if not isinstance(v, list) or not v:
             raise ValueError(f"{key} must be a non-empty list, got {v!r}")
         for i, e in enumerate(v):
-            if e not in allowed:
-                item(f"{key}[{i}]", e)
+            item(f"{key}[{i}]", e)
         same = lambda e: float(e) if isinstance(e, (int, float)) else repr(e)   # 2 == 2.0
         if len({same(e) for e in v}) != len(v):
             raise ValueError(f"{key} lists an entry more than once: {v!r}")
@@ -420,6 +419,17 @@ def table(key, v):
     """A TOML table (a dict); its entries are checked where they are used."""
     if not isinstance(v, dict):
         raise ValueError(f"{key} must be a table ({{ ... }}), got {v!r}")
+
+
+def objective_tables(*names: str):
+    """A table of per-objective option tables, keyed by the objectives ``names``."""
+    def check(key, v):
+        table(key, v)
+        for obj, given in v.items():
+            if obj not in names:
+                raise ValueError(f"{key}.{obj}: not an objective (valid: {', '.join(names)})")
+            table(f"{key}.{obj}", given)
+    return check
 
 
 #: keys every profile may have: ``profile`` (added by ``pycheck reproduce``) and ``seeds``
@@ -477,14 +487,14 @@ def check_rows(name: str, key: str, n_rows: int, dim: int) -> None:
 #: fit_encoder arguments an experiment sets itself (per run), with why: not options of a
 #: profile
 SET_BY_RUN = dict(
-    steps="the profile's own key", batch_size="the profile's own key",
-    lr="the profile's own key", seed="each run's seed", progress="the experiment",
-    checkpoint="the experiment (a file per run)", sampler="the experiment",
-    encoder="the experiment", n_pairs="not a fit_encoder option",
-    width="not a fit_encoder option",
+    steps="set by the profile's own key", batch_size="set by the profile's own key",
+    lr="set by the profile's own key", seed="set by each run's seed",
+    progress="set by the experiment", checkpoint="set by the experiment (a file per run)",
+    sampler="set by the experiment", encoder="set by the experiment",
+    n_pairs="not a fit_encoder option", width="not a fit_encoder option",
     # the runs measure an embedding as wide as the latent: another width broke their R²
     # and T3 figures after training (session 37)
-    dim_out="the latent dimension (the runs measure R² and T3 on it)")
+    dim_out="set by the latent dimension (the runs measure R² and T3 on it)")
 
 
 def check_fit_options(name: str, objective: str, options, *, steps, batch_size, lr,
@@ -499,7 +509,7 @@ def check_fit_options(name: str, objective: str, options, *, steps, batch_size, 
     own = sorted(set(options) & set(SET_BY_RUN))
     if own:
         raise ValueError(f"{name}: {what} may not set "
-                         + "; ".join(f"{k} (set by {SET_BY_RUN[k]})" for k in own))
+                         + "; ".join(f"{k} ({SET_BY_RUN[k]})" for k in own))
     try:
         check_fit_settings(objective, steps=steps, batch_size=batch_size, lr=lr,
                            **data, **options)

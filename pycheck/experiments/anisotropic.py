@@ -39,7 +39,8 @@ import numpy as np
 from ..store import RunStore, savefig, write_json, write_table
 from . import ExperimentFailed
 from ._common import (JOBS, check_fit_options, check_profile, check_rows, choice, count,
-                      list_of, mixing, number, run_checkpoint, table, torch_threads)
+                      list_of, mixing, number, objective_tables, run_checkpoint, table,
+                      torch_threads)
 
 THEOREMS = ("A1", "A2")
 
@@ -70,7 +71,8 @@ def check_config(cfg: dict) -> list[tuple[int, float]]:
         mixing=mixing, n_train=count(2), n_test=count(3), steps=count(1),
         batch_size=count(2), lr=number(0), search_size=count(2),
         search_rhos=list_of(_rho_pair)),
-        optional=dict(threads=count(1), keep_embedding=count(0), options=table, **JOBS))
+        optional=dict(threads=count(1), keep_embedding=count(0),
+                      options=objective_tables(*OBJECTIVES), **JOBS))
     for n, rs in cfg["ratios"].items():
         if not (n.isascii() and n.isdigit()) or int(n) < 2:
             raise ValueError(f"anisotropic: ratios' keys are latent dimensions >= 2, got {n!r}")
@@ -83,10 +85,6 @@ def check_config(cfg: dict) -> list[tuple[int, float]]:
     if not worlds:
         raise ValueError("anisotropic: ratios lists no world")
     options = cfg.get("options", {})
-    for obj, given in options.items():
-        if obj not in OBJECTIVES:
-            raise ValueError(f"anisotropic: options.{obj}: not an objective (valid: "
-                             f"{', '.join(OBJECTIVES)})")
     for n, r in worlds:
         try:
             world_rhos(n, cfg["rho_max"], r)

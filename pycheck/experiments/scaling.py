@@ -21,8 +21,8 @@ import numpy as np
 from ..objectives import OBJECTIVES
 from ..store import RunStore, savefig, write_json, write_table
 from ._common import (JOBS, _check_fresh, check_fit_options, check_profile, check_rows,
-                      choice, count, flag, list_of, number, supervised_reference, table,
-                      train_and_measure)
+                      choice, count, flag, list_of, number, objective_tables,
+                      supervised_reference, train_and_measure)
 
 THEOREMS = ("T1",)
 
@@ -178,15 +178,10 @@ def _checked_settings(cfg: dict) -> dict:
     check_profile("scaling", cfg, dict(
         dims=list_of(count(2)), rho=number(0, 1), n_train=count(2), n_test=count(3),
         steps=budget, batch_size=budget, lr=budget),
-        optional=dict(objectives=list_of(choice(*objs)), options=table,
+        optional=dict(objectives=list_of(choice(*objs)),
+                      options=objective_tables(*objs, "supervised"),
                       fresh=flag, antithetic=flag, qmc=flag, supervised=flag,
                       learn_bound=flag, **JOBS))
-    options = cfg.get("options", {})
-    for obj, given in options.items():
-        if obj not in objs + ("supervised",):
-            raise ValueError(f"scaling: options.{obj}: not an objective (valid: "
-                             f"{', '.join(objs)}, supervised)")
-        table(f"scaling: options.{obj}", given)
     _check_fresh(bool(cfg.get("fresh", False)), antithetic=bool(cfg.get("antithetic", False)),
                  qmc=bool(cfg.get("qmc", False)))
     objectives = list(cfg.get("objectives", objs))
