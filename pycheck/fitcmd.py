@@ -310,6 +310,7 @@ def run(args) -> int:
                    if k not in ("checkpoint", "progress")},
         heldout_objective=_num(getattr(model, "heldout_objective", None)),
         criterion=getattr(model, "criterion", None), selected=getattr(model, "selected", None),
+        heavy_tailed=getattr(model, "heavy_tailed", None),
         best_step=getattr(model, "best_step", None), lam=_num(getattr(model, "lam", None)),
         slowness=None if slowness is None else [_num(v) for v in slowness],
         slowness_se=None if slowness is None else [_num(v) for v in model.slowness_se],
@@ -370,9 +371,12 @@ def sample_hint(model, steps: int) -> str | None:
     ``results/fit_encoder/probes-s35/``)."""
     selected, best = getattr(model, "selected", None), getattr(model, "best_step", None)
     if isinstance(selected, str) and selected.startswith("linear"):
+        tails = getattr(model, "heavy_tailed", None)
         return ("the network did not beat the linear map on the held-out pairs, so the "
                 "embedding is the linear map's (slow feature analysis of x); with more pairs "
-                "the network may beat it")
+                "the network may beat it" + (
+                    f" ({', '.join(tails)} left out: heavy-tailed outputs, a rare spike that "
+                    "the held-out pairs cannot rate)" if tails else ""))
     if best is not None and best + 1 <= steps // 2:
         return (f"the held-out objective was lowest at step {best + 1} of {steps}: past it "
                 "the network fitted these pairs' noise; more pairs would likely give a "

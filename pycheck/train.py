@@ -408,7 +408,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         ``heldout_objective`` (the selected model's held-out criterion; for the whitened
         alignment ``2(1 - rho)`` at the T1 optimum),
         ``readout`` (the read-out policy used), ``best_step``, ``selected`` (name of the chosen read-out),
-        ``candidates`` (held-out objective of each), ``slowness``
+        ``candidates`` (held-out objective of each), ``heavy_tailed`` (the candidates
+        left out for their tails: :data:`KURTOSIS_MAX`), ``slowness``
         (:func:`coordinate_slowness` of each output on the held-out pairs) and
         ``slowness_se`` (its standard error). With
         ``readout="sfa"`` and the default encoder the outputs come white and ordered from the slowest (a trained
@@ -1275,6 +1276,9 @@ def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
         f.set_readout(torch.from_numpy(readout[0]).float(), torch.from_numpy(readout[1]).float())
     model.selected, model.heldout_objective = name, float(crit.mean())
     model.candidates = {c[0]: float(c[1].mean()) for c in cands}
+    limit = max(KURTOSIS_MAX, 2 * next((c[3] for c in cands if c[0].startswith("linear")),
+                                       math.inf))
+    model.heavy_tailed = [c[0] for c in cands if c[3] > limit]
 
 
 def _slowest_first(readout, phi, phi_next):

@@ -117,6 +117,9 @@ def test_few_pairs_spike_is_not_selected():
     r2_x, r2_h = linear_r2(xt, zt), linear_r2(embed(enc, xt), zt)
     # a selected linear read-out is stored in float32: equal to ~1e-8
     assert r2_h >= r2_x - 1e-6, (r2_x, r2_h, enc.selected, enc.candidates)
+    # what was left out is reported (session 38: both SFA read-outs of ridge <= 1e-4 had a
+    # kurtosis above 400 in the selected fit)
+    assert enc.heavy_tailed and enc.selected not in enc.heavy_tailed
 
 
 def test_heldout_selection_and_history():

@@ -46,6 +46,7 @@ def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, 
     assert report["pairs"] == 1200 and report["arguments"]["steps"] == 60
     assert report["heldout_objective"] == enc.heldout_objective
     assert report["selected"] == enc.selected and report["lam"] == 0.0
+    assert report["heavy_tailed"] == enc.heavy_tailed          # a list (empty here)
     assert report["slowness"] == enc.slowness.tolist() and len(report["slowness"]) == 2
     assert report["slowness_se"] == enc.slowness_se.tolist()
     assert report["r2_hz"] == linear_r2(h, data["z"])
@@ -205,6 +206,10 @@ def test_fit_hints_when_the_pairs_limit_the_encoder(tmp_path, capsys):
     assert "did not beat the linear map" in report["hint"]
     assert report["hint"].endswith("the network may beat it")  # whole sentence (s36)
     assert "hint: the network did not beat" in capsys.readouterr().out
+    spiky = sample_hint(SimpleNamespace(selected="linear ridge 1e-06", best_step=2999,
+                                        heavy_tailed=["trained", "sfa ridge 0.01"]), 3000)
+    assert spiky.endswith("(trained, sfa ridge 0.01 left out: heavy-tailed outputs, a rare "
+                          "spike that the held-out pairs cannot rate)")
     early = sample_hint(SimpleNamespace(selected="trained", best_step=599), 3000)
     assert "lowest at step 600 of 3000" in early
     assert sample_hint(SimpleNamespace(selected="trained", best_step=1500), 3000) is None
