@@ -1202,17 +1202,27 @@ def _significant_best(cands):
     spans fewer directions than the output has), the lowest of all. Admissible: better than
     the linear map by more than :data:`MARGIN_SE` standard errors of the paired difference,
     and its largest excess kurtosis (:func:`_max_kurtosis`) at most :data:`KURTOSIS_MAX` or
-    twice the linear map's."""
+    twice the linear map's (:func:`_heavy_tailed`)."""
     linear = next((c for c in cands if c[0].startswith("linear")), None)
+    heavy = _heavy_tailed(cands)
 
     def admissible(c) -> bool:
         if linear is None or c is linear:
             return True
         d = linear[1] - c[1]
-        return bool(d.mean() > MARGIN_SE * d.std() / math.sqrt(d.size) and
-                    c[3] <= max(KURTOSIS_MAX, 2 * linear[3]))
+        return bool(d.mean() > MARGIN_SE * d.std() / math.sqrt(d.size)) and c[0] not in heavy
     return min((c for c in cands if admissible(c)),
                key=lambda c: c[1].mean() if np.isfinite(c[1].mean()) else math.inf)
+
+
+def _heavy_tailed(cands) -> list[str]:
+    """Names of the candidates ``(name, per-pair alignments, readout, kurtosis)`` whose
+    largest excess kurtosis exceeds :data:`KURTOSIS_MAX` and twice the linear map's (none
+    without a linear candidate; never the linear map itself)."""
+    linear = next((c for c in cands if c[0].startswith("linear")), None)
+    if linear is None:
+        return []
+    return [c[0] for c in cands if c[3] > max(KURTOSIS_MAX, 2 * linear[3])]
 
 
 def _max_kurtosis(*outputs) -> float:
@@ -1232,9 +1242,10 @@ def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
     standardised input alone (a linear map); best = lowest held-out
     :func:`whitened_alignment` among the candidates admissible against the linear map
     (significantly better, not heavy-tailed: :func:`_significant_best`), else the linear
-    map. Needs an encoder with ``features`` and ``set_readout`` (the default :class:`ResidualMLPEncoder`); others keep the trained
-    read-out. An SFA candidate whose features span fewer directions than the output has
-    (``dim_out`` above the input's rank) is left out.
+    map. Needs an encoder with ``features`` and ``set_readout`` (the default
+    :class:`ResidualMLPEncoder`); others keep the trained read-out. An SFA candidate whose
+    features span fewer directions than the output has (``dim_out`` above the input's
+    rank) is left out.
 
     Why: under whitening, the alignment-minimising linear read-out of fixed features is
     the SFA solution (T1 within their span), so this removes the optimiser's noise from
@@ -1276,9 +1287,7 @@ def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
         f.set_readout(torch.from_numpy(readout[0]).float(), torch.from_numpy(readout[1]).float())
     model.selected, model.heldout_objective = name, float(crit.mean())
     model.candidates = {c[0]: float(c[1].mean()) for c in cands}
-    limit = max(KURTOSIS_MAX, 2 * next((c[3] for c in cands if c[0].startswith("linear")),
-                                       math.inf))
-    model.heavy_tailed = [c[0] for c in cands if c[3] > limit]
+    model.heavy_tailed = _heavy_tailed(cands)
 
 
 def _slowest_first(readout, phi, phi_next):

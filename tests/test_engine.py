@@ -167,7 +167,7 @@ def test_nonlinear_readout_must_beat_linear_significantly():
     """A candidate whose held-out advantage over the linear map is within noise is not
     taken; a clear advantage is, unless its outputs are heavy-tailed (KURTOSIS_MAX) and the
     linear map's are not."""
-    from pycheck.train import KURTOSIS_MAX, _significant_best
+    from pycheck.train import KURTOSIS_MAX, _heavy_tailed, _significant_best
     rng = np.random.default_rng(8)
     lin = rng.exponential(1.0, 2000)
     noise = rng.normal(0, 1.0, 2000)
@@ -180,6 +180,7 @@ def test_nonlinear_readout_must_beat_linear_significantly():
     # the same clear gain from a heavy-tailed output (a rare spike) is not taken ...
     spiky = ("sfa", clear, "S", 1.2 * KURTOSIS_MAX)
     assert _significant_best(cands + [spiky])[0] == "linear ridge 1e-06"
+    assert _heavy_tailed(cands + [spiky]) == ["sfa"]     # what fit_encoder reports
     # ... unless the linear map is nearly as heavy-tailed (a world of heavy-tailed latents)
     heavy = [(c[0], c[1], c[2], 0.8 * KURTOSIS_MAX) for c in cands]
     assert _significant_best(heavy + [spiky])[0] == "sfa"
@@ -552,9 +553,9 @@ def test_residual_encoder_readout_is_what_set_readout_takes():
 
 def test_max_kurtosis_sees_a_rare_spike():
     """_max_kurtosis (the read-out guard's statistic): a Gaussian output has excess kurtosis
-    near 0 (se sqrt(24 / 4000) ~ 0.08 on 4 000 rows), far below KURTOSIS_MAX; a column that
-    is flat but for 4 spikes in 4 000 rows (the unregularised network's trick at 2 000 pairs)
-    is far above it; a constant column counts as infinite."""
+    near 0 (se sqrt(24 / 4000) ~ 0.08 on 4 000 rows), far below KURTOSIS_MAX; a Gaussian
+    column with 4 spikes of 30 in 4 000 rows (the unregularised network's trick at 2 000
+    pairs) is far above it; a constant column counts as infinite."""
     from pycheck.train import KURTOSIS_MAX, _max_kurtosis
     rng = np.random.default_rng(10)
     g = rng.standard_normal((4000, 3))
