@@ -276,8 +276,8 @@ def _fused_kernels(y: Tensor, num_knots: int):
         # that a later call outside the mode compiles (session 22: a FLOP count before the
         # first step had cached "use eager" for the process)
         return _ecf_mean_forward, _ecf_mean_backward
-    if os.environ.get("PYCHECK_SIGREG_KERNEL") == "cpp":
-        # opt-in C++ kernels (issue 16; CPU float32 with 17 knots), else the compiled ones
+    if sigreg_kernel() == "cpp":
+        # the C++ kernels (issue 16; CPU float32 with 17 knots), else the compiled ones
         from . import sigreg_cpp
         cpp = sigreg_cpp.kernels(y, num_knots)
         if cpp is not None:
@@ -339,6 +339,29 @@ class _FusedECF(torch.autograd.Function):
         return grad_y, None, None, None, None
 
 
+#: the values of ``PYCHECK_SIGREG_KERNEL``: which fused kernels SIGReg uses on CPU in float32
+#: with 17 knots (elsewhere the compiled ones)
+SIGREG_KERNELS = ("cpp", "compiled")
+
+
+def sigreg_kernel() -> str:
+    """``PYCHECK_SIGREG_KERNEL``: ``"cpp"`` (the default: :mod:`pycheck.sigreg_cpp`, built
+    at first use; the compiled kernels where it cannot be built) or ``"compiled"`` (torch's
+    inductor kernels, the default before session 39). Why C++ by default: issue 16's
+    targets. In one interleaved run here (session 39, 2 threads, forward + backward, 256
+    slices) the C++ node took 0.25 / 0.58 / 1.09 ms at 256 x 8 / 256 x 256 / 512 x 256
+    against the reference's 5.5 / 5.9 / 11.7 and the floor's 0.14 / 0.45 / 0.88;
+    ``results/bench/`` has the bench runs. The price: the two kernels sum in different
+    orders, so SIGReg's float32 results differ from the compiled kernels' in the last bits,
+    and results stored before session 39 were made with those (``PYCHECK_SIGREG_KERNEL=
+    compiled`` reproduces them)."""
+    kernel = os.environ.get("PYCHECK_SIGREG_KERNEL", "cpp")
+    if kernel not in SIGREG_KERNELS:
+        raise ValueError(f"PYCHECK_SIGREG_KERNEL must be one of {', '.join(SIGREG_KERNELS)}; "
+                         f"got {kernel!r}")
+    return kernel
+
+
 def compile_enabled() -> bool:
     """Whether SIGReg uses the compiled kernels: yes unless ``PYCHECK_SIGREG_COMPILE=0``.
 
@@ -369,6 +392,18 @@ def ecf_statistic(y: Tensor, t0: float, phi: Tensor, weights: Tensor,
     if kernels is None:
         return _EvenKnotECF.apply(y, t0, phi.to(y.dtype), weights.to(y.dtype)).mean()
     return _FusedECF.apply(y, t0, phi, weights, kernels)
+
+
+def _whole_cpp(x: Tensor, directions: Tensor, num_knots: int, fused: bool | None):
+    """:func:`pycheck.sigreg_cpp.sigreg` where the C++ kernels are the fused kernels in use
+    (:func:`_fused_kernels`) and the directions need no gradient, else ``None``."""
+    if directions.requires_grad or directions.dtype != x.dtype or \
+            not (compile_enabled() if fused is None else fused):
+        return None
+    from . import sigreg_cpp
+    kernels = _fused_kernels(x, num_knots)
+    return sigreg_cpp.sigreg if kernels is not None and kernels[0] is sigreg_cpp.forward \
+        else None
 
 
 def _check_views(views: Sequence[Tensor]) -> Sequence[Tensor]:
@@ -466,17 +501,22 @@ class SIGReg(nn.Module):
         # forward + backward, 2 threads, session 10: 0.92x at 256 x 16, 0.96x 2048 x 16,
         # 0.94x 2048 x 32, 0.90x 1024 x 64, 0.92x 256 x 256, 0.86x 1024 x 256; with the
         # view 1.05x at 256 x 8 and 1.44x at 2048 x 8)
+        first = h if isinstance(h, Tensor) else _check_views(h)[0]
+        t0 = self.t_max / (self.num_knots - 1)
+        whole = _whole_cpp(first, directions, self.num_knots, self.fused)
         if isinstance(h, Tensor):
+            if whole is not None:            # the C++ node takes h as it is
+                return whole(h, directions, t0, self.phi, self.weights)
             batch = h.shape[-2]
             x = h.reshape(-1, h.shape[-1]).T
             if h.shape[-1] < 16:
                 x = x.contiguous()
         else:
-            _check_views(h)
             batch = h[0].shape[0]
             x = torch.cat([v.T for v in h], 1)
+            if whole is not None:
+                return whole(x, directions, t0, self.phi, self.weights, batch)
         y = (directions.T @ x).reshape(-1, batch)                    # (S V, B), contiguous
-        t0 = self.t_max / (self.num_knots - 1)
         return ecf_statistic(y, t0, self.phi, self.weights, self.fused)
 
     def forward(self, h: Tensor | Sequence[Tensor]) -> Tensor:
@@ -513,8 +553,56 @@ def infonce(h: Tensor, h_next: Tensor, sigma: float = 1.0) -> Tensor:
 
     Logits ``-||h_i - h'_j||² / (2 sigma²)``; the positive of row ``i`` is column ``i``.
     """
-    logits, labels = _infonce_logits(h, h_next, sigma)
-    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+    return _SymmetricInfoNCE.apply(h, h_next, float(sigma))
+
+
+class _SymmetricInfoNCE(torch.autograd.Function):
+    """:func:`infonce` with a hand-written backward: ``-0.5 mean_i (log P_row + log P_col)_ii``
+    for the row- and column-softmax of the logits ``L`` of :func:`_infonce_logits`; the
+    gradient with respect to ``L`` is ``G = (P_row + P_col - 2 I) / 2B``, and through ``L``
+    (``σ² ∂L_ij/∂h_i = h'_j - h_i``) ``σ² dh = G h' - rowsum(G) h`` and ``σ² dh' = Gᵀ h -
+    colsum(G) h'``.
+
+    Why (issue 16 item 3): autograd through two ``cross_entropy`` calls, one on the
+    transposed logits, made about a dozen passes over the B x B matrix, several strided:
+    at N = 256, batch 512, 2 threads, the loss's forward + backward took 5.1 against 4.1 ms
+    on the bench step's embeddings and 6.5 against 4.0 ms on small synthetic ones (the
+    three matmuls 2.2-2.3 ms; ``scripts/infonce_probe.py``,
+    ``results/bench/infonce_probe_s39.txt``, session 39). Not
+    ``torch.logsumexp``: on the logits of the scaling world's first steps (N = 256, -460 to
+    -84) its ``exp`` of arguments below -87 (subnormal results) took 1.9 ms against 0.14 ms
+    for ``log_softmax`` of the same matrix (session 39). The same loss and gradient to float32
+    rounding (tested against the autograd form)."""
+
+    @staticmethod
+    def forward(ctx, h: Tensor, h_next: Tensor, sigma: float) -> Tensor:
+        s2 = sigma * sigma
+        # L = (h h'^T - |h_i|^2 / 2 - |h'_j|^2 / 2) / sigma^2: one matmul with its epilogue
+        bias = h.square().sum(1, keepdim=True).mul_(-0.5) - h_next.square().sum(1).mul_(0.5)
+        logits = torch.addmm(bias, h, h_next.T, beta=1 / s2, alpha=1 / s2)
+        log_row, log_col = torch.log_softmax(logits, 1), torch.log_softmax(logits, 0)
+        ctx.save_for_backward(h, h_next, log_row, log_col)
+        ctx.s2 = s2
+        return -0.5 * (log_row.diagonal().mean() + log_col.diagonal().mean())
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        h, h_next, log_row, log_col = ctx.saved_tensors
+        # g = P_row + P_col - 2 I, i.e. G / scale; the scale is applied to the (B, n) results.
+        # The log-probabilities are clamped at LOG_P_MIN: below exp(-87) float32 turns
+        # subnormal, and torch's exp of such arguments is slow (above); the change is below
+        # 1.8e-35 per entry, of probabilities that sum to 1.
+        g = log_row.clamp(min=LOG_P_MIN).exp_()
+        g += log_col.clamp(min=LOG_P_MIN).exp_()
+        g.diagonal().sub_(2.0)
+        scale = grad / (2 * g.shape[0] * ctx.s2)
+        dh = (g @ h_next).sub_(g.sum(1, keepdim=True) * h).mul_(scale)
+        dh_next = (g.T @ h).sub_(g.sum(0).unsqueeze(1) * h_next).mul_(scale)
+        return dh, dh_next, None
+
+
+#: the smallest log-probability :class:`_SymmetricInfoNCE`'s backward exponentiates (see there)
+LOG_P_MIN = -80.0
 
 
 def infonce_per_pair(h: Tensor, h_next: Tensor, sigma: float = 1.0) -> Tensor:

@@ -1,4 +1,5 @@
-"""SIGReg's two kernels as plain C++ (opt-in: ``PYCHECK_SIGREG_KERNEL=cpp``).
+"""SIGReg's kernels as plain C++: the default on CPU in float32 with 17 knots since session
+39 (``PYCHECK_SIGREG_KERNEL=compiled`` selects torch.compile's kernels instead).
 
 Why: issue 16. On the same inputs, plain C++ loops do the work of the compiled (inductor)
 kernels in about half the time (``scripts/sigreg_cpp_probe.py``,
@@ -10,14 +11,18 @@ session 30 the forward computes the base knot's cos and sin itself (Cephes' floa
 polynomials, a loop per slice before its sums): through SIGReg's autograd Function 0.75–0.77
 against 0.85–0.86 ms at 256 slices x batch 256 and 2.61–2.76 against 3.03–3.27 ms at batch
 1024, 2 threads, in one interleaved run (``scripts/sigreg_cpp_sincos.py``, ``results/bench/sigreg_cpp_sincos_s30.txt``).
+Since session 39 :class:`pycheck.objectives.SIGReg` calls :func:`sigreg`: projection,
+statistic and gradient in one C++ autograd node (the gradient in the forward's pass, the
+polynomial by Horner's scheme), which took the call at 256 x 8 from 0.35 to 0.25 ms and at
+256 x 256 from 0.69 to 0.58 ms (``results/bench/sigreg_tried.txt`` item 15).
 
 Scope: CPU, float32, 17 knots (SIGReg's default); anything else keeps the compiled or eager
 kernels. Built at first use with :func:`torch.utils.cpp_extension.load_inline` (g++ and ninja;
-torch caches the build); if that fails, a warning, and the compiled kernels are used.
-Slices are split between torch's threads (``at::parallel_for``), each slice summed by one
-thread in a fixed order, so the results do not depend on the thread count. Not the default:
-its sums run in another order than the compiled kernels', so SIGReg's float32 results differ
-from theirs in the last bits, and the stored trainings were made with those.
+torch caches the build: about 30 s the first time here); if that fails, a warning, and the
+compiled kernels are used. Slices are split between torch's threads (``at::parallel_for``),
+each slice summed by one thread in a fixed order, so the results do not depend on the thread
+count. Its sums run in another order than the compiled kernels', so SIGReg's float32 results
+differ from theirs in the last bits; results stored before session 39 were made with those.
 """
 from __future__ import annotations
 
@@ -81,29 +86,51 @@ _SOURCE = r"""
     s12 += ps[12]; s13 += ps[13]; s14 += ps[14]; s15 += ps[15];                              \
   } while (0)
 
-// theta = t0 y (G x B, float32): cos, sin, ECF_re - phi and ECF_im at knots 1..16 (G x 16)
-// and the statistic B sum_k w_k ((ECF_re - phi)^2 + ECF_im^2) averaged over the G rows.
-// cos and sin come from SINCOS, slice by slice just before its sums (session 30: no theta
-// tensor, no separate at::cos and at::sin passes; in the sums' loop itself GCC's code was 4x
-// slower); a slice with some |theta| > 8192 takes std::cos and std::sin instead.
-std::vector<torch::Tensor> forward(torch::Tensor y, double t0, torch::Tensor phi,
-                                   torch::Tensor weights) {
-  TORCH_CHECK(y.dim() == 2 && y.scalar_type() == torch::kFloat);
-  y = y.contiguous();
-  auto ph = phi.to(torch::kFloat).contiguous(), wt = weights.to(torch::kFloat).contiguous();
-  TORCH_CHECK(ph.numel() == 17 && wt.numel() == 17);
-  const int64_t G = y.size(0), B = y.size(1);
-  const float t0f = float(t0);
-  auto c = torch::empty_like(y), s = torch::empty_like(y);
-  auto dc = torch::empty({G, 16}, y.options()), sm = torch::empty({G, 16}, y.options());
-  std::vector<float> row_stat(G);
-  const float *Y = y.data_ptr<float>();
-  float *C = c.data_ptr<float>(), *S = s.data_ptr<float>();
-  const float *PH = ph.data_ptr<float>(), *W = wt.data_ptr<float>();
-  float *DC = dc.data_ptr<float>(), *SM = sm.data_ptr<float>();
+// og[b] = sum_k vk[k] cos((k+1) theta_b) - uk[k] sin((k+1) theta_b) from cg = cos theta,
+// sg = sin theta. Its own function, not inlined: written inside ecf_rows' row loop, it made
+// GCC's code for the sums' loop there 3.8x slower (0.39 against 0.10 ms at 256 x 256, 2
+// threads, session 39), although both loops were reported vectorised.
+__attribute__((noinline)) static void grad_row(const float *__restrict cg,
+                                               const float *__restrict sg, const float *uk,
+                                               const float *vk, int64_t B,
+                                               float *__restrict og) {
+  #pragma omp simd
+  for (int64_t b = 0; b < B; ++b) {
+    // Re sum_j (vk + i uk)[j] z^(j+1), z = cg + i sg, by Horner's scheme in w = z^2 on the
+    // odd and even powers (two independent chains of 8 steps)
+    const float zr = cg[b], zi = sg[b];
+    const float wr = zr * zr - zi * zi, wi = 2.f * zr * zi;
+    float er = vk[15], ei = uk[15], orr = vk[14], oi = uk[14];   // z^16 and z^15 terms
+    for (int j = 13; j >= 1; j -= 2) {
+      const float e2 = er * wr - ei * wi + vk[j];
+      ei = er * wi + ei * wr + uk[j];
+      er = e2;
+      const float o2 = orr * wr - oi * wi + vk[j - 1];
+      oi = orr * wi + oi * wr + uk[j - 1];
+      orr = o2;
+    }
+    // even chain: sum over z^(2m) = w^m; odd chain: z * sum over w^m
+    const float odd_r = orr * zr - oi * zi, odd_i = orr * zi + oi * zr;
+    og[b] = (er * wr - ei * wi) + odd_r;
+  }
+}
+
+// The rows of y (G x B, float32; theta = t0 y): each row's statistic
+// B sum_k w_k ((ECF_re - phi)^2 + ECF_im^2) into row_stat, and where the pointers are given:
+// cos and sin (C, S: G x B), ECF_re - phi and ECF_im at knots 1..16 (DC, SM: G x 16), and the
+// gradient of the rows' mean statistic with respect to y (GY: G x B, see `backward`). cos and
+// sin come from SINCOS, slice by slice just before its sums (session 30: no theta tensor, no
+// separate at::cos and at::sin passes; in the sums' loop itself GCC's code was 4x slower), into
+// C and S or, without them, into a buffer of the thread's that stays in cache for the
+// gradient's pass (session 39); a slice with some |theta| > 8192 takes std::cos and std::sin.
+static void ecf_rows(const float *Y, int64_t G, int64_t B, float t0f, const float *PH,
+                     const float *W, float *row_stat, float *C, float *S, float *DC,
+                     float *SM, float *GY) {
+  const float scale0 = float(2.0 * t0f / G);
   at::parallel_for(0, G, 1, [&](int64_t g0, int64_t g1) {
+    std::vector<float> cbuf(C ? 0 : B), sbuf(S ? 0 : B);
     for (int64_t g = g0; g < g1; ++g) {
-      float *cg = C + g * B, *sg = S + g * B;
+      float *cg = C ? C + g * B : cbuf.data(), *sg = S ? S + g * B : sbuf.data();
       const float *yg = Y + g * B;
       float c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0, c8 = 0, c9 = 0,
             c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0;
@@ -124,18 +151,42 @@ std::vector<torch::Tensor> forward(torch::Tensor y, double t0, torch::Tensor phi
       for (int64_t b = 0; b < B; ++b) ADD_HARMONICS(cg[b], sg[b]);
       const float cs[16] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15};
       const float ss[16] = {s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15};
-      float stat = 0.f;
+      float stat = 0.f, uk[16], vk[16];
       for (int k = 0; k < 16; ++k) {
         const float d = cs[k] / B - PH[k + 1], e = ss[k] / B;
-        DC[g * 16 + k] = d; SM[g * 16 + k] = e;
+        if (DC) { DC[g * 16 + k] = d; SM[g * 16 + k] = e; }
         stat += (d * d + e * e) * W[k + 1];
+        const float sc = scale0 * W[k + 1] * float(k + 1);
+        uk[k] = sc * d; vk[k] = sc * e;
       }
       row_stat[g] = B * stat;
+      if (GY) grad_row(cg, sg, uk, vk, B, GY + g * B);
     }
   });
+}
+
+static float row_mean(const std::vector<float> &row_stat) {
   float total = 0.f;                         // in row order: independent of the threads
-  for (int64_t g = 0; g < G; ++g) total += row_stat[g];
-  return {c, s, dc, sm, torch::full({}, total / G, y.options())};
+  for (float r : row_stat) total += r;
+  return total / row_stat.size();
+}
+
+// theta = t0 y (G x B, float32): cos, sin, ECF_re - phi and ECF_im at knots 1..16 (G x 16)
+// and the statistic averaged over the G rows (ecf_rows).
+std::vector<torch::Tensor> forward(torch::Tensor y, double t0, torch::Tensor phi,
+                                   torch::Tensor weights) {
+  TORCH_CHECK(y.dim() == 2 && y.scalar_type() == torch::kFloat);
+  y = y.contiguous();
+  auto ph = phi.to(torch::kFloat).contiguous(), wt = weights.to(torch::kFloat).contiguous();
+  TORCH_CHECK(ph.numel() == 17 && wt.numel() == 17);
+  const int64_t G = y.size(0), B = y.size(1);
+  auto c = torch::empty_like(y), s = torch::empty_like(y);
+  auto dc = torch::empty({G, 16}, y.options()), sm = torch::empty({G, 16}, y.options());
+  std::vector<float> row_stat(G);
+  ecf_rows(y.data_ptr<float>(), G, B, float(t0), ph.data_ptr<float>(), wt.data_ptr<float>(),
+           row_stat.data(), c.data_ptr<float>(), s.data_ptr<float>(), dc.data_ptr<float>(),
+           sm.data_ptr<float>(), nullptr);
+  return {c, s, dc, sm, torch::full({}, row_mean(row_stat), y.options())};
 }
 
 // d mean-stat / d y[g, b] = t0 sum_k v_gk cos((k+1) theta) - u_gk sin((k+1) theta), with
@@ -171,6 +222,56 @@ torch::Tensor backward(torch::Tensor c, torch::Tensor s, torch::Tensor dc, torch
   });
   return out;
 }
+
+// SIGReg whole, as one autograd node (session 39). h is (V, B, n) or (B, n): the embeddings,
+// one row per sample, views first; or, with transposed = true, x (n, V B): the views'
+// embeddings as columns, view-major. d (n, S) holds the directions. y = d^T x (x = h^T as
+// a strided view) is (S, V B), i.e. the rows (s V + v) of B projections that ecf_rows takes.
+// When h needs a gradient, the forward computes it too (ecf_rows' GY while each slice's cos
+// and sin are in cache, then dx = d GY: (n, S) x (S, V B), the projection's backward), and
+// the backward only scales it by the incoming gradient (returning the transpose of dx as a
+// view for a row-major h). Why: at 256 x 8 the Python autograd Function around the forward
+// and backward kernels, the projection's separate nodes and the second parallel pass cost
+// about as much as the kernels themselves (0.34 ms a call against kernels 0.19 and matmuls
+// 0.03, session 39).
+struct SIGRegFn : public torch::autograd::Function<SIGRegFn> {
+  static torch::Tensor forward(torch::autograd::AutogradContext *ctx, torch::Tensor h,
+                               torch::Tensor d, bool transposed, int64_t batch, double t0,
+                               torch::Tensor phi, torch::Tensor weights, bool need_grad) {
+    const int64_t n = d.size(0);
+    TORCH_CHECK(d.dim() == 2 && h.scalar_type() == torch::kFloat &&
+                d.scalar_type() == torch::kFloat && batch > 0);
+    auto x = transposed ? h : h.reshape({-1, n}).t();
+    TORCH_CHECK(x.dim() == 2 && x.size(0) == n && x.size(1) % batch == 0);
+    auto y = at::mm(d.t(), x).view({-1, batch});
+    auto ph = phi.to(torch::kFloat).contiguous(), wt = weights.to(torch::kFloat).contiguous();
+    TORCH_CHECK(ph.numel() == 17 && wt.numel() == 17);
+    const int64_t G = y.size(0);
+    std::vector<float> row_stat(G);
+    torch::Tensor gy = need_grad ? torch::empty_like(y) : torch::Tensor();
+    ecf_rows(y.data_ptr<float>(), G, batch, float(t0), ph.data_ptr<float>(),
+             wt.data_ptr<float>(), row_stat.data(), nullptr, nullptr, nullptr, nullptr,
+             need_grad ? gy.data_ptr<float>() : nullptr);
+    if (need_grad) {
+      auto dx = at::mm(d, gy.view({d.size(1), -1}));
+      ctx->saved_data["dh"] = transposed ? dx : dx.t().view(h.sizes());
+    }
+    return torch::full({}, row_mean(row_stat), y.options());
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                 torch::autograd::variable_list grad) {
+    auto dh = ctx->saved_data["dh"].toTensor();
+    return {dh * grad[0], torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+torch::Tensor sigreg(torch::Tensor h, torch::Tensor d, bool transposed, int64_t batch,
+                     double t0, torch::Tensor phi, torch::Tensor weights) {
+  const bool need = torch::autograd::GradMode::is_enabled() && h.requires_grad();
+  return SIGRegFn::apply(h, d, transposed, batch, t0, phi, weights, need);
+}
 """
 
 _EXT = None     # the built extension; False once building failed
@@ -193,7 +294,7 @@ def _extension():
         try:
             from torch.utils.cpp_extension import load_inline
             _EXT = load_inline(f"pycheck_sigreg_{isa.lower()}_{tag}", cpp_sources=_SOURCE,
-                               functions=["forward", "backward"], extra_cflags=flags,
+                               functions=["forward", "backward", "sigreg"], extra_cflags=flags,
                                extra_ldflags=["-fopenmp"], verbose=False)
         except Exception as err:  # noqa: BLE001 -- no g++, no ninja, ...: compiled kernels
             warnings.warn(f"SIGReg: building the C++ kernels failed ({type(err).__name__}: "
@@ -214,6 +315,18 @@ def backward(c: Tensor, s: Tensor, dc: Tensor, sin_m: Tensor, weights: Tensor,
              grad_mean: Tensor, t0: float) -> Tensor:
     """:func:`pycheck.objectives._ecf_mean_backward` in C++ (no transcendental function)."""
     return _EXT.backward(c, s, dc, sin_m, weights, float(grad_mean), float(t0))
+
+
+def sigreg(h: Tensor, directions: Tensor, t0: float, phi: Tensor, weights: Tensor,
+           batch: int | None = None) -> Tensor:
+    """SIGReg's statistic as one C++ autograd node: the projection of ``h`` (``(V, B, n)``
+    or ``(B, n)``; or, given ``batch``, ``(n, V B)``: the views' embeddings as columns,
+    view-major) on ``directions`` (``(n, S)``), the statistic averaged over the ``S V`` rows
+    of ``B`` projections, and, when ``h`` needs a gradient, that gradient computed in the
+    same pass (the backward only scales it)."""
+    transposed = batch is not None
+    return _EXT.sigreg(h, directions, transposed, int(batch if transposed else h.shape[-2]),
+                       float(t0), phi, weights)
 
 
 def kernels(y: Tensor, num_knots: int):

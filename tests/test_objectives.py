@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
+from pycheck import objectives
 from pycheck.bench import reference_sigreg
 from pycheck.objectives import SIGReg, alignment, infonce, make_objective, vicreg
 
@@ -168,3 +170,28 @@ def test_objective_options_must_be_real_numbers(opts, match):
     from pycheck.objectives import make_objective
     with pytest.raises(ValueError, match=match):
         make_objective("sigreg", **opts)
+
+
+def _infonce_autograd(h, hn, sigma):
+    """InfoNCE as written before session 39: autograd through two cross-entropies."""
+    logits, labels = objectives._infonce_logits(h, hn, sigma)
+    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+
+
+# float64: both forms are exact up to ~1e-15 rounding (1e-11 leaves room for B = 300 terms);
+# float32: both round B-term sums at ~1e-7, 1e-5 as for SIGReg
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-11), (torch.float32, 1e-5)])
+@pytest.mark.parametrize("sigma", [1.0, 0.3])
+def test_infonce_hand_written_backward_equals_autograd(dtype, tol, sigma):
+    g = torch.Generator().manual_seed(2)
+    h = (0.4 * torch.randn(300, 5, generator=g)).to(dtype)
+    hn = h + 0.2 * torch.randn(300, 5, generator=g).to(dtype)
+    h.requires_grad_(), hn.requires_grad_()
+    ours, ref = infonce(h, hn, sigma), _infonce_autograd(h, hn, sigma)
+    for want_h in (True, False):        # an upstream factor, and one input without a gradient
+        inputs = (h, hn) if want_h else (hn,)
+        got = torch.autograd.grad(2.5 * infonce(h, hn, sigma), inputs)
+        exp = torch.autograd.grad(2.5 * _infonce_autograd(h, hn, sigma), inputs)
+        for a, b in zip(got, exp):
+            assert (a - b).norm() <= tol * b.norm()
+    assert abs(ours.item() - ref.item()) <= tol * abs(ref.item())

@@ -33,8 +33,10 @@ def close(ours, ref, rtol, atol):
 
 @pytest.fixture
 def uncompiled(monkeypatch):
-    """``torch.compile`` as the identity, a fresh kernel cache; returns the compile calls."""
+    """``torch.compile`` as the identity, a fresh kernel cache; returns the compile calls.
+    The compiled kernels selected (on CPU in float32 the C++ ones are the default)."""
     calls = []
+    monkeypatch.setenv("PYCHECK_SIGREG_KERNEL", "compiled")
 
     def identity(fn, **kwargs):
         calls.append((fn.__name__, kwargs))

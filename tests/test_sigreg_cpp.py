@@ -82,7 +82,10 @@ def test_bench_says_when_it_times_the_cpp_kernels(cpp, capsys):
     bench._print(res)
     assert "PYCHECK_SIGREG_KERNEL" not in capsys.readouterr().out.splitlines()[1]
     bench._print(dict(res, sigreg_kernel="cpp"))
-    assert "PYCHECK_SIGREG_KERNEL=cpp" in capsys.readouterr().out.splitlines()[1]
+    out = capsys.readouterr().out
+    assert "the C++ kernels" in out.splitlines()[1]
+    bench._print(dict(res, sigreg_kernel="compiled"))
+    assert "PYCHECK_SIGREG_KERNEL=compiled" in capsys.readouterr().out.splitlines()[1]
 
 
 def test_cpp_sincos_is_float32_accurate_and_falls_back_beyond_8192(cpp):
@@ -110,3 +113,40 @@ def test_cpp_sincos_is_float32_accurate_and_falls_back_beyond_8192(cpp):
         y = theta.clone()
         y[1, 1] = bad
         assert sigreg_cpp.forward(y, 1.0, ones, ones)[4].isnan()
+
+
+def test_sigreg_is_one_cpp_node_with_the_gradient_of_the_kernels(cpp):
+    """Since session 39 SIGReg.statistic is one C++ autograd node (projection, statistic and
+    gradient in one pass): the same statistic with and without a gradient, views given as a
+    sequence or stacked, and a gradient equal to the two-kernel path's (ecf_statistic on the
+    projections, through _FusedECF) to float32 rounding (1e-6: the polynomial is summed by
+    Horner's scheme there, from the harmonics there)."""
+    g = torch.Generator().manual_seed(5)
+    h = torch.randn(2, 384, 6, generator=g).requires_grad_()
+    mod = SIGRegFused()
+    a = mod.directions(6)
+    stat = mod.statistic(h, a)
+    assert type(stat.grad_fn).__name__ == "CppFunction"
+    grad, = torch.autograd.grad(3.0 * stat, h)
+    with torch.no_grad():
+        assert mod.statistic(h, a).item() == stat.item()
+    assert mod.statistic([h[0], h[1]], a).item() == stat.item()
+    y = (a.T @ h.reshape(-1, 6).T).reshape(-1, 384)
+    two = objectives.ecf_statistic(y, mod.t_max / (mod.num_knots - 1), mod.phi, mod.weights,
+                                   fused=True)
+    assert type(two.grad_fn).__name__ == "_FusedECFBackward"
+    grad_two, = torch.autograd.grad(3.0 * two, h)
+    assert abs(two.item() - stat.item()) <= 1e-6 * stat.item()
+    assert (grad - grad_two).norm() <= 1e-6 * grad_two.norm()
+
+
+def test_sigreg_kernel_is_cpp_by_default_and_checked(monkeypatch):
+    monkeypatch.delenv("PYCHECK_SIGREG_KERNEL", raising=False)
+    assert objectives.sigreg_kernel() == "cpp"
+    monkeypatch.setenv("PYCHECK_SIGREG_KERNEL", "compiled")
+    assert objectives.sigreg_kernel() == "compiled"
+    assert objectives._whole_cpp(torch.zeros(2, 2), torch.zeros(2, 3), 17, True) is None
+    monkeypatch.setenv("PYCHECK_SIGREG_KERNEL", "cuda")
+    mod = SIGRegFused()                          # the suite runs eager unless asked
+    with pytest.raises(ValueError, match="PYCHECK_SIGREG_KERNEL must be one of cpp, compiled"):
+        mod(torch.randn(8, 2))

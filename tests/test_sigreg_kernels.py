@@ -70,7 +70,10 @@ def test_sigreg_kernels_equal_reference(ours_fn, dtype, tol, shape):
 
 @pytest.mark.slow  # compiles two kernels per dtype: 4 s of CPU with a warm cache, 30+ s cold
 @pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
-def test_compiled_sigreg_equals_reference(dtype, tol):
+@pytest.mark.parametrize("kernel", ["compiled", "cpp"])   # cpp: float32 only, else compiled
+def test_compiled_sigreg_equals_reference(dtype, tol, kernel, monkeypatch):
+    monkeypatch.setenv("PYCHECK_SIGREG_KERNEL", kernel)
+
     def compiled(mod, h, a):
         mod.fused = True
         return mod.statistic(h, a)
@@ -93,8 +96,9 @@ print(stat.item().hex(), h.grad.double().sum().item().hex(), h.grad.abs().max().
 
 
 @pytest.mark.slow  # two interpreters compiling (from torch's on-disk cache after the first)
-def test_compiled_sigreg_bit_identical_across_processes():
-    env = dict(os.environ, PYCHECK_SIGREG_COMPILE="1")
+@pytest.mark.parametrize("kernel", ["compiled", "cpp"])
+def test_compiled_sigreg_bit_identical_across_processes(kernel):
+    env = dict(os.environ, PYCHECK_SIGREG_COMPILE="1", PYCHECK_SIGREG_KERNEL=kernel)
     runs = [subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True,
                            check=True, env=env).stdout for _ in range(2)]
     assert runs[0] == runs[1] and len(runs[0].split()) == 3
@@ -113,8 +117,9 @@ print(kernels is not None, len(codes), sum("#pragma omp parallel" in c for c in 
 def test_compiled_cpu_kernels_have_parallel_loops():
     """Both CPU kernels contain a parallel loop. Compiled as before (2 x 3 probe, thread
     count fixed at compile time) neither did: one core at every size."""
+    env = dict(os.environ, PYCHECK_SIGREG_KERNEL="compiled")    # not the C++ default
     out = subprocess.run([sys.executable, "-c", _OMP_CHILD], capture_output=True, text=True,
-                         check=True).stdout.split()
+                         check=True, env=env).stdout.split()
     assert out == ["True", "2", "2"]
 
 
@@ -160,11 +165,12 @@ def test_bench_parallel_worker_times_a_one_thread_run(monkeypatch):
 
 
 @pytest.mark.slow  # compiles the two float32 kernels if no earlier test did (~7 s warm cache)
-def test_compiled_kernels_serve_every_shape_without_recompiling():
+def test_compiled_kernels_serve_every_shape_without_recompiling(monkeypatch):
     """One kernel pair for all slice counts, batch sizes and stackings of views: with the
     probe square (256 x 256) dynamo tied rows to columns and recompiled at the first call
     where they differ; with the probe a view, at the first h of shape (1, B, n)."""
     import torch._dynamo
+    monkeypatch.setenv("PYCHECK_SIGREG_KERNEL", "compiled")      # not the C++ default
     mod = SIGReg()
     mod.fused = True
     assert objectives._fused_kernels(torch.zeros(1), 17) is not None
