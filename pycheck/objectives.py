@@ -349,9 +349,9 @@ def sigreg_kernel() -> str:
     at first use; the compiled kernels where it cannot be built) or ``"compiled"`` (torch's
     inductor kernels, the default before session 39). Why C++ by default: issue 16's
     targets. In one interleaved run here (session 39, 2 threads, forward + backward, 256
-    slices) the C++ node took 0.25 / 0.58 / 1.09 ms at 256 x 8 / 256 x 256 / 512 x 256
-    against the reference's 5.5 / 5.9 / 11.7 and the floor's 0.14 / 0.45 / 0.88;
-    ``results/bench/`` has the bench runs. The price: the two kernels sum in different
+    slices; ``results/bench/sigreg_whole_s39.txt``) the C++ node took 0.235 / 0.583 / 1.084
+    ms at 256 x 8 / 256 x 256 / 512 x 256 against the reference's 5.64 / 6.43 / 12.85 and the
+    floor's 0.123 / 0.450 / 0.885; ``results/bench/bench_s39_run*.txt`` are the bench runs. The price: the two kernels sum in different
     orders, so SIGReg's float32 results differ from the compiled kernels' in the last bits,
     and results stored before session 39 were made with those (``PYCHECK_SIGREG_KERNEL=
     compiled`` reproduces them)."""

@@ -13,8 +13,9 @@ against 0.85–0.86 ms at 256 slices x batch 256 and 2.61–2.76 against 3.03–
 1024, 2 threads, in one interleaved run (``scripts/sigreg_cpp_sincos.py``, ``results/bench/sigreg_cpp_sincos_s30.txt``).
 Since session 39 :class:`pycheck.objectives.SIGReg` calls :func:`sigreg`: projection,
 statistic and gradient in one C++ autograd node (the gradient in the forward's pass, the
-polynomial by Horner's scheme), which took the call at 256 x 8 from 0.35 to 0.25 ms and at
-256 x 256 from 0.69 to 0.58 ms (``results/bench/sigreg_tried.txt`` item 15).
+polynomial by Horner's scheme), which took the call at 256 x 8 from 0.336 to 0.235 ms and at
+256 x 256 from 0.732 to 0.583 ms (``scripts/sigreg_whole_probe.py``,
+``results/bench/sigreg_whole_s39.txt``; ``results/bench/sigreg_tried.txt`` item 15).
 
 Scope: CPU, float32, 17 knots (SIGReg's default); anything else keeps the compiled or eager
 kernels. Built at first use with :func:`torch.utils.cpp_extension.load_inline` (g++ and ninja;
@@ -35,6 +36,7 @@ from torch import Tensor
 _SOURCE = r"""
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
+#include <array>
 
 // cos, sin of k theta, k = 1..16, into pc[16], ps[16] from c = cos theta, s = sin theta: the
 // doubling tree of pycheck.objectives._harmonics. A macro, not a function: called inside the
@@ -223,6 +225,24 @@ torch::Tensor backward(torch::Tensor c, torch::Tensor s, torch::Tensor dc, torch
   return out;
 }
 
+// The 17 values of phi or weights (float64 or float32, CPU) as float32, as .to(kFloat) would
+// round them, without allocating a tensor per call (session 39: two fewer allocations and
+// copies in a 0.25 ms call)
+static std::array<float, 17> knots17(const torch::Tensor &t) {
+  TORCH_CHECK(t.numel() == 17 && t.device().is_cpu());
+  std::array<float, 17> out;
+  if (t.scalar_type() == torch::kDouble) {
+    auto c = t.contiguous();
+    const double *p = c.data_ptr<double>();
+    for (int k = 0; k < 17; ++k) out[k] = float(p[k]);
+  } else {
+    auto c = t.to(torch::kFloat).contiguous();
+    const float *p = c.data_ptr<float>();
+    for (int k = 0; k < 17; ++k) out[k] = p[k];
+  }
+  return out;
+}
+
 // SIGReg whole, as one autograd node (session 39). h is (V, B, n) or (B, n): the embeddings,
 // one row per sample, views first; or, with transposed = true, x (n, V B): the views'
 // embeddings as columns, view-major. d (n, S) holds the directions. y = d^T x (x = h^T as
@@ -244,14 +264,12 @@ struct SIGRegFn : public torch::autograd::Function<SIGRegFn> {
     auto x = transposed ? h : h.reshape({-1, n}).t();
     TORCH_CHECK(x.dim() == 2 && x.size(0) == n && x.size(1) % batch == 0);
     auto y = at::mm(d.t(), x).view({-1, batch});
-    auto ph = phi.to(torch::kFloat).contiguous(), wt = weights.to(torch::kFloat).contiguous();
-    TORCH_CHECK(ph.numel() == 17 && wt.numel() == 17);
+    const auto ph = knots17(phi), wt = knots17(weights);
     const int64_t G = y.size(0);
     std::vector<float> row_stat(G);
     torch::Tensor gy = need_grad ? torch::empty_like(y) : torch::Tensor();
-    ecf_rows(y.data_ptr<float>(), G, batch, float(t0), ph.data_ptr<float>(),
-             wt.data_ptr<float>(), row_stat.data(), nullptr, nullptr, nullptr, nullptr,
-             need_grad ? gy.data_ptr<float>() : nullptr);
+    ecf_rows(y.data_ptr<float>(), G, batch, float(t0), ph.data(), wt.data(), row_stat.data(),
+             nullptr, nullptr, nullptr, nullptr, need_grad ? gy.data_ptr<float>() : nullptr);
     if (need_grad) {
       auto dx = at::mm(d, gy.view({d.size(1), -1}));
       ctx->saved_data["dh"] = transposed ? dx : dx.t().view(h.sizes());
