@@ -64,6 +64,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
 OBJECTIVES = ("sigreg", "vicreg", "infonce")
@@ -586,6 +587,7 @@ class _SymmetricInfoNCE(torch.autograd.Function):
         return -0.5 * (log_row.diagonal().mean() + log_col.diagonal().mean())
 
     @staticmethod
+    @once_differentiable     # the backward is not written to be differentiated again
     def backward(ctx, grad: Tensor):
         h, h_next, log_row, log_col = ctx.saved_tensors
         # g = P_row + P_col - 2 I, i.e. G / scale; the scale is applied to the (B, n) results.

@@ -279,6 +279,9 @@ struct SIGRegFn : public torch::autograd::Function<SIGRegFn> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
                                                  torch::autograd::variable_list grad) {
+    // the saved gradient has no graph: a second derivative through it would be silently zero
+    TORCH_CHECK(!torch::autograd::GradMode::is_enabled(),
+                "SIGReg's C++ node is differentiable once (create_graph=True is not supported)");
     auto dh = ctx->saved_data["dh"].toTensor();
     return {dh * grad[0], torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
             torch::Tensor(), torch::Tensor(), torch::Tensor()};

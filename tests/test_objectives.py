@@ -195,3 +195,11 @@ def test_infonce_hand_written_backward_equals_autograd(dtype, tol, sigma):
         for a, b in zip(got, exp):
             assert (a - b).norm() <= tol * b.norm()
     assert abs(ours.item() - ref.item()) <= tol * abs(ref.item())
+
+
+def test_infonce_refuses_a_second_derivative():
+    h = torch.randn(16, 3).requires_grad_()
+    loss = infonce(h, h + 0.1)
+    with pytest.raises(RuntimeError):
+        g, = torch.autograd.grad(loss, h, create_graph=True)
+        g.sum().backward()

@@ -150,3 +150,13 @@ def test_sigreg_kernel_is_cpp_by_default_and_checked(monkeypatch):
     mod = SIGRegFused()                          # the suite runs eager unless asked
     with pytest.raises(ValueError, match="PYCHECK_SIGREG_KERNEL must be one of cpp, compiled"):
         mod(torch.randn(8, 2))
+
+
+def test_sigreg_node_refuses_a_second_derivative(cpp):
+    """Its backward scales a gradient saved without a graph: create_graph=True would give a
+    second derivative of zero without a word, so it raises."""
+    h = torch.randn(64, 3).requires_grad_()
+    mod = SIGRegFused()
+    stat = mod.statistic(h, mod.directions(3))
+    with pytest.raises(RuntimeError, match="differentiable once"):
+        torch.autograd.grad(stat, h, create_graph=True)
