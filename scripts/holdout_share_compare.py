@@ -4,13 +4,16 @@ session 38's records replayed with the default rule (margin 2 + kurtosis guard).
 
     .venv/bin/python scripts/holdout_share_compare.py > results/fit_encoder/small-pairs-s39-holdout/compare.txt
 """
+import glob
+import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-import json, sys, glob
 sys.path.insert(0, str(ROOT / "scripts"))
-import small_pairs_replay as R
-import small_pairs_probe as P
+import small_pairs_probe as P  # noqa: E402
+import small_pairs_replay as R  # noqa: E402
+
 base_files = ["candidates-A", "candidates-B", "new-seed2-A", "new-seed2-B"]
 rows = [json.loads(l) for f in base_files for l in open(ROOT / f"results/fit_encoder/small-pairs-s38/{f}.jsonl")]
 rows = [r for r in rows if r["world"] in P.OVER and r["pairs"] == 2000]
@@ -20,7 +23,7 @@ for f in glob.glob(str(ROOT / "results/fit_encoder/small-pairs-s39-holdout/ho20-
     for l in open(f):
         r = json.loads(l); new[(r["world"], r["seed"])] = (r["r2_xz"], r["r2_hz"], r["selected"])
 print(f"{'world':16s} seed  R2(x->z)   holdout 0.1 (s38 rule)        holdout 0.2")
-nb = nn = 0; gb = gn = []
+nb = nn = 0
 gb, gn = [], []
 for k in sorted(new):
     xb, hb, sb = base[k]; xn, hn, sn = new[k]
