@@ -5,8 +5,9 @@ Why: issue 16. On the same inputs, plain C++ loops do the work of the compiled (
 kernels in about half the time (``scripts/sigreg_cpp_probe.py``,
 ``results/bench/sigreg_cpp_probe_s29.txt``; ``results/bench/sigreg_tried.txt`` item 13):
 one ``omp simd`` loop over the batch per slice, computing the 16 harmonics by the same
-doubling tree as :func:`pycheck.objectives._harmonics`, then either the 32 batch sums (forward,
-32 scalar reduction variables) or the gradient's trigonometric polynomial (backward). Since
+doubling tree as :func:`pycheck.objectives._harmonics`, then the 32 batch sums (forward,
+32 scalar reduction variables); the backward's trigonometric polynomial was summed from the
+same harmonics until session 39, by Horner's scheme since (``grad_row``). Since
 session 30 the forward computes the base knot's cos and sin itself (Cephes' float32
 polynomials, a loop per slice before its sums): through SIGReg's autograd Function 0.75–0.77
 against 0.85–0.86 ms at 256 slices x batch 256 and 2.61–2.76 against 3.03–3.27 ms at batch
@@ -88,6 +89,24 @@ _SOURCE = r"""
     s12 += ps[12]; s13 += ps[13]; s14 += ps[14]; s15 += ps[15];                              \
   } while (0)
 
+// The 17 values of phi or weights (float64 or float32, CPU) as float32, as .to(kFloat) would
+// round them, without allocating a tensor per call (session 39: two fewer allocations and
+// copies in a 0.25 ms call)
+static std::array<float, 17> knots17(const torch::Tensor &t) {
+  TORCH_CHECK(t.numel() == 17 && t.device().is_cpu());
+  std::array<float, 17> out;
+  if (t.scalar_type() == torch::kDouble) {
+    auto c = t.contiguous();
+    const double *p = c.data_ptr<double>();
+    for (int k = 0; k < 17; ++k) out[k] = float(p[k]);
+  } else {
+    auto c = t.to(torch::kFloat).contiguous();
+    const float *p = c.data_ptr<float>();
+    for (int k = 0; k < 17; ++k) out[k] = p[k];
+  }
+  return out;
+}
+
 // og[b] = sum_k vk[k] cos((k+1) theta_b) - uk[k] sin((k+1) theta_b) from cg = cos theta,
 // sg = sin theta. Its own function, not inlined: written inside ecf_rows' row loop, it made
 // GCC's code for the sums' loop there 3.8x slower (0.39 against 0.10 ms at 256 x 256, 2
@@ -112,8 +131,7 @@ __attribute__((noinline)) static void grad_row(const float *__restrict cg,
       orr = o2;
     }
     // even chain: sum over z^(2m) = w^m; odd chain: z * sum over w^m
-    const float odd_r = orr * zr - oi * zi, odd_i = orr * zi + oi * zr;
-    og[b] = (er * wr - ei * wi) + odd_r;
+    og[b] = (er * wr - ei * wi) + (orr * zr - oi * zi);
   }
 }
 
@@ -179,67 +197,39 @@ std::vector<torch::Tensor> forward(torch::Tensor y, double t0, torch::Tensor phi
                                    torch::Tensor weights) {
   TORCH_CHECK(y.dim() == 2 && y.scalar_type() == torch::kFloat);
   y = y.contiguous();
-  auto ph = phi.to(torch::kFloat).contiguous(), wt = weights.to(torch::kFloat).contiguous();
-  TORCH_CHECK(ph.numel() == 17 && wt.numel() == 17);
+  const auto ph = knots17(phi), wt = knots17(weights);
   const int64_t G = y.size(0), B = y.size(1);
   auto c = torch::empty_like(y), s = torch::empty_like(y);
   auto dc = torch::empty({G, 16}, y.options()), sm = torch::empty({G, 16}, y.options());
   std::vector<float> row_stat(G);
-  ecf_rows(y.data_ptr<float>(), G, B, float(t0), ph.data_ptr<float>(), wt.data_ptr<float>(),
-           row_stat.data(), c.data_ptr<float>(), s.data_ptr<float>(), dc.data_ptr<float>(),
+  ecf_rows(y.data_ptr<float>(), G, B, float(t0), ph.data(), wt.data(), row_stat.data(), c.data_ptr<float>(), s.data_ptr<float>(), dc.data_ptr<float>(),
            sm.data_ptr<float>(), nullptr);
   return {c, s, dc, sm, torch::full({}, row_mean(row_stat), y.options())};
 }
 
 // d mean-stat / d y[g, b] = t0 sum_k v_gk cos((k+1) theta) - u_gk sin((k+1) theta), with
 // (u, v)_gk = 2 t0 w_(k+1) (k+1) (grad / G) (ECF_re - phi, ECF_im)_gk, from the saved c, s
+// (the polynomial by grad_row, as in the one-node path, since session 39)
 torch::Tensor backward(torch::Tensor c, torch::Tensor s, torch::Tensor dc, torch::Tensor sm,
                        torch::Tensor weights, double grad_mean, double t0) {
   TORCH_CHECK(c.is_contiguous() && s.is_contiguous() && dc.is_contiguous() && sm.is_contiguous());
-  auto wt = weights.to(torch::kFloat).contiguous();
+  const auto wt = knots17(weights);
   const int64_t G = c.size(0), B = c.size(1);
   auto out = torch::empty_like(c);
   const float *C = c.data_ptr<float>(), *S = s.data_ptr<float>();
-  const float *DC = dc.data_ptr<float>(), *SM = sm.data_ptr<float>(), *W = wt.data_ptr<float>();
+  const float *DC = dc.data_ptr<float>(), *SM = sm.data_ptr<float>();
   float *O = out.data_ptr<float>();
   const float scale0 = float(2.0 * t0 * (grad_mean / G));
   at::parallel_for(0, G, 1, [&](int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; ++g) {
       float uk[16], vk[16];
       for (int k = 0; k < 16; ++k) {
-        const float sc = scale0 * W[k + 1] * float(k + 1);
+        const float sc = scale0 * wt[k + 1] * float(k + 1);
         uk[k] = sc * DC[g * 16 + k]; vk[k] = sc * SM[g * 16 + k];
       }
-      const float *cg = C + g * B, *sg = S + g * B;
-      float *og = O + g * B;
-      #pragma omp simd
-      for (int64_t b = 0; b < B; ++b) {
-        float pc[16], ps[16];
-        HARMONICS(cg[b], sg[b], pc, ps);
-        float acc = 0.f;
-        for (int k = 0; k < 16; ++k) acc += vk[k] * pc[k] - uk[k] * ps[k];
-        og[b] = acc;
-      }
+      grad_row(C + g * B, S + g * B, uk, vk, B, O + g * B);
     }
   });
-  return out;
-}
-
-// The 17 values of phi or weights (float64 or float32, CPU) as float32, as .to(kFloat) would
-// round them, without allocating a tensor per call (session 39: two fewer allocations and
-// copies in a 0.25 ms call)
-static std::array<float, 17> knots17(const torch::Tensor &t) {
-  TORCH_CHECK(t.numel() == 17 && t.device().is_cpu());
-  std::array<float, 17> out;
-  if (t.scalar_type() == torch::kDouble) {
-    auto c = t.contiguous();
-    const double *p = c.data_ptr<double>();
-    for (int k = 0; k < 17; ++k) out[k] = float(p[k]);
-  } else {
-    auto c = t.to(torch::kFloat).contiguous();
-    const float *p = c.data_ptr<float>();
-    for (int k = 0; k < 17; ++k) out[k] = p[k];
-  }
   return out;
 }
 

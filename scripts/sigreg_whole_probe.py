@@ -5,7 +5,9 @@ the C++ kernels as session 38 called them (the projection in Python, then
 floor, interleaved in one process, 256 slices, 2 threads.
 
 Usage: python scripts/sigreg_whole_probe.py [BATCHxN ...]   (run on a quiet machine)
-Results: results/bench/sigreg_whole_s39.txt."""
+Results: results/bench/sigreg_whole_s39.txt (made before the two-kernel path's backward took the
+node's Horner polynomial, later in session 39: since then that column is not session 38's
+code exactly)."""
 import os
 import sys
 
