@@ -117,7 +117,7 @@ def _step_setup(objective: str, n: int, batch: int, device, seed: int = 0,
 
     def step():
         h = model.encoder(xs)
-        loss, _ = loss_fn(h[:batch], h[batch:])
+        loss, _ = loss_fn(*h.unflatten(0, (2, batch)).unbind(0))     # as train._train
         update(model.encoder, loss, opt, sched, avg)
 
     def flops():

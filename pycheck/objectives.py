@@ -514,9 +514,11 @@ class SIGReg(nn.Module):
                 x = x.contiguous()
         else:
             batch = h[0].shape[0]
+            if whole is not None:       # rows, not columns: a contiguous copy, 10x cheaper
+                # than the transposed one (1024 x 256: 24 against 239 us, session 40)
+                return whole(torch.cat(h).view(len(h), batch, -1), directions, t0, self.phi,
+                             self.weights)
             x = torch.cat([v.T for v in h], 1)
-            if whole is not None:
-                return whole(x, directions, t0, self.phi, self.weights, batch)
         y = (directions.T @ x).reshape(-1, batch)                    # (S V, B), contiguous
         return ecf_statistic(y, t0, self.phi, self.weights, self.fused)
 

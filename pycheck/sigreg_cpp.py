@@ -237,11 +237,10 @@ torch::Tensor backward(torch::Tensor c, torch::Tensor s, torch::Tensor dc, torch
 // one row per sample, views first; or, with transposed = true, x (n, V B): the views'
 // embeddings as columns, view-major. d (n, S) holds the directions. y = d^T x (x = h^T as
 // a strided view) is (S, V B), i.e. the rows (s V + v) of B projections that ecf_rows takes.
-// When h needs a gradient, the forward computes it too (ecf_rows' GY while each slice's cos
-// and sin are in cache, then dx = d GY: (n, S) x (S, V B), the projection's backward), and
-// the backward only scales it by the incoming gradient (returning the transpose of dx as a
-// view for a row-major h). Why: at 256 x 8 the Python autograd Function around the forward
-// and backward kernels, the projection's separate nodes and the second parallel pass cost
+// When h needs a gradient, the forward computes GY = dL/dy too (in ecf_rows, while each
+// slice's cos and sin are in cache), and the backward is the projection's backward, one
+// matmul with the directions scaled by the incoming gradient. Why: at 256 x 8 the Python
+// autograd Function around the forward and backward kernels, the projection's separate nodes and the second parallel pass cost
 // about as much as the kernels themselves (0.34 ms a call against kernels 0.19 and matmuls
 // 0.03, session 39).
 struct SIGRegFn : public torch::autograd::Function<SIGRegFn> {
@@ -261,19 +260,30 @@ struct SIGRegFn : public torch::autograd::Function<SIGRegFn> {
     ecf_rows(y.data_ptr<float>(), G, batch, float(t0), ph.data(), wt.data(), row_stat.data(),
              nullptr, nullptr, nullptr, nullptr, need_grad ? gy.data_ptr<float>() : nullptr);
     if (need_grad) {
-      auto dx = at::mm(d, gy.view({d.size(1), -1}));
-      ctx->saved_data["dh"] = transposed ? dx : dx.t().view(h.sizes());
+      ctx->saved_data["gy"] = gy;
+      ctx->saved_data["d"] = d;
+      ctx->saved_data["transposed"] = transposed;
+      ctx->saved_data["sizes"] = h.sizes().vec();
     }
     return torch::full({}, row_mean(row_stat), y.options());
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
                                                  torch::autograd::variable_list grad) {
-    // the saved gradient has no graph: a second derivative through it would be silently zero
+    // the saved GY has no graph: a second derivative through it would be silently zero
     TORCH_CHECK(!torch::autograd::GradMode::is_enabled(),
                 "SIGReg's C++ node is differentiable once (create_graph=True is not supported)");
-    auto dh = ctx->saved_data["dh"].toTensor();
-    return {dh * grad[0], torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
+    // dh = (d g) GY for x (n, V B); for a row-major h its transpose GY^T (d g)^T, computed
+    // as such: a contiguous gradient (a transposed view made every later copy of it a
+    // strided one). The incoming gradient g scales the (n, S) directions, not the result:
+    // one pass over the batch's gradient fewer (session 40)
+    auto gy = ctx->saved_data["gy"].toTensor();
+    auto ds = ctx->saved_data["d"].toTensor() * grad[0];
+    auto g2 = gy.view({ds.size(1), -1});
+    auto dh = ctx->saved_data["transposed"].toBool() ? at::mm(ds, g2)
+                                                     : at::mm(g2.t(), ds.t()).view(
+                                                         ctx->saved_data["sizes"].toIntVector());
+    return {dh, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
             torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
@@ -333,8 +343,8 @@ def sigreg(h: Tensor, directions: Tensor, t0: float, phi: Tensor, weights: Tenso
     """SIGReg's statistic as one C++ autograd node: the projection of ``h`` (``(V, B, n)``
     or ``(B, n)``; or, given ``batch``, ``(n, V B)``: the views' embeddings as columns,
     view-major) on ``directions`` (``(n, S)``), the statistic averaged over the ``S V`` rows
-    of ``B`` projections, and, when ``h`` needs a gradient, that gradient computed in the
-    same pass (the backward only scales it)."""
+    of ``B`` projections, and, when ``h`` needs a gradient, its gradient with respect to the
+    projections computed in the same pass (the backward is one matmul with the directions)."""
     transposed = batch is not None
     return _EXT.sigreg(h, directions, transposed, int(batch if transposed else h.shape[-2]),
                        float(t0), phi, weights)

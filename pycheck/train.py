@@ -1070,9 +1070,12 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
             loss_fn.set_progress(step / max(1, steps - 1))
         rows, k = draw(batch)
         hb = f(rows)
-        h = hb[:k] if k == batch else hb[:k].repeat(-(-batch // k), 1)[:batch]
+        # the two views as unbind's views of hb: its backward is one stack of their
+        # gradients, where two slices cost a zero-filled copy of hb each and their sum
+        h, hn = (hb.unflatten(0, (2, k)).unbind(0) if k == batch else
+                 (hb[:k].repeat(-(-batch // k), 1)[:batch], hb[k:]))
         try:
-            loss, parts = loss_fn(h, hb[k:])
+            loss, parts = loss_fn(h, hn)
         except torch.linalg.LinAlgError as err:     # a collapsed batch beyond any ridge
             raise TrainingDiverged(step, float("nan"), f"the batch covariance is singular "
                                    f"({err}); the embedding collapsed") from err

@@ -89,10 +89,13 @@ def test_T2_affine_pushforward_passes():
 
 @pytest.mark.parametrize("seed", [12345, 31337])
 def test_T2_affine_pushforward_passes_on_ill_conditioned_draws(seed):
-    """Seeds whose A = G + 2I include ill-conditioned maps: the residuals exceed 1e-9 (the
-    fixed tolerance before session 35) but stay within their rounding scales."""
+    """Seeds whose A = G + 2I include ill-conditioned maps: their covariance's rounding scale
+    eps cond(A)² exceeds 1e-9 (the fixed tolerance before session 35), and the residuals stay
+    within their rounding scales. (Until session 40 this asserted the residual itself above
+    1e-9: true with the AVX-512 host's LAPACK, 4.7e-10 for seed 12345 on an AVX2 host; the
+    scale depends on the draws only.)"""
     r = t2.affine_pushforward(seed)
-    assert r.figures["max_cov_error"] > 1e-9
+    assert np.finfo(float).eps * r.figures["max_cond"] ** 2 > 1e-9
     assert r.passed and r.figures["max_cov_error_over_scale"] <= 100
 
 

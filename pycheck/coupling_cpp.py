@@ -1,0 +1,244 @@
+"""The RealNVP encoder's coupling tail ``y = x_o exp(c tanh(v / c)) + t`` as plain C++: one
+pass over the batch forward, one backward; and the conditioner nets' hidden tanh in one pass
+(CPU, float32; session 40).
+
+Why: issue 16 item 3 (a training step at N >= 256 at half the machine's matmul rate). In the
+bench's SIGReg step at N = 256 (batch 2 x 512, 2 threads) the matmuls took 14.6 of 26.8 ms
+under the profiler; the rest was element-wise passes over (1024, 128) tensors that are
+memory-bound inside a step (a bias add of (1024, 256) 0.25 ms there against 0.025 ms alone),
+and the coupling tail was about 20 of them per coupling under autograd (7 + 8 in
+:class:`pycheck.encoders._CouplingTail`'s torch form). Here it is one read of ``v, t, x_o``
+writing ``y, tanh, exp`` forward, and one pass backward writing ``[dv | dt]``, ``dx_o`` and
+the bound's gradient. Measured with ``scripts/coupling_tail_probe.py``
+(``results/bench/coupling_tail_s40.txt``).
+
+Arithmetic: tanh by Cephes' ``tanhf`` (a polynomial below 0.625, ``1 - 2 / (e^{2|u|} + 1)``
+above), exp by Cephes' ``expf`` (range reduction by ln 2 in two parts, a degree-7
+polynomial, the power of two by its exponent bits), both branch-free so that ``omp simd``
+vectorises them; within about 2e-7 relative of torch's float32 (tested). The bound's
+gradient (a sum over the batch per column) is summed in fixed blocks of rows, then the blocks
+in order: the same bits whatever the thread count.
+
+Scope: CPU float32 outside ``torch.func`` transforms; everything else (float64, CUDA, vmap,
+a failed build) uses the torch form. Built at first use with
+:func:`torch.utils.cpp_extension.load_inline` (cached by torch; about 20 s the first time).
+"""
+from __future__ import annotations
+
+import hashlib
+import warnings
+
+import torch
+from torch import Tensor
+
+_SOURCE = r"""
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+#include <cstring>
+#include <vector>
+
+// e^x, float32, branch-free (Cephes expf; peak relative error about 1.2e-7): x clamped to
+// [-87, 88], n = round(x / ln 2), r = x - n ln 2 in two parts, e^r by its degree-7
+// polynomial, times 2^n built from the exponent bits. A macro so that `omp simd` loops
+// vectorise (as the SIGReg kernels' SINCOS).
+#define EXPF(x, out)                                                                         \
+  do {                                                                                       \
+    const float x0_ = (x);  /* clamped by comparisons: fminf / fmaxf do not vectorise */   \
+    const float xc_ = x0_ < -87.0f ? -87.0f : (x0_ > 88.0f ? 88.0f : x0_);                   \
+    /* round to nearest by truncating a positive number: floorf does not vectorise */      \
+    const float fx_ = (float)((int)(xc_ * 1.44269504088896341f + 128.5f) - 128);             \
+    const float r_ = (xc_ - fx_ * 0.693359375f) + fx_ * 2.12194440e-4f;                      \
+    const float z_ = r_ * r_;                                                                \
+    const float p_ = ((((((1.9875691500e-4f * r_ + 1.3981999507e-3f) * r_                   \
+                         + 8.3334519073e-3f) * r_ + 4.1665795894e-2f) * r_                   \
+                       + 1.6666665459e-1f) * r_ + 5.0000001201e-1f) * z_) + r_ + 1.0f;       \
+    const int bits_ = ((int)fx_ + 127) << 23;                                                \
+    const float two_ = __builtin_bit_cast(float, bits_);                                     \
+    (out) = p_ * two_;                                                                       \
+  } while (0)
+
+// tanh u, float32, branch-free (Cephes tanhf): below |u| = 0.625 the odd polynomial, above
+// 1 - 2 / (e^{2|u|} + 1) with u's sign.
+#define TANHF(u, out)                                                                        \
+  do {                                                                                       \
+    const float au_ = fabsf(u);                                                              \
+    const float z_ = (u) * (u);                                                              \
+    const float small_ = ((((-5.70498872745e-3f * z_ + 2.06390887954e-2f) * z_               \
+                            - 5.37397155531e-2f) * z_ + 1.33314422036e-1f) * z_              \
+                          - 3.33332819422e-1f) * z_ * (u) + (u);                             \
+    float e2_; EXPF(2.0f * au_, e2_);                                                        \
+    const float big_ = 1.0f - 2.0f / (e2_ + 1.0f);                                           \
+    /* both computed, then mixed by a 0/1 factor: a select let GCC compute e^{2|u|} only  \
+       under a mask, and then not vectorise the loop */                                     \
+    const float m_ = (float)(au_ < 0.625f);                                                  \
+    (out) = m_ * small_ + (1.0f - m_) * ((u) < 0.f ? -big_ : big_);                          \
+  } while (0)
+
+static void check(const torch::Tensor &a, int64_t rows, int64_t cols, const char *name) {
+  TORCH_CHECK(a.scalar_type() == torch::kFloat && a.device().is_cpu() && a.dim() == 2 &&
+              a.size(0) == rows && a.size(1) == cols && a.stride(1) == 1 &&
+              (rows < 2 || a.stride(0) >= cols), name, ": a CPU float32 (", rows, ", ", cols,
+              ") tensor with unit column stride");
+}
+
+// tanh of a CPU float32 tensor with unit-stride rows, into a new contiguous one: the
+// conditioner nets' hidden activation in one pass (torch's form, 2 sigmoid(2x) - 1, is four)
+torch::Tensor tanh_rows(torch::Tensor x) {
+  TORCH_CHECK(x.scalar_type() == torch::kFloat && x.device().is_cpu() && x.dim() == 2 &&
+              x.stride(1) == 1, "tanh_rows: a CPU float32 matrix with unit column stride");
+  const int64_t B = x.size(0), d = x.size(1), sx = x.stride(0);
+  auto y = torch::empty({B, d}, x.options());
+  const float *X = x.data_ptr<float>();
+  float *Y = y.data_ptr<float>();
+  at::parallel_for(0, B, 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float *xr = X + i * sx;
+      float *yr = Y + i * d;
+      #pragma omp simd
+      for (int64_t j = 0; j < d; ++j) {
+        float t_;
+        TANHF(xr[j], t_);
+        yr[j] = t_;
+      }
+    }
+  });
+  return y;
+}
+
+// vt (B, 2d): [v | t]; x_o (B, d); c (d). Returns y, tanh(v / c), exp(c tanh(v / c)).
+std::vector<torch::Tensor> forward(torch::Tensor vt, torch::Tensor x_o, torch::Tensor c) {
+  const int64_t B = x_o.size(0), d = x_o.size(1);
+  check(vt, B, 2 * d, "vt"); check(x_o, B, d, "x_o");
+  TORCH_CHECK(c.is_contiguous() && c.numel() == d && c.scalar_type() == torch::kFloat);
+  auto y = torch::empty({B, d}, x_o.options()), th = torch::empty_like(y),
+       e = torch::empty_like(y);
+  const float *V = vt.data_ptr<float>(), *X = x_o.data_ptr<float>(), *C = c.data_ptr<float>();
+  float *Y = y.data_ptr<float>(), *TH = th.data_ptr<float>(), *E = e.data_ptr<float>();
+  const int64_t sv = vt.stride(0), sx = x_o.stride(0);
+  at::parallel_for(0, B, 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float *v = V + i * sv, *t = v + d, *x = X + i * sx;
+      float *yo = Y + i * d, *tho = TH + i * d, *eo = E + i * d;
+      #pragma omp simd
+      for (int64_t j = 0; j < d; ++j) {
+        const float u = v[j] / C[j];
+        float th_, e_;
+        TANHF(u, th_);
+        EXPF(C[j] * th_, e_);
+        tho[j] = th_; eo[j] = e_;
+        yo[j] = x[j] * e_ + t[j];
+      }
+    }
+  });
+  return {y, th, e};
+}
+
+// The gradients of forward's y: [dv | dt] (B, 2d), dx_o (B, d) and, when need_c, dc (d)
+// (c's own, not log c's). Rows in blocks of 32 (fixed, whatever the thread count), each
+// block's column sums of dc kept apart and added in block order.
+std::vector<torch::Tensor> backward(torch::Tensor gy, torch::Tensor vt, torch::Tensor x_o,
+                                    torch::Tensor c, torch::Tensor th, torch::Tensor e,
+                                    bool need_c) {
+  const int64_t B = x_o.size(0), d = x_o.size(1);
+  check(gy, B, d, "gy"); check(vt, B, 2 * d, "vt"); check(x_o, B, d, "x_o");
+  check(th, B, d, "tanh"); check(e, B, d, "exp");
+  TORCH_CHECK(th.is_contiguous() && e.is_contiguous() && c.is_contiguous() && c.numel() == d);
+  auto gvt = torch::empty({B, 2 * d}, x_o.options()), gx = torch::empty({B, d}, x_o.options());
+  constexpr int64_t R = 32;
+  const int64_t nb = (B + R - 1) / R;
+  std::vector<float> part(need_c ? nb * d : 0, 0.f);
+  const float *G = gy.data_ptr<float>(), *V = vt.data_ptr<float>(), *X = x_o.data_ptr<float>(),
+              *C = c.data_ptr<float>(), *TH = th.data_ptr<float>(), *E = e.data_ptr<float>();
+  float *GV = gvt.data_ptr<float>(), *GX = gx.data_ptr<float>();
+  const int64_t sg = gy.stride(0), sv = vt.stride(0), sx = x_o.stride(0);
+  at::parallel_for(0, nb, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      float *acc = need_c ? part.data() + b * d : nullptr;
+      for (int64_t i = b * R; i < std::min(B, (b + 1) * R); ++i) {
+        const float *g = G + i * sg, *v = V + i * sv, *x = X + i * sx, *tr = TH + i * d,
+                    *er = E + i * d;
+        float *gv = GV + i * 2 * d, *gt = gv + d, *gx = GX + i * d;
+        // dy / dx_o = e, q = dL / ds, dL / dv = q (1 - tanh²), ds/dc = tanh u - u (1 - tanh² u)
+#define TAIL_GRAD(...)                                                                       \
+        _Pragma("omp simd")                                                                  \
+        for (int64_t j = 0; j < d; ++j) {                                                    \
+          const float gxo = g[j] * er[j], q = gxo * x[j];                                    \
+          const float gvj = q * (1.0f - tr[j] * tr[j]);                                      \
+          gx[j] = gxo; gv[j] = gvj; gt[j] = g[j];                                            \
+          __VA_ARGS__                                                                        \
+        }
+        if (acc) {
+          TAIL_GRAD(acc[j] += q * tr[j] - gvj * (v[j] / C[j]);)
+        } else {
+          TAIL_GRAD()
+        }
+      }
+    }
+  });
+  torch::Tensor gc;
+  if (need_c) {
+    gc = torch::zeros({d}, x_o.options());
+    float *o = gc.data_ptr<float>();
+    for (int64_t b = 0; b < nb; ++b)
+      for (int64_t j = 0; j < d; ++j) o[j] += part[b * d + j];
+  }
+  return {gvt, gx, gc};
+}
+"""
+
+_EXT = None     # the built extension; False once building failed
+
+
+def _extension():
+    global _EXT
+    if _EXT is None:
+        from .sigreg_cpp import _flags
+        isa, flags = _flags()
+        # speculative floating point (no exception flags are read): without it GCC 12 kept
+        # e^{2|u|} under a branch for |u| >= 0.625 and did not vectorise the forward loop
+        flags = [*flags, "-fno-trapping-math"]
+        tag = hashlib.sha256((_SOURCE + " ".join(flags)).encode()).hexdigest()[:12]
+        try:
+            from torch.utils.cpp_extension import load_inline
+            _EXT = load_inline(f"pycheck_coupling_{isa.lower()}_{tag}", cpp_sources=_SOURCE,
+                               functions=["forward", "backward", "tanh_rows"], extra_cflags=flags,
+                               extra_ldflags=["-fopenmp"], verbose=False)
+        except Exception as err:  # noqa: BLE001 -- no g++, no ninja, ...: the torch form
+            warnings.warn(f"RealNVP encoder: building the C++ coupling kernels failed "
+                          f"({type(err).__name__}: {str(err)[:200]}); using torch's",
+                          RuntimeWarning, stacklevel=4)
+            _EXT = False
+    return _EXT or None
+
+
+def applies(*tensors: Tensor) -> bool:
+    """Whether the C++ kernels take these inputs (CPU float32, no torch.func transform,
+    and the extension built)."""
+    return (all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors)
+            and not torch._C._are_functorch_transforms_active() and _extension() is not None)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """``torch.tanh(x)`` for a CPU float32 matrix (Cephes' tanhf, one pass; within about
+    1e-7 relative of torch's)."""
+    return _EXT.tanh_rows(_rows(x))
+
+
+def _rows(a: Tensor) -> Tensor:
+    """``a`` if its rows are unit-stride, else a contiguous copy (the skinny products'
+    transposed outputs, :func:`pycheck.encoders._mm`)."""
+    return a if a.stride(-1) == 1 else a.contiguous()
+
+
+def forward(vt: Tensor, x_o: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(y, tanh(v / c), exp(c tanh(v / c)))``; ``c`` is broadcast to ``x_o``'s columns."""
+    c = c.expand(x_o.shape[-1]).contiguous()
+    return tuple(_EXT.forward(_rows(vt), _rows(x_o), c))
+
+
+def backward(gy: Tensor, vt: Tensor, x_o: Tensor, c: Tensor, th: Tensor, e: Tensor,
+             need_c: bool) -> tuple[Tensor, Tensor, Tensor | None]:
+    """``(d vt, d x_o, d c)`` (``d c`` summed to ``c``'s shape; ``None`` unless ``need_c``)."""
+    cv = c.expand(x_o.shape[-1]).contiguous()
+    gvt, gx, gc = _EXT.backward(_rows(gy), _rows(vt), _rows(x_o), cv, th, e, need_c)
+    return gvt, gx, (gc.sum() if c.dim() == 0 else gc) if need_c else None
