@@ -81,108 +81,151 @@ static void check(const torch::Tensor &a, int64_t rows, int64_t cols, const char
               ") tensor with unit column stride");
 }
 
-// tanh of a CPU float32 tensor with unit-stride rows, into a new contiguous one: the
-// conditioner nets' hidden activation in one pass (torch's form, 2 sigmoid(2x) - 1, is four)
-torch::Tensor tanh_rows(torch::Tensor x) {
-  TORCH_CHECK(x.scalar_type() == torch::kFloat && x.device().is_cpu() && x.dim() == 2 &&
-              x.stride(1) == 1, "tanh_rows: a CPU float32 matrix with unit column stride");
-  const int64_t B = x.size(0), d = x.size(1), sx = x.stride(0);
-  auto y = torch::empty({B, d}, x.options());
-  const float *X = x.data_ptr<float>();
-  float *Y = y.data_ptr<float>();
+// Rows in blocks of R (fixed, whatever the thread count): a column sum over the batch is
+// each block's partial sums, added in block order, so its bits do not depend on the threads.
+constexpr int64_t R = 32;
+
+static torch::Tensor block_sums(const std::vector<float> &part, int64_t nb, int64_t w,
+                                int64_t off, int64_t cols, const torch::TensorOptions &opt) {
+  auto out = torch::zeros({cols}, opt);
+  float *o = out.data_ptr<float>();
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t j = 0; j < cols; ++j) o[j] += part[b * w + off + j];
+  return out;
+}
+
+// pre = tanh(pre + b) in place (pre (B, H) contiguous, b (H)): the conditioner net's hidden
+// layer after its product, bias and activation in one pass.
+void bias_tanh_(torch::Tensor pre, torch::Tensor b) {
+  const int64_t B = pre.size(0), H = pre.size(1);
+  check(pre, B, H, "pre");
+  TORCH_CHECK(pre.is_contiguous() && b.is_contiguous() && b.numel() == H &&
+              b.scalar_type() == torch::kFloat);
+  float *P = pre.data_ptr<float>();
+  const float *bb = b.data_ptr<float>();
   at::parallel_for(0, B, 16, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
-      const float *xr = X + i * sx;
-      float *yr = Y + i * d;
+      float *r = P + i * H;
+      #pragma omp simd
+      for (int64_t j = 0; j < H; ++j) {
+        const float u = r[j] + bb[j];
+        float t_;
+        TANHF(u, t_);
+        r[j] = t_;
+      }
+    }
+  });
+}
+
+// g = g (1 - h²) in place (the hidden layer's backward; g, h (B, H) contiguous); returns the
+// bias's gradient, the column sums of the new g.
+torch::Tensor tanh_grad_(torch::Tensor g, torch::Tensor h) {
+  const int64_t B = g.size(0), H = g.size(1);
+  check(g, B, H, "g"); check(h, B, H, "h");
+  TORCH_CHECK(g.is_contiguous() && h.is_contiguous());
+  const int64_t nb = (B + R - 1) / R;
+  std::vector<float> part(nb * H, 0.f);
+  float *G = g.data_ptr<float>();
+  const float *Hh = h.data_ptr<float>();
+  at::parallel_for(0, nb, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      float *acc = part.data() + b * H;
+      for (int64_t i = b * R; i < std::min(B, (b + 1) * R); ++i) {
+        float *gr = G + i * H;
+        const float *hr = Hh + i * H;
+        #pragma omp simd
+        for (int64_t j = 0; j < H; ++j) {
+          const float v = gr[j] * (1.0f - hr[j] * hr[j]);
+          gr[j] = v; acc[j] += v;
+        }
+      }
+    }
+  });
+  return block_sums(part, nb, H, 0, H, g.options());
+}
+
+// tanh(v / c) and exp(c tanh(v / c)) for v = vt + bv at one element: the forward's values,
+// recomputed by the backward from the same inputs (the same bits). Why recompute: inside a
+// training step these passes are memory-bound (about 10 GB/s here, session 40), and storing
+// the two (B, d) intermediates and reading them back cost more than the arithmetic.
+#define TAIL_VALUES(v, bv, c, th, e)                                                         \
+  do {                                                                                       \
+    const float u_ = ((v) + (bv)) / (c);                                                     \
+    TANHF(u_, th);                                                                           \
+    EXPF((c) * (th), e);                                                                     \
+  } while (0)
+
+// vt (B, 2d): [v | t] before the bias b2 (2d); x_o (B, d); c (d). Returns
+// y = x_o exp(c tanh(v / c)) + t for the biased v, t.
+torch::Tensor tail_forward(torch::Tensor vt, torch::Tensor b2, torch::Tensor x_o,
+                           torch::Tensor c) {
+  const int64_t B = x_o.size(0), d = x_o.size(1);
+  check(vt, B, 2 * d, "vt"); check(x_o, B, d, "x_o");
+  TORCH_CHECK(c.is_contiguous() && c.numel() == d && c.scalar_type() == torch::kFloat &&
+              b2.is_contiguous() && b2.numel() == 2 * d && b2.scalar_type() == torch::kFloat);
+  auto y = torch::empty({B, d}, x_o.options());
+  const float *V = vt.data_ptr<float>(), *X = x_o.data_ptr<float>(), *C = c.data_ptr<float>(),
+              *bv = b2.data_ptr<float>(), *bt = bv + d;
+  float *Y = y.data_ptr<float>();
+  const int64_t sv = vt.stride(0), sx = x_o.stride(0);
+  at::parallel_for(0, B, 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float *v = V + i * sv, *t = v + d, *x = X + i * sx;
+      float *yo = Y + i * d;
       #pragma omp simd
       for (int64_t j = 0; j < d; ++j) {
-        float t_;
-        TANHF(xr[j], t_);
-        yr[j] = t_;
+        float th_, e_;
+        TAIL_VALUES(v[j], bv[j], C[j], th_, e_);
+        yo[j] = x[j] * e_ + (t[j] + bt[j]);
       }
     }
   });
   return y;
 }
 
-// vt (B, 2d): [v | t]; x_o (B, d); c (d). Returns y, tanh(v / c), exp(c tanh(v / c)).
-std::vector<torch::Tensor> forward(torch::Tensor vt, torch::Tensor x_o, torch::Tensor c) {
-  const int64_t B = x_o.size(0), d = x_o.size(1);
-  check(vt, B, 2 * d, "vt"); check(x_o, B, d, "x_o");
-  TORCH_CHECK(c.is_contiguous() && c.numel() == d && c.scalar_type() == torch::kFloat);
-  auto y = torch::empty({B, d}, x_o.options()), th = torch::empty_like(y),
-       e = torch::empty_like(y);
-  const float *V = vt.data_ptr<float>(), *X = x_o.data_ptr<float>(), *C = c.data_ptr<float>();
-  float *Y = y.data_ptr<float>(), *TH = th.data_ptr<float>(), *E = e.data_ptr<float>();
-  const int64_t sv = vt.stride(0), sx = x_o.stride(0);
-  at::parallel_for(0, B, 16, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const float *v = V + i * sv, *t = v + d, *x = X + i * sx;
-      float *yo = Y + i * d, *tho = TH + i * d, *eo = E + i * d;
-      #pragma omp simd
-      for (int64_t j = 0; j < d; ++j) {
-        const float u = v[j] / C[j];
-        float th_, e_;
-        TANHF(u, th_);
-        EXPF(C[j] * th_, e_);
-        tho[j] = th_; eo[j] = e_;
-        yo[j] = x[j] * e_ + t[j];
-      }
-    }
-  });
-  return {y, th, e};
-}
-
-// The gradients of forward's y: [dv | dt] (B, 2d), dx_o (B, d) and, when need_c, dc (d)
-// (c's own, not log c's). Rows in blocks of 32 (fixed, whatever the thread count), each
-// block's column sums of dc kept apart and added in block order.
-std::vector<torch::Tensor> backward(torch::Tensor gy, torch::Tensor vt, torch::Tensor x_o,
-                                    torch::Tensor c, torch::Tensor th, torch::Tensor e,
-                                    bool need_c) {
+// The gradients of tail_forward's y: [dv | dt] (B, 2d), dx_o (B, d), db2 (2d: the column
+// sums of [dv | dt]) and, when need_c, dc (d; c's own, not log c's).
+std::vector<torch::Tensor> tail_backward(torch::Tensor gy, torch::Tensor vt, torch::Tensor b2,
+                                         torch::Tensor x_o, torch::Tensor c, bool need_c) {
   const int64_t B = x_o.size(0), d = x_o.size(1);
   check(gy, B, d, "gy"); check(vt, B, 2 * d, "vt"); check(x_o, B, d, "x_o");
-  check(th, B, d, "tanh"); check(e, B, d, "exp");
-  TORCH_CHECK(th.is_contiguous() && e.is_contiguous() && c.is_contiguous() && c.numel() == d);
+  TORCH_CHECK(c.is_contiguous() && c.numel() == d && b2.is_contiguous() && b2.numel() == 2 * d);
   auto gvt = torch::empty({B, 2 * d}, x_o.options()), gx = torch::empty({B, d}, x_o.options());
-  constexpr int64_t R = 32;
-  const int64_t nb = (B + R - 1) / R;
-  std::vector<float> part(need_c ? nb * d : 0, 0.f);
+  const int64_t nb = (B + R - 1) / R, w = need_c ? 3 * d : 2 * d;  // per block: db2, then dc
+  std::vector<float> part(nb * w, 0.f);
   const float *G = gy.data_ptr<float>(), *V = vt.data_ptr<float>(), *X = x_o.data_ptr<float>(),
-              *C = c.data_ptr<float>(), *TH = th.data_ptr<float>(), *E = e.data_ptr<float>();
+              *C = c.data_ptr<float>(), *bv = b2.data_ptr<float>();
   float *GV = gvt.data_ptr<float>(), *GX = gx.data_ptr<float>();
   const int64_t sg = gy.stride(0), sv = vt.stride(0), sx = x_o.stride(0);
   at::parallel_for(0, nb, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
-      float *acc = need_c ? part.data() + b * d : nullptr;
+      float *av = part.data() + b * w, *at_ = av + d, *ac = av + 2 * d;
       for (int64_t i = b * R; i < std::min(B, (b + 1) * R); ++i) {
-        const float *g = G + i * sg, *v = V + i * sv, *x = X + i * sx, *tr = TH + i * d,
-                    *er = E + i * d;
+        const float *g = G + i * sg, *v = V + i * sv, *x = X + i * sx;
         float *gv = GV + i * 2 * d, *gt = gv + d, *gx = GX + i * d;
         // dy / dx_o = e, q = dL / ds, dL / dv = q (1 - tanh²), ds/dc = tanh u - u (1 - tanh² u)
 #define TAIL_GRAD(...)                                                                       \
         _Pragma("omp simd")                                                                  \
         for (int64_t j = 0; j < d; ++j) {                                                    \
-          const float gxo = g[j] * er[j], q = gxo * x[j];                                    \
-          const float gvj = q * (1.0f - tr[j] * tr[j]);                                      \
+          float th_, e_;                                                                     \
+          TAIL_VALUES(v[j], bv[j], C[j], th_, e_);                                           \
+          const float gxo = g[j] * e_, q = gxo * x[j];                                       \
+          const float gvj = q * (1.0f - th_ * th_);                                          \
           gx[j] = gxo; gv[j] = gvj; gt[j] = g[j];                                            \
+          av[j] += gvj; at_[j] += g[j];                                                      \
           __VA_ARGS__                                                                        \
         }
-        if (acc) {
-          TAIL_GRAD(acc[j] += q * tr[j] - gvj * (v[j] / C[j]);)
+        if (need_c) {
+          TAIL_GRAD(ac[j] += q * th_ - gvj * ((v[j] + bv[j]) / C[j]);)
         } else {
           TAIL_GRAD()
         }
       }
     }
   });
-  torch::Tensor gc;
-  if (need_c) {
-    gc = torch::zeros({d}, x_o.options());
-    float *o = gc.data_ptr<float>();
-    for (int64_t b = 0; b < nb; ++b)
-      for (int64_t j = 0; j < d; ++j) o[j] += part[b * d + j];
-  }
-  return {gvt, gx, gc};
+  auto gb = block_sums(part, nb, w, 0, 2 * d, x_o.options());
+  torch::Tensor gc = need_c ? block_sums(part, nb, w, 2 * d, d, x_o.options()) : torch::Tensor();
+  return {gvt, gx, gb, gc};
 }
 """
 
@@ -201,7 +244,7 @@ def _extension():
         try:
             from torch.utils.cpp_extension import load_inline
             _EXT = load_inline(f"pycheck_coupling_{isa.lower()}_{tag}", cpp_sources=_SOURCE,
-                               functions=["forward", "backward", "tanh_rows"], extra_cflags=flags,
+                               functions=["bias_tanh_", "tanh_grad_", "tail_forward", "tail_backward"], extra_cflags=flags,
                                extra_ldflags=["-fopenmp"], verbose=False)
         except Exception as err:  # noqa: BLE001 -- no g++, no ninja, ...: the torch form
             warnings.warn(f"RealNVP encoder: building the C++ coupling kernels failed "
@@ -218,27 +261,33 @@ def applies(*tensors: Tensor) -> bool:
             and not torch._C._are_functorch_transforms_active() and _extension() is not None)
 
 
-def tanh(x: Tensor) -> Tensor:
-    """``torch.tanh(x)`` for a CPU float32 matrix (Cephes' tanhf, one pass; within about
-    1e-7 relative of torch's)."""
-    return _EXT.tanh_rows(_rows(x))
-
-
 def _rows(a: Tensor) -> Tensor:
     """``a`` if its rows are unit-stride, else a contiguous copy (the skinny products'
     transposed outputs, :func:`pycheck.encoders._mm`)."""
     return a if a.stride(-1) == 1 else a.contiguous()
 
 
-def forward(vt: Tensor, x_o: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``(y, tanh(v / c), exp(c tanh(v / c)))``; ``c`` is broadcast to ``x_o``'s columns."""
+def bias_tanh_(pre: Tensor, b: Tensor) -> Tensor:
+    """``pre = tanh(pre + b)`` in place (``pre`` contiguous); returns ``pre``."""
+    _EXT.bias_tanh_(pre, b)
+    return pre
+
+
+def tanh_grad_(g: Tensor, h: Tensor) -> Tensor:
+    """``g *= 1 - h²`` in place (both contiguous); returns the column sums of the new ``g``."""
+    return _EXT.tanh_grad_(g, h)
+
+
+def tail_forward(vt: Tensor, b2: Tensor, x_o: Tensor, c: Tensor) -> Tensor:
+    """``y = x_o exp(c tanh(v / c)) + t`` for ``[v | t] = vt + b2``; ``c`` is broadcast to
+    ``x_o``'s columns."""
     c = c.expand(x_o.shape[-1]).contiguous()
-    return tuple(_EXT.forward(_rows(vt), _rows(x_o), c))
+    return _EXT.tail_forward(vt, b2, x_o, c)
 
 
-def backward(gy: Tensor, vt: Tensor, x_o: Tensor, c: Tensor, th: Tensor, e: Tensor,
-             need_c: bool) -> tuple[Tensor, Tensor, Tensor | None]:
-    """``(d vt, d x_o, d c)`` (``d c`` summed to ``c``'s shape; ``None`` unless ``need_c``)."""
+def tail_backward(gy: Tensor, vt: Tensor, b2: Tensor, x_o: Tensor, c: Tensor, need_c: bool):
+    """``(d vt, d x_o, d b2, d c)`` (``d c`` summed to ``c``'s shape; ``None`` unless
+    ``need_c``); ``vt`` and ``x_o`` as given to :func:`tail_forward`."""
     cv = c.expand(x_o.shape[-1]).contiguous()
-    gvt, gx, gc = _EXT.backward(_rows(gy), _rows(vt), _rows(x_o), cv, th, e, need_c)
-    return gvt, gx, (gc.sum() if c.dim() == 0 else gc) if need_c else None
+    gvt, gx, gb, gc = _EXT.tail_backward(_rows(gy), vt, b2, x_o, cv, need_c)
+    return gvt, gx, gb, (gc.sum() if c.dim() == 0 else gc) if need_c else None

@@ -35,9 +35,6 @@ class _SigmoidTanh(torch.autograd.Function):
 
     @staticmethod
     def forward(x: Tensor) -> Tensor:
-        from . import coupling_cpp
-        if x.dim() == 2 and coupling_cpp.applies(x):   # one C++ pass (session 40)
-            return coupling_cpp.tanh(x)
         return torch.sigmoid(2 * x).mul_(2).sub_(1)
 
     @staticmethod
@@ -183,15 +180,14 @@ class _CouplingTail(torch.autograd.Function):
     tanh is ``2 sigmoid(2x) - 1`` as in :class:`Tanh`, and the backward reuses the saved
     ``tanh`` and ``exp`` (``tanh_backward`` for ``q (1 - tanh²)``). The arithmetic is the
     same function as before session 40, rounded differently (within 2e-7 relative in
-    float32; tested against autograd of the plain formula in float64)."""
+    float32; tested against autograd of the plain formula in float64). On CPU in float32
+    outside ``torch.func`` transforms the whole coupling runs as :class:`_CouplingFn`
+    instead."""
 
     generate_vmap_rule = True   # torch.func.vmap / grad work through it
 
     @staticmethod
     def forward(vt: Tensor, x_o: Tensor, c: Tensor):
-        from . import coupling_cpp
-        if coupling_cpp.applies(vt, x_o, c):    # CPU float32: one C++ pass (session 40)
-            return coupling_cpp.forward(vt, x_o, c)
         d = x_o.shape[-1]
         v, t = vt[..., :d], vt[..., d:]
         th = torch.sigmoid(v * (2 / c)).mul_(2).sub_(1)
@@ -204,17 +200,10 @@ class _CouplingTail(torch.autograd.Function):
         _, th, e = output
         ctx.mark_non_differentiable(th, e)
         ctx.save_for_backward(vt, x_o, c, th, e)
-        from . import coupling_cpp
-        ctx.cpp = coupling_cpp.applies(vt, x_o, c)    # as forward decided
 
     @staticmethod
     def backward(ctx, gy: Tensor, _gth, _ge):
         vt, x_o, c, th, e = ctx.saved_tensors
-        if ctx.cpp:
-            from . import coupling_cpp
-            gvt, gxo, gc = coupling_cpp.backward(gy, vt, x_o, c, th, e, ctx.needs_input_grad[2])
-            return (gvt if ctx.needs_input_grad[0] else None,
-                    gxo if ctx.needs_input_grad[1] else None, gc)
         gxo = gy * e                                        # dy / dx_o = e
         q = gxo * x_o                                       # dL / ds
         gv = torch.ops.aten.tanh_backward(q, th)            # q (1 - tanh²) = dL / dv
@@ -225,6 +214,44 @@ class _CouplingTail(torch.autograd.Function):
             if c.dim() == 0:
                 gc = gc.sum()
         return gvt, gxo if ctx.needs_input_grad[1] else None, gc
+
+
+class _CouplingFn(torch.autograd.Function):
+    """A whole coupling ``y_o = x_o exp(c tanh(v / c)) + t``, ``[v | t] = W2 tanh(W1 x_c + b1)
+    + b2``, for CPU float32 outside ``torch.func`` transforms (:meth:`_Coupling.transform`):
+    the four products by :func:`_mm`, everything else in :mod:`pycheck.coupling_cpp`.
+
+    Why (session 40, issue 16 item 3): in a training step the element-wise passes over the
+    (batch, 128) activations are memory-bound (a bias add of (1024, 256) took 0.25 ms there
+    against 0.025 ms alone), and autograd made about 30 of them per coupling: the biases,
+    the tanh's four, the tail's twenty, the bias gradients' sums. Here each bias is added
+    inside the pass that reads the product (the hidden tanh in place, the tail), each
+    bias gradient is summed inside the pass that writes the gradient, and the tail's tanh and
+    exp are recomputed by its backward rather than stored: forward two passes, backward two. Measured: ``scripts/coupling_tail_probe.py``,
+    ``results/bench/coupling_tail_s40.txt``."""
+
+    @staticmethod
+    def forward(ctx, x_c, x_o, w1, b1, w2, b2, c):
+        from . import coupling_cpp
+        h1 = coupling_cpp.bias_tanh_(_mm(x_c, w1.T).contiguous(), b1)
+        vt, x_o = coupling_cpp._rows(_mm(h1, w2.T)), coupling_cpp._rows(x_o)
+        y = coupling_cpp.tail_forward(vt, b2, x_o, c)
+        ctx.save_for_backward(x_c, x_o, w1, w2, b2, c, h1, vt)
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, gy):
+        from . import coupling_cpp
+        x_c, x_o, w1, w2, b2, c, h1, vt = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gvt, gxo, gb2, gc = coupling_cpp.tail_backward(gy, vt, b2, x_o, c, need[6])
+        gw2 = _mm(gvt.T, h1)
+        gpre = _mm(gvt, w2).contiguous()
+        gb1 = coupling_cpp.tanh_grad_(gpre, h1)
+        gw1 = _mm(gpre.T, x_c)
+        gxc = _mm(gpre, w1) if need[0] else None
+        return gxc, gxo if need[1] else None, gw1, gb1, gw2, gb2, gc
 
 
 class Linear(nn.Linear):
@@ -261,6 +288,12 @@ class _Coupling(nn.Module):
         """The new ``y_o`` from the two halves ``x_c = x[:, cond]``, ``x_o = x[:, out]``."""
         c = (self.log_bound.exp() if self.log_bound is not None else
              torch.tensor(self.max_log_scale, dtype=x_o.dtype, device=x_o.device))
+        first, act, last = self.net
+        from . import coupling_cpp
+        if (x_c.dim() == 2 and type(first) is Linear and type(act) is Tanh and
+                type(last) is Linear and coupling_cpp.applies(x_c, x_o, first.weight)):
+            return _apply(_CouplingFn, x_c, x_o, first.weight, first.bias, last.weight,
+                          last.bias, c)
         return _apply(_CouplingTail, self.net(x_c), x_o, c)[0]
 
     def forward(self, x: Tensor) -> Tensor:
@@ -288,7 +321,8 @@ class RealNVPEncoder(nn.Module):
     (session 32, N = 64, seed 0, 12 000 x 1024, fresh pairs: the supervised ceiling
     0.98996 -> 0.99783, VICReg 0.98436 -> 0.99660; ``scripts/learned_bound_probe.py``,
     ``results/scaling/probes_s32.jsonl``). ``learn_bound=False`` is the encoder of the
-    tables made before session 32, bit for bit.
+    tables made before session 32 (bit for bit until session 39; since session 40 the CPU
+    float32 couplings run in C++, :mod:`pycheck.coupling_cpp`, rounded differently).
     """
 
     def __init__(self, dim: int, n_layers: int = 4, hidden: int = 128, seed: int = 0,

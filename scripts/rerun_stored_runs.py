@@ -3,7 +3,8 @@
 
 Usage: python scripts/rerun_stored_runs.py RUN [RUN ...]   (names of results/scaling/runs/*.json)
 Session 39: after SIGReg's C++ node became the default and InfoNCE got a hand-written backward;
-results in results/scaling/rerun_s39.txt."""
+results in results/scaling/rerun_s39.txt. Session 40: after the RealNVP encoder's C++ coupling
+kernels, addmm biases and unbind views; results/scaling/rerun_s40.txt."""
 import importlib
 import json
 import sys

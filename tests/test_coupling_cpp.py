@@ -4,81 +4,101 @@ bits, and the encoder's torch form where they do not apply."""
 import pytest
 import torch
 from pycheck import coupling_cpp
-from pycheck.encoders import RealNVPEncoder, _CouplingTail
+from pycheck.encoders import RealNVPEncoder, _Coupling
 
 pytestmark = pytest.mark.skipif(coupling_cpp._extension() is None,
                                 reason="the C++ coupling kernels could not be built here")
 
 
-def _plain(vt, x_o, c):
-    s, t = vt.chunk(2, -1)
+def _plain(coupling, x_c, x_o, params):
+    """The coupling as plain float64 autograd: ``net`` by hand, ``torch.tanh``, ``exp``."""
+    w1, b1, w2, b2, log_bound = params
+    s, t = (torch.tanh(x_c @ w1.T + b1) @ w2.T + b2).chunk(2, -1)
+    c = log_bound.exp() if log_bound is not None else coupling.max_log_scale
     return x_o * torch.exp(c * torch.tanh(s / c)) + t
+
+
+def _params(coupling):
+    return [coupling.net[0].weight, coupling.net[0].bias, coupling.net[2].weight,
+            coupling.net[2].bias, coupling.log_bound]
 
 
 def _rel(a, b):
     return ((a.double() - b).abs().max() / b.abs().max()).item()
 
 
-@pytest.mark.parametrize("rows, d, c_shape, strided", [(1024, 128, "vector", False),
-                                                      (37, 5, "scalar", True),
-                                                      (512, 4, "vector", True)])
-def test_tail_matches_the_plain_formula_in_float64(rows, d, c_shape, strided):
-    """Float32 C++ against float64 autograd: y and the three gradients within 1e-6 relative
-    (measured 0.6-2.2e-7: float32 rounding of about ten operations; a wrong term is O(1)).
-    ``strided``: x_o a column slice of a wider matrix and vt a transposed product's output,
-    as in the encoder."""
-    g = torch.Generator().manual_seed(rows)
-    vt = 2 * torch.randn(rows, 2 * d, generator=g)
-    if strided:
-        vt = vt.T.contiguous().T                    # column-major, as _mm's skinny products
-    x_o = torch.randn(rows, d + 3, generator=g)[:, 1:d + 1] if strided else \
-        torch.randn(rows, d, generator=g)
-    c = torch.rand(d if c_shape == "vector" else (), generator=g) + 0.3
-    w = torch.randn(rows, d, generator=g)
-    ins = [a.clone().requires_grad_() for a in (vt, x_o, c)]
-    assert coupling_cpp.applies(*ins)
-    y = _CouplingTail.apply(*ins)[0]
-    grads = torch.autograd.grad((y * w).sum(), ins)
-    ref_in = [a.detach().double().requires_grad_() for a in (vt, x_o, c)]
-    y64 = _plain(*ref_in)
-    ref = torch.autograd.grad((y64 * w.double()).sum(), ref_in)
-    assert _rel(y, y64) < 1e-6
-    for a, b in zip(grads, ref):
-        assert a.shape == b.shape and _rel(a, b) < 1e-6
+def _random_coupling(d_c, d_o, hidden, learn_bound, seed):
+    coupling = _Coupling(slice(0, d_c), slice(d_c, d_c + d_o), hidden, 2.0, learn_bound)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in coupling.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) / max(1, p.shape[-1]) ** 0.5)
+    return coupling
+
+
+@pytest.mark.parametrize("rows, d_c, d_o, hidden, learn_bound", [
+    (1024, 128, 128, 128, True),     # the bench step's N = 256
+    (700, 3, 3, 128, True),          # N = 6: skinny products (transposed outputs)
+    (37, 5, 4, 12, False),           # fixed bound, a narrow hidden layer, an odd batch
+])
+def test_coupling_matches_the_plain_formula_in_float64(rows, d_c, d_o, hidden, learn_bound):
+    """The C++ path in float32 against plain autograd in float64: the output and the
+    gradients of both halves and of every parameter within 1e-5 relative (measured up to about
+    1e-6: float32 products over up to 128 terms; a wrong term is O(1)). x_o is a column slice
+    of a wider matrix, as the encoder passes it."""
+    coupling = _random_coupling(d_c, d_o, hidden, learn_bound, rows)
+    g = torch.Generator().manual_seed(1)
+    x_c = torch.randn(rows, d_c, generator=g).requires_grad_()
+    x_o = torch.randn(rows, d_o + 3, generator=g)[:, 2:2 + d_o].requires_grad_()
+    assert coupling_cpp.applies(x_c, x_o)
+    w = torch.randn(rows, d_o, generator=g)
+    params = [p for p in _params(coupling) if p is not None]
+    y = coupling.transform(x_c, x_o)
+    grads = torch.autograd.grad((y * w).sum(), [x_c, x_o, *params])
+    ref_params = [p.detach().double().requires_grad_() if p is not None else None
+                  for p in _params(coupling)]
+    ref_in = [x_c.detach().double().requires_grad_(), x_o.detach().double().requires_grad_()]
+    y64 = _plain(coupling, *ref_in, ref_params)
+    ref = torch.autograd.grad((y64 * w.double()).sum(),
+                              [*ref_in, *[p for p in ref_params if p is not None]])
+    assert _rel(y, y64) < 1e-5
+    for a, b in zip(grads, ref, strict=True):
+        assert a.shape == b.shape and _rel(a, b) < 1e-5
 
 
 def test_tanh_matches_torch_over_its_range():
     """Cephes' tanhf on both sides of its switch at 0.625 and into saturation: within 1.5e-7
     relative of float64 tanh (measured 1.2e-7), odd, and exactly 0 at 0."""
     u = torch.linspace(-30, 30, 200_001).reshape(-1, 1)
-    t = coupling_cpp.tanh(u)
+    t = coupling_cpp.bias_tanh_(u.clone(), torch.zeros(1))
     ref = torch.tanh(u.double())
     assert ((t.double() - ref).abs() / ref.abs().clamp_min(1e-30)).max() < 1.5e-7
-    assert torch.equal(t, -coupling_cpp.tanh(-u))
-    assert coupling_cpp.tanh(torch.zeros(3, 2)).eq(0).all()
+    assert torch.equal(t, -coupling_cpp.bias_tanh_(-u, torch.zeros(1)))
+    assert coupling_cpp.bias_tanh_(torch.zeros(3, 2), torch.zeros(2)).eq(0).all()
 
 
 def test_same_bits_with_one_and_two_threads():
-    """Rows split between threads, the bound's gradient summed in fixed blocks: forward and
-    backward equal bit for bit at 1 and 2 threads."""
+    """Rows split between threads, the bias and bound gradients summed in fixed blocks of rows:
+    output and every gradient equal bit for bit at 1 and 2 threads."""
+    coupling = _random_coupling(32, 32, 128, True, 0)
     g = torch.Generator().manual_seed(0)
-    vt, x_o, gy = (torch.randn(1000, k, generator=g) for k in (64, 32, 32))
-    c = torch.rand(32, generator=g) + 0.5
+    x_c, x_o, gy = (torch.randn(1000, 32, generator=g) for _ in range(3))
     out = []
     before = torch.get_num_threads()
     try:
         for n in (1, 2):
             torch.set_num_threads(n)
-            y, th, e = coupling_cpp.forward(vt, x_o, c)
-            out.append((y, th, e, *coupling_cpp.backward(gy, vt, x_o, c, th, e, True)))
+            ins = [x_c.clone().requires_grad_(), x_o.clone().requires_grad_()]
+            y = coupling.transform(*ins)
+            out.append((y, *torch.autograd.grad(y, [*ins, *coupling.parameters()], gy)))
     finally:
         torch.set_num_threads(before)
-    assert all(torch.equal(a, b) for a, b in zip(*out))
+    assert all(torch.equal(a, b) for a, b in zip(*out, strict=True))
 
 
 def test_encoder_uses_the_torch_form_in_float64_and_under_vmap():
-    """Float64 and torch.func transforms take the torch form: the C++ kernels are float32
-    only and cannot see batched tensors; gradients there agree with float32's C++ path."""
+    """Float64 and torch.func transforms take the torch form (the C++ kernels are float32
+    only and cannot see batched tensors); its gradients agree with float32's C++ path."""
     enc = RealNVPEncoder(6, seed=1)
     with torch.no_grad():
         for p in enc.parameters():
@@ -97,5 +117,5 @@ def test_encoder_uses_the_torch_form_in_float64_and_under_vmap():
     vg = torch.func.vmap(torch.func.grad(loss), in_dims=(0, None))(stacked, x)
     direct = torch.autograd.grad(loss(dict(enc.named_parameters()), x),
                                  list(dict(enc.named_parameters()).values()))
-    for (k, v), d in zip(vg.items(), direct):
+    for (k, v), d in zip(vg.items(), direct, strict=True):
         assert _rel(v[0], d.double()) < 1e-5 and torch.equal(v[0], v[1])
