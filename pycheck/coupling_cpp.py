@@ -1,27 +1,31 @@
-"""The RealNVP encoder's coupling tail ``y = x_o exp(c tanh(v / c)) + t`` as plain C++: one
-pass over the batch forward, one backward; and the conditioner nets' hidden tanh in one pass
-(CPU, float32; session 40).
+"""The RealNVP encoder's couplings' element-wise work as plain C++ (CPU, float32; session 40),
+for :class:`pycheck.encoders._CouplingFn`: the hidden layer's bias and tanh in one in-place
+pass (:func:`bias_tanh_`) and its backward with the bias gradient (:func:`tanh_grad_`); the
+tail ``y = x_o exp(c tanh(v / c)) + t`` with the output bias in one pass (:func:`tail_forward`)
+and its backward, writing ``[dv | dt]`` and ``dx_o`` and summing the bias and bound gradients
+in the same pass (:func:`tail_backward`; tanh and exp recomputed there, not stored).
 
 Why: issue 16 item 3 (a training step at N >= 256 at half the machine's matmul rate). In the
-bench's SIGReg step at N = 256 (batch 2 x 512, 2 threads) the matmuls took 14.6 of 26.8 ms
-under the profiler; the rest was element-wise passes over (1024, 128) tensors that are
-memory-bound inside a step (a bias add of (1024, 256) 0.25 ms there against 0.025 ms alone),
-and the coupling tail was about 20 of them per coupling under autograd (7 + 8 in
-:class:`pycheck.encoders._CouplingTail`'s torch form). Here it is one read of ``v, t, x_o``
-writing ``y, tanh, exp`` forward, and one pass backward writing ``[dv | dt]``, ``dx_o`` and
-the bound's gradient. Measured with ``scripts/coupling_tail_probe.py``
-(``results/bench/coupling_tail_s40.txt``).
+bench's SIGReg step at N = 256 (batch 2 x 512, 2 threads, AVX2 host) the matmuls took 14.6 of
+26.8 ms under the profiler; the rest was element-wise passes over (1024, 128) tensors, which
+are memory-bound inside a step (a bias add of (1024, 256) 0.25 ms there against 0.025 ms alone;
+the coupling's C++ backward passes about 0.7 ms per coupling there against 0.1 ms alone), and autograd made about 30 of
+them per coupling. The step at N = 256 against session 39's autograd tail, interleaved in one
+process: 0.83-0.89x (``scripts/coupling_tail_probe.py``, ``results/bench/coupling_tail_s40.txt``);
+the bench's N = 256 step fraction against session 39's code, alternating processes:
+``results/bench/step_fraction_ab_s40.txt``.
 
 Arithmetic: tanh by Cephes' ``tanhf`` (a polynomial below 0.625, ``1 - 2 / (e^{2|u|} + 1)``
 above), exp by Cephes' ``expf`` (range reduction by ln 2 in two parts, a degree-7
 polynomial, the power of two by its exponent bits), both branch-free so that ``omp simd``
-vectorises them; within about 2e-7 relative of torch's float32 (tested). The bound's
-gradient (a sum over the batch per column) is summed in fixed blocks of rows, then the blocks
-in order: the same bits whatever the thread count.
+vectorises them (with ``-fno-trapping-math``, below); within 1.2e-7 relative of float64
+(tested). Column sums over the batch (bias and bound gradients) are summed in fixed blocks of
+rows, then the blocks in order: the same bits whatever the thread count (tested).
 
 Scope: CPU float32 outside ``torch.func`` transforms; everything else (float64, CUDA, vmap,
-a failed build) uses the torch form. Built at first use with
-:func:`torch.utils.cpp_extension.load_inline` (cached by torch; about 20 s the first time).
+a failed build) uses the torch form (:class:`pycheck.encoders._CouplingTail`). Built at first
+use with :func:`torch.utils.cpp_extension.load_inline` (cached by torch; 39 CPU s the first
+time here).
 """
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
 """Training step at N = 8 / 64 / 256 (``pycheck.bench._step_setup``, batch 2 x 512, 2
-threads, glibc malloc as in the workers) with the RealNVP encoder's coupling tail three ways,
-interleaved in one process: ``autograd`` (session 39's ``_Coupling.transform``, plain
-autograd), ``torch`` (:class:`pycheck.encoders._CouplingTail` in torch operations) and
-``cpp`` (the same Function through :mod:`pycheck.coupling_cpp`, session 40's default on CPU).
+threads, glibc malloc as in the workers) with the RealNVP encoder's couplings three ways,
+interleaved in one process: ``autograd`` (session 39's ``_Coupling.transform``: the net's
+modules, then the tail under plain autograd), ``torch`` (the net's modules, then
+:class:`pycheck.encoders._CouplingTail` in torch operations: the path float64 and torch.func
+take) and ``cpp`` (:class:`pycheck.encoders._CouplingFn` with :mod:`pycheck.coupling_cpp`,
+session 40's default on CPU in float32). Everything else in the step (addmm biases, unbind
+views, SIGReg's node) is the current code in all three.
 
     .venv/bin/python scripts/coupling_tail_probe.py [--rounds 15] [--seconds 0.15] [--dims 256]
 """
