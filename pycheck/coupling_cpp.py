@@ -8,11 +8,12 @@ in the same pass (:func:`tail_backward`; tanh and exp recomputed there, not stor
 Why: issue 16 item 3 (a training step at N >= 256 at half the machine's matmul rate). In the
 bench's SIGReg step at N = 256 (batch 2 x 512, 2 threads, AVX2 host) the matmuls took 14.6 of
 26.8 ms under the profiler; the rest was element-wise passes over (1024, 128) tensors, which
-are memory-bound inside a step (a bias add of (1024, 256) 0.25 ms there against 0.025 ms alone;
-the coupling's C++ backward passes about 0.7 ms per coupling there against 0.1 ms alone), and autograd made about 30 of
-them per coupling. The step at N = 256 against session 39's autograd tail, interleaved in one
-process: 0.83-0.89x (``scripts/coupling_tail_probe.py``, ``results/bench/coupling_tail_s40.txt``);
-the bench's N = 256 step fraction against session 39's code, alternating processes:
+are memory-bound inside a step (a bias add of (1024, 256) 0.25 ms there against 0.025 ms
+alone; the coupling's C++ backward passes about 0.7 ms per coupling there against 0.1 ms
+alone), and autograd made about 30 of them per coupling. The step against session 39's
+couplings, interleaved in one process: 0.89x at N = 256, 0.80-0.82x at N = 64, 0.84-0.86x at
+N = 8 (``scripts/coupling_tail_probe.py``, ``results/bench/coupling_tail_s40.txt``); the
+bench's N = 256 step fraction against session 39's code, alternating processes:
 ``results/bench/step_fraction_ab_s40.txt``.
 
 Arithmetic: tanh by Cephes' ``tanhf`` (a polynomial below 0.625, ``1 - 2 / (e^{2|u|} + 1)``
@@ -248,7 +249,8 @@ def _extension():
         try:
             from torch.utils.cpp_extension import load_inline
             _EXT = load_inline(f"pycheck_coupling_{isa.lower()}_{tag}", cpp_sources=_SOURCE,
-                               functions=["bias_tanh_", "tanh_grad_", "tail_forward", "tail_backward"], extra_cflags=flags,
+                               functions=["bias_tanh_", "tanh_grad_", "tail_forward",
+                                          "tail_backward"], extra_cflags=flags,
                                extra_ldflags=["-fopenmp"], verbose=False)
         except Exception as err:  # noqa: BLE001 -- no g++, no ninja, ...: the torch form
             warnings.warn(f"RealNVP encoder: building the C++ coupling kernels failed "

@@ -227,8 +227,8 @@ class _CouplingFn(torch.autograd.Function):
     the tanh's four, the tail's twenty, the bias gradients' sums. Here each bias is added
     inside the pass that reads the product (the hidden tanh in place, the tail), each
     bias gradient is summed inside the pass that writes the gradient, and the tail's tanh and
-    exp are recomputed by its backward rather than stored: forward two passes, backward two. Measured: ``scripts/coupling_tail_probe.py``,
-    ``results/bench/coupling_tail_s40.txt``."""
+    exp are recomputed by its backward rather than stored: forward two passes, backward two.
+    Measured: ``scripts/coupling_tail_probe.py``, ``results/bench/coupling_tail_s40.txt``."""
 
     @staticmethod
     def forward(ctx, x_c, x_o, w1, b1, w2, b2, c):

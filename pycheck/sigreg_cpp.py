@@ -239,10 +239,10 @@ torch::Tensor backward(torch::Tensor c, torch::Tensor s, torch::Tensor dc, torch
 // a strided view) is (S, V B), i.e. the rows (s V + v) of B projections that ecf_rows takes.
 // When h needs a gradient, the forward computes GY = dL/dy too (in ecf_rows, while each
 // slice's cos and sin are in cache), and the backward is the projection's backward, one
-// matmul with the directions scaled by the incoming gradient. Why: at 256 x 8 the Python
-// autograd Function around the forward and backward kernels, the projection's separate nodes and the second parallel pass cost
-// about as much as the kernels themselves (0.34 ms a call against kernels 0.19 and matmuls
-// 0.03, session 39).
+// matmul with the directions scaled by the incoming gradient. Why one node: at 256 x 8 the
+// Python autograd Function around the forward and backward kernels, the projection's
+// separate nodes and the second parallel pass cost about as much as the kernels themselves
+// (0.34 ms a call against kernels 0.19 and matmuls 0.03, session 39).
 struct SIGRegFn : public torch::autograd::Function<SIGRegFn> {
   static torch::Tensor forward(torch::autograd::AutogradContext *ctx, torch::Tensor h,
                                torch::Tensor d, bool transposed, int64_t batch, double t0,

@@ -14,4 +14,5 @@ from pycheck.train import keep_freed_memory; keep_freed_memory()
 from pycheck import bench
 import pycheck; assert pycheck.__file__.startswith(sys.argv[1]), pycheck.__file__
 rows = bench._training([int(sys.argv[2])], 512, 5, "cpu")
-print(json.dumps({r["objective"]: [round(r["matmul_fraction"],3), round(r["step_ms"],2)] for r in rows}))
+print(json.dumps({r["objective"]: [round(r["matmul_fraction"], 3), round(r["step_ms"], 2)]
+                  for r in rows}))
