@@ -24,14 +24,11 @@ vectorises them (with ``-fno-trapping-math``, below); within 1.2e-7 relative of 
 rows, then the blocks in order: the same bits whatever the thread count (tested).
 
 Scope: CPU float32 outside ``torch.func`` transforms; everything else (float64, CUDA, vmap,
-a failed build) uses the torch form (:class:`pycheck.encoders._CouplingTail`). Built at first
+a failed build) runs the coupling as torch operations under autograd. Built at first
 use with :func:`torch.utils.cpp_extension.load_inline` (cached by torch; 39 CPU s the first
 time here).
 """
 from __future__ import annotations
-
-import hashlib
-import warnings
 
 import torch
 from torch import Tensor
@@ -240,23 +237,13 @@ _EXT = None     # the built extension; False once building failed
 def _extension():
     global _EXT
     if _EXT is None:
-        from .sigreg_cpp import _flags
-        isa, flags = _flags()
+        from .sigreg_cpp import build
         # speculative floating point (no exception flags are read): without it GCC 12 kept
         # e^{2|u|} under a branch for |u| >= 0.625 and did not vectorise the forward loop
-        flags = [*flags, "-fno-trapping-math"]
-        tag = hashlib.sha256((_SOURCE + " ".join(flags)).encode()).hexdigest()[:12]
-        try:
-            from torch.utils.cpp_extension import load_inline
-            _EXT = load_inline(f"pycheck_coupling_{isa.lower()}_{tag}", cpp_sources=_SOURCE,
-                               functions=["bias_tanh_", "tanh_grad_", "tail_forward",
-                                          "tail_backward"], extra_cflags=flags,
-                               extra_ldflags=["-fopenmp"], verbose=False)
-        except Exception as err:  # noqa: BLE001 -- no g++, no ninja, ...: the torch form
-            warnings.warn(f"RealNVP encoder: building the C++ coupling kernels failed "
-                          f"({type(err).__name__}: {str(err)[:200]}); using torch's",
-                          RuntimeWarning, stacklevel=4)
-            _EXT = False
+        _EXT = build("coupling", _SOURCE,
+                     ["bias_tanh_", "tanh_grad_", "tail_forward", "tail_backward"],
+                     "RealNVP encoder couplings", "torch's operations",
+                     ("-fno-trapping-math",))
     return _EXT or None
 
 

@@ -168,54 +168,6 @@ class _LinearFunction(torch.autograd.Function):
         return gx, gw, gb
 
 
-class _CouplingTail(torch.autograd.Function):
-    """``y = x_o exp(c tanh(v / c)) + t`` for ``[v, t] = vt`` (the conditioner net's output,
-    ``v`` its first ``x_o.shape[-1]`` columns) and the bound ``c`` (a vector, one per output
-    column, or a 0-dim tensor). Returns ``(y, tanh(v / c), exp(s))``; the last two are
-    saved for the backward and carry no gradient.
-
-    Why: autograd ran this tail as about 20 elementwise passes over the (batch, N / 2)
-    tensors per coupling (division, ``torch.tanh``, products, ``exp``, the chunk's
-    concatenation, each with its own backward); here the forward is 7 and the backward 8,
-    tanh is ``2 sigmoid(2x) - 1`` as in :class:`Tanh`, and the backward reuses the saved
-    ``tanh`` and ``exp`` (``tanh_backward`` for ``q (1 - tanh²)``). The arithmetic is the
-    same function as before session 40, rounded differently (within 2e-7 relative in
-    float32; tested against autograd of the plain formula in float64). On CPU in float32
-    outside ``torch.func`` transforms the whole coupling runs as :class:`_CouplingFn`
-    instead."""
-
-    generate_vmap_rule = True   # torch.func.vmap / grad work through it
-
-    @staticmethod
-    def forward(vt: Tensor, x_o: Tensor, c: Tensor):
-        d = x_o.shape[-1]
-        v, t = vt[..., :d], vt[..., d:]
-        th = torch.sigmoid(v * (2 / c)).mul_(2).sub_(1)
-        e = (th * c).exp_()
-        return torch.addcmul(t, x_o, e), th, e
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:
-        vt, x_o, c = inputs
-        _, th, e = output
-        ctx.mark_non_differentiable(th, e)
-        ctx.save_for_backward(vt, x_o, c, th, e)
-
-    @staticmethod
-    def backward(ctx, gy: Tensor, _gth, _ge):
-        vt, x_o, c, th, e = ctx.saved_tensors
-        gxo = gy * e                                        # dy / dx_o = e
-        q = gxo * x_o                                       # dL / ds
-        gv = torch.ops.aten.tanh_backward(q, th)            # q (1 - tanh²) = dL / dv
-        gvt = torch.cat([gv, gy], -1) if ctx.needs_input_grad[0] else None
-        gc = None
-        if ctx.needs_input_grad[2]:   # ds/dc = tanh(u) - u (1 - tanh² u), u = v / c
-            gc = (q * th).sum(-2) - (gv * vt[..., :x_o.shape[-1]]).sum(-2) / c
-            if c.dim() == 0:
-                gc = gc.sum()
-        return gvt, gxo if ctx.needs_input_grad[1] else None, gc
-
-
 class _CouplingFn(torch.autograd.Function):
     """A whole coupling ``y_o = x_o exp(c tanh(v / c)) + t``, ``[v | t] = W2 tanh(W1 x_c + b1)
     + b2``, for CPU float32 outside ``torch.func`` transforms (:meth:`_Coupling.transform`):
@@ -286,15 +238,22 @@ class _Coupling(nn.Module):
 
     def transform(self, x_c: Tensor, x_o: Tensor) -> Tensor:
         """The new ``y_o`` from the two halves ``x_c = x[:, cond]``, ``x_o = x[:, out]``."""
-        c = (self.log_bound.exp() if self.log_bound is not None else
-             torch.tensor(self.max_log_scale, dtype=x_o.dtype, device=x_o.device))
         first, act, last = self.net
         from . import coupling_cpp
         if (x_c.dim() == 2 and type(first) is Linear and type(act) is Tanh and
                 type(last) is Linear and coupling_cpp.applies(x_c, x_o, first.weight)):
+            c = (self.log_bound.exp() if self.log_bound is not None else
+                 torch.tensor(self.max_log_scale, dtype=x_o.dtype, device=x_o.device))
             return _apply(_CouplingFn, x_c, x_o, first.weight, first.bias, last.weight,
                           last.bias, c)
-        return _apply(_CouplingTail, self.net(x_c), x_o, c)[0]
+        # float64, CUDA, torch.func transforms: plain autograd (session 39's arithmetic)
+        s, t = self.net(x_c).chunk(2, dim=-1)
+        if self.log_bound is None:
+            s = self.max_log_scale * torch.tanh(s / self.max_log_scale)
+        else:
+            c = self.log_bound.exp()
+            s = c * torch.tanh(s / c)
+        return x_o * torch.exp(s) + t
 
     def forward(self, x: Tensor) -> Tensor:
         y = x.clone()

@@ -307,21 +307,31 @@ def _flags() -> tuple[str, list[str]]:
     return isa, ["-O3", "-fopenmp", *extra]   # OpenMP: at::parallel_for's threads, omp simd
 
 
+def build(prefix: str, source: str, functions: list[str], what: str, fallback: str,
+          extra_flags: tuple[str, ...] = ()):
+    """``source`` built by :func:`torch.utils.cpp_extension.load_inline` with :func:`_flags`
+    (plus ``extra_flags``) and OpenMP, named by ``prefix``, the ISA and a hash of source and
+    flags (torch caches the build); ``False`` after a warning naming ``what`` and the
+    ``fallback`` used instead when it cannot be built (no g++, no ninja, ...)."""
+    isa, flags = _flags()
+    flags = [*flags, *extra_flags]
+    tag = hashlib.sha256((source + " ".join(flags)).encode()).hexdigest()[:12]
+    try:
+        from torch.utils.cpp_extension import load_inline
+        return load_inline(f"pycheck_{prefix}_{isa.lower()}_{tag}", cpp_sources=source,
+                           functions=functions, extra_cflags=flags,
+                           extra_ldflags=["-fopenmp"], verbose=False)
+    except Exception as err:  # noqa: BLE001 -- any failure to build: the fallback
+        warnings.warn(f"{what}: building the C++ kernels failed ({type(err).__name__}: "
+                      f"{str(err)[:200]}); using {fallback}", RuntimeWarning, stacklevel=5)
+        return False
+
+
 def _extension():
     global _EXT
     if _EXT is None:
-        isa, flags = _flags()
-        tag = hashlib.sha256((_SOURCE + " ".join(flags)).encode()).hexdigest()[:12]
-        try:
-            from torch.utils.cpp_extension import load_inline
-            _EXT = load_inline(f"pycheck_sigreg_{isa.lower()}_{tag}", cpp_sources=_SOURCE,
-                               functions=["forward", "backward", "sigreg"], extra_cflags=flags,
-                               extra_ldflags=["-fopenmp"], verbose=False)
-        except Exception as err:  # noqa: BLE001 -- no g++, no ninja, ...: compiled kernels
-            warnings.warn(f"SIGReg: building the C++ kernels failed ({type(err).__name__}: "
-                          f"{str(err)[:200]}); using the compiled kernels", RuntimeWarning,
-                          stacklevel=4)
-            _EXT = False
+        _EXT = build("sigreg", _SOURCE, ["forward", "backward", "sigreg"], "SIGReg",
+                     "the compiled kernels")
     return _EXT or None
 
 

@@ -1,6 +1,6 @@
 """The RealNVP encoder's C++ coupling kernels (:mod:`pycheck.coupling_cpp`, session 40): the
 same function and gradients as the plain formula under autograd, any thread count the same
-bits, and the encoder's torch form where they do not apply."""
+bits, and the encoder's autograd form where they do not apply."""
 import pytest
 import torch
 from pycheck import coupling_cpp
@@ -97,7 +97,7 @@ def test_same_bits_with_one_and_two_threads():
 
 
 def test_encoder_uses_the_torch_form_in_float64_and_under_vmap():
-    """Float64 and torch.func transforms take the torch form (the C++ kernels are float32
+    """Float64 and torch.func transforms take the autograd form (the C++ kernels are float32
     only and cannot see batched tensors); its gradients agree with float32's C++ path."""
     enc = RealNVPEncoder(6, seed=1)
     with torch.no_grad():
