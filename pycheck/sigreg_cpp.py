@@ -277,12 +277,18 @@ struct SIGRegFn : public torch::autograd::Function<SIGRegFn> {
     // as such: a contiguous gradient (a transposed view made every later copy of it a
     // strided one). The incoming gradient g scales the (n, S) directions, not the result:
     // one pass over the batch's gradient fewer (session 40)
+    // For a row-major h with n <= 8 outputs the gradient is (d g) GY transposed by a copy:
+    // MKL's product GY^T (d g)^T with so few columns took 2-18x as long as (d g) GY and the
+    // copy (2 threads, 128-512 slices, 256-4096 rows; at n = 16 the two are within 0.7-1.8x
+    // of each other either way). Through the node: 0.64-0.86x the time at n = 8, batch
+    // 256-2048, 1 and 2 views (session 41, results/bench/sigreg_node_ab_s41.txt)
     auto gy = ctx->saved_data["gy"].toTensor();
     auto ds = ctx->saved_data["d"].toTensor() * grad[0];
     auto g2 = gy.view({ds.size(1), -1});
+    const auto sizes = ctx->saved_data["sizes"].toIntVector();
     auto dh = ctx->saved_data["transposed"].toBool() ? at::mm(ds, g2)
-                                                     : at::mm(g2.t(), ds.t()).view(
-                                                         ctx->saved_data["sizes"].toIntVector());
+              : ds.size(0) <= 8 ? at::mm(ds, g2).t().contiguous().view(sizes)
+                                : at::mm(g2.t(), ds.t()).view(sizes);
     return {dh, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
             torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
