@@ -87,6 +87,17 @@ def _synced(fn, device: torch.device):
     return run
 
 
+def interleaved(fns: dict, rounds: int, **timeit_args) -> dict[str, list[float]]:
+    """Seconds per call of each of ``fns`` (name -> callable), timed by :func:`_timeit` with
+    ``timeit_args`` in ``rounds`` interleaved rounds (each function once per round, in
+    order): the machine's speed drifts, so compare timings of the same rounds."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, f in fns.items():
+            times[k].append(_timeit(f, **timeit_args))
+    return times
+
+
 def matmul_flops(size: int = 1024, device="cpu", min_seconds: float = 0.5) -> float:
     """Dense float32 matmul rate (FLOP/s) of square ``size`` matrices: the ceiling."""
     a = torch.randn(size, size, device=device)
@@ -275,10 +286,7 @@ def _sigreg_case(views: int, batch: int, n: int, slices: int, rounds: int, fused
     h = torch.randn(*shape, generator=g).to(device).requires_grad_()
     a = SIGReg(num_slices=slices).directions(n, device)
     fns = _sigreg_fns(h, a, fused)
-    times = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, f in fns.items():
-            times[k].append(_timeit(f, min_seconds=0.1, min_reps=2, warmup_seconds=0.02))
+    times = interleaved(fns, rounds, min_seconds=0.1, min_reps=2, warmup_seconds=0.02)
     row = dict(views=views, batch=batch, N=n, slices=slices, rounds=rounds,
                **{f"{k}_ms": 1e3 * float(np.median(v)) for k, v in times.items()})
     for k in [k for k in fns if k not in ("reference", "floor")]:

@@ -278,10 +278,11 @@ struct SIGRegFn : public torch::autograd::Function<SIGRegFn> {
     // strided one). The incoming gradient g scales the (n, S) directions, not the result:
     // one pass over the batch's gradient fewer (session 40)
     // For a row-major h with n <= 8 outputs the gradient is (d g) GY transposed by a copy:
-    // MKL's product GY^T (d g)^T with so few columns took 2-18x as long as (d g) GY and the
-    // copy (2 threads, 128-512 slices, 256-4096 rows; at n = 16 the two are within 0.7-1.8x
-    // of each other either way). Through the node: 0.64-0.86x the time at n = 8, batch
-    // 256-2048, 1 and 2 views (session 41, results/bench/sigreg_node_ab_s41.txt)
+    // MKL's product GY^T (d g)^T with so few columns took 3-18x as long as (d g) GY and the
+    // copy (2 threads, 128-512 slices, 256-4096 rows; at n = 16 the two are within 0.75-1.47x
+    // of each other either way). Through the node: 0.62-0.88x the time at n = 2-8, batch
+    // 256-2048, 1 and 2 views (session 41, results/bench/sigreg_node_ab_s41.txt). The eager
+    // path avoids the same product by copying h below 16 dimensions (SIGReg.statistic)
     auto gy = ctx->saved_data["gy"].toTensor();
     auto ds = ctx->saved_data["d"].toTensor() * grad[0];
     auto g2 = gy.view({ds.size(1), -1});

@@ -63,10 +63,7 @@ print(f"{'synthetic' if '--synthetic' in sys.argv else 'bench step 30'} embeddin
 print(f"N = {n}, batch {b}, 2 threads; loss {ref[0].item():.6f} / {ours[0].item():.6f}; "
       "gradient relative difference " + ", ".join(
           f"{((x - y).norm() / x.norm()).item():.1e}" for x, y in zip(ref[1:], ours[1:])))
-times = {k: [] for k in fns}
-for _ in range(7):
-    for k, f in fns.items():
-        times[k].append(bench._timeit(f, min_seconds=0.3))
+times = bench.interleaved(fns, 7, min_seconds=0.3)
 for k, v in times.items():
     print(f"{k:>13}: {1e3 * np.median(v):.2f} ms (rounds {1e3 * min(v):.2f}-{1e3 * max(v):.2f})")
 ratio = np.array(times["autograd"]) / np.array(times["hand-written"])

@@ -36,13 +36,10 @@ for s_ in (128, 256, 512):
         row = []
         for n_ in (2, 8, 16, 32, 64, 128):
             d_, gy_ = torch.randn(n_, s_), torch.randn(s_, b_)
-            ta, tb = [], []
-            for _ in range(9):
-                ta.append(bench._timeit(lambda: torch.mm(gy_.t(), d_.t()), min_seconds=0.02,
-                                        min_reps=2, warmup_seconds=0.005))
-                tb.append(bench._timeit(lambda: torch.mm(d_, gy_).t().contiguous(),
-                                        min_seconds=0.02, min_reps=2, warmup_seconds=0.005))
-            row.append(f"n {n_}: {np.median(ta) / np.median(tb):5.2f}")
+            t = bench.interleaved({"a": lambda: torch.mm(gy_.t(), d_.t()),
+                                   "b": lambda: torch.mm(d_, gy_).t().contiguous()}, 9,
+                                  min_seconds=0.02, min_reps=2, warmup_seconds=0.005)
+            row.append(f"n {n_}: {np.median(t['a']) / np.median(t['b']):5.2f}")
         print(f"  S {s_:>3} B {b_:>4}: " + "  ".join(row))
 print(f"base {rev}; matmul {bench.matmul_flops() / 1e9:.0f} GFLOP/s; ms are medians of 7 "
       "interleaved rounds (min-max)")
@@ -62,10 +59,7 @@ for size in sizes:
            "new": node(new)}
     g_base, g_new = node(base)(), node(new)()
     diff = ((g_base - g_new).norm() / g_base.norm()).item()
-    times = {k: [] for k in fns}
-    for _ in range(7):
-        for k, f in fns.items():
-            times[k].append(bench._timeit(f, min_seconds=0.1, min_reps=2, warmup_seconds=0.02))
+    times = bench.interleaved(fns, 7, min_seconds=0.1, min_reps=2, warmup_seconds=0.02)
     med = {k: np.median(t) for k, t in times.items()}
     print(f"{size:>10}: " + "; ".join(
         f"{k} {1e3 * med[k]:.3f} ({1e3 * min(t):.3f}-{1e3 * max(t):.3f})"

@@ -9,8 +9,8 @@ statistic; it also writes cos and sin, which the node does not); ``grad poly`` =
 ``sigreg_cpp.backward`` (the gradient's trigonometric polynomial, Horner in z^2, from stored
 cos and sin); ``node`` = the one C++ node forward + backward through autograd (what the bench
 times as ours); ``autograd`` = ``torch.autograd.grad`` of ``(2 h).sum()``, autograd's own cost
-per call, which the node pays and the floor (no autograd) does not. The kernels' arithmetic beyond one sincos is ``fwd kernel + grad poly -
-cos+sin``; when that alone exceeds the floor, no call overhead removed can bring the node
+per call, which the node pays and the floor (no autograd) does not. The kernels' arithmetic
+beyond one sincos is ``fwd kernel + grad poly - cos+sin``; when that alone exceeds the floor, no call overhead removed can bring the node
 within 2x of the floor.
 
 Usage: python scripts/sigreg_parts_probe.py [BATCHxN ...]   (run on a quiet machine)
@@ -46,12 +46,9 @@ for size in sizes:
            "grad poly": lambda: ext.backward(c, s, dc, sm, mod.weights, 1.0, t0),
            "node": fns["compiled"],
            "autograd": lambda: torch.autograd.grad((h * 2).sum(), h)}
-    times = {k: [] for k in fns}
-    for _ in range(9):
-        for k, f in fns.items():
-            times[k].append(bench._timeit(f, min_seconds=0.05, min_reps=2, warmup_seconds=0.01))
+    times = bench.interleaved(fns, 9, min_seconds=0.05, min_reps=2, warmup_seconds=0.01)
     m = {k: 1e3 * np.median(v) for k, v in times.items()}
     extra = m["fwd kernel"] + m["grad poly"] - m["cos+sin"]
     print(f"{size:>9} {m['floor']:7.3f} {m['cos+sin']:8.3f} {m['fwd kernel']:10.3f} "
-          f"{m['grad poly']:9.3f} {m['node']:7.3f} {m['autograd']:8.3f} | {m['node'] / m['floor']:10.2f} "
-          f"{extra / m['floor']:26.2f}")
+          f"{m['grad poly']:9.3f} {m['node']:7.3f} {m['autograd']:8.3f} | "
+          f"{m['node'] / m['floor']:10.2f} {extra / m['floor']:26.2f}")

@@ -112,11 +112,8 @@ def profile(rounds: int) -> list[dict]:
     rows = []
     for batch, n in SHAPES:
         fns = _pieces(batch, n, trivial, serial)
-        times = {k: [] for k in fns}
-        for _ in range(rounds):
-            for k, f in fns.items():
-                times[k].append(bench._timeit(f, min_seconds=0.1, min_reps=3,
-                                              warmup_seconds=0.02))
+        times = bench.interleaved(fns, rounds, min_seconds=0.1, min_reps=3,
+                                  warmup_seconds=0.02)
         row = dict(batch=batch, N=n, **{f"{k}_us": 1e6 * float(np.median(v))
                                         for k, v in times.items()})
         row["compiled_over_floor"] = bench._ratio(times["compiled"], times["floor"])

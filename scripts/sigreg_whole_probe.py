@@ -39,10 +39,7 @@ for size in sizes:
     fns = bench._sigreg_fns(h, a, True)
     fns = {"reference": fns["reference"], "floor": fns["floor"], "two kernels (s38)": two_kernels,
            "one node (s39)": fns["compiled"]}
-    times = {k: [] for k in fns}
-    for _ in range(7):
-        for k, f in fns.items():
-            times[k].append(bench._timeit(f, min_seconds=0.1, min_reps=2, warmup_seconds=0.02))
+    times = bench.interleaved(fns, 7, min_seconds=0.1, min_reps=2, warmup_seconds=0.02)
     print(f"{size:>9}: " + "; ".join(
         f"{k} {1e3 * np.median(v):.3f} ({1e3 * min(v):.3f}-{1e3 * max(v):.3f})"
         for k, v in times.items()))
