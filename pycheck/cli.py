@@ -135,7 +135,7 @@ def cmd_show(m: Manifest, args) -> int:
     e = m.get(args.id)
     print(f"{e.id} ({e.kind}): {e.title}\n")
     print(f"  Statement: {e.statement}\n")
-    print(f"  Lean:      {e.lean_file}  [status: {e.status}, lean_checked: {str(e.lean_checked).lower()}]")
+    print(f"  Lean:      {e.lean_file or '(no Lean file)'}  [status: {e.status}, lean_checked: {str(e.lean_checked).lower()}]")
     for name in e.lean or ["(none yet)"]:
         print(f"             {name}")
     print(f"  Uses:      {', '.join(e.uses) or '-'}")
@@ -153,7 +153,7 @@ def cmd_cite(m: Manifest, args) -> int:
     print()
     print(f"{e.id} ({e.kind}) — {e.title}.")
     print(f"Numeric checks: pycheck {__version__}, git commit {commit}, `pycheck verify {e.id}`.")
-    print(f"Lean: {', '.join(e.lean) or '(none)'} in {e.lean_file} "
+    print(f"Lean: {', '.join(e.lean) or '(none)'}{f' in {e.lean_file}' if e.lean_file else ''} "
           f"(status {e.status}; lean_checked = {str(e.lean_checked).lower()}).")
     return 0
 

@@ -32,7 +32,7 @@ class Entry:
     title: str
     statement: str
     lean: tuple[str, ...]
-    lean_file: str            # the files, comma-separated (``lean_files`` as a tuple)
+    lean_file: str            # the files, comma-separated (``lean_files`` as a tuple); "" if none
     status: str
     lean_checked: bool
     checks: tuple[str, ...]
@@ -41,7 +41,7 @@ class Entry:
 
     @property
     def lean_files(self) -> tuple[str, ...]:
-        return tuple(f.strip() for f in self.lean_file.split(","))
+        return tuple(f.strip() for f in self.lean_file.split(",")) if self.lean_file else ()
 
 
 @dataclass(frozen=True)
@@ -110,9 +110,12 @@ def load(path: str | os.PathLike | None = None) -> Manifest:
         if raw["kind"] not in KINDS:
             raise ManifestError(f"{p}: ids.{id_}.kind must be one of {KINDS}")
         files = [raw["lean_file"]] if isinstance(raw["lean_file"], str) else raw["lean_file"]
-        if not files or not all(isinstance(f, str) and f and "," not in f for f in files):
+        # an ID with no Lean declaration (a conjecture: numeric evidence only) names no file,
+        # `lean_file = []`; before session 42 A2 had to name one it has nothing in
+        if not all(isinstance(f, str) and f and "," not in f for f in files) or (
+                not files and raw["lean"]):
             raise ManifestError(f"{p}: ids.{id_}.lean_file must be a file path or a non-empty "
-                                "list of file paths")
+                                "list of file paths (`[]` only where `lean = []`)")
         for key in ("lean", "checks", "experiments", "uses"):
             if not all(isinstance(v, str) for v in raw[key]):
                 raise ManifestError(f"{p}: ids.{id_}.{key} must be a list of strings")

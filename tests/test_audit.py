@@ -165,3 +165,22 @@ def test_audit_proved_needs_a_theorem(tmp_path):
         m, reg = make_project(tmp_path / status, files,
                               entries(T1={"lean": '["LeJEPA.only_a_def"]', "status": status}))
         assert audit(m, reg) == []
+
+
+def test_conjecture_without_lean_names_no_file(tmp_path, capsys):
+    """An ID with no Lean declaration (a conjecture) may say `lean_file = []`; `show` and
+    `cite` then name no file (A2 had to name one it has nothing in, session 42); an ID that
+    lists declarations still needs its files."""
+    from pycheck import cli
+    m, reg = make_project(tmp_path, GOOD, entries(T1=dict(lean="[]", status="conjecture")))
+    toml = tmp_path / "theorems.toml"
+    text = toml.read_text()
+    toml.write_text(text.replace('lean_file = "LeJEPA/Forward.lean"', "lean_file = []", 1))
+    m = load(toml)
+    assert m.get("T1").lean_files == () and m.get("T1").lean_file == ""
+    assert audit(m, reg) == []
+    assert cli.main(["--manifest", str(toml), "show", "T1"]) == 0
+    assert "Lean:      (no Lean file)" in capsys.readouterr().out
+    assert cli.main(["--manifest", str(toml), "cite", "T1"]) == 0
+    assert "Lean: (none) (status conjecture" in capsys.readouterr().out
+    assert m.get("L2").lean_files == ("LeJEPA/Axioms.lean",)
