@@ -549,8 +549,9 @@ class Status:
 def status(out: str | os.PathLike) -> Status:
     """Read ``OUT/jobs/plan.json`` and ``OUT/runs/`` (and ask SLURM about its jobs)."""
     from .store import RunStore
-    if not Path(out).is_dir():
-        raise ValueError(f"{out}: no such folder")
+    if not Path(out).is_dir():     # a file was "no such folder" too (session 42)
+        raise ValueError(f"{out}: " + ("not a folder" if Path(out).exists() else
+                                       "no such folder"))
     plan = read_plan(out)
     if plan is None:
         raise ValueError(f"{out} holds no run plan ({plan_path(out)}); is it a "

@@ -138,8 +138,10 @@ def load_pairs(args, path=None) -> dict:
     (pairs), ``rows`` (what is embedded: ``x`` or the whole sequence, flattened) and ``z``
     (latents of ``rows`` or ``None``); ``DataError`` for anything that cannot be used."""
     path = Path(args.data if path is None else path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    if not path.is_file():      # a folder or a device was "no such file" too (session 42)
+        raise DataError(f"{path}: " + ("a folder, not a data file" if path.is_dir() else
+                                       "not a regular file" if path.exists() else
+                                       "no such file"))
     with open(path, "rb") as f:
         magic = f.read(6)
     if not (magic.startswith(b"\x93NUMPY") or magic.startswith(b"PK")):
@@ -166,6 +168,12 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
         seq = _array(arrays, seq_key, "--sequence", path)
         if seq.ndim == 1:               # one sequence of scalar observations, (T,) as (T, 1)
             seq = seq[:, None]
+        if seq.ndim in (2, 3) and not np.isfinite(seq).all():
+            # named by its row: fit_encoder's message named x_next, an array the user never
+            # gave (session 42)
+            bad = np.argwhere(~np.isfinite(seq))[0]
+            raise DataError(f"sequence {seq_key} has {int((~np.isfinite(seq)).sum())} NaN or "
+                            f"inf entries, the first at index {tuple(int(i) for i in bad)}")
         x, x_next = _pairs_of_sequence(seq, seq_key)
         rows = seq.reshape(-1, seq.shape[-1])
         if args.z:
@@ -179,9 +187,18 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
     else:
         x = _array(arrays, args.x, "--x", path)
         x_next = _array(arrays, args.x_next, "--x-next", path)
+        for a, key, flag in ((x, args.x, "--x"), (x_next, args.x_next, "--x-next")):
+            # a 1-D or 0-D array ended in an IndexError traceback (session 42)
+            if a.ndim != 2:
+                raise DataError(f"{path}: array {key!r} ({flag}) must have shape (N, d), "
+                                f"one pair's view per row; got {a.shape}"
+                                + (" (for one scalar channel: x[:, None])" if a.ndim == 1
+                                   else ""))
         rows = x
         if args.z:
             z = _array(arrays, args.z, "--z", path)
+            if z.ndim == 1 and len(z) == len(x):   # one scalar latent per pair, as --sequence
+                z = z[:, None]
             if z.ndim != 2 or len(z) != len(x):
                 raise DataError(f"--z {args.z} must have shape (N, n) with N = {len(x)} rows "
                                 f"like --x; got {z.shape}")
@@ -242,9 +259,7 @@ def run(args) -> int:
     import torch
 
     from .metrics import linear_r2
-    from .store import atomic_write_bytes, missing_folders, remove_empty_folders, write_json
-    from .train import (CheckpointMismatch, TrainingDiverged, embed, fit_encoder,
-                        plot_history, plot_slowness, set_threads, whitened_alignment)
+    from .store import FolderBusy, lock_folder, missing_folders
 
     out = Path(args.out)
     if (out / "fit.json").exists():
@@ -265,7 +280,23 @@ def run(args) -> int:
     except DataError as err:
         raise _error(str(err)) from None
     made = missing_folders(out)         # the folders this command creates, deepest first
-    out.mkdir(parents=True, exist_ok=True)
+    # one fit per folder at a time: a second `pycheck fit` into it trained beside the first,
+    # on its checkpoint, and overwrote its finished fit (session 42). The lock is the folder
+    # reproduce uses (an flock, released by the kernel when its holder dies)
+    try:
+        with lock_folder(out, "pycheck fit"):
+            if (out / "fit.json").exists():     # finished while this one waited to start
+                raise _error(f"--out {out} already holds a finished fit (fit.json); pass "
+                             "another folder or delete it")
+            return _fit_into(out, made, args, options, data, test, r2_xz)
+    except FolderBusy as err:
+        raise _error(str(err)) from None
+
+
+def _fit_into(out: Path, made: list, args, options: dict, data: dict, test, r2_xz) -> int:
+    """``run``'s training and writing, with ``out`` locked."""
+    from .store import remove_empty_folders
+    from .train import CheckpointMismatch, TrainingDiverged, fit_encoder, set_threads
     ckpt = out / "fit.ckpt"
     if args.threads is not None:
         set_threads(args.threads)
@@ -282,27 +313,54 @@ def run(args) -> int:
     except ValueError as err:                  # fit_encoder refuses bad input before training
         remove_empty_folders(made)
         raise _error(str(err)) from None
-    except KeyboardInterrupt:
-        remove_empty_folders(made)             # before the first save: nothing to resume
+    except (KeyboardInterrupt, OSError):
+        # interrupted before the first save: nothing to resume; a file-system error (a full
+        # disk) while saving the checkpoint: the last good save, if any, stays for a rerun,
+        # and main() says which file in one line (exit 2)
+        remove_empty_folders(made)
         raise
     except TrainingDiverged as err:
         ckpt.unlink(missing_ok=True)           # resuming would diverge again
         remove_empty_folders(made)
         print(f"pycheck fit: error: {err}", file=sys.stderr, flush=True)
         return 1
+    written: list[Path] = []
+    try:
+        return _write_fit(out, args, kwargs, model, data, test, r2_xz, written)
+    except OSError:
+        # a full or read-only disk while writing the results: none of them is left (fit.json,
+        # written last, is what marks a finished fit), nor a folder this command made
+        for f in written:
+            f.unlink(missing_ok=True)
+        remove_empty_folders(made)
+        raise
+
+
+def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
+               written: list) -> int:
+    """The results of a finished fit into ``out`` (each file appended to ``written``)."""
+    import torch
+
+    from .metrics import linear_r2
+    from .store import atomic_write_bytes, write_json
+    from .train import embed, plot_history, plot_slowness, whitened_alignment
+
+    def keep(path):
+        written.append(Path(path))
+        return path
     h = embed(model, data["rows"])
     # best_step counts from a warm start's first step (fit_encoder), so the hint does too
     total_steps = args.steps + (kwargs["warm_start"]["steps"] if kwargs.get("warm_start") else 0)
     buf = io.BytesIO()
     torch.save(model, buf)
-    atomic_write_bytes(out / "encoder.pt", buf.getvalue())
+    atomic_write_bytes(keep(out / "encoder.pt"), buf.getvalue())
     buf = io.BytesIO()
     np.save(buf, h)
-    atomic_write_bytes(out / "embedding.npy", buf.getvalue())
-    plot_history(model, out / "history.png")
+    atomic_write_bytes(keep(out / "embedding.npy"), buf.getvalue())
+    plot_history(model, keep(out / "history.png"))
     slowness = getattr(model, "slowness", None)      # None without held-out pairs
     if slowness is not None:
-        plot_slowness(model, out / "slowness.png")
+        plot_slowness(model, keep(out / "slowness.png"))
     report = dict(
         data=str(args.data), pairs=int(len(data["x"])), width=int(data["x"].shape[1]),
         embedding_width=int(h.shape[1]),
@@ -329,7 +387,7 @@ def run(args) -> int:
         ht = embed(model, test["rows"])
         buf = io.BytesIO()
         np.save(buf, ht)
-        atomic_write_bytes(out / "test_embedding.npy", buf.getvalue())
+        atomic_write_bytes(keep(out / "test_embedding.npy"), buf.getvalue())
         report["files"].insert(2, "test_embedding.npy")
         report.update(test=str(args.test), test_pairs=int(len(test["x"])),
                       test_whitened_alignment=whitened_alignment(
@@ -337,7 +395,7 @@ def run(args) -> int:
         if test["z"] is not None:
             report["test_r2_xz"] = r2_xz["test"]
             report["test_r2_hz"] = linear_r2(ht, test["z"])
-    write_json(out / "fit.json", report)
+    write_json(keep(out / "fit.json"), report)
     held = report["heldout_objective"]
     line = f"pycheck fit: {len(data['x'])} pairs, {report['train_seconds']:.0f} s"
     if held is not None:
@@ -357,6 +415,10 @@ def run(args) -> int:
     return 0
 
 
+#: fit_encoder's default number of steps (below it, sample_hint names the steps first)
+DEFAULT_STEPS = 3000
+
+
 def sample_hint(model, steps: int) -> str | None:
     """What the held-out selection says about the number of pairs, or ``None``.
 
@@ -372,9 +434,13 @@ def sample_hint(model, steps: int) -> str | None:
     selected, best = getattr(model, "selected", None), getattr(model, "best_step", None)
     if isinstance(selected, str) and selected.startswith("linear"):
         tails = getattr(model, "heavy_tailed", None)
+        # a short run: the steps are the likelier limit (at 100-200 steps the hint named
+        # only the pairs; session 42)
+        more = ("more pairs" if steps >= DEFAULT_STEPS else
+                f"more steps (this run had {steps}; the default is {DEFAULT_STEPS}) or pairs")
         return ("the network did not beat the linear map on the held-out pairs, so the "
-                "embedding is the linear map's (slow feature analysis of x); with more pairs "
-                "the network may beat it" + (
+                "embedding is the linear map's (slow feature analysis of x); with "
+                f"{more} the network may beat it" + (
                     f" ({', '.join(tails)} left out: heavy-tailed outputs, a rare spike that "
                     "the held-out pairs cannot rate)" if tails else ""))
     if best is not None and best + 1 <= steps // 2:

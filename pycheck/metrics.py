@@ -54,7 +54,9 @@ def linear_r2(h, z, *, test_fraction: float = 0.5, seed: int = 0) -> float:
     resid = z[te] - (mu_z + (h[te] - mu_h) @ coef)
     sst = ((z[te] - z[te].mean(0)) ** 2).sum()
     if sst == 0:
-        raise ValueError("z is constant on the held-out rows: R² is undefined")
+        # "held-out rows" read as fit_encoder's held-out pairs to pycheck fit's users (s42)
+        raise ValueError("z is constant on the rows that score R² (linear_r2's test part): "
+                         "R² is undefined")
     return float(1.0 - (resid ** 2).sum() / sst)
 
 

@@ -125,11 +125,12 @@ def remove_empty_folders(made: list[Path]) -> None:
 
 
 @contextlib.contextmanager
-def lock_folder(out: str | os.PathLike):
+def lock_folder(out: str | os.PathLike, who: str = "pycheck reproduce"):
     """Hold an exclusive lock on the folder ``out`` (created if needed) while writing into it.
 
-    Two ``pycheck reproduce`` into one folder would otherwise both redo every run; the
-    second one is refused with :class:`FolderBusy` instead. The lock is an ``flock`` on the
+    Two ``pycheck reproduce`` into one folder would otherwise both redo every run (two
+    ``pycheck fit``: both train, and the second overwrites the first's fit); the second
+    one is refused with :class:`FolderBusy` instead (``who`` names the command). The lock is an ``flock`` on the
     folder itself (no lock file left behind), so the kernel releases it when its holder
     dies, even by SIGKILL.
     """
@@ -140,7 +141,7 @@ def lock_folder(out: str | os.PathLike):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise FolderBusy(f"{out} is in use by another pycheck reproduce; wait for it "
+            raise FolderBusy(f"{out} is in use by another {who}; wait for it "
                              "or use another --out") from None
         yield out
     finally:

@@ -49,6 +49,7 @@ import contextvars
 import copy
 import functools
 import hashlib
+import io
 import math
 import os
 import sys
@@ -134,6 +135,8 @@ def one_blas_thread():
 
 
 def _as_tensor(name: str, a) -> torch.Tensor:
+    if a is None:             # np.asarray(None, float) is a 0-d NaN: "got shape (1,)" (s42)
+        raise ValueError(f"{name} is None; pass an array of shape (N, d)")
     if isinstance(a, torch.Tensor):
         a = a.detach().cpu()
         if a.is_complex():
@@ -142,10 +145,14 @@ def _as_tensor(name: str, a) -> torch.Tensor:
             a = a.numpy()       # refused below, as a boolean array
         else:
             a = a.double().numpy()  # numpy() has no bfloat16
-    if np.ma.is_masked(a):  # np.asarray would train on the values under the mask (s36)
+    try:
+        masked, complex_ = np.ma.is_masked(a), np.iscomplexobj(a)
+    except (TypeError, ValueError) as exc:   # a ragged list raised NumPy's own message (s42)
+        raise ValueError(f"{name} must be a numeric array of shape (N, d): {exc}") from None
+    if masked:              # np.asarray would train on the values under the mask (s36)
         raise ValueError(f"{name} has {int(np.ma.count_masked(a))} masked entries; drop "
                          "those rows or fill them (.filled()) first")
-    if np.iscomplexobj(a):  # np.asarray(..., float64) would drop the imaginary part
+    if complex_:            # np.asarray(..., float64) would drop the imaginary part
         raise ValueError(f"{name} must be real, got a complex array")
     if getattr(a, "dtype", None) == np.bool_:
         # an invertible mixing of continuous latents is never two-valued: a boolean array
@@ -153,12 +160,16 @@ def _as_tensor(name: str, a) -> torch.Tensor:
         raise ValueError(f"{name} is boolean; observations must be real numbers (cast "
                          "with .astype(float) if 0/1 values are really meant)")
     try:
-        # contiguous: torch.from_numpy refuses negative strides (x[:, ::-1])
-        a = np.ascontiguousarray(a, dtype=np.float64)
+        a = np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array of shape (N, d): {exc}") from None
-    if a.ndim != 2:
-        raise ValueError(f"{name} must have shape (N, d), got shape {a.shape}")
+    if a.ndim != 2:           # checked before ascontiguousarray, which makes a scalar (1,)
+        raise ValueError(f"{name} must have shape (N, d), got "
+                         + ("a scalar" if a.ndim == 0 else f"shape {a.shape}"))
+    if a.shape[1] == 0:       # an encoder of width 0 failed with its own message (s42)
+        raise ValueError(f"{name} has no columns (shape {a.shape})")
+    # contiguous: torch.from_numpy refuses negative strides (x[:, ::-1])
+    a = np.ascontiguousarray(a)
     if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or inf ({int((~np.isfinite(a)).sum())} entries)")
     if not a.flags.writeable:    # np.load(..., mmap_mode="r"): torch warns on a read-only
@@ -227,7 +238,10 @@ def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> int:
 def _warn_rank(x: Tensor, dim_out: int) -> None:
     """Warn when ``x``'s columns span fewer directions than the embedding has: the extra
     outputs can then only be nonlinear functions of the others (a duplicated column, say).
-    Rank: eigenvalues of the float64 covariance above 1e-10 of the largest."""
+    Rank: eigenvalues of the float64 covariance above 1e-10 of the largest, each column
+    scaled to a largest magnitude of 1 first (at values of 1e-160 the covariance's entries
+    were subnormal and the rank came out 0, session 42; _check_scale refused what is smaller)."""
+    x = x / x.abs().amax(0).clamp_min(torch.finfo(x.dtype).tiny)
     evals = torch.linalg.eigvalsh(torch.cov(x.T).reshape(x.shape[1], x.shape[1]))
     rank = int((evals > 1e-10 * evals[-1].clamp_min(1e-300)).sum())
     if rank < dim_out:
@@ -247,7 +261,8 @@ def _device(device) -> torch.device:
                          f"{exc}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r}: torch finds no CUDA device here "
-                         f"(torch {torch.__version__}); pass device=None for the CPU")
+                         f"(torch {torch.__version__}); use the CPU: device='cpu' (pycheck fit: "
+                         "--device cpu, or no --device)")
     # any other type failed only once training began ("mps" without it: a RuntimeError;
     # "meta": Tensor.item() on a meta tensor; session 36)
     mps = getattr(torch.backends, "mps", None)
@@ -466,6 +481,11 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         raise ValueError(f"objective 'whitened' whitens the embedding batch, which needs "
                          f"dim_out <= d = {d} (the encoder starts as a linear map of x); "
                          f"got dim_out = {dim_out}")
+    if objective == "whitened" and batch_size <= width:
+        # the loss whitens each batch by its covariance, singular with no more rows than
+        # columns: such a run trained on a ridge alone (batch_size 2 at d = 3, session 42)
+        raise ValueError(f"objective 'whitened' needs batch_size > the embedding's width "
+                         f"({width}): a batch covariance of {batch_size} rows is singular")
     if objective == "whitened":
         lams = _whitened_lams(options.get("lam"), holdout, encoder, warm_start)
         if len(lams) > 1:
@@ -642,9 +662,21 @@ class _Resume:
         return self.path.with_name(self.path.name + ".tmp")
 
     def save(self, i: int, state: dict) -> None:
+        """Write the states atomically: serialised in memory, then the temporary file and
+        a rename. On a file-system error (a full disk) the temporary file is removed, the
+        previous checkpoint stays as it was and ``OSError`` names the checkpoint (before
+        session 42 torch.save's own RuntimeError came through and the .tmp stayed)."""
         self.phases[i:i + 1] = [state]
-        torch.save(dict(fingerprint=self.fingerprint, phases=self.phases), self.tmp)
-        os.replace(self.tmp, self.path)
+        buf = io.BytesIO()
+        torch.save(dict(fingerprint=self.fingerprint, phases=self.phases), buf)
+        try:
+            with open(self.tmp, "wb") as f:
+                f.write(buf.getbuffer())
+            os.replace(self.tmp, self.path)
+        except OSError as err:
+            self.tmp.unlink(missing_ok=True)
+            raise OSError(err.errno, f"{err.strerror or err} (saving the training checkpoint)",
+                          str(self.path)) from None
         self.last = time.monotonic()
 
 
@@ -1376,8 +1408,8 @@ def _check_settings(objective: str, *, steps, batch_size, lr, seed, dim_out, hol
     if whiten is not None:
         check_whiten(whiten)
     if objective == "whitened" and set(options) - {"lam"}:
-        raise ValueError(f"objective 'whitened' takes only the option 'lam', got "
-                         f"{sorted(options)}")
+        raise ValueError(f"objective 'whitened' takes only the option 'lam'; unknown: "
+                         f"{sorted(set(options) - {'lam'})}")
     out["warm_start"] = None if warm_start is None else _check_warm_start(warm_start)
     return out
 
@@ -1456,6 +1488,9 @@ def embed(encoder: nn.Module, x, batch_size: int = 8192) -> np.ndarray:
     before casting, so a large offset in ``x`` survives); any other module gets float32.
     """
     check_int("batch_size", batch_size)   # 0 and -1 failed in range() / torch.cat (s36)
+    if not isinstance(encoder, nn.Module):      # AttributeError on .parameters (s42)
+        raise ValueError(f"encoder must be an nn.Module (what fit_encoder returned), got "
+                         f"{type(encoder).__name__}")
     xt = _as_tensor("x", x)
     width = getattr(encoder, "mean", None)   # a Standardized model knows its input width
     if isinstance(width, torch.Tensor) and width.shape[-1] != xt.shape[1]:
@@ -1466,11 +1501,24 @@ def embed(encoder: nn.Module, x, batch_size: int = 8192) -> np.ndarray:
     dev = next((p.device for p in encoder.parameters()), torch.device("cpu"))
     was_training = encoder.training
     encoder.eval()
-    # no rows: one pass over an empty batch gives the (0, n) result of the right width
-    out = [encoder(xt[i:i + batch_size].to(dev)).double().cpu()
-           for i in range(0, max(xt.shape[0], 1), batch_size)]
-    encoder.train(was_training)
+    try:
+        # no rows: one pass over an empty batch gives the (0, n) result of the right width
+        out = [encoder(xt[i:i + batch_size].to(dev)).double().cpu()
+               for i in range(0, max(xt.shape[0], 1), batch_size)]
+    except RuntimeError as err:   # another module's width: torch's own message (s42)
+        raise ValueError(f"encoder {type(encoder).__name__} failed on x of shape "
+                         f"{tuple(xt.shape)}: {err}") from err
+    finally:
+        encoder.train(was_training)
     return torch.cat(out).numpy()
+
+
+def _check_figure_path(path) -> None:
+    """A figure's ``path`` must name a file: a folder (``"."``) raised ``OSError: Device or
+    resource busy`` from the final rename (session 42)."""
+    if path is not None and Path(path).is_dir():
+        raise ValueError(f"path {path} is a folder; pass a file name such as "
+                         f"{Path(path) / 'figure.png'}")
 
 
 def plot_history(model: nn.Module, path=None, ax=None):
@@ -1487,6 +1535,7 @@ def plot_history(model: nn.Module, path=None, ax=None):
     from matplotlib.figure import Figure
 
     from .store import savefig
+    _check_figure_path(path)
     history = getattr(model, "history", None)
     if not history:
         raise ValueError("model has no training history: pass what fit_encoder returned")
@@ -1526,6 +1575,7 @@ def plot_slowness(model: nn.Module, path=None, ax=None):
     from matplotlib.figure import Figure
 
     from .store import savefig
+    _check_figure_path(path)
     s = getattr(model, "slowness", None)
     if s is None:
         raise ValueError("model has no slowness: pass what fit_encoder returned with "

@@ -86,7 +86,7 @@ def test_linear_r2_is_invariant_to_offsets_of_z():
 
 def test_linear_r2_refuses_a_constant_target():
     h, _ = _sample()
-    with pytest.raises(ValueError, match=r"^z is constant on the held-out rows: R² is undefined$"):
+    with pytest.raises(ValueError, match=r"^z is constant on the rows that score R² \(linear_r2's test part\): R² is undefined$"):
         linear_r2(h, np.ones((40, 1)))
 
 

@@ -421,6 +421,9 @@ def test_status_of_corrupt_runs_and_plans_and_the_rerun_folder(tmp_path, capsys)
         assert "plan.json: not a run plan" in capsys.readouterr().err
     assert main(["status", str(tmp_path / "none")]) == 2
     assert "none: no such folder" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("")       # a file read "no such folder" too (s42)
+    assert main(["status", str(tmp_path / "afile")]) == 2
+    assert "afile: not a folder" in capsys.readouterr().err
 
 
 def test_status_of_a_live_local_batch_counts_its_workers_running(tmp_path, capsys):

@@ -115,6 +115,74 @@ def test_fit_refuses_unusable_files(tmp_path, capsys):
         assert not (tmp_path / "o").exists()
     assert main(["fit", str(tmp_path / "short.npz"), "--out", str(tmp_path / "junk.npz")]) == 2
     assert "not a folder" in capsys.readouterr().err
+    # session 42: 1-D and 0-D pairs ended in an IndexError traceback; a folder or a device
+    # given as the data file read "no such file"
+    np.savez(tmp_path / "flat.npz", x=np.ones(10), x_next=np.ones(10))
+    np.savez(tmp_path / "scalar.npz", x=np.float64(1), x_next=np.ones((10, 2)))
+    for name, message in [("flat.npz", "array 'x' (--x) must have shape (N, d), one pair's "
+                                       "view per row; got (10,) (for one scalar channel"),
+                          ("scalar.npz", "array 'x' (--x) must have shape (N, d)"),
+                          (".", "a folder, not a data file"),
+                          ("/dev/null", "not a regular file")]:
+        path = name if name.startswith("/") else str(tmp_path / name)
+        assert main(["fit", path, "--out", str(tmp_path / "o")]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "o").exists()
+
+
+def test_fit_names_the_row_of_a_non_finite_sequence_entry(tmp_path, capsys):
+    seq = np.random.default_rng(0).standard_normal((50, 2))
+    seq[7, 1] = np.nan
+    np.savez(tmp_path / "s.npz", obs=seq)
+    assert main(["fit", str(tmp_path / "s.npz"), "--sequence", "obs", "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "sequence obs has 1 NaN or inf entries, the first at index (7, 1)" in \
+        capsys.readouterr().err
+
+
+def test_a_second_fit_into_a_folder_in_use_is_refused(tmp_path, pairs_file, capsys):
+    """Two `pycheck fit` into one folder both trained, on one checkpoint, and the second
+    overwrote the first's finished fit (session 42): the folder is now locked as
+    reproduce's is (an flock; a second open file description conflicts in one process too)."""
+    from pycheck.store import lock_folder
+    out = tmp_path / "fit"
+    with lock_folder(out, "pycheck fit"):
+        assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
+    assert "is in use by another pycheck fit" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+
+
+def test_a_full_disk_gives_one_line_and_leaves_nothing(tmp_path, pairs_file, monkeypatch,
+                                                       capsys):
+    """ENOSPC while saving the checkpoint (torch.save's RuntimeError came through and the
+    .tmp stayed) or while writing the results: one line naming the file, exit 2, nothing
+    left (session 42)."""
+    import errno
+    import os
+
+    import pycheck.store as S
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    out = tmp_path / "fit"
+    with monkeypatch.context() as m:
+        m.setattr(T.os, "replace", full)        # the checkpoint's rename at a phase's end
+        assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{out / 'fit.ckpt'}: No space left on device" in err
+    assert not out.exists()
+    write = S.atomic_write_bytes
+
+    def full_at_report(path, data):
+        if os.path.basename(path) == "fit.json":
+            full()
+        return write(path, data)
+    with monkeypatch.context() as m:
+        m.setattr(S, "atomic_write_bytes", full_at_report)
+        assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err.splitlines()[-1] and "Traceback" not in err
+    assert not out.exists()
 
 
 def test_interrupted_fit_resumes_to_the_uninterrupted_result(tmp_path, pairs_file,
@@ -204,12 +272,15 @@ def test_fit_hints_when_the_pairs_limit_the_encoder(tmp_path, capsys):
     report = json.loads((out / "fit.json").read_text())
     assert report["selected"].startswith("linear")
     assert "did not beat the linear map" in report["hint"]
-    assert report["hint"].endswith("the network may beat it")  # whole sentence (s36)
+    assert report["hint"].endswith("with more steps (this run had 60; the default is 3000) "
+                                   "or pairs the network may beat it")  # whole sentence (s36)
     assert "hint: the network did not beat" in capsys.readouterr().out
     spiky = sample_hint(SimpleNamespace(selected="linear ridge 1e-06", best_step=2999,
                                         heavy_tailed=["trained", "sfa ridge 0.01"]), 3000)
     assert spiky.endswith("(trained, sfa ridge 0.01 left out: heavy-tailed outputs, a rare "
                           "spike that the held-out pairs cannot rate)")
+    assert sample_hint(SimpleNamespace(selected="linear", best_step=2999), 3000).endswith(
+        "with more pairs the network may beat it")
     early = sample_hint(SimpleNamespace(selected="trained", best_step=599), 3000)
     assert "lowest at step 600 of 3000" in early
     assert sample_hint(SimpleNamespace(selected="trained", best_step=1500), 3000) is None

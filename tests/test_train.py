@@ -24,6 +24,12 @@ def _fresh_mixing(z):
     ([["a", "b"]], [["c", "d"]], "numeric"),
     (np.eye(4, 2, dtype=bool), np.eye(4, 2), "x is boolean"),
     (np.eye(4, 2), torch.eye(4, 2, dtype=torch.bool), "x_next is boolean"),
+    # session 42: a scalar and None read "got shape (1,)", a ragged list gave NumPy's message
+    # without naming x, zero columns the encoder's own message
+    (1.0, 2.0, r"shape \(N, d\), got a scalar"),
+    (None, None, "x is None"),
+    ([[1.0, 2.0], [3.0]], [[1.0, 2.0], [3.0, 4.0]], "x must be a numeric array"),
+    (np.zeros((10, 0)), np.zeros((10, 0)), r"x has no columns \(shape \(10, 0\)\)"),
 ])
 def test_fit_encoder_rejects_bad_input(x, xn, match):
     with pytest.raises(ValueError, match=match):
@@ -357,3 +363,31 @@ def test_fit_reports_progress_lines_in_a_log_and_is_silent_without_progress(caps
     quiet = fit_encoder(z, zn, progress=False, **kw)
     assert "pycheck: " not in capsys.readouterr().err
     np.testing.assert_array_equal(embed(loud, z), embed(quiet, z))
+
+
+def test_api_errors_name_the_argument(tmp_path):
+    """Session 42 (a new user's trial): each of these raised another exception type or a
+    misleading message."""
+    import warnings
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 3))
+    xn = x + 0.1 * rng.standard_normal((300, 3))
+    with pytest.raises(ValueError, match=r"unknown: \['foo'\]"):
+        fit_encoder(x, xn, foo=1, lam=0, steps=1)
+    # whitening a batch of no more rows than the embedding's width: a singular covariance
+    with pytest.raises(ValueError, match="needs batch_size > the embedding's width"):
+        fit_encoder(x, xn, steps=1, batch_size=3)
+    with warnings.catch_warnings():
+        # values of 1e-160: the covariance was subnormal and the rank warning said 0
+        warnings.simplefilter("error")
+        model = fit_encoder(x * 1e-160, xn * 1e-160, steps=2, batch_size=64, progress=False,
+                            lam=0)
+    with pytest.raises(ValueError, match="encoder must be an nn.Module"):
+        embed("foo", x)
+    with pytest.raises(ValueError, match=r"encoder Linear failed on x of shape \(300, 3\)"):
+        embed(nn.Linear(4, 2), x)
+    from pycheck.train import plot_history, plot_slowness
+    for plot in (plot_history, plot_slowness):
+        with pytest.raises(ValueError, match="is a folder"):
+            plot(model, tmp_path)
+    assert list(tmp_path.iterdir()) == []
