@@ -6,7 +6,8 @@ text — no Lean toolchain is needed — and reports one message per violation:
 * every Lean name listed in the manifest is declared under ``LeJEPA/`` (in one of its ``lean_file``);
 * an ID of status ``proved`` or ``partial`` lists at least one ``theorem`` (definitions alone
   prove nothing);
-* no ``sorry``, ``admit`` or ``native_decide`` in the Lean sources;
+* no ``sorry``, ``sorryAx``, ``admit``, ``native_decide`` or ``skipKernelTC`` in the Lean
+  sources, and no manifest declaration ``private``, ``unsafe`` or ``partial``;
 * every ``axiom`` sits in ``LeJEPA/Axioms.lean`` and is listed by a manifest entry of status
   ``axiom``; entries of status ``axiom`` list only axioms;
 * ``LeJEPA.lean`` imports every module under ``LeJEPA/``;
@@ -28,10 +29,12 @@ from .checks import load_all
 from .manifest import Manifest
 
 _DECL = re.compile(
-    r"^\s*(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|partial|unsafe|nonrec)\s+)*"
+    r"^\s*(?:@\[[^\]]*\]\s*)?((?:(?:private|protected|noncomputable|partial|unsafe|nonrec)\s+)*)"
     r"(theorem|lemma|def|axiom|structure|class|abbrev|instance|inductive|opaque)\s+"
     r"([^\s:(){}\[\]]+)")
-_FORBIDDEN = re.compile(r"\b(sorry|admit|native_decide)\b")
+# sorryAx is what `sorry` elaborates to, and `set_option debug.skipKernelTC true` skips the
+# kernel's check of every proof after it: both passed the audit before session 42
+_FORBIDDEN = re.compile(r"\b(sorry|sorryAx|admit|native_decide|skipKernelTC)\b")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Decl:
     kind: str      # theorem, def, axiom, ...
     file: str      # path relative to the project root
     line: int
+    modifiers: tuple[str, ...] = ()    # private, unsafe, ...
 
 
 def strip_comments(src: str) -> str:
@@ -97,12 +101,12 @@ def lean_declarations(root: Path) -> tuple[list[Decl], list[str]]:
             elif re.match(r"end\b", s) and ns:
                 ns.pop()
             elif m := _DECL.match(line):
-                kind, name = m.groups()
+                mods, kind, name = m.groups()
                 if name.startswith("_root_."):
                     fq = name[len("_root_."):]
                 else:
                     fq = ".".join([seg for part in ns for seg in part] + [name])
-                decls.append(Decl(fq, kind, rel, lineno))
+                decls.append(Decl(fq, kind, rel, lineno, tuple(mods.split())))
     return decls, problems
 
 
@@ -146,6 +150,11 @@ def audit(m: Manifest, registry: dict | None = None) -> list[str]:
                 continue
             if d.file not in e.lean_files:
                 v.append(f"{e.id}: `{name}` is declared in {d.file}, manifest says {e.lean_file}")
+            odd = sorted(set(d.modifiers) & {"private", "unsafe", "partial"})
+            if odd:
+                # a private declaration is not the name the manifest cites (Lean mangles it),
+                # and unsafe / partial ones are not checked as proofs (session 42)
+                v.append(f"{e.id}: `{name}` is declared {' '.join(odd)} ({d.file}:{d.line})")
             if e.status == "axiom" and d.kind != "axiom":
                 v.append(f"{e.id}: status is axiom but `{name}` is a {d.kind}")
             if e.status != "axiom" and d.kind == "axiom":

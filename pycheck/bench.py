@@ -471,11 +471,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="seconds each of two one-thread runs trains side by side (0: skip)")
     p.add_argument("--json", metavar="FILE", type=path_arg, help="also write the results as JSON")
     args = p.parse_args(argv)
-    if (any(d < 2 for d in args.dims) or args.batch < 2 or args.rounds < 1
-            or any(b < 2 for b in args.sigreg_batches)
-            or not 0 <= args.parallel_seconds < float("inf")):
-        p.error("--dims, --batch and --sigreg-batches must be >= 2, --rounds >= 1 and "
-                "--parallel-seconds finite and >= 0")
+    # one message per flag, naming it (a combined message did not say which; session 42)
+    for flag, values in (("--dims", args.dims), ("--batch", [args.batch]),
+                         ("--sigreg-batches", args.sigreg_batches)):
+        if any(v < 2 for v in values):
+            p.error(f"{flag} must be >= 2, got {' '.join(map(str, values))}")
+        if len(set(values)) != len(values):     # a repeated size timed twice (session 42)
+            p.error(f"{flag} lists a value more than once: {' '.join(map(str, values))}")
+    if args.rounds < 1:
+        p.error(f"--rounds must be >= 1, got {args.rounds}")
+    if not 0 <= args.parallel_seconds < float("inf"):
+        p.error(f"--parallel-seconds must be finite and >= 0, got {args.parallel_seconds}")
     if args.threads is not None and not 1 <= args.threads <= (os.cpu_count() or 1):
         # more threads than cores had been capped silently to the core count (session 36)
         p.error(f"--threads must be between 1 and this machine's {os.cpu_count() or 1} "

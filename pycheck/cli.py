@@ -102,6 +102,10 @@ def _writable_target(opt: str, path: Path, kind: str) -> None:
     """
     if kind == "file" and path.is_dir():
         raise UsageError(f"{opt}: {path} is a folder")
+    if kind == "file" and path.exists() and not path.is_file():
+        # the atomic write renames a new file over it: as root, --json /dev/null replaced
+        # the device with a regular file (session 42)
+        raise UsageError(f"{opt}: {path} exists and is not a regular file")
     if kind == "folder" and path.exists() and not path.is_dir():
         raise UsageError(f"{opt}: {path} exists and is not a folder")
     if kind == "file" and not path.parent.is_dir():
@@ -111,6 +115,14 @@ def _writable_target(opt: str, path: Path, kind: str) -> None:
         base = base.parent
     if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
         raise UsageError(f"{opt}: {base} is not a writable folder")
+    # os.access says yes to root everywhere, /proc included, where the write then failed
+    # after all the work (verify --json /proc/x.json, session 42): try a file there
+    import tempfile
+    try:
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as err:
+        raise UsageError(f"{opt}: cannot write in {base} ({err.strerror or err})") from None
 
 
 # ---------------------------------------------------------------- list / show / cite
@@ -260,6 +272,11 @@ def cmd_reproduce(m: Manifest, args) -> int:
     cfg = dict(cfgs[args.profile], profile=args.profile)
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.name == "bound" and args.seeds is not None:
+        # accepted and ignored before session 42: bound reads the runs the other
+        # experiments stored, whatever their seeds
+        raise UsageError("--seeds does not apply to bound: it reads the runs the other "
+                         "experiments stored (choose their seeds there)")
     if args.jobs > 1 and args.name not in PARALLEL_EXPERIMENTS:
         raise UsageError(f"--jobs applies to {PARALLEL_LIST}; "
                          + ("bound trains nothing (it reads the other experiments' runs)"
@@ -284,6 +301,12 @@ def cmd_reproduce(m: Manifest, args) -> int:
     out = Path(args.out) if args.out else (
         Path("results") / (args.name if args.profile == "quick" else f"{args.name}-{args.profile}"))
     _writable_target("--out", out, "folder")
+    other = _folder_experiment(out)
+    if other is not None and other != args.name:
+        # twod --collect into a control folder rewrote its config stamp, gennorm trained in
+        # it and replaced its plan (session 42)
+        raise UsageError(f"--out {out} holds the runs of `{other}` (its jobs/plan.json), not "
+                         f"of `{args.name}`; use another --out")
     if args.collect and not (out / "runs").is_dir():
         raise UsageError(f"--collect: no runs in {out} to make tables from")
     from .store import FolderBusy, lock_folder, missing_folders, remove_empty_folders
@@ -370,7 +393,8 @@ def _executor(args):
     command = executors.shell_command(args.argv)
     if args.executor == "local" and not args.collect:
         if given:
-            raise UsageError(f"{', '.join(given)} apply to --executor slurm")
+            raise UsageError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} "
+                             "to --executor slurm")
         return executors.LocalExecutor(_capped_jobs(args.jobs), command)
     if args.name not in PARALLEL_EXPERIMENTS:
         what = "--collect" if args.collect else "--executor slurm"
@@ -387,6 +411,27 @@ def _executor(args):
     except executors.SchedulerError as exc:
         raise UsageError(str(exc)) from None
     return executors.SlurmExecutor(opts, command)
+
+
+def _folder_experiment(out: Path) -> str | None:
+    """The experiment whose runs ``out`` holds, read from the command in its run plan
+    (``OUT/jobs/plan.json``); ``None`` without a readable plan or experiment there."""
+    import shlex
+
+    from .executors import read_plan
+    try:
+        plan = read_plan(out)
+        argv = shlex.split(plan["command"]) if plan and isinstance(plan.get("command"),
+                                                                     str) else []
+    except (ValueError, OSError):
+        return None                    # status and the store say what is wrong with it
+    if len(argv) < 2 or argv[0] != "pycheck":
+        return None
+    try:
+        ns, _ = build_parser().parse_known_args(argv[1:])
+    except (UsageError, SystemExit):   # a command this version cannot parse
+        return None
+    return getattr(ns, "name", None) if getattr(ns, "verb", None) == "reproduce" else None
 
 
 def _rerun_command(command: str, out: str) -> str:

@@ -89,6 +89,9 @@ def read_plan(out: str | os.PathLike) -> dict | None:
     # what status reads: a plan of another shape raised TypeError / KeyError (session 36)
     if not (isinstance(plan, dict) and plan.get("executor") in ("local", "slurm", "collect")
             and isinstance(plan.get("expected"), list)
+            # entries and command of other types raised TypeError / AttributeError (s42)
+            and all(isinstance(k, str) for k in plan["expected"])
+            and isinstance(plan.get("command", ""), str)
             and isinstance(plan.get("jobs", {}), dict)):
         raise ValueError(f"{p}: not a run plan (no executor and expected runs); delete it "
                          "and run the reproduce command again")

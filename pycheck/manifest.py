@@ -89,7 +89,9 @@ def load(path: str | os.PathLike | None = None) -> Manifest:
     """Parse and shape-check the manifest; raise :class:`ManifestError` on any problem."""
     p = find_manifest(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte-order mark (as some Windows editors save) read "Invalid
+        # statement (at line 1, column 1)" (session 42)
+        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ManifestError(f"{p}: not valid TOML: {e}") from None
     ids = data.get("ids")
@@ -119,6 +121,16 @@ def load(path: str | os.PathLike | None = None) -> Manifest:
         for key in ("lean", "checks", "experiments", "uses"):
             if not all(isinstance(v, str) for v in raw[key]):
                 raise ManifestError(f"{p}: ids.{id_}.{key} must be a list of strings")
+        # session 42: a repeated check ran twice, an ID could use itself, a title be empty
+        for key in ("lean", "checks", "experiments", "uses"):
+            dup = sorted({v for v in raw[key] if raw[key].count(v) > 1})
+            if dup:
+                raise ManifestError(f"{p}: ids.{id_}.{key} lists {dup} more than once")
+        if id_ in raw["uses"]:
+            raise ManifestError(f"{p}: ids.{id_}.uses names the ID itself")
+        for key in ("title", "statement"):
+            if not raw[key].strip():
+                raise ManifestError(f"{p}: ids.{id_}.{key} is empty")
         unknown = [u for u in raw["uses"] if u not in ids]
         if unknown:
             raise ManifestError(f"{p}: ids.{id_}.uses names unknown IDs {unknown}")

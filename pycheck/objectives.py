@@ -103,6 +103,16 @@ def _rotations(c_step: Tensor, s_step: Tensor, cos_rows: Tensor, sin_rows: Tenso
         torch.mul(s, c_step, out=sin_rows[:, j]).addcmul_(c, s_step)
 
 
+def _once() -> None:
+    """Refuse a second derivative through SIGReg's hand-written backwards, as the C++ node
+    does: with ``create_graph=True`` their gradient came back with no graph, so the second
+    derivative was silently that of a constant (session 42, a user's trial;
+    ``once_differentiable`` would not have caught it: the incoming gradient needs no grad)."""
+    if torch.is_grad_enabled():
+        raise RuntimeError("SIGReg's backward is differentiable once (create_graph=True is "
+                           "not supported)")
+
+
 class _EvenKnotECF(torch.autograd.Function):
     """Epps–Pulley statistic per slice at evenly spaced knots ``t_k = k t0``, k < K.
 
@@ -147,6 +157,7 @@ class _EvenKnotECF(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_stat: Tensor):
+        _once()
         r_rows, m_rows, dc, sin_m, weights = ctx.saved_tensors
         q, p, n_k = ctx.q, ctx.p, dc.shape[-1]
         k = torch.arange(1, n_k + 1, dtype=dc.dtype, device=dc.device)
@@ -310,8 +321,13 @@ def _fused_kernels(y: Tensor, num_knots: int):
                 bwd(c, s, dc, sin_m, weights, torch.ones_like(stat), 0.5)
             _FUSED[key] = (fwd, bwd)
         except Exception as err:  # noqa: BLE001 -- any compiler failure means "use eager"
-            warnings.warn(f"SIGReg: torch.compile failed on {key} ({type(err).__name__}: "
-                          f"{err}); using the eager kernel", RuntimeWarning, stacklevel=3)
+            # dynamo compiles a function for at most 8 configurations per process (its
+            # recompile limit): the 9th (dtype, knots) pair lands here too (session 42)
+            why = ("torch.compile's recompile limit (8 configurations of dtype and knots per "
+                   "process) is reached" if "RecompileLimit" in type(err).__name__ else
+                   f"torch.compile failed ({type(err).__name__}: {err})")
+            warnings.warn(f"SIGReg: {why} for {key}; this configuration uses the eager "
+                          "kernel (the same statistic, slower)", RuntimeWarning, stacklevel=3)
             _FUSED[key] = None
     return _FUSED[key]
 
@@ -336,6 +352,7 @@ class _FusedECF(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_mean: Tensor):
+        _once()
         grad_y = ctx.bwd(*ctx.saved_tensors, grad_mean, ctx.t0)
         return grad_y, None, None, None, None
 
@@ -425,8 +442,15 @@ class SIGReg(nn.Module):
     (doubled, the integrand being even). Returns the mean of ``T`` over slices (and over any
     leading batch dimensions of ``h``). Equal to LeJEPA's reference computation (statistic
     and gradient, tested to 1e-5 in float32 and 1e-12 in float64 in
-    ``tests/test_objectives.py``), computed by :func:`ecf_statistic`; ``pycheck bench``
-    times the two. The attribute ``fused`` (default ``None``: :func:`compile_enabled`)
+    ``tests/test_objectives.py``, at batches up to 2048 and up to 512 slices), computed by
+    :func:`ecf_statistic`; ``pycheck bench`` times the two. Beyond that (session 42, a
+    user's trial, against float64): the C++ kernels (CPU float32) sum over the batch and
+    over the slices in float32 blocks of 4096 samples and 1024 rows, the blocks in float64,
+    so their error stays near 1e-6 (batch 262 144: 3.5e-7; 65 536 slices: 4.4e-6; before,
+    5e-4 and 4.5e-4: ``results/bench/sigreg_block_sums_s42.txt``); the eager and compiled
+    kernels (CUDA, or ``PYCHECK_SIGREG_KERNEL=compiled``) still sum in float32 at once:
+    2.8e-4 at a batch of 65 536 and 1.3e-2 at 262 144 (eager). There, at such sizes, pass
+    float64 embeddings (float64 agrees with the reference to 1e-14). The attribute ``fused`` (default ``None``: :func:`compile_enabled`)
     selects the compiled kernels (``True``) or the eager one (``False``).
 
     Directions are fresh every call (as in LeJEPA), drawn from the module's own seeded
@@ -451,6 +475,12 @@ class SIGReg(nn.Module):
                              f"num_slices={num_slices!r}, seed={seed!r}, t_max={t_max!r}")
         if not isinstance(orthogonal, bool):
             raise ValueError(f"orthogonal must be True or False, got {orthogonal!r}")
+        t1 = t_max / (num_knots - 1)
+        if math.exp(-0.5 * t1 * t1) < torch.finfo(torch.float32).tiny:
+            # t_max = 1e30 gave exactly 0 (the regulariser off) and 1e300 NaN (session 42)
+            raise ValueError(f"SIGReg: t_max = {t_max!r} is too large for num_knots = "
+                             f"{num_knots}: the weight exp(-t²/2) of every knot but t = 0 is "
+                             "below float32's range, so the statistic would be 0")
         self.num_slices, self.num_knots, self.t_max = num_slices, num_knots, t_max
         self.orthogonal = orthogonal
         t, phi, weights = _trapezoid_gauss_weights(num_knots, t_max)
@@ -458,7 +488,11 @@ class SIGReg(nn.Module):
         self.register_buffer("t", t)
         self.register_buffer("phi", phi)
         self.register_buffer("weights", weights)
-        self.generator = torch.Generator().manual_seed(seed)
+        try:
+            self.generator = torch.Generator().manual_seed(seed)
+        except (RuntimeError, OverflowError, ValueError) as err:   # 2**64: not naming seed
+            raise ValueError(f"SIGReg: seed must fit in 64 bits, got {seed!r} ({err})") \
+                from None
         self.fused: bool | None = None
 
     def directions(self, dim: int, device=None, dtype=torch.float32) -> Tensor:
@@ -555,8 +589,40 @@ def infonce(h: Tensor, h_next: Tensor, sigma: float = 1.0) -> Tensor:
     """Symmetrised InfoNCE with a Gaussian kernel of width ``sigma``.
 
     Logits ``-||h_i - h'_j||² / (2 sigma²)``; the positive of row ``i`` is column ``i``.
+    They are computed as ``(h_i·h'_j - |h_i|²/2 - |h'_j|²/2) / sigma²`` (one matmul), so in
+    float32 a large common offset of the embeddings costs precision: measured at batch 256,
+    n = 8 (session 42, a user's trial), the loss's relative error 3.9e-5 at an offset of
+    100, 7e-4 at 300, 1.9e-2 at 1000. Centred embeddings (fit_encoder standardises its
+    input and the loss is translation-invariant) or float64 avoid it.
     """
-    return _SymmetricInfoNCE.apply(h, h_next, float(sigma))
+    _check_pair("InfoNCE", h, h_next)
+    return _SymmetricInfoNCE.apply(h, h_next, _sigma(sigma))
+
+
+def _sigma(v) -> float:
+    """InfoNCE's kernel width: finite, > 0 and with ``1 / (2 sigma²)`` finite in float32
+    (1e-30 passed and failed inside the matmul's epilogue; 0 raised ZeroDivisionError and
+    -1 was accepted by the functional form; session 42)."""
+    sigma = _positive("sigma", v)
+    if 0.5 / (sigma * sigma) > torch.finfo(torch.float32).max:
+        raise ValueError(f"sigma = {v!r} is too small: 1 / (2 sigma²) overflows float32")
+    return sigma
+
+
+def _check_pair(what: str, h, h_next) -> None:
+    """Two views of one batch: 2-D tensors of one shape and dtype, at least 2 rows and one
+    column. Mismatched views had broadcast or raised torch's own messages (InfoNCE took
+    (8, 3) against (1, 3); a batch of 1 gave -0.0 and no gradient; session 42)."""
+    if not (isinstance(h, Tensor) and isinstance(h_next, Tensor)):
+        raise ValueError(f"{what}: the two views must be tensors, got "
+                         f"{type(h).__name__} and {type(h_next).__name__}")
+    if h.dim() != 2 or h.shape != h_next.shape or h.dtype != h_next.dtype:
+        raise ValueError(f"{what}: the two views must be (B, n) tensors of one shape and "
+                         f"dtype, got {tuple(h.shape)} {h.dtype} and {tuple(h_next.shape)} "
+                         f"{h_next.dtype}")
+    if h.shape[0] < 2 or h.shape[1] < 1:
+        raise ValueError(f"{what}: needs a batch of at least 2 rows of at least 1 column, "
+                         f"got {tuple(h.shape)}")
 
 
 class _SymmetricInfoNCE(torch.autograd.Function):
@@ -669,7 +735,7 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
                          f"valid: {sorted(allowed[name])}")
 
     if name == "infonce":
-        sigma = _positive("sigma", opts.get("sigma", 1.0))
+        sigma = _sigma(opts.get("sigma", 1.0))
 
         def loss_infonce(h, h_next):
             loss = infonce(h, h_next, sigma)
@@ -698,6 +764,8 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
             return 0.5 * (vicreg(h, cov_weight=cw) + vicreg(h_next, cov_weight=cw))
 
     def loss_lejepa(h, h_next):
+        # before the alignment, whose broadcasting error came first (session 42)
+        _check_pair("SIGReg" if name == "sigreg" else "VICReg", h, h_next)
         align = alignment(h, h_next) / h.shape[-1]
         if scale_free:
             align = align / mean_variance(h, h_next)

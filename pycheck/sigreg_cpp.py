@@ -77,6 +77,11 @@ _SOURCE = r"""
     (cv) = (((j_ + 2) & 4) != 0) ? -c_ : c_;                                                 \
   } while (0)
 
+// samples per float32 block of the batch sums, rows per float32 block of the slices' mean
+// (ecf_rows, row_mean; session 42)
+#define SUM_BLOCK 4096
+#define ROW_BLOCK 1024
+
 #define ADD_HARMONICS(cv, sv)                                                                \
   do {                                                                                       \
     float pc[16], ps[16];                                                                    \
@@ -135,6 +140,30 @@ __attribute__((noinline)) static void grad_row(const float *__restrict cg,
   }
 }
 
+// The 16 harmonics' sums over a batch of B > SUM_BLOCK samples (cos and sin in cg, sg): in
+// float32 over blocks of SUM_BLOCK samples, the blocks in float64. One float32 sum over the
+// whole batch lost precision with its length (a user's trial, session 42: relative error of
+// the statistic 6e-5 at a batch of 65 536 and 5e-4 at 262 144, now 9e-7 and 4e-7 against
+// float64; scripts/sigreg_block_sums_check.py). Its own function, not inlined: see ecf_rows.
+__attribute__((noinline)) static void sums_blocked(const float *__restrict cg,
+                                                   const float *__restrict sg, int64_t B,
+                                                   float *cs, float *ss) {
+  double cd[16] = {}, sd[16] = {};
+  for (int64_t b0 = 0; b0 < B; b0 += SUM_BLOCK) {
+    const int64_t b1 = std::min(B, b0 + SUM_BLOCK);
+    float c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0, c8 = 0, c9 = 0,
+          c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0;
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0,
+          s10 = 0, s11 = 0, s12 = 0, s13 = 0, s14 = 0, s15 = 0;
+    #pragma omp simd reduction(+: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15)
+    for (int64_t b = b0; b < b1; ++b) ADD_HARMONICS(cg[b], sg[b]);
+    const float cb[16] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15};
+    const float sb[16] = {s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15};
+    for (int k = 0; k < 16; ++k) { cd[k] += cb[k]; sd[k] += sb[k]; }
+  }
+  for (int k = 0; k < 16; ++k) { cs[k] = float(cd[k]); ss[k] = float(sd[k]); }
+}
+
 // The rows of y (G x B, float32; theta = t0 y): each row's statistic
 // B sum_k w_k ((ECF_re - phi)^2 + ECF_im^2) into row_stat, and where the pointers are given:
 // cos and sin (C, S: G x B), ECF_re - phi and ECF_im at knots 1..16 (DC, SM: G x 16), and the
@@ -152,10 +181,6 @@ static void ecf_rows(const float *Y, int64_t G, int64_t B, float t0f, const floa
     for (int64_t g = g0; g < g1; ++g) {
       float *cg = C ? C + g * B : cbuf.data(), *sg = S ? S + g * B : sbuf.data();
       const float *yg = Y + g * B;
-      float c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0, c8 = 0, c9 = 0,
-            c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0;
-      float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0,
-            s10 = 0, s11 = 0, s12 = 0, s13 = 0, s14 = 0, s15 = 0;
       float widest = 0.f;                    // NaN passes through SINCOS as NaN
       #pragma omp simd reduction(max: widest)
       for (int64_t b = 0; b < B; ++b) widest = std::max(widest, fabsf(yg[b] * t0f));
@@ -167,10 +192,24 @@ static void ecf_rows(const float *Y, int64_t G, int64_t B, float t0f, const floa
           const float th = yg[b] * t0f;
           cg[b] = std::cos(th); sg[b] = std::sin(th);
         }
-      #pragma omp simd reduction(+: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15)
-      for (int64_t b = 0; b < B; ++b) ADD_HARMONICS(cg[b], sg[b]);
-      const float cs[16] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15};
-      const float ss[16] = {s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15};
+      // batches above SUM_BLOCK samples: sums_blocked (why there). Up to it the one float32
+      // loop below, unchanged: blocking it too (the same bits) made every size 2-7% slower,
+      // and a second copy of the loop in this function compiled this one differently
+      // (other bits at 1 ulp; session 42, scripts/sigreg_block_sums_check.py)
+      float cs[16], ss[16];
+      if (B > SUM_BLOCK) {
+        sums_blocked(cg, sg, B, cs, ss);
+      } else {
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0, c8 = 0, c9 = 0,
+              c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0;
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0,
+              s10 = 0, s11 = 0, s12 = 0, s13 = 0, s14 = 0, s15 = 0;
+        #pragma omp simd reduction(+: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15)
+        for (int64_t b = 0; b < B; ++b) ADD_HARMONICS(cg[b], sg[b]);
+        const float cb[16] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15};
+        const float sb[16] = {s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15};
+        for (int k = 0; k < 16; ++k) { cs[k] = cb[k]; ss[k] = sb[k]; }
+      }
       float stat = 0.f, uk[16], vk[16];
       for (int k = 0; k < 16; ++k) {
         const float d = cs[k] / B - PH[k + 1], e = ss[k] / B;
@@ -185,10 +224,19 @@ static void ecf_rows(const float *Y, int64_t G, int64_t B, float t0f, const floa
   });
 }
 
+// in row order (independent of the threads), in float32 over blocks of ROW_BLOCK rows and
+// the blocks in float64: up to ROW_BLOCK rows (slices x views; every setting the kit trains
+// with) the float32 sum of before, bit for bit; beyond it the error stops growing with the
+// count (1.2e-4 at 16 384 slices, 4.5e-4 at 65 536 before; session 42)
 static float row_mean(const std::vector<float> &row_stat) {
-  float total = 0.f;                         // in row order: independent of the threads
-  for (float r : row_stat) total += r;
-  return total / row_stat.size();
+  double total = 0.0;
+  const size_t G = row_stat.size();
+  for (size_t r0 = 0; r0 < G; r0 += ROW_BLOCK) {
+    float block = 0.f;
+    for (size_t r = r0; r < std::min(G, r0 + ROW_BLOCK); ++r) block += row_stat[r];
+    total += block;
+  }
+  return float(total) / G;
 }
 
 // theta = t0 y (G x B, float32): cos, sin, ECF_re - phi and ECF_im at knots 1..16 (G x 16)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import fcntl
 import glob
 import io
@@ -30,6 +31,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temp file + rename); create parent folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_file():
+        # the rename below would replace a device or a FIFO (as root, /dev/null became a
+        # regular file; session 42) and fail on a folder with a less clear message
+        raise OSError(errno.EEXIST, "exists and is not a regular file", str(path))
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
@@ -340,8 +345,24 @@ class RunStore:
 
     def _check_config(self, config: dict, per_run: bool) -> None:
         stamp = self.dir / "config.json"
+        if per_run and self._has_runs():
+            # every run records its own task, so a missing or corrupt stamp costs nothing:
+            # the runs whose task is asked for again are reused. Before session 42 a corrupt
+            # stamp was "delete it to recompute that run", and after deleting it every
+            # finished run had to be thrown away ("runs without a config stamp")
+            try:
+                old = read_json(stamp) if stamp.is_file() else None
+            except ValueError:
+                old = None
+            if not isinstance(old, dict):
+                self.changed = ["(the config stamp runs/config.json is missing or unreadable)"]
+                return
         if stamp.is_file() and self._has_runs():
-            old = read_json(stamp)
+            try:
+                old = read_json(stamp)
+            except ValueError:
+                raise ValueError(f"{stamp}: the config stamp is not valid JSON; use another "
+                                 "--out or delete that folder") from None
             new = json.loads(json.dumps(self._stamp(config)))
             diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             if diff and per_run:
@@ -405,7 +426,7 @@ class RunStore:
         """
         from tqdm.auto import tqdm
 
-        from .executors import LocalExecutor, check_needs, current
+        from .executors import CollectExecutor, LocalExecutor, check_needs, current
         executor = current() or LocalExecutor(jobs)
         needs = {k: list(v) for k, v in (needs or {}).items() if v}
         check_needs(list(tasks), needs)     # unknown keys and cycles: before anything runs
@@ -413,7 +434,7 @@ class RunStore:
         # status`, stale SLURM jobs); per_run stores also keep them with each run
         self.records = records = {k: task_record(*tasks[k]) for k in tasks}
         if self.per_run:
-            self._replace_stale(records)
+            self._replace_stale(records, collect=isinstance(executor, CollectExecutor))
         todo = [k for k in tasks if not self.has(k)]
         self.reused += len(tasks) - len(todo)
         tty = sys.stderr.isatty()
@@ -483,10 +504,14 @@ class RunStore:
             print(f"pycheck: {back} runs of these settings moved back from {dest}",
                   file=sys.stderr, flush=True)
 
-    def _replace_stale(self, records: dict[str, dict]) -> None:
+    def _replace_stale(self, records: dict[str, dict], collect: bool = False) -> None:
         """Move aside every stored run of ``records`` whose task record differs from the
         new one, and (when the config changed) every stored run without a record, so that
-        only runs of the current settings remain under the (then rewritten) stamp."""
+        only runs of the current settings remain under the (then rewritten) stamp.
+
+        ``collect`` (``reproduce --collect``, which runs nothing): refuse instead of moving
+        (``ValueError``, nothing touched). A collect with another profile had moved the
+        folder's runs aside (session 42; a collect with the right one moved them back)."""
         keys = {self.path(k).name: k for k in records}
         stale = []
         for p in sorted(self.dir.glob("*.json")):
@@ -501,10 +526,15 @@ class RunStore:
             if (old is None and self.changed) or (
                     old is not None and key is not None and old != records[key]):
                 stale.append(p)
-            elif old is None and key is not None:
+            elif old is None and key is not None and not collect:
                 # stored before runs recorded their task, under this very config stamp:
                 # made with these settings, so it gets their record (once)
                 write_json(p, {**run, self.TASK: records[key]})
+        if stale and collect:
+            raise ValueError(f"--collect: {len(stale)} stored runs in {self.dir} were made with "
+                             "other settings (another profile or config); --collect runs and "
+                             "moves nothing: collect with the settings they were made with, "
+                             "or run without --collect to recompute them")
         if stale:
             dest = self.dir / "replaced"
             dest.mkdir(exist_ok=True)

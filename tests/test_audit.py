@@ -1,4 +1,5 @@
 """`pycheck audit` finds each kind of violation, and only real ones."""
+import re
 import textwrap
 
 import pytest
@@ -73,6 +74,11 @@ def test_audit_passes_on_consistent_project(tmp_path):
     (lambda f: f.update({"LeJEPA/Axioms.lean": f["LeJEPA/Axioms.lean"] + "\naxiom unlisted : True\n"}), "`unlisted` has no manifest entry"),
     (lambda f: f.update({"LeJEPA/Forward.lean": f["LeJEPA/Forward.lean"].replace("forward", "forward'")}), "`LeJEPA.forward` is not declared"),
     (lambda f: f.update({"LeJEPA.lean": "import LeJEPA.Axioms\n"}), "does not import LeJEPA.Forward"),
+    # session 42 (a user's trial): each of these passed the audit
+    (lambda f: f.update({"LeJEPA/Forward.lean": f["LeJEPA/Forward.lean"].replace("trivial", "exact sorryAx _ false")}), "forbidden `sorryAx`"),
+    (lambda f: f.update({"LeJEPA/Forward.lean": "set_option debug.skipKernelTC true\n" + f["LeJEPA/Forward.lean"]}), "forbidden `skipKernelTC`"),
+    (lambda f: f.update({"LeJEPA/Forward.lean": f["LeJEPA/Forward.lean"].replace("theorem forward", "private theorem forward")}), "`LeJEPA.forward` is declared private"),
+    (lambda f: f.update({"LeJEPA/Forward.lean": f["LeJEPA/Forward.lean"].replace("theorem forward", "unsafe theorem forward")}), "is declared unsafe"),
 ])
 def test_audit_reports_each_lean_violation(tmp_path, mutate, expected):
     files = dict(GOOD)
@@ -184,3 +190,30 @@ def test_conjecture_without_lean_names_no_file(tmp_path, capsys):
     assert cli.main(["--manifest", str(toml), "cite", "T1"]) == 0
     assert "Lean: (none) (status conjecture" in capsys.readouterr().out
     assert m.get("L2").lean_files == ("LeJEPA/Axioms.lean",)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("checks", '["T1.c", "T1.c"]', "checks lists ['T1.c'] more than once"),
+    ("uses", '["T1"]', "uses names the ID itself"),
+    ("title", '" "', "title is empty"),
+])
+def test_manifest_refuses_repeats_self_use_and_empty_titles(tmp_path, field, value, message):
+    """A repeated check ran twice in verify, and these loaded (session 42)."""
+    from pycheck.manifest import ManifestError
+    make_project(tmp_path, GOOD, entries())
+    toml = tmp_path / "theorems.toml"
+    text = toml.read_text()
+    start = text.index("[ids.T1]")
+    line_start = text.index(f"\n{field} = ", start) + 1
+    line_end = text.index("\n", line_start)
+    toml.write_text(text[:line_start] + f"{field} = {value}" + text[line_end:])
+    with pytest.raises(ManifestError, match=re.escape(message)):
+        load(toml)
+
+
+def test_a_manifest_with_a_byte_order_mark_loads(tmp_path):
+    """Saved with a BOM (some Windows editors), it read "Invalid statement" (session 42)."""
+    make_project(tmp_path, GOOD, entries())
+    toml = tmp_path / "theorems.toml"
+    toml.write_bytes(b"\xef\xbb\xbf" + toml.read_bytes())
+    assert load(toml).ids == ["T1", "L2"]

@@ -362,3 +362,62 @@ def test_reproduce_says_how_many_runs_it_computed_and_reused(tmp_path, capsys):
     shutil.copytree(Path(__file__).resolve().parents[1] / "results" / "control", out)
     assert main(["reproduce", "control", "--out", str(out)]) == 0
     assert "(0 runs computed, 7 reused from the folder)" in capsys.readouterr().out
+
+
+def test_reproduce_refuses_a_folder_of_another_experiment(tmp_path, capsys):
+    """Session 42 (a user's trial): `twod --collect` into a control folder rewrote its config
+    stamp, and gennorm trained there and replaced its plan; the plan's command names the
+    experiment, so both are refused before anything is written."""
+    import shutil
+    from pathlib import Path
+    out = tmp_path / "control"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "results" / "control", out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for argv in (["twod", "--collect"], ["gennorm"]):
+        assert main(["reproduce", *argv, "--out", str(out)]) == 2
+        assert (f"holds the runs of `control` (its jobs/plan.json), not of `{argv[0]}`"
+                in capsys.readouterr().err)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert main(["reproduce", "control", "--collect", "--out", str(out)]) == 0
+
+
+def test_bound_refuses_seeds(tmp_path, capsys):
+    """bound reads the other experiments' stored runs; --seeds was accepted and ignored."""
+    assert main(["reproduce", "bound", "--seeds", "5", "--out", str(tmp_path / "b")]) == 2
+    assert "--seeds does not apply to bound" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_lost_config_stamp_keeps_the_runs(tmp_path, capsys):
+    """Session 42 (a user's trial): a corrupt runs/config.json was "delete it to recompute
+    that run", and once deleted, "runs without a config stamp" meant throwing every run
+    away. Each run records its task, so the runs are reused and the stamp written anew."""
+    import shutil
+    from pathlib import Path
+    src = Path(__file__).resolve().parents[1] / "results" / "control"
+    out = tmp_path / "control"
+    shutil.copytree(src, out)
+    for damage in ("corrupt", "delete"):
+        stamp = out / "runs" / "config.json"
+        if damage == "corrupt":
+            stamp.write_text("not json")
+        else:
+            stamp.unlink()
+        assert main(["reproduce", "control", "--collect", "--out", str(out)]) == 0
+        assert "(0 runs computed, 7 reused from the folder)" in capsys.readouterr().out
+        assert stamp.read_text() == (src / "runs" / "config.json").read_text()
+        assert (out / "control.csv").read_bytes() == (src / "control.csv").read_bytes()
+
+
+def test_collect_with_other_settings_moves_nothing(tmp_path, capsys):
+    """`--collect --profile full` on a quick folder moved 6 runs to runs/replaced/ although
+    --collect runs nothing (session 42): it is refused and the folder stays as it was."""
+    import shutil
+    from pathlib import Path
+    out = tmp_path / "control"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "results" / "control", out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(["reproduce", "control", "--collect", "--profile", "full", "--out",
+                 str(out)]) == 2
+    assert "--collect runs and moves nothing" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

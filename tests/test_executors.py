@@ -224,7 +224,7 @@ def test_collect_makes_tables_only_when_all_runs_are_in(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["twod", "--partition", "gpu"], "--partition apply to --executor slurm"),
+    (["twod", "--partition", "gpu"], "--partition applies to --executor slurm"),
     (["twod", "--executor", "slurm", "--jobs", "2"], "--jobs applies to --executor local"),
     (["bound", "--executor", "slurm"], "--executor slurm applies to twod, scaling, gennorm, "
      "reacher, anisotropic and control"),
@@ -415,7 +415,9 @@ def test_status_of_corrupt_runs_and_plans_and_the_rerun_folder(tmp_path, capsys)
         assert f"pycheck reproduce x --out {tmp_path}" in out
     with pytest.raises(ValueError, match="r1.json: not a stored run"):
         RunStore(tmp_path).run_many(tasks)
-    for plan in ("[]", '{"executor": "local"}'):
+    for plan in ("[]", '{"executor": "local"}',      # and hand-edited fields (session 42)
+                 '{"executor": "local", "expected": [1, 2]}',
+                 '{"executor": "local", "expected": ["r1"], "command": 5}'):
         executors.plan_path(tmp_path).write_text(plan)
         assert main(["status", str(tmp_path)]) == 2
         assert "plan.json: not a run plan" in capsys.readouterr().err

@@ -203,3 +203,45 @@ def test_infonce_refuses_a_second_derivative():
     with pytest.raises(RuntimeError):
         g, = torch.autograd.grad(loss, h, create_graph=True)
         g.sum().backward()
+
+
+@pytest.mark.parametrize("fused, dtype", [(False, torch.float64), (False, torch.float32),
+                                          (True, torch.float64), (True, torch.float32)])
+def test_sigreg_refuses_a_second_derivative_on_every_path(fused, dtype):
+    """With create_graph=True the eager and compiled paths returned a gradient without a
+    graph: a second derivative came out as that of a constant (session 42, a user's trial);
+    every path now raises as the C++ node does, and a plain backward still works."""
+    x = torch.randn(64, 3, dtype=dtype, requires_grad=True)
+    m = SIGReg(64)
+    m.fused = fused
+    with pytest.raises(RuntimeError, match="differentiable once"):
+        torch.autograd.grad(m(x), x, create_graph=True)
+    m(x).backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_objectives_name_bad_views_and_settings():
+    """Session 42 (a user's trial): InfoNCE took views of other shapes ((8, 3) against
+    (1, 3)) and a batch of 1 (-0.0, no gradient); SIGReg and VICReg raised torch's
+    broadcasting error from the alignment; sigma 1e-30 failed inside the matmul, t_max 1e30
+    silently gave 0 and seed 2**64 an error not naming the seed."""
+    from pycheck.objectives import infonce, make_objective
+    a, b = torch.randn(8, 3), torch.randn(8, 3)
+    for name in ("infonce", "sigreg", "vicreg"):
+        loss = make_objective(name)
+        for other in (torch.randn(1, 3), torch.randn(8, 2), b.double()):
+            with pytest.raises(ValueError, match="the two views must be"):
+                loss(a, other)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        infonce(a[:1], b[:1])
+    for sigma, match in ((0, "sigma must be a finite number > 0"), (-1, "> 0"),
+                         (1e-30, "too small")):
+        with pytest.raises(ValueError, match=match):
+            infonce(a, b, sigma)
+        with pytest.raises(ValueError, match=match):
+            make_objective("infonce", sigma=sigma)
+    with pytest.raises(ValueError, match="t_max = 1e\\+30 is too large"):
+        SIGReg(t_max=1e30)
+    with pytest.raises(ValueError, match="seed must fit in 64 bits"):
+        SIGReg(seed=2 ** 64)
+    assert torch.isfinite(SIGReg(t_max=30.0)(torch.randn(64, 2)))   # still allowed

@@ -176,8 +176,9 @@ def test_a_compiler_failure_warns_once_and_falls_back_to_the_eager_kernel(monkey
     monkeypatch.setattr(torch, "compile", broken)
     monkeypatch.setattr(objectives, "_FUSED", {})
     y, phi, w = _case(17)
-    with pytest.warns(RuntimeWarning, match=r"torch.compile failed on \('cpu', torch.float64, "
-                                            r"17\) \(RuntimeError: no C\+\+ compiler\)"):
+    with pytest.warns(RuntimeWarning, match=r"torch.compile failed \(RuntimeError: no C\+\+ "
+                                            r"compiler\) for \('cpu', torch.float64, 17\); "
+                                            r"this configuration uses the eager kernel"):
         first = ecf_statistic(y, 0.25, phi, w, fused=True)
     close(first, direct_statistic(y, 0.25, phi, w).mean(), rtol=RTOL, atol=0)
     assert objectives._FUSED == {("cpu", torch.float64, 17): None}
@@ -205,3 +206,20 @@ def test_under_a_dispatch_mode_the_eager_kernel_runs_and_nothing_is_cached(uncom
     assert_fused_kernels_kept()
     close(counted, direct_statistic(y, 0.25, phi, w).mean(), rtol=RTOL, atol=0)
     close(after, counted, rtol=RTOL, atol=0)
+
+
+def test_the_recompile_limit_is_named_as_such(monkeypatch):
+    """Dynamo compiles at most 8 configurations per process; the 9th's fallback said
+    "torch.compile failed" (session 42)."""
+    class FailOnRecompileLimitHit(RuntimeError):
+        pass
+
+    def limited(fn, **kwargs):
+        raise FailOnRecompileLimitHit("recompile_limit reached")
+    monkeypatch.setattr(torch, "compile", limited)
+    monkeypatch.setattr(objectives, "_FUSED", {})
+    y, phi, w = _case(17)
+    with pytest.warns(RuntimeWarning, match=r"recompile limit \(8 configurations of dtype and "
+                                            r"knots per process\) is reached for"):
+        value = ecf_statistic(y, 0.25, phi, w, fused=True)
+    close(value, direct_statistic(y, 0.25, phi, w).mean(), rtol=RTOL, atol=0)

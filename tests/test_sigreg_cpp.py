@@ -163,3 +163,24 @@ def test_sigreg_node_refuses_a_second_derivative(cpp):
     stat = mod.statistic(h, mod.directions(3))
     with pytest.raises(RuntimeError, match="differentiable once"):
         torch.autograd.grad(stat, h, create_graph=True)
+
+
+@pytest.mark.parametrize("batch, n, slices, scale", [(65536, 2, 4, 1.0), (16, 2, 16384, 1e-6)])
+def test_cpp_sums_keep_float32_precision_at_large_batches_and_slice_counts(cpp, batch, n,
+                                                                          slices, scale):
+    """One float32 sum over a batch of 65 536 gave the statistic 6e-5 from float64 and 16 384
+    slices at scale 1e-6 1.2e-4 (a user's trial, session 42); blocks of 4096 samples and
+    1024 rows summed in float64 keep it near 1e-6 (measured 8.7e-7 and 4.4e-6:
+    results/bench/sigreg_block_sums_s42.txt). Tolerance 2e-5: 2-5x the measured error and
+    3-6x below the unblocked one."""
+    g = torch.Generator().manual_seed(batch + slices)
+    h = scale * torch.randn(batch, n, generator=g, dtype=torch.float64)
+    a = torch.nn.functional.normalize(torch.randn(n, slices, generator=g,
+                                                  dtype=torch.float64), dim=0)
+    mod = SIGRegFused()
+    exact = objectives.SIGReg(slices)
+    exact.fused = False
+    ref = exact.statistic(h, a).item()
+    got = mod.statistic(h.float(), a.float())
+    assert type(got.grad_fn).__name__ == "CppFunction" or got.grad_fn is None
+    assert abs(got.item() - ref) <= 2e-5 * abs(ref)
