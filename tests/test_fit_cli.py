@@ -414,3 +414,15 @@ def test_ctrl_c_before_the_first_save_leaves_no_folder(tmp_path, pairs_file, mon
     out = tmp_path / "sub" / "fit"
     assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 130
     assert not (tmp_path / "sub").exists()
+
+
+def test_fit_takes_a_one_dimensional_z_for_pairs(tmp_path, capsys):
+    """A (N,) latent was accepted with --sequence but refused for pairs (session 42)."""
+    z, zn = gaussian_ou_pairs(600, 1, 0.5, np.random.default_rng(4))
+    x = np.concatenate([z, np.tanh(z)], 1)
+    xn = np.concatenate([zn, np.tanh(zn)], 1)
+    np.savez(tmp_path / "p.npz", x=x, x_next=xn, z=z[:, 0])
+    out = tmp_path / "fit"
+    assert main(["fit", str(tmp_path / "p.npz"), "--z", "z", "--out", str(out), *FAST]) == 0
+    report = json.loads((out / "fit.json").read_text())
+    assert report["r2_xz"] == linear_r2(x, z)
