@@ -45,6 +45,11 @@ class DataError(ValueError):
 _READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
+#: fit_encoder's default number of steps: the flag's default; below it,
+#: sample_hint names the steps first (a test keeps it equal to fit_encoder's)
+DEFAULT_STEPS = 3000
+
+
 def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
     s.add_argument("data", metavar="DATA", type=path_arg,
                    help=".npz with arrays of pairs (--x, --x-next) or a sequence "
@@ -66,7 +71,8 @@ def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
     s.add_argument("--objective", choices=OBJECTIVES, default="whitened",
                    help="training objective (default whitened: fit_encoder's default)")
     s.add_argument("--encoder", choices=("residual-mlp", "mlp"), default="residual-mlp")
-    s.add_argument("--steps", type=int, default=3000, help="Adam steps (default 3000)")
+    s.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help=f"Adam steps (default {DEFAULT_STEPS})")
     s.add_argument("--batch-size", type=int, default=1024, help="pairs per step (default 1024)")
     s.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -262,9 +268,7 @@ def run(args) -> int:
     from .store import FolderBusy, lock_folder, missing_folders
 
     out = Path(args.out)
-    if (out / "fit.json").exists():
-        raise _error(f"--out {out} already holds a finished fit (fit.json); pass another "
-                     "folder or delete it")
+    _refuse_finished(out)
     if out.exists() and not out.is_dir():
         raise _error(f"--out: {out} exists and is not a folder")
     if args.threads is not None and args.threads < 1:
@@ -285,12 +289,17 @@ def run(args) -> int:
     # reproduce uses (an flock, released by the kernel when its holder dies)
     try:
         with lock_folder(out, "pycheck fit"):
-            if (out / "fit.json").exists():     # finished while this one waited to start
-                raise _error(f"--out {out} already holds a finished fit (fit.json); pass "
-                             "another folder or delete it")
+            _refuse_finished(out)               # finished while this one waited to start
             return _fit_into(out, made, args, options, data, test, r2_xz)
     except FolderBusy as err:
         raise _error(str(err)) from None
+
+
+def _refuse_finished(out: Path) -> None:
+    """A finished fit (its fit.json, written last) is never overwritten."""
+    if (out / "fit.json").exists():
+        raise _error(f"--out {out} already holds a finished fit (fit.json); pass another "
+                     "folder or delete it")
 
 
 def _fit_into(out: Path, made: list, args, options: dict, data: dict, test, r2_xz) -> int:
@@ -413,10 +422,6 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
         line += f"\nhint: {report['hint']}"
     print(line + f"\nwrote {out}/: " + ", ".join(report["files"]), flush=True)
     return 0
-
-
-#: fit_encoder's default number of steps (below it, sample_hint names the steps first)
-DEFAULT_STEPS = 3000
 
 
 def sample_hint(model, steps: int) -> str | None:

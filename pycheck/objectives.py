@@ -757,10 +757,7 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
     else:
         cw = _positive("cov_weight", opts.get("cov_weight", 1.0), zero=True)
 
-        def reg(h, h_next):
-            if h.shape != h_next.shape:   # (8, 1) against (8, 3) broadcast (session 36)
-                raise ValueError(f"VICReg: the two views must have one shape, got "
-                                 f"{tuple(h.shape)} and {tuple(h_next.shape)}")
+        def reg(h, h_next):     # the views' shapes: checked by loss_lejepa (_check_pair)
             return 0.5 * (vicreg(h, cov_weight=cw) + vicreg(h_next, cov_weight=cw))
 
     def loss_lejepa(h, h_next):

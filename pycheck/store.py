@@ -345,35 +345,33 @@ class RunStore:
 
     def _check_config(self, config: dict, per_run: bool) -> None:
         stamp = self.dir / "config.json"
-        if per_run and self._has_runs():
+        if not self._has_runs():
+            return
+        try:
+            old = read_json(stamp) if stamp.is_file() else None
+        except ValueError:
+            old = False                 # there, but not JSON
+        if per_run and not isinstance(old, dict):
             # every run records its own task, so a missing or corrupt stamp costs nothing:
             # the runs whose task is asked for again are reused. Before session 42 a corrupt
             # stamp was "delete it to recompute that run", and after deleting it every
             # finished run had to be thrown away ("runs without a config stamp")
-            try:
-                old = read_json(stamp) if stamp.is_file() else None
-            except ValueError:
-                old = None
-            if not isinstance(old, dict):
-                self.changed = ["(the config stamp runs/config.json is missing or unreadable)"]
-                return
-        if stamp.is_file() and self._has_runs():
-            try:
-                old = read_json(stamp)
-            except ValueError:
-                raise ValueError(f"{stamp}: the config stamp is not valid JSON; use another "
-                                 "--out or delete that folder") from None
-            new = json.loads(json.dumps(self._stamp(config)))
-            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            if diff and per_run:
-                self.changed = diff
-            elif diff:
-                raise ValueError(
-                    f"{self.dir} holds runs made with a different config (differs in: "
-                    f"{', '.join(diff)}); use another --out or delete that folder")
-        elif not stamp.is_file() and self._has_runs():
+            self.changed = ["(the config stamp runs/config.json is missing or unreadable)"]
+            return
+        if old is None:
             raise ValueError(f"{self.dir} holds runs without a config stamp; use another "
                              "--out or delete that folder")
+        if not isinstance(old, dict):
+            raise ValueError(f"{stamp}: not a config stamp (not a JSON object); use another "
+                             "--out or delete that folder")
+        new = json.loads(json.dumps(self._stamp(config)))
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        if diff and per_run:
+            self.changed = diff
+        elif diff:
+            raise ValueError(
+                f"{self.dir} holds runs made with a different config (differs in: "
+                f"{', '.join(diff)}); use another --out or delete that folder")
 
     def path(self, key: str) -> Path:
         if key == "config":

@@ -426,3 +426,11 @@ def test_fit_takes_a_one_dimensional_z_for_pairs(tmp_path, capsys):
     assert main(["fit", str(tmp_path / "p.npz"), "--z", "z", "--out", str(out), *FAST]) == 0
     report = json.loads((out / "fit.json").read_text())
     assert report["r2_xz"] == linear_r2(x, z)
+
+
+def test_the_commands_default_steps_are_fit_encoders():
+    import inspect
+
+    from pycheck import fitcmd
+    from pycheck.train import fit_encoder
+    assert fitcmd.DEFAULT_STEPS == inspect.signature(fit_encoder).parameters["steps"].default

@@ -170,15 +170,27 @@ def test_default_sigreg_module_runs_the_fused_path_on_the_doubled_trapezoid_rule
     assert_fused_kernels_kept()
 
 
-def test_a_compiler_failure_warns_once_and_falls_back_to_the_eager_kernel(monkeypatch):
+class FailOnRecompileLimitHit(RuntimeError):
+    """Named as dynamo's exception for its limit of 8 configurations per process."""
+
+
+@pytest.mark.parametrize("error, message", [
+    (RuntimeError("no C++ compiler"), r"torch.compile failed \(RuntimeError: no C\+\+ "
+                                      r"compiler\) for \('cpu', torch.float64, 17\); "
+                                      r"this configuration uses the eager kernel"),
+    # the 9th configuration's fallback said "torch.compile failed" (session 42)
+    (FailOnRecompileLimitHit("recompile_limit reached"),
+     r"recompile limit \(8 configurations of dtype and knots per process\) is reached for "
+     r"\('cpu', torch.float64, 17\); this configuration uses the eager kernel"),
+])
+def test_a_compiler_failure_warns_once_and_falls_back_to_the_eager_kernel(monkeypatch, error,
+                                                                          message):
     def broken(fn, **kwargs):
-        raise RuntimeError("no C++ compiler")
+        raise error
     monkeypatch.setattr(torch, "compile", broken)
     monkeypatch.setattr(objectives, "_FUSED", {})
     y, phi, w = _case(17)
-    with pytest.warns(RuntimeWarning, match=r"torch.compile failed \(RuntimeError: no C\+\+ "
-                                            r"compiler\) for \('cpu', torch.float64, 17\); "
-                                            r"this configuration uses the eager kernel"):
+    with pytest.warns(RuntimeWarning, match=message):
         first = ecf_statistic(y, 0.25, phi, w, fused=True)
     close(first, direct_statistic(y, 0.25, phi, w).mean(), rtol=RTOL, atol=0)
     assert objectives._FUSED == {("cpu", torch.float64, 17): None}
@@ -207,19 +219,3 @@ def test_under_a_dispatch_mode_the_eager_kernel_runs_and_nothing_is_cached(uncom
     close(counted, direct_statistic(y, 0.25, phi, w).mean(), rtol=RTOL, atol=0)
     close(after, counted, rtol=RTOL, atol=0)
 
-
-def test_the_recompile_limit_is_named_as_such(monkeypatch):
-    """Dynamo compiles at most 8 configurations per process; the 9th's fallback said
-    "torch.compile failed" (session 42)."""
-    class FailOnRecompileLimitHit(RuntimeError):
-        pass
-
-    def limited(fn, **kwargs):
-        raise FailOnRecompileLimitHit("recompile_limit reached")
-    monkeypatch.setattr(torch, "compile", limited)
-    monkeypatch.setattr(objectives, "_FUSED", {})
-    y, phi, w = _case(17)
-    with pytest.warns(RuntimeWarning, match=r"recompile limit \(8 configurations of dtype and "
-                                            r"knots per process\) is reached for"):
-        value = ecf_statistic(y, 0.25, phi, w, fused=True)
-    close(value, direct_statistic(y, 0.25, phi, w).mean(), rtol=RTOL, atol=0)

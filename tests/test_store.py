@@ -221,3 +221,12 @@ def test_a_write_failure_names_the_file_asked_for(tmp_path):
             atomic_write_bytes(target, b"{}")
     assert info.value.filename == str(target) and info.value.errno == errno.ENOSPC
     assert list(tmp_path.iterdir()) == []            # the temporary file is gone too
+
+
+def test_a_stamp_that_is_not_an_object_is_named(tmp_path):
+    """A stamp of valid JSON but not an object ([]) raised AttributeError (session 42)."""
+    RunStore(tmp_path, {"a": 1}).run("r1", lambda: {"ok": 1})
+    (tmp_path / "runs" / "config.json").write_text("[]")
+    with pytest.raises(ValueError, match="not a config stamp"):
+        RunStore(tmp_path, {"a": 1})
+    RunStore(tmp_path, {"a": 1}, per_run=True)        # per-run records: the runs are kept
