@@ -52,6 +52,7 @@ rearrangements ``(z_1, τ_{z_1}(z_2))`` never beat the rotations, whichever late
 """
 from __future__ import annotations
 
+import heapq
 import math
 from typing import Callable
 
@@ -59,7 +60,7 @@ import numpy as np
 from scipy.integrate import quad
 from scipy.special import erf, ndtr, ndtri
 
-from .theory import PolyEncoder, T3Bound
+from .theory import PolyEncoder, T3Bound, check_excesses
 
 __all__ = [
     "check_rhos", "anisotropic_ou_pairs", "weights", "alignment_loss", "rotation_alignment",
@@ -124,9 +125,12 @@ def linear_is_optimal(rho) -> bool:
 def slowest_indices(rho, count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``count`` (default ``n``) multi-indices ``|α| ≥ 1`` of largest weight ``ρ^α``.
 
-    Only ``α`` with ``ρ^α ≥ min ρ`` can be among the ``n`` largest (the ``n`` degree-1 weights
-    are all ``≥ min ρ``), so a depth-first enumeration pruned at that threshold is exhaustive.
-    Ties are broken by lower total degree, then lexicographically.
+    Best-first search from the ``e_i``: a heap of multi-indices keyed by decreasing ``ρ^α``,
+    each popped ``α`` pushing its unseen neighbours ``α + e_i``. A neighbour never outranks
+    its parent (``ρ^{α+e_i} ≤ ρ^α`` and ties go to the lower degree), so the pops come in
+    the order of a full sort, after ``count`` pops and at most ``count·n`` pushes. (Listing
+    every ``α`` with ``ρ^α ≥ min ρ`` instead took 128 s at ``ρ = (0.99, 0.99, 0.99, 0.02)``.)
+    Ties are broken by lower total degree, then lexicographically decreasing ``α``.
 
     Returns
     -------
@@ -138,22 +142,25 @@ def slowest_indices(rho, count: int | None = None) -> tuple[np.ndarray, np.ndarr
     count = n if count is None else int(count)
     if not 1 <= count <= n:
         raise ValueError(f"count must lie in [1, {n}], got {count}")
-    floor = r.min() * (1 - 1e-12)     # keep ties at min ρ despite rounding of the products
-    found: list[tuple[float, tuple[int, ...]]] = []
 
-    def extend(i: int, alpha: list[int], w: float) -> None:
-        if i == n:
-            if sum(alpha):
-                found.append((w, tuple(alpha)))
-            return
-        k = 0
-        while w * r[i] ** k >= floor:
-            extend(i + 1, alpha + [k], w * r[i] ** k)
-            k += 1
+    def entry(alpha: tuple[int, ...]) -> tuple:
+        w = 1.0
+        for ri, k in zip(r, alpha):     # this product, in this order: ties must stay exact
+            w = w * ri ** k
+        return -w, sum(alpha), tuple(-a for a in alpha)
 
-    extend(0, [], 1.0)
-    found.sort(key=lambda t: (-t[0], sum(t[1]), tuple(-a for a in t[1])))
-    top = found[:count]
+    units = [tuple(int(i == j) for j in range(n)) for i in range(n)]
+    heap, seen, top = [entry(a) for a in units], set(units), []
+    heapq.heapify(heap)
+    while len(top) < count:
+        neg_w, _, neg_alpha = heapq.heappop(heap)
+        alpha = tuple(-a for a in neg_alpha)
+        top.append((-neg_w, alpha))
+        for i in range(n):
+            nxt = alpha[:i] + (alpha[i] + 1,) + alpha[i + 1:]
+            if nxt not in seen:
+                seen.add(nxt)
+                heapq.heappush(heap, entry(nxt))
     return np.array([a for _, a in top], dtype=int), np.array([w for w, _ in top])
 
 
@@ -200,6 +207,7 @@ def anisotropic_bound(eps: float, delta: float, rho) -> T3Bound:
     exists there: A1(a)).
     """
     r = check_rhos(rho)
+    eps, delta = check_excesses(eps, delta)     # as t3_bound: delta < 0 or NaN gave a "bound"
     g = spectral_gap(r)
     if g <= 0:
         raise ValueError(f"no anisotropic bound: max rho^2 >= min rho (gap {g:.4g})")

@@ -14,6 +14,9 @@ def _pair(a, b, names=("h", "z")) -> tuple[np.ndarray, np.ndarray]:
     for name, v in zip(names, (a, b)):
         if np.iscomplexobj(v):       # float64 dropped the imaginary part with a warning (s36)
             raise ValueError(f"{name} must be real, got a complex array")
+        if np.asarray(v).dtype == np.bool_:     # a mask passed by mistake scored R² 0.447 (s43)
+            raise ValueError(f"{name} is boolean; it must hold real numbers (cast with "
+                             ".astype(float) if 0/1 values are really meant)")
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
         raise ValueError(f"{names[0]} and {names[1]} must be 2D with the same number of rows, "

@@ -67,11 +67,16 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
+from .validate import reraise_interruption
+
 OBJECTIVES = ("sigreg", "vicreg", "infonce")
 
 
 def alignment(h: Tensor, h_next: Tensor) -> Tensor:
     """``E ||h' - h||²`` over the batch (sum over coordinates, mean over rows)."""
+    if h.shape != h_next.shape:     # (4, 3) against (1, 3) had broadcast (session 43)
+        raise ValueError(f"alignment: the two views must have one shape, got "
+                         f"{tuple(h.shape)} and {tuple(h_next.shape)}")
     return (h_next - h).square().sum(-1).mean()
 
 
@@ -321,6 +326,7 @@ def _fused_kernels(y: Tensor, num_knots: int):
                 bwd(c, s, dc, sin_m, weights, torch.ones_like(stat), 0.5)
             _FUSED[key] = (fwd, bwd)
         except Exception as err:  # noqa: BLE001 -- any compiler failure means "use eager"
+            reraise_interruption(err)    # SLURM's time limit is not a compiler failure
             # dynamo compiles a function for at most 8 configurations per process (its
             # recompile limit): the 9th (dtype, knots) pair lands here too (session 42)
             why = ("torch.compile's recompile limit (8 configurations of dtype and knots per "
@@ -425,11 +431,31 @@ def _whole_cpp(x: Tensor, directions: Tensor, num_knots: int, fused: bool | None
 
 
 def _check_views(views: Sequence[Tensor]) -> Sequence[Tensor]:
-    """``views`` if it is a non-empty sequence of ``(B, n)`` tensors of one shape."""
+    """``views`` if it is a non-empty sequence of ``(B, n)`` tensors of one shape and dtype."""
+    if not isinstance(views, (list, tuple)) or not all(isinstance(v, Tensor) for v in views):
+        # a NumPy array had met "truth value of an array is ambiguous" (session 43)
+        raise ValueError("SIGReg takes a (..., B, n) tensor or a list of (B, n) tensors, "
+                         f"got {type(views).__name__}")
     if not views or any(v.dim() != 2 or v.shape != views[0].shape for v in views):
         raise ValueError("SIGReg: views given as a sequence must be (B, n) tensors of one "
                          f"shape, got {[tuple(v.shape) for v in views]}")
+    if any(v.dtype != views[0].dtype for v in views):   # the C++ node's own check had
+        raise ValueError("SIGReg: the views must share one dtype, got "  # spoken (s43)
+                         f"{[str(v.dtype) for v in views]}")
+    _check_embedding(views[0])
     return views
+
+
+def _check_embedding(h: Tensor) -> Tensor:
+    """``h`` if SIGReg can take it: floating point, at least 2-D, rows and columns. An
+    integer tensor, a 1-D one and zero columns had failed inside the kernels with torch's
+    messages (session 43)."""
+    if not h.is_floating_point():
+        raise ValueError(f"SIGReg needs a floating-point embedding, got {h.dtype}")
+    if h.dim() < 2 or h.shape[-1] < 1 or h.shape[-2] < 1:
+        raise ValueError("SIGReg needs a (..., B, n) embedding with B >= 1 rows and n >= 1 "
+                         f"columns, got shape {tuple(h.shape)}")
+    return h
 
 
 class SIGReg(nn.Module):
@@ -557,13 +583,23 @@ class SIGReg(nn.Module):
         return ecf_statistic(y, t0, self.phi, self.weights, self.fused)
 
     def forward(self, h: Tensor | Sequence[Tensor]) -> Tensor:
-        first = h if isinstance(h, Tensor) else _check_views(h)[0]
+        first = _check_embedding(h) if isinstance(h, Tensor) else _check_views(h)[0]
         return self.statistic(h, self.directions(first.shape[-1], first.device, first.dtype))
 
 
 def sigreg(h: Tensor, *, num_slices: int = 256, num_knots: int = 17, t_max: float = 3.0,
            seed: int = 0) -> Tensor:
-    """Functional SIGReg (a fresh :class:`SIGReg` with seeded directions); see the class."""
+    """Functional SIGReg (a fresh :class:`SIGReg` with seeded directions); see the class.
+
+    First call: on a CPU with float32 and 17 knots (what training uses) the C++ kernels
+    run, built once per machine (about 30 s, then cached on disk). Any other dtype, knot
+    count or device compiles torch's kernels once per process and configuration: seconds
+    to minutes (a user's trial, session 43: 12-44 s for float64, 163 s for 21 knots on a
+    busy 2-core machine). For one-off values, ``PYCHECK_SIGREG_COMPILE=0`` (or
+    ``SIGReg(...).fused = False``) gives the same statistic at once, eagerly.
+    """
+    if not isinstance(h, Tensor):
+        raise ValueError(f"sigreg takes a (..., B, n) tensor, got {type(h).__name__}")
     return SIGReg(num_slices, num_knots, t_max, seed).to(h.device)(h)
 
 
@@ -574,8 +610,12 @@ def vicreg(h: Tensor, *, cov_weight: float = 1.0, eps: float = 1e-4) -> Tensor:
     ``mean_j relu(1 - sqrt(Var h_j + eps)) + cov_weight * Σ_{i≠j} Cov(h)_ij² / n``.
     Zero exactly when every ``std_j >= 1`` and ``Cov h`` is diagonal (e.g. whitened ``h``).
     """
-    if h.dim() != 2 or h.shape[0] < 2:     # a batch of 1 gave NaN (session 36)
-        raise ValueError(f"vicreg needs a (B, n) batch with B >= 2, got {tuple(h.shape)}")
+    if not isinstance(h, Tensor) or h.dim() != 2 or h.shape[0] < 2:  # B = 1: NaN (s36)
+        raise ValueError(f"vicreg needs a (B, n) tensor batch with B >= 2, got "
+                         f"{tuple(h.shape) if isinstance(h, Tensor) else type(h).__name__}")
+    # as make_objective checks them: cov_weight -1 was taken, eps -1 gave NaN (session 43)
+    cov_weight = _positive("cov_weight", cov_weight, zero=True)
+    eps = _positive("eps", eps, zero=True)
     n = h.shape[-1]
     hc = h - h.mean(0)
     cov = hc.T @ hc / (h.shape[0] - 1)
@@ -677,7 +717,10 @@ LOG_P_MIN = -80.0
 
 def infonce_per_pair(h: Tensor, h_next: Tensor, sigma: float = 1.0) -> Tensor:
     """Per-pair terms of :func:`infonce` (shape ``(B,)``; their mean is the loss)."""
-    logits, labels = _infonce_logits(h, h_next, sigma)
+    # checked as infonce checks them: sigma 0 gave NaN, -1 was taken, and views of two
+    # batch sizes an IndexError (session 43)
+    _check_pair("InfoNCE", h, h_next)
+    logits, labels = _infonce_logits(h, h_next, _sigma(sigma))
     return 0.5 * (F.cross_entropy(logits, labels, reduction="none")
                   + F.cross_entropy(logits.T, labels, reduction="none"))
 
@@ -717,12 +760,21 @@ DEFAULT_LAM_START = {"sigreg": 0.003}
 def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor, dict]]:
     """Training loss ``(h, h') -> (loss, parts)`` for ``name`` in :data:`OBJECTIVES`.
 
-    Options: ``lam`` (regularizer weight; defaults :data:`DEFAULT_LAM`), for SIGReg
-    ``num_slices``, ``num_knots``, ``t_max``, ``seed``; for VICReg ``cov_weight``; for
-    InfoNCE ``sigma``; for SIGReg and VICReg ``scale_free`` (bool: the alignment divided by
-    the batch's mean variance, see the module docstring). ``parts`` holds floats for
-    logging (``alignment`` is per coordinate, after the scale-free division).
-    Unknown names or options raise ``ValueError``.
+    Options: ``lam`` (the final regularizer weight; defaults :data:`DEFAULT_LAM`) and
+    ``lam_start``, for SIGReg ``num_slices``, ``num_knots``, ``t_max``, ``seed``; for VICReg
+    ``cov_weight``; for InfoNCE ``sigma``; for SIGReg and VICReg ``scale_free`` (bool: the
+    alignment divided by the batch's mean variance, see the module docstring). ``parts``
+    holds floats for logging (``alignment`` is per coordinate, after the scale-free
+    division; ``weight`` is the regularizer weight in force). Unknown names or options
+    raise ``ValueError``.
+
+    **The weight ramps, and your loop drives it.** SIGReg and VICReg start at ``lam_start``
+    and move geometrically to ``lam`` as you call ``loss.set_progress(frac)`` with the
+    fraction of training done (``fit_encoder`` calls it before every step). Without those
+    calls the weight stays at ``lam_start``, which for SIGReg defaults to 0.003 (the chosen
+    ramp 0.003 -> 3, module docstring), a thousandth of ``lam``. For a constant weight pass
+    ``lam_start=lam``. InfoNCE has no weight; its ``set_progress`` does nothing, so one loop
+    serves every objective.
     """
     allowed = {"sigreg": {"lam", "lam_start", "num_slices", "num_knots", "t_max", "seed",
                           "scale_free", "orthogonal"},
@@ -740,6 +792,12 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
         def loss_infonce(h, h_next):
             loss = infonce(h, h_next, sigma)
             return loss, {"loss": loss.item(), "alignment": alignment(h, h_next).item() / h.shape[-1]}
+
+        def set_progress(frac: float) -> None:
+            """Nothing to ramp (no regularizer weight); here so one loop serves all."""
+            if not math.isfinite(frac):
+                raise ValueError(f"set_progress needs a finite fraction, got {frac!r}")
+        loss_infonce.set_progress = set_progress
         loss_infonce.generators = []
         return loss_infonce
 
@@ -768,7 +826,8 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
             align = align / mean_variance(h, h_next)
         r = reg(h, h_next)
         loss = align + state["lam"] * r
-        return loss, {"loss": loss.item(), "alignment": align.item(), name: r.item()}
+        return loss, {"loss": loss.item(), "alignment": align.item(), name: r.item(),
+                      "weight": state["lam"]}
 
     def set_progress(frac: float) -> None:
         """Geometric ramp of the weight from ``lam_start`` (frac 0) to ``lam`` (frac 1)."""

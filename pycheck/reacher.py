@@ -49,6 +49,7 @@ from torch import nn
 
 from .planning import decode_plans, path_lengths, straight_line_plans
 from .store import atomic_write_bytes
+from .validate import reraise_interruption
 
 FRAME_SIZE = 64
 WRIST_LIMIT = math.radians(160)  # 2.793 rad: the wrist range in reacher.xml (-160, 160 deg)
@@ -91,6 +92,7 @@ class ReacherRenderer:
             self.size, self.camera = int(size), camera
             self.render(np.zeros((1, 2)))  # fail here, not halfway through a dataset
         except Exception as e:  # ImportError, mujoco.FatalError, EGL errors ...
+            reraise_interruption(e)
             raise RuntimeError(
                 f"cannot render DMC Reacher off-screen (MUJOCO_GL={os.environ.get('MUJOCO_GL')}): "
                 f"{type(e).__name__}: {e} -- to fix: {INSTALL_HINT}.") from e

@@ -28,8 +28,11 @@ differ from theirs in the last bits; results stored before session 39 were made 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sys
 import warnings
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -365,21 +368,59 @@ def _flags() -> tuple[str, list[str]]:
 def build(prefix: str, source: str, functions: list[str], what: str, fallback: str,
           extra_flags: tuple[str, ...] = ()):
     """``source`` built by :func:`torch.utils.cpp_extension.load_inline` with :func:`_flags`
-    (plus ``extra_flags``) and OpenMP, named by ``prefix``, the ISA and a hash of source and
-    flags (torch caches the build); ``False`` after a warning naming ``what`` and the
+    (plus ``extra_flags``) and OpenMP, named by ``prefix``, the ISA and a hash of source,
+    flags and the torch installation (torch caches the build); ``False`` after a warning naming ``what`` and the
     ``fallback`` used instead when it cannot be built (no g++, no ninja, ...)."""
     isa, flags = _flags()
     flags = [*flags, *extra_flags]
-    tag = hashlib.sha256((source + " ".join(flags)).encode()).hexdigest()[:12]
+    # the torch it is built against in the name too: two checkouts with their own venvs
+    # shared one build folder, each rewrote its build.ninja with its own include paths and
+    # rebuilt, and the other waited (session 43, a user's trial beside the work tree)
+    torch_id = f"{torch.__version__} {Path(torch.__file__).resolve().parent}"
+    tag = hashlib.sha256((source + " ".join(flags) + torch_id).encode()).hexdigest()[:12]
+    name = f"pycheck_{prefix}_{isa.lower()}_{tag}"
     try:
         from torch.utils.cpp_extension import load_inline
-        return load_inline(f"pycheck_{prefix}_{isa.lower()}_{tag}", cpp_sources=source,
-                           functions=functions, extra_cflags=flags,
-                           extra_ldflags=["-fopenmp"], verbose=False)
+        with _no_stale_torch_lock(name):
+            return load_inline(name, cpp_sources=source, functions=functions,
+                               extra_cflags=flags, extra_ldflags=["-fopenmp"], verbose=False)
     except Exception as err:  # noqa: BLE001 -- any failure to build: the fallback
+        from .validate import reraise_interruption
+        reraise_interruption(err)        # SLURM's time limit is not a failed build
         warnings.warn(f"{what}: building the C++ kernels failed ({type(err).__name__}: "
                       f"{str(err)[:200]}); using {fallback}", RuntimeWarning, stacklevel=5)
         return False
+
+
+@contextlib.contextmanager
+def _no_stale_torch_lock(name: str):
+    """Hold an ``flock`` on ``<build dir>/pycheck.flock`` while torch loads (or builds)
+    extension ``name``, first deleting torch's own ``lock`` file there if one is left.
+
+    Why: torch's cpp_extension takes a lock *file* (created, later deleted) for every load,
+    even when the build is cached, and a process killed while holding it (Ctrl-C or kill
+    during start-up) leaves it behind; every later load then waits for it forever, without
+    a word (session 43: a killed trial hung every later ``pycheck`` and the test suite). An
+    ``flock`` is released by the kernel when its holder dies, so whoever holds ours knows
+    that no other pycheck process is inside torch's lock: a ``lock`` file present then is
+    stale. Without torch's private ``_get_build_directory`` this does nothing extra."""
+    import fcntl
+    try:
+        from torch.utils.cpp_extension import _get_build_directory
+        folder = Path(_get_build_directory(name, verbose=False))
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / "pycheck.flock", "a")
+    except Exception:  # noqa: BLE001 -- torch's internals moved, or no writable cache
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        stale = folder / "lock"
+        if stale.exists():
+            stale.unlink(missing_ok=True)
+            print(f"pycheck: removed {stale}, left by a build or load that was interrupted",
+                  file=sys.stderr, flush=True)
+        yield
 
 
 def _extension():

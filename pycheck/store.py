@@ -12,6 +12,7 @@ import csv
 import errno
 import fcntl
 import glob
+import hashlib
 import io
 import json
 import math
@@ -88,6 +89,37 @@ def savefig(fig, path: str | os.PathLike, **kwargs) -> Path:
     kwargs.setdefault("bbox_inches", "tight")
     fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png", **kwargs)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+SEAL = "_sha256"    # a stored run's checksum of its own JSON (see seal_run)
+
+
+def _digest(run: dict) -> str:
+    body = {k: v for k, v in run.items() if k != SEAL}
+    text = json.dumps(_jsonable(body), sort_keys=True, allow_nan=False, ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def seal_run(run: dict) -> dict:
+    """``run`` with its checksum under ``_sha256``: the SHA-256 of its canonical JSON.
+
+    Why: a run file edited by hand into valid JSON with fields of the wrong type or
+    value (``"r2_hz": null``) was counted done by ``pycheck status`` and broke the tables
+    with a traceback, or worse, entered them (session 42's note). With the seal, a stored
+    run is used only as it was written; :func:`read_run` names an edited one. JSON floats
+    round-trip exactly, so the digest of the file read back equals the one written."""
+    return {**{k: v for k, v in run.items() if k != SEAL}, SEAL: _digest(run)}
+
+
+def read_run(path: str | os.PathLike) -> Any:
+    """A stored run's JSON (:func:`read_json`), checked against its seal when it has one
+    (runs stored before session 43 have none and are read as they are); ``ValueError``
+    naming the file when the content no longer matches the seal."""
+    run = read_json(path)
+    if isinstance(run, dict) and SEAL in run and run[SEAL] != _digest(run):
+        raise ValueError(f"{path}: edited after it was stored (its {SEAL} checksum no "
+                         "longer matches its content); delete it to recompute that run")
+    return run
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -334,7 +366,7 @@ class RunStore:
         self.stamp()
         if task is not None:
             result = {**result, self.TASK: task}
-        write_json(self.path(key), result)
+        write_json(self.path(key), seal_run(result))
 
     def _stamp(self, config: dict) -> dict:
         return _jsonable({k: v for k, v in config.items() if k not in self.IGNORED})
@@ -395,13 +427,13 @@ class RunStore:
         p = self.path(key)
         if p.is_file():
             self.reused += 1
-            return read_json(p)
+            return self._result(key)
         t0 = time.perf_counter()
         result = with_checkpoint(checkpoint_path(self.out, key), fn, {})
         self._store(key, result)
         self.computed += 1
         print(f"  {key} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-        return read_json(p)
+        return self._result(key)
 
     def run_many(self, tasks: dict[str, tuple[Callable[..., dict], dict]], jobs: int = 1,
                  desc: str = "runs", needs: dict[str, list[str]] | None = None
@@ -458,11 +490,12 @@ class RunStore:
         """A stored run without its task record; ``ValueError`` naming the file when it is
         not one (valid JSON that is not an object with results, e.g. ``[]`` or ``{}``: a
         TypeError or KeyError inside the experiment until session 36)."""
-        r = read_json(self.path(key))
-        if not isinstance(r, dict) or not set(r) - {self.TASK}:
+        r = read_run(self.path(key))
+        if not isinstance(r, dict) or not set(r) - {self.TASK, SEAL}:
             raise ValueError(f"{self.path(key)}: not a stored run (valid JSON, but no "
                              "results in it); delete it to recompute that run")
         r.pop(self.TASK, None)
+        r.pop(SEAL, None)
         return r
 
     def unreadable(self, key: str) -> str | None:
@@ -491,7 +524,7 @@ class RunStore:
                                                and old.stem[len(p.stem) + 1:].isdigit()):
                     continue                       # another key that merely starts alike
                 try:
-                    if read_json(old).get(self.TASK) != record:
+                    if read_run(old).get(self.TASK) != record:
                         continue
                 except (ValueError, AttributeError):
                     continue
@@ -516,7 +549,7 @@ class RunStore:
             if p.name == "config.json":
                 continue
             try:
-                run = read_json(p)
+                run = read_run(p)     # an edited run is not re-sealed here
                 old = run.get(self.TASK)
             except (ValueError, AttributeError):
                 continue      # unreadable: has() still sees it; read_json names it later
@@ -527,7 +560,7 @@ class RunStore:
             elif old is None and key is not None and not collect:
                 # stored before runs recorded their task, under this very config stamp:
                 # made with these settings, so it gets their record (once)
-                write_json(p, {**run, self.TASK: records[key]})
+                write_json(p, seal_run({**run, self.TASK: records[key]}))
         if stale and collect:
             raise ValueError(f"--collect: {len(stale)} stored runs in {self.dir} were made with "
                              "other settings (another profile or config); --collect runs and "

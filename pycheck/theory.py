@@ -21,6 +21,7 @@ The T3 bound lives in exactly one function, :func:`t3_bound`; everything else ca
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations_with_replacement
@@ -40,8 +41,33 @@ __all__ = [
     "alignment_loss", "whitening_residual", "alignment_excess", "T3Bound", "t3_bound",
     "T3Quantities", "t3_quantities", "deviation_from_rotation", "random_encoder", "whiten",
     "random_whitened_encoder", "random_rotation", "rotation_encoder", "ou_pairs",
-    "alignment_monte_carlo",
+    "alignment_monte_carlo", "check_rho", "check_excesses",
 ]
+
+
+def _real(name: str, v, domain: str) -> float:
+    """``v`` as a float if it is one real number (a NumPy or torch 0-d value too); a bool,
+    string, complex or array is refused with a ``ValueError`` naming ``name`` and ``domain``."""
+    dtype = str(getattr(v, "dtype", ""))
+    if not isinstance(v, (bool, str, bytes)) and "bool" not in dtype \
+            and "complex" not in dtype and np.ndim(v) == 0:
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            pass
+    raise ValueError(f"{name} must be a real number {domain}, got {v!r}")
+
+
+def check_rho(rho, why: str = "", closed: bool = False) -> float:
+    """``rho`` as a float in the paper's range ``0 < ρ < 1`` or, with ``closed``, in
+    ``[−1, 1]``: there the step ``ρz + sqrt(1 − ρ²)ε`` still exists and L4 still holds, and
+    it is the range of the AR(1) junk of :mod:`pycheck.checks.finite_sample` (ρ ≤ 0 too).
+    ``ValueError`` naming rho (with ``why`` it is needed) otherwise, NaN and inf included."""
+    interval = "[-1, 1]" if closed else "(0, 1)"
+    v = _real("rho", rho, f"in {interval}")
+    if not (-1 <= v <= 1 if closed else 0 < v < 1):         # also rejects NaN
+        raise ValueError(f"rho must lie in {interval}{why}, got {rho!r}")
+    return v
 
 
 # ---------------------------------------------------------------- Hermite basis (L2, L3)
@@ -61,7 +87,12 @@ def multi_indices(n: int, degree: int) -> np.ndarray:
     Returns
     -------
     alphas : ndarray of int, shape (M, n), ``M = C(n + degree, degree)``
+
+    ``n ≥ 1`` and ``degree ≥ 0``, else ``ValueError``: ``γ_0`` has no coordinates to index
+    and an encoder of no latents is nothing the theorems speak of.
     """
+    check_int("n", n)
+    check_int("the degree", degree, low=0)
     rows = []
     for d in range(degree + 1):
         for combo in combinations_with_replacement(range(n), d):
@@ -129,6 +160,13 @@ class PolyEncoder:
     coef: np.ndarray
     alphas: np.ndarray
 
+    def __post_init__(self):
+        # a width mismatch surfaced later as a NumPy broadcast error, far from its cause
+        c, a = np.shape(self.coef), np.shape(self.alphas)
+        if len(c) != 2 or len(a) != 2 or c[1] != a[0]:
+            raise ValueError(f"coef must have shape (n_out, M) and alphas (M, n) with the same "
+                             f"M, got coef {c} and alphas {a}")
+
     @property
     def n(self) -> int:
         return self.alphas.shape[1]
@@ -182,7 +220,9 @@ def nonlinear_energy(h: PolyEncoder) -> float:
 
 
 def alignment_loss(h: PolyEncoder, rho: float) -> float:
-    """Closed form (L4) of ``L(h) = E‖h(z') − h(z)‖² = 2 Σ_k Σ_{d≥1} (1 − ρ^d) e_{k,d}``."""
+    """Closed form (L4) of ``L(h) = E‖h(z') − h(z)‖² = 2 Σ_k Σ_{d≥1} (1 − ρ^d) e_{k,d}``,
+    for ``−1 ≤ ρ ≤ 1`` (:func:`check_rho`; beyond, ``1 − ρ^d`` turns negative)."""
+    rho = check_rho(rho, " (the step rho z + sqrt(1 - rho^2) eps)", closed=True)
     e = chaos_energies(h)
     d = np.arange(e.shape[1])
     return float(2 * (e.sum(axis=0) * (1 - rho**d)).sum())
@@ -201,7 +241,20 @@ def alignment_excess(h: PolyEncoder, rho: float) -> float:
     encoder is refused rather than given a negative or meaningless excess."""
     if h.n_out != h.n:
         raise ValueError(f"ε(h) needs a square encoder ℝⁿ → ℝⁿ, got n_out={h.n_out}, n={h.n}")
+    rho = check_rho(rho, " (T1's optimum 2n(1 - rho) needs 0 < rho < 1)")
     return alignment_loss(h, rho) - 2 * h.n * (1 - rho)
+
+
+def check_excesses(eps, delta) -> tuple[float, float]:
+    """``(ε, δ)`` of T3 or A1(c) as floats: ``ε`` finite (a negative one is an encoder below
+    the optimum, possible when it is not whitened), ``δ = ‖Cov h − I‖_F`` finite and ``≥ 0``;
+    ``ValueError`` naming the argument otherwise."""
+    e, d = _real("eps", eps, "(finite)"), _real("delta", delta, "(finite, >= 0)")
+    if not math.isfinite(e):
+        raise ValueError(f"eps must be finite, got {eps!r}")
+    if not (math.isfinite(d) and d >= 0):
+        raise ValueError(f"delta = ||Cov h - I||_F must be finite and >= 0, got {delta!r}")
+    return e, d
 
 
 class T3Bound(NamedTuple):
@@ -227,12 +280,12 @@ def t3_bound(eps: float, delta: float, n: int, rho: float) -> T3Bound:
     3. ``D(h) = min_Q ‖W − Q‖_F² + E_nl`` (:func:`deviation_from_rotation`), and by L5
        ``min_Q ‖W − Q‖_F ≤ ‖WWᵀ − I‖_F = ‖Σ_h − I − N‖_F ≤ δ + ‖N‖_F ≤ δ + tr N ≤ δ + B``.
     T3 needs ``0 < ρ < 1`` (else ``ValueError``: ρ = 1.2 gave a negative "bound", ρ = 0 a
-    bare ZeroDivisionError; session 36) and ``δ ≥ 0``.
+    bare ZeroDivisionError; session 36), a finite ``ε``, a finite ``δ ≥ 0`` and an integer
+    ``n ≥ 1`` (NaN gave a NaN bound, ``n = 0`` a bound, ``n = −1`` a math domain error).
     """
-    if not 0 < float(rho) < 1:
-        raise ValueError(f"T3's bound needs 0 < rho < 1, got {rho!r}")
-    if not delta >= 0:
-        raise ValueError(f"delta = ||Cov h - I||_F must be >= 0, got {delta!r}")
+    rho = check_rho(rho, " (T3's bound needs 0 < rho < 1)")
+    eps, delta = check_excesses(eps, delta)
+    check_int("n", n)
     B = (eps + 2 * (1 - rho) * math.sqrt(n) * delta) / (2 * rho * (1 - rho))
     return T3Bound(energy=B, deviation=B + (delta + B) * (delta + B))
 
@@ -282,14 +335,16 @@ def random_encoder(rng: np.random.Generator, n: int, degree: int, *, n_out: int 
     """Gaussian random coefficients: degree-1 block ``N(0, linear_scale²/n)``, each
     degree-``d ≥ 2`` coefficient ``N(0, nonlinear_scale²/M_d)`` (``M_d`` = number of
     degree-``d`` indices, so each output's expected energy per degree is ``nonlinear_scale²``),
-    mean ``N(0, mean_scale²)``."""
+    mean ``N(0, mean_scale²)``. ``n_out`` defaults to ``n`` (square)."""
+    # `n_out or n` read n_out = 0 as "not given" and returned n outputs
+    n_out = n if n_out is None else check_int("n_out", n_out)
     alphas = multi_indices(n, degree)
     deg = alphas.sum(axis=1)
     count = np.bincount(deg)
     sd = np.where(deg == 0, mean_scale,
                   np.where(deg == 1, linear_scale / math.sqrt(n),
                            nonlinear_scale / np.sqrt(count[deg])))
-    coef = rng.standard_normal((n_out or n, len(alphas))) * sd
+    coef = rng.standard_normal((n_out, len(alphas))) * sd
     return PolyEncoder(coef, alphas)
 
 
@@ -336,21 +391,33 @@ def rotation_encoder(Q: np.ndarray, degree: int = 1) -> PolyEncoder:
 def ou_pairs(rng: np.random.Generator, size: int, n: int, rho: float
              ) -> tuple[np.ndarray, np.ndarray]:
     """``size`` independent pairs ``(z, z')`` of the stationary Gaussian-OU step,
-    each of shape (size, n)."""
+    each of shape (size, n); ``−1 ≤ ρ ≤ 1`` (:func:`check_rho`)."""
+    rho = check_rho(rho, " (the step rho z + sqrt(1 - rho^2) eps)", closed=True)
     z = rng.standard_normal((size, n))
     return z, rho * z + math.sqrt(1 - rho**2) * rng.standard_normal((size, n))
 
 
-def alignment_monte_carlo(h, rho: float, size: int, rng: np.random.Generator,
-                          n: int | None = None, chunk: int = 100_000) -> tuple[float, float]:
+def alignment_monte_carlo(h: Callable[[np.ndarray], np.ndarray], rho: float, size: int,
+                          rng: np.random.Generator, n: int | None = None,
+                          chunk: int = 100_000) -> tuple[float, float]:
     """Monte-Carlo estimate of ``L(h)`` for any callable ``h: (N, n) → (N, n_out)``.
+
+    ``n`` is the latent dimension; it may be left out when ``h`` has an attribute ``n`` (a
+    :class:`PolyEncoder`). ``size ≥ 2`` pairs (the standard error needs two).
 
     Returns
     -------
     mean : float — sample mean of ``‖h(z') − h(z)‖²``
     stderr : float — its standard error
     """
-    n = h.n if n is None else n
+    if n is None:
+        n = getattr(h, "n", None)
+        if n is None:
+            raise ValueError("alignment_monte_carlo needs the latent dimension: pass n= "
+                             "(h has no attribute n)")
+    check_int("n", n)
+    check_int("size", size, low=2)
+    check_int("chunk", chunk)
     s = s2 = 0.0
     for start in range(0, size, chunk):
         m = min(chunk, size - start)

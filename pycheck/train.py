@@ -66,7 +66,7 @@ from .encoders import (MLPEncoder, OutputWhitened, RealNVPEncoder, ResidualMLPEn
 from .objectives import (DEFAULT_LAM, OBJECTIVES, SIGReg, infonce_per_pair, make_objective,
                          mean_variance)
 from .sfa import sfa_readout
-from .validate import check_int
+from .validate import check_int, reraise_interruption
 
 
 class TrainingDiverged(RuntimeError):
@@ -217,6 +217,7 @@ def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> int:
         with torch.no_grad():
             out = probe(rows)
     except Exception as err:   # noqa: BLE001 -- any failure of the user's forward
+        reraise_interruption(err)
         # a module of another dtype is fine if it casts its input (tested with bfloat16)
         other = sorted({str(p.dtype) for p in params if p.is_floating_point()
                         and p.dtype != torch.float32})
@@ -639,6 +640,7 @@ class _Resume:
             try:
                 data = torch.load(path, map_location="cpu", weights_only=False)
             except Exception as err:  # noqa: BLE001 -- any unreadable file
+                reraise_interruption(err)
                 raise CheckpointMismatch(f"checkpoint {path} cannot be read "
                                          f"({type(err).__name__}: {err}); delete it to start "
                                          "afresh", path) from err

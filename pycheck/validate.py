@@ -14,3 +14,14 @@ def check_int(name: str, v, low: int = 1, high: int | None = None) -> int:
         bound = f"in [{low}, 2^63)" if high is None else f"in [{low}, {high}]"
         raise ValueError(f"{name} must be an integer {bound}, got {v!r}")
     return int(v)
+
+
+def reraise_interruption(err: BaseException) -> None:
+    """Raise ``err`` again if it stops the run from outside rather than reports a failure:
+    submitit's exceptions (its SIGUSR2 handler raises ``UncompletedJobError``, a
+    ``RuntimeError``, when SLURM's time limit nears). Called first in every ``except
+    Exception`` that falls back or re-words: in session 43 a time-limit signal that came
+    while a SLURM job loaded the C++ kernels was taken for a failed build, the job went on
+    with the fallback kernels, and stored numbers that differed from a local run's."""
+    if type(err).__module__.split(".")[0] == "submitit":
+        raise err

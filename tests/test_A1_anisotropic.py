@@ -215,3 +215,70 @@ def test_A1_threshold_exact_fails_when_no_nonlinear_encoder_beats_the_rotations(
                           harmonic=lambda rho, theta: T.rotation_encoder(np.eye(len(rho)), 1))
     assert r.figures["nonlinear_worlds"] > 0 and not r.passed
     assert r.figures["nonlinear_worlds_not_below"] == r.figures["nonlinear_worlds"]
+
+
+def _slowest_indices_by_listing(rho, count=None):
+    """The enumeration slowest_indices used before session 43, kept as the reference: every
+    α with ρ^α ≥ min ρ, depth first, fully sorted (exponential in n / min ρ)."""
+    r = A.check_rhos(rho)
+    n = r.size
+    count = n if count is None else count
+    floor = r.min() * (1 - 1e-12)
+    found = []
+
+    def extend(i, alpha, w):
+        if i == n:
+            if sum(alpha):
+                found.append((w, tuple(alpha)))
+            return
+        k = 0
+        while w * r[i] ** k >= floor:
+            extend(i + 1, alpha + [k], w * r[i] ** k)
+            k += 1
+
+    extend(0, [], 1.0)
+    found.sort(key=lambda t: (-t[0], sum(t[1]), tuple(-a for a in t[1])))
+    top = found[:count]
+    return np.array([a for _, a in top], dtype=int), np.array([w for w, _ in top])
+
+
+def test_A1_slowest_indices_best_first_equals_the_full_listing():
+    """Same multi-indices, same weights bit for bit, same order, ties included: random rates
+    and rates drawn from a few values with exact power ties (0.5² = 0.25, 0.8 = 0.8)."""
+    rng = np.random.default_rng(43)
+    for trial in range(400):
+        n = int(rng.integers(1, 5))
+        if trial % 2:
+            rho = rng.uniform(0.2, 0.9, n)
+        else:
+            rho = rng.choice([0.25, 0.5, 0.8, 0.64, 0.3], n)
+        for count in range(1, n + 1):
+            a_new, w_new = A.slowest_indices(rho, count)
+            a_old, w_old = _slowest_indices_by_listing(rho, count)
+            np.testing.assert_array_equal(a_new, a_old, err_msg=str((rho, count)))
+            np.testing.assert_array_equal(w_new, w_old, err_msg=str((rho, count)))
+
+
+def test_A1_slowest_indices_is_fast_when_min_rho_is_small():
+    """The listing took 128 s here (every α with 0.99^|α| ≥ 0.02); best first pops n."""
+    import time
+    start = time.perf_counter()
+    m = A.whitened_minimum((0.99, 0.99, 0.99, 0.02))
+    alphas, _ = A.slowest_indices((0.999, 0.998, 0.997, 0.996, 0.01))
+    A.sfa_encoder((0.99, 0.99, 0.99, 0.02))
+    assert time.perf_counter() - start < 1.0
+    assert m == pytest.approx(2 * (3 * 0.01 + (1 - 0.99**2)), abs=_TOL)   # e_1..e_3, 2e_1
+    # weights 0.999, 0.999² = 0.998001, 0.998, 0.999³ = 0.997003, 0.999·0.998 = 0.997002
+    np.testing.assert_array_equal(alphas[:, :2], [[1, 0], [2, 0], [0, 1], [3, 0], [1, 1]])
+    assert not alphas[:, 2:].any()
+
+
+def test_A1_approximate_bound_refuses_what_t3_bound_refuses():
+    """A negative δ was accepted (T3's bound refuses it), NaN ε or δ gave a NaN bound."""
+    for eps, delta, what in [(0.1, -0.1, "delta"), (0.1, math.nan, "delta"),
+                             (0.1, math.inf, "delta"), (math.nan, 0.1, "eps"),
+                             (math.inf, 0.1, "eps"), ("0.1", 0.1, "eps")]:
+        for bound in (lambda: A.anisotropic_bound(eps, delta, (0.6, 0.5)),
+                      lambda: T.t3_bound(eps, delta, 2, 0.5)):
+            with pytest.raises(ValueError, match=f"^{what} "):
+                bound()

@@ -1010,3 +1010,15 @@ def test_T4_orbit_value_difference_exactly_1e_10_relative_passes(monkeypatch, of
     monkeypatch.setattr(t4, "plan", plan)
     r = t4.dp_rotation_invariance(0, problems=2)
     assert calls["n"] == 6 and bool(r.passed) is passed
+
+
+@pytest.mark.parametrize("seed", [None, -1, 1.0, "3", True])
+def test_a_check_called_directly_refuses_a_seed_that_is_not_a_non_negative_integer(seed):
+    """Session 43 (a user's trial): None passed with figures that changed between calls,
+    -1 and np.int64 failed inside NumPy / Hypothesis without naming the seed."""
+    import numpy as np
+    from pycheck.checks import load_all
+    fn = load_all()["L1.degree_gap_exact"]
+    with pytest.raises(ValueError, match="L1.degree_gap_exact: the seed must be a non-negative"):
+        fn(seed)
+    assert fn(np.int64(3)).figures == fn(3).figures

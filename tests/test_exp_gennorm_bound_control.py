@@ -42,7 +42,27 @@ def test_bound_reports_out_of_scope_gennorm_runs_separately(tmp_path):
     assert s["worst_in_scope"]["run"] == "gennorm/g2"
     assert s["sources"]["scaling"]["runs"] == 0 and "no runs" in s["sources"]["scaling"]["note"]
     assert "broken.json" in s["sources"]["gennorm"]["skipped"][0]
-    assert "Sources without runs: scaling" in (tmp_path / "bound" / "bound.md").read_text()
+    md = (tmp_path / "bound" / "bound.md").read_text()
+    assert "Sources without runs: scaling" in md
+    # the note counts and does not claim agreement with T2 whatever the count (session 43:
+    # "0 have D > bound_tol, which is what T2 predicts")
+    assert "1 have D > bound_tol and 1 D > bound at the point estimates" in md
+    assert "allowed, not required" in md and "what T2 predicts" not in md
+
+
+def test_bound_names_an_edited_run_and_skips_a_non_object(tmp_path):
+    """Session 43: the runs bound reads are checked against their seal (a hand-edited D
+    entered the table), and a JSON list gave an AttributeError."""
+    from pycheck.store import seal_run
+    write_json(tmp_path / "twod" / "runs" / "a.json", seal_run(_run(1e-3, 1e-2)))
+    write_json(tmp_path / "twod" / "runs" / "b.json", dict(seal_run(_run(1e-3, 1e-2)), D=1e-4))
+    write_json(tmp_path / "twod" / "runs" / "c.json", [1, 2])
+    s = bound.run({"sources": ["twod"]}, tmp_path / "bound", [0])
+    assert s["runs"] == 1
+    assert s["sources"]["twod"]["skipped"] == [
+        "b.json: unreadable (edited after it was stored (its _sha256 checksum no longer "
+        "matches its content); delete it to recompute that run)",
+        "c.json: not a stored run (not a JSON object)"]
 
 
 def test_bound_allows_for_the_sampling_error_of_eps_only(tmp_path):

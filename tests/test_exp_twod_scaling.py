@@ -1,5 +1,6 @@
 """The twod and scaling experiments and `pycheck bench` run end to end, resumably."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -287,3 +288,17 @@ def test_a_profile_seeds_are_checked_even_when_given_seeds_replace_them(tmp_path
     with pytest.raises(ValueError, match=r"twod: seeds must be a non-empty list"):
         twod.run(dict(cfg, seeds=[]), tmp_path / "o", [0])
     assert not (tmp_path / "o").exists()
+
+
+def test_scaling_names_table_entries_for_an_n_not_in_dims():
+    """Session 43 (a user's trial): `steps = { default = 6000, 7 = 5 }` with dims [2, 8] was
+    taken without a word; the entry is named (a warning: shrinking dims for a quick look
+    while keeping the tables is common). The shipped profiles have none."""
+    import tomllib
+    shipped = tomllib.loads((Path(scaling.__file__).parents[2] / "experiments" /
+                             "scaling.toml").read_text())
+    assert all(scaling.unused_n_keys(p) == [] for p in shipped.values())
+    cfg = dict(dims=[2, 8], steps={"default": 60, "7": 5},
+               options={"sigreg": {"lam": {"default": 0.1, "8": 0.2, "16": 0.3}},
+                        "vicreg": {"warm_start": {"objective": "vicreg", "steps": 2}}})
+    assert scaling.unused_n_keys(cfg) == ["steps: N = 7", "options.sigreg.lam: N = 16"]

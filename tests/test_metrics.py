@@ -103,3 +103,16 @@ def test_more_refusals_found_in_session_36():
         linear_r2(z + 1j * z, z)
     with pytest.raises(ValueError, match="at least one value"):
         r2_summary([])
+
+
+def test_boolean_arrays_are_refused_like_fit_encoder_refuses_them():
+    """Session 43: a boolean h (a mask passed by mistake) scored R² = 0.447."""
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((200, 2))
+    with pytest.raises(ValueError, match=r"^h is boolean; it must hold real numbers"):
+        linear_r2(z > 0, z)
+    with pytest.raises(ValueError, match=r"^z is boolean"):
+        deviation_from_rotation(z, (z > 0).tolist())
+    with pytest.raises(ValueError, match=r"^h_next is boolean"):
+        t3_quantities(z, z > 0, z, 0.5)
+    assert 0.3 < linear_r2((z > 0).astype(float), z) < 0.9     # cast on purpose: allowed

@@ -157,3 +157,58 @@ def test_compile_switch_reads_its_environment_variable(monkeypatch):
     for value, want in (("1", True), ("0", False), ("yes", True)):
         monkeypatch.setenv("PYCHECK_SIGREG_COMPILE", value)
         assert O.compile_enabled() is want
+
+
+def test_the_weight_in_force_is_reported_and_stays_at_lam_start_without_set_progress():
+    """Session 43 (a user's trial): make_objective("sigreg", lam=1.0) in a user's own loop
+    trained at 0.003, and nothing said so. The docstring now says the loop drives the ramp,
+    ``parts["weight"]`` reports the weight in force, and InfoNCE has a set_progress too."""
+    h, hn = _pair(4)
+    for opts, want in [({"lam": 1.0}, 0.003), ({"lam": 1.0, "lam_start": 1.0}, 1.0),
+                       ({}, 0.003)]:
+        obj = O.make_objective("sigreg", num_slices=8, **opts)
+        _, p = obj(h, hn)
+        assert p["weight"] == pytest.approx(want, rel=1e-12)
+        assert (p["loss"] - p["alignment"]) / p["sigreg"] == pytest.approx(want, rel=1e-9)
+        obj.set_progress(1.0)
+        assert obj(h, hn)[1]["weight"] == pytest.approx(opts.get("lam", 3.0), rel=1e-12)
+    assert "lam_start" in O.make_objective.__doc__ and "set_progress" in O.make_objective.__doc__
+    nce = O.make_objective("infonce")
+    before = nce(h, hn)[0].item()
+    nce.set_progress(0.5)
+    assert nce(h, hn)[0].item() == before
+    with pytest.raises(ValueError, match="finite fraction"):
+        nce.set_progress(float("inf"))
+
+
+@pytest.mark.parametrize("fn, args, match", [
+    (O.alignment, (torch.zeros(4, 3), torch.ones(1, 3)), "one shape"),
+    (O.alignment, (torch.zeros(4, 1), torch.ones(4, 3)), "one shape"),
+    (O.sigreg, (np.zeros((8, 2), np.float32),), "takes a .* tensor, got ndarray"),
+    (O.SIGReg(), (np.zeros((8, 2), np.float32),), "got ndarray"),
+    (O.sigreg, (torch.ones(8, 2, dtype=torch.int64),), "floating-point embedding"),
+    (O.sigreg, (torch.ones(8),), "B >= 1 rows and n >= 1"),
+    (O.sigreg, (torch.ones(8, 0),), "B >= 1 rows and n >= 1"),
+    (O.SIGReg(), ([torch.ones(8, 2), torch.ones(8, 2, dtype=torch.float64)],), "one dtype"),
+    (O.infonce_per_pair, (torch.randn(6, 3), torch.randn(6, 3), 0.0), "sigma must be"),
+    (O.infonce_per_pair, (torch.randn(6, 3), torch.randn(6, 3), -1.0), "sigma must be"),
+    (O.infonce_per_pair, (torch.randn(6, 3), torch.randn(5, 3)), "one shape"),
+    (O.vicreg, (torch.randn(6, 3),), None),
+])
+def test_direct_calls_name_bad_inputs(fn, args, match):
+    """Session 43 (a user's trial): each of these broadcast silently, gave NaN, or failed
+    with torch's or NumPy's own message (IndexError, "truth value ... ambiguous", a C++
+    check). The last row is a valid call, for contrast."""
+    if match is None:
+        assert torch.isfinite(fn(*args))
+        return
+    with pytest.raises(ValueError, match=match):
+        fn(*args)
+
+
+@pytest.mark.parametrize("opts, match", [({"cov_weight": -1.0}, "cov_weight must be"),
+                                         ({"eps": -1.0}, "eps must be"),
+                                         ({"eps": float("nan")}, "eps must be")])
+def test_functional_vicreg_checks_its_options_as_make_objective_does(opts, match):
+    with pytest.raises(ValueError, match=match):
+        O.vicreg(torch.randn(6, 3), **opts)

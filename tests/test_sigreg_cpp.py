@@ -184,3 +184,26 @@ def test_cpp_sums_keep_float32_precision_at_large_batches_and_slice_counts(cpp, 
     got = mod.statistic(h.float(), a.float())
     assert type(got.grad_fn).__name__ == "CppFunction" or got.grad_fn is None
     assert abs(got.item() - ref) <= 2e-5 * abs(ref)
+
+
+def test_a_lock_left_by_an_interrupted_load_does_not_hang_the_next_one(cpp, tmp_path):
+    """Session 43: torch takes a lock file for every load of a cached extension, and a
+    process killed while holding it (Ctrl-C at start-up) left it behind; every later load
+    waited for it forever, silently (a user's trial hung the test suite). Now the load holds
+    an flock of its own and deletes such a file (sigreg_cpp._no_stale_torch_lock)."""
+    import subprocess
+    import sys
+    from torch.utils.cpp_extension import _get_build_directory
+    ext = sigreg_cpp._extension()        # built and loaded here: the next load is cached
+    if ext is None:
+        pytest.skip("the C++ kernels cannot be built here")
+    lock = Path(_get_build_directory(ext.__name__, verbose=False)) / "lock"
+    lock.touch()
+    try:
+        r = subprocess.run([sys.executable, "-c", "from pycheck import sigreg_cpp; "
+                            "print(sigreg_cpp._extension() is not None)"],
+                           capture_output=True, text=True, timeout=300)
+    finally:
+        lock.unlink(missing_ok=True)
+    assert r.returncode == 0 and r.stdout.strip() == "True", r.stderr[-2000:]
+    assert f"removed {lock}, left by a build or load that was interrupted" in r.stderr

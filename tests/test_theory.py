@@ -143,3 +143,79 @@ def test_alignment_equals_exact_quadrature(n, degree, rho, seed):
     z, e = nodes[:, :n], nodes[:, n:]
     L = float(w @ np.sum((h(rho * z + math.sqrt(1 - rho**2) * e) - h(z)) ** 2, axis=1))
     assert abs(L - T.alignment_loss(h, rho)) <= 1e-10 * (1 + L)   # exact rule: rounding only
+
+
+def test_rho_is_checked_where_the_step_or_the_theorem_needs_it():
+    """Session 43: alignment_loss(h, 1.5) was negative, NaN ρ gave NaN, ou_pairs(ρ = 1.5) a
+    bare math domain error. The step and L4 exist for −1 ≤ ρ ≤ 1 (ρ ≤ 0 is SFA's AR(1) junk);
+    T1's optimum and T3's bound need 0 < ρ < 1."""
+    rng = np.random.default_rng(43)
+    h = T.random_encoder(rng, 2, 2)
+    for rho in (1.5, -1.01, math.nan, math.inf):
+        with pytest.raises(ValueError, match=r"rho must lie in \[-1, 1\]"):
+            T.alignment_loss(h, rho)
+        with pytest.raises(ValueError, match=r"rho must lie in \[-1, 1\]"):
+            T.ou_pairs(rng, 3, 2, rho)
+        with pytest.raises(ValueError, match=r"rho must lie in \[-1, 1\]"):
+            T.alignment_monte_carlo(h, rho, 10, rng)
+    for rho in (2.0, 1.0, 0.0, -0.5, math.nan):
+        with pytest.raises(ValueError, match=r"rho must lie in \(0, 1\) \(T1's optimum"):
+            T.alignment_excess(h, rho)
+    for rho in (np.array([0.5, 0.6]), [0.5], "0.5", True, 0.5 + 0j):
+        with pytest.raises(ValueError, match="rho must be a real number"):
+            T.alignment_loss(h, rho)
+    # the closed range stays open to what the identity covers, numbers unchanged
+    assert T.alignment_loss(h, -0.3) == pytest.approx(
+        2 * (T.chaos_energies(h).sum(0) * (1 - (-0.3) ** np.arange(3))).sum(), rel=1e-15)
+    assert T.alignment_loss(h, np.float32(0.5)) == T.alignment_loss(h, 0.5)
+    z, zp = T.ou_pairs(rng, 4, 2, 0.0)
+    assert z.shape == zp.shape == (4, 2)
+
+
+def test_t3_bound_refuses_a_bad_n_eps_or_delta():
+    """n = 0 gave a bound, n = −1 a math domain error, NaN ε a NaN bound (session 43)."""
+    for n in (0, -1, 2.0, True):
+        with pytest.raises(ValueError, match=r"^n must be an integer in \[1, 2\^63\)"):
+            T.t3_bound(0.1, 0.1, n, 0.5)
+    with pytest.raises(ValueError, match="^eps must be finite, got nan"):
+        T.t3_bound(math.nan, 0.1, 2, 0.5)
+    with pytest.raises(ValueError, match=r"^delta = \|\|Cov h - I\|\|_F must be finite and >= 0"):
+        T.t3_bound(0.1, -1e-3, 2, 0.5)
+    assert T.t3_bound(-0.01, 0.1, 2, 0.5).energy > 0      # a negative ε is a valid input
+
+
+def test_random_encoder_n_out_zero_is_refused_not_read_as_default():
+    rng = np.random.default_rng(0)
+    for n_out in (0, -1, 1.5):
+        with pytest.raises(ValueError, match=r"^n_out must be an integer in \[1, 2\^63\)"):
+            T.random_encoder(rng, 2, 2, n_out=n_out)
+    assert T.random_encoder(rng, 2, 2, n_out=1).n_out == 1
+    assert T.random_encoder(rng, 3, 2).n_out == 3
+
+
+def test_alignment_monte_carlo_size_and_dimension():
+    """size 0 divided by zero, size 1 gave a NaN s.e.; a plain callable (no attribute n) needs
+    n=, and says so instead of an AttributeError."""
+    rng = np.random.default_rng(1)
+    h = T.random_encoder(rng, 2, 2)
+    for size in (0, 1):
+        with pytest.raises(ValueError, match=r"^size must be an integer in \[2, 2\^63\)"):
+            T.alignment_monte_carlo(h, 0.5, size, rng)
+    with pytest.raises(ValueError, match="needs the latent dimension: pass n="):
+        T.alignment_monte_carlo(lambda z: z, 0.5, 100, rng)
+    mean, se = T.alignment_monte_carlo(lambda z: z, 0.5, 20_000, rng, n=2)
+    assert abs(mean - 2 * 2 * (1 - 0.5)) < 5 * se             # E‖z' − z‖² = 2n(1 − ρ)
+
+
+def test_poly_encoder_and_multi_indices_refuse_mismatched_shapes():
+    """A coefficient width that does not match the multi-indices became a NumPy broadcast
+    error at the first use; multi_indices(0, d) a reshape error: γ_0 has nothing to index."""
+    alphas = T.multi_indices(2, 2)                               # M = 6
+    for coef in (np.zeros((2, 5)), np.zeros(6), np.zeros((1, 2, 6))):
+        with pytest.raises(ValueError, match=r"coef must have shape \(n_out, M\) and alphas"):
+            T.PolyEncoder(coef, alphas)
+    with pytest.raises(ValueError, match=r"^n must be an integer in \[1, 2\^63\), got 0"):
+        T.multi_indices(0, 2)
+    with pytest.raises(ValueError, match=r"^the degree must be an integer in \[0, 2\^63\)"):
+        T.multi_indices(2, -1)
+    assert T.multi_indices(3, 0).shape == (1, 3)

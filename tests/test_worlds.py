@@ -102,3 +102,56 @@ def test_counts_must_be_integers_and_plans_need_distinct_ends():
         planning.sample_pairs(rng.standard_normal((4, 2)), 3, rng, min_dist=0)
     with pytest.raises(ValueError, match="k must be an integer in"):
         planning.sample_pairs(rng.standard_normal((4, 2)), 0, rng)
+
+
+def test_gaussian_ou_rho_and_rng_are_checked_and_rho_becomes_a_float():
+    """Session 43: a torch scalar ρ returned a torch z' next to a NumPy z, an array ρ failed
+    with "truth value ambiguous", an int as rng with an AttributeError."""
+    import torch
+    rng = np.random.default_rng(0)
+    z, zn = worlds.gaussian_ou_pairs(5, 2, torch.tensor(0.5, dtype=torch.float64), rng)
+    assert type(zn) is np.ndarray and zn.dtype == np.float64
+    z2, zn2 = worlds.gaussian_ou_pairs(5, 2, 0.5, np.random.default_rng(0))
+    np.testing.assert_array_equal(zn, zn2)    # not only the type: the same draw as float 0.5
+    for rho in (np.array([0.5, 0.6]), [0.5], "0.5", True, torch.tensor([0.5, 0.6])):
+        with pytest.raises(ValueError, match=r"^rho must be a real number in \(0, 1\)"):
+            worlds.gaussian_ou_pairs(5, 2, rho, rng)
+    with pytest.raises(ValueError, match=r"^rho must lie in \(0, 1\), got nan"):
+        worlds.gaussian_ou_pairs(5, 2, math.nan, rng)
+    for bad in (0, None, np.random.SeedSequence(0)):
+        with pytest.raises(TypeError, match=r"^rng must be a numpy Generator"):
+            worlds.gaussian_ou_pairs(5, 2, 0.5, bad)
+        with pytest.raises(TypeError, match=r"^rng must be a numpy Generator"):
+            worlds.gennorm_pairs(5, 2, 1.0, 0.5, bad)
+        with pytest.raises(TypeError, match=r"^rng must be a numpy Generator"):
+            worlds.trajectory_pairs(5, 2, bad)
+
+
+def test_uniform_limit_round_trip_is_at_the_conditioning_limit():
+    """A trial asked for a 1e-14 round trip out to |w| = 30 at alpha = inf (it measured 3e-7
+    at w = 7, 8e-3 at 8, inf at 9). That is impossible in float64 for any formula: T(w) =
+    sqrt3 (2Φ(w) − 1) flattens at sqrt3, so a rounding of z by half an ulp moves w by
+    ulp(sqrt3) / (2 T'(w)) = 1.6e-6 at w = 7, 3e-3 at 8, and beyond |w| ≈ 8.3 T(w) rounds
+    to ±sqrt3 itself, whose inverse is ±inf. (alpha = 200 keeps 1e-14 because its quantile
+    still grows like log(1/p)^(1/200) there.) So: each direction within a few ulps of exact
+    (mpmath at 50 digits), and the round trip within 4x the error that rounding z alone
+    causes."""
+    import mpmath as mp
+    mp.mp.dps = 50
+    s3 = mp.sqrt(3)
+    w = np.concatenate([np.linspace(-8.0, 8.0, 161), [1e-8, -3e-5]])
+    z = worlds.gaussian_to_gennorm(w, np.inf)
+    for wi, zi in zip(w, z):
+        exact = s3 * mp.erf(mp.mpf(float(wi)) / mp.sqrt(2))
+        assert abs(mp.mpf(float(zi)) - exact) <= 4 * np.spacing(abs(zi))   # w/sqrt2, erf, sqrt3*
+        back = worlds.gennorm_to_gaussian(zi, np.inf)
+        exact_back = mp.sqrt(2) * mp.erfinv(mp.mpf(float(zi)) / s3)
+        slope = 2 * s3 * mp.npdf(exact_back)        # T'(w), of the float z's exact preimage
+        noise = np.spacing(abs(zi)) / float(slope)  # what an ulp of the input z moves w by
+        assert abs(float(back) - float(exact_back)) <= 4 * noise + 4e-16 * abs(float(back))
+        assert abs(float(back) - wi) <= 4 * noise + 4e-16 * abs(wi)
+    # saturation: the uniform law's support ends at ±sqrt3, F^-1 of its end is ±inf
+    np.testing.assert_array_equal(worlds.gaussian_to_gennorm(np.array([-9.0, 30.0]), np.inf),
+                                  [-math.sqrt(3), math.sqrt(3)])
+    np.testing.assert_array_equal(worlds.gennorm_to_gaussian(np.array([-math.sqrt(3)]), np.inf),
+                                  [-np.inf])

@@ -20,13 +20,12 @@ A source without runs is reported in the summary and the table note, never fille
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from scipy.stats import norm
 
-from ..store import savefig, write_json, write_table
+from ..store import read_run, savefig, write_json, write_table
 from . import ExperimentFailed
 from ._common import check_profile, list_of, number, text
 
@@ -77,9 +76,12 @@ def load_runs(root: Path, sources: list[str]) -> tuple[list[dict], dict]:
         ok, bad = 0, []
         for f in files:
             try:
-                r = json.loads(f.read_text(encoding="utf-8"))
+                r = read_run(f)
             except (OSError, ValueError) as exc:
-                bad.append(f"{f.name}: unreadable ({exc})")
+                bad.append(f"{f.name}: unreadable ({str(exc).split(': ', 1)[-1]})")
+                continue
+            if not isinstance(r, dict):
+                bad.append(f"{f.name}: not a stored run (not a JSON object)")
                 continue
             if r.get("objective") == "supervised":
                 continue  # scaling's regression-on-z budget ceiling: not a LeJEPA encoder
@@ -196,8 +198,10 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
             "bound at the point estimates (T3 is a population statement; the empirical eps has "
             "sampling error 2(1-rho)sqrt(2n/n_test)). "
             f"{len(outside)} gennorm runs with alpha != 2 are outside T3's hypotheses "
-            f"(reported, not claimed): {summary['violations_out_of_scope']} have D > bound_tol, "
-            "which is what T2 predicts once the latents are not Gaussian."
+            f"(reported, not claimed): {summary['violations_out_of_scope']} have D > bound_tol "
+            f"and {summary['point_exceedances_out_of_scope']} D > bound at the point "
+            "estimates. T2 says the bound's guarantee is lost once the latents are not "
+            "Gaussian, not by how much, so exceedances there are allowed, not required."
             + (f" Sources without runs: {', '.join(missing)}." if missing else ""))
     write_table(out, "bound", rows, title="T3 bound verification: measured D vs bound", note=note)
     write_json(out / "bound_summary.json", summary)

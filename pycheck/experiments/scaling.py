@@ -14,6 +14,7 @@ limit. ``jobs`` (``pycheck reproduce --jobs``) runs the trainings in parallel pr
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,24 @@ def at_n(value, n: int, name: str):
         raise ValueError(f"{name}: the table {value!r} has no entry for N = {n} and no "
                          "'default'")
     return value.get(str(n), value.get("default"))
+
+
+def unused_n_keys(cfg: dict) -> list[str]:
+    """Every per-N table entry of the profile keyed by an N that ``dims`` does not hold, as
+    ``"PATH: N = k"``. Warned about, not refused (session 43, a user's trial: ``7 = 5`` in a
+    steps table, a typo for some N, was dropped without a word; refusing would also refuse
+    the common shrinking of ``dims`` for a quick look while keeping the tables)."""
+    dims = {str(n) for n in cfg.get("dims", [])}
+    found = []
+
+    def walk(value, path):
+        if _per_n(value):
+            found.extend(f"{path}: N = {k}" for k in value if k != "default" and k not in dims)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}.{k}" if path else str(k))
+    walk({k: v for k, v in cfg.items() if k != "dims"}, "")
+    return found
 
 
 def _checked_at_n(value, n: int, name: str, valid, kind: str):
@@ -210,6 +229,10 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     # every setting is checked before the store writes anything
     settings = check_config(cfg)
     dims = list(cfg["dims"])
+    unused = unused_n_keys(cfg)
+    if unused:
+        print(f"pycheck: scaling: table entries for an N not in dims {dims} are not used: "
+              f"{'; '.join(unused)}", file=sys.stderr, flush=True)
     objectives = list(cfg.get("objectives", OBJECTIVES))
     store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
     steps = cfg["steps"]
