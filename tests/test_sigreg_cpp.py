@@ -207,3 +207,24 @@ def test_a_lock_left_by_an_interrupted_load_does_not_hang_the_next_one(cpp, tmp_
         lock.unlink(missing_ok=True)
     assert r.returncode == 0 and r.stdout.strip() == "True", r.stderr[-2000:]
     assert f"removed {lock}, left by a build or load that was interrupted" in r.stderr
+
+
+def test_a_time_limit_signal_during_the_build_is_not_taken_for_a_failed_build(monkeypatch):
+    """Session 43 (a user's SLURM trial): submitit's USR2 handler raises UncompletedJobError
+    (a RuntimeError) when the time limit nears; arriving during the build, it was caught as
+    a failed build, the job went on with the fallback kernels and stored other numbers.
+    A real build failure still falls back with a warning."""
+    import torch.utils.cpp_extension as ce
+    submitit = pytest.importorskip("submitit")
+
+    def timed_out(*args, **kwargs):
+        raise submitit.core.utils.UncompletedJobError("Job not requeued because: timed-out")
+    monkeypatch.setattr(ce, "load_inline", timed_out)
+    with pytest.raises(submitit.core.utils.UncompletedJobError):
+        sigreg_cpp.build("probe", "// nothing", [], "probe", "nothing")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Error building extension 'probe'")
+    monkeypatch.setattr(ce, "load_inline", broken)
+    with pytest.warns(RuntimeWarning, match="building the C..? kernels failed"):
+        assert sigreg_cpp.build("probe", "// nothing", [], "probe", "nothing") is False
