@@ -311,11 +311,13 @@ def cmd_reproduce(m: Manifest, args) -> int:
         raise UsageError(f"--collect: no runs in {out} to make tables from")
     from .store import FolderBusy, lock_folder, missing_folders, remove_empty_folders
     t0 = time.perf_counter()
-    from .executors import RunsPending, WorkerDied, use
+    from .executors import RunsPending, WorkerDied, refuse_live_jobs, use
     made = missing_folders(out)     # what the folder lock will create
     try:
         executor.check()
         with lock_folder(out), use(executor):
+            if executor.name == "local":   # SLURM jobs still to write there (session 43)
+                refuse_live_jobs(out)
             summary = mod.run(cfg, out, seeds)
     except FolderBusy as exc:
         raise UsageError(str(exc)) from None

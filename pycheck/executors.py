@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .store import atomic_write_text, task_record, write_json
+from .store import atomic_write_text, seal_run, task_record, write_json
 
 Task = tuple[Callable[..., dict], dict]
 Done = Callable[[str, dict], None]
@@ -48,7 +48,8 @@ SCHEDULER_TIMEOUT_S = 60
 
 
 class SchedulerError(ValueError):
-    """A bad SLURM option or an unreachable scheduler; nothing was submitted."""
+    """A bad SLURM option, an unreachable scheduler, or SLURM jobs still to write into the
+    output folder of a local run; nothing was submitted or run."""
 
 
 class RunsPending(Exception):
@@ -92,10 +93,69 @@ def read_plan(out: str | os.PathLike) -> dict | None:
             # entries and command of other types raised TypeError / AttributeError (s42)
             and all(isinstance(k, str) for k in plan["expected"])
             and isinstance(plan.get("command", ""), str)
-            and isinstance(plan.get("jobs", {}), dict)):
+            # and the entries status reads: `"jobs": {"a": 5}` raised AttributeError (s43)
+            and _dict_of(plan.get("jobs", {}), lambda j: isinstance(j, dict)
+                         and isinstance(j.get("job_id"), str)
+                         and isinstance(j.get("log", ""), str)
+                         and isinstance(j.get("task", {}), dict))
+            and _dict_of(plan.get("needs", {}), lambda ks: isinstance(ks, list)
+                         and all(isinstance(k, str) for k in ks))
+            and _dict_of(plan.get("tasks", {}), lambda t: isinstance(t, dict))
+            and isinstance(plan.get("submit_error", ""), str)):
         raise ValueError(f"{p}: not a run plan (no executor and expected runs); delete it "
                          "and run the reproduce command again")
     return plan
+
+
+def _dict_of(value, entry_ok: Callable[[object], bool]) -> bool:
+    """``value`` is a dict whose values all pass ``entry_ok``."""
+    return isinstance(value, dict) and all(map(entry_ok, value.values()))
+
+
+def live_jobs(out: str | os.PathLike) -> dict[str, str]:
+    """The runs of ``out``'s SLURM plan whose jobs are still queued or running (key -> job
+    id): they will write into ``OUT/runs/``. Runs already stored are left out (a job writes
+    its run once, atomically, as its last act), and so is a folder without a SLURM plan or
+    on a machine without ``squeue`` (nothing here can have submitted its jobs, nor ask
+    about them), or with a plan that cannot be read (it names no jobs either; a local run
+    replaces it). ``SchedulerError`` if SLURM does not answer."""
+    from .store import RunStore
+    try:
+        plan = read_plan(out)
+    except ValueError:
+        return {}
+    if plan is None or plan["executor"] != "slurm" or shutil.which("squeue") is None:
+        return {}
+    store = RunStore(out)
+    jobs = {k: j["job_id"] for k, j in plan.get("jobs", {}).items() if not store.has(k)}
+    if not jobs:
+        return {}
+    states = queue_states()
+    return {k: j for k, j in jobs.items() if j in states and not store.has(k)}
+
+
+def refuse_live_jobs(out: str | os.PathLike) -> None:
+    """Refuse (``SchedulerError``) a local run into ``out`` while SLURM jobs of its plan
+    are queued or running. Session 43, a user's trial: the local run trained the same runs,
+    replaced the plan (status lost track of the jobs), then the jobs overwrote its run files
+    after the tables were made. A scheduler that does not answer refuses too: the plan
+    says jobs were submitted, and only SLURM can tell whether they are done; waiting for
+    it (or another --out) is cheap, while tables from runs a job later replaces are wrong
+    without a sign."""
+    try:
+        live = live_jobs(out)
+    except SchedulerError as exc:
+        raise SchedulerError(f"--out {out} holds SLURM jobs and SLURM does not answer "
+                             f"({exc}), so they may still be queued or running; retry when "
+                             "it answers, or use another --out") from None
+    if live:
+        ids = sorted(set(live.values()))
+        named = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+        arrays = sorted({j.split("_")[0] for j in ids})
+        raise SchedulerError(
+            f"--out {out} has {len(live)} runs whose SLURM jobs are still queued or running "
+            f"(job {named}) and will write into it: wait for them (`pycheck status {out}`), "
+            f"cancel them (`scancel {' '.join(arrays)}`) or use another --out")
 
 
 def check_needs(keys: list[str], needs: dict[str, list[str]]) -> None:
@@ -341,9 +401,32 @@ def time_minutes(spec: str) -> int:
     return -(-seconds // 60)
 
 
+# The sbatch options pycheck (and submitit for it) sets on every job, with the flag to use
+# instead (or why none). Passed through --slurm-option they replaced pycheck's own: array=0-3
+# ran 4 array elements for 2 runs, output=/x failed to launch the job, time=0 made --time
+# unlimited (session 43, a user's trial).
+CONTROLLED_OPTIONS = {
+    "array": "use --array-parallelism", "time": "use --time",
+    "cpus-per-task": "use --cpus-per-run", "gpus": "use --gpus-per-run",
+    "gpus-per-node": "use --gpus-per-run", "gpus-per-task": "use --gpus-per-run",
+    "gres": "use --gpus-per-run", "mem": "use --mem", "partition": "use --partition",
+    "output": "the job logs `pycheck status` reads are OUT/jobs/logs",
+    "error": "the job logs `pycheck status` reads are OUT/jobs/logs",
+    "open-mode": "the job logs `pycheck status` reads are OUT/jobs/logs",
+    "job-name": "the jobs are named pycheck",
+    "dependency": "pycheck makes the runs that need others wait for them",
+    "kill-on-invalid-dep": "pycheck makes the runs that need others wait for them",
+    "nodes": "each run is one task on one node", "ntasks": "each run is one task on one node",
+    "ntasks-per-node": "each run is one task on one node",
+    "signal": "submitit's warning before the time limit",
+}
+
+
 def parse_slurm_options(pairs: list[str]) -> dict[str, str]:
     """``["qos=high", "account=ml"]`` -> ``{"qos": "high", "account": "ml"}`` (sbatch's
-    long option names, without ``--``)."""
+    long option names, without ``--``). An option pycheck sets itself
+    (:data:`CONTROLLED_OPTIONS`) is refused, also abbreviated: sbatch reads ``--arr`` as
+    ``--array``."""
     extra = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -351,6 +434,11 @@ def parse_slurm_options(pairs: list[str]) -> dict[str, str]:
         if not sep or not re.fullmatch(r"[a-z][a-z0-9-]*", key):
             raise SchedulerError(f"--slurm-option {pair!r}: expected KEY=VALUE with KEY an "
                                  "sbatch long option such as qos or account")
+        own = key if key in CONTROLLED_OPTIONS else next(
+            (o for o in CONTROLLED_OPTIONS if o.startswith(key)), None)
+        if own:
+            raise SchedulerError(f"--slurm-option {pair!r}: pycheck sets --{own} itself ("
+                                 f"{CONTROLLED_OPTIONS[own]})")
         extra[key.replace("-", "_")] = value
     return extra
 
@@ -448,9 +536,11 @@ class SlurmExecutor:
             store.stamp()   # the jobs store runs themselves, without the stamp
             # a run that needs others waits for their jobs (queued, running or submitted
             # in an earlier batch here) in SLURM's queue, not in this process
-            def record_plan() -> None:
+            def record_plan(error: str = "") -> None:
+                # `submit_error`: why the runs without a job were not submitted, for status
                 write_json(plan_path(out), dict(executor="slurm", command=self.command,
-                                                expected=list(tasks), jobs=jobs, needs=needs))
+                                                expected=list(tasks), jobs=jobs, needs=needs)
+                           | (dict(submit_error=error) if error else {}))
             sent = 0
             try:
                 for batch in levels(submit, needs):
@@ -462,10 +552,22 @@ class SlurmExecutor:
             except SchedulerError as exc:
                 if not sent:
                     raise
-                record_plan()   # the arrays that went in, so that a rerun does not repeat them
+                # the arrays that went in, so that a rerun does not repeat them
+                record_plan(str(exc).replace(", nothing submitted", ""))
                 raise SchedulerError(str(exc).replace(
                     "nothing submitted", f"{sent} runs submitted before it (see `pycheck status "
                     f"{out}`), the other {len(submit) - sent} not")) from None
+            except BaseException as exc:
+                # Ctrl-C (or any other error) between two sbatch calls: the arrays that went
+                # in are recorded before it propagates. Session 43, a user's trial: only
+                # SchedulerError was caught, the plan was not written, status said the folder
+                # held no run plan and the rerun submitted the same runs again. (An interrupt
+                # inside one sbatch call can still leave that one array unrecorded.)
+                if sent:
+                    record_plan("the submission was interrupted"
+                                if isinstance(exc, KeyboardInterrupt) else
+                                f"{type(exc).__name__}: {_first_error(str(exc))}")
+                raise
             record_plan()
         if todo:
             ids = sorted({jobs[k]["job_id"].split("_")[0] for k in submit})
@@ -521,7 +623,7 @@ def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict
     set_threads(int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))
     path = RunStore(Path(runs_dir).parent).path(key)
     result = with_checkpoint(checkpoint_path(Path(runs_dir).parent, key), fn, kwargs)
-    write_json(path, {**result, RunStore.TASK: task_record(fn, kwargs)})
+    write_json(path, seal_run({**result, RunStore.TASK: task_record(fn, kwargs)}))
     return str(path)
 
 
@@ -559,9 +661,19 @@ def status(out: str | os.PathLike) -> Status:
     if plan is None:
         raise ValueError(f"{out} holds no run plan ({plan_path(out)}); is it a "
                          "`pycheck reproduce` output folder?")
-    # the queue first, then the files: a job leaves the queue only after its rename
-    states = queue_states() if plan["executor"] == "slurm" else {}
     store = RunStore(out)
+    # the queue first, then the files: a job leaves the queue only after its rename. With
+    # every run stored there is nothing to ask SLURM (a controller down made this exit 2
+    # for a finished folder: session 43, a user's trial)
+    states = {}
+    if plan["executor"] == "slurm" and not all(map(store.has, plan["expected"])):
+        try:
+            states = queue_states()
+        except SchedulerError as exc:
+            n = sum(map(store.has, plan["expected"]))
+            raise SchedulerError(f"{exc}; {n}/{len(plan['expected'])} runs of {out} are "
+                                 "stored, the others' jobs cannot be asked about until it "
+                                 "answers") from None
     # a run file that cannot be read is not done (it was counted done: session 36)
     corrupt = {k: err for k in plan["expected"] if store.has(k)
                and (err := store.unreadable(k)) is not None}
@@ -572,7 +684,13 @@ def status(out: str | os.PathLike) -> Status:
                      for k, err in corrupt.items())
     if plan["executor"] == "slurm":
         for k in missing:
-            job = plan["jobs"].get(k, {})
+            if k not in plan.get("jobs", {}):
+                # sbatch failed or was interrupted before this run's array went in: it was
+                # reported as "job ?: not run: it needs render ..." (session 43, a user's trial)
+                why = plan.get("submit_error") or "the submission stopped before it"
+                st.failed.append((k, f"not submitted ({why}){_resumable(out, k, None)}", ""))
+                continue
+            job = plan["jobs"][k]
             state = states.get(job.get("job_id", ""))
             if state in ("PENDING", "CONFIGURING", "REQUEUED", "RESIZING", "SUSPENDED"):
                 st.queued.append(k)

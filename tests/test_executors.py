@@ -122,7 +122,7 @@ def test_local_ctrl_c_stops_at_once_and_keeps_finished_runs(tmp_path):
         # were not waited for (before this fix Ctrl-C waited for the running runs)
         _, err = p.communicate(timeout=120)
         assert p.returncode != 0 and "KeyboardInterrupt" in err, err
-        assert json.loads((tmp_path / "runs" / "r0.json").read_text()) == {"tag": "0"}
+        assert RunStore(tmp_path)._result("r0") == {"tag": "0"}
         assert sorted(f.name for f in (tmp_path / "runs").iterdir()) == ["r0.json"]
         _wait_for(lambda: not any(map(_alive, workers)), "workers to stop", timeout=10)
     finally:
@@ -232,6 +232,23 @@ def test_collect_makes_tables_only_when_all_runs_are_in(tmp_path):
     (["twod", "--executor", "slurm", "--mem", "lots"], "--mem 'lots'"),
     (["twod", "--executor", "slurm", "--cpus-per-run", "0"], "--cpus-per-run"),
     (["twod", "--executor", "slurm", "--slurm-option", "=1"], "expected KEY=VALUE"),
+    # options pycheck sets itself replaced its own (session 43, a user's trial): array=0-3
+    # ran 4 array elements for 2 runs, output=/x failed to launch, time=0 meant no limit;
+    # sbatch takes an abbreviation (--arr) as the option it abbreviates
+    (["twod", "--executor", "slurm", "--slurm-option", "array=0-3"],
+     "'array=0-3': pycheck sets --array itself (use --array-parallelism)"),
+    (["twod", "--executor", "slurm", "--slurm-option", "arr=0-3"], "sets --array itself"),
+    (["twod", "--executor", "slurm", "--slurm-option", "output=/x"],
+     "sets --output itself (the job logs `pycheck status` reads are OUT/jobs/logs)"),
+    (["twod", "--executor", "slurm", "--slurm-option", "time=0"], "--time itself (use --time)"),
+    (["twod", "--executor", "slurm", "--slurm-option=--cpus-per-task=2"],
+     "use --cpus-per-run"),
+    (["twod", "--executor", "slurm", "--slurm-option", "gres=gpu:1"], "use --gpus-per-run"),
+    (["twod", "--executor", "slurm", "--slurm-option", "mem=8G"], "use --mem"),
+    (["twod", "--executor", "slurm", "--slurm-option", "partition=gpu"], "use --partition"),
+    (["twod", "--executor", "slurm", "--slurm-option", "job-name=x"], "--job-name itself"),
+    (["twod", "--executor", "slurm", "--slurm-option", "dependency=afterok:1"],
+     "--dependency itself"),
 ])
 def test_reproduce_executor_options_refused_before_anything_is_written(tmp_path, capsys, argv,
                                                                       message):
@@ -428,6 +445,33 @@ def test_status_of_corrupt_runs_and_plans_and_the_rerun_folder(tmp_path, capsys)
     assert "afile: not a folder" in capsys.readouterr().err
 
 
+def test_a_run_edited_after_it_was_stored_is_not_used(tmp_path, capsys):
+    """Session 43: a run file hand-edited into valid JSON with a field of the wrong type
+    (`"r2_hz": null`) was counted done by status and broke the tables with a traceback;
+    each run is now sealed with the SHA-256 of its JSON and an edited one is named. The
+    SLURM job body seals too (tests/test_slurm.py); an unsealed run (stored before the
+    seal) is read as it is."""
+    store = RunStore(tmp_path)
+    tasks = {f"r{i}": (nap, dict(seconds=0, tag=str(i))) for i in range(2)}
+    with executors.use(executors.LocalExecutor(1, "pycheck reproduce x")):
+        first = store.run_many(tasks)
+    run = json.loads(store.path("r1").read_text())
+    assert set(run) - set(first["r1"]) == {"_sha256"}     # (not a per-run store: no _task)
+    assert RunStore(tmp_path).run_many(tasks) == first       # sealed runs are reused
+    store.path("r1").write_text(json.dumps({**run, "tag": None}, indent=2))
+    assert main(["status", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "1/2 done" in out and "r1: its run file is corrupt: edited after it was stored" in out
+    with pytest.raises(ValueError, match="r1.json: edited after it was stored"):
+        RunStore(tmp_path).run_many(tasks)
+    # reformatting alone (indent, key order) is not an edit: the seal is over the content
+    store.path("r1").write_text(json.dumps(dict(reversed(list(run.items())))))
+    assert RunStore(tmp_path).run_many(tasks) == first
+    del run["_sha256"]                                         # a run from before the seal
+    store.path("r1").write_text(json.dumps({**run, "tag": "old"}))
+    assert RunStore(tmp_path).run_many(tasks)["r1"]["tag"] == "old"
+
+
 def test_status_of_a_live_local_batch_counts_its_workers_running(tmp_path, capsys):
     """A live local batch of one worker with three runs missing: one running, two queued
     (session 36: all three were counted running)."""
@@ -440,3 +484,152 @@ def test_status_of_a_live_local_batch_counts_its_workers_running(tmp_path, capsy
     executors.plan_path(tmp_path).write_text(json.dumps(plan))
     assert main(["status", str(tmp_path)]) == 0
     assert "1/4 done, 2 queued, 1 running, 0 failed" in capsys.readouterr().out
+
+
+def _slurm_plan(out: Path, jobs: dict[str, str], expected=("a", "b"), **more) -> None:
+    """A SLURM plan of twod (its command) whose runs ``jobs`` (key -> job id) went in."""
+    executors.plan_path(out).parent.mkdir(parents=True, exist_ok=True)
+    executors.plan_path(out).write_text(json.dumps(dict(
+        executor="slurm", command=f"pycheck reproduce twod --executor slurm --out {out}",
+        expected=list(expected), needs={},
+        jobs={k: dict(job_id=j, log=str(out / f"{j}.err")) for k, j in jobs.items()},
+        **more)))
+
+
+_WHICH = executors.shutil.which
+
+
+def _fake_queue(monkeypatch, states):
+    """``queue_states`` answering ``states`` (a dict, or an exception to raise), with an
+    squeue on PATH as far as the executors can tell."""
+    def queue():
+        if isinstance(states, Exception):
+            raise states
+        return states
+    monkeypatch.setattr(executors, "queue_states", queue)
+    monkeypatch.setattr(executors.shutil, "which",
+                        lambda cmd, *a, **k: f"/usr/bin/{cmd}" if cmd == "squeue" else
+                        _WHICH(cmd, *a, **k))
+
+
+def test_local_reproduce_is_refused_while_the_folders_slurm_jobs_are_live(tmp_path, capsys,
+                                                                         monkeypatch):
+    """Session 43, a user's trial: a local reproduce into a folder whose SLURM jobs were
+    still queued trained the same runs, replaced the plan (status lost the jobs), and the
+    jobs then overwrote its run files after the tables were made. Now: exit 2, one line
+    naming the live jobs and what to do, nothing written; run once they are gone, and
+    where no squeue is installed or the plan is local."""
+    from pycheck.experiments import twod
+    out = tmp_path / "o"
+    ran = []
+    monkeypatch.setattr(twod, "run", lambda cfg, o, seeds: ran.append(o) or RunStore(o).run_many(
+        {k: (nap, dict(seconds=0, tag=k)) for k in "ab"}))
+    RunStore(out).run_many({"a": (nap, dict(seconds=0, tag="a"))})
+    _slurm_plan(out, {"a": "7_0", "b": "7_1"})
+    plan, _ = executors.plan_path(out).read_text(), capsys.readouterr()
+    reproduce = ["reproduce", "twod", "--out", str(out)]
+    _fake_queue(monkeypatch, {"7_0": "COMPLETING", "7_1": "PENDING"})  # a: stored already
+    assert main(reproduce) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "1 runs whose SLURM jobs are still queued " \
+        "or running (job 7_1)" in err and "scancel 7" in err and "another --out" in err, err
+    _fake_queue(monkeypatch, executors.SchedulerError("SLURM scheduler unreachable: down"))
+    assert main(reproduce) == 2
+    assert "SLURM does not answer" in capsys.readouterr().err
+    assert not ran and executors.plan_path(out).read_text() == plan
+    assert not RunStore(out).has("b")
+    _fake_queue(monkeypatch, {"7_1": "PENDING"})
+    monkeypatch.setattr(executors.shutil, "which", lambda cmd, *a, **k: None)  # no SLURM here
+    assert main(reproduce) == 0 and RunStore(out).has("b")
+    _fake_queue(monkeypatch, {})                           # the jobs are gone
+    RunStore(out).path("b").unlink()
+    _slurm_plan(out, {"a": "7_0", "b": "7_1"})
+    assert main(reproduce) == 0 and RunStore(out).has("b") and len(ran) == 2
+    _fake_queue(monkeypatch, {"7_1": "PENDING"})           # a local plan: no jobs to ask about
+    assert json.loads(executors.plan_path(out).read_text())["executor"] == "local"
+    assert main(reproduce) == 0
+
+
+class _Submits:
+    """``SlurmExecutor._submit`` that submits array ``7``, ``8``, ... and raises ``fail``
+    at call ``fail_at`` (1-based)."""
+
+    def __init__(self, fail=None, fail_at=0):
+        self.calls, self.fail, self.fail_at = [], fail, fail_at
+
+    def __call__(self, out, tasks, keys, records, after=()):   # set on the class: unbound
+        self.calls.append((list(keys), list(after)))
+        if len(self.calls) == self.fail_at:
+            raise self.fail
+        n = 6 + len(self.calls)
+        return {k: dict(job_id=f"{n}_{i}", log=str(Path(out) / f"{n}_{i}.err"),
+                        task=records[k]) for i, k in enumerate(keys)}
+
+
+@pytest.mark.parametrize("fail, why", [
+    (KeyboardInterrupt(), "not submitted (the submission was interrupted)"),
+    (executors.SchedulerError("sbatch failed, nothing submitted: (injected)"),
+     "not submitted (sbatch failed: (injected))")])
+def test_slurm_jobs_submitted_before_an_interrupt_or_failed_sbatch_are_recorded(
+        tmp_path, capsys, monkeypatch, fail, why):
+    """Session 43, a user's trial: Ctrl-C between two sbatch calls left the first array in
+    no plan (status: "holds no run plan"; the rerun submitted it again), and after a failed
+    second sbatch status read the unsubmitted run as "job ?: not run: it needs render,
+    which did not finish" while render was still queued."""
+    tasks = {"render": (nap, dict(seconds=0, tag="r")), "b": (nap, dict(seconds=0, tag="b"))}
+    needs = {"b": ["render"]}
+    command = f"pycheck reproduce twod --executor slurm --out {tmp_path}"
+    submits = _Submits(fail, fail_at=2)
+    monkeypatch.setattr(executors.SlurmExecutor, "_submit", submits)
+    _fake_queue(monkeypatch, {})
+    slurm = executors.SlurmExecutor(executors.SlurmOptions(), command)
+    with executors.use(slurm), pytest.raises(type(fail)):
+        RunStore(tmp_path).run_many(tasks, needs=needs)
+    assert submits.calls == [(["render"], []), (["b"], ["7_0"])]
+    _fake_queue(monkeypatch, {"7_0": "PENDING"})
+    assert main(["status", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "0/2 done, 1 queued, 0 running, 1 failed" in out and f"failed  b: {why}" in out, out
+    assert "resubmit the failed runs" in out and "--executor slurm" in out
+    submits = _Submits()                                   # the rerun: only b, after render
+    monkeypatch.setattr(executors.SlurmExecutor, "_submit", submits)
+    with executors.use(slurm), pytest.raises(executors.RunsPending, match="submitted 1 runs"):
+        RunStore(tmp_path).run_many(tasks, needs=needs)
+    assert submits.calls == [(["b"], ["7_0"])]
+    assert "submit_error" not in json.loads(executors.plan_path(tmp_path).read_text())
+
+
+@pytest.mark.parametrize("entries", [
+    '"jobs": {"a": 5}', '"jobs": {"a": {}}', '"jobs": {"a": {"job_id": 5}}',
+    '"jobs": {"a": {"job_id": "1", "log": 2}}', '"jobs": {"a": {"job_id": "1", "task": []}}',
+    '"jobs": {}, "needs": []', '"jobs": {}, "needs": {"a": [1]}', '"tasks": []',
+    '"jobs": {}, "submit_error": 3'])
+def test_status_of_a_plan_with_bad_entries_is_one_line(tmp_path, capsys, monkeypatch, entries):
+    """Session 43, a user's trial: a hand-edited SLURM plan `"jobs": {"a": 5}` ended
+    `pycheck status` in AttributeError; the entries status reads (jobs, needs, a local
+    plan's tasks) are checked as the rest of the plan is."""
+    _fake_queue(monkeypatch, {})
+    executors.plan_path(tmp_path).parent.mkdir(parents=True)
+    executor = "local" if "tasks" in entries else "slurm"
+    executors.plan_path(tmp_path).write_text(
+        f'{{"executor": "{executor}", "expected": ["a"], {entries}}}')
+    assert main(["status", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "plan.json: not a run plan" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_status_of_a_finished_slurm_folder_needs_no_scheduler(tmp_path, capsys, monkeypatch):
+    """Session 43, a user's trial: with the controller down, status of a folder whose runs
+    were all in exited 2 ("SLURM scheduler unreachable"); it reports them done without
+    asking. With a run missing it still cannot tell, and says so in one line."""
+    store = RunStore(tmp_path)
+    store.run_many({k: (nap, dict(seconds=0, tag=k)) for k in "ab"})
+    _slurm_plan(tmp_path, {"a": "7_0", "b": "7_1"})
+    _fake_queue(monkeypatch, executors.SchedulerError("SLURM scheduler unreachable: down"))
+    assert main(["status", str(tmp_path)]) == 0
+    assert "2/2 done, 0 queued, 0 running, 0 failed" in capsys.readouterr().out
+    store.path("b").unlink()
+    assert main(["status", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "SLURM scheduler unreachable: down; 1/2 runs of" in err and \
+        len(err.strip().splitlines()) == 1, err

@@ -105,9 +105,11 @@ def _runs(out: Path) -> dict[str, Path]:
 
 
 def _measured(path: Path) -> dict:
-    """A run's result without its wall-clock time (the only key that may differ)."""
+    """A run's result without its wall-clock time (the only key that may differ)
+    and the seal over it."""
     r = json.loads(path.read_text())
     r.pop("train_seconds")
+    assert len(r.pop("_sha256")) == 64      # sealed by the job body, as local runs are
     return r
 
 
@@ -256,6 +258,30 @@ def test_slurm_job_of_a_changed_profile_is_cancelled_and_resubmitted(slurm, tmp_
     _drain()
 
 
+def test_slurm_folder_with_live_jobs_refuses_a_local_run_and_a_second_submission(
+        slurm, tmp_path, capsys):
+    """Session 43, a user's trial: a local reproduce into a folder whose SLURM jobs were
+    queued trained the same runs, replaced the plan (status lost the jobs) and the jobs
+    then overwrote its runs. It is refused in one line naming the job, nothing written; the
+    same SLURM command again submits nothing (its job is still queued or running)."""
+    root = _project(tmp_path, mixings='["spiral"]', steps=10 ** 6)   # runs until cancelled
+    out = tmp_path / "o"
+    cmd = ("reproduce", "twod", "--executor", "slurm", "--time", "5", "--out", str(out))
+    rc, _, err = _pycheck(root, *cmd, capsys=capsys)
+    assert rc == 0 and "submitted 1 runs" in err, err
+    plan = (out / "jobs" / "plan.json").read_text()
+    (job,) = json.loads(plan)["jobs"].values()
+    rc, _, err = _pycheck(root, "reproduce", "twod", "--out", str(out), capsys=capsys)
+    assert rc == 2 and f"still queued or running (job {job['job_id']})" in err, err
+    assert f"scancel {job['job_id'].split('_')[0]}" in err and len(err.strip().splitlines()) == 1
+    assert (out / "jobs" / "plan.json").read_text() == plan and not _runs(out)
+    rc, _, err = _pycheck(root, *cmd, capsys=capsys)
+    assert rc == 0 and "nothing submitted; 1 runs still queued or running" in err, err
+    assert (out / "jobs" / "plan.json").read_text() == plan
+    subprocess.run(["scancel", "--name=pycheck"], check=True)
+    _drain()
+
+
 def _reacher_project(tmp_path: Path) -> Path:
     from test_reacher import MICRO          # rootdir-relative import (tests is no package)
     tmp_path.mkdir(exist_ok=True)
@@ -297,6 +323,11 @@ def test_slurm_reacher_renders_in_a_job_the_training_jobs_wait_for(slurm, tmp_pa
     assert rc == 2 and "1 runs submitted before it" in err and "the other 2 not" in err, err
     assert calls == [["render"], ["gauss-OU-seed0", "trajectory-seed0"]]
     assert list(json.loads((out / "jobs" / "plan.json").read_text())["jobs"]) == ["render"]
+    # the runs never submitted are said so (session 43: "job ?: not run: it needs render,
+    # which did not finish", while render was queued)
+    rc, text, _ = _pycheck(root, "status", str(out), capsys=capsys)
+    assert rc == 1 and "2 failed" in text and "job ?" not in text and \
+        "failed  gauss-OU-seed0: not submitted (sbatch failed: (injected))" in text, text
     monkeypatch.setattr(SlurmExecutor, "_submit", real)
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)      # render: queued, running or done
     assert rc == 0 and "submitted 2 runs to SLURM" in err and "render OU" not in err, err
