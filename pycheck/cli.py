@@ -388,11 +388,26 @@ def _capped_jobs(jobs: int) -> int:
     return min(jobs, cpus)
 
 
+def _absolute_manifest(argv: list[str]) -> list[str]:
+    """``argv`` with ``--manifest``'s path made absolute, for the command the plan records:
+    `status` prints it to rerun, and a relative manifest read from another folder was
+    "manifest not found" (session 43, a user's trial; ``--out`` is set by status itself)."""
+    out = list(argv)
+    for i, a in enumerate(out):
+        if a == "--manifest" and i + 1 < len(out):
+            out[i + 1] = os.path.abspath(out[i + 1])
+        elif a.startswith("--manifest="):
+            out[i] = "--manifest=" + os.path.abspath(a.split("=", 1)[1])
+        elif a == "reproduce":
+            break                   # past the global options: the rest is reproduce's
+    return out
+
+
 def _executor(args):
     """The executor ``reproduce`` runs with: local processes, SLURM, or collect-only."""
     from . import executors
     given = [f"--{k.replace('_', '-')}" for k in SLURM_FLAGS if getattr(args, k) is not None]
-    command = executors.shell_command(args.argv)
+    command = executors.shell_command(_absolute_manifest(args.argv))
     if args.executor == "local" and not args.collect:
         if given:
             raise UsageError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} "
@@ -552,7 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--array-parallelism", type=int, metavar="P",
                    help="at most P runs at once (default 256)")
     g.add_argument("--slurm-option", action="append", metavar="KEY=VALUE",
-                   help="any other sbatch option, e.g. qos=high (repeatable)")
+                   help="any other sbatch option, e.g. qos=high (repeatable; not one that "
+                        "pycheck sets itself, such as array, time or output)")
     s = sub.add_parser("status", help="runs of an output folder: done, queued, running, failed")
     s.add_argument("out", metavar="OUT", type=path_arg, help="the folder `pycheck reproduce` writes")
     s = sub.add_parser("fit", help="train an encoder on your own pairs or sequence (.npz/.npy)",

@@ -275,6 +275,7 @@ def _run_pool(tasks: dict[str, Task], todo: list[str], done: Done, jobs: int,
     from concurrent.futures.process import BrokenProcessPool
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    _quiet_resource_tracker()
     ex = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
                              initargs=(threads, os.getpid()),
                              mp_context=multiprocessing.get_context("spawn"))
@@ -294,6 +295,25 @@ def _run_pool(tasks: dict[str, Task], todo: list[str], done: Done, jobs: int,
         if not ok:
             _kill_workers(ex)
         ex.shutdown(wait=ok, cancel_futures=True)
+
+
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (if it is not running yet) with its stderr on
+    /dev/null. Why: on Ctrl-C the workers are killed at once (above), and semaphores they
+    had made (torch's compile workers) are then unlinked by the tracker, which also printed
+    "UserWarning: resource_tracker: There appear to be 2 leaked semaphore objects to clean
+    up at shutdown" under pycheck's own "interrupted" line (session 42's note). The cleanup
+    is what should happen; only the warning is dropped."""
+    from multiprocessing import resource_tracker
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _kill_workers(ex) -> None:

@@ -421,3 +421,18 @@ def test_collect_with_other_settings_moves_nothing(tmp_path, capsys):
                  str(out)]) == 2
     assert "--collect runs and moves nothing" in capsys.readouterr().err
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_the_recorded_command_names_the_manifest_by_its_absolute_path(tmp_path, monkeypatch):
+    """Session 43 (a user's trial): status repeated `--manifest theorems.toml` as typed, and
+    from another folder the rerun command said "manifest not found"."""
+    from pycheck.cli import _absolute_manifest
+    monkeypatch.chdir(tmp_path)
+    want = str(tmp_path / "p" / "theorems.toml")
+    assert _absolute_manifest(["--manifest", "p/theorems.toml", "reproduce", "twod"]) == [
+        "--manifest", want, "reproduce", "twod"]
+    assert _absolute_manifest(["--manifest=p/theorems.toml", "reproduce", "x"])[0] == \
+        f"--manifest={want}"
+    # after the verb, nothing is touched (an --out or a name that merely looks alike)
+    assert _absolute_manifest(["reproduce", "twod", "--out", "rel"]) == [
+        "reproduce", "twod", "--out", "rel"]
