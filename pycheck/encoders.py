@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from .mixings import coupling_halves
+from .validate import check_int
 
 
 def _apply(fn: type[torch.autograd.Function], *args: Tensor) -> Tensor:
@@ -68,8 +69,9 @@ class MLPEncoder(nn.Sequential):
     """
 
     def __init__(self, dim_in: int, dim_out: int, hidden: int = 128, depth: int = 3):
-        if min(dim_in, dim_out, hidden, depth) < 1:
-            raise ValueError("MLPEncoder needs positive dim_in, dim_out, hidden, depth")
+        # integers: 2.0 had reached torch.empty as a TypeError (session 43, a user's trial)
+        for name, v in dict(dim_in=dim_in, dim_out=dim_out, hidden=hidden, depth=depth).items():
+            check_int(f"MLPEncoder's {name}", v)
         layers, d = [], dim_in
         for _ in range(depth):
             layers += [nn.Linear(d, hidden), nn.SiLU()]
@@ -293,6 +295,8 @@ class RealNVPEncoder(nn.Module):
             # hidden = 0 built zero-width layers, max_log_scale = 0 a "math domain error" (s36)
             raise ValueError(f"RealNVPEncoder needs n_layers >= 1, hidden >= 1 and a finite "
                              f"max_log_scale > 0, got {n_layers}, {hidden}, {max_log_scale}")
+        for name, v in dict(dim=dim, n_layers=n_layers, hidden=hidden).items():
+            check_int(f"RealNVPEncoder's {name}", v)   # 2.5: torch's TypeError (s43)
         self.dim = dim
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -331,6 +335,9 @@ def check_whiten(kind) -> None:
 def whitening(x: Tensor, kind: str) -> tuple[Tensor, Tensor]:
     """``(mean, transform)`` (float64) with ``(x - mean) @ transform`` whitened: ``transform``
     is ``diag(1/std)`` ("diag"), the ZCA matrix ``Cov^{-1/2}`` ("zca") or the identity ("none")."""
+    if x.dim() != 2 or x.shape[0] < 2:     # one row: a LinAlgError from eigh (session 43)
+        raise ValueError(f"whitening needs a (rows, columns) sample of at least 2 rows, got "
+                         f"shape {tuple(x.shape)}")
     x = x.double()
     mean = x.mean(0)
     if kind == "diag":

@@ -378,7 +378,8 @@ def sigreg_kernel() -> str:
     floor's 0.123 / 0.450 / 0.885; ``results/bench/bench_s39_run*.txt`` are the bench runs. The price: the two kernels sum in different
     orders, so SIGReg's float32 results differ from the compiled kernels' in the last bits,
     and results stored before session 39 were made with those (``PYCHECK_SIGREG_KERNEL=
-    compiled`` reproduces them)."""
+    compiled`` reproduced their bits until session 40 changed SIGReg's gradient; no setting
+    does now, README "Which code made which results")."""
     kernel = os.environ.get("PYCHECK_SIGREG_KERNEL", "cpp")
     if kernel not in SIGREG_KERNELS:
         raise ValueError(f"PYCHECK_SIGREG_KERNEL must be one of {', '.join(SIGREG_KERNELS)}; "

@@ -3,6 +3,7 @@ couplings (bit for bit), and Adam's multi-tensor update is the per-parameter one
 import pytest
 import torch
 
+from pycheck import encoders as enc
 from pycheck.encoders import RealNVPEncoder
 
 
@@ -224,3 +225,17 @@ def test_standardized_keeps_float64_whitening_through_dtype_conversions():
         assert m(x).dtype == torch.float64 and m.transform.dtype == torch.float64
         assert abs(embed(m, x) - ref).max() < 1e-5       # float64 layers: float32 rounding
         assert m.half()(x).dtype == torch.float16
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: enc.MLPEncoder(2.0, 2), "MLPEncoder's dim_in must be an integer"),
+    (lambda: enc.MLPEncoder(2, 2, depth=0), "MLPEncoder's depth must be an integer in \\[1"),
+    (lambda: enc.RealNVPEncoder(2.5), "RealNVPEncoder's dim must be an integer"),
+    (lambda: enc.RealNVPEncoder(4, hidden=8.0), "RealNVPEncoder's hidden must be an integer"),
+    (lambda: enc.whitening(torch.ones(1, 3), "zca"), "at least 2 rows"),
+])
+def test_encoder_settings_that_reached_torch_are_named(make, match):
+    """Session 43 (a user's trial): each failed inside torch (a TypeError from empty(), a
+    LinAlgError from eigh) instead of naming the argument."""
+    with pytest.raises(ValueError, match=match):
+        make()

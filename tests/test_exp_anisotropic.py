@@ -19,6 +19,11 @@ def test_world_rhos_span_and_bad_ratio():
         X.world_rhos(2, 0.9, 0.5)          # rho_min = 1.62 would exceed rho_max
     with pytest.raises(ValueError, match=">= 2"):
         X.check_config(dict(TINY, ratios={"1": [0.95]}))
+    # the slow rate first (session 43: [0.1, 0.7] ran with the table's labels swapped)
+    with pytest.raises(ValueError, match=r"search_rhos\[0\] must be a pair \[rho_slow, "
+                                         r"rho_fast\] with rho_slow >= rho_fast"):
+        X.check_config(dict(TINY, search_rhos=[[0.1, 0.7]]))
+    X.check_config(dict(TINY, search_rhos=[[0.5, 0.5]]))      # isotropic: allowed
 
 
 def test_anisotropic_tiny_run_writes_tables_and_resumes(tmp_path):

@@ -60,6 +60,11 @@ def _rho_pair(key: str, v) -> None:
         raise ValueError(f"{key} must be a pair [rho_slow, rho_fast], got {v!r}")
     for i, r in enumerate(v):
         number(0, 1)(f"{key}[{i}]", r)
+    if v[0] < v[1]:
+        # the maps act on coordinate 0 as the slow one and the table labels it so: [0.1, 0.7]
+        # had run with the labels swapped (session 43, a user's trial)
+        raise ValueError(f"{key} must be a pair [rho_slow, rho_fast] with rho_slow >= "
+                         f"rho_fast, got {v!r}")
 
 
 def check_config(cfg: dict) -> list[tuple[int, float]]:
