@@ -228,3 +228,27 @@ def test_a_time_limit_signal_during_the_build_is_not_taken_for_a_failed_build(mo
     monkeypatch.setattr(ce, "load_inline", broken)
     with pytest.warns(RuntimeWarning, match="building the C..? kernels failed"):
         assert sigreg_cpp.build("probe", "// nothing", [], "probe", "nothing") is False
+
+
+def test_a_load_waiting_for_another_process_says_so(cpp):
+    """While another process holds the build folder's flock (building, ~30-60 s cold), a
+    load says what it waits for instead of hanging silently, then goes on."""
+    import fcntl
+    import subprocess
+    import sys
+    import time
+    from torch.utils.cpp_extension import _get_build_directory
+    ext = sigreg_cpp._extension()
+    if ext is None:
+        pytest.skip("the C++ kernels cannot be built here")
+    folder = Path(_get_build_directory(ext.__name__, verbose=False))
+    with open(folder / "pycheck.flock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        p = subprocess.Popen([sys.executable, "-c", "from pycheck import sigreg_cpp; "
+                              "print(sigreg_cpp._extension() is not None)"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        assert p.poll() is None                 # it waits for the flock
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0 and out.strip() == "True", err[-2000:]
+    assert f"waiting for another process building the C++ kernels in {folder}" in err
