@@ -47,9 +47,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .planning import decode_plans, path_lengths, straight_line_plans
+from .planning import check_index_pairs, decode_plans, path_lengths, straight_line_plans
 from .store import atomic_write_bytes
-from .validate import reraise_interruption
+from .validate import check_int, reraise_interruption
 
 FRAME_SIZE = 64
 WRIST_LIMIT = math.radians(160)  # 2.793 rad: the wrist range in reacher.xml (-160, 160 deg)
@@ -109,11 +109,21 @@ class ReacherRenderer:
             p.named.data.qvel[["shoulder", "wrist"]] = qvel
 
     def render(self, theta: np.ndarray, progress: bool = False, desc: str = "render") -> np.ndarray:
-        """Frames of the poses ``theta`` (shape ``(N, 2)``, rad) as uint8 ``(N, size, size, 3)``."""
+        """Frames of the poses ``theta`` (shape ``(N, 2)``, rad, finite) as uint8
+        ``(N, size, size, 3)``; ``ValueError`` for any other shape (a single pose is
+        ``theta[None]``) or a NaN/inf angle."""
         from tqdm.auto import tqdm
 
         from .store import LineProgress
-        theta = np.asarray(theta, dtype=np.float64).reshape(-1, 2)
+        theta = np.asarray(theta, dtype=np.float64)
+        # reshape(-1, 2) rendered a (4, 3) array as 6 frames, and NaN angles an empty
+        # arena (session 43, a user's trial)
+        if theta.ndim != 2 or theta.shape[1] != 2:
+            raise ValueError(f"theta must have shape (N, 2) (shoulder, wrist), got "
+                             f"{theta.shape}; a single pose is theta[None]")
+        if not np.isfinite(theta).all():
+            raise ValueError(f"theta contains NaN or inf ({int((~np.isfinite(theta)).sum())} "
+                             "entries)")
         out = np.empty((len(theta), self.size, self.size, 3), dtype=np.uint8)
         # a bar on a terminal, a line a minute in a log (rendering the quick profile's
         # 74 000 frames took 11 min on a slow host, silent in a batch job before)
@@ -205,6 +215,10 @@ def start_goal_pairs(k: int, half_width: float, min_dist: float,
                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``k`` start and goal poses uniform in ``[-half_width, half_width]^2``, at least
     ``min_dist`` rad apart (rejection sampling). Returns two ``(k, 2)`` arrays."""
+    check_int("k", k)      # k = 0 or -1 drew 100 000 candidates first (session 43)
+    if not (0 < half_width < math.inf and 0 <= min_dist < math.inf):
+        raise ValueError(f"need a finite half_width > 0 and min_dist >= 0, got {half_width!r}, "
+                         f"{min_dist!r}")
     starts, goals = [], []
     for _ in range(100_000):
         s, g = rng.uniform(-half_width, half_width, size=(2, 2))
@@ -276,7 +290,7 @@ class ConvEncoder(nn.Module):
     @torch.no_grad()
     def fit_input(self, frames: np.ndarray) -> None:
         """Set the pixel centring and scale from uint8 training frames ``(N, 64, 64, 3)``."""
-        x = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0
+        x = torch.from_numpy(check_frames(frames)).permute(0, 3, 1, 2).float() / 255.0
         self.pix_mean.copy_(x.mean(0))
         self.pix_std.copy_((x - self.pix_mean).square().mean().sqrt().clamp_min(1.0 / 255.0))
 
@@ -316,13 +330,27 @@ class ConvEncoder(nn.Module):
             ascending.
         """
         from .sfa import sfa_readout
+        lin = self.net[-2]
+        # 0 or -1 kept the rounding-noise directions (slowness [-78.8, -8.28]); 1.0 or NaN
+        # kept none and failed with "n must lie in [1, 0]" (session 43, a user's trial)
+        if not 0.0 < min_variance < 1.0:
+            raise ValueError(f"min_variance must lie in (0, 1) (relative to the largest "
+                             f"variance; 0 keeps directions of rounding noise), got "
+                             f"{min_variance!r}")
+        frames = check_frames(frames)
+        pairs = check_index_pairs(pairs, len(frames))
+        if len(pairs) == 0:
+            raise ValueError("pairs is empty: the read-out needs at least one pair")
         self.eval()
         phi = embed_frames(self, frames, fn=self.features)
         mu = phi.mean(0)
         _, sv, vt = np.linalg.svd(phi - mu, full_matrices=False)
         basis = vt[sv ** 2 > min_variance * sv[0] ** 2].T  # (hidden, r)
+        if basis.shape[1] < lin.out_features:
+            raise ValueError(f"only {basis.shape[1]} principal directions of the features "
+                             f"have variance above min_variance={min_variance:g} times the "
+                             f"largest, fewer than the {lin.out_features} outputs")
         y = (phi - mu) @ basis
-        lin = self.net[-2]
         mean, w, slowness = sfa_readout(y[pairs[:, 0]], y[pairs[:, 1]], lin.out_features,
                                         ridge=0.0)
         w = basis @ w
@@ -330,6 +358,22 @@ class ConvEncoder(nn.Module):
         lin.bias.copy_(torch.from_numpy(-((mu + basis @ mean) @ w)).to(lin.bias))
         self.net[-1] = nn.Identity()
         return slowness
+
+
+def check_frames(frames) -> np.ndarray:
+    """``frames`` as a uint8 array ``(N, 64, 64, 3)`` with ``N >= 1``: ``TypeError`` for another
+    dtype, ``ValueError`` for another shape. Only 64x64 is accepted: the encoder's pixel
+    mean and the input of its linear head are sized for it. Session 43, a user's trial:
+    float frames in [0, 1] were divided by 255 again, and channels-first or 32x32 frames
+    failed deep inside a convolution."""
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8:
+        raise TypeError(f"frames must be uint8 (pixels 0-255) of shape (N, {FRAME_SIZE}, "
+                        f"{FRAME_SIZE}, 3), got dtype {frames.dtype}")
+    if frames.ndim != 4 or frames.shape[1:] != (FRAME_SIZE, FRAME_SIZE, 3) or not len(frames):
+        raise ValueError(f"frames must have shape (N >= 1, {FRAME_SIZE}, {FRAME_SIZE}, 3) "
+                         f"(channels last), got {frames.shape}")
+    return frames
 
 
 def default_device() -> str:
@@ -361,15 +405,25 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
         uninterrupted result, bit for bit on CPU; the file is deleted when training ends.
 
     Returns the encoder (eval mode) and a short loss history (every ~10% of the steps).
-    Raises ``RuntimeError`` naming the step if the loss becomes non-finite.
+    Raises ``RuntimeError`` naming the step if the loss becomes non-finite, ``TypeError``
+    for frames not uint8 and ``ValueError`` for frames not ``(N, 64, 64, 3)``, pairs not an
+    integer ``(P >= 2, 2)`` array indexing ``frames``, or a non-integer ``steps``,
+    ``batch_size`` or ``seed``.
     """
     from tqdm.auto import tqdm
 
     from .objectives import SIGReg, alignment
 
-    if len(pairs) < 2 or steps < 1 or batch_size < 2:
-        raise ValueError(f"need >= 2 pairs, steps >= 1, batch_size >= 2; got {len(pairs)} "
-                         f"pairs, steps={steps}, batch_size={batch_size}")
+    # session 43, a user's trial: (P, 3) or 1-D pairs trained a meaningless objective
+    # (the batch is viewed as (B, 2, n)), -1 wrapped around, float frames were divided by
+    # 255 twice, steps=3.0 gave a raw TypeError
+    check_int("steps", steps)
+    check_int("batch_size", batch_size, low=2)
+    check_int("seed", seed, low=0)
+    frames = check_frames(frames)
+    pairs = check_index_pairs(pairs, len(frames))
+    if len(pairs) < 2:
+        raise ValueError(f"need >= 2 pairs, got {len(pairs)}")
     args = dict(frames=frames, pairs=pairs, steps=steps, batch_size=batch_size, lr=lr,
                 seed=seed, lam=lam, num_slices=num_slices, channels=tuple(channels),
                 progress=progress, desc=desc)
@@ -445,12 +499,20 @@ def embed_frames(model: nn.Module, frames: np.ndarray, batch_size: int = 512,
     """Eval-mode embeddings of uint8 frames ``(N, 64, 64, 3)``, float64 ``(N, dim)``.
 
     ``fn`` (default ``model``) maps a uint8 batch to its embedding, e.g. ``model.features``.
+    The model's train/eval mode is restored afterwards (it was left in eval; session 43).
     """
+    frames = check_frames(frames)
+    batch_size = check_int("batch_size", batch_size)
     device = next(model.parameters()).device
     fn = model if fn is None else fn
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()
-    out = [fn(torch.from_numpy(frames[i:i + batch_size]).to(device)).double().cpu().numpy()
-           for i in range(0, len(frames), batch_size)]
+    try:
+        out = [fn(torch.from_numpy(frames[i:i + batch_size]).to(device)).double().cpu().numpy()
+               for i in range(0, len(frames), batch_size)]
+    finally:
+        for m, training in modes:
+            m.training = training
     return np.concatenate(out)
 
 
@@ -472,8 +534,17 @@ def plan_metrics(decoded: np.ndarray, oracle: np.ndarray) -> dict[str, np.ndarra
     ``path_ratio``: decoded joint-path length / straight-line length (ideal 1).
     ``deviation``: mean over waypoints of ``||theta_decoded(t) - theta_oracle(t)||`` (rad),
     the distance between the two plans at the same plan time.
+    ``ValueError`` if the shapes differ or an oracle line has length 0 (start = goal: the
+    ratio was NaN; session 43).
     """
+    decoded, oracle = np.asarray(decoded), np.asarray(oracle)
+    if decoded.ndim != 3 or decoded.shape != oracle.shape:
+        raise ValueError(f"decoded and oracle must have one shape (K, T+1, 2), got "
+                         f"{decoded.shape} and {oracle.shape}")
     direct = np.linalg.norm(oracle[:, -1] - oracle[:, 0], axis=-1)
+    if np.any(direct == 0):
+        raise ValueError(f"start equals goal in pairs {np.flatnonzero(direct == 0)[:5].tolist()}:"
+                         " the path ratio is 0 / 0")
     length = path_lengths(decoded)
     dev = np.linalg.norm(decoded - oracle, axis=-1).mean(1)
     return dict(path_ratio=length / direct, deviation=dev)

@@ -14,8 +14,9 @@ Regularisation: directions of tiny variance in ``C`` (collinear features, as in 
 layer of a trained network) are also tiny in ``Ċ``, and their ratio is rounding noise that
 can look arbitrarily slow; a ridge added to ``C`` alone does not remove them (it turns
 ``0 / 0`` into ``~0 / ridge``, still "slow"). So the problem is solved in the span of the
-principal directions of ``C`` whose variance exceeds ``ridge`` times the largest, where
-the ridge is also added.
+principal directions of ``C`` whose variance exceeds ``ridge`` times the largest (and the
+numerical-rank floor ``k * eps`` times the largest, even at ridge 0), where the ridge is
+also added.
 """
 from __future__ import annotations
 
@@ -37,14 +38,17 @@ def sfa_readout(phi, phi_next, n: int, *, ridge: float = 1e-6):
     ridge : float
         Principal directions of ``C`` with variance below ``ridge * max eigenvalue`` are
         dropped and ``ridge * mean(diag C) * I`` is added to ``C`` (both relative, so
-        they do not depend on the features' scale).
+        they do not depend on the features' scale). Directions below the numerical rank
+        (variance ``<= k * eps * max eigenvalue``, NumPy's ``matrix_rank`` rule) are
+        dropped at every ridge, 0 included: their variance is rounding noise.
 
     Returns
     -------
     mean : ndarray (k,)
         Feature mean over both views.
     W : ndarray (k, n)
-        Read-out; ``(phi - mean) @ W`` has covariance ``≈ I`` (exactly ``I`` at ridge 0).
+        Read-out; ``(phi - mean) @ W`` has covariance ``≈ I`` (``I`` up to rounding at
+        ridge 0, rank-deficient features included: ``W`` lies in the kept span).
     slowness : ndarray (n,)
         Generalised eigenvalues, ascending: ``E(h'_j - h_j)²`` of each output (per pair).
     """
@@ -74,27 +78,43 @@ def sfa_from_moments(mean, c, c_dot, n: int | None, *, ridge: float = 1e-6):
     """:func:`sfa_readout` from the features' moments: ``mean`` (k,), covariance ``c`` and
     ``c_dot = E[(φ' - φ)(φ' - φ)ᵀ]`` (k, k), e.g. accumulated over chunks of pairs too
     many to hold at once. Returns ``(mean, W, slowness)`` as :func:`sfa_readout`;
-    ``n=None`` returns every direction the ridge keeps (the full generalised eigenbasis)."""
+    ``n=None`` returns every direction the ridge keeps (the full generalised eigenbasis).
+    ``c`` and ``c_dot`` must be symmetric (to 1e-8 of their largest entry: ``eigh`` reads
+    one triangle only, so an asymmetric matrix was silently half-ignored; session 43)."""
     c, c_dot = np.asarray(c, dtype=np.float64), np.asarray(c_dot, dtype=np.float64)
-    if not (np.isfinite(c).all() and np.isfinite(c_dot).all()):
+    mean = np.asarray(mean, dtype=np.float64)
+    if c.ndim != 2 or c.shape[0] != c.shape[1] or c_dot.shape != c.shape:
+        raise ValueError(f"c and c_dot must be square matrices of one shape (k, k), got "
+                         f"{c.shape} and {c_dot.shape}")
+    if mean.shape != (c.shape[0],):      # was passed through unchecked (session 43)
+        raise ValueError(f"mean must have shape ({c.shape[0]},) like c, got {mean.shape}")
+    if not (np.isfinite(c).all() and np.isfinite(c_dot).all() and np.isfinite(mean).all()):
         raise ValueError("the moments contain NaN or inf")
+    for name, a in (("c", c), ("c_dot", c_dot)):
+        if np.abs(a - a.T).max(initial=0.0) > 1e-8 * np.abs(a).max(initial=0.0):
+            raise ValueError(f"{name} must be symmetric, got max |{name} - {name}.T| = "
+                             f"{np.abs(a - a.T).max():.3g}")
     if n is not None:
         n = check_int("n", n)      # n = 2.5 was accepted (session 36)
     if n is not None and not 1 <= n <= c.shape[0]:
         raise ValueError(f"n must lie in [1, {c.shape[0]}], got {n}")
-    if not ridge >= 0:
-        raise ValueError(f"ridge must be >= 0, got {ridge}")
+    if not ridge >= 0 or not np.isfinite(ridge):
+        raise ValueError(f"ridge must be finite and >= 0, got {ridge}")
     evals, evecs = np.linalg.eigh(c)
-    keep = evals > ridge * evals[-1]
+    # the numerical-rank floor: at ridge 0, "> 0" kept eigenvalues of rounding noise
+    # (~1e-15 of the largest) and whitened them by 1/sqrt(1e-15); rank-6 features spread
+    # over 40 columns gave negative slowness (session 43, a user's trial). Full-rank
+    # features keep every direction, as before.
+    keep = evals > max(ridge, c.shape[0] * np.finfo(np.float64).eps) * evals[-1]
     n = int(keep.sum()) if n is None else n
     if keep.sum() < n:
         raise ValueError(f"the features span only {int(keep.sum())} directions above the "
-                         f"ridge, fewer than n = {n}")
+                         f"ridge and the numerical rank, fewer than n = {n}")
     # whiten within the kept span: p.T @ c_reg @ p = I, then an ordinary eigenproblem
     p = evecs[:, keep] / np.sqrt(evals[keep] + ridge * max(float(np.mean(np.diag(c))),
                                                             1e-300))
     vals, u = eigh(p.T @ c_dot @ p, subset_by_index=[0, n - 1])
-    return np.asarray(mean, dtype=np.float64), p @ u, vals
+    return mean, p @ u, vals
 
 
 # ------------------------------------------------- finite-sample error of the T1 minimiser
@@ -119,8 +139,7 @@ def sfa_excess_independent(rho: float, rho_junk, n_pairs: int) -> float:
         raise ValueError(f"the junk autocorrelations must be finite, got {rho_junk!r}")
     if not 0 < rho < 1:
         raise ValueError(f"rho must lie in (0, 1), got {rho}")
-    if n_pairs < 1:
-        raise ValueError(f"n_pairs must be >= 1, got {n_pairs}")
+    n_pairs = check_int("n_pairs", n_pairs)  # 2.5 and NaN passed, as in sfa_excess_delta
     if np.any(rj >= rho) or np.any(rj <= -1):
         raise ValueError(f"every junk autocorrelation must satisfy -1 < rho_j < rho = {rho}")
     return float(np.sum((1 - rho ** 2) * (1 - rho * rj) / (2 * n_pairs * (rho - rj) ** 2)))

@@ -103,3 +103,25 @@ def test_T4_optimality_gap_is_between_the_two_cheapest_sequences(monkeypatch):
     r = t4.dp_rotation_invariance(0, problems=10)
     assert len(gaps) == 10 and r.passed
     assert r.figures["min_rel_optimality_gap"] == min(gaps)
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(horizon=-1), "horizon must be an integer"),        # returned (2.0, ())
+    (dict(horizon=2.0), "horizon must be an integer"),
+    (dict(s0=np.array([np.nan, 0.0])), "must be finite"),    # returned (nan, (0, 0))
+    (dict(goal=np.array([np.inf, 0.0])), "must be finite"),
+    (dict(actions=np.array([[np.nan, 0.0]])), "must be finite"),
+    (dict(lam=float("nan")), "must be finite"),
+    (dict(actions=np.zeros((0, 2))), r"actions of shape \(K >= 1, n\)"),  # zero-size error
+    (dict(actions=np.eye(3)), r"actions of shape \(K >= 1, n\)"),
+    (dict(goal=np.ones(3)), r"s0 and goal of shape \(n,\)"),
+])
+def test_T4_plan_refuses_bad_inputs(change, match):
+    """Session 43, a user's trial: these gave a value, NaN or a NumPy reduction error."""
+    args = dict(s0=np.zeros(2), goal=np.ones(2), actions=np.eye(2), horizon=2, lam=0.5)
+    with pytest.raises(ValueError, match=match):
+        t4.plan(**{**args, **change})
+
+
+def test_T4_plan_with_horizon_zero_is_the_terminal_cost():
+    assert t4.plan(np.zeros(2), np.array([1.0, 2.0]), np.eye(2), 0, 0.5) == (5.0, ())

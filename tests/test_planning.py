@@ -59,3 +59,57 @@ def test_mismatched_bank_is_refused(bank):
     z, pairs = bank
     with pytest.raises(ValueError, match="rows"):
         planning.plan_cost(z[:-1], z, pairs)
+
+
+@pytest.mark.parametrize("pairs, match", [
+    ([[0, -1]], r"index \[0, 20000\)"),                      # was the last row
+    ([[0, 20_000]], r"index \[0, 20000\)"),
+    (np.array([0, 1]), r"shape \(K, 2\)"),                   # 1-D
+    (np.array([[0, 1, 2]]), r"shape \(K, 2\)"),
+    (np.array([[0.0, 1.0]]), "integer array"),               # was an IndexError
+])
+def test_plan_cost_refuses_bad_pairs(bank, pairs, match):
+    """Session 43, a user's trial: ``-1`` was taken as the last row, float pairs failed with
+    an IndexError deep inside."""
+    z, _ = bank
+    with pytest.raises(ValueError, match=match):
+        planning.plan_cost(z, z, pairs)
+
+
+def test_plan_cost_takes_a_list_of_pairs(bank):
+    z, pairs = bank
+    assert np.array_equal(planning.plan_cost(z, z, pairs.tolist()),
+                          planning.plan_cost(z, z, pairs))
+
+
+def test_plan_cost_refuses_a_start_at_its_goal_and_a_nan_latent(bank):
+    """Same z at start and goal was 0 / 0 = nan with a RuntimeWarning only; a NaN in z_bank
+    gave NaN ratios while a NaN in h_bank was refused (session 43)."""
+    z, pairs = bank
+    dup = np.concatenate([z, z[:1]])
+    with pytest.raises(ValueError, match="same z in pairs \\[1\\]"):
+        planning.plan_cost(dup, dup, [[0, 1], [0, len(z)]])
+    bad = z.copy()
+    bad[5] = np.nan
+    with pytest.raises(ValueError, match="z_bank contains NaN"):
+        planning.plan_cost(z, bad, pairs)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(level=95), r"level must lie in \(0, 1\)"),         # gave (2.0, nan, nan)
+    (dict(level=0.0), r"level must lie in \(0, 1\)"),
+    (dict(level=float("nan")), r"level must lie in \(0, 1\)"),
+    (dict(values=[1.0, np.nan, 3.0]), "NaN or inf"),         # gave (nan, nan, nan)
+    (dict(values=[1.0, np.inf]), "NaN or inf"),
+    (dict(values=[]), "non-empty 1-D"),
+])
+def test_bootstrap_ci_refuses_bad_level_and_values(kw, match):
+    with pytest.raises(ValueError, match=match):
+        planning.bootstrap_ci(**{"values": [1.0, 2.0, 3.0], **kw})
+
+
+@pytest.mark.parametrize("z_bank", [np.zeros((0, 2)), np.zeros((1, 2)), np.zeros(5)])
+def test_sample_pairs_refuses_a_bank_too_small_to_pair(z_bank):
+    """An empty bank failed inside ``rng.integers`` (session 43)."""
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        planning.sample_pairs(z_bank, 3, np.random.default_rng(0))

@@ -224,3 +224,116 @@ def test_sfa_readout_is_whitened_and_reports_its_slowness():
     np.testing.assert_allclose(np.mean((h[pairs[:, 1]] - h[pairs[:, 0]]) ** 2, axis=0),
                                slowness, rtol=1e-3)
     assert np.all(np.diff(slowness) >= 0) and np.all(slowness > 0)
+
+
+# ------------------------------------------------ argument checks (session 43, a user's trial)
+@pytest.mark.parametrize("theta, match", [
+    (np.zeros((4, 3)), r"shape \(N, 2\)"),        # rendered 6 frames
+    (np.zeros(2), r"theta\[None\]"),              # a single pose: callers pass (N, 2)
+    (np.zeros((2, 2, 2)), r"shape \(N, 2\)"),
+    (np.array([[0.1, np.nan]]), "NaN or inf"),    # rendered an empty arena
+    (np.array([[np.inf, 0.0]]), "NaN or inf"),
+])
+def test_render_refuses_other_shapes_and_non_finite_angles(renderer, theta, match):
+    with pytest.raises(ValueError, match=match):
+        renderer.render(theta)
+
+
+def _frames(n=8, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, size=(n, 64, 64, 3), dtype=np.uint8)
+
+
+TRAIN = dict(steps=1, batch_size=4, lr=1e-3, seed=0, channels=(4, 4, 4, 4), progress=False)
+
+
+@pytest.mark.parametrize("pairs, match", [
+    (np.arange(6), r"shape \(K, 2\)"),                       # 1-D: a meaningless objective
+    (np.array([[0, 1, 2], [3, 4, 5]]), r"shape \(K, 2\)"),   # (P, 3): the same
+    (np.array([[0, 1], [2, -1]]), r"index \[0, 8\)"),        # -1 wrapped to the last frame
+    (np.array([[0, 1], [2, 8]]), r"index \[0, 8\)"),
+    (np.array([[0.0, 1.0], [2.0, 3.0]]), "integer array"),
+    (np.array([[0, 1]]), "need >= 2 pairs"),
+])
+def test_train_cnn_refuses_bad_pairs(pairs, match):
+    with pytest.raises(ValueError, match=match):
+        R.train_cnn(_frames(), pairs, **TRAIN)
+
+
+@pytest.mark.parametrize("frames, error, match", [
+    (_frames().astype(np.float32) / 255, TypeError, "must be uint8"),  # divided by 255 twice
+    (_frames().transpose(0, 3, 1, 2), ValueError, r"\(N >= 1, 64, 64, 3\)"),  # channels first
+    (_frames()[:, :32, :32], ValueError, r"\(N >= 1, 64, 64, 3\)"),  # the head is sized for 64
+    (_frames()[:0], ValueError, r"\(N >= 1, 64, 64, 3\)"),
+])
+def test_train_cnn_and_embed_frames_refuse_other_frames(frames, error, match):
+    pairs = np.array([[0, 1], [2, 3]])
+    with pytest.raises(error, match=match):
+        R.train_cnn(frames, pairs, **TRAIN)
+    with pytest.raises(error, match=match):
+        R.embed_frames(R.ConvEncoder(channels=(4, 4, 4, 4)), frames)
+
+
+@pytest.mark.parametrize("kw, match", [(dict(steps=3.0), "steps must be an integer"),
+                                       (dict(steps=0), "steps must be an integer"),
+                                       (dict(batch_size=1), "batch_size must be an integer"),
+                                       (dict(seed=-1), "seed must be an integer")])
+def test_train_cnn_checks_its_integer_arguments(kw, match):
+    with pytest.raises(ValueError, match=match):   # steps=3.0 was a raw TypeError
+        R.train_cnn(_frames(), np.array([[0, 1], [2, 3]]), **{**TRAIN, **kw})
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_embed_frames_restores_the_models_mode(training):
+    """It left a model in training mode in eval mode (session 43); the embedding is the
+    eval-mode one either way, and the running statistics are not touched."""
+    import torch
+    torch.manual_seed(0)
+    model = R.ConvEncoder(channels=(4, 4, 4, 4))
+    model.train(training)
+    before = model.net[-1].running_mean.clone()
+    h = R.embed_frames(model, _frames())
+    assert all(m.training == training for m in model.modules())
+    assert torch.equal(model.net[-1].running_mean, before)
+    model.eval()
+    assert np.array_equal(h, R.embed_frames(model, _frames()))
+
+
+@pytest.mark.parametrize("min_variance, match", [
+    (0.0, r"min_variance must lie in \(0, 1\)"),     # slowness came out negative
+    (-1.0, r"min_variance must lie in \(0, 1\)"),
+    (1.0, r"min_variance must lie in \(0, 1\)"),     # "n must lie in [1, 0]"
+    (float("nan"), r"min_variance must lie in \(0, 1\)"),
+    (0.9999, "only 1 principal directions .* fewer than the 2 outputs"),
+])
+def test_set_sfa_readout_refuses_a_min_variance_that_keeps_noise_or_too_little(min_variance,
+                                                                                match):
+    import torch
+    torch.manual_seed(0)
+    model = R.ConvEncoder(channels=(4, 4, 4, 4))
+    frames = _frames(20)
+    model.fit_input(frames)
+    with pytest.raises(ValueError, match=match):
+        model.set_sfa_readout(frames, R.consecutive_pairs(2, 10), min_variance=min_variance)
+    assert isinstance(model.net[-1], torch.nn.BatchNorm1d)   # the model is unchanged
+
+
+def test_set_sfa_readout_refuses_bad_pairs():
+    model = R.ConvEncoder(channels=(4, 4, 4, 4))
+    with pytest.raises(ValueError, match=r"index \[0, 8\)"):
+        model.set_sfa_readout(_frames(), np.array([[0, 8]]), min_variance=1e-6)
+
+
+@pytest.mark.parametrize("k", [0, -1, 2.0])
+def test_start_goal_pairs_checks_k_first(k):
+    """k = 0 or -1 drew 100 000 candidates, then blamed the distance (session 43)."""
+    with pytest.raises(ValueError, match="k must be an integer"):
+        R.start_goal_pairs(k, 1.5, 1.0, np.random.default_rng(0))
+
+
+def test_plan_metrics_refuses_a_start_at_its_goal():
+    """The path ratio was NaN (0 / 0) when start equals goal (session 43)."""
+    oracle = straight_line_plans(np.zeros((2, 2)), np.array([[1.0, 0.0], [0.0, 0.0]]), 4)
+    with pytest.raises(ValueError, match=r"start equals goal in pairs \[1\]"):
+        R.plan_metrics(oracle, oracle)
+    with pytest.raises(ValueError, match="one shape"):
+        R.plan_metrics(oracle[:, :3], oracle)

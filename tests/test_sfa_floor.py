@@ -166,3 +166,73 @@ def test_sfa_from_moments_none_keeps_every_direction_above_the_ridge():
     assert w.shape == (4, 3) and np.all(np.diff(slow) >= 0)
     h = (np.concatenate([phi, phi2]) - both.mean(0)) @ w
     assert np.allclose(np.cov(h, rowvar=False), np.eye(3), atol=1e-4)
+
+
+def _rank_deficient(seed=0, rank=6, cols=40, pairs=2000):
+    """Pairs of features of rank ``rank`` spread over ``cols`` columns by a fixed mix, and
+    the latent pairs they mix."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((pairs, rank))
+    b = a + 0.3 * rng.standard_normal((pairs, rank))
+    m = rng.standard_normal((rank, cols))
+    return a @ m, b @ m, a, b
+
+
+def test_sfa_readout_at_ridge_zero_drops_the_rounding_noise_of_rank_deficient_features():
+    """Session 43, a user's trial: rank 6 over 40 columns gave negative slowness at ridge 0
+    (eigenvalues ~1e-15 of rounding noise kept and whitened). Now the read-out equals SFA on
+    the 6 latent columns themselves (the same span), and its outputs are white."""
+    phi, phi2, a, b = _rank_deficient()
+    mean, w, slow = sfa_readout(phi, phi2, 2, ridge=0)
+    _, _, slow_latent = sfa_readout(a, b, 2, ridge=0)
+    assert np.all(slow > 0)
+    # the mix has condition number ~10: 1e-9 leaves room for its rounding
+    np.testing.assert_allclose(slow, slow_latent, rtol=1e-9)
+    h = (np.concatenate([phi, phi2]) - mean) @ w
+    np.testing.assert_allclose(np.cov(h, rowvar=False), np.eye(2), atol=1e-9)
+    with pytest.raises(ValueError, match="span only 6 directions"):
+        sfa_readout(phi, phi2, 7, ridge=0)
+
+
+def test_sfa_readout_full_rank_at_ridge_zero_is_the_plain_whitening_bit_for_bit():
+    """The numerical-rank floor keeps every direction of well-conditioned features, so the
+    result is exactly the whitening by all eigenvalues it was before session 43."""
+    from scipy.linalg import eigh
+    rng = np.random.default_rng(3)
+    phi = rng.standard_normal((500, 5)) @ rng.standard_normal((5, 5))
+    phi2 = phi + 0.2 * rng.standard_normal((500, 5))
+    mean, w, slow = sfa_readout(phi, phi2, 2, ridge=0)
+    both, diff = np.concatenate([phi, phi2]), phi2 - phi
+    evals, evecs = np.linalg.eigh(np.cov(both, rowvar=False))
+    p = evecs / np.sqrt(evals)
+    vals, u = eigh(p.T @ (diff.T @ diff / len(diff)) @ p, subset_by_index=[0, 1])
+    assert np.array_equal(w, p @ u) and np.array_equal(slow, vals)
+    assert np.array_equal(mean, both.mean(0))
+
+
+def _moments(k=3):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((200, k))
+    return np.zeros(k), np.cov(x, rowvar=False), np.eye(k)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda m, c, cd: (m, c + np.triu(np.full_like(c, 0.5), 1), cd), "c must be symmetric"),
+    (lambda m, c, cd: (m, c, cd + np.triu(np.full_like(cd, 0.5), 1)), "c_dot must be symm"),
+    (lambda m, c, cd: (m[:2], c, cd), r"mean must have shape \(3,\)"),
+    (lambda m, c, cd: (m, c[:2], cd[:2]), "c and c_dot must be square"),
+    (lambda m, c, cd: (m, c, cd[:2, :2]), "c and c_dot must be square"),
+])
+def test_sfa_from_moments_refuses_malformed_moments(change, match):
+    """Session 43: an asymmetric ``c`` (half read by eigh) and a mean of the wrong length
+    were accepted silently."""
+    from pycheck.sfa import sfa_from_moments
+    with pytest.raises(ValueError, match=match):
+        sfa_from_moments(*change(*_moments()), 1)
+
+
+@pytest.mark.parametrize("n_pairs", [2.5, float("nan"), 0, True])
+def test_sfa_excess_independent_takes_an_integer_n_pairs(n_pairs):
+    """As :func:`sfa_excess_delta` does (2.5 gave 0.168 and NaN gave NaN; session 43)."""
+    with pytest.raises(ValueError, match="n_pairs must be an integer"):
+        sfa_excess_independent(0.8, [0.2], n_pairs)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .. import theory as T
+from ..validate import check_int
 from . import CheckResult, check
 
 
@@ -32,8 +33,23 @@ def plan(s0: np.ndarray, goal: np.ndarray, actions: np.ndarray, horizon: int, la
     -------
     value : float — optimal cost ``V_0(s0)`` by backward Bellman recursion
     policy : tuple of int, length H — indices of an optimal action sequence (forward argmin)
+
+    Raises ``ValueError`` unless ``H >= 0`` is an integer (``H = 0``: the terminal cost alone),
+    ``s0`` and ``goal`` are finite of one shape ``(n,)``, ``actions`` is finite ``(K, n)``
+    with ``K >= 1`` and ``lam`` is finite: ``H = -1`` returned ``(‖s0 − g‖², ())``, a NaN start
+    ``(nan, (0, 0))`` and no actions a NumPy reduction error (session 43, a user's trial).
     """
-    states = [np.asarray(s0, dtype=float)]           # states[t]: shape (K,)*t + (n,)
+    horizon = check_int("horizon", horizon, low=0)
+    s0, goal = np.asarray(s0, dtype=float), np.asarray(goal, dtype=float)
+    actions = np.asarray(actions, dtype=float)
+    if s0.ndim != 1 or goal.shape != s0.shape or actions.ndim != 2 or len(actions) < 1 \
+            or actions.shape[1] != len(s0):
+        raise ValueError(f"need s0 and goal of shape (n,) and actions of shape (K >= 1, n), "
+                         f"got {s0.shape}, {goal.shape} and {actions.shape}")
+    if not (np.isfinite(s0).all() and np.isfinite(goal).all() and np.isfinite(actions).all()
+            and math.isfinite(lam)):
+        raise ValueError("s0, goal, actions and lam must be finite")
+    states = [s0]                                     # states[t]: shape (K,)*t + (n,)
     for _ in range(horizon):
         states.append(states[-1][..., None, :] + actions)
     stage = [np.sum((s - goal) ** 2, axis=-1) for s in states]
