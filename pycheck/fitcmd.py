@@ -382,6 +382,8 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
         slowness=None if slowness is None else [_num(v) for v in slowness],
         slowness_se=None if slowness is None else [_num(v) for v in model.slowness_se],
         train_seconds=round(float(model.train_seconds), 2), hint=sample_hint(model, total_steps),
+        # the same seed gives the same bits only at the same thread count (session 43)
+        threads=torch.get_num_threads(),
         history=[[int(s), {k: _num(v) for k, v in p.items()}] for s, p in model.history],
         files=["encoder.pt", "embedding.npy", "history.png"]
         + (["slowness.png"] if slowness is not None else [])

@@ -397,12 +397,17 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
     frames : uint8 ``(N, 64, 64, 3)``.
     pairs : int ``(P, 2)`` indices ``(i, i')`` of consecutive frames.
     steps, batch_size, lr : Adam steps, pairs per step, learning rate.
-    seed : seeds the initialisation, the minibatches and SIGReg's directions.
+    seed : seeds the initialisation, the minibatches and SIGReg's directions. The same
+        seed gives the same bits in another process only at the same torch thread count
+        (the convolutions' sums split by thread; a user's trial, session 43: 1 against 2
+        threads moved a 150-step CNN's embedding by 0.22 rms; the Reacher experiment pins
+        ``threads``).
     lam : SIGReg weight (constant over training).
     checkpoint, checkpoint_every : as in :func:`pycheck.train.fit_encoder`: the training
         state (weights, Adam, the minibatch and SIGReg generators, the history) is saved
         there every ``checkpoint_every`` seconds; rerunning the same call resumes to the
-        uninterrupted result, bit for bit on CPU; the file is deleted when training ends.
+        uninterrupted result, bit for bit on CPU at the same thread count; the file is
+        deleted when training ends.
 
     Returns the encoder (eval mode) and a short loss history (every ~10% of the steps).
     Raises ``RuntimeError`` naming the step if the loss becomes non-finite, ``TypeError``

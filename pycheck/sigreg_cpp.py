@@ -22,8 +22,11 @@ Scope: CPU, float32, 17 knots (SIGReg's default); anything else keeps the compil
 kernels. Built at first use with :func:`torch.utils.cpp_extension.load_inline` (g++ and ninja;
 torch caches the build: about 30 s the first time here); if that fails, a warning, and the
 compiled kernels are used. Slices are split between torch's threads (``at::parallel_for``),
-each slice summed by one thread in a fixed order, so the results do not depend on the thread
-count. Its sums run in another order than the compiled kernels', so SIGReg's float32 results
+each slice summed by one thread in a fixed order, so the statistic and the kernels' sums do
+not depend on the thread count. The gradient with respect to ``h`` ends in a torch matmul,
+whose sums torch may split by thread: at widths 5-7 (session 43, a user's trial) 1 and 2
+threads gave gradients that differ in the last bit (up to 5e-7 relative); same thread
+count, same bits. Its sums run in another order than the compiled kernels', so SIGReg's float32 results
 differ from theirs in the last bits; results stored before session 39 were made with those.
 """
 from __future__ import annotations

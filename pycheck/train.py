@@ -408,7 +408,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         ``checkpoint_every`` seconds of training and at the end of each training phase
         (each SIGReg weight, a warm start). Calling ``fit_encoder`` again with the same
         data and arguments resumes from it, and the result is bit-identical to an
-        uninterrupted run on the same device and thread count (tested). The file is
+        uninterrupted run on the same device and thread count (tested; the thread count
+        is not part of the file's fingerprint, so resuming with another one mixes the two
+        and matches neither: keep it). The file is
         deleted when the fit returns. A file written by a call with other data or
         arguments raises ``ValueError``. With a ``sampler``, the sampler must have
         ``state_dict()`` and ``load_state_dict(state)`` (its random state is saved too).
@@ -564,10 +566,14 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if best is not None:
         model.encoder.load_state_dict(best[1])
         model.heldout_objective, model.best_step = best[0], best[2]
-        if readout == "sfa":
-            _sfa_select(model, train_data, held)
-        model.slowness, model.slowness_se = coordinate_slowness(
-            *_embed_pairs(model.encoder, held), se=True)
+        # one BLAS thread here too: the read-out competition's NumPy sums otherwise depend
+        # on OpenBLAS's thread count (a user's trial, session 43: VICReg's held-out value
+        # moved in its last bit with OPENBLAS_NUM_THREADS=1; experiments already ran so)
+        with one_blas_thread():
+            if readout == "sfa":
+                _sfa_select(model, train_data, held)
+            model.slowness, model.slowness_se = coordinate_slowness(
+                *_embed_pairs(model.encoder, held), se=True)
     model.eval()
     if first is not None:
         model.warm_start_model = first

@@ -566,3 +566,23 @@ def test_max_kurtosis_sees_a_rare_spike():
     const = g.copy()
     const[:, 2] = 1.0
     assert _max_kurtosis(const) == np.inf
+
+
+def test_the_selection_after_training_runs_numpy_on_one_blas_thread(monkeypatch):
+    """Session 43 (a user's trial): the held-out read-out competition ran NumPy outside the
+    one-BLAS-thread block, so VICReg's held-out value moved in its last bit with
+    OPENBLAS_NUM_THREADS. The SFA selection and the slowness now run inside it."""
+    from threadpoolctl import threadpool_info
+    from pycheck import train
+    seen = []
+    real = train.coordinate_slowness
+
+    def spy(*args, **kwargs):
+        seen.append([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
+        return real(*args, **kwargs)
+    monkeypatch.setattr(train, "coordinate_slowness", spy)
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((600, 2))
+    zn = 0.5 * z + np.sqrt(0.75) * rng.standard_normal((600, 2))
+    train.fit_encoder(z, zn, "vicreg", steps=5, batch_size=64, progress=False)
+    assert seen and all(n == 1 for n in seen[0]), seen

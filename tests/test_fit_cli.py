@@ -44,6 +44,7 @@ def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, 
     h = np.load(out / "embedding.npy")
     assert h.shape == (1200, 2) and np.array_equal(h, embed(enc, data["x"]))
     assert report["pairs"] == 1200 and report["arguments"]["steps"] == 60
+    assert report["threads"] == torch.get_num_threads()   # the bits depend on it (s43)
     assert report["heldout_objective"] == enc.heldout_objective
     assert report["selected"] == enc.selected and report["lam"] == 0.0
     assert report["heavy_tailed"] == enc.heavy_tailed          # a list (empty here)
