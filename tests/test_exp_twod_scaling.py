@@ -302,3 +302,26 @@ def test_scaling_names_table_entries_for_an_n_not_in_dims():
                options={"sigreg": {"lam": {"default": 0.1, "8": 0.2, "16": 0.3}},
                         "vicreg": {"warm_start": {"objective": "vicreg", "steps": 2}}})
     assert scaling.unused_n_keys(cfg) == ["steps: N = 7", "options.sigreg.lam: N = 16"]
+
+
+def test_twod_trains_on_one_torch_thread_in_process(tmp_path, monkeypatch):
+    """Session 43 (a user's determinism trial): twod and scaling with --jobs 1 trained at
+    torch's default thread count, while --jobs 2's workers get one each on 2 cores; now
+    both experiments train on one thread in process too (torch_threads, as gennorm does),
+    and the caller's thread count is restored afterwards."""
+    import torch
+
+    from pycheck import train
+    seen, real = [], train.fit_encoder
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+    monkeypatch.setattr(train, "fit_encoder", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        twod.run(dict(TINY, mixings=["spiral"], options={"num_slices": 16}), tmp_path, [0])
+        assert seen and set(seen) == {1} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -23,7 +23,7 @@ from ..objectives import OBJECTIVES
 from ..store import RunStore, savefig, write_json, write_table
 from ._common import (JOBS, _check_fresh, check_fit_options, check_profile, check_rows,
                       choice, count, flag, list_of, number, objective_tables,
-                      supervised_reference, train_and_measure)
+                      supervised_reference, torch_threads, train_and_measure)
 
 THEOREMS = ("T1",)
 
@@ -239,7 +239,13 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     options = cfg.get("options", {})
     supervised = bool(cfg.get("supervised", False))
     tasks, index = run_tasks(cfg, dims, seeds, objectives, settings)
-    done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="scaling")
+    # one torch thread in this process too, as in the workers (a 2-core machine gives each
+    # of --jobs 2 one thread) and as gennorm, control, anisotropic and reacher do: --jobs 1
+    # had run at torch's default thread count, whose sums are split otherwise (the same
+    # seed's bits then depend on --jobs on larger sizes), and took 3 min 22 s for a run
+    # that --jobs 2 did in 26 s (session 43, a user's determinism trial)
+    with torch_threads(cfg):
+        done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="scaling")
     results = {index[k]: r for k, r in done.items()}
     objectives_sup = objectives + (["supervised"] if supervised else [])
     rows = []

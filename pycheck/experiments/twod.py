@@ -15,7 +15,7 @@ import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
 from ._common import (JOBS, check_fit_options, check_profile, check_rows, choice, count,
-                      list_of, number, table, train_and_measure)
+                      list_of, number, table, torch_threads, train_and_measure)
 
 THEOREMS = ("T1",)
 MIXINGS = ("spiral", "parabolic", "sinusoidal", "realnvp")
@@ -90,7 +90,13 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
         mixing=m, n=2, objective="sigreg", seed=s, options=options,
         keep_embedding=FIGURE_POINTS if s == figure_seed else 0, **params))
         for m in mixings for s in seeds}
-    done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="twod")
+    # one torch thread in this process too, as in the workers (a 2-core machine gives each
+    # of --jobs 2 one thread) and as gennorm, control, anisotropic and reacher do: --jobs 1
+    # had run at torch's default thread count, whose sums are split otherwise (the same
+    # seed's bits then depend on --jobs on larger sizes), and took 3 min 22 s for a run
+    # that --jobs 2 did in 26 s (session 43, a user's determinism trial)
+    with torch_threads(cfg):
+        done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="twod")
     runs = {m: [done[f"{m}-sigreg-N2-seed{s}"] for s in seeds] for m in mixings}
     first = ({m: done[f"{m}-sigreg-N2-seed{figure_seed}"] for m in mixings}
              if figure_seed in seeds else {})
