@@ -563,7 +563,13 @@ class SIGReg(nn.Module):
         # forward + backward, 2 threads, session 10: 0.92x at 256 x 16, 0.96x 2048 x 16,
         # 0.94x 2048 x 32, 0.90x 1024 x 64, 0.92x 256 x 256, 0.86x 1024 x 256; with the
         # view 1.05x at 256 x 8 and 1.44x at 2048 x 8)
-        first = h if isinstance(h, Tensor) else _check_views(h)[0]
+        if not isinstance(h, Tensor):
+            _check_views(h)
+        return self._statistic(h, directions)
+
+    def _statistic(self, h: Tensor | Sequence[Tensor], directions: Tensor) -> Tensor:
+        """:meth:`statistic` on views already checked (once per call, not at every layer)."""
+        first = h if isinstance(h, Tensor) else h[0]
         t0 = self.t_max / (self.num_knots - 1)
         whole = _whole_cpp(first, directions, self.num_knots, self.fused)
         if isinstance(h, Tensor):
@@ -585,7 +591,11 @@ class SIGReg(nn.Module):
 
     def forward(self, h: Tensor | Sequence[Tensor]) -> Tensor:
         first = _check_embedding(h) if isinstance(h, Tensor) else _check_views(h)[0]
-        return self.statistic(h, self.directions(first.shape[-1], first.device, first.dtype))
+        return self._fresh(h, first)
+
+    def _fresh(self, h: Tensor | Sequence[Tensor], first: Tensor) -> Tensor:
+        """The statistic of checked views ``h`` (``first``: one of them) for fresh directions."""
+        return self._statistic(h, self.directions(first.shape[-1], first.device, first.dtype))
 
 
 def sigreg(h: Tensor, *, num_slices: int = 256, num_knots: int = 17, t_max: float = 3.0,
@@ -651,8 +661,8 @@ def _sigma(v) -> float:
 
 
 def _check_pair(what: str, h, h_next) -> None:
-    """Two views of one batch: 2-D tensors of one shape and dtype, at least 2 rows and one
-    column. Mismatched views had broadcast or raised torch's own messages (InfoNCE took
+    """Two views of one batch: 2-D floating-point tensors of one shape and dtype, at least 2
+    rows and one column. Mismatched views had broadcast or raised torch's own messages (InfoNCE took
     (8, 3) against (1, 3); a batch of 1 gave -0.0 and no gradient; session 42)."""
     if not (isinstance(h, Tensor) and isinstance(h_next, Tensor)):
         raise ValueError(f"{what}: the two views must be tensors, got "
@@ -664,6 +674,8 @@ def _check_pair(what: str, h, h_next) -> None:
     if h.shape[0] < 2 or h.shape[1] < 1:
         raise ValueError(f"{what}: needs a batch of at least 2 rows of at least 1 column, "
                          f"got {tuple(h.shape)}")
+    if not h.is_floating_point():       # what SIGReg's own view check asks too
+        raise ValueError(f"{what}: needs floating-point views, got {h.dtype}")
 
 
 class _SymmetricInfoNCE(torch.autograd.Function):
@@ -812,7 +824,8 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
         reg_mod = SIGReg(**opts)
 
         def reg(h, h_next):
-            return reg_mod.to(h.device)((h, h_next))
+            # the pair is checked by loss_lejepa (_check_pair) before: not again here
+            return reg_mod.to(h.device)._fresh((h, h_next), h)
     else:
         cw = _positive("cov_weight", opts.get("cov_weight", 1.0), zero=True)
 

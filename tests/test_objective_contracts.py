@@ -193,6 +193,9 @@ def test_the_weight_in_force_is_reported_and_stays_at_lam_start_without_set_prog
     (O.infonce_per_pair, (torch.randn(6, 3), torch.randn(6, 3), 0.0), "sigma must be"),
     (O.infonce_per_pair, (torch.randn(6, 3), torch.randn(6, 3), -1.0), "sigma must be"),
     (O.infonce_per_pair, (torch.randn(6, 3), torch.randn(5, 3)), "one shape"),
+    (O.make_objective("sigreg", num_slices=8),
+     (torch.ones(6, 3, dtype=torch.int64), torch.ones(6, 3, dtype=torch.int64)),
+     "needs floating-point views"),
     (O.vicreg, (torch.randn(6, 3),), None),
 ])
 def test_direct_calls_name_bad_inputs(fn, args, match):
