@@ -376,10 +376,11 @@ SLURM_FLAGS = ("partition", "gpus_per_run", "cpus_per_run", "mem", "time",
 
 
 def _capped_jobs(jobs: int) -> int:
-    """``--jobs`` capped at the CPUs this process may run on: each worker trains with one
-    thread, so more workers than CPUs only share cores, and each holds its own torch (a
-    few hundred MB; ``--jobs 1000`` started one process per run). The runs' numbers do not
-    depend on the number of workers (tested)."""
+    """``--jobs`` capped at the CPUs this process may run on: each worker trains at the
+    profile's thread count (default one; :func:`pycheck.executors.run_threads`), so more
+    workers than CPUs only share cores, and each holds its own torch (a few hundred MB;
+    ``--jobs 1000`` started one process per run). The runs' numbers do not depend on the
+    number of workers (tested)."""
     cpus = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
             else os.cpu_count() or 1)
     if jobs > cpus:
@@ -561,7 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = s.add_argument_group("SLURM (--executor slurm; each option is per run)")
     g.add_argument("--partition", help="SLURM partition (default: the cluster's)")
     g.add_argument("--gpus-per-run", type=int, metavar="G", help="GPUs per run (default 0)")
-    g.add_argument("--cpus-per-run", type=int, metavar="C", help="CPUs per run (default 1)")
+    g.add_argument("--cpus-per-run", type=int, metavar="C", help="CPUs per run (default 1); runs train at their profile's `threads` "
+                   "(default 1) whatever this is, so that their numbers equal local runs'")
     g.add_argument("--mem", help="memory per run, e.g. 8G (default: the cluster's)")
     g.add_argument("--time", help="time limit per run: minutes or D-HH:MM:SS (default 240)")
     g.add_argument("--array-parallelism", type=int, metavar="P",

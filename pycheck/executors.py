@@ -216,6 +216,18 @@ class LocalExecutor:
                 _run_pool(tasks, batch, done, self.jobs, store.out)
 
 
+def run_threads() -> int:
+    """The torch thread count every run trains at, wherever it runs: this process's own
+    (the experiments set their profile's ``threads``, default 1, before they hand their
+    runs over). Sums split over another number of threads round otherwise in their last
+    bits, which training carries on, so a run's numbers would depend on where it ran.
+    Until session 44 each local worker took ``cpu_count // jobs`` threads and a SLURM job
+    ``--cpus-per-run``: on a machine with more than 2 cores (or with --cpus-per-run 2)
+    ``--jobs 2`` or SLURM trained other bits than ``--jobs 1`` (1 thread in process)."""
+    import torch
+    return torch.get_num_threads()
+
+
 def checkpoint_path(out: str | os.PathLike, key: str) -> Path:
     """Where run ``key`` of the output folder ``out`` keeps its training checkpoint while
     it trains (``OUT/jobs/checkpoints/KEY.pt``; deleted when its fit returns)."""
@@ -274,7 +286,7 @@ def _run_pool(tasks: dict[str, Task], todo: list[str], done: Done, jobs: int,
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = run_threads()
     _quiet_resource_tracker()
     ex = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
                              initargs=(threads, os.getpid()),
@@ -607,7 +619,9 @@ class SlurmExecutor:
         ex = self._executor(folder, after, cpu=_cpu_only(tasks[keys[0]]))
         try:
             with ex.batch():
-                futures = [ex.submit(run_and_store, str(runs), k, *tasks[k]) for k in keys]
+                threads = run_threads()
+                futures = [ex.submit(run_and_store, str(runs), k, *tasks[k], threads)
+                           for k in keys]
         except (subprocess.CalledProcessError, submitit.core.utils.FailedJobError,
                 OSError) as exc:
             raise SchedulerError(f"sbatch failed, nothing submitted: "
@@ -627,11 +641,15 @@ def _cpu_only(task: Task) -> bool:
     return getattr(task[0], "cpu_only", False)
 
 
-def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict) -> str:
+def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict,
+                  threads: int | None = None) -> str:
     """The body of one SLURM job: compute one run and write its JSON atomically.
 
-    Torch uses the CPUs SLURM gave the job. A crash, ``scancel`` or the time limit stops
-    the job before the rename, so ``runs_dir`` never holds a partial result.
+    Torch trains at ``threads``, the submitting process's count (:func:`run_threads`), so
+    the job's numbers equal a local run's whatever ``--cpus-per-run`` gave it; ``None``
+    (jobs submitted before session 44) uses the CPUs SLURM gave the job. A crash,
+    ``scancel`` or the time limit stops the job before the rename, so ``runs_dir`` never
+    holds a partial result.
     """
     signal.signal(signal.SIGTERM, _stop_on_sigterm)   # first: importing torch takes seconds
     # From here on a scancel stops the run. Before (while submitit loads the job's pickle,
@@ -640,7 +658,8 @@ def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict
     print(f"pycheck: {key}: started; scancel now stops it, nothing stored", flush=True)
     from .store import RunStore
     from .train import set_threads
-    set_threads(int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))
+    set_threads(threads if threads is not None
+                else int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))
     path = RunStore(Path(runs_dir).parent).path(key)
     result = with_checkpoint(checkpoint_path(Path(runs_dir).parent, key), fn, kwargs)
     write_json(path, seal_run({**result, RunStore.TASK: task_record(fn, kwargs)}))

@@ -420,8 +420,8 @@ def _no_stale_torch_lock(name: str):
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:      # another process builds or loads it: say so, then wait
-            print(f"pycheck: waiting for another process building the C++ kernels in "
-                  f"{folder}", file=sys.stderr, flush=True)
+            print(f"pycheck: waiting for another process building or loading the C++ "
+                  f"kernels in {folder}", file=sys.stderr, flush=True)
             fcntl.flock(handle, fcntl.LOCK_EX)
         stale = folder / "lock"
         if stale.exists():

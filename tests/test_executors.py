@@ -361,6 +361,45 @@ def test_local_runs_use_one_blas_thread(tmp_path, jobs):
     assert [done[k]["blas"] for k in sorted(done)] == [[1], [1]]
 
 
+def torch_thread_count(tag: str) -> dict:
+    import torch
+    return {"tag": tag, "threads": torch.get_num_threads()}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_runs_train_at_the_callers_thread_count_wherever_they_run(tmp_path, jobs):
+    """Every run trains at the calling process's torch thread count (the experiments set
+    their profile's ``threads``), in process and in the workers: until session 44 a worker
+    took ``cores // jobs`` threads, so on a machine with more than 2 cores --jobs 2 trained
+    other bits than --jobs 1. 3 threads here: this 2-core machine's ``2 // 2`` gave 1."""
+    import torch
+    old = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        tasks = {f"r{i}": (torch_thread_count, dict(tag=str(i))) for i in range(2)}
+        done = RunStore(tmp_path).run_many(tasks, jobs=jobs)
+    finally:
+        torch.set_num_threads(old)
+    assert [done[k]["threads"] for k in sorted(done)] == [3, 3]
+
+
+def test_a_slurm_job_trains_at_the_submitters_thread_count(tmp_path, monkeypatch):
+    """A SLURM job body trains at the thread count it was submitted with, not at its
+    ``--cpus-per-run`` (SLURM_CPUS_PER_TASK), so that its numbers equal a local run's."""
+    import torch
+
+    from pycheck.executors import run_and_store
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "2")
+    old, handler = torch.get_num_threads(), signal.getsignal(signal.SIGTERM)
+    try:
+        path = run_and_store(str(tmp_path / "runs"), "k", torch_thread_count,
+                             dict(tag="k"), 1)
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+        torch.set_num_threads(old)
+    assert json.loads(Path(path).read_text())["threads"] == 1
+
+
 def write_after(path: str, seconds: float) -> dict:
     time.sleep(seconds)
     Path(path).write_text("made")

@@ -121,7 +121,9 @@ def test_slurm_reproduce_equals_local_and_rerun_completes_a_cancelled_job(slurm,
     # (session 17: one CI failure in a clean clone)
     root = _project(tmp_path, steps=3000)
     out = tmp_path / "sl"
-    cmd = ("reproduce", "twod", "--executor", "slurm", "--time", "10", "--cpus-per-run", "1",
+    # --cpus-per-run 2: the jobs still train at one thread, as the local run below does
+    # (until session 44 a job trained at its CPUs' count, other bits than a local run's)
+    cmd = ("reproduce", "twod", "--executor", "slurm", "--time", "10", "--cpus-per-run", "2",
            "--out", str(out))
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)
     assert rc == 0 and "submitted 2 runs to SLURM" in err, err
@@ -162,7 +164,7 @@ def test_slurm_reproduce_equals_local_and_rerun_completes_a_cancelled_job(slurm,
 
     rc, text, _ = _pycheck(root, *cmd, "--collect", capsys=capsys)
     assert rc == 0 and "runs_reused" in text and (out / "twod.md").is_file(), text
-    # --jobs 2: one torch thread per run, as in the SLURM jobs (--cpus-per-run 1); on a
+    # --jobs 2: one torch thread per run, as in the SLURM jobs (at any --cpus-per-run); on a
     # loaded 2-core machine an in-process run with 2 threads was 10x slower (177 s vs 16 s)
     rc, _, _ = _pycheck(root, "reproduce", "twod", "--jobs", "2",
                         "--out", str(tmp_path / "local"), capsys=capsys)

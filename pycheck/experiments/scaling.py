@@ -200,7 +200,7 @@ def _checked_settings(cfg: dict) -> dict:
         optional=dict(objectives=list_of(choice(*objs)),
                       options=objective_tables(*objs, "supervised"),
                       fresh=flag, antithetic=flag, qmc=flag, supervised=flag,
-                      learn_bound=flag, **JOBS))
+                      learn_bound=flag, threads=count(1), **JOBS))
     _check_fresh(bool(cfg.get("fresh", False)), antithetic=bool(cfg.get("antithetic", False)),
                  qmc=bool(cfg.get("qmc", False)))
     objectives = list(cfg.get("objectives", objs))

@@ -64,7 +64,8 @@ def check_config(cfg: dict) -> None:
     check_profile("twod", cfg, dict(
         rho=number(0, 1), n_train=count(2), n_test=count(3), steps=count(1),
         batch_size=count(2), lr=number(0)),
-        optional=dict(mixings=list_of(choice(*MIXINGS)), options=table, **JOBS))
+        optional=dict(mixings=list_of(choice(*MIXINGS)), options=table, threads=count(1),
+                      **JOBS))
     check_fit_options("twod", "sigreg", cfg.get("options", {}), steps=cfg["steps"],
                       batch_size=cfg["batch_size"], lr=cfg["lr"], n_pairs=cfg["n_train"],
                       width=2)
