@@ -410,7 +410,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         data and arguments resumes from it, and the result is bit-identical to an
         uninterrupted run on the same device and thread count (tested; the thread count
         is not part of the file's fingerprint, so resuming with another one mixes the two
-        and matches neither: keep it). The file is
+        and matches neither: keep it; the file records it and a resume at another count
+        warns). The file is
         deleted when the fit returns. A file written by a call with other data or
         arguments raises ``ValueError``. With a ``sampler``, the sampler must have
         ``state_dict()`` and ``load_state_dict(state)`` (its random state is saved too).
@@ -655,6 +656,15 @@ class _Resume:
                                          "with other data or arguments; delete it (or pass "
                                          "another path) to start afresh", path)
             self.phases = data["phases"]
+            written_at = data.get("threads")     # absent in files before session 44
+            if written_at is not None and written_at != torch.get_num_threads():
+                warnings.warn(
+                    f"checkpoint {path} was written at {written_at} torch thread(s) and "
+                    f"is resumed at {torch.get_num_threads()}: sums split over another "
+                    "thread count round differently, so the result will match an "
+                    "uninterrupted run at neither count in its last bits; call "
+                    f"torch.set_num_threads({written_at}) first to reproduce one",
+                    RuntimeWarning, stacklevel=2)
 
     def take(self) -> tuple[int, dict | None]:
         """The next phase's index and its saved state (``None``: not started)."""
@@ -676,7 +686,8 @@ class _Resume:
         session 42 torch.save's own RuntimeError came through and the .tmp stayed)."""
         self.phases[i:i + 1] = [state]
         buf = io.BytesIO()
-        torch.save(dict(fingerprint=self.fingerprint, phases=self.phases), buf)
+        torch.save(dict(fingerprint=self.fingerprint, phases=self.phases,
+                        threads=torch.get_num_threads()), buf)
         try:
             with open(self.tmp, "wb") as f:
                 f.write(buf.getbuffer())

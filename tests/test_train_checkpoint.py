@@ -149,6 +149,33 @@ def test_checkpoint_refuses_bad_files_and_arguments(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.ckpt", "junk"]
 
 
+def test_a_resume_at_another_thread_count_warns(tmp_path, monkeypatch):
+    """The checkpoint records its torch thread count; resuming at another one (which
+    matches an uninterrupted run at neither count, in the last bits) warns, naming the
+    count that reproduces; at the same count it does not."""
+    import warnings
+    x, xn = _pairs(200)
+    kw = dict(steps=20, batch_size=32, progress=False, lam=0, checkpoint_every=0)
+    old = torch.get_num_threads()
+    try:
+        for resumed_at, warns in ((old, False), (old + 1, True)):
+            path = tmp_path / f"c{resumed_at}.ckpt"
+            _interrupted(monkeypatch, 5, x, xn, checkpoint=path, **kw)
+            assert torch.load(path, weights_only=False)["threads"] == old
+            torch.set_num_threads(resumed_at)
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                fit_encoder(x, xn, checkpoint=path, **kw)
+            torch.set_num_threads(old)
+            said = [str(w.message) for w in seen if "torch thread" in str(w.message)]
+            assert bool(said) == warns, said
+            if warns:
+                assert f"written at {old} torch thread" in said[0]
+                assert f"torch.set_num_threads({old})" in said[0]
+    finally:
+        torch.set_num_threads(old)
+
+
 def test_fit_killed_in_one_process_resumes_in_another(tmp_path):
     """The real case: a process killed mid-fit (os._exit, no clean-up), resumed by a new
     process, gives the bits of a third process that ran without interruption."""
