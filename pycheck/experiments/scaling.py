@@ -149,6 +149,23 @@ def _run_settings(cfg: dict, n: int, objectives: list[str]) -> dict:
     return out
 
 
+#: issue 11 item 3's targets for the mean R²(h→z) of SIGReg and VICReg: (largest N, bound)
+TARGETS = ((8, 0.999), (64, 0.99))
+
+
+def targets_met(rows: list[dict], objectives: list[str]) -> dict:
+    """``targets`` (what is asked) and ``targets_met`` per objective (SIGReg, VICReg): mean
+    R²(h→z) >= 0.999 at every N <= 8 and >= 0.99 at every N <= 64; larger N carry no
+    target. Until session 44 the summary's flag asked 0.999 at every N, which no row at
+    N >= 16 meets, so it read False beside a table that meets the issue's targets."""
+    def bound(n):
+        return next((b for top, b in TARGETS if n <= top), None)
+    return dict(targets="mean R²(h→z) >= 0.999 at every N <= 8, >= 0.99 at every N <= 64",
+                targets_met={o: all(r[f"{o}_mean"] >= bound(r["N"]) for r in rows
+                                    if bound(r["N"]) is not None)
+                             for o in objectives if o in ("sigreg", "vicreg")})
+
+
 def run_tasks(cfg: dict, dims: list[int], seeds: list[int], objectives: list[str],
               settings: dict | None = None) -> tuple[dict, dict]:
     """The profile's runs as :meth:`RunStore.run_many` tasks, ``{key: (function, kwargs)}``,
@@ -276,7 +293,6 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     fig = _figure(rows, objectives_sup, out)
     summary = dict(rows=rows, **store.accounting(out / "summary.json"),
                    figure=str(fig),
-                   sigreg_vicreg_at_target={o: all(r[f"{o}_mean"] >= 0.999 for r in rows)
-                                            for o in objectives if o != "infonce"})
+                   **targets_met(rows, objectives))
     write_json(out / "summary.json", summary)
     return summary
