@@ -15,7 +15,14 @@ text — no Lean toolchain is needed — and reports one message per violation:
   ``[lean].mathlib_commit``;
 * every named check is registered, every ID has a check, and no registered check is orphaned;
 * every named experiment exists (module and config) and names the ID among its ``THEOREMS``;
-* ``lean_checked = true`` only with a recorded toolchain and Mathlib commit.
+* ``lean_checked = true`` only with a recorded toolchain and Mathlib commit;
+* ``axioms`` names only IDs of status ``axiom`` that are among ``uses``, only on entries
+  that prove something, and every axiom that an entry's listed declarations reach by name
+  through the Lean sources (:func:`axiom_dependencies`; an over-approximation of the name
+  references, blind only to lemmas used implicitly by ``simp`` or as instances);
+* a ``conjecture`` lists no Lean theorem (it claims nothing formal).
+
+Without ``LeJEPA/`` beside the manifest (not a checkout) it says so in one message.
 """
 from __future__ import annotations
 
@@ -110,6 +117,52 @@ def lean_declarations(root: Path) -> tuple[list[Decl], list[str]]:
     return decls, problems
 
 
+_TOKEN = re.compile(r"[\w.'!?]+")
+
+
+def axiom_dependencies(root: Path, decls: list[Decl]) -> dict[str, set[str]]:
+    """For each declaration, the ``axiom`` declarations it reaches by name, transitively.
+
+    Read as text: a declaration's body runs to the next declaration of its file, and each
+    identifier there (or any dotted suffix of it: ``hS.value_conj`` may be generalized field
+    notation for ``value_conj``) refers to every declaration whose fully qualified name ends
+    with it. That over-approximates what a name in Lean resolves to, so an axiom that a
+    proof names, directly or through our lemmas, is always reached; a lemma used without
+    being named (a ``simp`` set, an instance) is not seen, and only ``lake build`` (the
+    ``#print axioms`` of LeJEPA/Check.lean) settles those."""
+    by_file: dict[str, list[Decl]] = {}
+    for d in decls:
+        by_file.setdefault(d.file, []).append(d)
+    suffix: dict[str, set[str]] = {}
+    for d in decls:
+        parts = d.name.split(".")
+        for k in range(len(parts)):
+            suffix.setdefault(".".join(parts[k:]), set()).add(d.name)
+    refs: dict[str, set[str]] = {}
+    for f, ds in by_file.items():
+        lines = strip_comments((root / f).read_text(encoding="utf-8")).splitlines()
+        ds = sorted(ds, key=lambda d: d.line)
+        for i, d in enumerate(ds):
+            end = ds[i + 1].line - 1 if i + 1 < len(ds) else len(lines)
+            found: set[str] = set()
+            for tok in _TOKEN.findall("\n".join(lines[d.line - 1:end])):
+                parts = [p for p in tok.split(".") if p]
+                for k in range(len(parts)):
+                    found |= suffix.get(".".join(parts[k:]), set())
+            refs.setdefault(d.name, set()).update(found - {d.name})
+    axioms = {d.name for d in decls if d.kind == "axiom"}
+    out = {}
+    for name in refs:
+        seen, stack = set(), [name]
+        while stack:
+            x = stack.pop()
+            if x not in seen:
+                seen.add(x)
+                stack.extend(refs.get(x, ()))
+        out[name] = seen & axioms
+    return out
+
+
 def _experiment_theorems(root: Path, name: str) -> list[str] | None:
     """THEOREMS of an experiment module, read without importing it (no torch import)."""
     path = Path(experiments.__file__).parent / f"{name}.py"
@@ -132,7 +185,9 @@ def audit(m: Manifest, registry: dict | None = None) -> list[str]:
     root = m.root
     v: list[str] = []
     if not (root / "LeJEPA").is_dir():
-        v.append("LeJEPA/: folder missing (no Lean sources)")
+        # one message, not one per listed declaration (102 of them, session 44's trial)
+        return [f"{root}: no LeJEPA/ folder beside the manifest, so this is not a checkout "
+                "of the kit: audit compares the manifest with the Lean sources and needs both"]
     decls, problems = lean_declarations(root)
     v += problems
     by_name = {d.name: d for d in decls}
@@ -163,6 +218,9 @@ def audit(m: Manifest, registry: dict | None = None) -> list[str]:
         if e.status in ("proved", "partial") and not kinds & {"theorem", "lemma"}:
             v.append(f"{e.id}: status is {e.status} but no listed Lean declaration is a theorem "
                      f"(a statement with no Lean proof cannot be '{e.status}')")
+        if e.status == "conjecture" and kinds & {"theorem", "lemma"}:
+            v.append(f"{e.id}: status is conjecture but it lists a Lean theorem (a conjecture "
+                     "claims nothing formal: 'partial' says which part the Lean proves)")
         if e.lean_checked and not (m.lean.get("checked_toolchain") and m.lean.get("checked_mathlib")):
             v.append(f"{e.id}: lean_checked = true without [lean].checked_toolchain and "
                      "checked_mathlib (only a real `lake build` may set it)")
@@ -176,6 +234,29 @@ def audit(m: Manifest, registry: dict | None = None) -> list[str]:
             elif m.entries[owner].status != "axiom":
                 v.append(f"{d.file}:{d.line}: axiom `{d.name}` is listed under {owner}, "
                          "whose status is not 'axiom'")
+
+    # axioms: what each entry's Lean proofs rest on, as the manifest says and as the
+    # sources' name references reach (a missing one would be cited as proved without it)
+    owner = {n: e.id for e in m.entries.values() if e.status == "axiom" for n in e.lean}
+    reached = axiom_dependencies(root, decls)
+    for e in m.entries.values():
+        for a in e.axioms:
+            if m.entries[a].status != "axiom":
+                v.append(f"{e.id}: axioms names {a}, whose status is {m.entries[a].status!r}, "
+                         "not 'axiom'")
+            if a not in e.uses:
+                v.append(f"{e.id}: axioms names {a}, which is not among its uses")
+        if e.axioms and e.status in ("axiom", "statement", "conjecture"):
+            v.append(f"{e.id}: status {e.status} proves nothing, so it depends on no axiom "
+                     f"(axioms = {list(e.axioms)})")
+        if e.status in ("axiom", "statement", "conjecture"):
+            continue
+        for name in e.lean:
+            for ax in sorted(reached.get(name, ())):
+                if owner.get(ax) not in e.axioms:
+                    v.append(f"{e.id}: `{name}` reaches the axiom `{ax}` "
+                             f"({owner.get(ax, 'no manifest entry')}) through the Lean "
+                             "sources, but the entry's axioms do not list it")
 
     # module imports and pins
     modules = sorted(p.relative_to(root).with_suffix("").as_posix().replace("/", ".")

@@ -49,9 +49,24 @@ def _cache_file() -> Path:
     return base / "pycheck" / "last-verify.json"
 
 
-def _read_cache() -> dict[str, dict[str, bool]]:
-    """``{manifest path: {ID: passed}}`` from the last-verify cache; ``{}`` if it is
-    missing, unreadable or of another shape (it only feeds ``pycheck list``).
+def _source_digest(m: Manifest) -> str:
+    """SHA-256 of what a verification ran: the manifest and the package's Python sources.
+    ``pycheck list`` marks a result recorded under another digest as stale (session 44: a
+    FAIL recorded while a check was broken on purpose stayed FAIL after the fix, and a pass
+    recorded on an edited tree stayed pass after the edit)."""
+    import hashlib
+    h = hashlib.sha256(m.path.read_bytes())
+    pkg = Path(__file__).resolve().parent
+    for f in sorted(pkg.rglob("*.py")):
+        h.update(str(f.relative_to(pkg)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _read_cache() -> dict[str, dict[str, dict]]:
+    """``{manifest path: {ID: {"passed": bool, "digest": str | None}}}`` from the
+    last-verify cache; ``{}`` if it is missing, unreadable or of another shape (it only
+    feeds ``pycheck list``). A result of the format before session 44 (a bare bool) has no
+    digest, so it reads as stale.
 
     Keyed by the manifest's resolved path, so two checkouts never see each other's results.
     """
@@ -62,14 +77,23 @@ def _read_cache() -> dict[str, dict[str, bool]]:
     by_manifest = data.get("manifests") if isinstance(data, dict) else None
     if not isinstance(by_manifest, dict):
         return {}
-    return {path: {i: v for i, v in ids.items() if isinstance(v, bool)}
+    def entry(v):
+        if isinstance(v, bool):
+            return dict(passed=v, digest=None)
+        if isinstance(v, dict) and isinstance(v.get("passed"), bool):
+            return dict(passed=v["passed"], digest=v.get("digest") if isinstance(
+                v.get("digest"), str) else None)
+        return None
+    return {path: {i: e for i, v in ids.items() if (e := entry(v)) is not None}
             for path, ids in by_manifest.items() if isinstance(ids, dict)}
 
 
 def _write_cache(m: Manifest, passed: dict[str, bool]) -> None:
     cache = _read_cache()
     key = str(m.path.resolve())
-    cache[key] = {**cache.get(key, {}), **passed}
+    digest = _source_digest(m)
+    cache[key] = {**cache.get(key, {}),
+                  **{i: dict(passed=ok, digest=digest) for i, ok in passed.items()}}
     try:
         from .store import write_json
         write_json(_cache_file(), {"manifests": cache})
@@ -130,13 +154,17 @@ def cmd_list(m: Manifest, args) -> int:
     from .checks import load_all
     registry = load_all()
     last = _read_cache().get(str(m.path.resolve()), {})
-    rows = [("ID", "kind", "formal", "lean_checked", "numeric", "last verify", "title")]
+    digest = _source_digest(m) if last else None
+    rows = [("ID", "kind", "formal", "axioms", "lean_checked", "numeric", "last verify",
+             "title")]
     for e in m.entries.values():
         have = sum(c in registry for c in e.checks)
         lv = last.get(e.id)
-        rows.append((e.id, e.kind, e.status, str(e.lean_checked).lower(),
-                     f"{have}/{len(e.checks)} checks",
-                     "-" if lv is None else ("pass" if lv else "FAIL"), e.title))
+        verdict = "-" if lv is None else ("pass" if lv["passed"] else "FAIL") + (
+            "" if lv["digest"] == digest else " (stale: code or manifest changed since)")
+        rows.append((e.id, e.kind, e.status, ",".join(e.axioms) or "-",
+                     str(e.lean_checked).lower(), f"{have}/{len(e.checks)} checks",
+                     verdict, e.title))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
@@ -151,6 +179,7 @@ def cmd_show(m: Manifest, args) -> int:
     for name in e.lean or ["(none yet)"]:
         print(f"             {name}")
     print(f"  Uses:      {', '.join(e.uses) or '-'}")
+    print(f"  Axioms:    {', '.join(e.axioms) or '-'}  (what the Lean proofs rest on)")
     print(f"  Checks:    {', '.join(e.checks) or '-'}")
     print(f"  Experiments: {', '.join(e.experiments) or '-'}")
     print(f"\n  Run:  pycheck verify {e.id}" +
@@ -158,15 +187,42 @@ def cmd_show(m: Manifest, args) -> int:
     return 0
 
 
+def _formal(m: Manifest, e) -> str:
+    """What an ID's Lean part is, in words: its status, and the axioms a proof rests on."""
+    if e.status not in ("proved", "partial"):
+        return f"status {e.status}"
+    if not e.axioms:
+        return f"status {e.status}, using no axiom of this development"
+    names = ", ".join(f"{a} ({m.entries[a].title})" for a in e.axioms)
+    return f"status {e.status}, from the axiom{'s' * (len(e.axioms) > 1)} {names}"
+
+
+def _kit_bibtex(m: Manifest, commit: str) -> str:
+    """A BibTeX entry for this kit (the L-, A- and S-IDs are the kit's, not the paper's)."""
+    year = m.paper.get("year", "")
+    return (f"@misc{{pycheck_lejepa_kit,\n"
+            f"  title  = {{pycheck: reference kit for ``{m.paper.get('title', '')}''}},\n"
+            f"  author = {{{{pycheck contributors}}}},\n"
+            + (f"  year   = {{{year}}},\n" if year else "")
+            + f"  note   = {{version {__version__}, git commit {commit}}},\n}}")
+
+
 def cmd_cite(m: Manifest, args) -> int:
-    e = m.get(args.id)
+    """The paper's and the kit's BibTeX once, then one paragraph per ID: `pycheck cite T1 T3
+    >> refs.bib` used to need one call per ID, each repeating the paper's entry, which
+    BibTeX refuses as a repeated entry (session 44)."""
+    entries = [m.get(i) for i in _ids(m, args.ids)]
     commit = _git_commit(m.root)
     print(m.paper.get("bibtex", "").strip())
     print()
-    print(f"{e.id} ({e.kind}) — {e.title}.")
-    print(f"Numeric checks: pycheck {__version__}, git commit {commit}, `pycheck verify {e.id}`.")
-    print(f"Lean: {', '.join(e.lean) or '(none)'}{f' in {e.lean_file}' if e.lean_file else ''} "
-          f"(status {e.status}; lean_checked = {str(e.lean_checked).lower()}).")
+    print(_kit_bibtex(m, commit))
+    for e in entries:
+        print()
+        print(f"{e.id} ({e.kind}; {_formal(m, e)}) — {e.title}.")
+        print(f"Numeric checks: pycheck {__version__}, git commit {commit}, "
+              f"`pycheck verify {e.id}`.")
+        print(f"Lean: {', '.join(e.lean) or '(none)'}{f' in {e.lean_file}' if e.lean_file else ''} "
+              f"(status {e.status}; lean_checked = {str(e.lean_checked).lower()}).")
     return 0
 
 
@@ -179,22 +235,27 @@ def _fmt_fig(v) -> str:
 
 def cmd_verify(m: Manifest, args) -> int:
     from .checks import CheckResult, load_all
-    ids = _ids(m, args.ids)
+    plan = _verify_plan(m, args.ids)
+    ids = list(plan)
     if args.seed < 0:
         raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.json:
         _writable_target("--json", Path(args.json), "file")
     registry = load_all()
-    missing = [(i, c) for i in ids for c in m.entries[i].checks if c not in registry]
+    missing = [(i, c) for i in ids for c in plan[i] if c not in registry]
     t_all = time.perf_counter()
     report = {"pycheck": __version__, "commit": _git_commit(m.root), "seed": args.seed, "ids": {}}
     print(f"pycheck verify: {len(ids)} IDs, seed {args.seed}\n")
+    ran: dict = {}
     for i in ids:
         e = m.entries[i]
         t_id = time.perf_counter()
         results = []
-        for name in e.checks:
+        for name in plan[i]:
             t0 = time.perf_counter()
+            if name in ran:           # a check two IDs list (L4's under T1 and T3): run once
+                results.append((name, ran[name], 0.0))
+                continue
             if name not in registry:
                 r = CheckResult(False, "check is not registered in pycheck.checks")
             else:
@@ -203,10 +264,13 @@ def cmd_verify(m: Manifest, args) -> int:
                 except Exception as exc:  # a crashing check is a failing check, reported
                     tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
                     r = CheckResult(False, f"raised {tb}")
+            ran[name] = r
             results.append((name, r, time.perf_counter() - t0))
         ok = bool(results) and all(r.passed for _, r, _ in results)
         dt = time.perf_counter() - t_id
-        print(f"{'PASS' if ok else 'FAIL'}  {i:<3} {e.title}  ({len(results)} checks, {dt:.1f} s)")
+        part = "" if len(plan[i]) == len(e.checks) else f" of {len(e.checks)}"
+        print(f"{'PASS' if ok else 'FAIL'}  {i:<3} {e.title}  ({len(results)}{part} checks, "
+              f"{dt:.1f} s)")
         for name, r, secs in results:
             print(f"   {'ok  ' if r.passed else 'FAIL'} {name}: {r.summary}  [{secs:.2f} s]")
             if r.figures:
@@ -232,8 +296,36 @@ def cmd_verify(m: Manifest, args) -> int:
         # through a symbolic link to its target (an atomic replace swapped the link itself
         # for a file; session 36)
         write_json(os.path.realpath(args.json), report)
-    _write_cache(m, {k: v["passed"] for k, v in report["ids"].items()})
+    # an ID's verdict is recorded only when all its checks ran (one check is not the ID)
+    _write_cache(m, {k: v["passed"] for k, v in report["ids"].items()
+                     if len(plan[k]) == len(m.entries[k].checks)})
     return 0 if n_fail == 0 else EXIT_FAIL
+
+
+def _verify_plan(m: Manifest, args: list[str]) -> dict[str, list[str]]:
+    """``{ID: checks to run}`` for ``verify``'s arguments, in the manifest's order: an ID
+    runs all its checks, a check name (``T1.lower_bound``, as ``show`` lists them) only
+    that one (session 44: `verify T1.lower_bound` was "unknown theorem ID")."""
+    owner: dict[str, str] = {}
+    for e in m.entries.values():      # a check two IDs list belongs to its own prefix's ID
+        for c in e.checks:
+            if c not in owner or c.split(".")[0] == e.id:
+                owner[c] = e.id
+    want: dict[str, set[str]] = {}
+    for a in args:
+        if a in m.entries:
+            want.setdefault(a, set()).update(m.entries[a].checks)
+        elif a in owner:
+            want.setdefault(owner[a], set()).add(a)
+        else:
+            m.get(a)        # raises ManifestError: unknown ID, with the valid ones
+    dup = sorted({a for a in args if args.count(a) > 1})
+    if dup:
+        raise UsageError(f"ID(s) given more than once: {', '.join(dup)}")
+    if not args:
+        return {i: list(e.checks) for i, e in m.entries.items()}
+    return {i: [c for c in m.entries[i].checks if c in want[i]]
+            for i in m.entries if i in want}
 
 
 # ---------------------------------------------------------------- audit
@@ -538,8 +630,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="one row per ID with its formal and numeric status")
     s = sub.add_parser("show", help="statement, Lean declarations, checks and experiments of an ID")
     s.add_argument("id")
-    s = sub.add_parser("cite", help="BibTeX of the paper plus the ID, package version and commit")
-    s.add_argument("id")
+    s = sub.add_parser("cite", help="BibTeX of the paper and of this kit (once), then per ID its "
+                                    "formal status, axioms, package version and commit")
+    s.add_argument("ids", nargs="+", metavar="ID")
     s = sub.add_parser("verify", help="run the numeric checks of the given IDs (default: all)")
     s.add_argument("ids", nargs="*", metavar="ID")
     s.add_argument("--json", metavar="FILE", type=path_arg, help="also write the full report as JSON")

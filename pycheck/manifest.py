@@ -16,6 +16,7 @@ KINDS = ("theorem", "lemma")
 _REQUIRED = {
     "kind": str, "title": str, "statement": str, "lean": list, "lean_file": (str, list),
     "status": str, "lean_checked": bool, "checks": list, "experiments": list, "uses": list,
+    "axioms": list,
 }
 
 
@@ -38,6 +39,9 @@ class Entry:
     checks: tuple[str, ...]
     experiments: tuple[str, ...]
     uses: tuple[str, ...]
+    #: the axiom IDs (status ``axiom``) the listed Lean proofs depend on, what ``#print
+    #: axioms`` in LeJEPA/Check.lean shows beyond the kernel's three; a subset of ``uses``
+    axioms: tuple[str, ...] = ()
 
     @property
     def lean_files(self) -> tuple[str, ...]:
@@ -118,11 +122,11 @@ def load(path: str | os.PathLike | None = None) -> Manifest:
                 not files and raw["lean"]):
             raise ManifestError(f"{p}: ids.{id_}.lean_file must be a file path or a non-empty "
                                 "list of file paths (`[]` only where `lean = []`)")
-        for key in ("lean", "checks", "experiments", "uses"):
+        for key in ("lean", "checks", "experiments", "uses", "axioms"):
             if not all(isinstance(v, str) for v in raw[key]):
                 raise ManifestError(f"{p}: ids.{id_}.{key} must be a list of strings")
         # session 42: a repeated check ran twice, an ID could use itself, a title be empty
-        for key in ("lean", "checks", "experiments", "uses"):
+        for key in ("lean", "checks", "experiments", "uses", "axioms"):
             dup = sorted({v for v in raw[key] if raw[key].count(v) > 1})
             if dup:
                 raise ManifestError(f"{p}: ids.{id_}.{key} lists {dup} more than once")
@@ -131,14 +135,16 @@ def load(path: str | os.PathLike | None = None) -> Manifest:
         for key in ("title", "statement"):
             if not raw[key].strip():
                 raise ManifestError(f"{p}: ids.{id_}.{key} is empty")
-        unknown = [u for u in raw["uses"] if u not in ids]
-        if unknown:
-            raise ManifestError(f"{p}: ids.{id_}.uses names unknown IDs {unknown}")
+        for key in ("uses", "axioms"):
+            unknown = [u for u in raw[key] if u not in ids]
+            if unknown:
+                raise ManifestError(f"{p}: ids.{id_}.{key} names unknown IDs {unknown}")
         entries[id_] = Entry(
             id=id_, kind=raw["kind"], title=raw["title"], statement=raw["statement"],
             lean=tuple(raw["lean"]), lean_file=", ".join(files), status=raw["status"],
             lean_checked=raw["lean_checked"], checks=tuple(raw["checks"]),
-            experiments=tuple(raw["experiments"]), uses=tuple(raw["uses"]))
+            experiments=tuple(raw["experiments"]), uses=tuple(raw["uses"]),
+            axioms=tuple(raw["axioms"]))
     # [paper] and [lean] are read by cite and audit: not tables, or a bibtex that is not
     # a string, raised AttributeError tracebacks (session 36)
     for table in ("paper", "lean"):

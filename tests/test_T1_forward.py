@@ -12,7 +12,8 @@ from pycheck.checks import t1
 
 def test_T1_checks_registered(checks_of):
     assert set(checks_of("T1")) == {"T1.lower_bound", "T1.rotation_equality",
-                                    "T1.nonlinear_gap", "T1.gaussian_preserving_nonlinear"}
+                                    "T1.nonlinear_gap", "T1.gaussian_preserving_nonlinear",
+                                    "L4.alignment_identity"}   # T1's L is L4's closed form
 
 
 @settings(max_examples=100, deadline=None, derandomize=True, database=None)

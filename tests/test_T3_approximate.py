@@ -15,7 +15,7 @@ from spies import record_calls_with_generator
 
 def test_T3_checks_registered(checks_of):
     assert set(checks_of("T3")) == {"T3.bound_random_polynomials", "T3.bound_tightness",
-                                    "T3.whitened_corollary"}
+                                    "T3.whitened_corollary", "L4.alignment_identity"}
 
 
 @st.composite

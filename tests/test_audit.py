@@ -19,7 +19,8 @@ status = "{status}"
 lean_checked = {checked}
 checks = ["{id}.c"]
 experiments = []
-uses = []
+uses = {uses}
+axioms = {axioms}
 """
 
 
@@ -29,7 +30,8 @@ def make_project(tmp_path, files, entries, lean_meta='toolchain = "leanprover/le
         (tmp_path / name).write_text(textwrap.dedent(text))
     (tmp_path / "lean-toolchain").write_text("leanprover/lean4:v4.0.0\n")
     (tmp_path / "lakefile.lean").write_text('require mathlib from git "x" @ "abc123"\n')
-    body = f"[lean]\n{lean_meta}\n" + "".join(ENTRY.format(**e) for e in entries)
+    body = f"[lean]\n{lean_meta}\n" + "".join(
+        ENTRY.format(**dict(dict(uses="[]", axioms="[]"), **e)) for e in entries)
     (tmp_path / "theorems.toml").write_text(body)
     m = load(tmp_path / "theorems.toml")
     registry = {f"{e['id']}.c": (lambda seed: CheckResult(True, "")) for e in entries}
@@ -217,3 +219,48 @@ def test_a_manifest_with_a_byte_order_mark_loads(tmp_path):
     toml = tmp_path / "theorems.toml"
     toml.write_bytes(b"\xef\xbb\xbf" + toml.read_bytes())
     assert load(toml).ids == ["T1", "L2"]
+
+
+def test_audit_follows_the_lean_sources_to_the_axioms_an_entry_rests_on(tmp_path):
+    """An entry's `axioms` must list every axiom its declarations reach by name (T1 would
+    be cited as proved without Mehler otherwise), only axiom IDs among its uses, and none on
+    an entry that proves nothing (session 44: `uses` was the only record, and unchecked)."""
+    files = dict(GOOD)
+    files["LeJEPA/Forward.lean"] = """
+        namespace LeJEPA
+        theorem helper : True := mehler
+        theorem forward : True := helper
+        end LeJEPA
+        """
+    cases = [
+        (dict(uses='["L2"]', axioms="[]"),
+         "`LeJEPA.forward` reaches the axiom `LeJEPA.mehler` (L2)"),
+        (dict(uses="[]", axioms='["L2"]'), "axioms names L2, which is not among its uses"),
+        (dict(uses='["L2"]', axioms='["L2"]'), None),
+    ]
+    for i, (over, message) in enumerate(cases):
+        (tmp_path / str(i)).mkdir()
+        m, reg = make_project(tmp_path / str(i), files, entries(T1=over))
+        found = audit(m, reg)
+        assert (found == []) if message is None else any(message in v for v in found), found
+    (tmp_path / "nonaxiom").mkdir()
+    m, reg = make_project(tmp_path / "nonaxiom", files,
+                          entries(T1=dict(uses='["L2"]', axioms='["L2"]'),
+                                  L2=dict(axioms='["T1"]', uses='["T1"]')))
+    found = audit(m, reg)
+    assert any("L2: axioms names T1, whose status is 'proved'" in v for v in found), found
+    assert any("L2: status axiom proves nothing" in v for v in found), found
+
+
+def test_a_conjecture_listing_a_lean_theorem_is_refused(tmp_path):
+    m, reg = make_project(tmp_path, GOOD, entries(T1=dict(status="conjecture")))
+    assert any("status is conjecture but it lists a Lean theorem" in v
+               for v in audit(m, reg))
+
+
+def test_audit_outside_a_checkout_is_one_message(tmp_path):
+    m, reg = make_project(tmp_path, GOOD, entries())
+    import shutil
+    shutil.rmtree(tmp_path / "LeJEPA")
+    found = audit(m, reg)
+    assert len(found) == 1 and "no LeJEPA/ folder beside the manifest" in found[0]

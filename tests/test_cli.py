@@ -19,13 +19,33 @@ def test_list_has_one_row_per_id(capsys, manifest):
     assert all(any(line.startswith(i + " ") for line in out) for i in manifest.ids)
 
 
+def test_verify_runs_one_check_by_name_and_a_shared_check_once(capsys):
+    """`verify T1.lower_bound` runs that check alone (it was "unknown theorem ID") and
+    records no verdict for T1; L4's check, listed by T1 and T3 too, runs once per verify."""
+    assert main(["verify", "L4.alignment_identity", "T1"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS  L4 " in out and "(1 checks" in out and "PASS  T1 " in out
+    assert out.count("[0.00 s]") == 1          # T1's copy of L4's check: not run again
+    assert main(["verify", "T2.affine_pushforward"]) == 0
+    assert "(1 of 5 checks" in capsys.readouterr().out
+
+
 def test_show_and_cite(capsys, manifest):
     assert main(["show", "T1"]) == 0
     out = capsys.readouterr().out
     assert manifest.get("T1").statement in out and "LeJEPA/Forward.lean" in out
     assert main(["cite", "T3"]) == 0
     out = capsys.readouterr().out
-    assert "@article{klindt2026lejepa" in out and "T3 (theorem)" in out and "git commit" in out
+    assert "@article{klindt2026lejepa" in out and "T3 (theorem; status proved, from the " \
+        "axioms L2 (" in out and "git commit" in out
+    # several IDs: the paper's and the kit's entries once each (BibTeX refuses repeats)
+    assert main(["cite", "T1", "T2", "A2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("@article{klindt2026lejepa") == 1 and out.count("@misc{pycheck") == 1
+    assert "T2 (theorem; status partial, using no axiom of this development)" in out
+    assert "A2 (theorem; status conjecture)" in out
+    assert main(["show", "T1"]) == 0
+    assert "Axioms:    L2, L3" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, needle", [

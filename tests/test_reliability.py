@@ -92,7 +92,7 @@ def _fake_verify(monkeypatch, passed: bool):
 def _last_verify_of_L1(capsys, argv) -> str:
     assert main(argv + ["list"]) == 0
     row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("L1 "))
-    return row.split()[6]          # ID kind formal lean_checked "k/n checks" last
+    return row.split()[7]     # ID kind formal axioms lean_checked "k/n checks" last
 
 
 def test_cache_is_per_checkout(tmp_path, capsys, cache, monkeypatch):
@@ -107,6 +107,31 @@ def test_cache_is_per_checkout(tmp_path, capsys, cache, monkeypatch):
     capsys.readouterr()
     assert _last_verify_of_L1(capsys, []) == "pass"
     assert _last_verify_of_L1(capsys, ["--manifest", str(copy / "theorems.toml")]) == "FAIL"
+
+
+def test_a_result_recorded_before_the_code_or_manifest_changed_reads_stale(
+        tmp_path, capsys, cache, monkeypatch):
+    """The cache records a digest of the manifest and the package's sources: after either
+    changes, `list` says the result is stale (session 44: a FAIL recorded on a tree broken on
+    purpose stayed FAIL after the fix); a result in the format before (a bare bool) too."""
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(ROOT / "theorems.toml", copy / "theorems.toml")
+    argv = ["--manifest", str(copy / "theorems.toml")]
+    _fake_verify(monkeypatch, True)
+    assert main(argv + ["verify", "L1"]) == 0
+    capsys.readouterr()
+    assert _last_verify_of_L1(capsys, argv) == "pass"
+    with open(copy / "theorems.toml", "a") as f:
+        f.write("\n# an edit\n")
+    assert main(argv + ["list"]) == 0
+    row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("L1 "))
+    assert "pass (stale: code or manifest changed since)" in row
+    cache.write_text(json.dumps({"manifests": {str((copy / "theorems.toml").resolve()):
+                                               {"L1": False}}}))
+    assert main(argv + ["list"]) == 0
+    row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("L1 "))
+    assert "FAIL (stale" in row
 
 
 @pytest.mark.parametrize("junk", ["[1, 2]", '{"ids": [1]}', '{"manifests": {"x": 3}}', "{"])
