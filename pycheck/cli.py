@@ -44,8 +44,20 @@ def _git_commit(root: Path) -> str:
         return "unknown"
 
 
-def _cache_file() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+def _cache_file() -> Path | None:
+    """The last-verify cache, or ``None`` where there is no place for it. An empty or
+    relative ``XDG_CACHE_HOME`` is ignored (the XDG spec; an empty one wrote the cache into
+    ./pycheck/, the package's source folder when run from a checkout), and without a home
+    (``HOME`` unset, a user with no passwd entry: ``Path.home()`` raises) there is no
+    cache: `verify` ended in a traceback with exit 1, the "a check failed" code (s44)."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if xdg and os.path.isabs(xdg):
+        base = Path(xdg)
+    else:
+        try:
+            base = Path.home() / ".cache"
+        except (RuntimeError, KeyError, OSError):
+            return None
     return base / "pycheck" / "last-verify.json"
 
 
@@ -70,8 +82,11 @@ def _read_cache() -> dict[str, dict[str, dict]]:
 
     Keyed by the manifest's resolved path, so two checkouts never see each other's results.
     """
+    path = _cache_file()
+    if path is None:
+        return {}
     try:
-        data = json.loads(_cache_file().read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     by_manifest = data.get("manifests") if isinstance(data, dict) else None
@@ -94,9 +109,12 @@ def _write_cache(m: Manifest, passed: dict[str, bool]) -> None:
     digest = _source_digest(m)
     cache[key] = {**cache.get(key, {}),
                   **{i: dict(passed=ok, digest=digest) for i, ok in passed.items()}}
+    path = _cache_file()
+    if path is None:
+        return
     try:
         from .store import write_json
-        write_json(_cache_file(), {"manifests": cache})
+        write_json(path, {"manifests": cache})
     except OSError:
         pass  # the cache only feeds `pycheck list`; never fail a verification over it
 
@@ -401,7 +419,8 @@ def cmd_reproduce(m: Manifest, args) -> int:
                          f"of `{args.name}`; use another --out")
     if args.collect and not (out / "runs").is_dir():
         raise UsageError(f"--collect: no runs in {out} to make tables from")
-    from .store import FolderBusy, lock_folder, missing_folders, remove_empty_folders
+    from .store import (FolderBusy, TableStage, lock_folder, missing_folders,
+                        remove_empty_folders)
     t0 = time.perf_counter()
     from .executors import RunsPending, WorkerDied, refuse_live_jobs, use
     made = missing_folders(out)     # what the folder lock will create
@@ -410,7 +429,17 @@ def cmd_reproduce(m: Manifest, args) -> int:
         with lock_folder(out), use(executor):
             if executor.name == "local":   # SLURM jobs still to write there (session 43)
                 refuse_live_jobs(out)
-            summary = mod.run(cfg, out, seeds)
+            # the tables, figures and summaries are written together once the experiment
+            # is done (or has failed its own test, which they explain); an interrupt or a
+            # full disk leaves the previous ones whole (TableStage)
+            stage = TableStage(out)
+            try:
+                with stage.buffering():
+                    summary = mod.run(cfg, out, seeds)
+            except experiments.ExperimentFailed:
+                stage.commit()
+                raise
+            stage.commit()
     except FolderBusy as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:

@@ -23,6 +23,7 @@ any training, leaving nothing behind; a finished fit (``fit.json``) is never ove
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import math
@@ -48,6 +49,11 @@ _READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 #: fit_encoder's default number of steps: the flag's default; below it,
 #: sample_hint names the steps first (a test keeps it equal to fit_encoder's)
 DEFAULT_STEPS = 3000
+
+
+#: the files pycheck fit writes into --out (and its checkpoint while it trains)
+OUTPUTS = ("encoder.pt", "embedding.npy", "test_embedding.npy", "history.png",
+           "slowness.png", "fit.json", "fit.ckpt")
 
 
 def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
@@ -180,10 +186,15 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
             bad = np.argwhere(~np.isfinite(seq))[0]
             raise DataError(f"sequence {seq_key} has {int((~np.isfinite(seq)).sum())} NaN or "
                             f"inf entries, the first at index {tuple(int(i) for i in bad)}")
+        if seq.ndim in (2, 3) and seq.shape[-1] == 0:
+            # a (T, 0) sequence ended in a reshape traceback (session 44)
+            raise DataError(f"sequence {seq_key} has no columns (shape {seq.shape})")
         x, x_next = _pairs_of_sequence(seq, seq_key)
         rows = seq.reshape(-1, seq.shape[-1])
         if args.z:
             z = _array(arrays, args.z, "--z", path)
+            if z.ndim == seq.ndim and z.shape[-1] == 0:
+                raise DataError(f"--z {args.z} has no columns (shape {z.shape})")
             if z.shape == seq.shape[:-1]:   # one scalar latent per row
                 z = z[..., None]
             if z.shape[:-1] != seq.shape[:-1] or z.ndim != seq.ndim:
@@ -271,6 +282,14 @@ def run(args) -> int:
     _refuse_finished(out)
     if out.exists() and not out.is_dir():
         raise _error(f"--out: {out} exists and is not a folder")
+    from .cli import _writable_target
+    # before any work, as reproduce and verify --json do: a read-only --out failed after the
+    # training, naming a temporary file (session 44)
+    _writable_target("--out", out, "folder")
+    for name in OUTPUTS:
+        if (out / name).exists() and not (out / name).is_file():
+            raise _error(f"--out: {out / name} exists and is not a file; pycheck fit writes "
+                         "its results there")
     if args.threads is not None and args.threads < 1:
         raise _error(f"--threads must be >= 1, got {args.threads}")
     try:
@@ -305,7 +324,8 @@ def _refuse_finished(out: Path) -> None:
 def _fit_into(out: Path, made: list, args, options: dict, data: dict, test, r2_xz) -> int:
     """``run``'s training and writing, with ``out`` locked."""
     from .store import remove_empty_folders
-    from .train import CheckpointMismatch, TrainingDiverged, fit_encoder, set_threads
+    from .train import (CheckpointMismatch, TrainingDiverged, fit_encoder, keeping_checkpoint,
+                        set_threads)
     ckpt = out / "fit.ckpt"
     if args.threads is not None:
         set_threads(args.threads)
@@ -314,7 +334,10 @@ def _fit_into(out: Path, made: list, args, options: dict, data: dict, test, r2_x
                   holdout=args.holdout, dim_out=args.dim_out, device=args.device,
                   progress=True, checkpoint=ckpt, **options)
     try:
-        model = fit_encoder(data["x"], data["x_next"], **kwargs)
+        # the checkpoint stays until the outputs are written: a Ctrl-C or a full disk while
+        # writing them had thrown the finished training away (session 44)
+        with keeping_checkpoint():
+            model = fit_encoder(data["x"], data["x_next"], **kwargs)
     except CheckpointMismatch:
         remove_empty_folders(made)
         raise _error(f"--out {out}: its fit.ckpt is not from this command and data (or cannot "
@@ -335,14 +358,23 @@ def _fit_into(out: Path, made: list, args, options: dict, data: dict, test, r2_x
         return 1
     written: list[Path] = []
     try:
-        return _write_fit(out, args, kwargs, model, data, test, r2_xz, written)
-    except OSError:
-        # a full or read-only disk while writing the results: none of them is left (fit.json,
-        # written last, is what marks a finished fit), nor a folder this command made
+        rc = _write_fit(out, args, kwargs, model, data, test, r2_xz, written)
+    except BaseException:
+        # a full or read-only disk, or Ctrl-C, while writing the results: none of them is
+        # left (fit.json, written last, is what marks a finished fit); the checkpoint stays,
+        # so the same command again writes them without training (it resumes at the end)
         for f in written:
-            f.unlink(missing_ok=True)
-        remove_empty_folders(made)
+            with contextlib.suppress(OSError):
+                f.unlink(missing_ok=True)
+        if ckpt.exists():
+            print(f"pycheck fit: the training is finished and kept in {ckpt}; the same "
+                  "command again writes the results without training", file=sys.stderr,
+                  flush=True)
+        else:
+            remove_empty_folders(made)
         raise
+    ckpt.unlink(missing_ok=True)
+    return rc
 
 
 def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,

@@ -8,6 +8,7 @@ file. :class:`RunStore` keeps one JSON per finished run under ``<out>/runs/``; a
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import csv
 import errno
 import fcntl
@@ -29,13 +30,17 @@ os.umask(_UMASK)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file + rename); create parent folders."""
+    """Write ``data`` to ``path`` atomically (temp file + rename); create parent folders.
+    Inside :meth:`TableStage.buffering`, a file directly in the staged folder is kept in
+    memory until :meth:`TableStage.commit`."""
     path = Path(path)
+    stage = _STAGE.get()
+    if stage is not None and stage.holds(path):
+        _check_regular(path)
+        stage.files[path] = bytes(data)
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and not path.is_file():
-        # the rename below would replace a device or a FIFO (as root, /dev/null became a
-        # regular file; session 42) and fail on a folder with a less clear message
-        raise OSError(errno.EEXIST, "exists and is not a regular file", str(path))
+    _check_regular(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
@@ -53,6 +58,94 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             raise _naming(err, path) from None
         raise
     return path
+
+
+def _check_regular(path: Path) -> None:
+    if path.exists() and not path.is_file():
+        # the rename would replace a device or a FIFO (as root, /dev/null became a regular
+        # file; session 42) and fail on a folder with a less clear message
+        raise OSError(errno.EEXIST, "exists and is not a regular file", str(path))
+
+
+_STAGE: contextvars.ContextVar = contextvars.ContextVar("pycheck_table_stage", default=None)
+
+
+class TableStage:
+    """The files an experiment writes directly into its output folder (tables, figures,
+    summaries; not ``runs/``, ``jobs/`` or ``cache/``), held in memory while it runs and
+    written together by :meth:`commit`, with Ctrl-C deferred over the renames.
+
+    Why: each file was atomic but the set was not. A Ctrl-C or a full disk while
+    ``reproduce`` wrote its tables left some of them from this invocation and some from the
+    previous one, with nothing to tell which (session 44, a user's trial: gennorm.json and
+    .csv for 2 seeds beside a gennorm.md, figure and summary for 1). Now an interrupted
+    invocation leaves the previous tables whole; its runs are stored, so a rerun makes the
+    tables without training."""
+
+    def __init__(self, out: str | os.PathLike):
+        self.dir = Path(out).resolve()
+        self.files: dict[Path, bytes] = {}
+
+    def holds(self, path: Path) -> bool:
+        return path.resolve().parent == self.dir
+
+    @contextlib.contextmanager
+    def buffering(self):
+        token = _STAGE.set(self)
+        try:
+            yield self
+        finally:
+            _STAGE.reset(token)
+
+    def commit(self) -> None:
+        """Write every held file: all temporary files first, then the renames."""
+        files, self.files = self.files, {}
+        if not files:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmps: list[tuple[str, Path]] = []
+        try:
+            for path, data in files.items():
+                _check_regular(path)
+                try:
+                    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                               suffix=".tmp")
+                except OSError as err:
+                    raise _naming(err, path) from None
+                tmps.append((tmp, path))
+                try:
+                    os.fchmod(fd, 0o666 & ~_UMASK)
+                    with os.fdopen(fd, "wb") as f:
+                        f.write(data)
+                        f.flush()
+                        os.fsync(f.fileno())
+                except OSError as err:
+                    raise _naming(err, path) from None
+            with _sigint_deferred():
+                for tmp, path in tmps:
+                    os.replace(tmp, path)
+        finally:
+            for tmp, _ in tmps:
+                with contextlib.suppress(OSError):
+                    Path(tmp).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold back SIGINT in the block (main thread only), then act on it as it would have."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if got and callable(old):
+            old(signal.SIGINT, None)
 
 
 def _naming(err: OSError, path: Path) -> OSError:

@@ -693,7 +693,10 @@ class _Resume:
                 f.write(buf.getbuffer())
             os.replace(self.tmp, self.path)
         except OSError as err:
-            self.tmp.unlink(missing_ok=True)
+            # on a read-only file system the unlink fails too (EROFS, which missing_ok does
+            # not cover) and its error hid this one's (session 44)
+            with contextlib.suppress(OSError):
+                self.tmp.unlink(missing_ok=True)
             raise OSError(err.errno, f"{err.strerror or err} (saving the training checkpoint)",
                           str(self.path)) from None
         self.last = time.monotonic()
@@ -783,8 +786,27 @@ def resuming(checkpoint, every, sampler, fingerprint, who: str = "fit_encoder"):
         yield res
     finally:
         _RESUME.reset(token)
-    path.unlink(missing_ok=True)
+    if not _KEEP_CHECKPOINT.get():
+        path.unlink(missing_ok=True)
     res.tmp.unlink(missing_ok=True)     # a save cut short
+
+
+#: set by :func:`keeping_checkpoint`: the checkpoint outlives the fit's return
+_KEEP_CHECKPOINT: contextvars.ContextVar = contextvars.ContextVar("pycheck_keep_checkpoint",
+                                                                 default=False)
+
+
+@contextlib.contextmanager
+def keeping_checkpoint():
+    """Within this block a fit's checkpoint file is not deleted when the fit returns, so a
+    caller that still has work to do with the result (``pycheck fit`` writing its outputs)
+    can be interrupted and rerun without training again: the rerun resumes from the last
+    phase's final state and returns the same model. The caller deletes the file."""
+    token = _KEEP_CHECKPOINT.set(True)
+    try:
+        yield
+    finally:
+        _KEEP_CHECKPOINT.reset(token)
 
 
 def _fit_lams(x, x_next, lams: tuple[float, ...], kwargs: dict) -> nn.Module:

@@ -183,7 +183,9 @@ def test_a_full_disk_gives_one_line_and_leaves_nothing(tmp_path, pairs_file, mon
         assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
     err = capsys.readouterr().err
     assert "No space left on device" in err.splitlines()[-1] and "Traceback" not in err
-    assert not out.exists()
+    # no result is left, but the finished training is (session 44: it was thrown away)
+    assert "the training is finished and kept" in err
+    assert [p.name for p in out.iterdir()] == ["fit.ckpt"]
 
 
 def test_interrupted_fit_resumes_to_the_uninterrupted_result(tmp_path, pairs_file,
@@ -213,6 +215,71 @@ def test_interrupted_fit_resumes_to_the_uninterrupted_result(tmp_path, pairs_fil
     ref, res = (json.loads((d / "fit.json").read_text()) for d in (tmp_path / "ref", out))
     for key in ("heldout_objective", "selected", "best_step", "history", "r2_hz"):
         assert res[key] == ref[key], key
+
+
+def test_a_fit_stopped_while_writing_its_results_keeps_the_training(tmp_path, pairs_file,
+                                                                    monkeypatch, capsys):
+    """Ctrl-C while the outputs are written: none of them is left, the checkpoint is, and
+    the same command writes what an uninterrupted fit writes without training again
+    (session 44: the folder kept encoder.pt and embedding.npy, and the training was lost)."""
+    import pycheck.train as train_mod
+    args = ["--z", "z", *FAST]
+    assert main(["fit", str(pairs_file), "--out", str(tmp_path / "ref"), *args]) == 0
+    out = tmp_path / "cut"
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+    with monkeypatch.context() as m:
+        m.setattr(train_mod, "plot_slowness", stop)     # after encoder.pt, embedding, history
+        assert main(["fit", str(pairs_file), "--out", str(out), *args]) == 130
+    assert [p.name for p in out.iterdir()] == ["fit.ckpt"]
+    assert "the training is finished and kept" in capsys.readouterr().err
+    steps = []
+    real_step = torch.optim.Adam.step
+    with monkeypatch.context() as m:
+        m.setattr(torch.optim.Adam, "step", lambda *a, **k: steps.append(1) or real_step(*a, **k))
+        assert main(["fit", str(pairs_file), "--out", str(out), *args]) == 0
+    assert "resuming from" in capsys.readouterr().out
+    assert steps == []                                 # no training step taken again
+    assert not (out / "fit.ckpt").exists()
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        p.name for p in (tmp_path / "ref").iterdir())
+    assert np.array_equal(np.load(out / "embedding.npy"),
+                          np.load(tmp_path / "ref" / "embedding.npy"))
+    ref, res = (json.loads((d / "fit.json").read_text()) for d in (tmp_path / "ref", out))
+    for key in ("heldout_objective", "selected", "best_step", "history", "r2_hz"):
+        assert res[key] == ref[key], key
+
+
+def test_fit_refuses_before_training_what_it_could_not_write_or_read(tmp_path, pairs_file,
+                                                                    capsys, monkeypatch):
+    """A zero-width sequence (a reshape traceback, exit 1), an output file that is a folder
+    and an --out that cannot be written (both found only after the training): one line,
+    exit 2, before any training (session 44)."""
+    import os
+    from pathlib import Path
+
+    import pycheck.cli as cli
+    trained = []
+    monkeypatch.setattr(T, "_train", lambda *a, **k: trained.append(1))
+    np.savez(tmp_path / "w0.npz", obs=np.zeros((100, 0)), z=np.zeros((100, 0)))
+    np.save(tmp_path / "w0.npy", np.zeros((100, 0)))
+    cases = [([str(tmp_path / "w0.npz"), "--sequence", "obs"], "sequence obs has no columns"),
+             ([str(tmp_path / "w0.npy")], "has no columns")]
+    blocked = tmp_path / "blocked"
+    (blocked / "encoder.pt").mkdir(parents=True)
+    cases.append(([str(pairs_file)], f"{blocked / 'encoder.pt'} exists and is not a file"))
+    for argv, needle in cases:
+        out = blocked if "encoder.pt" in needle else tmp_path / "o"
+        assert main(["fit", *argv, "--out", str(out), *FAST]) == 2
+        err = capsys.readouterr().err.strip()
+        assert needle in err and len(err.splitlines()) == 1, err
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    monkeypatch.setattr(cli.os, "access", lambda path, mode: Path(path) != ro)
+    assert main(["fit", str(pairs_file), "--out", str(ro), *FAST]) == 2
+    assert "--out: " in capsys.readouterr().err and not os.listdir(ro)
+    assert trained == [] and not (tmp_path / "o").exists()
 
 
 def test_a_diverging_fit_exits_1_and_leaves_nothing(tmp_path, pairs_file, capsys):

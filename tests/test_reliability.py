@@ -418,3 +418,66 @@ def test_fit_encoder_refusals_found_in_session_36():
     rare[held[:3].numpy(), 4] = 1.0
     with pytest.raises(ValueError, match=r"column\(s\) \[4\] are constant on the training"):
         fit_encoder(rare, rare, steps=1, progress=False)
+
+
+# ---------------------------------------------------------------- session 44: table sets
+@pytest.mark.parametrize("stop", ["interrupt", "full disk", "experiment failed", "none"])
+def test_a_reproduce_stopped_while_writing_its_tables_leaves_the_previous_set_whole(
+        tmp_path, capsys, monkeypatch, stop):
+    """Tables, figures and summaries are written together at the end (store.TableStage):
+    a Ctrl-C or a full disk between two of them had left a mix of this invocation's and
+    the previous one's (a user's trial, session 44). An experiment that fails its own test
+    still writes the tables that show why; runs are stored as they finish either way."""
+    from pycheck import experiments
+    from pycheck.experiments import control
+    from pycheck.store import write_json, write_table
+    out = tmp_path / "o"
+    calls = []
+
+    def run(cfg, out_, seeds):
+        store = RunStore(out_, cfg)
+        for s in seeds:
+            store.run(f"seed{s}", lambda: {"seed": s})
+        calls.append(len(seeds))
+        write_table(out_, "control", [{"seeds": len(seeds)}])
+        if len(calls) > 1 and stop == "interrupt":
+            raise KeyboardInterrupt
+        if len(calls) > 1 and stop == "full disk":
+            raise OSError(28, "No space left on device", str(Path(out_) / "control.png"))
+        write_json(Path(out_) / "summary.json", {"seeds": len(seeds)})
+        if len(calls) > 1 and stop == "experiment failed":
+            raise experiments.ExperimentFailed("bound violated")
+        return {}
+    monkeypatch.setattr(control, "run", run)
+    assert main(["reproduce", "control", "--seeds", "0", "--out", str(out)]) == 0
+    rc = main(["reproduce", "control", "--seeds", "0", "1", "--out", str(out)])
+    capsys.readouterr()
+    assert (out / "runs" / "seed1.json").is_file()           # the run is stored regardless
+    seeds = {json.loads((out / "summary.json").read_text())["seeds"],
+             json.loads((out / "control.json").read_text())[0]["seeds"],
+             int((out / "control.csv").read_text().split()[1])}
+    want = {"interrupt": (130, {1}), "full disk": (2, {1}), "experiment failed": (1, {2}),
+            "none": (0, {2})}[stop]
+    assert (rc, seeds) == want
+    assert not list(out.glob(".*.tmp"))                          # no temporary file left
+
+
+def test_verify_and_list_without_a_home_or_with_an_empty_xdg_cache_home(
+        tmp_path, capsys, monkeypatch):
+    """No home (HOME unset and no passwd entry: Path.home() raises) ended `verify` in a
+    traceback with exit 1, the "a check failed" code; an empty XDG_CACHE_HOME wrote the
+    cache into ./pycheck/ (session 44). The XDG spec says to ignore an empty one."""
+    _fake_verify(monkeypatch, True)
+    monkeypatch.setenv("XDG_CACHE_HOME", "")
+    monkeypatch.chdir(tmp_path)
+
+    def no_home(*a, **k):
+        raise RuntimeError("Could not determine home directory.")
+    with monkeypatch.context() as m:
+        m.setattr(Path, "home", no_home)
+        assert main(["verify", "L1"]) == 0 and main(["list"]) == 0
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert main(["verify", "L1"]) == 0
+    assert (tmp_path / "home" / ".cache" / "pycheck" / "last-verify.json").is_file()
+    assert not (tmp_path / "pycheck").exists()
+    capsys.readouterr()
