@@ -133,6 +133,13 @@ def path_arg(value: str) -> str:
     variable) would otherwise mean the current folder or the default one."""
     if not value.strip():
         raise argparse.ArgumentTypeError("empty path")
+    if value.startswith("~"):
+        # `--out=~/fits` reaches us unexpanded (the shell expands ~ only at a word's
+        # start) and made a folder named "~" here, which a later `rm -rf ~` would take
+        # for the home folder (session 44)
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: the shell did not expand '~' here (as in --out=~/x); write "
+            "--out ~/x with a space, or $HOME/x")
     return value
 
 
@@ -150,6 +157,9 @@ def _writable_target(opt: str, path: Path, kind: str) -> None:
         raise UsageError(f"{opt}: {path} exists and is not a regular file")
     if kind == "folder" and path.exists() and not path.is_dir():
         raise UsageError(f"{opt}: {path} exists and is not a folder")
+    if path.is_symlink() and not path.exists():      # it said "File exists" (session 44)
+        raise UsageError(f"{opt}: {path} is a symbolic link to {os.readlink(path)}, which "
+                         "does not exist")
     if kind == "file" and not path.parent.is_dir():
         raise UsageError(f"{opt}: folder {path.parent} does not exist")
     base = path if kind == "folder" else path.parent
@@ -417,6 +427,9 @@ def cmd_reproduce(m: Manifest, args) -> int:
         # it and replaced its plan (session 42)
         raise UsageError(f"--out {out} holds the runs of `{other}` (its jobs/plan.json), not "
                          f"of `{args.name}`; use another --out")
+    if (out / "fit.json").is_file() or (out / "fit.ckpt").is_file():
+        raise UsageError(f"--out {out} holds a pycheck fit (fit.json or fit.ckpt); use "
+                         "another --out")
     if args.collect and not (out / "runs").is_dir():
         raise UsageError(f"--collect: no runs in {out} to make tables from")
     from .store import (FolderBusy, TableStage, lock_folder, missing_folders,
@@ -653,7 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(the paper's T1-T4, lemmas L1-L7, and A1, A2, S1 beyond the paper) are defined in "
         "theorems.toml; `pycheck list` shows them."))
     p.add_argument("--version", action="version", version=f"pycheck {__version__}")
-    p.add_argument("--manifest", metavar="FILE",
+    p.add_argument("--manifest", metavar="FILE", type=path_arg,
                    help="path to theorems.toml (default: found from the current folder)")
     sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     sub.add_parser("list", help="one row per ID with its formal and numeric status")

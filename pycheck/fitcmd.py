@@ -286,6 +286,10 @@ def run(args) -> int:
     # before any work, as reproduce and verify --json do: a read-only --out failed after the
     # training, naming a temporary file (session 44)
     _writable_target("--out", out, "folder")
+    if (out / "runs").is_dir() or (out / "jobs" / "plan.json").is_file():
+        # a fit wrote into a reproduce folder without a word, and reproduce into a fit's
+        # (session 44)
+        raise _error(f"--out {out} holds the runs of a pycheck reproduce; pass another folder")
     for name in OUTPUTS:
         if (out / name).exists() and not (out / name).is_file():
             raise _error(f"--out: {out / name} exists and is not a file; pycheck fit writes "
@@ -295,7 +299,10 @@ def run(args) -> int:
     try:
         options = parse_options(args.option)
         data = load_pairs(args)
-        test = None if args.test is None else load_pairs(args, args.test)
+        try:
+            test = None if args.test is None else load_pairs(args, args.test)
+        except DataError as err:         # named as the data file's, without the flag (s44)
+            raise DataError(f"--test: {err}") from None
         if test is not None and test["x"].shape[1:] != data["x"].shape[1:]:
             raise DataError(f"--test {args.test}: rows of width {test['x'].shape[1:]}, the "
                             f"data's are {data['x'].shape[1:]}")

@@ -271,8 +271,10 @@ def lock_folder(out: str | os.PathLike, who: str = "pycheck reproduce"):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise FolderBusy(f"{out} is in use by another {who}; wait for it "
-                             "or use another --out") from None
+            # the holder is not known (the lock is on the folder, no file names it): a
+            # fit holding it was called "another pycheck reproduce" (session 44)
+            raise FolderBusy(f"{out} is in use by another pycheck process writing into it "
+                             f"(this one: {who}); wait for it or use another --out") from None
         yield out
     finally:
         os.close(fd)

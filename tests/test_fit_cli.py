@@ -149,7 +149,7 @@ def test_a_second_fit_into_a_folder_in_use_is_refused(tmp_path, pairs_file, caps
     out = tmp_path / "fit"
     with lock_folder(out, "pycheck fit"):
         assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
-    assert "is in use by another pycheck fit" in capsys.readouterr().err
+    assert "is in use by another pycheck process writing into it (this one: pycheck fit)" in capsys.readouterr().err
     assert list(out.iterdir()) == []
 
 

@@ -216,7 +216,7 @@ def test_second_reproduce_into_a_busy_folder_is_refused(tmp_path, capsys, stub_c
     out = tmp_path / "o"
     with lock_folder(out):
         _one_line_exit_2(capsys, ["reproduce", "control", "--out", str(out)],
-                         "in use by another pycheck reproduce")
+                         "in use by another pycheck process writing into it (this one: pycheck reproduce)")
         with pytest.raises(FolderBusy):                   # a second process is refused too
             with lock_folder(out):
                 pass
@@ -481,3 +481,26 @@ def test_verify_and_list_without_a_home_or_with_an_empty_xdg_cache_home(
     assert (tmp_path / "home" / ".cache" / "pycheck" / "last-verify.json").is_file()
     assert not (tmp_path / "pycheck").exists()
     capsys.readouterr()
+
+
+def test_paths_a_shell_left_unexpanded_or_dangling_and_folders_of_the_other_command(
+        tmp_path, capsys, monkeypatch, stub_control):
+    """Session 44 (a user's trial): `--out=~/x` made a folder named "~"; a dangling link as
+    --out said "File exists"; fit and reproduce wrote into each other's folders."""
+    _one_line_exit_2(capsys, ["reproduce", "control", "--out=~/x"], "did not expand '~'")
+    assert not Path("~").exists()
+    _one_line_exit_2(capsys, ["--manifest", "", "list"], "empty path")
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    _one_line_exit_2(capsys, ["reproduce", "control", "--out", str(tmp_path / "link")],
+                     "is a symbolic link to")
+    fit = tmp_path / "fitdir"
+    fit.mkdir()
+    (fit / "fit.json").write_text("{}")
+    _one_line_exit_2(capsys, ["reproduce", "control", "--out", str(fit)], "holds a pycheck fit")
+    assert main(["reproduce", "control", "--out", str(tmp_path / "rep")]) == 0
+    capsys.readouterr()
+    np.save(tmp_path / "seq.npy", np.random.default_rng(0).standard_normal((50, 2)))
+    _one_line_exit_2(capsys, ["fit", str(tmp_path / "seq.npy"), "--out",
+                              str(tmp_path / "rep")], "holds the runs of a pycheck reproduce")
+    _one_line_exit_2(capsys, ["fit", str(tmp_path / "seq.npy"), "--out", str(tmp_path / "f"),
+                              "--test", str(tmp_path / "none.npy")], "--test: ")
