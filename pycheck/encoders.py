@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from .mixings import coupling_halves
-from .validate import check_int
+from .validate import KERNELS_USED, check_int
 
 
 def _apply(fn: type[torch.autograd.Function], *args: Tensor) -> Tensor:
@@ -244,11 +244,13 @@ class _Coupling(nn.Module):
         from . import coupling_cpp
         if (x_c.dim() == 2 and type(first) is Linear and type(act) is Tanh and
                 type(last) is Linear and coupling_cpp.applies(x_c, x_o, first.weight)):
+            KERNELS_USED.add("coupling_cpp")
             c = (self.log_bound.exp() if self.log_bound is not None else
                  torch.tensor(self.max_log_scale, dtype=x_o.dtype, device=x_o.device))
             return _apply(_CouplingFn, x_c, x_o, first.weight, first.bias, last.weight,
                           last.bias, c)
         # float64, CUDA, torch.func transforms: plain autograd (session 39's arithmetic)
+        KERNELS_USED.add("coupling_torch")
         s, t = self.net(x_c).chunk(2, dim=-1)
         if self.log_bound is None:
             s = self.max_log_scale * torch.tanh(s / self.max_log_scale)

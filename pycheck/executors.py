@@ -256,6 +256,8 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
     atomic_write_text(sidecar, record)
     before = os.environ.get("PYCHECK_RUN_CHECKPOINT")
     os.environ["PYCHECK_RUN_CHECKPOINT"] = str(path)
+    from .validate import kernels_used
+    kernels_used(reset=True)
     try:
         result = fn(**kwargs)
     finally:
@@ -265,6 +267,13 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
             os.environ["PYCHECK_RUN_CHECKPOINT"] = before
     if not path.exists():       # the fit deleted its checkpoint on return
         sidecar.unlink(missing_ok=True)
+    from .validate import KERNEL_FAILURES
+    used = kernels_used()
+    if isinstance(result, dict) and "kernels" not in result and (used or KERNEL_FAILURES):
+        # which kernels did the run's work, and which had failed to build in its process so
+        # that it fell back to another (whose float32 bits differ; session 44); nothing for
+        # a run that used none (Reacher's rendering, say)
+        result = {**result, "kernels": used, "kernel_failures": sorted(KERNEL_FAILURES)}
     return result
 
 

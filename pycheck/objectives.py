@@ -67,7 +67,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
-from .validate import reraise_interruption
+from .validate import KERNEL_FAILURES, KERNELS_USED, reraise_interruption
 
 OBJECTIVES = ("sigreg", "vicreg", "infonce")
 
@@ -335,6 +335,7 @@ def _fused_kernels(y: Tensor, num_knots: int):
             warnings.warn(f"SIGReg: {why} for {key}; this configuration uses the eager "
                           "kernel (the same statistic, slower)", RuntimeWarning, stacklevel=3)
             _FUSED[key] = None
+            KERNEL_FAILURES.add("sigreg_compiled")
     return _FUSED[key]
 
 
@@ -415,7 +416,10 @@ def ecf_statistic(y: Tensor, t0: float, phi: Tensor, weights: Tensor,
     use_fused = compile_enabled() if fused is None else fused
     kernels = _fused_kernels(y, phi.numel()) if use_fused else None
     if kernels is None:
+        KERNELS_USED.add("sigreg_eager")
         return _EvenKnotECF.apply(y, t0, phi.to(y.dtype), weights.to(y.dtype)).mean()
+    from . import sigreg_cpp
+    KERNELS_USED.add("sigreg_cpp" if kernels[0] is sigreg_cpp.forward else "sigreg_compiled")
     return _FusedECF.apply(y, t0, phi, weights, kernels)
 
 
@@ -427,8 +431,10 @@ def _whole_cpp(x: Tensor, directions: Tensor, num_knots: int, fused: bool | None
         return None
     from . import sigreg_cpp
     kernels = _fused_kernels(x, num_knots)
-    return sigreg_cpp.sigreg if kernels is not None and kernels[0] is sigreg_cpp.forward \
-        else None
+    if kernels is not None and kernels[0] is sigreg_cpp.forward:
+        KERNELS_USED.add("sigreg_cpp")
+        return sigreg_cpp.sigreg
+    return None
 
 
 def _check_views(views: Sequence[Tensor]) -> Sequence[Tensor]:

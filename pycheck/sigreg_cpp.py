@@ -388,8 +388,9 @@ def build(prefix: str, source: str, functions: list[str], what: str, fallback: s
             return load_inline(name, cpp_sources=source, functions=functions,
                                extra_cflags=flags, extra_ldflags=["-fopenmp"], verbose=False)
     except Exception as err:  # noqa: BLE001 -- any failure to build: the fallback
-        from .validate import reraise_interruption
+        from .validate import KERNEL_FAILURES, reraise_interruption
         reraise_interruption(err)        # SLURM's time limit is not a failed build
+        KERNEL_FAILURES.add(f"{prefix}_cpp")
         warnings.warn(f"{what}: building the C++ kernels failed ({type(err).__name__}: "
                       f"{str(err)[:200]}); using {fallback}", RuntimeWarning, stacklevel=5)
         return False

@@ -379,6 +379,22 @@ def task_record(fn: Callable[..., dict], kwargs: dict) -> dict:
         kwargs={k: v for k, v in kwargs.items() if k not in where})), allow_nan=False))
 
 
+def _warn_mixed_kernels(results: dict[str, dict]) -> None:
+    """Say so when some of the folder's runs were made in a process where a kernel had
+    failed to build (a read-only cache, no compiler) and others not: the former may have
+    used a fallback (``kernel_failures`` and ``kernels`` in each run, since session 44)."""
+    failed = {k: tuple(r["kernel_failures"]) for k, r in results.items()
+              if isinstance(r.get("kernel_failures"), list)}
+    if len(set(failed.values())) > 1:
+        some = sorted(k for k, v in failed.items() if v)
+        print(f"pycheck: warning: {len(some)} of the {len(failed)} runs here were made in a "
+              f"process where a kernel had failed to build ({', '.join(some[:3])}"
+              f"{' ...' if len(some) > 3 else ''}: `kernel_failures` in their files), so they "
+              "may have used a fallback whose float32 results differ in the last bits; "
+              "delete them and rerun, where the kernels build, to redo them",
+              file=sys.stderr, flush=True)
+
+
 class RunStore:
     """Resumable store of finished runs: one JSON file per run key under ``<out>/runs``.
 
@@ -579,7 +595,9 @@ class RunStore:
             executor.execute(self, tasks, todo, done, needs=needs)
         finally:
             bar.close()
-        return {k: self._result(k) for k in tasks}
+        results = {k: self._result(k) for k in tasks}
+        _warn_mixed_kernels(results)
+        return results
 
     def _result(self, key: str) -> dict:
         """A stored run without its task record; ``ValueError`` naming the file when it is

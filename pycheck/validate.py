@@ -25,3 +25,25 @@ def reraise_interruption(err: BaseException) -> None:
     with the fallback kernels, and stored numbers that differed from a local run's."""
     if type(err).__module__.split(".")[0] == "submitit":
         raise err
+
+
+#: the native kernels that did the work since the last :func:`kernels_used` reset, by name:
+#: ``sigreg_cpp``, ``sigreg_compiled`` or ``sigreg_eager`` (SIGReg's statistic) and
+#: ``coupling_cpp`` (the RealNVP encoder's couplings; ``coupling_torch`` when their C++
+#: extension could not be built). Fallbacks give float32 results that differ in the last
+#: bits, so every stored run records which did its work (session 44: a read-only ~/.cache
+#: made a run fall back, and nothing in its file said so).
+KERNELS_USED: set[str] = set()
+
+
+#: the kit's kernels that failed to build or compile in this process (``sigreg_cpp``,
+#: ``coupling_cpp``, ``sigreg_compiled``); the work then fell back to another kernel
+KERNEL_FAILURES: set[str] = set()
+
+
+def kernels_used(reset: bool = False) -> list[str]:
+    """The names in :data:`KERNELS_USED`, sorted; ``reset`` empties it afterwards."""
+    names = sorted(KERNELS_USED)
+    if reset:
+        KERNELS_USED.clear()
+    return names

@@ -684,3 +684,36 @@ def test_status_of_a_finished_slurm_folder_needs_no_scheduler(tmp_path, capsys, 
     err = capsys.readouterr().err
     assert "SLURM scheduler unreachable: down; 1/2 runs of" in err and \
         len(err.strip().splitlines()) == 1, err
+
+
+def sigreg_task(tag: str, fail: bool = False) -> dict:
+    import torch
+
+    from pycheck.objectives import SIGReg
+    from pycheck.validate import KERNEL_FAILURES
+    if fail:        # as if the C++ build had failed in this process
+        KERNEL_FAILURES.add("sigreg_cpp")
+    h = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+    return {"tag": tag, "stat": float(SIGReg(num_slices=8)(h))}
+
+
+def test_each_run_records_its_kernels_and_a_folder_with_fallback_runs_warns(tmp_path,
+                                                                           capsys):
+    """`kernels` (what did the run's work) and `kernel_failures` (builds that failed in its
+    process) in every stored run; a folder whose runs differ there says so (session 44: a
+    read-only ~/.cache made runs fall back, and nothing in their files said so)."""
+    from pycheck.validate import KERNEL_FAILURES
+    done = RunStore(tmp_path / "a").run_many({"r": (sigreg_task, dict(tag="r"))})
+    # the tests run SIGReg's eager kernel (conftest: PYCHECK_SIGREG_COMPILE=0)
+    assert done["r"]["kernels"] == ["sigreg_eager"] and done["r"]["kernel_failures"] == []
+    assert "warning" not in capsys.readouterr().err
+    tasks = {"ok": (sigreg_task, dict(tag="ok")), "bad": (sigreg_task, dict(tag="bad"))}
+    store = RunStore(tmp_path / "b")
+    store.run_many({"ok": tasks["ok"]})
+    try:
+        store.run_many({"bad": (sigreg_task, dict(tag="bad", fail=True)), "ok": tasks["ok"]})
+    finally:
+        KERNEL_FAILURES.discard("sigreg_cpp")
+    err = capsys.readouterr().err
+    assert "1 of the 2 runs here were made in a process where a kernel had failed" in err
+    assert "(bad:" in err

@@ -285,6 +285,7 @@ def test_checkpoint_of_other_settings_is_dropped_and_the_run_starts_afresh(tmp_p
     assert "left by a run with other settings; deleted" in capsys.readouterr().err
     assert not path.exists() and not task_path(path).exists()
     ref = train_and_measure(**new)
+    assert res.pop("kernels") == ["coupling_cpp"] and res.pop("kernel_failures") == []
     assert {k: v for k, v in res.items() if k != "train_seconds"} == \
         {k: v for k, v in ref.items() if k != "train_seconds"}
 
