@@ -417,6 +417,13 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
         heldout_objective=_num(getattr(model, "heldout_objective", None)),
         criterion=getattr(model, "criterion", None), selected=getattr(model, "selected", None),
         heavy_tailed=getattr(model, "heavy_tailed", None),
+        # each read-out candidate's held-out value, the linear map's among them, and each
+        # SIGReg weight's fit: how the returned one compares (absent before session 44)
+        candidates=({k: _num(v) for k, v in model.candidates.items()}
+                    if isinstance(getattr(model, "candidates", None), dict) else None),
+        lam_fits=({str(k): {kk: _num(vv) if kk != "selected" else vv for kk, vv in v.items()}
+                   for k, v in model.lam_fits.items()}
+                  if isinstance(getattr(model, "lam_fits", None), dict) else None),
         best_step=getattr(model, "best_step", None), lam=_num(getattr(model, "lam", None)),
         slowness=None if slowness is None else [_num(v) for v in slowness],
         slowness_se=None if slowness is None else [_num(v) for v in model.slowness_se],
@@ -452,6 +459,10 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
         line += f"; held-out {report['criterion']} {held:.6g}"
         if report["selected"] is not None:      # None: the trained read-out, no choice made
             line += f" ({report['selected']})"
+        lin = next((v for k, v in (report["candidates"] or {}).items()
+                    if k.startswith("linear")), None)
+        if lin is not None:
+            line += f"; the linear map's {lin:.6g}"
     if data["z"] is not None:
         line += f"; R²(x→z) {report['r2_xz']:.5f}, R²(h→z) {report['r2_hz']:.5f}"
     if test is not None:

@@ -552,6 +552,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     batch = min(int(batch_size), tr.numel()) if sampler is None else int(batch_size)
     model.criterion, criterion = heldout_criterion(objective, batch, dim_out or d, seed, options)
     desc = f"fit {objective}" + (f" (lam {options['lam']:g})" if objective == "whitened" else "")
+    if _PHASE.get() is not None:     # which of the default's fits (session 44: each bar ran
+        desc += f", fit {_PHASE.get()[0]} of {_PHASE.get()[1]}"   # 0-100% on its own)
     # a sampler draws with NumPy: one BLAS thread beside torch's (see set_threads)
     with one_blas_thread():
         history, best, secs = _train(model.encoder,
@@ -809,12 +811,22 @@ def keeping_checkpoint():
         _KEEP_CHECKPOINT.reset(token)
 
 
+#: (i, k) while :func:`_fit_lams` trains its i-th of k fits (named in the progress bar)
+_PHASE: contextvars.ContextVar = contextvars.ContextVar("pycheck_fit_phase", default=None)
+
+
 def _fit_lams(x, x_next, lams: tuple[float, ...], kwargs: dict) -> nn.Module:
     """One ``"whitened"`` fit per SIGReg weight in ``lams`` (same seed, split and batches),
     the one with the lowest held-out whitened alignment returned; it reports ``lam`` and
     ``lam_fits`` (per weight: held-out objective, read-out selected, seconds), and
     ``train_seconds`` of all fits."""
-    fits = [fit_encoder(x, x_next, "whitened", lam=lam, **kwargs) for lam in lams]
+    fits = []
+    for i, lam in enumerate(lams, 1):
+        token = _PHASE.set((i, len(lams)))
+        try:
+            fits.append(fit_encoder(x, x_next, "whitened", lam=lam, **kwargs))
+        finally:
+            _PHASE.reset(token)
     held = [getattr(f, "heldout_objective", math.nan) for f in fits]  # absent: none finite
     best = fits[int(np.argmin([v if math.isfinite(v) else math.inf for v in held]))]
     best.lam_fits = {lam: dict(heldout_objective=v, selected=getattr(f, "selected", None),
@@ -1630,7 +1642,11 @@ def plot_slowness(model: nn.Module, path=None, ax=None):
            capsize=2, error_kw=dict(lw=0.8),
            label="held-out" if se is None else "held-out, ± 2 s.e.")
     ax.axhline(2, ls="--", color="0.4", lw=1, label="2: no temporal structure")
-    ax.set_xlabel("output coordinate (slowest first on the training pairs)")
+    # only the whitened objective's read-out sorts its outputs (SIGReg and InfoNCE keep their
+    # trained last layer): the label said "slowest first" for those too (session 44)
+    ax.set_xlabel("output coordinate (slowest first on the training pairs)"
+                  if getattr(model, "selected", None) is not None else
+                  "output coordinate (the encoder's own order, not sorted by slowness)")
     ax.set_ylabel("held-out E(h' - h)² / Var h")
     top = s if se is None else s + 2 * np.asarray(se, dtype=float)
     ax.set_ylim(0, max(2.3, float(np.nanmax(top, initial=0)) * 1.1))

@@ -48,6 +48,10 @@ def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, 
     assert report["heldout_objective"] == enc.heldout_objective
     assert report["selected"] == enc.selected and report["lam"] == 0.0
     assert report["heavy_tailed"] == enc.heavy_tailed          # a list (empty here)
+    # how the returned read-out compares with the linear map's, label-free (session 44)
+    assert report["candidates"] == enc.candidates and any(
+        k.startswith("linear") for k in report["candidates"])
+    assert report["lam_fits"] is None                          # one weight given (lam=0)
     assert report["slowness"] == enc.slowness.tolist() and len(report["slowness"]) == 2
     assert report["slowness_se"] == enc.slowness_se.tolist()
     assert report["r2_hz"] == linear_r2(h, data["z"])

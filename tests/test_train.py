@@ -324,6 +324,10 @@ def test_plot_history_draws_the_fits_history_and_writes_a_png(tmp_path):
     segs = err.lines[2][0].get_segments()
     assert [s[1, 1] - s[0, 1] for s in segs] == pytest.approx(list(4 * enc.slowness_se))
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "slowest first" in fig.axes[0].get_xlabel()
+    # InfoNCE (and SIGReg) keep their trained order: the label said "slowest first" (s44)
+    nce = fit_encoder(np.tanh(z) + z, np.tanh(zn) + zn, "infonce", steps=20, progress=False)
+    assert "not sorted by slowness" in plot_slowness(nce).axes[0].get_xlabel()
     with pytest.raises(ValueError, match="no slowness"):
         plot_slowness(nn.Linear(2, 2))
 
