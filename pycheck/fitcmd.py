@@ -421,6 +421,9 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
         # SIGReg weight's fit: how the returned one compares (absent before session 44)
         candidates=({k: _num(v) for k, v in model.candidates.items()}
                     if isinstance(getattr(model, "candidates", None), dict) else None),
+        # the label-free check that the embedding kept what the linear map finds slow
+        # (pycheck.train.slow_direction_coverage; flagged: directions it may have dropped)
+        coverage=getattr(model, "coverage", None),
         lam_fits=({str(k): {kk: _num(vv) if kk != "selected" else vv for kk, vv in v.items()}
                    for k, v in model.lam_fits.items()}
                   if isinstance(getattr(model, "lam_fits", None), dict) else None),

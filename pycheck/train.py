@@ -577,6 +577,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                 _sfa_select(model, train_data, held)
             model.slowness, model.slowness_se = coordinate_slowness(
                 *_embed_pairs(model.encoder, held), se=True)
+            model.coverage = slow_direction_coverage(model.encoder, train_data, held, seed)
+            if _PHASE.get() is None:        # _fit_lams warns for the fit it returns
+                _warn_uncovered(model)
     model.eval()
     if first is not None:
         model.warm_start_model = first
@@ -811,6 +814,94 @@ def keeping_checkpoint():
         _KEEP_CHECKPOINT.reset(token)
 
 
+#: The label-free check of :func:`slow_direction_coverage`: a direction of the linear map
+#: (slow feature analysis of x) with held-out slowness below ``COVERAGE_SLOW`` (2: none)
+#: that a k-nearest-neighbour regression predicts from the embedding worse, by more than
+#: ``COVERAGE_DEFICIT`` in R², than the same regression from x itself. Chosen on session 44's
+#: probes (``results/fit_encoder/coverage-s44/``): the suite's tuning half at 1000 steps
+#: (deficits <= 0.009 on four worlds, <= 0.06 on mlp-leaky-16d, where the fit itself is
+#: far from its ceiling) and a user's trial world whose default fit had dropped a latent
+#: (deficits 0.15-0.29; InfoNCE's fit there, which kept it: <= 0.02); the held-out half and
+#: a second anisotropic world were run once with them (README).
+COVERAGE_SLOW = 1.5
+COVERAGE_DEFICIT = 0.1
+
+
+def slow_direction_coverage(f: nn.Module, data: Tensor, held: Tensor, seed: int,
+                            directions: int = 8, refs: int = 20000, queries: int = 2000,
+                            k: int = 10) -> dict | None:
+    """Does the embedding keep what the linear map finds slow? Label-free.
+
+    The linear map's ``directions`` slowest outputs (slow feature analysis of the
+    standardised x on the training pairs) are each predicted on held-out rows by a
+    ``k``-nearest-neighbour average over (at most ``refs``) training rows, once in the
+    embedding's coordinates and once in x's. An encoder that keeps the latents predicts
+    them about as well as x does (the linear outputs are functions of the latents); one
+    that dropped a latent cannot predict the directions that carry it. Why (session 44, a
+    user's trial): where latents differ much in slowness (A1: max rho^2 > min rho), T1's
+    objective prefers harmonics of the slowest latent to the fastest latent, and the
+    default fit dropped one (R²(h -> z) 0.66 against the raw channels' 0.96) while its
+    held-out whitened alignment beat the linear map's. Returns ``slowness``,
+    ``r2_from_embedding``, ``r2_from_x`` (the slow directions only) and ``flagged``
+    (their indices with a deficit above :data:`COVERAGE_DEFICIT`), or ``None`` without
+    enough pairs."""
+    x_tr = data[0].double().cpu().numpy()
+    x_ho, x_ho_next = (v.double().cpu().numpy() for v in held)
+    n = min(directions, x_tr.shape[1])
+    if x_ho.shape[0] < 2 * k or x_tr.shape[0] < 2 * k:
+        return None
+    try:
+        mean, w, _ = sfa_readout(x_tr, data[1].double().cpu().numpy(), n, ridge=1e-6)
+    except ValueError:
+        return None
+    u_ho, u_ho_next = (x_ho - mean) @ w, (x_ho_next - mean) @ w
+    slow = np.mean((u_ho_next - u_ho) ** 2, 0) / np.maximum(u_ho.var(0), 1e-300)
+    keep = np.flatnonzero(slow < COVERAGE_SLOW)
+    if keep.size == 0:
+        return dict(slowness=[], r2_from_embedding=[], r2_from_x=[], flagged=[])
+    rng = np.random.default_rng([seed, 0xC0FE])
+    ri = np.sort(rng.choice(x_tr.shape[0], min(refs, x_tr.shape[0]), replace=False))
+    qi = np.arange(min(queries, x_ho.shape[0]))
+    u_ref, u_q = ((x_tr[ri] - mean) @ w)[:, keep], u_ho[qi][:, keep]
+    h_ref, _ = _embed_pairs(f, data[:, torch.from_numpy(ri)])
+    h_q, _ = _embed_pairs(f, held[:, torch.from_numpy(qi)])
+    r2h = _knn_r2(h_ref, u_ref, h_q, u_q, k)
+    r2x = _knn_r2(x_tr[ri], u_ref, x_ho[qi], u_q, k)
+    flagged = [int(j) for j, a, b in zip(keep, r2h, r2x) if b - a > COVERAGE_DEFICIT]
+    return dict(slowness=[float(v) for v in slow[keep]], r2_from_embedding=r2h.tolist(),
+                r2_from_x=r2x.tolist(), flagged=flagged)
+
+
+def _knn_r2(ref: np.ndarray, y_ref: np.ndarray, q: np.ndarray, y_q: np.ndarray,
+            k: int) -> np.ndarray:
+    """R² per column of ``y_q`` predicted by the mean of the ``k`` nearest ``ref`` rows
+    (coordinates standardised on ``ref``; float64)."""
+    r, qq = torch.from_numpy(ref), torch.from_numpy(q)
+    mu, sd = r.mean(0), r.std(0).clamp_min(1e-12)
+    r, qq = (r - mu) / sd, (qq - mu) / sd
+    y = torch.from_numpy(y_ref)
+    pred = torch.cat([y[torch.cdist(qq[i:i + 256], r).topk(k, largest=False).indices].mean(1)
+                      for i in range(0, qq.shape[0], 256)]).numpy()
+    return 1 - np.mean((pred - y_q) ** 2, 0) / np.maximum(y_q.var(0), 1e-300)
+
+
+def _warn_uncovered(model: nn.Module) -> None:
+    cov = getattr(model, "coverage", None)
+    if not cov or not cov["flagged"]:
+        return
+    pos = [i for i, (a, b) in enumerate(zip(cov["r2_from_embedding"], cov["r2_from_x"]))
+           if b - a > COVERAGE_DEFICIT]
+    said = ", ".join(f"R² {cov['r2_from_embedding'][i]:.2f} vs {cov['r2_from_x'][i]:.2f} "
+                     f"(slowness {cov['slowness'][i]:.2f})" for i in pos)
+    warnings.warn(
+        f"fit_encoder: the embedding predicts {len(pos)} of the linear map's slow directions "
+        f"of x clearly worse than x itself does ({said}; nearest-neighbour regression on "
+        "held-out rows): it may have dropped a latent. T1's objective does so when latents "
+        "differ much in slowness (A1: max rho^2 > min rho); fit objective='infonce' too and "
+        "compare (README, 'Before you trust it on your data'); model.coverage has the "
+        "figures", RuntimeWarning, stacklevel=3)
+
+
 #: (i, k) while :func:`_fit_lams` trains its i-th of k fits (named in the progress bar)
 _PHASE: contextvars.ContextVar = contextvars.ContextVar("pycheck_fit_phase", default=None)
 
@@ -829,6 +920,7 @@ def _fit_lams(x, x_next, lams: tuple[float, ...], kwargs: dict) -> nn.Module:
             _PHASE.reset(token)
     held = [getattr(f, "heldout_objective", math.nan) for f in fits]  # absent: none finite
     best = fits[int(np.argmin([v if math.isfinite(v) else math.inf for v in held]))]
+    _warn_uncovered(best)
     best.lam_fits = {lam: dict(heldout_objective=v, selected=getattr(f, "selected", None),
                                train_seconds=f.train_seconds)
                      for lam, f, v in zip(lams, fits, held)}

@@ -52,6 +52,8 @@ def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, 
     assert report["candidates"] == enc.candidates and any(
         k.startswith("linear") for k in report["candidates"])
     assert report["lam_fits"] is None                          # one weight given (lam=0)
+    # the label-free check of what the linear map finds slow: nothing dropped here
+    assert report["coverage"] == enc.coverage and report["coverage"]["flagged"] == []
     assert report["slowness"] == enc.slowness.tolist() and len(report["slowness"]) == 2
     assert report["slowness_se"] == enc.slowness_se.tolist()
     assert report["r2_hz"] == linear_r2(h, data["z"])

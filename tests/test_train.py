@@ -395,3 +395,35 @@ def test_api_errors_name_the_argument(tmp_path):
         with pytest.raises(ValueError, match="is a folder"):
             plot(model, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_slow_direction_coverage_flags_an_embedding_that_dropped_a_slow_latent():
+    """The label-free check (session 44): an embedding that keeps every latent predicts the
+    linear map's slow directions as well as x does; one that dropped a latent cannot, and
+    is flagged. Here x = the latents (rho 0.99, 0.98, 0.7), the 'encoders' are fixed maps."""
+    from pycheck.train import COVERAGE_DEFICIT, slow_direction_coverage
+    rng = np.random.default_rng(0)
+    rho = np.array([0.99, 0.98, 0.7])
+    z = rng.standard_normal((6000, 3))
+    zn = rho * z + np.sqrt(1 - rho ** 2) * rng.standard_normal(z.shape)
+    data = torch.from_numpy(np.stack([z, zn])).float()
+    train, held = data[:, :5000], data[:, 5000:]
+
+    class Keep(nn.Module):
+        def __init__(self, cols):
+            super().__init__()
+            self.cols = cols
+
+        def forward(self, x):          # slow latents kept, and a harmonic of the first
+            return torch.cat([x[:, self.cols], x[:, :1] ** 2 - 1], 1)
+    whole = slow_direction_coverage(Keep([0, 1, 2]), train, held, seed=0)
+    dropped = slow_direction_coverage(Keep([0, 1]), train, held, seed=0)
+    assert whole["flagged"] == [] and len(whole["slowness"]) == 3
+    assert dropped["flagged"] != []
+    worst = max(b - a for a, b in zip(dropped["r2_from_embedding"], dropped["r2_from_x"]))
+    assert worst > 5 * COVERAGE_DEFICIT                  # not a near miss: the latent is gone
+    with pytest.warns(RuntimeWarning, match="slow directions of x clearly worse"):
+        from pycheck.train import _warn_uncovered
+        m = nn.Module()
+        m.coverage = dropped
+        _warn_uncovered(m)
