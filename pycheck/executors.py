@@ -269,10 +269,10 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
         sidecar.unlink(missing_ok=True)
     from .validate import KERNEL_FAILURES
     used = kernels_used()
-    if isinstance(result, dict) and "kernels" not in result and (used or KERNEL_FAILURES):
+    if isinstance(result, dict) and "kernels" not in result and used:
         # which kernels did the run's work, and which had failed to build in its process so
         # that it fell back to another (whose float32 bits differ; session 44); nothing for
-        # a run that used none (Reacher's rendering, say)
+        # a run that used none (Reacher's rendering, say), whatever failed before it
         result = {**result, "kernels": used, "kernel_failures": sorted(KERNEL_FAILURES)}
     return result
 

@@ -34,6 +34,17 @@ if "MUTANT_UNDER_TEST" in os.environ:
                     obj.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_kernel_records():
+    """Each test starts with no kernel recorded as used or failed: some tests make a
+    build or a compile fail on purpose, and the records are per process (pycheck.validate),
+    so they had leaked into the runs of later tests."""
+    from pycheck.validate import KERNEL_FAILURES, KERNELS_USED
+    KERNEL_FAILURES.clear()
+    KERNELS_USED.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def manifest():
     return load()
