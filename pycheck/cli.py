@@ -241,6 +241,9 @@ def cmd_cite(m: Manifest, args) -> int:
     BibTeX refuses as a repeated entry (session 44)."""
     entries = [m.get(i) for i in _ids(m, args.ids)]
     commit = _git_commit(m.root)
+    if not (m.root / "LeJEPA").is_dir():
+        print(f"pycheck: no LeJEPA/ beside {m.path}: the Lean files named below are not in "
+              "this folder (a copy of the manifest outside a checkout?)", file=sys.stderr)
     print(m.paper.get("bibtex", "").strip())
     print()
     print(_kit_bibtex(m, commit))

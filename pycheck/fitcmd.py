@@ -417,6 +417,11 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
         heldout_objective=_num(getattr(model, "heldout_objective", None)),
         criterion=getattr(model, "criterion", None), selected=getattr(model, "selected", None),
         heavy_tailed=getattr(model, "heavy_tailed", None),
+        heavy_tailed_note=("read-out candidates left out of the choice: an output of theirs "
+                           "had excess kurtosis above 50 and above twice the linear map's on "
+                           "the pairs (a rare spike the held-out pairs cannot rate; "
+                           "pycheck.train.KURTOSIS_MAX)"
+                           if getattr(model, "heavy_tailed", None) else None),
         # each read-out candidate's held-out value, the linear map's among them, and each
         # SIGReg weight's fit: how the returned one compares (absent before session 44)
         candidates=({k: _num(v) for k, v in model.candidates.items()}

@@ -191,7 +191,8 @@ def _check_scale(name: str, a: torch.Tensor, where: str = "") -> None:
     const = torch.nonzero(zero & (a.amax(0) == a.amin(0))).flatten().tolist()
     if const:
         raise ValueError(f"{name}: column(s) {const} are constant{' ' + where if where else ''}; "
-                         "drop them, or pass whiten='none'")
+                         "drop them, or pass whiten='none' (which also leaves every other "
+                         "column unscaled)")
     tiny = torch.nonzero(zero).flatten().tolist()
     if tiny:
         raise ValueError(f"{name}: column(s) {tiny} vary too little for float64 second "

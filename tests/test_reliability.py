@@ -504,3 +504,10 @@ def test_paths_a_shell_left_unexpanded_or_dangling_and_folders_of_the_other_comm
                               str(tmp_path / "rep")], "holds the runs of a pycheck reproduce")
     _one_line_exit_2(capsys, ["fit", str(tmp_path / "seq.npy"), "--out", str(tmp_path / "f"),
                               "--test", str(tmp_path / "none.npy")], "--test: ")
+
+
+def test_cite_outside_a_checkout_says_the_lean_files_are_not_there(tmp_path, capsys):
+    shutil.copy(ROOT / "theorems.toml", tmp_path / "theorems.toml")
+    assert main(["--manifest", str(tmp_path / "theorems.toml"), "cite", "T1"]) == 0
+    captured = capsys.readouterr()
+    assert "no LeJEPA/ beside" in captured.err and "@article{" in captured.out
