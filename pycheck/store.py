@@ -41,6 +41,20 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     _check_regular(path)
+    tmp = _temp_copy(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno is not None:
+            raise _naming(err, path) from None
+        raise
+    return path
+
+
+def _temp_copy(path: Path, data: bytes) -> str:
+    """``data`` written and synced to a new temporary file beside ``path`` (its name); on
+    any error the file is removed and an ``OSError`` names ``path``."""
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
@@ -51,13 +65,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(err, OSError) and err.errno is not None:
             raise _naming(err, path) from None
         raise
-    return path
+    return tmp
 
 
 def _check_regular(path: Path) -> None:
@@ -107,20 +120,7 @@ class TableStage:
         try:
             for path, data in files.items():
                 _check_regular(path)
-                try:
-                    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                               suffix=".tmp")
-                except OSError as err:
-                    raise _naming(err, path) from None
-                tmps.append((tmp, path))
-                try:
-                    os.fchmod(fd, 0o666 & ~_UMASK)
-                    with os.fdopen(fd, "wb") as f:
-                        f.write(data)
-                        f.flush()
-                        os.fsync(f.fileno())
-                except OSError as err:
-                    raise _naming(err, path) from None
+                tmps.append((_temp_copy(path, data), path))
             with _sigint_deferred():
                 for tmp, path in tmps:
                     os.replace(tmp, path)
