@@ -60,14 +60,10 @@ class WorkerDied(RuntimeError):
     """A local worker process died (killed, or out of memory) before finishing its run."""
 
 
-@contextlib.contextmanager
 def use(executor):
     """Run every :meth:`RunStore.run_many` inside this block with ``executor``."""
-    token = _CURRENT.set(executor)
-    try:
-        yield executor
-    finally:
-        _CURRENT.reset(token)
+    from .validate import context_value
+    return context_value(_CURRENT, executor)
 
 
 def current():

@@ -102,13 +102,10 @@ class TableStage:
     def holds(self, path: Path) -> bool:
         return path.resolve().parent == self.dir
 
-    @contextlib.contextmanager
     def buffering(self):
-        token = _STAGE.set(self)
-        try:
-            yield self
-        finally:
-            _STAGE.reset(token)
+        """Within this block, files written directly into the folder are held here."""
+        from .validate import context_value
+        return context_value(_STAGE, self)
 
     def commit(self) -> None:
         """Write every held file: all temporary files first, then the renames."""

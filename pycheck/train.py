@@ -66,7 +66,7 @@ from .encoders import (MLPEncoder, OutputWhitened, RealNVPEncoder, ResidualMLPEn
 from .objectives import (DEFAULT_LAM, OBJECTIVES, SIGReg, infonce_per_pair, make_objective,
                          mean_variance)
 from .sfa import sfa_readout
-from .validate import check_int, reraise_interruption
+from .validate import check_int, context_value, reraise_interruption
 
 
 class TrainingDiverged(RuntimeError):
@@ -808,11 +808,8 @@ def keeping_checkpoint():
     caller that still has work to do with the result (``pycheck fit`` writing its outputs)
     can be interrupted and rerun without training again: the rerun resumes from the last
     phase's final state and returns the same model. The caller deletes the file."""
-    token = _KEEP_CHECKPOINT.set(True)
-    try:
+    with context_value(_KEEP_CHECKPOINT, True):
         yield
-    finally:
-        _KEEP_CHECKPOINT.reset(token)
 
 
 #: The label-free check of :func:`slow_direction_coverage`: a direction of the linear map
@@ -833,8 +830,9 @@ def slow_direction_coverage(f: nn.Module, data: Tensor, held: Tensor, seed: int,
                             k: int = 10) -> dict | None:
     """Does the embedding keep what the linear map finds slow? Label-free.
 
-    The linear map's ``directions`` slowest outputs (slow feature analysis of the
-    standardised x on the training pairs) are each predicted on held-out rows by a
+    The linear map's ``directions`` slowest outputs (at most as many as the embedding has;
+    slow feature analysis of the standardised x on the training pairs) are each predicted
+    on held-out rows by a
     ``k``-nearest-neighbour average over (at most ``refs``) training rows, once in the
     embedding's coordinates and once in x's. An encoder that keeps the latents predicts
     them about as well as x does (the linear outputs are functions of the latents); one
@@ -848,7 +846,10 @@ def slow_direction_coverage(f: nn.Module, data: Tensor, held: Tensor, seed: int,
     enough pairs."""
     x_tr = data[0].double().cpu().numpy()
     x_ho, x_ho_next = (v.double().cpu().numpy() for v in held)
-    n = min(directions, x_tr.shape[1])
+    # an embedding of k outputs is asked to keep the k slowest directions, not more (a
+    # 3-output encoder of 40 channels was warned about the 8 slowest)
+    width = _embed_pairs(f, held[:, :1])[0].shape[1]
+    n = min(directions, x_tr.shape[1], width)
     if x_ho.shape[0] < 2 * k or x_tr.shape[0] < 2 * k:
         return None
     try:
@@ -914,11 +915,8 @@ def _fit_lams(x, x_next, lams: tuple[float, ...], kwargs: dict) -> nn.Module:
     ``train_seconds`` of all fits."""
     fits = []
     for i, lam in enumerate(lams, 1):
-        token = _PHASE.set((i, len(lams)))
-        try:
+        with context_value(_PHASE, (i, len(lams))):
             fits.append(fit_encoder(x, x_next, "whitened", lam=lam, **kwargs))
-        finally:
-            _PHASE.reset(token)
     held = [getattr(f, "heldout_objective", math.nan) for f in fits]  # absent: none finite
     best = fits[int(np.argmin([v if math.isfinite(v) else math.inf for v in held]))]
     _warn_uncovered(best)

@@ -1,6 +1,9 @@
 """Argument checks shared by the package's public functions (NumPy only, no torch)."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import numpy as np
 
 
@@ -25,6 +28,16 @@ def reraise_interruption(err: BaseException) -> None:
     with the fallback kernels, and stored numbers that differed from a local run's."""
     if type(err).__module__.split(".")[0] == "submitit":
         raise err
+
+
+@contextlib.contextmanager
+def context_value(var: contextvars.ContextVar, value):
+    """``var`` set to ``value`` within the block, then reset (yields ``value``)."""
+    token = var.set(value)
+    try:
+        yield value
+    finally:
+        var.reset(token)
 
 
 #: the native kernels that did the work since the last :func:`kernels_used` reset, by name:

@@ -194,6 +194,14 @@ def test_a_full_disk_gives_one_line_and_leaves_nothing(tmp_path, pairs_file, mon
     assert [p.name for p in out.iterdir()] == ["fit.ckpt"]
 
 
+def _same_result(out, ref) -> None:
+    """The fit in ``out`` wrote what the uninterrupted one in ``ref`` did."""
+    assert np.array_equal(np.load(out / "embedding.npy"), np.load(ref / "embedding.npy"))
+    got, want = (json.loads((d / "fit.json").read_text()) for d in (out, ref))
+    for key in ("heldout_objective", "selected", "best_step", "history", "r2_hz"):
+        assert got[key] == want[key], key
+
+
 def test_interrupted_fit_resumes_to_the_uninterrupted_result(tmp_path, pairs_file,
                                                              monkeypatch, capsys):
     """Ctrl-C after 40 of the 60 steps: exit 130, the checkpoint and no report are left;
@@ -216,11 +224,7 @@ def test_interrupted_fit_resumes_to_the_uninterrupted_result(tmp_path, pairs_fil
     assert main(["fit", str(pairs_file), "--out", str(out), *args]) == 0
     assert "resuming from" in capsys.readouterr().out
     assert not (out / "fit.ckpt").exists()
-    assert np.array_equal(np.load(out / "embedding.npy"),
-                          np.load(tmp_path / "ref" / "embedding.npy"))
-    ref, res = (json.loads((d / "fit.json").read_text()) for d in (tmp_path / "ref", out))
-    for key in ("heldout_objective", "selected", "best_step", "history", "r2_hz"):
-        assert res[key] == ref[key], key
+    _same_result(out, tmp_path / "ref")
 
 
 def test_a_fit_stopped_while_writing_its_results_keeps_the_training(tmp_path, pairs_file,
@@ -250,11 +254,7 @@ def test_a_fit_stopped_while_writing_its_results_keeps_the_training(tmp_path, pa
     assert not (out / "fit.ckpt").exists()
     assert sorted(p.name for p in out.iterdir()) == sorted(
         p.name for p in (tmp_path / "ref").iterdir())
-    assert np.array_equal(np.load(out / "embedding.npy"),
-                          np.load(tmp_path / "ref" / "embedding.npy"))
-    ref, res = (json.loads((d / "fit.json").read_text()) for d in (tmp_path / "ref", out))
-    for key in ("heldout_objective", "selected", "best_step", "history", "r2_hz"):
-        assert res[key] == ref[key], key
+    _same_result(out, tmp_path / "ref")
 
 
 def test_fit_refuses_before_training_what_it_could_not_write_or_read(tmp_path, pairs_file,
