@@ -578,9 +578,11 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                 _sfa_select(model, train_data, held)
             model.slowness, model.slowness_se = coordinate_slowness(
                 *_embed_pairs(model.encoder, held), se=True)
-            model.coverage = slow_direction_coverage(model.encoder, train_data, held, seed)
-            if _PHASE.get() is None:        # _fit_lams warns for the fit it returns
+            if _PHASE.get() is None:
+                model.coverage = slow_direction_coverage(model.encoder, train_data, held, seed)
                 _warn_uncovered(model)
+            else:                           # _fit_lams checks only the fit it returns
+                model._coverage_args = (model.encoder, train_data, held, seed)
     model.eval()
     if first is not None:
         model.warm_start_model = first
@@ -919,7 +921,10 @@ def _fit_lams(x, x_next, lams: tuple[float, ...], kwargs: dict) -> nn.Module:
             fits.append(fit_encoder(x, x_next, "whitened", lam=lam, **kwargs))
     held = [getattr(f, "heldout_objective", math.nan) for f in fits]  # absent: none finite
     best = fits[int(np.argmin([v if math.isfinite(v) else math.inf for v in held]))]
-    _warn_uncovered(best)
+    args = [f.__dict__.pop("_coverage_args", None) for f in fits][fits.index(best)]
+    if args is not None:
+        best.coverage = slow_direction_coverage(*args)
+        _warn_uncovered(best)
     best.lam_fits = {lam: dict(heldout_objective=v, selected=getattr(f, "selected", None),
                                train_seconds=f.train_seconds)
                      for lam, f, v in zip(lams, fits, held)}

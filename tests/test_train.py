@@ -427,3 +427,15 @@ def test_slow_direction_coverage_flags_an_embedding_that_dropped_a_slow_latent()
         m = nn.Module()
         m.coverage = dropped
         _warn_uncovered(m)
+
+
+def test_the_default_two_fits_check_coverage_once_on_the_fit_returned(monkeypatch):
+    """The default trains two fits (two SIGReg weights); only the one returned is checked."""
+    import pycheck.train as T
+    calls = []
+    real = T.slow_direction_coverage
+    monkeypatch.setattr(T, "slow_direction_coverage", lambda *a, **k: calls.append(1) or real(*a, **k))
+    z, zn = gaussian_ou_pairs(2000, 2, 0.8, np.random.default_rng(0))
+    enc = fit_encoder(np.tanh(z) + z, np.tanh(zn) + zn, steps=30, progress=False)
+    assert len(enc.lam_fits) == 2 and calls == [1]
+    assert enc.coverage["flagged"] == [] and not hasattr(enc, "_coverage_args")
