@@ -308,6 +308,34 @@ def test_the_installed_command_exits_2_on_bad_input(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_two_processes_write_the_same_files(tmp_path, pairs_file):
+    """The README's claim: the same command at the same thread count, in two processes,
+    writes byte-identical embedding and figures, identical weights (encoder.pt's bytes differ
+    by torch.save's random serialization id) and a fit.json that differs only in seconds."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    exe = Path(sys.executable).parent / "pycheck"
+    outs = [tmp_path / f"o{i}" for i in (1, 2)]
+    for out in outs:
+        r = subprocess.run([str(exe), "fit", str(pairs_file), "--out", str(out), "--z", "z",
+                            "--threads", "1", *FAST], capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, r.stderr
+    for name in ("embedding.npy", "history.png", "slowness.png"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    a, b = (torch.load(o / "encoder.pt", weights_only=False) for o in outs)
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+    def timeless(v):
+        if isinstance(v, dict):
+            return {k: timeless(w) for k, w in v.items() if k != "train_seconds"}
+        return [timeless(w) for w in v] if isinstance(v, list) else v
+    got, want = (json.loads((o / "fit.json").read_text()) for o in outs)
+    assert "train_seconds" in got and timeless(got) == timeless(want)
+
+
 def test_fit_scores_a_test_file_it_never_trained_on(tmp_path, pairs_file, capsys):
     test = _world_file(tmp_path / "test.npz", 900, 5)
     out = tmp_path / "fit"
