@@ -2,8 +2,9 @@
 
 The data is a NumPy file: an ``.npz`` with two arrays of positive pairs (``--x``,
 ``--x-next``, rows matched) or one sequence (``--sequence KEY``: consecutive rows are the
-pairs; a 3-D array ``(episodes, T, d)`` pairs rows within each episode only), or an ``.npy``
-holding one such sequence. Optional ``--z KEY``: the true latents of the rows of ``x``
+pairs; a 3-D array ``(episodes, T, d)`` pairs rows within each episode only, and
+``--episode KEY``, an integer id per row, does so for episodes of different lengths laid end
+to end), or an ``.npy`` holding one such sequence. Optional ``--z KEY``: the true latents of the rows of ``x``
 (of the sequence's rows), used only to report ``R²(x -> z)`` and ``R²(h -> z)``
 (:func:`pycheck.metrics.linear_r2`), never in training. Optional ``--test FILE``: fresh
 data laid out as DATA, embedded after training and scored on what training never saw (its
@@ -69,6 +70,12 @@ def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
     s.add_argument("--sequence", metavar="KEY",
                    help="one array (T, d), (episodes, T, d) or (T,) in the .npz whose consecutive "
                         "rows are the pairs (an .npy is always a sequence)")
+    s.add_argument("--episode", metavar="KEY",
+                   help="with a (T, d) or (T,) --sequence: an integer array (T,) naming "
+                        "each row's episode, for episodes of different lengths laid end to "
+                        "end; consecutive rows are a pair only within one episode, and each "
+                        "episode's rows must be consecutive (from flags done[t] marking each "
+                        "episode's last row: np.r_[0, np.cumsum(done[:-1])])")
     s.add_argument("--z", metavar="KEY", help="true latents of the rows, only to report R²")
     s.add_argument("--test", metavar="FILE", type=path_arg,
                    help="fresh data laid out as DATA (same keys): embedded after training "
@@ -145,6 +152,37 @@ def _pairs_of_sequence(a: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray
                     f"{a.shape}")
 
 
+def _pairs_within_episodes(seq: np.ndarray, episode: np.ndarray, name: str,
+                           key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Consecutive rows of ``seq`` (T, d) whose ``episode`` labels (T,) are equal: episodes
+    of different lengths laid end to end (a user's layout that (episodes, T, d) cannot hold)."""
+    if seq.ndim != 2:
+        raise DataError(f"--episode {key} goes with a (T, d) or (T,) sequence; {name} has "
+                        f"shape {seq.shape} (an (episodes, T, d) array needs no --episode)")
+    if episode.dtype.kind not in "biu":
+        raise DataError(f"--episode {key} must hold integers (episode ids), not {episode.dtype}")
+    if episode.shape != (len(seq),):
+        raise DataError(f"--episode {key} has shape {episode.shape}; the sequence {name} has "
+                        f"{len(seq)} rows: one episode id per row")
+    same = episode[1:] == episode[:-1]
+    starts = np.flatnonzero(np.r_[True, ~same])          # first row of each run of one id
+    ids = episode[starts]
+    _, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        # named: the id whose second run comes first in the rows
+        seen = np.zeros(len(ids), bool)
+        seen[first] = True
+        bad = ids[np.flatnonzero(~seen)[0]]
+        runs = starts[ids == bad]
+        raise DataError(f"--episode {key}: episode {int(bad)} is in {int((ids == bad).sum())} "
+                        f"separate runs of rows (starting at rows "
+                        f"{', '.join(str(int(r)) for r in runs[:3])}{', ...' if len(runs) > 3 else ''}); "
+                        "each episode's rows must be consecutive")
+    if not same.any():
+        raise DataError(f"--episode {key}: no episode has two rows, so there is no pair")
+    return seq[:-1][same], seq[1:][same]
+
+
 def load_pairs(args, path=None) -> dict:
     """Read the data file (``args.data``, or ``path`` laid out the same way): ``x, x_next``
     (pairs), ``rows`` (what is embedded: ``x`` or the whole sequence, flattened) and ``z``
@@ -167,8 +205,9 @@ def load_pairs(args, path=None) -> dict:
     except _READ_ERRORS as err:
         raise DataError(f"{path}: not a NumPy .npy/.npz file ({err})") from None
     if isinstance(loaded, np.ndarray):
-        if args.sequence or args.z:
-            raise DataError(f"{path} is an .npy (one sequence): --sequence and --z need an .npz")
+        if args.sequence or args.z or getattr(args, "episode", None):
+            raise DataError(f"{path} is an .npy (one sequence): --sequence, --episode and --z "
+                            "need an .npz")
         return _select({"(the .npy)": loaded}, args, path, "(the .npy)")
     with loaded:                        # reads only the arrays asked for
         return _select(loaded, args, path, args.sequence)
@@ -189,7 +228,12 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
         if seq.ndim in (2, 3) and seq.shape[-1] == 0:
             # a (T, 0) sequence ended in a reshape traceback (session 44)
             raise DataError(f"sequence {seq_key} has no columns (shape {seq.shape})")
-        x, x_next = _pairs_of_sequence(seq, seq_key)
+        episode_key = getattr(args, "episode", None)
+        if episode_key is not None:
+            x, x_next = _pairs_within_episodes(seq, _array(arrays, episode_key, "--episode",
+                                                           path), seq_key, episode_key)
+        else:
+            x, x_next = _pairs_of_sequence(seq, seq_key)
         rows = seq.reshape(-1, seq.shape[-1])
         if args.z:
             z = _array(arrays, args.z, "--z", path)
@@ -202,6 +246,8 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
                                 f"{seq.shape}: one latent row per sequence row")
             z = z.reshape(-1, z.shape[-1])
     else:
+        if getattr(args, "episode", None) is not None:
+            raise DataError("--episode names the episodes of a --sequence; pass --sequence KEY")
         x = _array(arrays, args.x, "--x", path)
         x_next = _array(arrays, args.x_next, "--x-next", path)
         for a, key, flag in ((x, args.x, "--x"), (x_next, args.x_next, "--x-next")):
@@ -221,7 +267,9 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
                                 f"like --x; got {z.shape}")
     if z is not None and not np.isfinite(z).all():
         raise DataError(f"--z {args.z} has non-finite values")
-    return dict(x=x, x_next=x_next, rows=rows, z=z)
+    layout = (dict(x=args.x, x_next=args.x_next) if seq_key is None else
+              dict(sequence=seq_key, episode=getattr(args, "episode", None)))
+    return dict(x=x, x_next=x_next, rows=rows, z=z, layout=layout)
 
 
 def check_before_training(data: dict, test: dict | None, args) -> dict:
@@ -411,6 +459,8 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
         plot_slowness(model, keep(out / "slowness.png"))
     report = dict(
         data=str(args.data), pairs=int(len(data["x"])), width=int(data["x"].shape[1]),
+        # which arrays made the pairs (absent before session 45)
+        layout=data["layout"],
         embedding_width=int(h.shape[1]),
         arguments={k: (str(v) if k == "checkpoint" else v) for k, v in kwargs.items()
                    if k not in ("checkpoint", "progress")},

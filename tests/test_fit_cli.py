@@ -86,6 +86,68 @@ def test_fit_pairs_a_sequence_within_its_episodes(tmp_path):
     assert json.loads((tmp_path / "f2" / "fit.json").read_text())["pairs"] == 199
 
 
+def test_fit_pairs_ragged_episodes_named_by_an_episode_array(tmp_path, capsys):
+    """--episode: episodes of 150, 260 and 90 rows laid end to end. The pairs are consecutive
+    rows of one episode (each episode starts afresh, so a pair across a boundary would be
+    an independent draw); the fit and its report are those of the same pairs given as x,
+    x_next."""
+    rng = np.random.default_rng(2)
+    parts = []
+    for length in (150, 260, 90):
+        z = np.empty((length, 2))
+        z[0] = rng.standard_normal(2)
+        for t in range(1, length):
+            z[t] = 0.5 * z[t - 1] + np.sqrt(0.75) * rng.standard_normal(2)
+        parts.append(z)
+    z = np.concatenate(parts)
+    ep = np.repeat([7, 3, 5], [150, 260, 90])           # any distinct integers
+    obs = _mix(z)
+    pairs = np.concatenate([np.arange(a, b - 1) for a, b in ((0, 150), (150, 410),
+                                                              (410, 500))])
+    np.savez(tmp_path / "ep.npz", obs=obs, ep=ep, z=z, epf=ep.astype(float),
+             split=np.r_[ep[:200], ep[:300]], short=ep[:-1])
+    out = tmp_path / "fit"
+    assert main(["fit", str(tmp_path / "ep.npz"), "--sequence", "obs", "--episode", "ep",
+                 "--z", "z", "--out", str(out), *FAST]) == 0
+    report = json.loads((out / "fit.json").read_text())
+    assert report["pairs"] == 149 + 259 + 89 == len(pairs)
+    assert report["layout"] == {"sequence": "obs", "episode": "ep"}
+    assert np.load(out / "embedding.npy").shape == (500, 2)
+    np.savez(tmp_path / "pairs.npz", x=obs[pairs], x_next=obs[pairs + 1])
+    ref = tmp_path / "ref"
+    assert main(["fit", str(tmp_path / "pairs.npz"), "--out", str(ref), *FAST]) == 0
+    assert json.loads((ref / "fit.json").read_text())["layout"] == {"x": "x", "x_next": "x_next"}
+    assert np.array_equal(np.load(out / "embedding.npy")[:50],
+                          embed(torch.load(ref / "encoder.pt", weights_only=False), obs[:50]))
+    capsys.readouterr()
+    for extra, message in [
+            (["--episode", "epf"], "--episode epf must hold integers (episode ids), not float64"),
+            (["--episode", "short"], "--episode short has shape (499,); the sequence obs has "
+                                     "500 rows"),
+            (["--episode", "split"], "--episode split: episode 7 is in 2 separate runs of rows "
+                                     "(starting at rows 0, 200); each episode's rows must be "
+                                     "consecutive"),
+            (["--episode", "nope"], "no array 'nope' (--episode)")]:
+        assert main(["fit", str(tmp_path / "ep.npz"), "--sequence", "obs", *extra,
+                     "--out", str(tmp_path / "o")]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "o").exists()
+    np.savez(tmp_path / "one.npz", obs=obs[:4], ep=np.arange(4), deep=obs[:4].reshape(2, 2, 2),
+             ep2=np.arange(2), x=obs, x_next=obs)
+    for extra, message in [
+            (["--sequence", "obs", "--episode", "ep"], "no episode has two rows"),
+            (["--sequence", "deep", "--episode", "ep2"], "an (episodes, T, d) array needs no "
+                                                         "--episode"),
+            (["--episode", "ep"], "--episode names the episodes of a --sequence")]:
+        assert main(["fit", str(tmp_path / "one.npz"), *extra, "--out", str(tmp_path / "o")]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "o").exists()
+    np.save(tmp_path / "seq.npy", obs)
+    assert main(["fit", str(tmp_path / "seq.npy"), "--episode", "ep", "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "--sequence, --episode and --z need an .npz" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("extra,message", [
     (["--x", "nope"], "no array 'nope' (--x); it holds text, x, x_next, z"),
     (["--x", "text"], "array 'text' is <U1, not real numbers"),
