@@ -60,7 +60,8 @@ import numpy as np
 from scipy.integrate import quad
 from scipy.special import erf, ndtr, ndtri
 
-from .theory import PolyEncoder, T3Bound, check_excesses
+from .theory import PolyEncoder, T3Bound, _real, check_excesses
+from .validate import check_int
 
 __all__ = [
     "check_rhos", "anisotropic_ou_pairs", "weights", "alignment_loss", "rotation_alignment",
@@ -93,9 +94,20 @@ def anisotropic_ou_pairs(n_samples: int, rho, rng: np.random.Generator
     return z, r * z + np.sqrt(1 - r * r) * rng.standard_normal(z.shape)
 
 
+def _check_alphas(alphas) -> np.ndarray:
+    """Multi-indices as a 2-D array of non-negative integers (a 1-D array raised an
+    IndexError, negative entries gave weights above 1; session 45)."""
+    a = np.asarray(alphas)
+    if a.ndim != 2 or a.dtype.kind not in "iu" or (a < 0).any():
+        raise ValueError(f"alphas must be a 2-D array (M, n) of non-negative integer "
+                         f"multi-indices, got shape {a.shape} and dtype {a.dtype}")
+    return a
+
+
 def weights(alphas: np.ndarray, rho) -> np.ndarray:
     """Eigenvalues ``ρ^α = Π_i ρ_i^{α_i}`` of the step, shape (M,) for ``alphas`` (M, n)."""
     r = check_rhos(rho)
+    alphas = _check_alphas(alphas)
     if alphas.shape[1] != r.size:
         raise ValueError(f"alphas have {alphas.shape[1]} coordinates, rho has {r.size}")
     return np.prod(r[None, :] ** alphas, axis=1)
@@ -139,9 +151,8 @@ def slowest_indices(rho, count: int | None = None) -> tuple[np.ndarray, np.ndarr
     """
     r = check_rhos(rho)
     n = r.size
-    count = n if count is None else int(count)
-    if not 1 <= count <= n:
-        raise ValueError(f"count must lie in [1, {n}], got {count}")
+    # 2.5 was taken as 2 (session 45)
+    count = n if count is None else check_int("count", count, low=1, high=n)
 
     def entry(alpha: tuple[int, ...]) -> tuple:
         w = 1.0
@@ -187,6 +198,9 @@ def sharp_encoder(rho, theta: float) -> PolyEncoder:
     ``n ≥ 2`` with ``argmax ρ ≠ argmin ρ``.
     """
     r = check_rhos(rho)
+    theta = _real("theta", theta, "(finite)")
+    if not math.isfinite(theta):    # NaN gave an encoder of NaN (session 45)
+        raise ValueError(f"theta must be finite, got {theta!r}")
     n, lo, hi = r.size, int(np.argmin(r)), int(np.argmax(r))
     if n < 2 or lo == hi:
         raise ValueError("sharp_encoder needs n >= 2 and unequal rho_i")
@@ -264,6 +278,9 @@ def sign_flip_exact_alignment(rho) -> float:
     (2/π) arcsin ρ_s`` (Sheppard), so ``L = 2(1 − ρ_s) + 2(1 − ρ_f (2/π) arcsin ρ_s)``
     (plus ``2(1 − ρ_i)`` for the untouched coordinates)."""
     r = check_rhos(rho)
+    if r.size < 2:      # one rate gave a number for a map that needs two coordinates
+        raise ValueError(f"the sign-flip map acts on two coordinates: rho needs n >= 2, got "
+                         f"{r.size} rate")
     s, f = r.max(), r.min()
     rest = rotation_alignment(r) - 2 * (1 - s) - 2 * (1 - f)
     return float(rest + 2 * (1 - s) + 2 * (1 - f * 2 / math.pi * math.asin(s)))
@@ -345,6 +362,8 @@ def gaussian_map_search(rho, size: int, rng: np.random.Generator,
     r = check_rhos(rho)
     if r.size != 2:
         raise ValueError(f"gaussian_map_search is for n = 2, got {r.size} rates")
+    # size 0 returned a dict of NaN (session 45); 1 pair has no standard error
+    size, chunk = check_int("size", size, low=2), check_int("chunk", chunk)
     maps = GAUSSIAN_MAPS if maps is None else maps
     order = [int(np.argmax(r)), int(np.argmin(r))] if r[0] != r[1] else [0, 1]
     acc = {k: np.zeros(4) for k in maps}        # Σ L, Σ L², Σ d, Σ d² with d = L − L_rot

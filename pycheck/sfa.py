@@ -134,11 +134,16 @@ def sfa_excess_independent(rho: float, rho_junk, n_pairs: int) -> float:
     ``Σ_j θ_js²`` is a unit of output variance uncorrelated with ``z``. Checked against
     Monte Carlo in ``tests/test_sfa_floor.py`` and ``scripts/sfa_variance_floor.py``.
     """
-    rj = np.asarray(rho_junk, dtype=np.float64).reshape(-1)
+    from .theory import check_rho
+    # a list or string as rho ended in a TypeError from '<' (session 45)
+    rho = check_rho(rho)
+    try:
+        rj = np.asarray(rho_junk, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(f"the junk autocorrelations must be real numbers, got "
+                         f"{rho_junk!r}") from None
     if not np.isfinite(rj).all():      # NaN passed the range test below (session 36)
         raise ValueError(f"the junk autocorrelations must be finite, got {rho_junk!r}")
-    if not 0 < rho < 1:
-        raise ValueError(f"rho must lie in (0, 1), got {rho}")
     n_pairs = check_int("n_pairs", n_pairs)  # 2.5 and NaN passed, as in sfa_excess_delta
     if np.any(rj >= rho) or np.any(rj <= -1):
         raise ValueError(f"every junk autocorrelation must satisfy -1 < rho_j < rho = {rho}")

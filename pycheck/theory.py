@@ -166,6 +166,17 @@ class PolyEncoder:
         if len(c) != 2 or len(a) != 2 or c[1] != a[0]:
             raise ValueError(f"coef must have shape (n_out, M) and alphas (M, n) with the same "
                              f"M, got coef {c} and alphas {a}")
+        # negative multi-indices gave an alignment loss of 0, NaN coefficients NaN (s45)
+        alphas = np.asarray(self.alphas)
+        if alphas.dtype.kind not in "iu" or (alphas < 0).any():
+            raise ValueError(f"alphas must be non-negative integers (multi-indices), got dtype "
+                             f"{alphas.dtype}" + (" with negative entries"
+                                                  if alphas.dtype.kind in "iuf"
+                                                  and (alphas < 0).any() else ""))
+        coef = np.asarray(self.coef)
+        if coef.dtype.kind not in "iuf" or not np.isfinite(coef).all():
+            raise ValueError(f"coef must be finite real numbers, got dtype {coef.dtype}"
+                             + (" with non-finite entries" if coef.dtype.kind == "f" else ""))
 
     @property
     def n(self) -> int:
@@ -380,6 +391,9 @@ def random_rotation(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def rotation_encoder(Q: np.ndarray, degree: int = 1) -> PolyEncoder:
     """The linear encoder ``h(z) = Q z`` written on the basis of degree ``≤ degree``."""
+    Q = np.asarray(Q, dtype=float)
+    if Q.ndim != 2 or 0 in Q.shape:     # a 1-D Q raised an IndexError (session 45)
+        raise ValueError(f"Q must be a matrix (n_out, n), got shape {Q.shape}")
     n = Q.shape[1]
     alphas = multi_indices(n, degree)
     coef = np.zeros((Q.shape[0], len(alphas)))

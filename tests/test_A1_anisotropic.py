@@ -282,3 +282,43 @@ def test_A1_approximate_bound_refuses_what_t3_bound_refuses():
                       lambda: T.t3_bound(eps, delta, 2, 0.5)):
             with pytest.raises(ValueError, match=f"^{what} "):
                 bound()
+
+
+def test_public_theory_functions_name_bad_arguments():
+    """Session 45 (a trial of the theory API): each of these raised a TypeError or an
+    IndexError, or returned a number that means nothing (an alignment of 0 for negative
+    multi-indices, NaN encoders, a sign-flip value for one coordinate, a dict of NaN)."""
+    import pycheck.sfa as S
+    from pycheck import worlds as W
+    rng = np.random.default_rng(0)
+    cases = [
+        (lambda: S.sfa_excess_independent([0.5], [0.2], 100), "rho must be a real number"),
+        (lambda: S.sfa_excess_independent("0.5", [0.2], 100), "rho must be a real number"),
+        (lambda: S.sfa_excess_independent(0.5, ["a"], 100), "junk autocorrelations must be "
+                                                           "real numbers"),
+        (lambda: W.gennorm_pairs(10, 2, "2", 0.5, rng), "alpha must be a real number"),
+        (lambda: W.gennorm_pairs(10, 2, np.array([2.0]), 0.5, rng), "alpha must be a real"),
+        (lambda: W.gaussian_to_gennorm(np.ones(2), True), "alpha must be a real number"),
+        (lambda: A.sign_flip_exact_alignment([0.5]), "needs n >= 2"),
+        (lambda: A.weights(np.array([1, 0]), [0.5, 0.5]), "alphas must be a 2-D array"),
+        (lambda: A.weights(np.array([[1.0, 0.0]]), [0.5, 0.5]), "non-negative integer"),
+        (lambda: T.rotation_encoder(np.ones(3)), "Q must be a matrix"),
+        (lambda: A.slowest_indices([0.5, 0.4], 2.5), "count must be an integer in [1, 2]"),
+        (lambda: A.slowest_indices([0.5, 0.4], 3), "count must be an integer in [1, 2]"),
+        (lambda: A.sharp_encoder([0.5, 0.4], math.nan), "theta must be finite"),
+        (lambda: A.sharp_encoder([0.5, 0.4], "1"), "theta must be a real number"),
+        (lambda: A.gaussian_map_search([0.9, 0.5], 0, rng), "size must be an integer in [2,"),
+        (lambda: T.PolyEncoder(np.ones((1, 2)), np.array([[0], [-1]])), "with negative entries"),
+        (lambda: T.PolyEncoder(np.ones((1, 2)), np.array([[0.0], [1.0]])), "dtype float64"),
+        (lambda: T.PolyEncoder(np.array([[1.0, np.nan]]), np.array([[0], [1]])),
+         "non-finite entries"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=None) as err:
+            call()
+        assert message in str(err.value), (message, str(err.value))
+    # what stays valid
+    assert A.slowest_indices([0.5, 0.4], np.int64(2))[0].shape == (2, 2)
+    assert A.sign_flip_exact_alignment([0.9, 0.5]) > 0
+    assert np.isfinite(A.sharp_encoder([0.5, 0.4], np.float32(0.3)).coef).all()
+    T.rotation_encoder(np.eye(2).tolist())

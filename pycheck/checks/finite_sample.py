@@ -1,7 +1,7 @@
 """Checks for S1 (beyond the paper): the finite-sample error of T1's exact minimiser in a
 fixed feature span (slow feature analysis, :func:`pycheck.sfa.sfa_readout`) against its
 first-order prediction, :func:`pycheck.sfa.sfa_excess_independent` (closed form, junk
-independent of ``z``) and :func:`pycheck.sfa.sfa_excess_delta` (plug-in, any features).
+independent of ``z``) and :func:`pycheck.sfa.sfa_excess_delta` (plug-in, any features whose slowest directions span ``z``).
 
 Keyword-only arguments are the ingredients the tests break on purpose.
 """
