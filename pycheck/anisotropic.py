@@ -33,12 +33,21 @@ Hermite basis function ``He_α/sqrt(α!)`` is an eigenfunction of the step with 
     (:func:`sharp_encoder`). With all ``ρ_i = ρ`` it is T1's ``2ρ(1 − ρ)``.
 
 (c) Approximate version (T3 with per-coordinate ``ρ_i``), for every ``h ∈ L²``, not whitened:
-    with ``δ = ‖Cov h − I‖_F``, ``E_nl ≤ B := (ε + 2δ[(1 − ρ₋)√n + Σ_i (ρ_i − ρ₋)]) / (2g)``
-    and ``D(h) ≤ B + (δ + B)²`` (:func:`anisotropic_bound`). Proof: as in (b),
-    ``ε ≥ 2[tr(Σ_h − I) + tr(Λ(I − WᵀW)) − ρ₊² E_nl]``; now ``WᵀW ⪯ λ_max(Σ_h) I ⪯ (1 + δ) I``,
-    so ``tr((Λ − ρ₋I)(I − WᵀW)) ≥ −δ Σ_i(ρ_i − ρ₋)`` and ``tr(I − WᵀW) = n − tr Σ_h + E_nl``;
-    collecting, ``ε ≥ 2[(1 − ρ₋) tr(Σ_h − I) + g E_nl − δ Σ_i(ρ_i − ρ₋)]`` and
-    ``|tr(Σ_h − I)| ≤ √n δ``. The ``D`` step is T3's (L5), unchanged. Isotropic ``ρ``: T3's bound.
+    with ``δ = ‖Cov h − I‖_F``, ``E_nl ≤ B := (ε + 2(1 − ρ₋)√n δ) / (2g)`` and
+    ``D(h) ≤ B + (δ + B)²`` (:func:`anisotropic_bound`): T3's bound with ``ρ(1 − ρ)`` replaced
+    by ``g`` and ``1 − ρ`` by ``1 − ρ₋``. Proof: with ``d_i = (WᵀW)_ii``, degree 1 costs
+    ``2 Σ_i (1 − ρ_i) d_i`` and degree ``≥ 2`` at least ``2(1 − ρ₊²) E_nl``; writing
+    ``1 − ρ_i = (1 − ρ₋) − (ρ_i − ρ₋)`` and ``Σ_i d_i = tr Σ_h − E_nl``,
+    ``ε ≥ 2[(1 − ρ₋) tr(Σ_h − I) + g E_nl − Σ_i (ρ_i − ρ₋)(d_i − 1)]``. Let ``P`` and ``M`` be
+    the sums of the positive and of the negative parts of the eigenvalues of ``Σ_h − I``
+    (``tr(Σ_h − I) = P − M``). The diagonal ``d`` is majorised by the eigenvalues of
+    ``WᵀW`` (Schur–Horn), which are those of ``WWᵀ ⪯ Σ_h`` and so lie below ``Σ_h``'s in
+    order (Weyl); ``x ↦ (x − 1)₊`` is convex and increasing, so ``Σ_i (d_i − 1)₊ ≤ P`` and
+    ``Σ_i (ρ_i − ρ₋)(d_i − 1) ≤ (ρ₊ − ρ₋) P``. Hence ``ε ≥ 2[(1 − ρ₊) P − (1 − ρ₋) M + g E_nl]
+    ≥ 2[g E_nl − (1 − ρ₋)√n δ]`` (``M ≤ √n δ``, Cauchy–Schwarz). The ``D`` step is T3's (L5),
+    unchanged. Isotropic ``ρ``: T3's bound. (Until session 45 the bound carried an extra
+    ``2δ Σ_i (ρ_i − ρ₋)`` in its numerator, from ``d_i − 1 ≤ δ`` term by term: valid, looser;
+    a trial's mutation test found that no check could tell the two apart.)
 
 **A2 (conjecture, numerical).** Under the Gaussianity constraint (``h(z) ~ γ_n``, SIGReg) the
 harmonic encoder of (a) is infeasible (``He_2`` is not Gaussian). The γ₂-preserving maps of
@@ -214,7 +223,7 @@ def sharp_encoder(rho, theta: float) -> PolyEncoder:
 def anisotropic_bound(eps: float, delta: float, rho) -> T3Bound:
     """A1(c), T3 with per-coordinate ``ρ_i`` (module docstring for the proof)::
 
-        B = (ε + 2δ[(1 − ρ₋)√n + Σ_i (ρ_i − ρ₋)]) / (2g),   E_nl ≤ B,   D(h) ≤ B + (δ + B)²,
+        B = (ε + 2(1 − ρ₋)√n δ) / (2g),   E_nl ≤ B,   D(h) ≤ B + (δ + B)²,
 
     with ``ε = L(h) − 2Σ(1 − ρ_i)``, ``δ = ‖Cov h − I‖_F``, ``g = ρ₋ − ρ₊²``. Equal ``ρ_i``
     give :func:`pycheck.theory.t3_bound`. Raises ``ValueError`` when ``g ≤ 0`` (no bound
@@ -225,8 +234,7 @@ def anisotropic_bound(eps: float, delta: float, rho) -> T3Bound:
     g = spectral_gap(r)
     if g <= 0:
         raise ValueError(f"no anisotropic bound: max rho^2 >= min rho (gap {g:.4g})")
-    lo = r.min()
-    B = (eps + 2 * delta * ((1 - lo) * math.sqrt(r.size) + (r - lo).sum())) / (2 * g)
+    B = (eps + 2 * delta * (1 - r.min()) * math.sqrt(r.size)) / (2 * g)
     return T3Bound(energy=B, deviation=B + (delta + B) ** 2)
 
 

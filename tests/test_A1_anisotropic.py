@@ -101,6 +101,23 @@ def test_A1_checks_fail_on_wrong_ingredients():
         0, bound=lambda e, d, r: T.t3_bound(e, d, len(r), max(r)), encoders=300).passed
 
 
+def test_A1_checks_tell_a_looser_bound_and_a_tie_from_the_right_ones():
+    """Session 45 (a trial's mutation test): the pre-session-45 bound, valid but with a
+    further 2 delta sum_i (rho_i - min rho) in its numerator, and a criterion that calls an
+    exact tie (g = 0) linear-optimal had passed every check."""
+    def looser(eps, delta, rho):
+        r = np.asarray(rho, dtype=float)
+        g, lo = r.min() - r.max() ** 2, r.min()
+        B = (eps + 2 * delta * ((1 - lo) * math.sqrt(r.size) + (r - lo).sum())) / (2 * g)
+        return T.T3Bound(B, B + (delta + B) ** 2)
+    result = C.approximate_bound(0, bound=looser, encoders=50)
+    assert not result.passed and result.figures["shrunk_sharp_rel_error"] > 1e-3
+    assert result.figures["worst_energy_slack"] > -1e-12      # valid: only the hand value fails
+    result = C.threshold_exact(0, threshold=lambda r: A.spectral_gap(r) >= 0, worlds=20)
+    assert not result.passed and not result.figures["exact_ties_ok"]
+    assert C.threshold_exact(0, worlds=20).figures["exact_ties_ok"]
+
+
 def test_A1_monte_carlo_check_fails_on_isotropic_formula():
     wrong = lambda h, rho: T.alignment_loss(h, float(np.mean(rho)))
     assert not C.monte_carlo(0, loss=wrong, size=50_000).passed

@@ -314,17 +314,19 @@ def test_A1_whitened_gap_draws_the_stated_encoders_and_worlds(draws):
 
 
 def test_A1_approximate_bound_draws_the_stated_encoders(draws):
-    E, iso = 20, 200
+    E, iso, fam = 20, 200, 50
     REGISTRY["A1.approximate_bound"](0, encoders=E)
-    uniforms, perms = _rho_draws(_ints(draws, (1, 6)))
+    uniforms, perms = _rho_draws(_ints(draws, (1, 6)) + _ints(draws, (2, 6)))
     # encoders: n ~ {1..5}, degree ~ {1..3}, linear scale ~ U(0.3, 2), log10 nonlinear
-    # ~ U(-2, 0); isotropic comparison: n ~ {1..8}, rho ~ U(0.01, 0.99), eps, delta ~ U(0, 2)
+    # ~ U(-2, 0); isotropic comparison: n ~ {1..8}, rho ~ U(0.01, 0.99), eps, delta ~ U(0, 2);
+    # shrunk sharp encoders: n ~ {2..5}, t ~ U(0.01, 0.5), s^2 / (1 - t) ~ U(0.01, 0.9)
     _assert_draws(draws, Counter({("integers", (1, 6)): E, ("integers", (1, 4)): E,
                                   ("uniform", (0.3, 2.0)): E, ("uniform", (-2, 0)): E,
                                   ("integers", (1, 9)): iso, ("uniform", (0.01, 0.99)): iso,
-                                  ("uniform", (0, 2)): 2 * iso}),
-                  {"integers": 2 * E + iso, "uniform": uniforms + 2 * E + 3 * iso,
-                   "permutation": perms})
+                                  ("uniform", (0, 2)): 2 * iso, ("integers", (2, 6)): fam,
+                                  ("uniform", (0.01, 0.5)): fam, ("uniform", (0.01, 0.9)): fam}),
+                  {"integers": 2 * E + iso + fam,
+                   "uniform": uniforms + 2 * E + 3 * iso + 2 * fam, "permutation": perms})
 
 
 def test_A1_monte_carlo_draws_two_worlds_in_2_and_3_dimensions(draws):
@@ -685,10 +687,14 @@ def test_A1_approximate_bound_figures_recomputed(monkeypatch):
         if degree >= 2:
             tight.append((A.anisotropic_bound(eps, delta, rho).energy / T.nonlinear_energy(h),
                           degree))
-    for eps, delta, rho in calls[E:]:
+    for eps, delta, rho in calls[E:E + 200]:
         t3 = T.t3_bound(eps, delta, len(rho), rho[0]).deviation
         iso.append(abs(A.anisotropic_bound(eps, delta, rho).deviation - t3) / t3)
     assert len(iso) == 200 and r.figures["isotropic_rel_error"] == max(iso)
+    # then 50 shrunk sharp encoders (session 45), each in a world with unequal rates
+    family = calls[E + 200:]
+    assert len(family) == 50 and all(min(rho) < max(rho) for _, _, rho in family)
+    assert 0 < r.figures["shrunk_sharp_rel_error"] <= 1e-9
     # the minimum sits at a degree-2 encoder here, so dropping degree 2 would change it
     assert (r.figures["min_B_over_Enl"], 2) == min(tight)
 
