@@ -15,7 +15,8 @@ from spies import record_calls_with_generator
 
 def test_T3_checks_registered(checks_of):
     assert set(checks_of("T3")) == {"T3.bound_random_polynomials", "T3.bound_tightness",
-                                    "T3.whitened_corollary", "L4.alignment_identity"}
+                                    "T3.whitened_corollary", "T3.ingredients",
+                                    "L4.alignment_identity"}
 
 
 @st.composite
@@ -220,3 +221,32 @@ def test_T3_tightness_path_starts_from_a_unit_scale_encoder_with_a_mean(monkeypa
                                              1 / np.sqrt(count[degree])))
     assert np.array_equal(base.coef[:, 0], raw[:, 0])
     np.testing.assert_allclose(base.coef, raw * sd, rtol=1e-15)   # x/sqrt(m) vs x*(1/sqrt(m))
+
+
+def test_T3_ingredients_passes_and_sees_what_the_other_checks_cannot():
+    """Session 45's mutation trial: half the linear part of D(h), |eps| in B, and twice the
+    quadratic term each passed every T3 check (D smaller or B larger only helps D <= bound)."""
+    r = t3.ingredients(0, encoders=15)
+    assert r.passed, r.summary
+    assert r.figures["nearby_lower"] == 0 and r.figures["deviation_vs_quadrature"] < 1e-12
+
+    def half(h):
+        _, Q, b = T.deviation_from_rotation(h)
+        W = T.linear_block(h)
+        return float(0.5 * np.sum((W - Q) ** 2) + T.nonlinear_energy(h)), Q, b
+
+    def looser(absolute, quad):
+        def bound(eps, delta, n, rho):
+            e = abs(eps) if absolute else eps
+            B = (e + 2 * (1 - rho) * math.sqrt(n) * delta) / (2 * rho * (1 - rho))
+            return T.T3Bound(B, B + quad * (delta + B) ** 2)
+        return bound
+    bad = t3.ingredients(0, deviation=half, encoders=15)
+    assert not bad.passed and bad.figures["deviation_vs_quadrature"] > 1e-3
+    bad = t3.ingredients(0, bound=looser(True, 1), encoders=15)       # |eps|
+    assert not bad.passed and bad.figures["negative_eps_branch_error"] > 0.1
+    bad = t3.ingredients(0, bound=looser(False, 2), encoders=15)      # 2 (delta + B)^2
+    assert not bad.passed and bad.figures["sympy_transcription_error"] > 1e-3
+    # a Procrustes solution that is not the minimiser: nearby rotations do better
+    wrong_q = lambda h: (T.deviation_from_rotation(h)[0], np.eye(h.n), T.mean(h))
+    assert t3.ingredients(0, deviation=wrong_q, encoders=15).figures["nearby_lower"] > 0

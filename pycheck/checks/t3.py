@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.linalg import expm
 
 from .. import theory as T
 from . import CheckResult, check
@@ -197,3 +198,100 @@ def whitened_corollary(seed: int, *, bound=lambda B: B + B * B, count: int = 600
         tolerance="a violation is a relative excess > 1e-9 (the quantities are closed forms; "
                   "rounding is ~1e-14); delta <= 1e-9 confirms the hypothesis Sigma_h = I "
                   "(exact whitening by SVD keeps it at rounding level)")
+
+
+def _gauss_hermite_mse(h: T.PolyEncoder, Q: np.ndarray, b: np.ndarray, nodes: int) -> float:
+    """``E‖h(z) − Qz − b‖²`` by tensor Gauss–Hermite quadrature (NumPy's ``hermegauss``,
+    not :func:`pycheck.theory.gauss_hermite`); exact for polynomial ``h`` of degree
+    ``≤ nodes − 1`` (the integrand has degree ``≤ 2 nodes − 2``)."""
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / math.sqrt(2 * math.pi)
+    n = h.n
+    grid = np.stack(np.meshgrid(*([x] * n), indexing="ij"), -1).reshape(-1, n)
+    weight = np.prod(np.stack(np.meshgrid(*([w] * n), indexing="ij"), -1).reshape(-1, n), 1)
+    r = h(grid) - grid @ Q.T - b
+    return float(weight @ (r * r).sum(1))
+
+
+def _sympy_t3_bound(eps, delta, n: int, rho):
+    """The manifest's formula for T3's two bounds, transcribed in SymPy on rationals."""
+    import sympy as sp
+    B = (eps + 2 * (1 - rho) * sp.sqrt(n) * delta) / (2 * rho * (1 - rho))
+    return B, B + (delta + B) ** 2
+
+
+@check("T3.ingredients")
+def ingredients(seed: int, *, deviation=T.deviation_from_rotation, bound=T.t3_bound,
+                encoders: int = 60) -> CheckResult:
+    """What every other T3 check takes as given, against computations of its own.
+    (a) ``D(h)``: for ``encoders`` random encoders of :func:`_draw`'s families restricted to
+    ``n ≤ 3``, degree ``≤ 3``, the value at the returned ``(Q, b)`` equals ``E‖h − Qz − b‖²``
+    by tensor Gauss–Hermite quadrature, and no nearby ``(Q', b')`` (10 per encoder:
+    ``Q' = Q exp(K)``, ``K`` skew with entries ``N(0, 0.05²)``, ``b' = b + N(0, 0.05²)``) does
+    better; scaled rotations ``h = sQz + m`` have ``D = n(s − 1)²``. (b) The ``ε < 0`` branch:
+    shrunk rotations ``h = sQz`` (``s < 1``: ``ε = 2n(1−ρ)(s² − 1) < 0``, ``δ = √n(1 − s²)``,
+    ``E_nl = 0``) attain ``E_nl ≤ B`` with equality, ``B = 0`` (to rounding relative to the
+    numerator's two terms). (c) ``t3_bound`` against a
+    SymPy transcription of the manifest's formula at 54 rational points (``ε`` of both signs).
+    A smaller ``D`` would make ``D ≤ bound`` easier to pass, a looser ``B`` too: the other
+    checks could not see either (a session-45 mutation trial)."""
+    rng = np.random.default_rng(seed)
+    dev_err = quad_err = 0.0
+    better = 0
+    count = 0
+    while count < encoders:
+        family = FAMILIES[count % len(FAMILIES)]
+        h, rho = _draw(rng, family)
+        if h.n > 3 or int(h.degrees.max()) > 3:
+            continue
+        count += 1
+        D, Q, b = deviation(h)
+        at = _gauss_hermite_mse(h, Q, b, 4)
+        quad_err = max(quad_err, abs(D - at) / (1 + abs(at)))
+        for _ in range(10):
+            K = rng.normal(0, 0.05, (h.n, h.n))
+            Qp = Q @ expm(K - K.T)
+            other = _gauss_hermite_mse(h, Qp, b + rng.normal(0, 0.05, h.n), 4)
+            better += other < at - 1e-12 * (1 + abs(at))
+    for n in (1, 2, 3, 5):
+        for s in (0.3, 0.9, 1.7):
+            Q = T.random_rotation(rng, n)
+            h = T.rotation_encoder(s * Q)
+            coef = h.coef.copy()
+            coef[:, 0] = rng.standard_normal(n)          # a mean: D does not count it
+            dev_err = max(dev_err, abs(deviation(T.PolyEncoder(coef, h.alphas))[0]
+                                       - n * (s - 1) ** 2) / (n * (s - 1) ** 2))
+    branch = 0.0
+    for n in (1, 2, 4):
+        for s in (0.2, 0.7, 0.99):
+            for rho in (0.1, 0.5, 0.9):
+                q = T.t3_quantities(T.rotation_encoder(s * T.random_rotation(rng, n)), rho)
+                b_ = bound(q.eps, q.delta, n, rho)
+                # B's numerator cancels eps against the delta term: its rounding is relative
+                # to their size, before the division by 2 rho (1 - rho)
+                scale = abs(q.eps) + 2 * (1 - rho) * math.sqrt(n) * q.delta
+                branch = max(branch, abs(b_.energy) * 2 * rho * (1 - rho) / scale)
+    import sympy as sp
+    transcription = 0.0
+    for eps in (sp.Rational(-1, 3), sp.Rational(5, 7)):
+        for delta in (sp.Integer(0), sp.Rational(1, 4), sp.Integer(2)):
+            for n in (1, 3, 4):
+                for rho in (sp.Rational(1, 10), sp.Rational(1, 2), sp.Rational(9, 10)):
+                    want = [float(v) for v in _sympy_t3_bound(eps, delta, n, rho)]
+                    got = bound(float(eps), float(delta), n, float(rho))
+                    transcription = max(transcription, *(abs(g - w) / (1 + abs(w))
+                                                         for g, w in zip(got, want)))
+    ok = (quad_err <= 1e-10 and better == 0 and dev_err <= 1e-12 and branch <= 1e-12
+          and transcription <= 1e-12)
+    return CheckResult(
+        passed=ok,
+        summary=f"D(h) at its (Q, b) against quadrature: rel. {quad_err:.1e}, {better} of "
+                f"{10 * encoders} nearby (Q', b') lower; scaled rotations D = n(s-1)^2: rel. "
+                f"{dev_err:.1e}; shrunk rotations (eps < 0): B = 0 to {branch:.1e}; t3_bound "
+                f"against SymPy: {transcription:.1e}",
+        figures={"encoders": encoders, "deviation_vs_quadrature": quad_err,
+                 "nearby_lower": better, "scaled_rotation_error": dev_err,
+                 "negative_eps_branch_error": branch, "sympy_transcription_error": transcription},
+        tolerance="closed forms against quadrature exact for these degrees: rounding only "
+                  "(1e-10 relative to 1 + |value| for sums over 4^n nodes, 1e-12 elsewhere); a "
+                  "nearby rotation counts as lower only by more than 1e-12 relative")
