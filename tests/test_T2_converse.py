@@ -69,6 +69,27 @@ def test_T2_normality_test_power_fails_for_gaussian_latents():
     assert not r.passed and r.figures["power"]["gaussian"] < 0.2
 
 
+def test_T2_normality_test_power_fails_on_another_projection(monkeypatch):
+    """Session 45's mutation trial: the figure κ/n was a label, so projecting on one latent
+    coordinate (kurtosis κ) passed. Now the projection's kurtosis is measured: a test that
+    projects on the first whitened coordinate (a random direction in latent terms) fails."""
+    r = t2.normality_test_power(0)
+    assert max(abs(z) for z in r.figures["kurtosis_z"].values()) <= 5
+    real = np.einsum
+
+    def first_axis(spec, *ops, **kw):
+        if spec == "rsi,ri->rs":             # the projection: onto h's first coordinate
+            h, w = ops
+            w = np.zeros_like(w)
+            w[:, 0] = 1
+            return real(spec, h, w, **kw)
+        return real(spec, *ops, **kw)
+    monkeypatch.setattr(t2.np, "einsum", first_axis)
+    bad = t2.normality_test_power(0)
+    assert not bad.passed and max(abs(z) for z in bad.figures["kurtosis_z"].values()) > 5
+    assert min(bad.figures["power"].values()) >= 0.9      # power alone could not tell
+
+
 def test_T2_gaussian_positive_case_passes():
     assert t2.gaussian_positive_case(0).passed
 

@@ -144,7 +144,7 @@ def normality_test_power(seed: int, *, latents=("laplace", "uniform", "gennorm4"
     Gaussian* unit projection (``u = 1/sqrt(n)`` in latent coordinates, excess kurtosis
     ``κ/n``, the smallest T2 allows) rejects Gaussianity with power ``≥ min_power``."""
     rng = np.random.default_rng(seed)
-    powers, kappas = {}, {}
+    powers, kappas, measured, kurt_z = {}, {}, {}, {}
     for name in latents:
         draw, kappa = _sampler(name)
         z = draw(rng, (reps, size, n))
@@ -158,18 +158,35 @@ def normality_test_power(seed: int, *, latents=("laplace", "uniform", "gennorm4"
                       np.einsum("rji,rj->ri", V_p, A @ np.full(n, n**-0.5)))
         w = np.einsum("rji,rj->ri", V, w)                                # into h's coordinates
         w /= np.linalg.norm(w, axis=1, keepdims=True)
-        p = stats.normaltest(np.einsum("rsi,ri->rs", h, w), axis=1).pvalue
+        proj = np.einsum("rsi,ri->rs", h, w)
+        p = stats.normaltest(proj, axis=1).pvalue
         powers[name], kappas[name] = float(np.mean(p < 0.05)), kappa / n
+        # the projection tested is the one T2 names: its excess kurtosis, measured, is κ/n
+        # (until session 45 the figure was κ/n as a label; a projection on one latent, or on
+        # a random direction, passed the check)
+        k = stats.kurtosis(proj, axis=1, fisher=True, bias=False)
+        measured[name] = float(k.mean())
+        kurt_z[name] = float((k.mean() - kappa / n) / (k.std(ddof=1) / math.sqrt(reps)))
     worst = min(powers.values())
+    worst_z = max(abs(v) for v in kurt_z.values())
     return CheckResult(
-        passed=worst >= min_power,
+        passed=worst >= min_power and worst_z <= 5,
         summary=f"power of normaltest on the most Gaussian whitened projection "
-                f"(n={n}, {size} samples, {reps} draws): {powers}",
-        figures={"power": powers, "projection_excess_kurtosis": kappas, "samples": size,
-                 "draws": reps, "level": 0.05},
+                f"(n={n}, {size} samples, {reps} draws): {powers}; its excess kurtosis, "
+                f"measured: {({k: round(v, 3) for k, v in measured.items()})} against kappa/n "
+                f"{({k: round(v, 3) for k, v in kappas.items()})} (max |z| {worst_z:.2f})",
+        figures={"power": powers, "projection_excess_kurtosis": kappas,
+                 "measured_projection_excess_kurtosis": measured, "kurtosis_z": kurt_z,
+                 "samples": size, "draws": reps, "level": 0.05},
         tolerance=f"power >= {min_power}: at these sizes the projection kurtosis kappa/n is "
                   ">= 3 standard errors sqrt(24/N) from 0, so a working test rejects almost "
-                  "always; a Gaussian latent would give power ~0.05")
+                  "always; a Gaussian latent would give power ~0.05. The measured kurtosis "
+                  "(bias-corrected, mean over the draws) within 5 standard errors of kappa/n "
+                  "(the s.e. from the draws' spread): empirical whitening leaves an O(1/N) "
+                  "bias of about 0.7 s.e. here (seeds 0-29: mean z -0.70 / +0.74 / +0.64, "
+                  "max |z| 2.9), so 5 keeps a false alarm below ~1e-5 per latent, while a "
+                  "projection on one latent (kappa, not kappa/n) or a random direction is "
+                  "25-100 s.e. off")
 
 
 @check("T2.gaussian_positive_case")
