@@ -38,6 +38,27 @@ def test_T4_dp_rotation_invariance_fails_for_a_non_orthogonal_map():
     assert not r.passed and r.figures["policy_mismatches"] > 0
 
 
+@pytest.mark.parametrize("mutation", ["reversed_plan", "length_in_h"])
+def test_T4_check_reaches_the_experiments_planner(monkeypatch, mutation):
+    """Session 45's mutation trial: the straight-line part had checked Q^T Q = I only, so a
+    planner that walks its line backwards or measures its path in h passed verify."""
+    from pycheck import planning as P
+    assert t4.dp_rotation_invariance(0, problems=4).figures["straight_line_error"] < 1e-12
+    if mutation == "reversed_plan":
+        real = P.straight_line_plans
+        monkeypatch.setattr(P, "straight_line_plans", lambda hs, hg, k: real(hg, hs, k))
+    else:
+        real_cost = P.plan_cost
+
+        def in_h(h_bank, z_bank, pairs, n_steps=20):     # lengths of the decoded path in h
+            return real_cost(h_bank, h_bank, pairs, n_steps) * (
+                np.linalg.norm(h_bank[pairs[:, 1]] - h_bank[pairs[:, 0]], axis=1)
+                / np.linalg.norm(z_bank[pairs[:, 1]] - z_bank[pairs[:, 0]], axis=1))
+        monkeypatch.setattr(P, "plan_cost", in_h)
+    r = t4.dp_rotation_invariance(0, problems=4)
+    assert not r.passed and r.figures["straight_line_error"] > 0.5
+
+
 def test_T4_dp_nonorthogonal_counterexample_passes():
     assert t4.dp_nonorthogonal_counterexample(0).passed
 

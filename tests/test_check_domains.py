@@ -263,10 +263,13 @@ def test_T4_rotation_invariance_draws_the_stated_problems(draws):
                       ("integers", (K,)): N * trials})
     stated.update(("standard_normal", ((K, n),)) for n in ns)
     stated.update(("standard_normal", (n,)) for n in ns for _ in range(2 + 2 * trials))
-    # the Q-orbit problem (n = 2) and the straight line (n = 3): start and goal each
-    stated.update({("standard_normal", (2,)): 2, ("standard_normal", (3,)): 2})
+    # the Q-orbit problem (n = 2): start and goal; the straight line (n = 3): a bank of 300,
+    # 10 start-goal pairs among them, the embedding's offset b
+    stated.update({("standard_normal", (2,)): 2, ("standard_normal", ((300, 3),)): 1,
+                   ("choice", (300, ("replace", False), ("size", (10, 2)))): 1,
+                   ("standard_normal", (3,)): 1})
     _assert_draws(draws, stated, {"standard_normal": N * (3 + 2 * trials) + 4, "uniform": N,
-                                  "permutation": N // 2, "integers": N * trials})
+                                  "permutation": N // 2, "integers": N * trials, "choice": 1})
 
 
 def test_T4_counterexample_draws_the_stated_problems(draws):
@@ -723,7 +726,8 @@ def test_T4_orbit_problem_goal_is_3_times_a_Gaussian(monkeypatch, draws):
     plans = record_calls(monkeypatch, t4, "plan")
     problems = 4
     REGISTRY["T4.dp_rotation_invariance"](0, problems=problems)
-    (s0, g), (_, orbit_call) = (draws[-4][2], draws[-3][2]), (None, plans[2 * problems])
+    # after them: the straight line's bank, its pairs and its offset (three draws)
+    (s0, g), (_, orbit_call) = (draws[-5][2], draws[-4][2]), (None, plans[2 * problems])
     args = orbit_call[0]
     assert np.array_equal(args[0], s0) and np.array_equal(args[1], 3 * g)
     assert args[3:] == (4, 0.5)                                # horizon 4, lambda 1/2

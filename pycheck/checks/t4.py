@@ -132,6 +132,31 @@ def conjugacy_residual(actions, L, sigma, lam, rng: np.random.Generator, trials:
     return float(worst)
 
 
+def _straight_line_error(rng: np.random.Generator, n: int = 3, pairs: int = 10,
+                         steps: int = 20) -> float:
+    """T4's consequence as the experiments compute it: a bank of 300 random latents in ``n``
+    dimensions plus, for ``pairs`` start-goal pairs among them, the ``steps − 1`` interior
+    points of the segment between them. Embedded by ``h = z`` and by ``h = c Q z + b`` (Haar
+    ``Q``, ``c = 2.5``, ``b ~ N(0, I)``), :func:`pycheck.planning.plan_cost` must decode every
+    straight latent plan to that segment: cost ratio 1. Returns the largest ``|ratio − 1|``.
+    This tests the planner's code (its line, its nearest-neighbour decoding, its length in
+    ``z``), not what is special to rotations: with the segment's points in the bank any
+    invertible affine embedding decodes them exactly (the image of the line is the line of
+    the images); the DP part and ``T4.dp_nonorthogonal_counterexample`` hold the rotation
+    specificity. (Until session 45 this part checked ``QᵀQ = I`` and never called the
+    planner: a mutation trial walked the line backwards and passed.)"""
+    from ..planning import plan_cost
+    bank = [rng.standard_normal((300, n))]
+    idx = rng.choice(300, size=(pairs, 2), replace=False)
+    t = np.arange(1, steps)[:, None] / steps
+    for a, b in idx:
+        bank.append((1 - t) * bank[0][a] + t * bank[0][b])
+    z = np.concatenate(bank)
+    h = 2.5 * z @ T.random_rotation(rng, n).T + rng.standard_normal(n)
+    ratios = np.concatenate([plan_cost(z, z, idx, steps), plan_cost(h, z, idx, steps)])
+    return float(np.abs(ratios - 1).max())
+
+
 @check("T4.dp_rotation_invariance")
 def dp_rotation_invariance(seed: int, *, transform=lambda rng, n: T.random_rotation(rng, n),
                            problems: int = 40, horizon: int = 4, K: int = 7) -> CheckResult:
@@ -143,8 +168,9 @@ def dp_rotation_invariance(seed: int, *, transform=lambda rng, n: T.random_rotat
     is ``σ`` applied to the plan of ``P`` (``isOptimal_conj_iff``); the DP value and plan agree with
     brute-force simulation of all ``K^H`` sequences; on a ``Q``-orbit action set (planar rotation
     by ``2π j/K`` acting on ``{R^i a}``) ``P'`` has the *same* action vectors as ``P`` relabelled
-    by ``i ↦ i + j``; and the straight latent line from ``Q s0`` to ``Q g`` decodes to the
-    straight line."""
+    by ``i ↦ i + j``; and the planner the control experiment uses
+    (:func:`pycheck.planning.plan_cost`: straight latent lines decoded by nearest neighbour)
+    finds the straight line in ``z`` from an embedding ``cQz + b`` (:func:`_straight_line_error`)."""
     rng = np.random.default_rng(seed)
     max_rel, mismatches, min_gap, brute_err, conj_res = 0.0, 0, math.inf, 0.0, 0.0
     for i in range(problems):
@@ -177,10 +203,7 @@ def dp_rotation_invariance(seed: int, *, transform=lambda rng, n: T.random_rotat
     vr, polr = plan(R @ s0, R @ g, orbit, horizon, 0.5)
     orbit_ok = (abs(vr - v) <= 1e-10 * v and polr == tuple(int(shift[a]) for a in pol)
                 and same_set <= 1e-12)
-    Q = T.random_rotation(rng, 3)
-    s0, g = rng.standard_normal(3), rng.standard_normal(3)
-    taus = np.linspace(0, 1, 11)[:, None]
-    line_err = float(np.abs((Q @ s0 + taus * (Q @ g - Q @ s0)) @ Q - (s0 + taus * (g - s0))).max())
+    line_err = _straight_line_error(rng)
     ok = (max_rel <= 1e-10 and mismatches == 0 and brute_err <= 1e-12 and orbit_ok
           and line_err <= 1e-12 and min_gap > 1e-8 and conj_res <= 1e-12)
     return CheckResult(
