@@ -10,8 +10,9 @@ to end), or an ``.npy`` holding one such sequence. Optional ``--z KEY``: the tru
 data laid out as DATA, embedded after training and scored on what training never saw (its
 whitened alignment, :func:`pycheck.train.whitened_alignment`; R² with ``--z``).
 
-Written to ``--out DIR``: ``encoder.pt`` (the returned module, ``torch.save``; load with
-``torch.load(path, weights_only=False)`` and embed with :func:`pycheck.train.embed`),
+Written to ``--out DIR``: ``encoder.pt`` (the returned module, ``torch.save``d from the CPU
+whatever device trained it; load with ``torch.load(path, weights_only=False)`` and embed
+with :func:`pycheck.train.embed`),
 ``embedding.npy`` (the embedding of every row of ``x``, or of every row of the sequence,
 float64; ``test_embedding.npy`` likewise for ``--test``), ``history.png`` (:func:`pycheck.train.plot_history`), ``slowness.png``
 (:func:`pycheck.train.plot_slowness`, with held-out pairs) and, last, ``fit.json`` (the
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import io
 import json
 import math
@@ -448,7 +450,10 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
     # best_step counts from a warm start's first step (fit_encoder), so the hint does too
     total_steps = args.steps + (kwargs["warm_start"]["steps"] if kwargs.get("warm_start") else 0)
     buf = io.BytesIO()
-    torch.save(model, buf)
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    # saved from the CPU: a CUDA-trained module's storages made the documented torch.load
+    # fail on a machine without a GPU (session-45 CUDA review)
+    torch.save(model if device.type == "cpu" else copy.deepcopy(model).cpu(), buf)
     atomic_write_bytes(keep(out / "encoder.pt"), buf.getvalue())
     buf = io.BytesIO()
     np.save(buf, h)
@@ -487,7 +492,7 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
         slowness_se=None if slowness is None else [_num(v) for v in model.slowness_se],
         train_seconds=round(float(model.train_seconds), 2), hint=sample_hint(model, total_steps),
         # the same seed gives the same bits only at the same thread count (session 43)
-        threads=torch.get_num_threads(),
+        threads=torch.get_num_threads(), device=str(device),
         history=[[int(s), {k: _num(v) for k, v in p.items()}] for s, p in model.history],
         files=["encoder.pt", "embedding.npy", "history.png"]
         + (["slowness.png"] if slowness is not None else [])

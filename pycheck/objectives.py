@@ -301,7 +301,12 @@ def _fused_kernels(y: Tensor, num_knots: int):
             return cpp
     if key not in _FUSED:
         try:
-            fwd, bwd = (torch.compile(f, dynamic=True, fullgraph=True, options=_CPU_THREADS)
+            # on CUDA inductor picks reduction block sizes by timing them, which changes the
+            # summation order from run to run; "deterministic" turns that off (session-45
+            # CUDA review; the CPU kernels are unchanged)
+            options = {**_CPU_THREADS, **({"deterministic": True}
+                                          if y.device.type == "cuda" else {})}
+            fwd, bwd = (torch.compile(f, dynamic=True, fullgraph=True, options=options)
                         for f in (_ecf_mean_forward, _ecf_mean_backward))
             # a probe of a typical size (256 slices x batch 384): inductor decides from the
             # probe's sizes whether a loop runs on several threads; a 2 x 3 probe gave

@@ -36,6 +36,7 @@ import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # before dm_control / mujoco are imported
 
+import contextlib
 import hashlib
 import io
 import json
@@ -290,7 +291,10 @@ class ConvEncoder(nn.Module):
     @torch.no_grad()
     def fit_input(self, frames: np.ndarray) -> None:
         """Set the pixel centring and scale from uint8 training frames ``(N, 64, 64, 3)``."""
-        x = torch.from_numpy(check_frames(frames)).permute(0, 3, 1, 2).float() / 255.0
+        # on the buffers' device: a model already on CUDA failed here on every GPU run
+        # (session-45 CUDA review)
+        x = torch.from_numpy(check_frames(frames)).to(self.pix_mean.device).permute(
+            0, 3, 1, 2).float() / 255.0
         self.pix_mean.copy_(x.mean(0))
         self.pix_std.copy_((x - self.pix_mean).square().mean().sqrt().clamp_min(1.0 / 255.0))
 
@@ -442,8 +446,27 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
                             dict(encoder=None, sampler=None, steps=steps,
                                  batch_size=batch_size, lr=lr, seed=seed, lam=lam,
                                  num_slices=num_slices, channels=tuple(channels)), {})
-    with resuming(checkpoint, checkpoint_every, None, fingerprint, "train_cnn"):
+    with resuming(checkpoint, checkpoint_every, None, fingerprint, "train_cnn"), \
+            _full_precision_convolutions():
         return _train_cnn(**args)
+
+
+@contextlib.contextmanager
+def _full_precision_convolutions():
+    """cuDNN convolutions in float32 for the block, as the matmuls are: torch's default lets
+    them run in TF32 on Ampere and later GPUs, a silent precision change between GPU kinds
+    (session-45 CUDA review). torch 2.13's own API (mixing it with the legacy
+    ``allow_tf32`` flag raises); no effect on the CPU."""
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    old = getattr(conv, "fp32_precision", None)
+    if old is None:
+        yield
+        return
+    conv.fp32_precision = "ieee"
+    try:
+        yield
+    finally:
+        conv.fp32_precision = old
 
 
 def _train_cnn(frames, pairs, *, steps, batch_size, lr, seed, lam, num_slices, channels,

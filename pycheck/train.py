@@ -253,6 +253,19 @@ def _warn_rank(x: Tensor, dim_out: int) -> None:
                       UserWarning, stacklevel=2)
 
 
+def _tensor_device(obj) -> str | None:
+    """The device type of the first tensor in a nested dict/list/tuple (a training state),
+    or ``None`` if it holds none."""
+    if isinstance(obj, torch.Tensor):
+        return obj.device.type
+    items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) \
+        else ()
+    for v in items:
+        if (found := _tensor_device(v)) is not None:
+            return found
+    return None
+
+
 def _device(device) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -265,14 +278,19 @@ def _device(device) -> torch.device:
         raise ValueError(f"device {device!r}: torch finds no CUDA device here "
                          f"(torch {torch.__version__}); use the CPU: device='cpu' (pycheck fit: "
                          "--device cpu, or no --device)")
-    # any other type failed only once training began ("mps" without it: a RuntimeError;
-    # "meta": Tensor.item() on a meta tensor; session 36)
-    mps = getattr(torch.backends, "mps", None)
-    if dev.type == "mps" and not (mps is not None and mps.is_available()):
-        raise ValueError(f"device {device!r}: torch finds no MPS device here")
-    if dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device {device!r}: training runs on cpu, cuda or mps, not "
-                         f"{dev.type}")
+    if dev.type == "cuda" and dev.index is not None \
+            and dev.index >= torch.cuda.device_count():
+        # failed at the first .to() with torch's RuntimeError (session-45 CUDA review)
+        raise ValueError(f"device {device!r}: torch finds {torch.cuda.device_count()} CUDA "
+                         f"device(s) here, numbered from 0")
+    # any other type failed only once training began ("mps": float64 standardisation, which
+    # MPS lacks; "meta": Tensor.item() on a meta tensor; sessions 36 and 45)
+    if dev.type == "mps":
+        raise ValueError(f"device {device!r}: training standardises its input in float64 "
+                         "(pycheck.encoders.Standardized), which MPS does not support; use "
+                         "device='cpu'")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {device!r}: training runs on cpu or cuda, not {dev.type}")
     return dev
 
 
@@ -673,6 +691,15 @@ class _Resume:
                     "uninterrupted run at neither count in its last bits; call "
                     f"torch.set_num_threads({written_at}) first to reproduce one",
                     RuntimeWarning, stacklevel=2)
+            # absent before session 45: a GPU checkpoint resumed on a CPU node (a SLURM
+            # resubmit to another partition) or the reverse went on without a word
+            written_on, here = data.get("device"), _device(None).type
+            if written_on is not None and written_on != here:
+                warnings.warn(
+                    f"checkpoint {path} was written by training on {written_on} and is "
+                    f"resumed where the default device is {here}: the result will match "
+                    f"an uninterrupted run on neither in its last bits", RuntimeWarning,
+                    stacklevel=2)
 
     def take(self) -> tuple[int, dict | None]:
         """The next phase's index and its saved state (``None``: not started)."""
@@ -695,7 +722,10 @@ class _Resume:
         self.phases[i:i + 1] = [state]
         buf = io.BytesIO()
         torch.save(dict(fingerprint=self.fingerprint, phases=self.phases,
-                        threads=torch.get_num_threads()), buf)
+                        threads=torch.get_num_threads(),
+                        # where the weights trained (a training_state's "f")
+                        device=_tensor_device(state.get("f", state)
+                                              if isinstance(state, dict) else state)), buf)
         try:
             with open(self.tmp, "wb") as f:
                 f.write(buf.getbuffer())

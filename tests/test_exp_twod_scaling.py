@@ -116,8 +116,12 @@ def test_bench_side_by_side_runs_at_every_n_with_their_matmul_fraction(monkeypat
         assert r["matmul_fraction_min"] == pytest.approx(achieved / hi, rel=1e-12)
         assert r["matmul_fraction_max"] == pytest.approx(achieved / lo, rel=1e-12)
         assert achieved > 0
+    assert res["gpu"] is None                      # no CUDA here: issue 16 item 4 not run
+    res["targets"] = bench.targets(res)
     bench._print(res)
-    assert "matmul fraction of the pair" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "matmul fraction of the pair" in out
+    assert "GPU benchmark (item 4): not run (torch finds no CUDA device here)" in out
 
 
 def test_bench_counts_issue_16_targets_as_the_readme_reports_them(capsys):

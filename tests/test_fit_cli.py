@@ -45,6 +45,7 @@ def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, 
     assert h.shape == (1200, 2) and np.array_equal(h, embed(enc, data["x"]))
     assert report["pairs"] == 1200 and report["arguments"]["steps"] == 60
     assert report["threads"] == torch.get_num_threads()   # the bits depend on it (s43)
+    assert report["device"] == "cpu"          # where it trained (s45; saved from the CPU)
     assert report["heldout_objective"] == enc.heldout_objective
     assert report["selected"] == enc.selected and report["lam"] == 0.0
     assert report["heavy_tailed"] == enc.heavy_tailed          # a list (empty here)
@@ -522,7 +523,7 @@ def _bad_files(tmp_path):
     ("tiny", [], "vary too little for float64 second moments"),
     ("trunc", [], "trunc.npz: not a NumPy .npy/.npz file"),
     ("corrupt", [], "corrupt.npz: array 'x' cannot be read"),
-    ("pairs", ["--device", "meta"], "training runs on cpu, cuda or mps, not meta"),
+    ("pairs", ["--device", "meta"], "training runs on cpu or cuda, not meta"),
     ("pairs", ["--option", 'warm_start={"objective": "vicreg", "steps": 5, "options": [1]}'],
      "warm_start's 'options' must be a dict"),
 ])

@@ -337,3 +337,18 @@ def test_plan_metrics_refuses_a_start_at_its_goal():
         R.plan_metrics(oracle, oracle)
     with pytest.raises(ValueError, match="one shape"):
         R.plan_metrics(oracle[:, :3], oracle)
+
+
+def test_fit_input_follows_the_models_device():
+    """Session-45 CUDA review: fit_input built its frames on the CPU, so a model already on
+    CUDA failed (every GPU Reacher run). Without a GPU the meta device stands in: the
+    frames must go to the buffers' device (on the CPU they are unchanged, tested above)."""
+    import torch
+    frames = np.random.default_rng(0).integers(0, 256, size=(4, 64, 64, 3), dtype=np.uint8)
+    model = R.ConvEncoder(channels=(4, 4, 4, 4)).to("meta")
+    model.fit_input(frames)
+    assert model.pix_mean.device.type == "meta"
+    cpu = R.ConvEncoder(channels=(4, 4, 4, 4))
+    cpu.fit_input(frames)
+    ref = torch.from_numpy(frames).permute(0, 3, 1, 2).float().mean(0) / 255.0
+    torch.testing.assert_close(cpu.pix_mean, ref)

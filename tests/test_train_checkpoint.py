@@ -176,6 +176,29 @@ def test_a_resume_at_another_thread_count_warns(tmp_path, monkeypatch):
         torch.set_num_threads(old)
 
 
+def test_a_resume_on_another_device_warns(tmp_path, monkeypatch):
+    """The checkpoint records the device its weights trained on (session 45); resumed where
+    the default training device is another, it warns. (No GPU here: the record is edited
+    to say cuda.)"""
+    import warnings
+    x, xn = _pairs(200)
+    kw = dict(steps=20, batch_size=32, progress=False, lam=0, checkpoint_every=0)
+    for device, warns in (("cpu", False), ("cuda", True)):
+        path = tmp_path / f"{device}.ckpt"
+        _interrupted(monkeypatch, 5, x, xn, checkpoint=path, **kw)
+        data = torch.load(path, weights_only=False)
+        assert data["device"] == "cpu"
+        data["device"] = device
+        torch.save(data, path)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            fit_encoder(x, xn, checkpoint=path, **kw)
+        said = [str(w.message) for w in seen if "written by training on" in str(w.message)]
+        assert bool(said) == warns, said
+        if warns:
+            assert "training on cuda" in said[0] and "default device is cpu" in said[0]
+
+
 def test_fit_killed_in_one_process_resumes_in_another(tmp_path):
     """The real case: a process killed mid-fit (os._exit, no clean-up), resumed by a new
     process, gives the bits of a third process that ran without interruption."""

@@ -263,10 +263,13 @@ def _regress(xt, zf, encoder, steps: int, batch_size: int, lr: float, seed: int,
     import torch
 
     from ..encoders import Standardized
-    from ..train import (default_whiten, one_blas_thread, restore_training_state,
+    from ..train import (_device, default_whiten, one_blas_thread, restore_training_state,
                          ResumePhase, training_state, warmup_cosine)
-    model = Standardized.fit(encoder, xt, default_whiten(encoder))
-    xf = xt.float()
+    # on fit_encoder's device: the ceiling had trained on the CPU beside an idle GPU
+    # (session-45 CUDA review); on the CPU every .to(dev) is a no-op, the bits unchanged
+    dev = _device(None)
+    model = Standardized.fit(encoder, xt, default_whiten(encoder)).to(dev)
+    xf, zf = xt.float().to(dev), zf.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     sched = warmup_cosine(opt, steps)
     gen = torch.Generator().manual_seed(seed)
@@ -278,10 +281,11 @@ def _regress(xt, zf, encoder, steps: int, batch_size: int, lr: float, seed: int,
         for step in range(start, steps):
             if sampler is None:
                 idx = torch.randint(len(xf), (min(batch_size, len(xf)),), generator=gen)
+                idx = idx.to(dev)
                 xb, zb = xf[idx], zf[idx]
             else:
                 xb, zb = sampler(batch_size)  # raw float64: model standardises it in float64
-                xb, zb = torch.from_numpy(xb), torch.from_numpy(zb).float()
+                xb, zb = torch.from_numpy(xb).to(dev), torch.from_numpy(zb).float().to(dev)
             loss = (model(xb) - zb).square().sum(-1).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
