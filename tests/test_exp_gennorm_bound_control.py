@@ -192,6 +192,19 @@ def test_control_run_one_trains_both_worlds():
         assert min(r["cost"]) >= 1.0 - 1e-12
 
 
+def test_spearman_bootstrap_says_how_firm_the_order_is():
+    """Session 45: resampling the pairs (the same for every encoder). Costs far apart keep
+    the perfect order in every resample; costs within noise of one another do not."""
+    rng = np.random.default_rng(0)
+    r2 = [0.5, 0.7, 0.9, 0.99]
+    apart = [10.0 - i + 0.01 * rng.standard_normal(30) for i in range(4)]
+    b = control.spearman_bootstrap(r2, apart, n_resamples=500)
+    assert b["share_perfect"] == 1.0 and b["ci_lo"] == b["ci_hi"] == pytest.approx(-1.0)
+    close = [1.0 + 0.01 * rng.standard_normal(30) for _ in range(4)]
+    b = control.spearman_bootstrap(r2, close, n_resamples=500)
+    assert b["share_perfect"] < 0.2 and b["ci_lo"] < 0 < b["ci_hi"]
+
+
 def test_spearman_permutation_p_is_exact_for_few_encoders():
     rho, p = control.spearman(np.arange(8.0), -np.arange(8.0))
     assert rho == -1.0 and p == pytest.approx(2 / math.factorial(8))  # the two perfect orders
