@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 import tomllib
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .manifest import Manifest, ManifestError, load
+from .store import git_commit as _git_commit    # cite, verify --json
 
 EXIT_FAIL, EXIT_USAGE = 1, 2
 
@@ -25,23 +25,6 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse prints usage + message)
         raise UsageError(message)
-
-
-def _git_commit(root: Path) -> str:
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
-                             capture_output=True, text=True, timeout=5)
-        if out.returncode != 0:
-            return "unknown"
-        # a tree with uncommitted changes to tracked files is not that commit (session 36:
-        # cite and verify's JSON named a clean commit for an edited theorems.toml)
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
-                                "--untracked-files=no"], capture_output=True, text=True,
-                               timeout=5)
-        return out.stdout.strip() + ("-dirty" if dirty.returncode == 0 and dirty.stdout.strip()
-                                     else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def _cache_file() -> Path | None:

@@ -52,6 +52,48 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
+def git_commit(root: Path) -> str:
+    """The checkout's commit (``-dirty`` with uncommitted changes to tracked files), or
+    ``"unknown"`` outside one."""
+    import subprocess
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+        if out.returncode != 0:
+            return "unknown"
+        # a tree with uncommitted changes to tracked files is not that commit (session 36:
+        # cite and verify's JSON named a clean commit for an edited theorems.toml)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=5)
+        return out.stdout.strip() + ("-dirty" if dirty.returncode == 0 and dirty.stdout.strip()
+                                     else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance() -> dict:
+    """What made a set of numbers: pycheck's version and commit, Python, torch and NumPy,
+    the CPU, torch's thread count and whether CUDA was there (a session-45 trial found no
+    summary saying any of it, while the README records drifts between code versions)."""
+    import platform
+
+    import numpy as np
+    import torch
+
+    from . import __version__
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return dict(pycheck=__version__, commit=git_commit(Path(__file__).resolve().parent.parent),
+                python=platform.python_version(), torch=torch.__version__,
+                numpy=np.__version__, cpu=cpu, torch_threads=torch.get_num_threads(),
+                cuda=(torch.cuda.get_device_name(0) if torch.cuda.is_available() else None))
+
+
 def _temp_copy(path: Path, data: bytes) -> str:
     """``data`` written and synced to a new temporary file beside ``path`` (its name); on
     any error the file is removed and an ``OSError`` names ``path``."""
@@ -459,9 +501,14 @@ class RunStore:
         now = dict(finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    runs_computed=self.computed, runs_reused=self.reused,
                    runs_replaced=self.replaced,
-                   wall_seconds=round(time.perf_counter() - self._started, 1))
+                   wall_seconds=round(time.perf_counter() - self._started, 1),
+                   # what made this invocation's numbers (absent before session 45)
+                   provenance=provenance())
         return dict(runs_computed=self.computed, runs_reused=self.reused,
-                    runs_replaced=self.replaced, invocations=log + [now])
+                    runs_replaced=self.replaced,
+                    # the settings the runs are made with (the config stamp's content)
+                    settings=self._stamp(self.config) if self.config is not None else None,
+                    invocations=log + [now])
 
     def stamp(self) -> None:
         """Write the config stamp if this store has not yet: at the first stored run, or

@@ -50,9 +50,10 @@ def test_bound_reports_out_of_scope_gennorm_runs_separately(tmp_path):
     assert "allowed, not required" in md and "what T2 predicts" not in md
 
 
-def test_bound_names_an_edited_run_and_skips_a_non_object(tmp_path):
+def test_bound_names_an_edited_run_and_skips_a_non_object(tmp_path, capsys):
     """Session 43: the runs bound reads are checked against their seal (a hand-edited D
-    entered the table), and a JSON list gave an AttributeError."""
+    entered the table), and a JSON list gave an AttributeError. Session 45: what is left
+    out is named on stderr and in the table's note, not only in the JSON summary."""
     from pycheck.store import seal_run
     write_json(tmp_path / "twod" / "runs" / "a.json", seal_run(_run(1e-3, 1e-2)))
     write_json(tmp_path / "twod" / "runs" / "b.json", dict(seal_run(_run(1e-3, 1e-2)), D=1e-4))
@@ -63,6 +64,10 @@ def test_bound_names_an_edited_run_and_skips_a_non_object(tmp_path):
         "b.json: unreadable (edited after it was stored (its _sha256 checksum no longer "
         "matches its content); delete it to recompute that run)",
         "c.json: not a stored run (not a JSON object)"]
+    err = capsys.readouterr().err
+    assert "pycheck: bound: left out twod/b.json: unreadable (edited" in err
+    assert "Left out, unreadable: twod/b.json" in (tmp_path / "bound" / "bound.md").read_text()
+    assert s["provenance"]["pycheck"] and "torch" in s["provenance"]
 
 
 def test_bound_allows_for_the_sampling_error_of_eps_only(tmp_path):

@@ -180,6 +180,14 @@ def test_summary_keeps_a_log_of_every_invocation(tmp_path):
     assert all(e["wall_seconds"] >= 0 and e["runs_replaced"] == 0 for e in log[1:])
     assert RunStore(tmp_path / "new").accounting(tmp_path / "new" / "s.json")["invocations"] \
         [0]["runs_computed"] == 0                      # no earlier summary: one entry
+    # session 45: each invocation says what made its numbers, the summary the settings
+    import torch
+
+    from pycheck import __version__
+    prov = log[-1]["provenance"]
+    assert prov["pycheck"] == __version__ and prov["torch"] == torch.__version__
+    assert prov["torch_threads"] == torch.get_num_threads() and prov["cuda"] is None
+    assert prov["commit"] and prov["cpu"] and second["settings"] == {"k": 1}
 
 
 def test_line_progress_prints_lines_only_in_a_log(capsys):
