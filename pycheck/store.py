@@ -52,9 +52,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
-def git_commit(root: Path) -> str:
-    """The checkout's commit (``-dirty`` with uncommitted changes to tracked files), or
-    ``"unknown"`` outside one."""
+def git_commit(root: Path, paths: tuple[str, ...] = ()) -> str:
+    """The checkout's commit (``-dirty`` with uncommitted changes to tracked files, among
+    ``paths`` if given), or ``"unknown"`` outside one."""
     import subprocess
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
@@ -64,8 +64,8 @@ def git_commit(root: Path) -> str:
         # a tree with uncommitted changes to tracked files is not that commit (session 36:
         # cite and verify's JSON named a clean commit for an edited theorems.toml)
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
-                                "--untracked-files=no"], capture_output=True, text=True,
-                               timeout=5)
+                                "--untracked-files=no", "--", *paths], capture_output=True,
+                               text=True, timeout=5)
         return out.stdout.strip() + ("-dirty" if dirty.returncode == 0 and dirty.stdout.strip()
                                      else "")
     except (OSError, subprocess.SubprocessError):
@@ -88,7 +88,9 @@ def provenance() -> dict:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return dict(pycheck=__version__, commit=git_commit(Path(__file__).resolve().parent.parent),
+    # dirty only for changes to the code: a reproduce rewrites the committed results
+    root = Path(__file__).resolve().parent.parent
+    return dict(pycheck=__version__, commit=git_commit(root, ("pycheck", "pyproject.toml")),
                 python=platform.python_version(), torch=torch.__version__,
                 numpy=np.__version__, cpu=cpu, torch_threads=torch.get_num_threads(),
                 cuda=(torch.cuda.get_device_name(0) if torch.cuda.is_available() else None))
