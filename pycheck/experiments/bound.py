@@ -109,33 +109,43 @@ def _plot(rows: list[dict], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    # Log axes: runs with a non-positive D or bound (possible out of scope, where a
-    # finite-sample eps < 0 can make B negative) are counted in the title, not drawn.
-    shown = [r for r in rows if r["D"] > 0 and r["bound"] > 0]
-    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    # x: the bound with eps's sampling allowance (bound_tol), what a violation is judged
+    # against. Until session 45 x was the point bound, and the runs whose point bound is
+    # <= 0 (measured eps < 0: all of twod's, the runs the check is most about) were left out.
+    # Log axes: only a non-positive D or bound_tol is left out (counted in the title).
+    shown = [r for r in rows if r["D"] > 0 and r["bound_tol"] > 0]
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
     sources = sorted({r["source"] for r in rows})
     for i, src in enumerate(sources):
         for scope in (True, False):
             pts = [r for r in shown if r["source"] == src and r["in_scope"] == scope]
             if pts:
-                ax.scatter([r["bound"] for r in pts], [r["D"] for r in pts], s=22,
+                ax.scatter([r["bound_tol"] for r in pts], [r["D"] for r in pts], s=22,
                            color=f"C{i}", facecolors=f"C{i}" if scope else "none",
                            label=src + ("" if scope else r" ($\alpha\neq2$, out of scope)"))
-    # Runs above the line at the point estimates: show how far their eps's sampling
-    # allowance moves the bound (a horizontal segment from bound to bound_tol).
+    # runs above their point bound: a segment from the point bound to bound_tol; where the
+    # point bound is <= 0 (no place on a log axis) a left-pointing mark says so
     above = [r for r in shown if r["exceeds_point_bound"]]
-    for k, r in enumerate(above):
+    segs = [r for r in above if r["bound"] > 0]
+    for k, r in enumerate(segs):
         ax.plot([r["bound"], r["bound_tol"]], [r["D"], r["D"]], "-", color="0.4", lw=0.8,
-                label="sampling allowance of eps" if k == 0 else None)
-    vals = [v for r in shown for v in (r["D"], r["bound"])] or [1e-3, 1.0]
+                label="from the point bound (eps's sampling allowance)" if k == 0 else None)
+    nonpos = [r for r in above if r["bound"] <= 0]
+    if nonpos:
+        ax.scatter([r["bound_tol"] for r in nonpos], [r["D"] for r in nonpos], marker="<",
+                   s=60, facecolors="none", edgecolors="0.3", lw=0.8,
+                   label=f"point bound <= 0 (measured eps < 0): {len(nonpos)}")
+    vals = [v for r in shown for v in (r["D"], r["bound_tol"])] + \
+        [r["bound"] for r in segs] or [1e-3, 1.0]
     lo, hi = min(vals) / 2, max(vals) * 2
-    ax.plot([lo, hi], [lo, hi], "k-", lw=0.8, label="D = bound")
+    ax.plot([lo, hi], [lo, hi], "k-", lw=0.8, label="D = bound_tol")
     ax.fill_between([lo, hi], [lo, hi], [hi, hi], color="C3", alpha=0.07, lw=0)
     hidden = len(rows) - len(shown)
     ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
-           xlabel=r"T3 bound $B + (\delta + B)^2$", ylabel=r"measured $D(h)$",
-           title="Approximate identifiability (T3)"
-           + (f"\n({hidden} runs with bound or D <= 0 not drawn)" if hidden else ""))
+           xlabel=r"T3 bound $B + (\delta + B)^2$, $\varepsilon$ + its sampling allowance",
+           ylabel=r"measured $D(h)$",
+           title="Approximate identifiability (T3); shaded: violation"
+           + (f"\n({hidden} runs with D or bound_tol <= 0 not drawn)" if hidden else ""))
     ax.legend(fontsize=7, loc="upper left")
     savefig(fig, out / "bound_scatter.png")
     plt.close(fig)
