@@ -182,7 +182,8 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
     for a in alphas:
         v = {k: np.array([r[k] for r in runs[a]], dtype=float)
              for k in ("r2_hz", "r2_hw", "r2_xz", "D", "bound")}
-        sd = lambda x: float(x.std(ddof=1)) if x.size > 1 else 0.0
+        # one seed has no spread: NaN, not a standard deviation of 0 (session 45)
+        sd = lambda x: float(x.std(ddof=1)) if x.size > 1 else math.nan
         rows.append(dict(alpha=a, seeds=len(runs[a]),
                          r2_hz_mean=float(v["r2_hz"].mean()), r2_hz_std=sd(v["r2_hz"]),
                          r2_ceiling=runs[a][0]["r2_ceiling"],
@@ -201,7 +202,9 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
             "a Gaussian-copula transition (exactly stationary; additive noise only at alpha = 2, "
             "see pycheck/worlds.py). r2_ceiling = R^2 of the exact LeJEPA optimum "
             "h = Q Phi^-1(F(z)); "
-            "r2_hw = R^2(h -> Gaussianized z). "
+            "r2_hw = R^2(h -> Gaussianized z). r2_hz_std: standard deviation over the seeds "
+            "(ddof 1; NaN with one seed), the figure's error bars. D_mean, bound_mean: T3's "
+            "deviation from the nearest rotation and its bound, mean over the seeds. "
             f"R^2(h -> z) peaks at alpha = {_alpha_key(best['alpha'])}"
             + ("" if peaks_at_2 else
                f"  <-- NOT at alpha = 2 (by {gap:.2g}; 2 standard errors = {2 * se:.2g}: "

@@ -14,6 +14,7 @@ limit. ``jobs`` (``pycheck reproduce --jobs``) runs the trainings in parallel pr
 """
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -30,7 +31,8 @@ THEOREMS = ("T1",)
 
 def _mean_std(v) -> tuple[float, float]:
     v = np.asarray(v, dtype=float)
-    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+    # one seed has no spread: NaN, not 0 (session 45)
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else math.nan
 
 
 def _figure(rows: list[dict], objectives: list[str], out: Path) -> Path:

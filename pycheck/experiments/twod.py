@@ -9,6 +9,7 @@ Figure: for each mixing, ``x`` (left) and ``h(x)`` after the best orthogonal ali
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +108,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
         r2 = np.array([r["r2_hz"] for r in rs])
         rows.append(dict(mixing=m, seeds=len(rs), r2_xz=float(np.mean([r["r2_xz"] for r in rs])),
                          r2_hz_mean=float(r2.mean()),
-                         r2_hz_std=float(r2.std(ddof=1)) if len(rs) > 1 else 0.0,
+                         r2_hz_std=float(r2.std(ddof=1)) if len(rs) > 1 else math.nan,
                          r2_hz_min=float(r2.min()),
                          **({"r2_hz_after_warm_start": float(np.mean([r["r2_hz_warm_start"] for r in rs]))}
                             if all("r2_hz_warm_start" in r for r in rs) else {}),
