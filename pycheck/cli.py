@@ -600,11 +600,14 @@ def cmd_status(m: Manifest | None, args) -> int:
         st = status(args.out)
     except (ValueError, SchedulerError) as exc:
         raise UsageError(str(exc)) from None
-    total = len(st.done) + len(st.queued) + len(st.running) + len(st.failed)
+    total = len(st.done) + len(st.queued) + len(st.running) + len(st.failed) + len(st.stopped)
     print(f"{args.out} ({st.executor}): {len(st.done)}/{total} done, {len(st.queued)} queued, "
-          f"{len(st.running)} running, {len(st.failed)} failed")
+          f"{len(st.running)} running, {len(st.failed)} failed"
+          + (f", {len(st.stopped)} not done (the invocation stopped)" if st.stopped else ""))
     for key, reason, log in st.failed:
         print(f"  failed  {key}: {reason}" + (f"\n          log: {log}" if log else ""))
+    for key, reason, _ in st.stopped:
+        print(f"  stopped {key}: {reason}")
     # a plan made through the Python API (a script calling an experiment's run) has no
     # command line to repeat: say so instead of printing an empty command
     how = _rerun_command(st.command, args.out) if st.command else (
@@ -612,13 +615,15 @@ def cmd_status(m: Manifest | None, args) -> int:
         "program again")
     if st.failed:
         print(f"resubmit the failed runs (finished ones are kept): {how}")
+    elif st.stopped:
+        print(f"run it again to finish them (finished ones are kept): {how}")
     elif total and len(st.done) == total:
         made = _tables_made(Path(args.out), total)
         if made:   # it asked to make tables that were already there (session 37)
             print(f"all runs are in and the tables are made ({made[0]}); to remake them: {how}")
         else:
             print(f"all runs are in; make the tables: {how}")
-    return EXIT_FAIL if st.failed else 0
+    return EXIT_FAIL if st.failed or st.stopped else 0
 
 
 def _tables_made(out: Path, total: int) -> list[str]:

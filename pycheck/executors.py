@@ -693,6 +693,9 @@ class Status:
     queued: list[str]
     running: list[str]
     failed: list[tuple[str, str, str]]  # key, reason, log file
+    #: runs of a local invocation that stopped (Ctrl-C, killed) before finishing them: not
+    #: failures, most never began (session 45: they were listed as failed)
+    stopped: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def status(out: str | os.PathLike) -> Status:
@@ -758,8 +761,8 @@ def status(out: str | os.PathLike) -> Status:
             if alive:
                 (st.running if i < workers else st.queued).append(k)
             else:
-                st.failed.append((k, "not done (the local run was interrupted)"
-                                  f"{_resumable(out, k, plan.get('tasks', {}).get(k))}", ""))
+                st.stopped.append((k, "not done (the local run was interrupted)"
+                                   f"{_resumable(out, k, plan.get('tasks', {}).get(k))}", ""))
     return st
 
 

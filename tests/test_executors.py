@@ -178,7 +178,9 @@ def test_local_plan_and_status(tmp_path, capsys):
     executors.plan_path(tmp_path).write_text(json.dumps(plan))
     assert main(["status", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "2/3 done" in out and "failed  r1: not done (the local run was interrupted)" in out
+    # session 45: not "failed" (most such runs never began), and counted apart
+    assert "2/3 done" in out and "stopped r1: not done (the local run was interrupted)" in out
+    assert "0 failed, 1 not done (the invocation stopped)" in out and "run it again" in out
     assert "pycheck reproduce x" in out and "checkpoint" not in out
     # a run killed mid-training left its checkpoint: status says the rerun resumes from it
     executors.checkpoint_path(tmp_path, "r1").write_bytes(b"state")
