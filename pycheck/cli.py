@@ -672,7 +672,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="random seed for every check (default 0)")
     sub.add_parser("audit", help="consistency of theorems.toml, LeJEPA/ and pycheck.checks")
     s = sub.add_parser("reproduce", help="run one of the paper's experiments")
-    s.add_argument("name", help="twod, scaling, gennorm, bound, control, reacher or anisotropic")
+    s.add_argument("name", help="twod, scaling, gennorm, bound, control, reacher or "
+                                "anisotropic (bound trains nothing: it checks T3 on the runs "
+                                "in the folders twod, scaling, gennorm and control beside "
+                                "--out, so run those first into the same parent folder)")
     s.add_argument("--profile", choices=("quick", "full"), default="quick",
                    help="quick: minutes on a CPU (default); full: the paper's sizes")
     s.add_argument("--out", metavar="DIR", type=path_arg, help="output folder (default results/NAME[-full])")

@@ -705,6 +705,13 @@ def status(out: str | os.PathLike) -> Status:
         raise ValueError(f"{out}: " + ("not a folder" if Path(out).exists() else
                                        "no such folder"))
     plan = read_plan(out)
+    if plan is None and (Path(out) / "bound_summary.json").is_file():
+        # bound trains nothing: it reads the other experiments' runs (session 45: a trial
+        # was asked whether its folder was a reproduce folder at all)
+        raise ValueError(f"{out} is `pycheck reproduce bound`'s folder: bound runs nothing of "
+                         "its own (it reads the runs of twod, scaling, gennorm and control "
+                         "beside it); its result is bound_summary.json. Ask status about "
+                         "those folders")
     if plan is None:
         raise ValueError(f"{out} holds no run plan ({plan_path(out)}); is it a "
                          "`pycheck reproduce` output folder?")

@@ -180,6 +180,11 @@ def test_local_plan_and_status(tmp_path, capsys):
     out = capsys.readouterr().out
     # session 45: not "failed" (most such runs never began), and counted apart
     assert "2/3 done" in out and "stopped r1: not done (the local run was interrupted)" in out
+    # bound's folder has no plan: status says what bound is instead of asking (session 45)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "bound_summary.json").write_text("{}")
+    assert main(["status", str(tmp_path / "b")]) == 2
+    assert "bound runs nothing of its own" in capsys.readouterr().err
     assert "0 failed, 1 not done (the invocation stopped)" in out and "run it again" in out
     assert "pycheck reproduce x" in out and "checkpoint" not in out
     # a run killed mid-training left its checkpoint: status says the rerun resumes from it
