@@ -239,6 +239,15 @@ def _table(runs: dict, cfg: dict) -> list[dict]:
     return rows
 
 
+def _ratio_axis(ax, rows: list[dict]) -> None:
+    """Log scale with the worlds' ratios as plain ticks (matplotlib wrote "2 x 10^0")."""
+    from matplotlib.ticker import NullFormatter
+    ratios = sorted({r["ratio"] for r in rows})
+    ax.set_xscale("log")
+    ax.set_xticks(ratios, [f"{v:g}" for v in ratios])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _plot(rows: list[dict], search_rows: list[dict], cfg: dict, out: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -254,10 +263,12 @@ def _plot(rows: list[dict], search_rows: list[dict], cfg: dict, out: Path) -> No
             ax.plot([r["ratio"] for r in sel], [r[key] for r in sel], marks.get(n, "o-"),
                     color=colors.get(obj, "k"), ms=4, label=f"{obj}, n={n}")
         ax.axvline(1.0, color="0.5", lw=0.8, ls="--")
-        ax.set_xscale("log")
+        _ratio_axis(ax, rows)
         ax.set_xlabel(r"$\rho_{max}^2/\rho_{min}$ (whitened optimum linear iff < 1)", fontsize=8)
         ax.set_ylabel(label)
-    axes[0].legend(fontsize=6, ncol=2)
+    # below the panels: inside the first one it covered data (session-45 trial)
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=7, ncol=9, loc="lower center",
+               bbox_to_anchor=(0.5, -0.1), frameon=False)
     ax = axes[2]
     for (n, obj) in sorted({(r["n"], r["objective"]) for r in rows}):
         sel = [r for r in rows if r["n"] == n and r["objective"] == obj]
@@ -270,7 +281,7 @@ def _plot(rows: list[dict], search_rows: list[dict], cfg: dict, out: Path) -> No
                 color="k", lw=2, alpha=0.3)
     ax.axhline(1.0, color="0.5", lw=0.8)
     ax.axvline(1.0, color="0.5", lw=0.8, ls="--")
-    ax.set_xscale("log")
+    _ratio_axis(ax, rows)
     ax.set_xlabel(r"$\rho_{max}^2/\rho_{min}$")
     ax.set_ylabel("whitened alignment / rotations'\n(grey: whitened minimum)", fontsize=8)
     ax = axes[3]
@@ -280,17 +291,22 @@ def _plot(rows: list[dict], search_rows: list[dict], cfg: dict, out: Path) -> No
             k = (r["rho_slow"], r["rho_fast"])
             if k not in best or r["excess"] < best[k]["excess"]:
                 best[k] = r
-    for (rs, rf), r in best.items():
-        beats = r["excess"] + 4 * r["excess_se"] < 0
-        ax.scatter(rs, rf, s=60, c="C3" if beats else "0.7", marker="o" if beats else "x")
-        if beats:
-            ax.annotate(r["map"], (rs, rf), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    # the winning map's name in the legend, not beside every point (the labels ran together)
+    winners = sorted({r["map"] for r in best.values()
+                      if r["excess"] + 4 * r["excess_se"] < 0})
+    for beats in (True, False):
+        pts = [k for k, r in best.items() if (r["excess"] + 4 * r["excess_se"] < 0) == beats]
+        if pts:
+            ax.scatter(*zip(*pts), s=60, c="C3" if beats else "0.7",
+                       marker="o" if beats else "x",
+                       label=(f"a map beats the rotations by > 4 s.e. ({', '.join(winners)})"
+                              if beats else "no map tried beats them"))
     grid = np.linspace(0.3, 1.0, 50)
     ax.plot(grid, grid**2, "k--", lw=0.8, label=r"$\rho_{fast}=\rho_{slow}^2$")
     ax.set_xlabel(r"$\rho_{slow}$")
     ax.set_ylabel(r"$\rho_{fast}$")
-    ax.set_title("red: a Gaussian-preserving map beats rotations (4 se)", fontsize=8)
-    ax.legend(fontsize=7)
+    ax.set_title("Gaussian-preserving maps against rotations (A2)", fontsize=8)
+    ax.legend(fontsize=6, loc="upper left")
     fig.suptitle(f"Anisotropic worlds: {cfg['mixing']} mixing, rho_max = {cfg['rho_max']}",
                  fontsize=9)
     savefig(fig, out / "anisotropic.png")
