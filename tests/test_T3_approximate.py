@@ -247,6 +247,15 @@ def test_T3_ingredients_passes_and_sees_what_the_other_checks_cannot():
     assert not bad.passed and bad.figures["negative_eps_branch_error"] > 0.1
     bad = t3.ingredients(0, bound=looser(False, 2), encoders=15)      # 2 (delta + B)^2
     assert not bad.passed and bad.figures["sympy_transcription_error"] > 1e-3
+    # the sample D of the experiments divided by n (a trial's mutation of metrics.py)
+    from pycheck import metrics
+    real = metrics.deviation_from_rotation
+    try:
+        metrics.deviation_from_rotation = lambda h, z: real(h, z) / np.shape(h)[1]
+        bad = t3.ingredients(0, encoders=15)
+    finally:
+        metrics.deviation_from_rotation = real
+    assert not bad.passed and bad.figures["sample_deviation_max_z"] > 5
     # a Procrustes solution that is not the minimiser: nearby rotations do better
     wrong_q = lambda h: (T.deviation_from_rotation(h)[0], np.eye(h.n), T.mean(h))
     assert t3.ingredients(0, deviation=wrong_q, encoders=15).figures["nearby_lower"] > 0
