@@ -768,7 +768,10 @@ def status(out: str | os.PathLike) -> Status:
             if alive:
                 (st.running if i < workers else st.queued).append(k)
             else:
-                st.stopped.append((k, "not done (the local run was interrupted)"
+                # Ctrl-C, a kill, or another run's exception stopped the batch: nothing
+                # records which, so the reason names all three (a review's note)
+                st.stopped.append((k, "not done (the local run was interrupted, killed, or "
+                                      "stopped by another run's failure)"
                                    f"{_resumable(out, k, plan.get('tasks', {}).get(k))}", ""))
     return st
 

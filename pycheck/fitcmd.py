@@ -161,12 +161,15 @@ def _pairs_within_episodes(seq: np.ndarray, episode: np.ndarray, name: str,
     if seq.ndim != 2:
         raise DataError(f"--episode {key} goes with a (T, d) or (T,) sequence; {name} has "
                         f"shape {seq.shape} (an (episodes, T, d) array needs no --episode)")
-    if episode.dtype.kind not in "biu":
+    # booleans refused: raw done flags of one episode would read as two (a review's find)
+    if episode.dtype.kind not in "iu":
         raise DataError(f"--episode {key} must hold integers (episode ids), not {episode.dtype}")
     if episode.shape != (len(seq),):
         raise DataError(f"--episode {key} has shape {episode.shape}; the sequence {name} has "
                         f"{len(seq)} rows: one episode id per row")
     same = episode[1:] == episode[:-1]
+    if not same.any():          # before indexing: an empty sequence raised an IndexError
+        raise DataError(f"--episode {key}: no episode has two rows, so there is no pair")
     starts = np.flatnonzero(np.r_[True, ~same])          # first row of each run of one id
     ids = episode[starts]
     _, first, counts = np.unique(ids, return_index=True, return_counts=True)
@@ -180,8 +183,6 @@ def _pairs_within_episodes(seq: np.ndarray, episode: np.ndarray, name: str,
                         f"separate runs of rows (starting at rows "
                         f"{', '.join(str(int(r)) for r in runs[:3])}{', ...' if len(runs) > 3 else ''}); "
                         "each episode's rows must be consecutive")
-    if not same.any():
-        raise DataError(f"--episode {key}: no episode has two rows, so there is no pair")
     return seq[:-1][same], seq[1:][same]
 
 

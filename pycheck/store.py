@@ -53,10 +53,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def git_commit(root: Path, paths: tuple[str, ...] = ()) -> str:
-    """The checkout's commit (``-dirty`` with uncommitted changes to tracked files, among
-    ``paths`` if given), or ``"unknown"`` outside one."""
+    """The commit of the checkout whose top folder is ``root`` (``-dirty`` with uncommitted
+    changes to tracked files, among ``paths`` if given), or ``"unknown"`` where ``root`` is
+    not a checkout's top (a package installed into a .venv inside a checkout would otherwise
+    report that checkout's commit, clean whatever the installed copy holds: a review's find)."""
     import subprocess
     try:
+        top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"],
+                             capture_output=True, text=True, timeout=5)
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != Path(root).resolve():
+            return "unknown"
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
                              capture_output=True, text=True, timeout=5)
         if out.returncode != 0:

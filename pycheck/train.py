@@ -691,15 +691,6 @@ class _Resume:
                     "uninterrupted run at neither count in its last bits; call "
                     f"torch.set_num_threads({written_at}) first to reproduce one",
                     RuntimeWarning, stacklevel=2)
-            # absent before session 45: a GPU checkpoint resumed on a CPU node (a SLURM
-            # resubmit to another partition) or the reverse went on without a word
-            written_on, here = data.get("device"), _device(None).type
-            if written_on is not None and written_on != here:
-                warnings.warn(
-                    f"checkpoint {path} was written by training on {written_on} and is "
-                    f"resumed where the default device is {here}: the result will match "
-                    f"an uninterrupted run on neither in its last bits", RuntimeWarning,
-                    stacklevel=2)
 
     def take(self) -> tuple[int, dict | None]:
         """The next phase's index and its saved state (``None``: not started)."""
@@ -722,10 +713,7 @@ class _Resume:
         self.phases[i:i + 1] = [state]
         buf = io.BytesIO()
         torch.save(dict(fingerprint=self.fingerprint, phases=self.phases,
-                        threads=torch.get_num_threads(),
-                        # where the weights trained (a training_state's "f")
-                        device=_tensor_device(state.get("f", state)
-                                              if isinstance(state, dict) else state)), buf)
+                        threads=torch.get_num_threads()), buf)
         try:
             with open(self.tmp, "wb") as f:
                 f.write(buf.getbuffer())
@@ -1326,12 +1314,22 @@ def training_state(f: nn.Module, opt, sched, generators, sampler, **extra) -> di
     return dict(f=f.state_dict(), opt=opt.state_dict(),
                 sched=None if sched is None else sched.state_dict(),
                 rngs=[g.get_state() for g in generators],
-                sampler=None if sampler is None else sampler.state_dict(), **extra)
+                sampler=None if sampler is None else sampler.state_dict(),
+                # where the weights trained (absent before session 45): a GPU checkpoint
+                # resumed on a CPU node, or the reverse, had gone on without a word
+                device=_tensor_device(f.state_dict()), **extra)
 
 
 def restore_training_state(state: dict, f: nn.Module, opt, sched, generators,
                            sampler) -> None:
-    """Load a :func:`training_state` into the same (freshly built) objects."""
+    """Load a :func:`training_state` into the same (freshly built) objects; warn if they
+    train on another device type than the state was written on."""
+    written_on = state.get("device")
+    here = _tensor_device(f.state_dict())
+    if written_on is not None and here is not None and written_on != here:
+        warnings.warn(f"a training checkpoint written on {written_on} is resumed on {here}: "
+                      "the result will match an uninterrupted run on neither in its last "
+                      "bits", RuntimeWarning, stacklevel=2)
     f.load_state_dict(state["f"])
     opt.load_state_dict(state["opt"])
     if sched is not None:

@@ -179,18 +179,20 @@ def test_local_plan_and_status(tmp_path, capsys):
     assert main(["status", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     # session 45: not "failed" (most such runs never began), and counted apart
-    assert "2/3 done" in out and "stopped r1: not done (the local run was interrupted)" in out
+    stopped = ("not done (the local run was interrupted, killed, or stopped by another run's "
+               "failure)")
+    assert "2/3 done" in out and f"stopped r1: {stopped}" in out
+    assert "0 failed, 1 not done (the invocation stopped)" in out and "run it again" in out
+    assert "pycheck reproduce x" in out and "checkpoint" not in out
     # bound's folder has no plan: status says what bound is instead of asking (session 45)
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "bound_summary.json").write_text("{}")
     assert main(["status", str(tmp_path / "b")]) == 2
     assert "bound runs nothing of its own" in capsys.readouterr().err
-    assert "0 failed, 1 not done (the invocation stopped)" in out and "run it again" in out
-    assert "pycheck reproduce x" in out and "checkpoint" not in out
     # a run killed mid-training left its checkpoint: status says the rerun resumes from it
     executors.checkpoint_path(tmp_path, "r1").write_bytes(b"state")
     assert main(["status", str(tmp_path)]) == 1
-    assert "r1: not done (the local run was interrupted); resumes from its checkpoint" in \
+    assert f"r1: {stopped}; resumes from its checkpoint" in \
         capsys.readouterr().out
     # its task record beside it: the plan's task (these settings) resumes; a checkpoint
     # left by other settings is said to start afresh, as with_checkpoint will then do
@@ -201,7 +203,7 @@ def test_local_plan_and_status(tmp_path, capsys):
     sidecar.write_text(json.dumps(task_record(nap, dict(seconds=0, tag="other"))))
     assert main(["status", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "r1: not done (the local run was interrupted); starts afresh (its checkpoint " \
+    assert f"r1: {stopped}; starts afresh (its checkpoint " \
         "was left by a run with other settings" in out and "resumes" not in out
 
 

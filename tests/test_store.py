@@ -186,7 +186,8 @@ def test_summary_keeps_a_log_of_every_invocation(tmp_path):
     from pycheck import __version__
     prov = log[-1]["provenance"]
     assert prov["pycheck"] == __version__ and prov["torch"] == torch.__version__
-    assert prov["torch_threads"] == torch.get_num_threads() and prov["cuda"] is None
+    assert prov["torch_threads"] == torch.get_num_threads()
+    assert prov["cuda"] == (torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
     assert prov["commit"] and prov["cpu"] and second["settings"] == {"k": 1}
 
 

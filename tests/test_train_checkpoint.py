@@ -177,9 +177,10 @@ def test_a_resume_at_another_thread_count_warns(tmp_path, monkeypatch):
 
 
 def test_a_resume_on_another_device_warns(tmp_path, monkeypatch):
-    """The checkpoint records the device its weights trained on (session 45); resumed where
-    the default training device is another, it warns. (No GPU here: the record is edited
-    to say cuda.)"""
+    """A training state records the device its weights trained on (session 45); restored
+    into a model on another device type, it warns. The device is the run's, not the
+    machine's default (a review found a CPU run on a GPU machine warned). No GPU here: the
+    record is edited to say cuda."""
     import warnings
     x, xn = _pairs(200)
     kw = dict(steps=20, batch_size=32, progress=False, lam=0, checkpoint_every=0)
@@ -187,16 +188,27 @@ def test_a_resume_on_another_device_warns(tmp_path, monkeypatch):
         path = tmp_path / f"{device}.ckpt"
         _interrupted(monkeypatch, 5, x, xn, checkpoint=path, **kw)
         data = torch.load(path, weights_only=False)
-        assert data["device"] == "cpu"
-        data["device"] = device
+        states = [p for p in data["phases"] if isinstance(p, dict) and "device" in p]
+        assert states and all(p["device"] == "cpu" for p in states)
+        for p in states:
+            p["device"] = device
         torch.save(data, path)
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             fit_encoder(x, xn, checkpoint=path, **kw)
-        said = [str(w.message) for w in seen if "written by training on" in str(w.message)]
+        said = [str(w.message) for w in seen if "training checkpoint written on" in
+                str(w.message)]
         assert bool(said) == warns, said
         if warns:
-            assert "training on cuda" in said[0] and "default device is cpu" in said[0]
+            assert "written on cuda is resumed on cpu" in said[0]
+    # the machine's default device plays no part: a CPU run resumed where CUDA is present
+    path = tmp_path / "default.ckpt"
+    _interrupted(monkeypatch, 5, x, xn, checkpoint=path, device="cpu", **kw)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        fit_encoder(x, xn, checkpoint=path, device="cpu", **kw)
+    assert not [w for w in seen if "training checkpoint written on" in str(w.message)]
 
 
 def test_fit_killed_in_one_process_resumes_in_another(tmp_path):

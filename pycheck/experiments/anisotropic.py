@@ -292,8 +292,8 @@ def _plot(rows: list[dict], search_rows: list[dict], cfg: dict, out: Path) -> No
             if k not in best or r["excess"] < best[k]["excess"]:
                 best[k] = r
     # the winning map's name in the legend, not beside every point (the labels ran together)
-    winners = sorted({r["map"] for r in best.values()
-                      if r["excess"] + 4 * r["excess_se"] < 0})
+    winners = sorted({r["map"] for r in search_rows if r["map"] != "rotation"
+                      and r["excess"] + 4 * r["excess_se"] < 0})
     for beats in (True, False):
         pts = [k for k, r in best.items() if (r["excess"] + 4 * r["excess_se"] < 0) == beats]
         if pts:
