@@ -42,13 +42,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     _check_regular(path)
     tmp = _temp_copy(path, data)
-    try:
+    with _removed_on_error(tmp, path):
         os.replace(tmp, path)
-    except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(err, OSError) and err.errno is not None:
-            raise _naming(err, path) from None
-        raise
     return path
 
 
@@ -109,18 +104,26 @@ def _temp_copy(path: Path, data: bytes) -> str:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
         raise _naming(err, path) from None
-    try:
+    with _removed_on_error(tmp, path):
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+    return tmp
+
+
+@contextlib.contextmanager
+def _removed_on_error(tmp: str, path: Path):
+    """On any error in the block the temporary file ``tmp`` is removed; an ``OSError``
+    comes out naming ``path`` (the file the user asked for), anything else unchanged."""
+    try:
+        yield
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(err, OSError) and err.errno is not None:
             raise _naming(err, path) from None
         raise
-    return tmp
 
 
 def _check_regular(path: Path) -> None:

@@ -131,13 +131,14 @@ def gaussian_to_gennorm(w: np.ndarray, alpha: float) -> np.ndarray:
         return math.sqrt(3.0) * special.erf(w / math.sqrt(2.0))
     if alpha == 2.0:
         return w.copy()
-    z = -np.sign(w) * gennorm_law(alpha).ppf(special.ndtr(-np.abs(w)))
+    law = gennorm_law(alpha)
+    z = -np.sign(w) * law.ppf(special.ndtr(-np.abs(w)))
     # Near the centre of a large-alpha law, F^{-1} goes through u = (|z|/s)^alpha, which
     # underflows: at alpha = 200 every |w| < 0.035 came out as exactly 0 (session-45 trial).
     # There P(1/alpha, u) = u^(1/alpha) e^{-u} (1 + O(u)) / Gamma(1 + 1/alpha) and u < 1e-280,
     # so |z| = s Gamma(1 + 1/alpha) erf(|w|/sqrt2) to the last bit. Elsewhere (every alpha
     # <= 8 short of |w| < 1e-35) scipy's values are kept, bit for bit.
-    return _gennorm_centre(w, z, alpha, forward=True)
+    return _gennorm_centre(w, z, alpha, law.kwds["scale"], forward=True)
 
 
 def gennorm_to_gaussian(z: np.ndarray, alpha: float) -> np.ndarray:
@@ -155,8 +156,9 @@ def gennorm_to_gaussian(z: np.ndarray, alpha: float) -> np.ndarray:
         return math.sqrt(2.0) * special.erfinv(np.clip(z / math.sqrt(3.0), -1.0, 1.0))
     if alpha == 2.0:
         return z.copy()
-    w = -np.sign(z) * special.ndtri(gennorm_law(alpha).cdf(-np.abs(z)))
-    return _gennorm_centre(z, w, alpha, forward=False)
+    law = gennorm_law(alpha)
+    w = -np.sign(z) * special.ndtri(law.cdf(-np.abs(z)))
+    return _gennorm_centre(z, w, alpha, law.kwds["scale"], forward=False)
 
 
 #: below this u = (|z|/s)^alpha the centre's closed form is exact in float64 (its first
@@ -164,11 +166,12 @@ def gennorm_to_gaussian(z: np.ndarray, alpha: float) -> np.ndarray:
 _CENTRE_U = 1e-280
 
 
-def _gennorm_centre(v: np.ndarray, out: np.ndarray, alpha: float, forward: bool) -> np.ndarray:
-    """``out`` with its entries near the law's centre, where ``(|z|/s)^alpha < 1e-280``,
-    replaced by the closed form ``|z| = s Gamma(1 + 1/alpha) erf(|w|/sqrt2)`` (``forward``:
-    ``v`` is w) or its inverse (``v`` is z)."""
-    scale = gennorm_law(alpha).kwds["scale"]
+def _gennorm_centre(v: np.ndarray, out: np.ndarray, alpha: float, scale: float,
+                    forward: bool) -> np.ndarray:
+    """``out`` with its entries near the law's centre, where ``(|z|/s)^alpha < 1e-280``
+    (``s``: the law's ``scale``), replaced by the closed form
+    ``|z| = s Gamma(1 + 1/alpha) erf(|w|/sqrt2)`` (``forward``: ``v`` is w) or its inverse
+    (``v`` is z)."""
     c = scale * math.exp(special.gammaln(1.0 + 1.0 / alpha))     # |z| = c erf(|w|/sqrt2)
     a = np.abs(v)
     with np.errstate(divide="ignore", over="ignore", under="ignore"):

@@ -240,14 +240,13 @@ def approximate_bound(seed: int, *, bound=A.anisotropic_bound, encoders: int = 1
     for _ in range(50):
         n = int(rng.integers(2, 6))
         rho = _random_rhos(rng, n, "in")
-        lo, hi = int(np.argmin(rho)), int(np.argmax(rho))
-        t = float(rng.uniform(0.01, 0.5))
-        s2 = float(rng.uniform(0.01, 0.9)) * (1 - t)
-        alphas = np.vstack([np.zeros((1, n), dtype=int), np.eye(n, dtype=int),
-                            2 * np.eye(n, dtype=int)[hi][None, :]])
-        coef = np.hstack([np.zeros((n, 1)), np.eye(n), np.zeros((n, 1))])
-        coef[lo, 1 + lo], coef[lo, -1] = math.sqrt(1 - t - s2), math.sqrt(s2)
-        h = T.PolyEncoder(coef, alphas)
+        t, u = float(rng.uniform(0.01, 0.5)), float(rng.uniform(0.01, 0.9))
+        s2 = u * (1 - t)
+        # the sharp encoder at sin^2 theta = u, its fastest output scaled by sqrt(1 - t)
+        sharp = A.sharp_encoder(rho, math.asin(math.sqrt(u)))
+        coef = sharp.coef.copy()
+        coef[int(np.argmin(rho))] *= math.sqrt(1 - t)
+        h = T.PolyEncoder(coef, sharp.alphas)
         g = rho.min() - rho.max() ** 2
         want = s2 + (1 - rho.min()) * (math.sqrt(n) - 1) * t / g
         b = bound(A.alignment_loss(h, rho) - A.rotation_alignment(rho),
