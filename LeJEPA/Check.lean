@@ -7,6 +7,8 @@ import LeJEPA.Converse
 import LeJEPA.Approximate
 import LeJEPA.ApproximateL2
 import LeJEPA.Planning
+import LeJEPA.Anisotropic
+import LeJEPA.FiniteSample
 
 /-!
 # Axiom audit
@@ -17,8 +19,9 @@ them, the two axioms of `LeJEPA/Axioms.lean` (`hasSum_chaosEnergy`, `mehler_corr
 
 * no axiom of this development: `Spectral` (`L1`), `Polar` (`L5`), the moments of `γₙ` and
   `chaosEnergy_one_eq` (`Moments`), `Converse` (`T2`), `latentGaussian_map_linearIsometryEquiv`
-  (`L7`), `Planning` (`T4`), and the *finite-chaos model* of `T3` (`Approximate`, where the
-  alignment and covariance are defined by their chaos formulas);
+  (`L7`), `Planning` (`T4`), `Anisotropic` (`A1`'s spectral core), `FiniteSample` (`S1`), and
+  the *finite-chaos model* of `T3` (`Approximate`, where the alignment and covariance are defined
+  by their chaos formulas);
 * `hasSum_chaosEnergy` only: the first-chaos characterization `chaosEnergy_eq_zero_iff` (`L6`);
 * both: `L4` (`mehler_scalarAlignment`; the stationarity `map_ouStep` uses none), `T1`, and `T3`
   for `L²` encoders (`ApproximateL2`).
@@ -70,3 +73,20 @@ them, the two axioms of `LeJEPA/Axioms.lean` (`hasSum_chaosEnergy`, `mehler_corr
 #print axioms LeJEPA.Planning.ControlProblem.isOptimal_conj_iff
 #print axioms LeJEPA.Planning.value_translation_map
 #print axioms LeJEPA.Planning.isOptimal_translation_map_iff
+#print axioms LeJEPA.Planning.ControlProblem.isOptimal_conj_iff'
+#print axioms LeJEPA.Planning.value_translation_perm
+#print axioms LeJEPA.Planning.ControlProblem.value_le_seqCost
+#print axioms LeJEPA.Planning.ControlProblem.exists_seqCost_eq_value
+#print axioms LeJEPA.Planning.ControlProblem.isOptimal_iff_seqCost_eq_value
+#print axioms LeJEPA.Planning.ControlProblem.latentProblem_conjugate
+#print axioms LeJEPA.Planning.ControlProblem.value_latentProblem
+
+-- A1: the finite spectral core and the comparison of the anisotropic world (no axiom)
+#print axioms LeJEPA.Anisotropic.gap_le_sub_sum
+#print axioms LeJEPA.Anisotropic.eq_zero_of_sum_eq
+#print axioms LeJEPA.Anisotropic.prod_pow_le_sq
+#print axioms LeJEPA.Anisotropic.harmonic_lt_rotation_iff
+#print axioms LeJEPA.Anisotropic.sub_sq_eq_mul_one_sub
+
+-- S1: the finite-sample cost comparison (no axiom)
+#print axioms LeJEPA.FiniteSample.cost_le_cost

@@ -84,7 +84,9 @@ theorem eq_map_of_affine_map_eq (W : Latent n ≃L[ℝ] Latent n) (b : Latent n)
   rw [← hp, Measure.map_map hs hf, Measure.map_map hW hsf, hid, Measure.map_id]
 
 /-- **Theorem 2, Gaussian uniqueness.** A latent law that an invertible affine encoder maps to
-the standard Gaussian is itself Gaussian (it is `N(-W⁻¹ b, W⁻¹ W⁻ᵀ)`). -/
+the standard Gaussian is itself Gaussian: the image of `γₙ` under `y ↦ W⁻¹ (y - b)`
+(`eq_map_of_affine_map_eq`; that this law is `N(-W⁻¹ b, W⁻¹ W⁻ᵀ)` is linear algebra, not stated
+here). -/
 theorem isGaussian_of_affine_map_eq (W : Latent n ≃L[ℝ] Latent n) (b : Latent n)
     {p : Measure (Latent n)} (hp : p.map (fun z => W z + b) = latentGaussian n) : IsGaussian p := by
   rw [eq_map_of_affine_map_eq W b hp]
@@ -181,7 +183,7 @@ theorem bijective_of_ae_affine_map_eq (A : Latent n →L[ℝ] Latent n) (b : Lat
 
 /-- **Theorem 2, general form.** If `h = A · + b` `p`-almost everywhere for a continuous linear
 map `A` and `p.map h = γₙ`, then `A` is bijective and `p` is Gaussian: it is the image of `γₙ`
-under `y ↦ A⁻¹ (y - b)`, i.e. `N(-A⁻¹ b, A⁻¹ A⁻ᵀ)`. -/
+under `y ↦ A⁻¹ (y - b)` (whose mean `-A⁻¹ b` and covariance `A⁻¹ A⁻ᵀ` are not stated here). -/
 theorem isGaussian_of_ae_affine_map_eq (A : Latent n →L[ℝ] Latent n) (b : Latent n)
     {p : Measure (Latent n)} {h : Latent n → Latent n} (hh : h =ᵐ[p] fun z => A z + b)
     (hp : p.map h = latentGaussian n) :
@@ -219,9 +221,10 @@ theorem one_le_card_mul_sum_pow_four (u : Fin n → ℝ) (hu : ∑ i, u i ^ 2 = 
   rw [h1, h2, h3, one_pow] at hcs
   exact hcs
 
-/-- **Kurtosis gap.** If every unit projection of a latent with independent standardized
-components of excess kurtosis `κ` has excess kurtosis `κ ∑ᵢ uᵢ⁴`, then each is at least
-`|κ| / n` away from the Gaussian value `0`. -/
+/-- **Kurtosis gap, the inequality.** On the unit sphere, `|κ| / n ≤ |κ ∑ᵢ uᵢ⁴|`. (Used with
+the cumulant identity, not formalized here, that a unit projection of a latent with independent
+standardized components of excess kurtosis `κ` has excess kurtosis `κ ∑ᵢ uᵢ⁴`: then each is at
+least `|κ| / n` away from the Gaussian value `0`.) -/
 theorem abs_div_card_le_abs_mul_sum_pow_four (hn : 0 < n) (κ : ℝ) (u : Fin n → ℝ)
     (hu : ∑ i, u i ^ 2 = 1) : |κ| / n ≤ |κ * ∑ i, u i ^ 4| := by
   have hn' : (0 : ℝ) < n := by exact_mod_cast hn

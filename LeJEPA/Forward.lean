@@ -38,7 +38,8 @@ characterization `LeJEPA.chaosEnergy_eq_zero_iff` is proved there from Parseval 
   `γₙ.map h = γₙ`, the minimizers of the alignment are exactly the a.e. rotations; the identity
   encoder is the comparison.
 * `LeJEPA.latentGaussian_map_linearIsometryEquiv` (`L7`): `γₙ.map L = γₙ` for every linear
-  isometry `L` of `ℝⁿ` (every `Q ∈ O(n)` acting as `z ↦ Q z`), so rotations are feasible.
+  isometry `L` of `ℝⁿ`, so rotations are feasible. (A matrix `Q ∈ O(n)` acting as `z ↦ Q z` is
+  such an `L`; that step from matrices to `LinearIsometryEquiv` is not formalized here.)
 
 ## References
 

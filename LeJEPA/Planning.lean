@@ -3,6 +3,7 @@ Copyright (c) 2026 LeJEPA identifiability kit contributors. All rights reserved.
 Released under the MIT license as described in the file LICENSE.
 -/
 import Mathlib.Analysis.InnerProductSpace.PiL2
+import Mathlib.Tactic.Linarith
 
 /-!
 # Theorem 4: optimal latent-space planning
@@ -37,6 +38,9 @@ force `Q v(a) = v(a)` for translation dynamics; that is not the paper's setting.
 
 ## Main statements
 
+* `LeJEPA.Planning.ControlProblem.value_le_seqCost`, `exists_seqCost_eq_value`,
+  `isOptimal_iff_seqCost_eq_value`: the dynamic-programming value `V_t` is the least cost of an
+  action sequence of length `t`, and the optimal sequences are those that cost `V_t`.
 * `LeJEPA.Planning.ControlProblem.value_conj`: `V'_t(Q s, Q g) = V_t(s, g)`.
 * `LeJEPA.Planning.ControlProblem.seqCost_conj`: the cost of `as.map σ` in `P'` from `Q s` is
   the cost of `as` in `P` from `s`.
@@ -44,6 +48,10 @@ force `Q v(a) = v(a)` for translation dynamics; that is not the paper's setting.
   `Q s` iff `as` is optimal in `P` from `s`; `isOptimal_conj_iff'` for plans of `P'`.
 * `LeJEPA.Planning.value_translation_map`, `LeJEPA.Planning.isOptimal_translation_map_iff`:
   the O(n) instance; `LeJEPA.Planning.value_translation_perm` with relabelled actions.
+* `LeJEPA.Planning.ControlProblem.latentProblem_conjugate`, `value_latentProblem`: the paper's
+  hypothesis. A problem whose costs are invariant under an isometry `L` (for instance under all of
+  `O(n)`), planned in the latent `L s` with the same cost functions and the dynamics carried over
+  by `L`, is the conjugate of the true problem; so values and optimal plans agree.
 * `LeJEPA.Planning.map_straightPlan`: a linear map sends the straight-line latent plan between
   `s` and `g` to the straight-line plan between `Q s` and `Q g`.
 
@@ -83,6 +91,64 @@ noncomputable def seqCost (P : ControlProblem S A) : List A → S → S → ℝ
 is cheaper. -/
 def IsOptimal (P : ControlProblem S A) (t : ℕ) (as : List A) (s g : S) : Prop :=
   as.length = t ∧ ∀ bs : List A, bs.length = t → P.seqCost as s g ≤ P.seqCost bs s g
+
+/-- **Dynamic programming is correct, lower bound.** No plan of length `t` costs less than the
+dynamic-programming value `V_t`. -/
+theorem value_le_seqCost [Fintype A] [Nonempty A] (P : ControlProblem S A) (as : List A)
+    (s g : S) : P.value as.length s g ≤ P.seqCost as s g := by
+  induction as generalizing s with
+  | nil => simp only [List.length_nil, value, seqCost, le_refl]
+  | cons a as ih =>
+    have h1 : P.value (as.length + 1) s g ≤
+        P.cost s g a + P.value as.length (P.step s a) g := by
+      simp only [value]
+      first
+      | exact Finset.inf'_le _ (Finset.mem_univ a)
+      | exact Finset.inf'_le (Finset.mem_univ a)
+    have h2 := ih (P.step s a)
+    simp only [List.length_cons, seqCost]
+    linarith
+
+/-- **Dynamic programming is correct, attained.** Some plan of length `t` costs exactly `V_t`
+(pick a minimising action at every stage, which a finite nonempty action set allows). -/
+theorem exists_seqCost_eq_value [Fintype A] [Nonempty A] (P : ControlProblem S A) (t : ℕ)
+    (s g : S) : ∃ as : List A, as.length = t ∧ P.seqCost as s g = P.value t s g := by
+  induction t generalizing s with
+  | zero => exact ⟨[], rfl, by simp only [seqCost, value]⟩
+  | succ t ih =>
+    have hmin : ∃ a : A, a ∈ (Finset.univ : Finset A) ∧
+        Finset.univ.inf' Finset.univ_nonempty
+            (fun b => P.cost s g b + P.value t (P.step s b) g) =
+          P.cost s g a + P.value t (P.step s a) g := by
+      first
+      | exact Finset.exists_mem_eq_inf' Finset.univ_nonempty
+          (fun b => P.cost s g b + P.value t (P.step s b) g)
+      | exact Finset.exists_mem_eq_inf' _
+      | exact Finset.exists_mem_eq_inf'
+    obtain ⟨a, -, ha⟩ := hmin
+    obtain ⟨as, hlen, hcost⟩ := ih (P.step s a)
+    refine ⟨a :: as, by rw [List.length_cons, hlen], ?_⟩
+    simp only [seqCost, value, hcost]
+    exact ha.symm
+
+/-- **Optimal plans are the plans that attain the dynamic-programming value.** So `value_conj`
+speaks of the least cost of a plan of length `t`, the quantity `IsOptimal` is about. -/
+theorem isOptimal_iff_seqCost_eq_value [Fintype A] [Nonempty A] (P : ControlProblem S A)
+    (t : ℕ) (as : List A) (s g : S) :
+    P.IsOptimal t as s g ↔ as.length = t ∧ P.seqCost as s g = P.value t s g := by
+  constructor
+  · rintro ⟨hlen, hopt⟩
+    obtain ⟨bs, hbs, hcost⟩ := P.exists_seqCost_eq_value t s g
+    refine ⟨hlen, le_antisymm ?_ ?_⟩
+    · rw [← hcost]
+      exact hopt bs hbs
+    · subst hlen
+      exact P.value_le_seqCost as s g
+  · rintro ⟨hlen, hcost⟩
+    refine ⟨hlen, fun bs hbs => ?_⟩
+    rw [hcost]
+    subst hbs
+    exact P.value_le_seqCost bs s g
 
 /-- `P'` is the conjugate of `P` through the state map `Q` and the action map `σ`: dynamics
 intertwine, `P'.step (Q s) (σ a) = Q (P.step s a)`, and running and terminal costs are preserved
@@ -262,5 +328,54 @@ theorem map_straightPlan (L : E →ₗ[ℝ] E) (s g : E) (τ : ℝ) :
   | simp [straightPlan]
 
 end Translation
+
+section Latent
+
+variable {E : Type*} [NormedAddCommGroup E] [NormedSpace ℝ E] {A : Type*}
+
+/-- The problem `P` planned in the learned coordinates `L s`: the dynamics carried over by `L`,
+`s' ↦ L (P.step (L⁻¹ s') a)`, and the *same* cost functions, evaluated on latent states. This is
+planning in the learned latent space with the true cost formula. -/
+def ControlProblem.latentProblem (P : ControlProblem E A) (L : E ≃ₗᵢ[ℝ] E) :
+    ControlProblem E A where
+  step s a := L (P.step (L.symm s) a)
+  cost := P.cost
+  terminal := P.terminal
+
+/-- **The paper's hypothesis gives the conjugacy.** If the costs of `P` are invariant under the
+isometry `L` (the paper: invariant under `O(n)`), the problem planned in the latent coordinates
+`L s` with the same cost functions is the conjugate of `P` through `L`. -/
+theorem ControlProblem.latentProblem_conjugate (P : ControlProblem E A) (L : E ≃ₗᵢ[ℝ] E)
+    (hcost : ∀ s g a, P.cost (L s) (L g) a = P.cost s g a)
+    (hterm : ∀ s g, P.terminal (L s) (L g) = P.terminal s g) :
+    P.Conjugate (P.latentProblem L) L (Equiv.refl A) where
+  step_map s a := by
+    show L (P.step (L.symm (L s)) a) = L (P.step s a)
+    rw [LinearIsometryEquiv.symm_apply_apply]
+  cost_map s g a := by
+    show P.cost (L s) (L g) a = P.cost s g a
+    exact hcost s g a
+  terminal_map s g := by
+    show P.terminal (L s) (L g) = P.terminal s g
+    exact hterm s g
+
+/-- **Theorem 4 under the paper's hypothesis.** For a control problem on a real normed
+space whose costs are invariant under the isometry `L` (e.g. `z ↦ Q z`, `Q ∈ O(n)`), planning in
+the latent `L s` with the same cost functions and the carried-over dynamics has the optimal value
+of the true problem (the least cost of a plan of length `t`, `isOptimal_iff_seqCost_eq_value`),
+and the same plans are optimal. -/
+theorem ControlProblem.value_latentProblem [Fintype A] [Nonempty A] (P : ControlProblem E A)
+    (L : E ≃ₗᵢ[ℝ] E) (hcost : ∀ s g a, P.cost (L s) (L g) a = P.cost s g a)
+    (hterm : ∀ s g, P.terminal (L s) (L g) = P.terminal s g) (t : ℕ) (s g : E) :
+    (P.latentProblem L).value t (L s) (L g) = P.value t s g ∧
+      ∀ as : List A, (P.latentProblem L).IsOptimal t as (L s) (L g) ↔ P.IsOptimal t as s g := by
+  have hP := P.latentProblem_conjugate L hcost hterm
+  refine ⟨ControlProblem.value_conj hP t s g, fun as => ?_⟩
+  have h := ControlProblem.isOptimal_conj_iff hP t as s g
+  first
+  | (rwa [show as.map (Equiv.refl A) = as from List.map_id as] at h)
+  | simpa using h
+
+end Latent
 
 end LeJEPA.Planning

@@ -200,6 +200,9 @@ def _band_map_l2(band, scale, rho, n, K: int = 80, nodes: int = 800):
     return 2 * (n - 1) * (1 - rho) + L1, energy - c[1] ** 2
 
 
+KS_P_MIN = 5e-4   # the KS test's share of T1.gaussian_preserving_nonlinear's false-alarm rate
+
+
 @check("T1.gaussian_preserving_nonlinear")
 def gaussian_preserving_nonlinear(seed: int, *, band=(0.5, 1.5), scale: float = -1.0,
                                   n: int = 2, rho: float = 0.5, size: int = 400_000
@@ -227,7 +230,10 @@ def gaussian_preserving_nonlinear(seed: int, *, band=(0.5, 1.5), scale: float = 
     z_mc = float((L_mc - L_exact) / se)
     ci_low = L_mc - 4 * se
     gap_ok = L_exact - target >= 2 * rho * (1 - rho) * e_nl * (1 - 1e-9)
-    ok = (ks_p >= 1e-3 and mean_z <= 4 and var_z <= 4 and ci_low > target
+    # feasibility's false-alarm rate under exact Gaussianity: KS 5e-4 plus 2n two-sided
+    # 4-sigma z-tests (mean and variance of each coordinate) at 6.3e-5 each, 7.5e-4 at n = 2
+    # (a KS cut of 1e-3 had made it 1.25e-3, above the 1e-3 the README states; session 46)
+    ok = (ks_p >= KS_P_MIN and mean_z <= 4 and var_z <= 4 and ci_low > target
           and abs(z_mc) <= 4 and gap_ok)
     return CheckResult(
         passed=ok,
@@ -238,8 +244,10 @@ def gaussian_preserving_nonlinear(seed: int, *, band=(0.5, 1.5), scale: float = 
                  "max_var_z": var_z, "L_monte_carlo": L_mc, "L_stderr": se,
                  "L_exact": L_exact, "bound_2n(1-rho)": target, "ci_lower": ci_low,
                  "E_nl_exact": e_nl, "z_mc_vs_exact": z_mc},
-        tolerance="feasible: KS p >= 1e-3 and mean/variance z-scores <= 4 (false alarm "
-                  "< 1e-3 under exact Gaussianity); gap: L_MC - 4 se > 2n(1-rho) (one-sided "
+        tolerance=f"feasible: KS p >= {KS_P_MIN:g} and mean/variance z-scores <= 4 (false "
+                  f"alarm {KS_P_MIN + 2 * n * 6.3e-5:.2g} under exact Gaussianity: "
+                  f"{KS_P_MIN:g} + {2 * n} x 6.3e-5); gap: "
+                  "L_MC - 4 se > 2n(1-rho) (one-sided "
                   "3e-5), MC within 4 se of the exact Hermite series, and exact "
                   "eps >= 2rho(1-rho)E_nl")
 
