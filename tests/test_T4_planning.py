@@ -9,7 +9,8 @@ from pycheck.checks import t4
 
 def test_T4_checks_registered(checks_of):
     assert set(checks_of("T4")) == {"T4.dp_rotation_invariance",
-                                    "T4.dp_nonorthogonal_counterexample"}
+                                    "T4.dp_nonorthogonal_counterexample",
+                                    "T4.latent_problem_invariant_costs"}
 
 
 def test_T4_dp_matches_brute_force():
@@ -146,3 +147,41 @@ def test_T4_plan_refuses_bad_inputs(change, match):
 
 def test_T4_plan_with_horizon_zero_is_the_terminal_cost():
     assert t4.plan(np.zeros(2), np.array([1.0, 2.0]), np.eye(2), 0, 0.5) == (5.0, ())
+
+
+def test_T4_latent_problem_invariant_costs_passes():
+    r = t4.latent_problem_invariant_costs(0)
+    assert r.passed and r.figures["plan_mismatches"] == 0
+    assert r.figures["max_rel_value_diff"] < 1e-12
+
+
+def test_T4_latent_problem_fails_for_a_non_orthogonal_map():
+    """A map with singular values 0.5..2 breaks the invariance of the costs: values differ."""
+    r = t4.latent_problem_invariant_costs(
+        0, transform=lambda rng, n: np.diag(np.linspace(0.5, 2, n)) @ T.random_rotation(rng, n))
+    assert not r.passed and r.figures["max_rel_value_diff"] > 1e-6
+
+
+def test_T4_latent_problem_fails_when_the_dynamics_are_not_carried_over(monkeypatch):
+    """Mutation: the latent dynamics applied to the latent state without mapping back,
+    ``s' -> L f(s', a)``: not Lean's latentProblem, and the check must see it."""
+    monkeypatch.setattr(t4, "latent_problem", lambda step, L: lambda s, a: step(s, a) @ L.T)
+    r = t4.latent_problem_invariant_costs(0)
+    assert not r.passed and r.figures["max_rel_value_diff"] > 1e-6
+
+
+def test_T4_latent_problem_control_must_differ(monkeypatch):
+    """With an orthogonal 'control' map the control cannot move the values, so the check fails:
+    it cannot pass without the non-orthogonal control doing its job."""
+    r = t4.latent_problem_invariant_costs(0, A=np.array([[0.0, 1.0], [-1.0, 0.0]]))
+    assert not r.passed and r.figures["nonorthogonal_max_rel_value_diff"] < 1e-12
+
+
+def test_T4_general_dynamics_commute_with_no_rotation():
+    """The test problem's dynamics are not rotation-equivariant, so the check exercises the
+    carried-over dynamics and not an equivariance of f itself."""
+    rng = np.random.default_rng(0)
+    step, _, _ = t4._general_problem(rng, 3, 5)
+    Q = T.random_rotation(rng, 3)
+    s, a = rng.standard_normal((4, 3)), np.arange(4)
+    assert np.abs(step(s @ Q.T, a) - step(s, a) @ Q.T).max() > 1e-2

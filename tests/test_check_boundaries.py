@@ -234,12 +234,12 @@ def _kstest_with_pvalue(monkeypatch, p):
     monkeypatch.setattr(stats, "kstest", fixed)
 
 
-@pytest.mark.parametrize("check, level", [(t1.gaussian_preserving_nonlinear, 1e-3),
+@pytest.mark.parametrize("check, level", [(t1.gaussian_preserving_nonlinear, 5e-4),
                                           (check_a.fold_beats_rotations, 2.5e-4),
                                           (check_a.conditional_rearrangement, 2.5e-4)])
 def test_a_KS_p_value_on_the_level_is_feasible(monkeypatch, check, level):
-    """Feasibility is ``KS p >= level`` (1e-3 for T1's one statistic, 2.5e-4 for A2's four
-    since session 36): on the boundary the check passes, one float below it fails (every
+    """Feasibility is ``KS p >= level`` (5e-4 for T1's one statistic since session 46, its
+    four z-tests taking the rest of 1e-3; 2.5e-4 for A2's four since session 36): on the boundary the check passes, one float below it fails (every
     other figure is the true one)."""
     _kstest_with_pvalue(monkeypatch, level)
     assert check(0, size=20_000).passed
