@@ -687,7 +687,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local: this machine (default); slurm: one SLURM job per run "
                         f"({PARALLEL_LIST}; needs pip install -e '.[cluster]')")
     s.add_argument("--collect", action="store_true",
-                   help="submit nothing; make the tables once every run is in")
+                   help="submit nothing; make the tables once every run is in (exit 1 "
+                        "while some are missing, 2 for a folder without runs)")
     g = s.add_argument_group("SLURM (--executor slurm; each option is per run)")
     g.add_argument("--partition", help="SLURM partition (default: the cluster's)")
     g.add_argument("--gpus-per-run", type=int, metavar="G", help="GPUs per run (default 0)")

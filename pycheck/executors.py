@@ -377,8 +377,9 @@ class CollectExecutor:
             some = ", ".join(todo[:3]) + (f" and {len(todo) - 3} more" if len(todo) > 3 else "")
             raise RunsPending(
                 f"{len(todo)} of {len(tasks)} runs are not in {store.dir} yet ({some}); "
-                f"`pycheck status {store.out}` shows the runs last submitted, and this "
-                "command without --collect computes the missing ones")
+                f"`pycheck status {store.out}` shows the runs last submitted (wait for any "
+                "still queued or running), and this command without --collect computes the "
+                "missing ones (or submits them, with --executor slurm)")
 
 
 # ---------------------------------------------------------------- slurm
@@ -456,6 +457,8 @@ CONTROLLED_OPTIONS = {
     "nodes": "each run is one task on one node", "ntasks": "each run is one task on one node",
     "ntasks-per-node": "each run is one task on one node",
     "signal": "submitit's warning before the time limit",
+    # accepted until session 46 and ignored: submitit's job script ran pycheck all the same
+    "wrap": "each job runs pycheck's own job script",
 }
 
 
@@ -609,9 +612,11 @@ class SlurmExecutor:
         if todo:
             ids = sorted({jobs[k]["job_id"].split("_")[0] for k in submit})
             raise RunsPending(
-                (f"submitted {len(submit)} runs to SLURM (job {', '.join(ids)})" if submit
+                (f"submitted {len(submit)} run{'s' * (len(submit) != 1)} to SLURM "
+                 f"(job {', '.join(ids)})" if submit
                  else "nothing submitted") +
-                (f"; {len(active)} runs still queued or running" if active else "") +
+                (f"; {len(active)} run{'s' * (len(active) != 1)} still queued or running"
+                 if active else "") +
                 f"; {len(tasks) - len(todo)} of {len(tasks)} done. Follow with "
                 f"`pycheck status {out}`; rerun this command (or add --collect) once all "
                 "are done to make the tables")

@@ -421,8 +421,11 @@ def _no_stale_torch_lock(name: str):
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:      # another process builds or loads it: say so, then wait
-            print(f"pycheck: waiting for another process building or loading the C++ "
-                  f"kernels in {folder}", file=sys.stderr, flush=True)
+            # with --jobs J the other process is usually a sibling worker loading the
+            # built kernels at the same moment (seconds; a trial read it as an outsider)
+            print(f"pycheck: waiting for another pycheck process (another worker of this "
+                  f"run, say) building or loading the C++ kernels in {folder}",
+                  file=sys.stderr, flush=True)
             fcntl.flock(handle, fcntl.LOCK_EX)
         stale = folder / "lock"
         if stale.exists():

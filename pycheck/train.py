@@ -682,6 +682,12 @@ class _Resume:
                                          "with other data or arguments; delete it (or pass "
                                          "another path) to start afresh", path)
             self.phases = data["phases"]
+            # the kernels the interrupted process trained with did part of this result's
+            # work: a resumed run records them too (session 46: a run resumed after its
+            # training had finished recorded none, and the mixed-kernel warning skipped it)
+            from .validate import KERNEL_FAILURES, KERNELS_USED
+            KERNELS_USED.update(data.get("kernels", ()))
+            KERNEL_FAILURES.update(data.get("kernel_failures", ()))
             written_at = data.get("threads")     # absent in files before session 44
             if written_at is not None and written_at != torch.get_num_threads():
                 warnings.warn(
@@ -712,8 +718,10 @@ class _Resume:
         session 42 torch.save's own RuntimeError came through and the .tmp stayed)."""
         self.phases[i:i + 1] = [state]
         buf = io.BytesIO()
+        from .validate import KERNEL_FAILURES, kernels_used
         torch.save(dict(fingerprint=self.fingerprint, phases=self.phases,
-                        threads=torch.get_num_threads()), buf)
+                        threads=torch.get_num_threads(), kernels=kernels_used(),
+                        kernel_failures=sorted(KERNEL_FAILURES)), buf)
         try:
             with open(self.tmp, "wb") as f:
                 f.write(buf.getbuffer())

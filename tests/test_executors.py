@@ -270,6 +270,9 @@ def test_collect_makes_tables_only_when_all_runs_are_in(tmp_path):
     (["twod", "--executor", "slurm", "--slurm-option", "job-name=x"], "--job-name itself"),
     (["twod", "--executor", "slurm", "--slurm-option", "dependency=afterok:1"],
      "--dependency itself"),
+    # accepted and ignored until session 46 (a cluster trial)
+    (["twod", "--executor", "slurm", "--slurm-option", "wrap=echo hi"],
+     "sets --wrap itself (each job runs pycheck's own job script)"),
 ])
 def test_reproduce_executor_options_refused_before_anything_is_written(tmp_path, capsys, argv,
                                                                       message):

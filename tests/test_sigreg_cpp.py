@@ -251,4 +251,5 @@ def test_a_load_waiting_for_another_process_says_so(cpp):
         assert p.poll() is None                 # it waits for the flock
     out, err = p.communicate(timeout=300)
     assert p.returncode == 0 and out.strip() == "True", err[-2000:]
-    assert f"waiting for another process building or loading the C++ kernels in {folder}" in err
+    assert "waiting for another pycheck process" in err
+    assert f"building or loading the C++ kernels in {folder}" in err

@@ -156,7 +156,7 @@ def test_slurm_reproduce_equals_local_and_rerun_completes_a_cancelled_job(slurm,
 
     stamps = {k: p.stat().st_mtime_ns for k, p in first.items()}
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)         # the same command again
-    assert rc == 0 and "submitted 1 runs to SLURM" in err and "1 of 2 done" in err, err
+    assert rc == 0 and "submitted 1 run to SLURM" in err and "1 of 2 done" in err, err
     _drain()
     rc, text, _ = _pycheck(root, "status", str(out), capsys=capsys)
     assert rc == 0 and "2/2 done" in text, text
@@ -242,7 +242,7 @@ def test_slurm_job_of_a_changed_profile_is_cancelled_and_resubmitted(slurm, tmp_
     (old,) = json.loads((out / "jobs" / "plan.json").read_text())["jobs"].values()
     assert old["task"]["kwargs"]["steps"] == 10 ** 6
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)             # unchanged: left alone
-    assert rc == 0 and "nothing submitted; 1 runs still queued or running" in err, err
+    assert rc == 0 and "nothing submitted; 1 run still queued or running" in err, err
     (root / "experiments" / "twod.toml").write_text(
         TINY.format(mixings='["spiral"]', steps=10 ** 6 + 1, options="{ num_slices = 16 }",
                     lr="1e-3"))
@@ -278,7 +278,7 @@ def test_slurm_folder_with_live_jobs_refuses_a_local_run_and_a_second_submission
     assert f"scancel {job['job_id'].split('_')[0]}" in err and len(err.strip().splitlines()) == 1
     assert (out / "jobs" / "plan.json").read_text() == plan and not _runs(out)
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)
-    assert rc == 0 and "nothing submitted; 1 runs still queued or running" in err, err
+    assert rc == 0 and "nothing submitted; 1 run still queued or running" in err, err
     assert (out / "jobs" / "plan.json").read_text() == plan
     subprocess.run(["scancel", "--name=pycheck"], check=True)
     _drain()

@@ -410,3 +410,25 @@ def test_training_exceptions_survive_pickling():
     assert str(err) == str(TrainingDiverged(7, math.inf, "why"))
     err = pickle.loads(pickle.dumps(CheckpointMismatch("bad file", Path("a.pt"))))
     assert isinstance(err, CheckpointMismatch) and str(err) == "bad file" and err.path == Path("a.pt")
+
+
+def test_a_resumed_run_keeps_the_kernels_of_the_interrupted_process(tmp_path):
+    """The checkpoint carries which kernels did the training so far, and resuming puts them
+    back in the record: a run whose training had finished before the interruption used no
+    kernel after resuming and stored no `kernels` (session 46, a SLURM trial)."""
+    from pycheck.train import _Resume
+    from pycheck.validate import KERNEL_FAILURES, KERNELS_USED
+    path = tmp_path / "run.pt"
+    KERNELS_USED.clear()
+    KERNELS_USED.add("sigreg_cpp")
+    KERNEL_FAILURES.add("coupling_cpp")
+    try:
+        _Resume(path, 60.0, "fp").save(0, {"step": 3})
+        KERNELS_USED.clear()
+        KERNEL_FAILURES.clear()
+        res = _Resume(path, 60.0, "fp")
+        assert res.phases == [{"step": 3}]
+        assert KERNELS_USED == {"sigreg_cpp"} and KERNEL_FAILURES == {"coupling_cpp"}
+    finally:
+        KERNELS_USED.clear()
+        KERNEL_FAILURES.clear()
