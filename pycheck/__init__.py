@@ -11,7 +11,18 @@ __version__ = "0.1.0"
 __all__ = ["fit_encoder", "linear_r2", "__version__"]
 
 
+#: submodules reachable as ``pycheck.NAME`` after ``import pycheck`` alone, imported at first
+#: use (session 46, an API trial: the README's ``pycheck.train.embed`` and
+#: ``pycheck.sfa.sfa_readout`` raised AttributeError until something imported them)
+_SUBMODULES = ("anisotropic", "checks", "encoders", "experiments", "metrics", "mixings",
+               "objectives", "planning", "reacher", "sfa", "store", "theory", "train",
+               "worlds")
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
     if name == "fit_encoder":
         from .train import fit_encoder
         return fit_encoder

@@ -10,7 +10,26 @@ import numpy as np
 from scipy.linalg import orthogonal_procrustes
 
 
+def _array(name: str, v):
+    """``v`` as fit_encoder takes it (session 46, an API trial: a torch tensor that needs a
+    gradient or is bfloat16 raised torch's own errors here, a masked array was scored on
+    the values under its mask, and numeric strings were parsed)."""
+    if type(v).__module__.split(".")[0] == "torch":       # without importing torch here
+        v = v.detach().cpu()
+        if not v.is_complex() and v.dtype.is_floating_point:
+            v = v.double()          # numpy() has no bfloat16
+        v = v.numpy()
+    if np.ma.is_masked(v):
+        raise ValueError(f"{name} has {int(np.ma.count_masked(v))} masked entries; drop "
+                         "those rows or fill them (.filled()) first")
+    kind = np.asarray(v).dtype.kind
+    if kind in "US":
+        raise ValueError(f"{name} holds text ({np.asarray(v).dtype}); pass numbers")
+    return v
+
+
 def _pair(a, b, names=("h", "z")) -> tuple[np.ndarray, np.ndarray]:
+    a, b = _array(names[0], a), _array(names[1], b)
     for name, v in zip(names, (a, b)):
         if np.iscomplexobj(v):       # float64 dropped the imaginary part with a warning (s36)
             raise ValueError(f"{name} must be real, got a complex array")
@@ -48,6 +67,8 @@ def linear_r2(h, z, *, test_fraction: float = 0.5, seed: int = 0) -> float:
     coordinates of ``z``; ``SST`` uses the held-out mean). 1 means ``z`` is an exact affine
     function of ``h``. Use ``linear_r2(x, z)`` for the mixing's own ``R²(x -> z)``.
     """
+    from .validate import check_int
+    seed = check_int("seed", seed, low=0)
     h, z = _pair(h, z)
     n_test = r2_split(h.shape[0], h.shape[1], test_fraction)
     perm = np.random.default_rng(seed).permutation(h.shape[0])

@@ -98,7 +98,8 @@ def sfa_from_moments(mean, c, c_dot, n: int | None, *, ridge: float = 1e-6):
         n = check_int("n", n)      # n = 2.5 was accepted (session 36)
     if n is not None and not 1 <= n <= c.shape[0]:
         raise ValueError(f"n must lie in [1, {c.shape[0]}], got {n}")
-    if not ridge >= 0 or not np.isfinite(ridge):
+    if isinstance(ridge, bool) or not isinstance(ridge, (int, float, np.floating, np.integer)) \
+            or not ridge >= 0 or not np.isfinite(ridge):     # None raised a bare TypeError
         raise ValueError(f"ridge must be finite and >= 0, got {ridge}")
     evals, evecs = np.linalg.eigh(c)
     # the numerical-rank floor: at ridge 0, "> 0" kept eigenvalues of rounding noise

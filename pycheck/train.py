@@ -363,7 +363,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         branch; ``"mlp"``: a plain :class:`pycheck.encoders.MLPEncoder`; or any module
         mapping ``(B, d)`` to ``(B, n)``, trained in place.
     steps, batch_size, lr
-        Adam steps, pairs per step (capped at N), peak learning rate (5% linear warm-up,
+        Adam steps, pairs per step (capped at the number of training pairs), peak
+        learning rate (5% linear warm-up,
         then cosine decay to 0).
     seed
         Seeds the default encoder's initialisation, the batch order and SIGReg's slices;
@@ -390,10 +391,12 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     holdout : float
         Share of the pairs held out (default 0.1; at least 2 pairs) to select the
         checkpoint (by :func:`heldout_criterion`) and the read-out (by the held-out
-        :func:`whitened_alignment`); 0 trains on all pairs and returns the last iterate.
+        :func:`whitened_alignment`); 0 trains on all pairs and returns the final weights
+        (their moving average, see ``ema``; with ``ema=0`` the last iterate).
     readout : {"sfa", "trained"}, optional
         ``"sfa"``: with held-out pairs and an encoder that has ``features`` and
-        ``set_readout`` (the default one), the last layer is replaced by the best held-out
+        ``set_readout`` (the default one; for others, such as ``"mlp"``, nothing competes
+        and ``enc.readout`` says ``"trained"``), the last layer is replaced by the best held-out
         of the trained read-out and the SFA read-outs (see the module docstring).
         ``"trained"``: the trained last layer is kept. Default: ``"sfa"`` for the
         second-moment objectives ("whitened", "vicreg"), whose optimum the SFA read-out
@@ -449,7 +452,11 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         ``candidates`` (held-out objective of each), ``heavy_tailed`` (the candidates
         left out for their tails: :data:`KURTOSIS_MAX`), ``slowness``
         (:func:`coordinate_slowness` of each output on the held-out pairs) and
-        ``slowness_se`` (its standard error). With
+        ``slowness_se`` (its standard error), ``ordered`` (whether the outputs are sorted
+        from the slowest), ``coverage`` (:func:`slow_direction_coverage`; ``None`` when it
+        could not be computed). With ``objective="whitened"``: ``lam`` (the SIGReg weight
+        of the returned fit) and, when several weights were trained, ``lam_fits`` (each
+        weight's held-out value). With
         ``readout="sfa"`` and the default encoder the outputs come white and ordered from the slowest (a trained
         last layer is followed by the SFA map of its own outputs, which changes neither
         the held-out objective nor R²): with more input channels than latents, keep the
@@ -871,7 +878,22 @@ def slow_direction_coverage(f: nn.Module, data: Tensor, held: Tensor, seed: int,
     held-out whitened alignment beat the linear map's. Returns ``slowness``,
     ``r2_from_embedding``, ``r2_from_x`` (the slow directions only) and ``flagged``
     (their indices with a deficit above :data:`COVERAGE_DEFICIT`), or ``None`` without
-    enough pairs."""
+    enough pairs.
+
+    ``fit_encoder`` runs it on every fit with held-out pairs (``enc.coverage``). To call it
+    yourself: ``f`` is the module that maps *standardised* rows (``enc.encoder`` of a fitted
+    ``enc``; ``enc.standardize`` standardises raw rows), ``data`` and ``held`` are the
+    training and held-out pairs as tensors or arrays of shape ``(2, M, d)``, x stacked on
+    x_next, standardised, e.g. ``torch.stack([enc.standardize(torch.as_tensor(v)) for v in
+    (x, x_next)])``
+    (``ValueError`` on other shapes)."""
+    dtype = next((p.dtype for p in f.parameters()), torch.float32)   # the module's
+    data, held = (torch.as_tensor(np.asarray(v, dtype=np.float64)).to(dtype)
+                  if not isinstance(v, torch.Tensor) else v for v in (data, held))
+    for name, v in (("data", data), ("held", held)):
+        if v.ndim != 3 or v.shape[0] != 2 or v.shape[2] != data.shape[2]:
+            raise ValueError(f"slow_direction_coverage: {name} must have shape (2, M, d) "
+                             f"(x stacked on x_next, standardised), got {tuple(v.shape)}")
     x_tr = data[0].double().cpu().numpy()
     x_ho, x_ho_next = (v.double().cpu().numpy() for v in held)
     # an embedding of k outputs is asked to keep the k slowest directions, not more (a
@@ -1475,7 +1497,9 @@ def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
     """
     f = model.encoder
     if not (hasattr(f, "features") and hasattr(f, "set_readout")):
-        model.selected = "trained"
+        # nothing competed, the outputs keep the module's order: say so (session 46, an
+        # API trial: encoder="mlp" reported readout "sfa" and plot_slowness "slowest first")
+        model.selected, model.readout, model.ordered = "trained", "trained", False
         return
     phi, phi_next = _embed_pairs(f, data, method="features")
     phi_ho, phi_ho_next = _embed_pairs(f, held, method="features")
@@ -1506,6 +1530,9 @@ def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
     if readout is not None:
         f.set_readout(torch.from_numpy(readout[0]).float(), torch.from_numpy(readout[1]).float())
     model.selected, model.heldout_objective = name, float(crit.mean())
+    # the SFA candidates come sorted, and so does the trained layer of a module with
+    # `readout` (followed by _slowest_first); one without it keeps its own order
+    model.ordered = name != "trained" or hasattr(f, "readout")
     model.candidates = {c[0]: float(c[1].mean()) for c in cands}
     model.heavy_tailed = _heavy_tailed(cands)
 
@@ -1777,7 +1804,8 @@ def plot_slowness(model: nn.Module, path=None, ax=None):
     # only the whitened objective's read-out sorts its outputs (SIGReg and InfoNCE keep their
     # trained last layer): the label said "slowest first" for those too (session 44)
     ax.set_xlabel("output coordinate (slowest first on the training pairs)"
-                  if getattr(model, "selected", None) is not None else
+                  if getattr(model, "ordered", getattr(model, "selected", None) is not None)
+                  else
                   "output coordinate (the encoder's own order, not sorted by slowness)")
     ax.set_ylabel("held-out E(h' - h)² / Var h")
     top = s if se is None else s + 2 * np.asarray(se, dtype=float)

@@ -116,3 +116,23 @@ def test_boolean_arrays_are_refused_like_fit_encoder_refuses_them():
     with pytest.raises(ValueError, match=r"^h_next is boolean"):
         t3_quantities(z, z > 0, z, 0.5)
     assert 0.3 < linear_r2((z > 0).astype(float), z) < 0.9     # cast on purpose: allowed
+
+
+def test_linear_r2_takes_what_fit_encoder_takes_and_refuses_the_same(tmp_path):
+    """Session 46 (an API trial): a tensor that needs a gradient or is bfloat16 raised torch's
+    own errors, a masked array was scored on the values under its mask, numeric strings were
+    parsed and a negative or fractional seed gave NumPy's unnamed errors."""
+    import torch
+    from pycheck.metrics import linear_r2
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((200, 2))
+    h = z @ rng.standard_normal((2, 3))
+    assert linear_r2(torch.tensor(h, requires_grad=True), z) == linear_r2(h, z)
+    assert linear_r2(torch.tensor(h).bfloat16(), torch.tensor(z)) > 0.999
+    masked = np.ma.masked_array(h, mask=np.zeros_like(h, dtype=bool))
+    masked.mask[3, 1] = True
+    for bad, kw, msg in [(masked, {}, "1 masked entries"), (h.astype(str), {}, "holds text"),
+                         (h, {"seed": -1}, "seed must be an integer"),
+                         (h, {"seed": 1.5}, "seed must be an integer")]:
+        with pytest.raises(ValueError, match=msg):
+            linear_r2(bad, z, **kw)

@@ -236,3 +236,12 @@ def test_sfa_excess_independent_takes_an_integer_n_pairs(n_pairs):
     """As :func:`sfa_excess_delta` does (2.5 gave 0.168 and NaN gave NaN; session 43)."""
     with pytest.raises(ValueError, match="n_pairs must be an integer"):
         sfa_excess_independent(0.8, [0.2], n_pairs)
+
+
+@pytest.mark.parametrize("ridge", [None, "1e-6", True, -1.0, float("nan")])
+def test_sfa_readout_refuses_a_ridge_that_is_not_a_number(ridge):
+    """None raised a bare TypeError (session 46, an API trial)."""
+    from pycheck.sfa import sfa_readout
+    x = np.random.default_rng(0).standard_normal((100, 3))
+    with pytest.raises(ValueError, match="ridge must be finite and >= 0"):
+        sfa_readout(x, x + 0.1, 2, ridge=ridge)

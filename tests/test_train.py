@@ -439,3 +439,59 @@ def test_the_default_two_fits_check_coverage_once_on_the_fit_returned(monkeypatc
     enc = fit_encoder(np.tanh(z) + z, np.tanh(zn) + zn, steps=30, progress=False)
     assert len(enc.lam_fits) == 2 and calls == [1]
     assert enc.coverage["flagged"] == [] and not hasattr(enc, "_coverage_args")
+
+
+def test_python_api_of_the_readme_after_import_pycheck_alone():
+    """`import pycheck` then `pycheck.train.embed`, `pycheck.sfa.sfa_readout`: the README's
+    names, in a fresh process where nothing imported the submodules (session 46, an API
+    trial: AttributeError); an unknown name still raises AttributeError; and `import
+    pycheck` alone still imports no torch (`pycheck list` stays fast)."""
+    import subprocess
+    import sys
+    code = ("import sys, pycheck\nassert 'torch' not in sys.modules\n"
+            "assert callable(pycheck.train.embed) and callable(pycheck.sfa.sfa_readout)\n"
+            "assert callable(pycheck.metrics.linear_r2) and pycheck.checks is not None\n"
+            "try:\n    pycheck.nothing\nexcept AttributeError:\n    print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_an_encoder_without_features_reports_its_readout_and_order_as_they_are():
+    """encoder="mlp" (no `features`/`set_readout`): nothing competes with the trained layer, so
+    `readout` says "trained" (it said "sfa") and `ordered` is False (plot_slowness labelled its
+    outputs "slowest first"); the default encoder's are "sfa" and True."""
+    from pycheck.train import plot_slowness
+    torch.set_num_threads(1)
+    x, xn, _, _ = _small_world()
+    mlp = fit_encoder(x, xn, encoder="mlp", lam=0, steps=20, batch_size=256, progress=False)
+    assert (mlp.readout, mlp.selected, mlp.ordered) == ("trained", "trained", False)
+    assert "not sorted" in plot_slowness(mlp).axes[0].get_xlabel()
+    res = fit_encoder(x, xn, lam=0, steps=20, batch_size=256, progress=False)
+    assert res.readout == "sfa" and res.ordered is True
+    assert "slowest first" in plot_slowness(res).axes[0].get_xlabel()
+
+
+def test_slow_direction_coverage_as_its_docstring_says_to_call_it():
+    """Arrays or tensors of shape (2, M, d), standardised; another shape is a ValueError
+    naming it (NumPy input raised an AttributeError; session 46)."""
+    from pycheck.train import slow_direction_coverage
+    torch.set_num_threads(1)
+    x, xn, _, _ = _small_world()
+    enc = fit_encoder(x, xn, lam=0, steps=20, batch_size=256, progress=False)
+    pairs = torch.stack([enc.standardize(torch.as_tensor(v)) for v in (x, xn)])
+    data, held = pairs[:, :2500], pairs[:, 2500:]
+    a = slow_direction_coverage(enc.encoder, data, held, 0)
+    b = slow_direction_coverage(enc.encoder, data.numpy(), held.numpy(), 0)
+    assert a["r2_from_embedding"] == b["r2_from_embedding"]
+    with pytest.raises(ValueError, match=r"must have shape \(2, M, d\)"):
+        slow_direction_coverage(enc.encoder, data[0], held, 0)
+
+
+def _small_world():
+    """3 000 Gaussian-OU pairs (rho 0.8) through a 2-D tanh mixing."""
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((3000, 2))
+    zn = 0.8 * z + 0.6 * rng.standard_normal((3000, 2))
+    A = rng.standard_normal((2, 2))
+    return np.tanh(z @ A), np.tanh(zn @ A), z, zn
