@@ -601,6 +601,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         with one_blas_thread():
             if readout == "sfa":
                 _sfa_select(model, train_data, held)
+            else:                     # the trained layer, in the module's own order
+                model.ordered = False
             model.slowness, model.slowness_se = coordinate_slowness(
                 *_embed_pairs(model.encoder, held), se=True)
             if _PHASE.get() is None:
