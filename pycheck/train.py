@@ -372,7 +372,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     device
         ``"cuda"`` if available, else ``"cpu"`` by default.
     progress
-        tqdm progress bar (only when stderr is a terminal).
+        A tqdm progress bar when stderr is a terminal; otherwise (a batch job's log) a line
+        ``pycheck: ... step / steps ...`` a minute.
     whiten : {"zca", "diag", "none"}, optional
         Input whitening fitted on ``x`` and stored in the returned module; default ``"diag"``
         for a :class:`RealNVPEncoder` (keeps the coupling structure), ``"zca"`` otherwise.
@@ -448,7 +449,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         ``train_seconds`` and, with held-out pairs, ``criterion`` (its name),
         ``heldout_objective`` (the selected model's held-out criterion; for the whitened
         alignment ``2(1 - rho)`` at the T1 optimum),
-        ``readout`` (the read-out policy used), ``best_step``, ``selected`` (name of the chosen read-out),
+        ``readout`` (the read-out policy used), ``best_step``, ``selected`` (name of the chosen
+        read-out; absent, ``None`` in ``pycheck fit``'s ``fit.json``, when nothing competed:
+        ``readout="trained"``),
         ``candidates`` (held-out objective of each), ``heavy_tailed`` (the candidates
         left out for their tails: :data:`KURTOSIS_MAX`), ``slowness``
         (:func:`coordinate_slowness` of each output on the held-out pairs) and
@@ -461,6 +464,20 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         last layer is followed by the SFA map of its own outputs, which changes neither
         the held-out objective nor R²): with more input channels than latents, keep the
         leading coordinates, as many as ``slowness`` shows clearly below 2.
+
+    Warns
+    -----
+    LinearMapKept
+        The returned embedding is the linear map's: no nonlinear read-out beat it on the
+        held-out pairs by 2 standard errors (with the hint :func:`pycheck.fitcmd.sample_hint`
+        gives: more pairs, or more steps on a short run).
+    RuntimeWarning
+        The embedding predicts some of the linear map's slow directions clearly worse than
+        x does (``enc.coverage``, :func:`slow_direction_coverage`): it may have dropped a
+        latent.
+    UserWarning
+        x's columns span fewer directions than the outputs (a duplicated column), naming
+        the rank.
 
     Raises
     ------
@@ -563,12 +580,14 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     _warn_rank(xt, dim_out or d)
     first = None
     if warm_start is not None:
-        first = fit_encoder(xt, xnt, warm_start["objective"], encoder=encoder,
-                            steps=warm_start["steps"], batch_size=batch_size,
-                            lr=warm_start.get("lr", lr), seed=seed, device=device,
-                            progress=progress, whiten=whiten, dim_out=dim_out,
-                            holdout=holdout, sampler=sampler, ema=ema,
-                            **warm_start["options"])
+        with warnings.catch_warnings():    # the first phase's read-out is not what returns
+            warnings.simplefilter("ignore", LinearMapKept)
+            first = fit_encoder(xt, xnt, warm_start["objective"], encoder=encoder,
+                                steps=warm_start["steps"], batch_size=batch_size,
+                                lr=warm_start.get("lr", lr), seed=seed, device=device,
+                                progress=progress, whiten=whiten, dim_out=dim_out,
+                                holdout=holdout, sampler=sampler, ema=ema,
+                                **warm_start["options"])
         encoder = OutputWhitened.fit(first.encoder, torch.from_numpy(embed(first, xt)))
         first = copy.deepcopy(first)
     model = Standardized.fit(encoder, xt[tr], whiten).to(dev)
@@ -602,12 +621,13 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
             if readout == "sfa":
                 _sfa_select(model, train_data, held)
             else:                     # the trained layer, in the module's own order
-                model.ordered = False
+                model.ordered = False          # and `selected` stays unset: no choice
             model.slowness, model.slowness_se = coordinate_slowness(
                 *_embed_pairs(model.encoder, held), se=True)
             if _PHASE.get() is None:
                 model.coverage = slow_direction_coverage(model.encoder, train_data, held, seed)
                 _warn_uncovered(model)
+                _warn_linear(model, steps)
             else:                           # _fit_lams checks only the fit it returns
                 model._coverage_args = (model.encoder, train_data, held, seed)
     model.eval()
@@ -956,6 +976,23 @@ def _warn_uncovered(model: nn.Module) -> None:
         "figures", RuntimeWarning, stacklevel=3)
 
 
+class LinearMapKept(UserWarning):
+    """``fit_encoder`` returned the linear map (slow feature analysis of x): no nonlinear
+    read-out beat it on the held-out pairs by 2 standard errors."""
+
+
+def _warn_linear(model: nn.Module, steps: int) -> None:
+    """Say so when the returned embedding is the linear map's. Until session 46 only
+    ``pycheck fit`` said it (its hint); a user of the Python API got the linear map silently
+    (a trial's 8- and 12-dimensional worlds at rho 0.3, 20 000 pairs)."""
+    from .fitcmd import sample_hint
+    selected = getattr(model, "selected", None)
+    if isinstance(selected, str) and selected.startswith("linear"):
+        warnings.warn(f"fit_encoder: {sample_hint(model, steps)} (enc.selected = "
+                      f"{selected!r}; enc.candidates has each read-out's held-out value)",
+                      LinearMapKept, stacklevel=3)
+
+
 #: (i, k) while :func:`_fit_lams` trains its i-th of k fits (named in the progress bar)
 _PHASE: contextvars.ContextVar = contextvars.ContextVar("pycheck_fit_phase", default=None)
 
@@ -975,6 +1012,7 @@ def _fit_lams(x, x_next, lams: tuple[float, ...], kwargs: dict) -> nn.Module:
     if args is not None:
         best.coverage = slow_direction_coverage(*args)
         _warn_uncovered(best)
+        _warn_linear(best, kwargs["steps"])
     best.lam_fits = {lam: dict(heldout_objective=v, selected=getattr(f, "selected", None),
                                train_seconds=f.train_seconds)
                      for lam, f, v in zip(lams, fits, held)}

@@ -1,11 +1,12 @@
 """fit_encoder: input validation, divergence reporting, determinism, and that it works."""
+import warnings
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from pycheck.metrics import linear_r2
-from pycheck.train import TrainingDiverged, embed, fit_encoder
+from pycheck.train import LinearMapKept, TrainingDiverged, embed, fit_encoder
 from pycheck.worlds import gaussian_ou_pairs
 
 
@@ -384,6 +385,7 @@ def test_api_errors_name_the_argument(tmp_path):
     with warnings.catch_warnings():
         # values of 1e-160: the covariance was subnormal and the rank warning said 0
         warnings.simplefilter("error")
+        warnings.simplefilter("ignore", LinearMapKept)    # 2 steps: the linear map, said
         model = fit_encoder(x * 1e-160, xn * 1e-160, steps=2, batch_size=64, progress=False,
                             lam=0)
     with pytest.raises(ValueError, match="encoder must be an nn.Module"):
@@ -495,3 +497,24 @@ def _small_world():
     zn = 0.8 * z + 0.6 * rng.standard_normal((3000, 2))
     A = rng.standard_normal((2, 2))
     return np.tanh(z @ A), np.tanh(zn @ A), z, zn
+
+
+def test_fit_encoder_warns_when_it_returns_the_linear_map():
+    """A linear world and a short run: no network read-out beats the linear map by 2 s.e.,
+    and the Python API says so (session 46, a trial: only `pycheck fit` did); a fit that
+    returns a network read-out does not warn."""
+    from pycheck.train import LinearMapKept
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((2000, 3))
+    zn = 0.8 * z + 0.6 * rng.standard_normal((2000, 3))
+    A = rng.standard_normal((3, 3))
+    with pytest.warns(LinearMapKept, match="did not beat the linear map") as seen:
+        enc = fit_encoder(z @ A, zn @ A, steps=100, batch_size=256, progress=False)
+    assert enc.selected.startswith("linear") and len(seen) == 1
+    assert "more steps (this run had 100" in str(seen[0].message)
+    x, xn, _, _ = _small_world()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LinearMapKept)
+        res = fit_encoder(x, xn, steps=300, batch_size=256, progress=False, lam=0)
+    assert not res.selected.startswith("linear")
