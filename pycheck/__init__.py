@@ -11,16 +11,16 @@ __version__ = "0.1.0"
 __all__ = ["fit_encoder", "linear_r2", "__version__"]
 
 
-#: submodules reachable as ``pycheck.NAME`` after ``import pycheck`` alone, imported at first
-#: use (session 46, an API trial: the README's ``pycheck.train.embed`` and
-#: ``pycheck.sfa.sfa_readout`` raised AttributeError until something imported them)
-_SUBMODULES = ("anisotropic", "checks", "encoders", "experiments", "metrics", "mixings",
-               "objectives", "planning", "reacher", "sfa", "store", "theory", "train",
-               "worlds")
+def _submodules() -> set[str]:
+    """The package's submodules, reachable as ``pycheck.NAME`` after ``import pycheck`` alone
+    and imported at first use (session 46, an API trial: the README's ``pycheck.train.embed``
+    and ``pycheck.sfa.sfa_readout`` raised AttributeError until something imported them)."""
+    import pkgutil
+    return {m.name for m in pkgutil.iter_modules(__path__)}
 
 
 def __getattr__(name: str):
-    if name in _SUBMODULES:
+    if not name.startswith("_") and name in _submodules():
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     if name == "fit_encoder":

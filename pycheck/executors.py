@@ -32,6 +32,7 @@ import signal
 import socket
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -252,10 +253,15 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
     atomic_write_text(sidecar, record)
     before = os.environ.get("PYCHECK_RUN_CHECKPOINT")
     os.environ["PYCHECK_RUN_CHECKPOINT"] = str(path)
-    from .validate import kernels_used
+    from .validate import RESUMED_KERNEL_FAILURES, kernels_used
     kernels_used(reset=True)
+    RESUMED_KERNEL_FAILURES.clear()
     try:
-        result = fn(**kwargs)
+        with warnings.catch_warnings():
+            # a run's read-out is its result: the hint (more pairs or steps) is for a user's
+            # own fit (pycheck.train.LinearMapKept), not for a reproduction's log
+            warnings.filterwarnings("ignore", category=_linear_map_kept())
+            result = fn(**kwargs)
     finally:
         if before is None:
             os.environ.pop("PYCHECK_RUN_CHECKPOINT", None)
@@ -265,12 +271,20 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
         sidecar.unlink(missing_ok=True)
     from .validate import KERNEL_FAILURES
     used = kernels_used()
+    failures = sorted(KERNEL_FAILURES | RESUMED_KERNEL_FAILURES)
+    RESUMED_KERNEL_FAILURES.clear()
     if isinstance(result, dict) and "kernels" not in result and used:
         # which kernels did the run's work, and which had failed to build in its process so
         # that it fell back to another (whose float32 bits differ; session 44); nothing for
         # a run that used none (Reacher's rendering, say), whatever failed before it
-        result = {**result, "kernels": used, "kernel_failures": sorted(KERNEL_FAILURES)}
+        result = {**result, "kernels": used, "kernel_failures": failures}
     return result
+
+
+def _linear_map_kept() -> type[Warning]:
+    """:class:`pycheck.train.LinearMapKept` (imported here only when a run runs)."""
+    from .train import LinearMapKept
+    return LinearMapKept
 
 
 def task_path(checkpoint: Path) -> Path:

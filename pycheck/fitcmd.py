@@ -475,6 +475,7 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
                    if k not in ("checkpoint", "progress")},
         heldout_objective=_num(getattr(model, "heldout_objective", None)),
         criterion=getattr(model, "criterion", None), selected=getattr(model, "selected", None),
+        ordered=getattr(model, "ordered", None),
         heavy_tailed=getattr(model, "heavy_tailed", None),
         heavy_tailed_note=("read-out candidates left out of the choice: an output of theirs "
                            "had excess kurtosis above 50 and above twice the linear map's on "

@@ -98,8 +98,9 @@ def sfa_from_moments(mean, c, c_dot, n: int | None, *, ridge: float = 1e-6):
         n = check_int("n", n)      # n = 2.5 was accepted (session 36)
     if n is not None and not 1 <= n <= c.shape[0]:
         raise ValueError(f"n must lie in [1, {c.shape[0]}], got {n}")
-    if isinstance(ridge, bool) or not isinstance(ridge, (int, float, np.floating, np.integer)) \
-            or not ridge >= 0 or not np.isfinite(ridge):     # None raised a bare TypeError
+    # a real number (a 0-d array too); None raised a bare TypeError, a bool is a mistake
+    if ridge is None or isinstance(ridge, (bool, np.bool_, str, bytes)) or np.ndim(ridge) != 0 \
+            or not np.isrealobj(ridge) or not float(ridge) >= 0 or not np.isfinite(ridge):
         raise ValueError(f"ridge must be finite and >= 0, got {ridge}")
     evals, evecs = np.linalg.eigh(c)
     # the numerical-rank floor: at ridge 0, "> 0" kept eigenvalues of rounding noise

@@ -714,9 +714,9 @@ class _Resume:
             # the kernels the interrupted process trained with did part of this result's
             # work: a resumed run records them too (session 46: a run resumed after its
             # training had finished recorded none, and the mixed-kernel warning skipped it)
-            from .validate import KERNEL_FAILURES, KERNELS_USED
+            from .validate import KERNELS_USED, RESUMED_KERNEL_FAILURES
             KERNELS_USED.update(data.get("kernels", ()))
-            KERNEL_FAILURES.update(data.get("kernel_failures", ()))
+            RESUMED_KERNEL_FAILURES.update(data.get("kernel_failures", ()))
             written_at = data.get("threads")     # absent in files before session 44
             if written_at is not None and written_at != torch.get_num_threads():
                 warnings.warn(
@@ -747,10 +747,11 @@ class _Resume:
         session 42 torch.save's own RuntimeError came through and the .tmp stayed)."""
         self.phases[i:i + 1] = [state]
         buf = io.BytesIO()
-        from .validate import KERNEL_FAILURES, kernels_used
+        from .validate import KERNEL_FAILURES, RESUMED_KERNEL_FAILURES, kernels_used
         torch.save(dict(fingerprint=self.fingerprint, phases=self.phases,
                         threads=torch.get_num_threads(), kernels=kernels_used(),
-                        kernel_failures=sorted(KERNEL_FAILURES)), buf)
+                        kernel_failures=sorted(KERNEL_FAILURES | RESUMED_KERNEL_FAILURES)),
+                   buf)
         try:
             with open(self.tmp, "wb") as f:
                 f.write(buf.getbuffer())
@@ -973,7 +974,19 @@ def _warn_uncovered(model: nn.Module) -> None:
         "held-out rows): it may have dropped a latent. T1's objective does so when latents "
         "differ much in slowness (A1: max rho^2 > min rho); fit objective='infonce' too and "
         "compare (README, 'Before you trust it on your data'); model.coverage has the "
-        "figures", RuntimeWarning, stacklevel=3)
+        "figures", RuntimeWarning, stacklevel=_caller_stacklevel())
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning name the first frame outside pycheck (the
+    user's call), however many of fit_encoder's own frames (``_fit_lams``, a checkpoint's
+    resumable call) lie between (session 46 review: the default fit's warnings named a line
+    of train.py)."""
+    here = str(Path(__file__).resolve().parent)
+    frame, level = sys._getframe(1), 1      # level 1: the function that calls warn
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(here):
+        frame, level = frame.f_back, level + 1
+    return level if frame is not None else max(level - 1, 1)
 
 
 class LinearMapKept(UserWarning):
@@ -990,7 +1003,7 @@ def _warn_linear(model: nn.Module, steps: int) -> None:
     if isinstance(selected, str) and selected.startswith("linear"):
         warnings.warn(f"fit_encoder: {sample_hint(model, steps)} (enc.selected = "
                       f"{selected!r}; enc.candidates has each read-out's held-out value)",
-                      LinearMapKept, stacklevel=3)
+                      LinearMapKept, stacklevel=_caller_stacklevel())
 
 
 #: (i, k) while :func:`_fit_lams` trains its i-th of k fits (named in the progress bar)
@@ -1539,7 +1552,7 @@ def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
     if not (hasattr(f, "features") and hasattr(f, "set_readout")):
         # nothing competed, the outputs keep the module's order: say so (session 46, an
         # API trial: encoder="mlp" reported readout "sfa" and plot_slowness "slowest first")
-        model.selected, model.readout, model.ordered = "trained", "trained", False
+        model.readout, model.ordered = "trained", False    # `selected` unset: no choice
         return
     phi, phi_next = _embed_pairs(f, data, method="features")
     phi_ho, phi_ho_next = _embed_pairs(f, held, method="features")

@@ -54,6 +54,12 @@ KERNELS_USED: set[str] = set()
 KERNEL_FAILURES: set[str] = set()
 
 
+#: the failures recorded in a checkpoint this run resumed from (:class:`pycheck.train._Resume`):
+#: they belong to this run's record only, not to the process (a later run in the same worker
+#: had them in its record and was flagged as mixed; session 46 review)
+RESUMED_KERNEL_FAILURES: set[str] = set()
+
+
 def kernels_used(reset: bool = False) -> list[str]:
     """The names in :data:`KERNELS_USED`, sorted; ``reset`` empties it afterwards."""
     names = sorted(KERNELS_USED)

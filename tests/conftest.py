@@ -39,9 +39,10 @@ def _fresh_kernel_records():
     """Each test starts with no kernel recorded as used or failed: some tests make a
     build or a compile fail on purpose, and the records are per process (pycheck.validate),
     so they had leaked into the runs of later tests."""
-    from pycheck.validate import KERNEL_FAILURES, KERNELS_USED
+    from pycheck.validate import KERNEL_FAILURES, KERNELS_USED, RESUMED_KERNEL_FAILURES
     KERNEL_FAILURES.clear()
     KERNELS_USED.clear()
+    RESUMED_KERNEL_FAILURES.clear()
     yield
 
 

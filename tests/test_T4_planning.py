@@ -185,3 +185,31 @@ def test_T4_general_dynamics_commute_with_no_rotation():
     Q = T.random_rotation(rng, 3)
     s, a = rng.standard_normal((4, 3)), np.arange(4)
     assert np.abs(step(s @ Q.T, a) - step(s, a) @ Q.T).max() > 1e-2
+
+
+@pytest.mark.parametrize("kw", [dict(horizon=0), dict(K=1), dict(problems=0), dict(K=2.0)])
+def test_T4_latent_problem_refuses_arguments_that_measure_nothing(kw):
+    """horizon 0 and K 1 failed with NumPy's messages, problems 0 reported a FAIL with
+    figures as if measured (session 46 review)."""
+    with pytest.raises(ValueError, match="must be an integer"):
+        t4.latent_problem_invariant_costs(0, **kw)
+
+
+def test_T4_latent_problem_compares_every_plan_not_only_the_best(monkeypatch):
+    """seqCost_conj: every plan's cost is the same in both problems. A latent problem that
+    keeps the optimum but changes a worse plan's cost fails on the plan-cost figure."""
+    real = t4.all_sequence_costs
+    calls = []
+
+    def perturbed(*args):
+        costs = real(*args)
+        calls.append(1)
+        if len(calls) % 2 == 0:                 # one side or the other of each problem
+            worst = int(np.argmax(costs))
+            costs = costs.copy()
+            costs[worst] *= 1 + 1e-6
+        return costs
+    monkeypatch.setattr(t4, "all_sequence_costs", perturbed)
+    r = t4.latent_problem_invariant_costs(0, problems=3)
+    assert r.figures["max_rel_value_diff"] < 1e-12 and r.figures["plan_mismatches"] == 0
+    assert r.figures["max_rel_plan_cost_diff"] > 5e-7 and not r.passed

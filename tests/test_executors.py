@@ -656,7 +656,7 @@ def test_slurm_jobs_submitted_before_an_interrupt_or_failed_sbatch_are_recorded(
     assert "resubmit the failed runs" in out and "--executor slurm" in out
     submits = _Submits()                                   # the rerun: only b, after render
     monkeypatch.setattr(executors.SlurmExecutor, "_submit", submits)
-    with executors.use(slurm), pytest.raises(executors.RunsPending, match="submitted 1 runs"):
+    with executors.use(slurm), pytest.raises(executors.RunsPending, match="submitted 1 run to"):
         RunStore(tmp_path).run_many(tasks, needs=needs)
     assert submits.calls == [(["b"], ["7_0"])]
     assert "submit_error" not in json.loads(executors.plan_path(tmp_path).read_text())

@@ -238,10 +238,14 @@ def test_sfa_excess_independent_takes_an_integer_n_pairs(n_pairs):
         sfa_excess_independent(0.8, [0.2], n_pairs)
 
 
-@pytest.mark.parametrize("ridge", [None, "1e-6", True, -1.0, float("nan")])
+@pytest.mark.parametrize("ridge", [None, "1e-6", True, -1.0, float("nan"), [1e-6], 1e-6j])
 def test_sfa_readout_refuses_a_ridge_that_is_not_a_number(ridge):
-    """None raised a bare TypeError (session 46, an API trial)."""
+    """None raised a bare TypeError (session 46, an API trial); a 0-d array is a number."""
     from pycheck.sfa import sfa_readout
     x = np.random.default_rng(0).standard_normal((100, 3))
     with pytest.raises(ValueError, match="ridge must be finite and >= 0"):
         sfa_readout(x, x + 0.1, 2, ridge=ridge)
+    ref = sfa_readout(x, x + 0.1, 2, ridge=1e-6)
+    for same in (np.array(1e-6), np.float32(1e-6).item(), 0):
+        sfa_readout(x, x + 0.1, 2, ridge=same)
+    assert np.array_equal(sfa_readout(x, x + 0.1, 2, ridge=np.array(1e-6))[1], ref[1])

@@ -186,7 +186,7 @@ def test_slurm_crash_and_time_limit_are_reported_failed_and_resubmitted(slurm, t
     for root, opts in runs.items():
         rc, _, err = _pycheck(root, "reproduce", "twod", "--executor", "slurm", *opts,
                               "--out", str(root / "o"), capsys=capsys)
-        assert rc == 0 and "submitted 1 runs" in err, err
+        assert rc == 0 and "submitted 1 run to" in err, err
     _drain()
     for root, reason in ((crash, "crashed: TrainingDiverged: training diverged at step"),
                          (slow, "hit its time limit")):
@@ -196,7 +196,7 @@ def test_slurm_crash_and_time_limit_are_reported_failed_and_resubmitted(slurm, t
         assert [p.name for p in (root / "o" / "runs").iterdir()] == ["config.json"]
     rc, _, err = _pycheck(crash, "reproduce", "twod", "--executor", "slurm", "--time", "5",
                           "--out", str(crash / "o"), capsys=capsys)
-    assert rc == 0 and "submitted 1 runs" in err, err      # rerun resubmits the failed run
+    assert rc == 0 and "submitted 1 run to" in err, err      # rerun resubmits the failed run
     subprocess.run(["scancel", "--name=pycheck"], check=True)
     _drain()
 
@@ -238,7 +238,7 @@ def test_slurm_job_of_a_changed_profile_is_cancelled_and_resubmitted(slurm, tmp_
     out = tmp_path / "o"
     cmd = ("reproduce", "twod", "--executor", "slurm", "--time", "5", "--out", str(out))
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)
-    assert rc == 0 and "submitted 1 runs" in err, err
+    assert rc == 0 and "submitted 1 run to" in err, err
     (old,) = json.loads((out / "jobs" / "plan.json").read_text())["jobs"].values()
     assert old["task"]["kwargs"]["steps"] == 10 ** 6
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)             # unchanged: left alone
@@ -248,7 +248,7 @@ def test_slurm_job_of_a_changed_profile_is_cancelled_and_resubmitted(slurm, tmp_
                     lr="1e-3"))
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)
     assert rc == 0 and f"cancelled 1 queued or running SLURM jobs made with other settings " \
-        f"({old['job_id']})" in err and "submitted 1 runs" in err, err
+        f"({old['job_id']})" in err and "submitted 1 run to" in err, err
     (new,) = json.loads((out / "jobs" / "plan.json").read_text())["jobs"].values()
     assert new["job_id"] != old["job_id"] and new["task"]["kwargs"]["steps"] == 10 ** 6 + 1
     t0 = time.monotonic()
@@ -270,7 +270,7 @@ def test_slurm_folder_with_live_jobs_refuses_a_local_run_and_a_second_submission
     out = tmp_path / "o"
     cmd = ("reproduce", "twod", "--executor", "slurm", "--time", "5", "--out", str(out))
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)
-    assert rc == 0 and "submitted 1 runs" in err, err
+    assert rc == 0 and "submitted 1 run to" in err, err
     plan = (out / "jobs" / "plan.json").read_text()
     (job,) = json.loads(plan)["jobs"].values()
     rc, _, err = _pycheck(root, "reproduce", "twod", "--out", str(out), capsys=capsys)

@@ -428,7 +428,42 @@ def test_a_resumed_run_keeps_the_kernels_of_the_interrupted_process(tmp_path):
         KERNEL_FAILURES.clear()
         res = _Resume(path, 60.0, "fp")
         assert res.phases == [{"step": 3}]
-        assert KERNELS_USED == {"sigreg_cpp"} and KERNEL_FAILURES == {"coupling_cpp"}
+        from pycheck.validate import RESUMED_KERNEL_FAILURES
+        assert KERNELS_USED == {"sigreg_cpp"} and RESUMED_KERNEL_FAILURES == {"coupling_cpp"}
     finally:
         KERNELS_USED.clear()
         KERNEL_FAILURES.clear()
+
+
+def test_a_resumed_runs_kernel_failures_stay_in_its_own_record(tmp_path):
+    """Failures read from a resumed checkpoint go into that run's record only: the
+    process-wide set would have put them into every later run of the same worker, which the
+    mixed-kernel warning then flagged (session 46 review). And an experiment run does not
+    pass on LinearMapKept (its read-out is its result)."""
+    import warnings
+    from pycheck.executors import with_checkpoint
+    from pycheck.train import LinearMapKept, _Resume
+    from pycheck.validate import KERNEL_FAILURES, KERNELS_USED, RESUMED_KERNEL_FAILURES
+    path = tmp_path / "run.pt"
+    KERNELS_USED.add("sigreg_eager")
+    KERNEL_FAILURES.add("sigreg_cpp")
+    _Resume(path, 60.0, "fp").save(0, {})
+    KERNELS_USED.clear()
+    KERNEL_FAILURES.clear()
+
+    def run():
+        _Resume(path, 60.0, "fp")               # what a resumed fit does first
+        warnings.warn("the linear map", LinearMapKept)
+        return {"r2": 1.0}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LinearMapKept)
+        first = with_checkpoint(tmp_path / "a.pt", run, {})
+    assert first["kernels"] == ["sigreg_eager"] and first["kernel_failures"] == ["sigreg_cpp"]
+    assert not KERNEL_FAILURES and not RESUMED_KERNEL_FAILURES
+
+    def other():
+        KERNELS_USED.add("sigreg_cpp")
+        return {"r2": 1.0}
+    second = with_checkpoint(tmp_path / "b.pt", other, {})
+    assert second["kernels"] == ["sigreg_cpp"] and second["kernel_failures"] == []

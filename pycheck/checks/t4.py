@@ -301,11 +301,14 @@ def latent_problem_invariant_costs(seed: int, *, transform=lambda rng, n: T.rand
     nonlinear dynamics and ``O(n)``-invariant costs (:func:`_general_problem`), planned in the
     latent ``Q s`` (Haar ``Q ∈ O(n)``, n = 2..4) with the same cost functions and the dynamics
     carried over (:func:`latent_problem`), has the same optimal value from ``Q s0`` towards
-    ``Q g`` and the same optimal action sequence, by brute force over all ``K^H`` sequences (no
-    DP, so this also checks that the value is the least cost of a plan). Control: the same
+    ``Q g`` and the same optimal action sequence, by brute force over all ``K^H`` sequences;
+    and every sequence costs the same in both (Lean's ``seqCost_conj``). Control: the same
     construction with the non-orthogonal ``A`` (costs not invariant) changes the values."""
+    problems = check_int("problems", problems)
+    horizon = check_int("horizon", horizon)
+    K = check_int("K", K, low=2)            # a unique optimum needs a second-best plan
     rng = np.random.default_rng(seed)
-    max_rel, mismatches, min_gap, max_rel_a = 0.0, 0, math.inf, 0.0
+    max_rel, mismatches, min_gap, max_rel_a, max_plan = 0.0, 0, math.inf, 0.0, 0.0
     for i in range(problems):
         n = 2 + i % 3
         step, stage, terminal = _general_problem(rng, n, K)
@@ -317,23 +320,28 @@ def latent_problem_invariant_costs(seed: int, *, transform=lambda rng, n: T.rand
         best, second = np.partition(costs, 1)[:2]
         min_gap = min(min_gap, (second - best) / best)
         max_rel = max(max_rel, abs(costs_q.min() - best) / best)
+        max_plan = max(max_plan, float(np.max(np.abs(costs_q - costs) / costs)))
         mismatches += int(np.argmin(costs_q) != np.argmin(costs))
         if n == 2:
             costs_a = all_sequence_costs(latent_problem(step, A), stage, terminal, A @ s0,
                                          A @ g, K, horizon)
             max_rel_a = max(max_rel_a, abs(costs_a.min() - best) / best)
-    ok = max_rel <= 1e-10 and mismatches == 0 and min_gap > 1e-8 and max_rel_a > 1e-6
+    ok = (max_rel <= 1e-10 and max_plan <= 1e-10 and mismatches == 0 and min_gap > 1e-8
+          and max_rel_a > 1e-6)
     return CheckResult(
         passed=ok,
         summary=f"{problems} problems with nonlinear dynamics and O(n)-invariant costs "
                 f"(n=2..4, {K}^{horizon} sequences by brute force): max rel. value diff "
-                f"{max_rel:.1e}, optimal-plan mismatches {mismatches}; non-orthogonal control "
+                f"{max_rel:.1e} (every plan's cost: {max_plan:.1e}), optimal-plan mismatches "
+                f"{mismatches}; non-orthogonal control "
                 f"changes the value by up to {max_rel_a:.2f}",
         figures={"problems": problems, "horizon": horizon, "actions": K,
-                 "max_rel_value_diff": max_rel, "plan_mismatches": int(mismatches),
+                 "max_rel_value_diff": max_rel, "max_rel_plan_cost_diff": max_plan,
+                 "plan_mismatches": int(mismatches),
                  "min_rel_optimality_gap": float(min_gap),
                  "nonorthogonal_max_rel_value_diff": max_rel_a},
-        tolerance="values equal to 1e-10 relative (float rounding of Q s and Q^T s', a few ulps "
+        tolerance="values and every plan's cost equal to 1e-10 relative (float rounding of Q s "
+                  "and Q^T s', a few ulps "
                   "per step through tanh); optimal plans must match exactly, meaningful because "
                   "every optimum is unique by > 1e-8 relative (min_rel_optimality_gap); the "
                   "non-orthogonal control must move a value by > 1e-6 (rounding is 1e-15)")
