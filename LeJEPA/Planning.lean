@@ -349,15 +349,26 @@ theorem ControlProblem.latentProblem_conjugate (P : ControlProblem E A) (L : E �
     (hcost : ∀ s g a, P.cost (L s) (L g) a = P.cost s g a)
     (hterm : ∀ s g, P.terminal (L s) (L g) = P.terminal s g) :
     P.Conjugate (P.latentProblem L) L (Equiv.refl A) where
+  -- `show` unfolds the structure's fields and `⇑(Equiv.refl A) a` to `a` (as in
+  -- `translation_conjugate`); the `simp only` alternatives unfold them by name
   step_map s a := by
-    show L (P.step (L.symm (L s)) a) = L (P.step s a)
-    rw [LinearIsometryEquiv.symm_apply_apply]
+    first
+    | (show L (P.step (L.symm (L s)) a) = L (P.step s a)
+       rw [LinearIsometryEquiv.symm_apply_apply])
+    | simp only [ControlProblem.latentProblem, Equiv.refl_apply,
+        LinearIsometryEquiv.symm_apply_apply]
   cost_map s g a := by
-    show P.cost (L s) (L g) a = P.cost s g a
-    exact hcost s g a
+    first
+    | (show P.cost (L s) (L g) a = P.cost s g a
+       exact hcost s g a)
+    | (simp only [ControlProblem.latentProblem, Equiv.refl_apply]
+       exact hcost s g a)
   terminal_map s g := by
-    show P.terminal (L s) (L g) = P.terminal s g
-    exact hterm s g
+    first
+    | (show P.terminal (L s) (L g) = P.terminal s g
+       exact hterm s g)
+    | (simp only [ControlProblem.latentProblem]
+       exact hterm s g)
 
 /-- **Theorem 4 under the paper's hypothesis.** For a control problem on a real normed
 space whose costs are invariant under the isometry `L` (e.g. `z ↦ Q z`, `Q ∈ O(n)`), planning in
