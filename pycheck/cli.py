@@ -331,6 +331,10 @@ def _verify_plan(m: Manifest, args: list[str]) -> dict[str, list[str]]:
             want.setdefault(a, set()).update(m.entries[a].checks)
         elif a in owner:
             want.setdefault(owner[a], set()).add(a)
+        elif "." in a and a.split(".")[0] in m.entries:     # an ID's prefix, no such check
+            prefix = a.split(".")[0]
+            raise UsageError(f"unknown check {a!r}; {prefix}'s checks: "
+                             f"{', '.join(m.entries[prefix].checks)}")
         else:
             m.get(a)        # raises ManifestError: unknown ID, with the valid ones
     dup = sorted({a for a in args if args.count(a) > 1})
@@ -667,7 +671,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "formal status, axioms, package version and commit")
     s.add_argument("ids", nargs="+", metavar="ID")
     s = sub.add_parser("verify", help="run the numeric checks of the given IDs (default: all)")
-    s.add_argument("ids", nargs="*", metavar="ID")
+    s.add_argument("ids", nargs="*", metavar="ID_OR_CHECK",
+                   help="theorem IDs (all their checks) or check names such as "
+                        "T1.lower_bound, as `pycheck show ID` lists them")
     s.add_argument("--json", metavar="FILE", type=path_arg, help="also write the full report as JSON")
     s.add_argument("--seed", type=int, default=0, help="random seed for every check (default 0)")
     sub.add_parser("audit", help="consistency of theorems.toml, LeJEPA/ and pycheck.checks")
@@ -695,13 +701,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--cpus-per-run", type=int, metavar="C", help="CPUs per run (default 1); runs train at their profile's `threads` "
                    "(default 1) whatever this is, so that their numbers equal local runs'")
     g.add_argument("--mem", help="memory per run, e.g. 8G (default: the cluster's)")
-    g.add_argument("--time", help="time limit per run: minutes or D-HH:MM:SS (default 240)")
+    g.add_argument("--time", help="time limit per run: minutes, M:S, H:M:S, D-H, D-H:M or "
+                                  "D-H:M:S, as sbatch reads them (default 240 minutes)")
     g.add_argument("--array-parallelism", type=int, metavar="P",
                    help="at most P runs at once (default 256)")
     g.add_argument("--slurm-option", action="append", metavar="KEY=VALUE",
                    help="any other sbatch option, e.g. qos=high (repeatable; not one that "
                         "pycheck sets itself, such as array, time or output)")
-    s = sub.add_parser("status", help="runs of an output folder: done, queued, running, failed")
+    s = sub.add_parser("status", help="runs of an output folder: done, queued, running, failed "
+                                      "or not done (exit 1 while any failed or is not done)")
     s.add_argument("out", metavar="OUT", type=path_arg, help="the folder `pycheck reproduce` writes")
     s = sub.add_parser("fit", help="train an encoder on your own pairs or sequence (.npz/.npy)",
                        description=(

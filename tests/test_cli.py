@@ -51,6 +51,8 @@ def test_show_and_cite(capsys, manifest):
 @pytest.mark.parametrize("argv, needle", [
     (["show", "T9"], "unknown theorem ID 'T9'; valid IDs: L1"),
     (["verify", "T1", "X"], "unknown theorem ID 'X'"),
+    # a check name with a known ID's prefix: its checks, not the IDs (session 46)
+    (["verify", "T4.nope"], "unknown check 'T4.nope'; T4's checks: T4.dp_rotation_invariance"),
     (["verify", "--seed", "x"], "invalid int value"),
     (["frobnicate"], "invalid choice"),
     (["reproduce", "nope"], "unknown experiment 'nope'; valid: twod"),
