@@ -770,7 +770,7 @@ def status(out: str | os.PathLike) -> Status:
             elif state is not None:  # RUNNING, COMPLETING: its result is not renamed in yet
                 st.running.append(k)
             else:
-                log = job.get("log", "")
+                log = rebased_log(out, job.get("log", ""))
                 # a job that waited for a failed one was cancelled by SLURM before it ran
                 unmet = [p for p in plan.get("needs", {}).get(k, ()) if not store.has(p)]
                 why = (f"not run: it needs {', '.join(unmet)}, which did not finish"
@@ -793,6 +793,20 @@ def status(out: str | os.PathLike) -> Status:
                                       "stopped by another run's failure)"
                                    f"{_resumable(out, k, plan.get('tasks', {}).get(k))}", ""))
     return st
+
+
+def rebased_log(out, log: str) -> str:
+    """A job's log file as found in the folder ``status`` reads: the plan records the
+    absolute paths submitit gave, so a copied or moved output folder's status named the
+    original folder's logs (session 46, a cluster trial). The same file under this folder's
+    ``jobs/logs/`` is preferred when it exists; otherwise the recorded path."""
+    marker = f"{os.sep}jobs{os.sep}logs{os.sep}"
+    i = log.rfind(marker)
+    if i >= 0:
+        local = Path(out) / "jobs" / "logs" / log[i + len(marker):]
+        if local.is_file():
+            return str(local)
+    return log
 
 
 def _resumable(out, key: str, task: dict | None) -> str:

@@ -729,3 +729,20 @@ def test_each_run_records_its_kernels_and_a_folder_with_fallback_runs_warns(tmp_
     err = capsys.readouterr().err
     assert "1 of the 2 runs here were made in a process where a kernel had failed" in err
     assert "(bad:" in err
+
+
+def test_status_of_a_copied_folder_names_its_own_job_logs(tmp_path):
+    """plan.json records submitit's absolute log paths; a copied folder's status named the
+    original's logs (session 46, a cluster trial). The copy's own file is preferred; a
+    path outside any jobs/logs/ folder, or one the copy lacks, stays as recorded."""
+    from pycheck.executors import rebased_log
+    orig = tmp_path / "orig" / "jobs" / "logs" / "7_0_0_log.err"
+    copy = tmp_path / "copy" / "jobs" / "logs" / "7_0_0_log.err"
+    for f in (orig, copy):
+        f.parent.mkdir(parents=True)
+        f.write_text("x")
+    assert rebased_log(tmp_path / "copy", str(orig)) == str(copy)
+    assert rebased_log(tmp_path / "orig", str(orig)) == str(orig)
+    assert rebased_log(tmp_path / "other", str(orig)) == str(orig)
+    assert rebased_log(tmp_path / "copy", "/elsewhere/x.err") == "/elsewhere/x.err"
+    assert rebased_log(tmp_path / "copy", "") == ""
