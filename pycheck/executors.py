@@ -32,7 +32,6 @@ import signal
 import socket
 import subprocess
 import sys
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -257,10 +256,10 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
     kernels_used(reset=True)
     RESUMED_KERNEL_FAILURES.clear()
     try:
-        with warnings.catch_warnings():
-            # a run's read-out is its result: the hint (more pairs or steps) is for a user's
-            # own fit (pycheck.train.LinearMapKept), not for a reproduction's log
-            warnings.filterwarnings("ignore", category=_linear_map_kept())
+        from .train import linear_map_unsaid
+        # a run's read-out is its result: the hint (more pairs or steps) is for a user's own
+        # fit (pycheck.train.LinearMapKept), not for a reproduction's log
+        with linear_map_unsaid():
             result = fn(**kwargs)
     finally:
         if before is None:
@@ -280,11 +279,6 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
         result = {**result, "kernels": used, "kernel_failures": failures}
     return result
 
-
-def _linear_map_kept() -> type[Warning]:
-    """:class:`pycheck.train.LinearMapKept` (imported here only when a run runs)."""
-    from .train import LinearMapKept
-    return LinearMapKept
 
 
 def task_path(checkpoint: Path) -> Path:

@@ -31,7 +31,6 @@ import io
 import json
 import math
 import sys
-import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -383,8 +382,8 @@ def _refuse_finished(out: Path) -> None:
 def _fit_into(out: Path, made: list, args, options: dict, data: dict, test, r2_xz) -> int:
     """``run``'s training and writing, with ``out`` locked."""
     from .store import remove_empty_folders
-    from .train import (CheckpointMismatch, LinearMapKept, TrainingDiverged, fit_encoder,
-                        keeping_checkpoint, set_threads)
+    from .train import (CheckpointMismatch, TrainingDiverged, fit_encoder, keeping_checkpoint,
+                        linear_map_unsaid, set_threads)
     ckpt = out / "fit.ckpt"
     if args.threads is not None:
         set_threads(args.threads)
@@ -395,9 +394,7 @@ def _fit_into(out: Path, made: list, args, options: dict, data: dict, test, r2_x
     try:
         # the checkpoint stays until the outputs are written: a Ctrl-C or a full disk while
         # writing them had thrown the finished training away (session 44)
-        with keeping_checkpoint(), warnings.catch_warnings():
-            # said once, by the hint below, with the rest of the report
-            warnings.simplefilter("ignore", LinearMapKept)
+        with keeping_checkpoint(), linear_map_unsaid():   # the hint below says it, once
             model = fit_encoder(data["x"], data["x_next"], **kwargs)
     except CheckpointMismatch:
         remove_empty_folders(made)

@@ -22,9 +22,9 @@ def _array(name: str, v):
     if np.ma.is_masked(v):
         raise ValueError(f"{name} has {int(np.ma.count_masked(v))} masked entries; drop "
                          "those rows or fill them (.filled()) first")
-    kind = np.asarray(v).dtype.kind
-    if kind in "US":
-        raise ValueError(f"{name} holds text ({np.asarray(v).dtype}); pass numbers")
+    dtype = np.asarray(v).dtype
+    if dtype.kind in "US":
+        raise ValueError(f"{name} holds text ({dtype}); pass numbers")
     return v
 
 

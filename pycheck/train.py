@@ -580,8 +580,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     _warn_rank(xt, dim_out or d)
     first = None
     if warm_start is not None:
-        with warnings.catch_warnings():    # the first phase's read-out is not what returns
-            warnings.simplefilter("ignore", LinearMapKept)
+        with linear_map_unsaid():          # the first phase's read-out is not what returns
             first = fit_encoder(xt, xnt, warm_start["objective"], encoder=encoder,
                                 steps=warm_start["steps"], batch_size=batch_size,
                                 lr=warm_start.get("lr", lr), seed=seed, device=device,
@@ -626,8 +625,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                 *_embed_pairs(model.encoder, held), se=True)
             if _PHASE.get() is None:
                 model.coverage = slow_direction_coverage(model.encoder, train_data, held, seed)
-                _warn_uncovered(model)
-                _warn_linear(model, steps)
+                _warn_user(model, steps)
             else:                           # _fit_lams checks only the fit it returns
                 model._coverage_args = (model.encoder, train_data, held, seed)
     model.eval()
@@ -960,6 +958,12 @@ def _knn_r2(ref: np.ndarray, y_ref: np.ndarray, q: np.ndarray, y_q: np.ndarray,
     return 1 - np.mean((pred - y_q) ** 2, 0) / np.maximum(y_q.var(0), 1e-300)
 
 
+def _warn_user(model: nn.Module, steps: int) -> None:
+    """The warnings about the fit a call returns (once, on that fit only)."""
+    _warn_uncovered(model)
+    _warn_linear(model, steps)
+
+
 def _warn_uncovered(model: nn.Module) -> None:
     cov = getattr(model, "coverage", None)
     if not cov or not cov["flagged"]:
@@ -994,6 +998,16 @@ class LinearMapKept(UserWarning):
     read-out beat it on the held-out pairs by 2 standard errors."""
 
 
+@contextlib.contextmanager
+def linear_map_unsaid():
+    """Within this block ``fit_encoder`` does not warn :class:`LinearMapKept`: for callers
+    that say it themselves (``pycheck fit``'s hint) or whose read-out is not a user's result
+    to act on (an experiment's run, a warm start's first phase)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinearMapKept)
+        yield
+
+
 def _warn_linear(model: nn.Module, steps: int) -> None:
     """Say so when the returned embedding is the linear map's. Until session 46 only
     ``pycheck fit`` said it (its hint); a user of the Python API got the linear map silently
@@ -1024,8 +1038,7 @@ def _fit_lams(x, x_next, lams: tuple[float, ...], kwargs: dict) -> nn.Module:
     args = [f.__dict__.pop("_coverage_args", None) for f in fits][fits.index(best)]
     if args is not None:
         best.coverage = slow_direction_coverage(*args)
-        _warn_uncovered(best)
-        _warn_linear(best, kwargs["steps"])
+        _warn_user(best, kwargs["steps"])
     best.lam_fits = {lam: dict(heldout_objective=v, selected=getattr(f, "selected", None),
                                train_seconds=f.train_seconds)
                      for lam, f, v in zip(lams, fits, held)}

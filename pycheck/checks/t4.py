@@ -67,16 +67,13 @@ def plan(s0: np.ndarray, goal: np.ndarray, actions: np.ndarray, horizon: int, la
 
 def sequence_costs(s0, goal, actions, horizon, lam) -> np.ndarray:
     """Brute force, no DP: the total cost of every one of the ``K^H`` action sequences by
-    direct simulation, shape (K^H,) in lexicographic order of the sequences."""
-    K = len(actions)
-    seqs = np.stack(np.meshgrid(*[np.arange(K)] * horizon, indexing="ij"), -1).reshape(-1, horizon)
-    s = np.repeat(np.asarray(s0, dtype=float)[None], len(seqs), axis=0)
-    cost = np.zeros(len(seqs))
-    for t in range(horizon):
-        a = actions[seqs[:, t]]
-        cost += np.sum((s - goal) ** 2, axis=1) + lam * np.sum(a**2, axis=1)
-        s = s + a
-    return cost + np.sum((s - goal) ** 2, axis=1)
+    direct simulation, shape (K^H,) in lexicographic order of the sequences (the
+    translation problem through :func:`all_sequence_costs`)."""
+    actions = np.asarray(actions, dtype=float)
+    return all_sequence_costs(
+        lambda s, a: s + actions[a],
+        lambda s, g, a: np.sum((s - g) ** 2, axis=1) + lam * np.sum(actions[a] ** 2, axis=1),
+        lambda s, g: np.sum((s - g) ** 2, axis=1), s0, goal, len(actions), horizon)
 
 
 def _problem(rng: np.random.Generator, n: int, K: int):
