@@ -80,6 +80,9 @@ them, the two axioms of `LeJEPA/Axioms.lean` (`hasSum_chaosEnergy`, `mehler_corr
 #print axioms LeJEPA.Planning.ControlProblem.isOptimal_iff_seqCost_eq_value
 #print axioms LeJEPA.Planning.ControlProblem.latentProblem_conjugate
 #print axioms LeJEPA.Planning.ControlProblem.value_latentProblem
+#print axioms LeJEPA.Planning.ControlProblem.latentProblemOf_conjugate
+#print axioms LeJEPA.Planning.transpose_mulVec_mulVec
+#print axioms LeJEPA.Planning.ControlProblem.value_latentProblem_matrix
 
 -- A1: the finite spectral core and the comparison of the anisotropic world (no axiom)
 #print axioms LeJEPA.Anisotropic.gap_le_sub_sum

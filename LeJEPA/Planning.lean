@@ -52,6 +52,9 @@ force `Q v(a) = v(a)` for translation dynamics; that is not the paper's setting.
   hypothesis. A problem whose costs are invariant under an isometry `L` (for instance under all of
   `O(n)`), planned in the latent `L s` with the same cost functions and the dynamics carried over
   by `L`, is the conjugate of the true problem; so values and optimal plans agree.
+* `LeJEPA.Planning.ControlProblem.value_latentProblem_matrix`: the same with the rotation as a
+  matrix, `Q ∈ O(n)` as `Qᵀ * Q = 1`, on `Fin n → ℝ` (no isometry API needed:
+  `latentProblemOf_conjugate` asks only that the coordinate map have a left inverse).
 * `LeJEPA.Planning.map_straightPlan`: a linear map sends the straight-line latent plan between
   `s` and `g` to the straight-line plan between `Q s` and `Q g`.
 
@@ -388,5 +391,78 @@ theorem ControlProblem.value_latentProblem [Fintype A] [Nonempty A] (P : Control
   | simpa using h
 
 end Latent
+
+section LatentMatrix
+
+variable {S A : Type*}
+
+/-- The problem `P` planned in the coordinates `f s`, where `f'` undoes `f`
+(`f' (f s) = s`): the dynamics carried over, `s' ↦ f (P.step (f' s') a)`, and the *same* cost
+functions. `latentProblem` is the case of a linear isometry; `value_latentProblem_matrix` the case
+`f = Q *ᵥ ·`, `f' = Qᵀ *ᵥ ·` of a matrix `Q ∈ O(n)`. -/
+def ControlProblem.latentProblemOf (P : ControlProblem S A) (f f' : S → S) :
+    ControlProblem S A where
+  step s a := f (P.step (f' s) a)
+  cost := P.cost
+  terminal := P.terminal
+
+/-- **The paper's hypothesis gives the conjugacy, for any map with a left inverse.** If the costs
+of `P` are invariant under `f`, and `f' (f s) = s`, the problem planned in the coordinates `f s`
+with the same cost functions is the conjugate of `P` through `f`. -/
+theorem ControlProblem.latentProblemOf_conjugate (P : ControlProblem S A) {f f' : S → S}
+    (hf : ∀ s, f' (f s) = s) (hcost : ∀ s g a, P.cost (f s) (f g) a = P.cost s g a)
+    (hterm : ∀ s g, P.terminal (f s) (f g) = P.terminal s g) :
+    P.Conjugate (P.latentProblemOf f f') f (Equiv.refl A) where
+  -- as in `latentProblem_conjugate`: `show` unfolds the fields and `⇑(Equiv.refl A) a`
+  step_map s a := by
+    first
+    | (show f (P.step (f' (f s)) a) = f (P.step s a)
+       rw [hf s])
+    | simp only [ControlProblem.latentProblemOf, Equiv.refl_apply, hf]
+  cost_map s g a := by
+    first
+    | (show P.cost (f s) (f g) a = P.cost s g a
+       exact hcost s g a)
+    | (simp only [ControlProblem.latentProblemOf, Equiv.refl_apply]
+       exact hcost s g a)
+  terminal_map s g := by
+    first
+    | (show P.terminal (f s) (f g) = P.terminal s g
+       exact hterm s g)
+    | (simp only [ControlProblem.latentProblemOf]
+       exact hterm s g)
+
+/-- `Qᵀ` undoes `Q` on vectors when `Qᵀ * Q = 1` (for a square matrix, `Q ∈ O(n)`). -/
+theorem transpose_mulVec_mulVec {n : ℕ} {Q : Matrix (Fin n) (Fin n) ℝ}
+    (hQ : Q.transpose * Q = 1)
+    (s : Fin n → ℝ) : Q.transpose.mulVec (Q.mulVec s) = s := by
+  first
+  | rw [Matrix.mulVec_mulVec, hQ, Matrix.one_mulVec]
+  | simp only [Matrix.mulVec_mulVec, hQ, Matrix.one_mulVec]
+
+/-- **Theorem 4 under the paper's hypothesis, with the rotation as a matrix.** Let `Q` be an
+orthogonal matrix (`Qᵀ * Q = 1`, i.e. `Q ∈ O(n)`) and `P` a control problem on `ℝⁿ` (as
+`Fin n → ℝ`) whose running and terminal costs are invariant under `z ↦ Q z` (the paper: under
+all of `O(n)`). Planning in the learned latent `Q s` with the same cost functions and the
+dynamics carried over (`s' ↦ Q (P.step (Qᵀ s') a)`) has the true problem's optimal values, and
+the same plans are optimal. -/
+theorem ControlProblem.value_latentProblem_matrix {n : ℕ} [Fintype A] [Nonempty A]
+    (P : ControlProblem (Fin n → ℝ) A) {Q : Matrix (Fin n) (Fin n) ℝ} (hQ : Q.transpose * Q = 1)
+    (hcost : ∀ s g a, P.cost (Q.mulVec s) (Q.mulVec g) a = P.cost s g a)
+    (hterm : ∀ s g, P.terminal (Q.mulVec s) (Q.mulVec g) = P.terminal s g) (t : ℕ)
+    (s g : Fin n → ℝ) :
+    (P.latentProblemOf Q.mulVec Q.transpose.mulVec).value t (Q.mulVec s) (Q.mulVec g) =
+        P.value t s g ∧
+      ∀ as : List A, (P.latentProblemOf Q.mulVec Q.transpose.mulVec).IsOptimal t as (Q.mulVec s)
+        (Q.mulVec g) ↔ P.IsOptimal t as s g := by
+  have hP := P.latentProblemOf_conjugate (f := Q.mulVec) (f' := Q.transpose.mulVec)
+    (transpose_mulVec_mulVec hQ) hcost hterm
+  refine ⟨ControlProblem.value_conj hP t s g, fun as => ?_⟩
+  have h := ControlProblem.isOptimal_conj_iff hP t as s g
+  first
+  | (rwa [show as.map (Equiv.refl A) = as from List.map_id as] at h)
+  | simpa using h
+
+end LatentMatrix
 
 end LeJEPA.Planning
