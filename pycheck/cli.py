@@ -411,11 +411,13 @@ def cmd_reproduce(m: Manifest, args) -> int:
     out = Path(args.out) if args.out else (
         Path("results") / (args.name if args.profile == "quick" else f"{args.name}-{args.profile}"))
     _writable_target("--out", out, "folder")
-    other = _folder_experiment(out)
-    if other is not None and other != args.name:
+    other, source = _folder_experiment(out, args.name)
+    if other is not None:
         # twod --collect into a control folder rewrote its config stamp, gennorm trained in
-        # it and replaced its plan (session 42)
-        raise UsageError(f"--out {out} holds the runs of `{other}` (its jobs/plan.json), not "
+        # it and replaced its plan (session 42); without a plan (bound writes none, a copy
+        # without jobs/, results from before session 36) control trained into a gennorm
+        # folder and bound then tabled control's runs as gennorm's (session 47)
+        raise UsageError(f"--out {out} holds the results of `{other}` ({source}), not "
                          f"of `{args.name}`; use another --out")
     if (out / "fit.json").is_file() or (out / "fit.ckpt").is_file():
         raise UsageError(f"--out {out} holds a pycheck fit (fit.json or fit.ckpt); use "
@@ -555,25 +557,33 @@ def _executor(args):
     return executors.SlurmExecutor(opts, command)
 
 
-def _folder_experiment(out: Path) -> str | None:
-    """The experiment whose runs ``out`` holds, read from the command in its run plan
-    (``OUT/jobs/plan.json``); ``None`` without a readable plan or experiment there."""
+def _folder_experiment(out: Path, name: str) -> tuple[str | None, str]:
+    """Another experiment than ``name`` whose results ``out`` holds, and where that was read:
+    the command in its run plan (``OUT/jobs/plan.json``) or, where no plan names an
+    experiment, a table another experiment writes (``OUT/OTHER.json``). ``(None, "")`` if
+    neither names another experiment."""
     import shlex
 
     from .executors import read_plan
+    from .experiments import NAMES
+    planned = None
     try:
         plan = read_plan(out)
         argv = shlex.split(plan["command"]) if plan and isinstance(plan.get("command"),
                                                                      str) else []
     except (ValueError, OSError):
-        return None                    # status and the store say what is wrong with it
-    if len(argv) < 2 or argv[0] != "pycheck":
-        return None
-    try:
-        ns, _ = build_parser().parse_known_args(argv[1:])
-    except (UsageError, SystemExit):   # a command this version cannot parse
-        return None
-    return getattr(ns, "name", None) if getattr(ns, "verb", None) == "reproduce" else None
+        argv = []                      # status and the store say what is wrong with it
+    if len(argv) >= 2 and argv[0] == "pycheck":
+        try:
+            ns, _ = build_parser().parse_known_args(argv[1:])
+            if getattr(ns, "verb", None) == "reproduce":
+                planned = getattr(ns, "name", None)
+        except (UsageError, SystemExit):   # a command this version cannot parse
+            pass
+    if planned is not None:
+        return (planned, "its jobs/plan.json") if planned != name else (None, "")
+    tables = [n for n in NAMES if n != name and (out / f"{n}.json").is_file()]
+    return (tables[0], f"its {tables[0]}.json") if tables else (None, "")
 
 
 def _rerun_command(command: str, out: str) -> str:

@@ -397,10 +397,33 @@ def test_reproduce_refuses_a_folder_of_another_experiment(tmp_path, capsys):
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     for argv in (["twod", "--collect"], ["gennorm"]):
         assert main(["reproduce", *argv, "--out", str(out)]) == 2
-        assert (f"holds the runs of `control` (its jobs/plan.json), not of `{argv[0]}`"
+        assert (f"holds the results of `control` (its jobs/plan.json), not of `{argv[0]}`"
                 in capsys.readouterr().err)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert main(["reproduce", "control", "--collect", "--out", str(out)]) == 0
+
+
+def test_reproduce_refuses_a_folder_of_another_experiment_without_a_plan(tmp_path, capsys):
+    """Session 47 (a user's trial): a folder without jobs/plan.json (bound writes none; a copy
+    without jobs/) was taken over: control trained into a gennorm copy, replaced its config
+    stamp, and bound then tabled control's runs as gennorm's. The other experiment's table
+    (OTHER.json) now names it; the folder's own table does not stop its experiment."""
+    import shutil
+    from pathlib import Path
+    res = Path(__file__).resolve().parents[1] / "results"
+    out = tmp_path / "gennorm"
+    shutil.copytree(res / "gennorm", out)
+    shutil.rmtree(out / "jobs")
+    bound = tmp_path / "bound"
+    shutil.copytree(res / "bound", bound)
+    for folder, other in ((out, "gennorm"), (bound, "bound")):
+        before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+        assert main(["reproduce", "control", "--out", str(folder)]) == 2
+        assert (f"holds the results of `{other}` (its {other}.json), not of `control`"
+                in capsys.readouterr().err)
+        assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    # its own experiment still reads it (every run reused, nothing trained)
+    assert main(["reproduce", "gennorm", "--collect", "--out", str(out)]) == 0
 
 
 def test_bound_refuses_seeds(tmp_path, capsys):

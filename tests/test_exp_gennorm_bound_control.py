@@ -31,7 +31,7 @@ def test_bound_flags_a_violating_in_scope_run_and_still_writes_outputs(tmp_path)
     assert (tmp_path / "bound" / "bound_scatter.png").stat().st_size > 0
 
 
-def test_bound_reports_out_of_scope_gennorm_runs_separately(tmp_path):
+def test_bound_reports_out_of_scope_gennorm_runs_separately(tmp_path, capsys):
     write_json(tmp_path / "twod" / "runs" / "a.json", _run(1e-3, 1e-2))
     write_json(tmp_path / "gennorm" / "runs" / "g2.json", _run(1e-3, 5e-3, alpha="2"))
     write_json(tmp_path / "gennorm" / "runs" / "g05.json", _run(0.4, 0.01, alpha="0.5"))
@@ -44,6 +44,10 @@ def test_bound_reports_out_of_scope_gennorm_runs_separately(tmp_path):
     assert "broken.json" in s["sources"]["gennorm"]["skipped"][0]
     md = (tmp_path / "bound" / "bound.md").read_text()
     assert "Sources without runs: scaling" in md
+    # and on stderr, since it changes the tolerance's Bonferroni count (session 47)
+    err = capsys.readouterr().err
+    assert f"no runs of scaling in {tmp_path / 'scaling'}" in err and "(2 in-scope runs)" in err
+    assert "no runs of twod" not in err and "no runs of gennorm" not in err
     # the note counts and does not claim agreement with T2 whatever the count (session 43:
     # "0 have D > bound_tol, which is what T2 predicts")
     assert "1 have D > bound_tol and 1 D > bound at the point estimates" in md
