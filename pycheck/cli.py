@@ -609,7 +609,7 @@ def _rerun_command(command: str, out: str) -> str:
 
 
 def cmd_status(m: Manifest | None, args) -> int:
-    from .executors import SchedulerError, status
+    from .executors import CORRUPT_RUN, SchedulerError, status
     try:
         st = status(args.out)
     except (ValueError, SchedulerError) as exc:
@@ -627,7 +627,14 @@ def cmd_status(m: Manifest | None, args) -> int:
     how = _rerun_command(st.command, args.out) if st.command else (
         "no command recorded (the runs were planned through the Python API): run the same "
         "program again")
-    if st.failed:
+    # a corrupt run file stops the rerun ("delete it to recompute that run"): the advice
+    # was the bare command, which then exited 2 (session 47, a user's trial)
+    corrupt = [log for _, reason, log in st.failed if reason.startswith(CORRUPT_RUN)]
+    if corrupt:
+        print(f"delete the corrupt run file{'s' if len(corrupt) > 1 else ''} first "
+              f"({' '.join(corrupt)}), then resubmit the failed runs (finished ones are "
+              f"kept): {how}")
+    elif st.failed:
         print(f"resubmit the failed runs (finished ones are kept): {how}")
     elif st.stopped:
         print(f"run it again to finish them (finished ones are kept): {how}")

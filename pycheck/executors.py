@@ -256,10 +256,10 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
     kernels_used(reset=True)
     RESUMED_KERNEL_FAILURES.clear()
     try:
-        from .train import linear_map_unsaid
-        # a run's read-out is its result: the hint (more pairs or steps) is for a user's own
-        # fit (pycheck.train.LinearMapKept), not for a reproduction's log
-        with linear_map_unsaid():
+        from .train import run_advice_unsaid
+        # a run's read-out is its result: the hints (more pairs or steps; a latent perhaps
+        # dropped) are for a user's own fit, not for a reproduction's log
+        with run_advice_unsaid():
             result = fn(**kwargs)
     finally:
         if before is None:
@@ -711,6 +711,11 @@ class Status:
     stopped: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+# the reason :func:`status` gives a run whose file cannot be read (``pycheck status`` then
+# says to delete it before rerunning)
+CORRUPT_RUN = "its run file is corrupt"
+
+
 def status(out: str | os.PathLike) -> Status:
     """Read ``OUT/jobs/plan.json`` and ``OUT/runs/`` (and ask SLURM about its jobs)."""
     from .store import RunStore
@@ -747,7 +752,7 @@ def status(out: str | os.PathLike) -> Status:
     done = [k for k in plan["expected"] if store.has(k) and k not in corrupt]
     missing = [k for k in plan["expected"] if not store.has(k)]
     st = Status(plan["executor"], plan.get("command", ""), done, [], [], [])
-    st.failed.extend((k, f"its run file is corrupt: {err}", str(store.path(k)))
+    st.failed.extend((k, f"{CORRUPT_RUN}: {err}", str(store.path(k)))
                      for k, err in corrupt.items())
     if plan["executor"] == "slurm":
         for k in missing:

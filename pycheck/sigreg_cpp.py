@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -396,6 +397,10 @@ def build(prefix: str, source: str, functions: list[str], what: str, fallback: s
         return False
 
 
+# how long a load waits for another process's flock before it says that it waits
+LOCK_QUIET_SECONDS = 2.0
+
+
 @contextlib.contextmanager
 def _no_stale_torch_lock(name: str):
     """Hold an ``flock`` on ``<build dir>/pycheck.flock`` while torch loads (or builds)
@@ -418,15 +423,24 @@ def _no_stale_torch_lock(name: str):
         yield
         return
     with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:      # another process builds or loads it: say so, then wait
-            # with --jobs J the other process is usually a sibling worker loading the
-            # built kernels at the same moment (seconds; a trial read it as an outsider)
-            print(f"pycheck: waiting for another pycheck process (another worker of this "
-                  f"run, say) building or loading the C++ kernels in {folder}",
-                  file=sys.stderr, flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        # another process builds or loads it: wait, and say so if it takes a while. With
+        # --jobs J the other process is usually a sibling worker loading the built kernels
+        # at the same moment, for well under a second: said at once, a trial read that as
+        # the kernels being rebuilt (session 47); a cold build takes 30-60 s
+        deadline = time.monotonic() + LOCK_QUIET_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                print(f"pycheck: waiting for another pycheck process (another worker of this "
+                      f"run, say) building or loading the C++ kernels in {folder}",
+                      file=sys.stderr, flush=True)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                break
         stale = folder / "lock"
         if stale.exists():
             stale.unlink(missing_ok=True)

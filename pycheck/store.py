@@ -514,12 +514,24 @@ class RunStore:
                    runs_replaced=self.replaced,
                    wall_seconds=round(time.perf_counter() - self._started, 1),
                    # what made this invocation's numbers (absent before session 45)
-                   provenance=provenance())
+                   provenance=self._provenance())
         return dict(runs_computed=self.computed, runs_reused=self.reused,
                     runs_replaced=self.replaced,
                     # the settings the runs are made with (the config stamp's content)
                     settings=self._stamp(self.config) if self.config is not None else None,
                     invocations=log + [now])
+
+    def _provenance(self) -> dict:
+        """:func:`provenance`, with ``torch_threads`` the count the runs train with (the
+        experiments' ``threads`` setting, default 1: :func:`pycheck.experiments._common.
+        torch_threads`), not this process's: a trial read 2 there for runs trained at 1
+        (session 47)."""
+        prov = provenance()
+        if isinstance(self.config, dict):
+            threads = self.config.get("threads", 1)
+            if isinstance(threads, int) and not isinstance(threads, bool):
+                prov["torch_threads"] = max(1, threads)
+        return prov
 
     def stamp(self) -> None:
         """Write the config stamp if this store has not yet: at the first stored run, or

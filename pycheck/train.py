@@ -978,7 +978,7 @@ def _warn_uncovered(model: nn.Module) -> None:
         "held-out rows): it may have dropped a latent. T1's objective does so when latents "
         "differ much in slowness (A1: max rho^2 > min rho); fit objective='infonce' too and "
         "compare (README, 'Before you trust it on your data'); model.coverage has the "
-        "figures", RuntimeWarning, stacklevel=_caller_stacklevel())
+        "figures", LatentMayBeDropped, stacklevel=_caller_stacklevel())
 
 
 def _caller_stacklevel() -> int:
@@ -993,16 +993,33 @@ def _caller_stacklevel() -> int:
     return level if frame is not None else max(level - 1, 1)
 
 
+class LatentMayBeDropped(RuntimeWarning):
+    """``fit_encoder``'s embedding predicts some slow directions of x clearly worse than x
+    does (``model.coverage``): it may have dropped a latent (A1)."""
+
+
 class LinearMapKept(UserWarning):
     """``fit_encoder`` returned the linear map (slow feature analysis of x): no nonlinear
     read-out beat it on the held-out pairs by 2 standard errors."""
 
 
 @contextlib.contextmanager
+def run_advice_unsaid():
+    """Within this block ``fit_encoder`` does not warn :class:`LinearMapKept` or
+    :class:`LatentMayBeDropped`: for an experiment's run, whose result is its table (R² to
+    the true z says what the advice guesses at) and which may train where T1 drops a latent
+    on purpose (anisotropic's worlds printed six such warnings: session 47)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinearMapKept)
+        warnings.simplefilter("ignore", LatentMayBeDropped)
+        yield
+
+
+@contextlib.contextmanager
 def linear_map_unsaid():
     """Within this block ``fit_encoder`` does not warn :class:`LinearMapKept`: for callers
     that say it themselves (``pycheck fit``'s hint) or whose read-out is not a user's result
-    to act on (an experiment's run, a warm start's first phase)."""
+    to act on (a warm start's first phase; an experiment's run: :func:`run_advice_unsaid`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LinearMapKept)
         yield

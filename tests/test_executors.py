@@ -492,7 +492,10 @@ def test_status_of_corrupt_runs_and_plans_and_the_rerun_folder(tmp_path, capsys)
         assert main(["status", str(tmp_path)]) == 1
         out = capsys.readouterr().out
         assert "1/2 done" in out and "r1: its run file is corrupt: not a stored run" in out
-        assert f"pycheck reproduce x --out {tmp_path}" in out
+        # the rerun refuses a corrupt file, so the advice says to delete it first (s47)
+        assert (f"delete the corrupt run file first ({store.path('r1')}), then resubmit the "
+                f"failed runs (finished ones are kept): pycheck reproduce x --out {tmp_path}"
+                in out)
     with pytest.raises(ValueError, match="r1.json: not a stored run"):
         RunStore(tmp_path).run_many(tasks)
     for plan in ("[]", '{"executor": "local"}',      # and hand-edited fields (session 42)
@@ -746,3 +749,32 @@ def test_status_of_a_copied_folder_names_its_own_job_logs(tmp_path):
     assert rebased_log(tmp_path / "other", str(orig)) == str(orig)
     assert rebased_log(tmp_path / "copy", "/elsewhere/x.err") == "/elsewhere/x.err"
     assert rebased_log(tmp_path / "copy", "") == ""
+
+
+def _advising_run() -> dict:
+    """A run whose fit emits both of fit_encoder's advisory warnings."""
+    import warnings
+
+    from pycheck.train import LatentMayBeDropped, LinearMapKept
+    warnings.warn("the linear map", LinearMapKept)
+    warnings.warn("a latent dropped?", LatentMayBeDropped)
+    return {"ok": 1}
+
+
+def test_an_experiment_run_does_not_pass_on_the_fit_advice(tmp_path):
+    """Session 47 (a user's trial): anisotropic printed six 'fit objective=infonce too and
+    compare' warnings, advice for a user's own fit, from runs that compare InfoNCE by design;
+    a run's result is its table. Outside a run both warnings reach the caller."""
+    import warnings
+
+    from pycheck.executors import checkpoint_path, with_checkpoint
+    from pycheck.train import LatentMayBeDropped, LinearMapKept
+    assert issubclass(LatentMayBeDropped, RuntimeWarning)     # old filters still catch it
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert with_checkpoint(checkpoint_path(tmp_path, "k"), _advising_run, {}) == {"ok": 1}
+    assert not [w for w in seen if issubclass(w.category, (LinearMapKept, LatentMayBeDropped))]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        _advising_run()
+    assert {w.category for w in seen} == {LinearMapKept, LatentMayBeDropped}

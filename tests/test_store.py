@@ -186,7 +186,12 @@ def test_summary_keeps_a_log_of_every_invocation(tmp_path):
     from pycheck import __version__
     prov = log[-1]["provenance"]
     assert prov["pycheck"] == __version__ and prov["torch"] == torch.__version__
-    assert prov["torch_threads"] == torch.get_num_threads()
+    # the count the runs train with (the config's threads, default 1), not this process's
+    # (a trial read 2 for runs trained at 1: session 47)
+    assert prov["torch_threads"] == 1
+    s3 = RunStore(tmp_path / "three", {"k": 1, "threads": 3}, per_run=True)
+    assert s3.accounting(tmp_path / "three.json")["invocations"][-1]["provenance"][
+        "torch_threads"] == 3
     assert prov["cuda"] == (torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
     assert prov["commit"] and prov["cpu"] and second["settings"] == {"k": 1}
 

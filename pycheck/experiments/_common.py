@@ -200,6 +200,14 @@ def _pair_sampler(g, n: int, seed: int, rho: float, antithetic: bool = False,
     return sample
 
 
+def fit_progress(cfg: dict) -> bool:
+    """``fit_encoder(progress=...)`` for a run: the profile's ``progress`` (default on), and
+    only in the invoking process. The bars (or, in a log, the per-minute lines) of parallel
+    ``--jobs`` workers would interleave on one terminal (gennorm's did: session 47)."""
+    import multiprocessing
+    return bool(cfg.get("progress", True)) and multiprocessing.parent_process() is None
+
+
 def run_checkpoint() -> str | None:
     """The checkpoint file of the run being computed (``fit_encoder(checkpoint=...)``,
     ``fit_supervised(checkpoint=...)``), set by :mod:`pycheck.executors` and

@@ -24,15 +24,15 @@ Every trained run also records the T3 quantities measured on Gaussian-OU test pa
 """
 from __future__ import annotations
 
-import multiprocessing
 import time
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
 
-from ._common import (JOBS, check_fit_options, check_profile, check_rows, count, flag,
-                      list_of, mixing, number, run_checkpoint, table, torch_threads)
+from ._common import (JOBS, check_fit_options, check_profile, check_rows, count,
+                      fit_progress, flag, list_of, mixing, number, run_checkpoint, table,
+                      torch_threads)
 from ..store import RunStore, savefig, write_json, write_table
 
 THEOREMS = ("T4",)
@@ -85,10 +85,7 @@ def run_one(cfg: dict, world: str, steps: int, seed: int) -> dict:
         raise ValueError(f"unknown world {world!r}")
     enc = fit_encoder(g.forward(z), g.forward(z_next), "sigreg", encoder="mlp", steps=steps,
                       batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
-                      # a bar per fit in this process only: bars of parallel --jobs
-                      # workers would overwrite each other on the terminal
-                      progress=bool(cfg.get("progress", True))
-                      and multiprocessing.parent_process() is None,
+                      progress=fit_progress(cfg),
                       checkpoint=run_checkpoint(),
                       **cfg.get("options", {}))
     zt, zt_next = gaussian_ou_pairs(int(cfg["n_test"]), n, rho, np.random.default_rng([seed, 13]))

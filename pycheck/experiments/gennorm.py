@@ -37,8 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
-from ._common import (JOBS, check_fit_options, check_profile, check_rows, count, flag,
-                      list_of, mixing, number, run_checkpoint, table, torch_threads)
+from ._common import (JOBS, check_fit_options, check_profile, check_rows, count,
+                      fit_progress, flag, list_of, mixing, number, run_checkpoint, table,
+                      torch_threads)
 
 THEOREMS = ("T2",)
 
@@ -105,7 +106,7 @@ def run_one(cfg: dict, alpha: float, seed: int) -> dict:
     enc = fit_encoder(g.forward(z), g.forward(z_next), "sigreg", encoder="mlp",
                       steps=int(cfg["steps"]),
                       batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
-                      progress=bool(cfg.get("progress", True)), checkpoint=run_checkpoint(),
+                      progress=fit_progress(cfg), checkpoint=run_checkpoint(),
                       **cfg.get("options", {}))
     zt, zt_next = gennorm_pairs(int(cfg["n_test"]), n, alpha, rho, rng)
     xt = g.forward(zt)
