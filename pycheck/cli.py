@@ -711,7 +711,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"({PARALLEL_LIST}; needs pip install -e '.[cluster]')")
     s.add_argument("--collect", action="store_true",
                    help="submit nothing; make the tables once every run is in (exit 1 "
-                        "while some are missing, 2 for a folder without runs)")
+                        "while some are missing, 2 for a folder without runs); append it "
+                        "to the submitting command: its --jobs and SLURM options are "
+                        "accepted and unused")
     g = s.add_argument_group("SLURM (--executor slurm; each option is per run)")
     g.add_argument("--partition", help="SLURM partition (default: the cluster's)")
     g.add_argument("--gpus-per-run", type=int, metavar="G", help="GPUs per run (default 0)")
