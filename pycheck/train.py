@@ -241,8 +241,13 @@ def _warn_rank(x: Tensor, dim_out: int) -> None:
     """Warn when ``x``'s columns span fewer directions than the embedding has: the extra
     outputs can then only be nonlinear functions of the others (a duplicated column, say).
     Rank: eigenvalues of the float64 covariance above 1e-10 of the largest, each column
-    scaled to a largest magnitude of 1 first (at values of 1e-160 the covariance's entries
-    were subnormal and the rank came out 0, session 42; _check_scale refused what is smaller)."""
+    centred and scaled to a largest magnitude of 1 first (at values of 1e-160 the
+    covariance's entries were subnormal and the rank came out 0, session 42; _check_scale
+    refused what is smaller). Centred: scaled by its offset, a column at 1e8 + O(1) shrank
+    to 1e-8 of the others and the rank of a world with offsets up to 5e12 came out 1, with
+    advice that would drop three latents (session 47, a user's trial)."""
+    x = x.double()
+    x = x - x.mean(0)
     x = x / x.abs().amax(0).clamp_min(torch.finfo(x.dtype).tiny)
     evals = torch.linalg.eigvalsh(torch.cov(x.T).reshape(x.shape[1], x.shape[1]))
     rank = int((evals > 1e-10 * evals[-1].clamp_min(1e-300)).sum())

@@ -1,5 +1,6 @@
 """The encoders' forward passes: RealNVPEncoder's split-halves forward is the chain of its
 couplings (bit for bit), and Adam's multi-tensor update is the per-parameter one."""
+import numpy as np
 import pytest
 import torch
 
@@ -239,3 +240,26 @@ def test_encoder_settings_that_reached_torch_are_named(make, match):
     LinAlgError from eigh) instead of naming the argument."""
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_zca_whitens_columns_of_far_apart_scales():
+    """Session 47 (a user's trial): columns of scales 1e-3 .. 1e6 lost a direction in
+    Cov^{-1/2} (float64 rounding of Cov's small eigenvalues; whitened variances 2.4e-7 and
+    0.08 instead of 1) and the fit dropped it silently. Beyond ZCA_SCALE_RATIO the transform
+    whitens the correlation matrix; below it it is still the symmetric Cov^{-1/2}, bit for
+    bit, so stored fits keep their numbers."""
+    from pycheck.encoders import ZCA_SCALE_RATIO, whitening
+    x = np.random.default_rng(0).standard_normal((20000, 4)) @ \
+        np.random.default_rng(1).standard_normal((4, 4))
+    for scales in ([1e-3, 1e3, 1, 1e6], [1e-6, 1e6, 1, 1e8]):
+        xs = torch.from_numpy(x * np.array(scales))
+        mean, tr = whitening(xs, "zca")
+        cov = torch.cov(((xs - mean) @ tr).T)
+        assert (cov - torch.eye(4, dtype=cov.dtype)).abs().max() < 1e-10
+    xt = torch.from_numpy(x * np.array([1, 2, 0.5, ZCA_SCALE_RATIO / 30]))
+    assert xt.std(0).max() < ZCA_SCALE_RATIO * xt.std(0).min()      # below the ratio
+    mean, tr = whitening(xt, "zca")
+    evals, evecs = torch.linalg.eigh(torch.cov(xt.T))
+    assert torch.equal(tr, evecs @ torch.diag(evals.clamp_min(1e-12 * evals.max()).rsqrt())
+                       @ evecs.T)
+    assert torch.allclose(tr, tr.T)

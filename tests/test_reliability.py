@@ -512,3 +512,25 @@ def test_cite_outside_a_checkout_says_the_lean_files_are_not_there(tmp_path, cap
     assert main(["--manifest", str(tmp_path / "theorems.toml"), "cite", "T1"]) == 0
     captured = capsys.readouterr()
     assert "no LeJEPA/ beside" in captured.err and "@article{" in captured.out
+
+
+def test_offsets_and_far_apart_scales_keep_every_direction():
+    """Session 47 (a user's trial): offsets up to 5e12 made the rank warning say that x
+    spans 1 direction (advising dim_out=1 for 4 latents), and column scales 1e-3 .. 1e6 lost
+    a direction in the input whitening, which also switched off the linear-map candidate and
+    the coverage check without a word. Both now see all 4 directions."""
+    import warnings
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((400, 4))
+    zn = 0.8 * z + 0.6 * rng.standard_normal((400, 4))
+    a = rng.standard_normal((4, 4))
+    kw = {"steps": 2, "progress": False, "seed": 0, "lam": 0}
+    for scale, offset in (([1] * 4, [1e8, -1e8, 5e12, 0]), ([1e-3, 1e3, 1, 1e6], [0] * 4),
+                          ([1e-3, 1e3, 1, 1e6], [1e8, -1e8, 5e12, 0])):
+        x, xn = (np.tanh(v @ a) * scale + offset for v in (z, zn))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)     # no rank warning
+            warnings.simplefilter("ignore", LinearMapKept)
+            enc = fit_encoder(x, xn, **kw)
+        assert any(k.startswith("linear") for k in enc.candidates), enc.candidates
+        assert enc.coverage is not None
