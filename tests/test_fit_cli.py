@@ -449,6 +449,7 @@ def test_fit_hints_when_the_pairs_limit_the_encoder(tmp_path, capsys):
     report = json.loads((out / "fit.json").read_text())
     assert report["selected"].startswith("linear") and report["ordered"] is True
     assert "did not beat the linear map" in report["hint"]
+    assert report["width_hint"] is None          # two latents of one rho: no gap
     assert report["hint"].endswith("with more steps (this run had 60; the default is 3000) "
                                    "or pairs the network may beat it")  # whole sentence (s36)
     printed = capsys.readouterr()
@@ -614,3 +615,28 @@ def test_the_commands_default_steps_are_fit_encoders():
     from pycheck import fitcmd
     from pycheck.train import fit_encoder
     assert fitcmd.DEFAULT_STEPS == inspect.signature(fit_encoder).parameters["steps"].default
+
+
+def test_width_hint_says_to_refit_with_the_gap_width():
+    """Session 47 (a user's trial): 3 latents in 20 channels had slowness 0.47-0.53 against
+    0.82 and up, and the leading 3 outputs reached R² 0.917 where --dim-out 3 reached 0.975;
+    nothing said so. The hint names the widest clear gap (ratio >= WIDTH_GAP_RATIO and more
+    than 2 standard errors each apart), in any order of the outputs, and is silent where the
+    spectrum has no such gap or its standard errors cannot tell."""
+    from pycheck.fitcmd import WIDTH_GAP_RATIO, width_hint
+    trial = [0.50, 0.47, 0.53] + [0.82 + 0.05 * i for i in range(17)]
+    hint = width_hint(trial[::-1], [0.02] * 20)
+    assert hint.startswith("the 3 slowest outputs (slowness 0.47-0.53) stand apart from the "
+                           "other 17 (0.82 and up): if the world has 3 latents, refit with "
+                           "--dim-out 3, which usually recovers them better")
+    one = width_hint([0.1, 1.0, 1.9, 2.0], [0.01] * 4)
+    assert one.startswith("the 1 slowest output (slowness 0.10) stands apart from the other 3 "
+                          "(1.00 and up): if the world has 1 latent, refit with --dim-out 1, "
+                          "which usually recovers it better than the leading output of")
+    assert width_hint([0.4, 0.41, 0.42, 0.45], [0.02] * 4) is None        # no gap
+    assert width_hint([0.4, 0.9], [0.2, 0.2]) is None                     # within 2 s.e.
+    lo = 0.4
+    assert width_hint([lo, WIDTH_GAP_RATIO * lo * 0.999], [1e-4] * 2) is None
+    assert width_hint([lo, WIDTH_GAP_RATIO * lo], [1e-4] * 2) is not None
+    # the widest of two gaps
+    assert "the 2 slowest" in width_hint([0.2, 0.35, 1.5, 1.9], [0.01] * 4)
