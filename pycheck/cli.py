@@ -807,9 +807,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         verb = getattr(args, "verb", None)
         # only reproduce and fit keep finished work and resume (verify said so too; s36)
-        print("pycheck: interrupted" + (" (finished results are kept; rerun to resume)"
-                                        if verb in ("reproduce", "fit") else ""),
-              file=sys.stderr)
+        said = " (finished results are kept; rerun to resume)" if verb == "reproduce" else ""
+        if verb == "fit" and getattr(args, "out", None):
+            # a fit stopped before its first checkpoint save keeps nothing (its folder is
+            # removed); it said "finished results are kept" all the same (session 47)
+            ckpt = Path(args.out) / "fit.ckpt"
+            said = (f" (the training state is kept in {ckpt}; rerun the same command to "
+                    "resume)" if ckpt.is_file() else
+                    " (before the first checkpoint save: nothing was kept)")
+        print("pycheck: interrupted" + said, file=sys.stderr)
         return 130
 
 

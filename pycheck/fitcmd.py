@@ -66,8 +66,8 @@ def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
     s.add_argument("--out", metavar="DIR", type=path_arg, required=True,
                    help="output folder (encoder.pt, embedding.npy, history.png, slowness.png, "
                         "fit.json)")
-    s.add_argument("--x", default="x", metavar="KEY", help="first views in the .npz (default x)")
-    s.add_argument("--x-next", default="x_next", metavar="KEY",
+    s.add_argument("--x", metavar="KEY", help="first views in the .npz (default x)")
+    s.add_argument("--x-next", metavar="KEY",
                    help="second views in the .npz (default x_next)")
     s.add_argument("--sequence", metavar="KEY",
                    help="one array (T, d), (episodes, T, d) or (T,) in the .npz whose consecutive "
@@ -203,10 +203,14 @@ def load_pairs(args, path=None) -> dict:
         raise DataError(f"{path}: not a NumPy .npy/.npz file (it starts with {magic!r}, not "
                         "with NumPy's or zip's signature); save arrays with np.save or "
                         "np.savez")
+    if (args.x is not None or args.x_next is not None) and args.sequence:
+        raise DataError(_PAIRS_OR_SEQUENCE.format("--sequence"))
     try:
         loaded = np.load(path, allow_pickle=False)
     except _READ_ERRORS as err:
         raise DataError(f"{path}: not a NumPy .npy/.npz file ({err})") from None
+    if (args.x is not None or args.x_next is not None) and isinstance(loaded, np.ndarray):
+        raise DataError(_PAIRS_OR_SEQUENCE.format(f"{path} (an .npy: one sequence)"))
     if isinstance(loaded, np.ndarray):
         if args.sequence or args.z or getattr(args, "episode", None):
             raise DataError(f"{path} is an .npy (one sequence): --sequence, --episode and --z "
@@ -214,6 +218,11 @@ def load_pairs(args, path=None) -> dict:
         return _select({"(the .npy)": loaded}, args, path, "(the .npy)")
     with loaded:                        # reads only the arrays asked for
         return _select(loaded, args, path, args.sequence)
+
+
+# --x with a sequence was ignored (session 47, a user's trial)
+_PAIRS_OR_SEQUENCE = ("--x/--x-next name the arrays of pairs; {} makes its pairs of "
+                      "consecutive rows: pass one or the other")
 
 
 def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
@@ -251,9 +260,10 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
     else:
         if getattr(args, "episode", None) is not None:
             raise DataError("--episode names the episodes of a --sequence; pass --sequence KEY")
-        x = _array(arrays, args.x, "--x", path)
-        x_next = _array(arrays, args.x_next, "--x-next", path)
-        for a, key, flag in ((x, args.x, "--x"), (x_next, args.x_next, "--x-next")):
+        x_key, x_next_key = args.x or "x", args.x_next or "x_next"
+        x = _array(arrays, x_key, "--x", path)
+        x_next = _array(arrays, x_next_key, "--x-next", path)
+        for a, key, flag in ((x, x_key, "--x"), (x_next, x_next_key, "--x-next")):
             # a 1-D or 0-D array ended in an IndexError traceback (session 42)
             if a.ndim != 2:
                 raise DataError(f"{path}: array {key!r} ({flag}) must have shape (N, d), "
@@ -270,7 +280,7 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
                                 f"like --x; got {z.shape}")
     if z is not None and not np.isfinite(z).all():
         raise DataError(f"--z {args.z} has non-finite values")
-    layout = (dict(x=args.x, x_next=args.x_next) if seq_key is None else
+    layout = (dict(x=args.x or "x", x_next=args.x_next or "x_next") if seq_key is None else
               dict(sequence=seq_key, episode=getattr(args, "episode", None)))
     return dict(x=x, x_next=x_next, rows=rows, z=z, layout=layout)
 

@@ -523,6 +523,18 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     width = dim_out or d
     if not isinstance(encoder, str):
         width = _check_encoder_module(encoder, xt, dev)
+    if readout == "sfa" and (warm_start is not None or not (
+            encoder == "residual-mlp" if isinstance(encoder, str) else
+            hasattr(encoder, "features") and hasattr(encoder, "set_readout"))):
+        # asked for, and nothing would have competed: the trained layer came back with
+        # fit.json recording readout "sfa" (session 47, a user's trial)
+        raise ValueError("readout='sfa' needs an encoder with features() and set_readout() "
+                         "(the default 'residual-mlp') and no warm_start (its output "
+                         "whitening wraps the features); got "
+                         + ("a warm_start" if warm_start is not None else
+                            f"encoder={encoder!r}" if isinstance(encoder, str) else
+                            f"a {type(encoder).__name__} without them")
+                         + "; leave readout unset")
     if objective == "sigreg":
         options.setdefault("seed", seed)
         options.setdefault("num_slices", default_num_slices(dim_out or d))
@@ -1597,9 +1609,14 @@ def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
     def candidate(name, w, b):
         out = [p @ w + b for p in every]
         return name, pair_alignments(*out[2:]), (w, b), _max_kurtosis(*out)
+    trained_sorted = False
     if hasattr(f, "readout"):        # trained, then the SFA map of its outputs (same span)
-        cands = [candidate("trained", *_slowest_first(
-            [t.double().cpu().numpy() for t in f.readout()], phi, phi_next))]
+        trained = [t.double().cpu().numpy() for t in f.readout()]
+        ordered = _slowest_first(trained, phi, phi_next)
+        # outputs spanning fewer directions than they number stay as they are, unsorted
+        # (fit.json said "ordered": true for a trial's rank-4 input in 20 channels, s47)
+        trained_sorted = ordered is not trained
+        cands = [candidate("trained", *ordered)]
     else:                            # in the module's own order
         out = [*_embed_pairs(f, data), *_embed_pairs(f, held)]
         cands = [("trained", pair_alignments(*out[2:]), None, _max_kurtosis(*out))]
@@ -1619,8 +1636,9 @@ def _sfa_select(model: Standardized, data: Tensor, held: Tensor) -> None:
         f.set_readout(torch.from_numpy(readout[0]).float(), torch.from_numpy(readout[1]).float())
     model.selected, model.heldout_objective = name, float(crit.mean())
     # the SFA candidates come sorted, and so does the trained layer of a module with
-    # `readout` (followed by _slowest_first); one without it keeps its own order
-    model.ordered = name != "trained" or hasattr(f, "readout")
+    # `readout` (followed by _slowest_first) unless its outputs are rank-deficient; one
+    # without it keeps its own order
+    model.ordered = name != "trained" or trained_sorted
     model.candidates = {c[0]: float(c[1].mean()) for c in cands}
     model.heavy_tailed = _heavy_tailed(cands)
 
@@ -1841,10 +1859,18 @@ def plot_history(model: nn.Module, path=None, ax=None):
         raise ValueError("model has no training history: pass what fit_encoder returned")
     if ax is None:
         ax = Figure(figsize=(6, 3.6)).subplots()
-    steps = [s for s, _ in history]
-    ax.plot(steps, [p["loss"] for _, p in history], lw=1, color="0.55",
-            label="training loss (one batch)")
-    held = [(s, p["heldout"]) for s, p in history if "heldout" in p]
+    # a warm start's first phase trains another objective: its losses are drawn apart,
+    # not joined to the second phase's as one curve (session 47, a user's trial)
+    first = getattr(model, "warm_start_model", None)
+    k = len(getattr(first, "history", None) or []) if first is not None else 0
+    if k:
+        ax.plot([s for s, _ in history[:k]], [p["loss"] for _, p in history[:k]], lw=1,
+                color="C1", label="warm-start loss (first phase, its own objective)")
+        ax.axvline(history[k][0] if k < len(history) else history[-1][0], ls="-.",
+                   color="C1", lw=0.8)
+    ax.plot([s for s, _ in history[k:]], [p["loss"] for _, p in history[k:]], lw=1,
+            color="0.55", label="training loss (one batch)")
+    held = [(s, p["heldout"]) for s, p in history[k:] if "heldout" in p]
     if held:
         ax.plot(*zip(*held), "o-", ms=3, color="C0",
                 label=f"held-out {getattr(model, 'criterion', 'objective')}")
@@ -1896,6 +1922,8 @@ def plot_slowness(model: nn.Module, path=None, ax=None):
                   else
                   "output coordinate (the encoder's own order, not sorted by slowness)")
     ax.set_ylabel("held-out E(h' - h)² / Var h")
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # no 2.5, 7.5 at 20 outputs (s47)
     top = s if se is None else s + 2 * np.asarray(se, dtype=float)
     ax.set_ylim(0, max(2.3, float(np.nanmax(top, initial=0)) * 1.1))
     ax.legend(fontsize=8, loc="best")

@@ -586,3 +586,30 @@ def test_the_selection_after_training_runs_numpy_on_one_blas_thread(monkeypatch)
     zn = 0.5 * z + np.sqrt(0.75) * rng.standard_normal((600, 2))
     train.fit_encoder(z, zn, "vicreg", steps=5, batch_size=64, progress=False)
     assert seen and all(n == 1 for n in seen[0]), seen
+
+
+def test_rank_deficient_trained_outputs_are_not_called_ordered(monkeypatch):
+    """Session 47 (a user's trial): with a rank-4 input in 20 channels the trained read-out's
+    outputs span fewer directions than they number, _slowest_first leaves them unsorted,
+    and fit.json still said "ordered": true. The returned object tells the two apart, and
+    a fit whose trained read-out could not be sorted reports ordered = False."""
+    from pycheck import train
+    rng = np.random.default_rng(3)
+    phi, phi_n = rng.standard_normal((500, 4)), rng.standard_normal((500, 4))
+    w, b = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    assert train._slowest_first([w, b], phi, phi_n)[0] is not w   # full rank: a new map
+    w_low = np.c_[w[:, :2], w[:, :1]]                         # 3 outputs, 2 directions
+    ro = [w_low, b]
+    assert train._slowest_first(ro, phi, phi_n) is ro         # left as it is
+    # in a fit: force the trained read-out to win and to be rank-deficient
+    real = train._slowest_first
+    monkeypatch.setattr(train, "_slowest_first", lambda readout, *a: readout)
+    monkeypatch.setattr(train, "_significant_best", lambda cands: cands[0])
+    x = rng.standard_normal((300, 3))
+    enc = fit_encoder(x, 0.8 * x + 0.6 * rng.standard_normal((300, 3)), steps=2,
+                      progress=False, lam=0)
+    assert enc.selected == "trained" and enc.ordered is False
+    monkeypatch.setattr(train, "_slowest_first", real)
+    enc = fit_encoder(x, 0.8 * x + 0.6 * rng.standard_normal((300, 3)), steps=2,
+                      progress=False, lam=0)
+    assert enc.selected == "trained" and enc.ordered is True

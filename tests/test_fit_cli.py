@@ -640,3 +640,28 @@ def test_width_hint_says_to_refit_with_the_gap_width():
     assert width_hint([lo, WIDTH_GAP_RATIO * lo], [1e-4] * 2) is not None
     # the widest of two gaps
     assert "the 2 slowest" in width_hint([0.2, 0.35, 1.5, 1.9], [0.01] * 4)
+
+
+def test_an_interrupted_fit_says_what_it_kept(tmp_path, capsys, monkeypatch):
+    """Session 47 (a user's trial): Ctrl-C 4 s into a fit said "finished results are kept;
+    rerun to resume" while the folder had been removed (no checkpoint saved yet). It now
+    says which: the checkpoint file, or nothing."""
+    from pathlib import Path
+
+    from pycheck import train
+    z, zn = gaussian_ou_pairs(300, 2, 0.5, np.random.default_rng(3))
+    np.savez(tmp_path / "d.npz", x=z, x_next=zn)
+    out = tmp_path / "fit"
+
+    def stopped(*a, checkpoint=None, **kw):
+        if kw.get("steps") == 7:             # a save happened before the Ctrl-C
+            Path(checkpoint).write_bytes(b"state")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train, "fit_encoder", stopped)
+    assert main(["fit", str(tmp_path / "d.npz"), "--out", str(out), *FAST]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted (before the first checkpoint save: nothing was kept)" in err
+    assert "finished results are kept" not in err and not out.exists()
+    assert main(["fit", str(tmp_path / "d.npz"), "--out", str(out), "--steps", "7"]) == 130
+    assert (f"interrupted (the training state is kept in {out / 'fit.ckpt'}; rerun the same "
+            "command to resume)") in capsys.readouterr().err

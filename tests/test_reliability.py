@@ -534,3 +534,30 @@ def test_offsets_and_far_apart_scales_keep_every_direction():
             enc = fit_encoder(x, xn, **kw)
         assert any(k.startswith("linear") for k in enc.candidates), enc.candidates
         assert enc.coverage is not None
+
+
+def test_readout_sfa_where_nothing_would_compete_is_refused(tmp_path, capsys):
+    """Session 47 (a user's trial): `--encoder mlp --option readout=sfa` trained, no read-out
+    competed and fit.json recorded readout "sfa"; `--sequence obs --x obs` trained and
+    ignored --x. Both are refused before any work (exit 2 from the CLI, nothing written)."""
+    from pycheck.cli import main
+    x = np.random.default_rng(0).standard_normal((200, 3))
+    for kw, said in ((dict(encoder="mlp"), "got encoder='mlp'"),
+                     (dict(encoder=torch.nn.Linear(3, 3)), "got a Linear without them"),
+                     (dict(warm_start={"objective": "vicreg", "steps": 2}), "got a warm_start")):
+        with pytest.raises(ValueError, match=f"readout='sfa' needs an encoder.*{said}"):
+            fit_encoder(x, x + 0.1, readout="sfa", steps=2, progress=False, **kw)
+    np.savez(tmp_path / "d.npz", x=x, x_next=x + 0.1, obs=x)
+    np.save(tmp_path / "seq.npy", x)
+    for argv, said in (
+            (["--encoder", "mlp", "--option", "readout=sfa"], "readout='sfa' needs"),
+            (["--sequence", "obs", "--x", "obs"], "--x/--x-next name the arrays of pairs; "
+             "--sequence makes its pairs of consecutive rows"),
+            (["--sequence", "obs", "--x-next", "obs"], "--sequence makes its pairs")):
+        out = tmp_path / "o"
+        assert main(["fit", str(tmp_path / "d.npz"), "--out", str(out), "--steps", "2",
+                     *argv]) == 2
+        assert said in capsys.readouterr().err and not out.exists()
+    assert main(["fit", str(tmp_path / "seq.npy"), "--out", str(tmp_path / "o"), "--x", "a",
+                 "--steps", "2"]) == 2
+    assert "(an .npy: one sequence) makes its pairs" in capsys.readouterr().err

@@ -331,6 +331,16 @@ def test_plot_history_draws_the_fits_history_and_writes_a_png(tmp_path):
     assert "not sorted by slowness" in plot_slowness(nce).axes[0].get_xlabel()
     with pytest.raises(ValueError, match="no slowness"):
         plot_slowness(nn.Linear(2, 2))
+    assert all(float(t).is_integer() for t in fig.axes[0].get_xticks())   # (s47)
+    # a warm start's phases are two curves (their objectives differ), not one (s47)
+    ws = fit_encoder(np.tanh(z) + z, np.tanh(zn) + zn, steps=30, progress=False, lam=0,
+                     warm_start={"objective": "vicreg", "steps": 20})
+    lines = {ln.get_label(): ln for ln in plot_history(ws).axes[0].get_lines()}
+    k = len(ws.warm_start_model.history)
+    assert list(lines["warm-start loss (first phase, its own objective)"].get_ydata()) == \
+        [p["loss"] for _, p in ws.history[:k]]
+    assert list(lines["training loss (one batch)"].get_ydata()) == \
+        [p["loss"] for _, p in ws.history[k:]]
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.8])
