@@ -458,7 +458,10 @@ def cmd_reproduce(m: Manifest, args) -> int:
         print(f"pycheck: {args.name} FAILED: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except RunsPending as exc:
-        print(f"pycheck: {args.name}: {exc}", file=sys.stderr)
+        # the experiments name themselves in some messages ("reacher: reacher: ...", s47)
+        msg = str(exc)
+        print(f"pycheck: {msg if msg.startswith(f'{args.name}:') else f'{args.name}: {msg}'}",
+              file=sys.stderr)
         return EXIT_FAIL if args.collect else 0
     except WorkerDied as exc:
         print(f"pycheck: {args.name}: {exc}; finished runs are kept in {out}/runs; rerun the "

@@ -60,6 +60,10 @@ INSTALL_HINT = ("install the Debian packages `libegl1 libgl1` (apt-get install -
 
 
 # ------------------------------------------------------------------ rendering
+class RendererUnavailable(RuntimeError):
+    """No off-screen OpenGL context for MuJoCo, or dm_control / mujoco missing."""
+
+
 class ReacherRenderer:
     """Off-screen renderer of reacher arm poses.
 
@@ -74,7 +78,7 @@ class ReacherRenderer:
 
     Raises
     ------
-    RuntimeError
+    RendererUnavailable (a RuntimeError)
         If dm_control / mujoco are missing or no off-screen OpenGL context can be made;
         the message says what to install.
     """
@@ -94,7 +98,7 @@ class ReacherRenderer:
             self.render(np.zeros((1, 2)))  # fail here, not halfway through a dataset
         except Exception as e:  # ImportError, mujoco.FatalError, EGL errors ...
             reraise_interruption(e)
-            raise RuntimeError(
+            raise RendererUnavailable(
                 f"cannot render DMC Reacher off-screen (MUJOCO_GL={os.environ.get('MUJOCO_GL')}): "
                 f"{type(e).__name__}: {e} -- to fix: {INSTALL_HINT}.") from e
 
@@ -446,8 +450,10 @@ def train_cnn(frames: np.ndarray, pairs: np.ndarray, *, steps: int, batch_size: 
                             dict(encoder=None, sampler=None, steps=steps,
                                  batch_size=batch_size, lr=lr, seed=seed, lam=lam,
                                  num_slices=num_slices, channels=tuple(channels)), {})
-    with resuming(checkpoint, checkpoint_every, None, fingerprint, "train_cnn"), \
+    with resuming(checkpoint, checkpoint_every, None, fingerprint, "train_cnn") as res, \
             _full_precision_convolutions():
+        if res.phases and progress:      # as fit_encoder says it (a trial missed it, s47)
+            print(f"train_cnn: resuming from {checkpoint}", flush=True)
         return _train_cnn(**args)
 
 

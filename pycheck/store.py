@@ -333,7 +333,8 @@ def lock_folder(out: str | os.PathLike, who: str = "pycheck reproduce"):
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
-    return str(v)
+    # an empty cell, as the CSV has it: reacher's oracle row read "None" (session 47)
+    return "" if v is None else str(v)
 
 
 def write_table(out: str | os.PathLike, stem: str, rows: list[dict], title: str = "",

@@ -481,3 +481,17 @@ def test_the_recorded_command_names_the_manifest_by_its_absolute_path(tmp_path, 
     # after the verb, nothing is touched (an --out or a name that merely looks alike)
     assert _absolute_manifest(["reproduce", "twod", "--out", "rel"]) == [
         "reproduce", "twod", "--out", "rel"]
+
+
+def test_a_pending_message_that_names_its_experiment_is_not_prefixed_twice(tmp_path, capsys,
+                                                                           monkeypatch):
+    """Session 47 (a user's trial): reacher's collect said "pycheck: reacher: reacher: the
+    rendered frames ... are missing"."""
+    from pycheck.executors import RunsPending
+    from pycheck.experiments import control
+
+    def pending(*a, **kw):
+        raise RunsPending("control: the frames are missing")
+    monkeypatch.setattr(control, "run", pending)
+    assert main(["reproduce", "control", "--out", str(tmp_path / "c")]) == 0
+    assert "pycheck: control: the frames are missing\n" in capsys.readouterr().err

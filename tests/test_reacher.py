@@ -352,3 +352,30 @@ def test_fit_input_follows_the_models_device():
     cpu.fit_input(frames)
     ref = torch.from_numpy(frames).permute(0, 3, 1, 2).float().mean(0) / 255.0
     torch.testing.assert_close(cpu.pix_mean, ref)
+
+
+def test_no_off_screen_renderer_is_one_line_exit_2_and_nothing_written(tmp_path, capsys,
+                                                                       monkeypatch):
+    """Session 47 (a user's trial): with MUJOCO_GL=osmesa and no libOSMesa the reproduction
+    gave two tracebacks, exit 1, and a folder whose plan read every run as stopped. The
+    renderer is probed before anything is planned, where this machine would render."""
+    from pycheck.cli import main
+
+    def broken(*a, **kw):
+        raise R.RendererUnavailable("cannot render DMC Reacher off-screen (MUJOCO_GL=osmesa): "
+                                    "no libOSMesa -- to fix: install it")
+    monkeypatch.setattr(R, "ReacherRenderer", broken)
+    out = tmp_path / "r"
+    assert main(["reproduce", "reacher", "--out", str(out), "--jobs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "pycheck: error: reacher: cannot render DMC Reacher off-screen" in err
+    assert "Traceback" not in err and not out.exists()
+    assert issubclass(R.RendererUnavailable, RuntimeError)
+
+
+def test_an_impossible_min_dist_names_its_settings(tmp_path):
+    """Session 47 (a user's trial): the refusal named the values, not the settings."""
+    from pycheck.experiments import reacher as exp
+    with pytest.raises(ValueError, match=r"reacher config: k_pairs = 4, pair_half_width = 1.5, "
+                       r"min_dist = 50.0: could not draw 4 pairs at distance >= 50.0"):
+        exp.check_config(dict(MICRO, min_dist=50.0))

@@ -39,6 +39,10 @@ def test_write_table_formats(tmp_path):
     assert "| N | r2 |" in md.read_text() and "| 2 | 0.99999 |" in md.read_text()
     with pytest.raises(ValueError):
         write_table(tmp_path, "empty", [])
+    # a missing value is an empty cell in both, not "None" in the markdown (session 47)
+    js, csv, md = write_table(tmp_path, "n", [{"a": 1, "b": None}])
+    assert csv.read_text().splitlines() == ["a,b", "1,"]
+    assert "| 1 |  |" in md.read_text() and "None" not in md.read_text()
 
 
 def test_runstore_resumes_without_recomputing(tmp_path):

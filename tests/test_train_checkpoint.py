@@ -368,9 +368,10 @@ def test_interrupted_supervised_fit_resumes_bit_identically(tmp_path, monkeypatc
     assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-def test_interrupted_reacher_cnn_resumes_bit_identically(tmp_path, monkeypatch):
+def test_interrupted_reacher_cnn_resumes_bit_identically(tmp_path, monkeypatch, capsys):
     """train_cnn (Reacher's conv encoder) cut after 7 of 12 steps and rerun returns the
-    uninterrupted weights and history; a file from other arguments is refused."""
+    uninterrupted weights and history, and says that it resumes (s47); a file from other
+    arguments is refused."""
     from pycheck.reacher import train_cnn
     frames = np.random.default_rng(0).integers(0, 256, (40, 64, 64, 3), dtype=np.uint8)
     pairs = np.stack([np.arange(39), np.arange(1, 40)], 1)
@@ -381,7 +382,9 @@ def test_interrupted_reacher_cnn_resumes_bit_identically(tmp_path, monkeypatch):
     _stop_after(monkeypatch, 7, train_cnn, frames, pairs, checkpoint=path, **kw)
     with pytest.raises(ValueError, match="train_cnn call with other data"):
         train_cnn(frames, pairs[:-1], checkpoint=path, **kw)
-    res, res_hist = train_cnn(frames, pairs, checkpoint=path, **kw)
+    capsys.readouterr()
+    res, res_hist = train_cnn(frames, pairs, checkpoint=path, **dict(kw, progress=True))
+    assert f"train_cnn: resuming from {path}" in capsys.readouterr().out
     assert not path.exists() and res_hist == ref_hist
     sa, sb = ref.state_dict(), res.state_dict()
     assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)

@@ -106,8 +106,10 @@ def check_config(cfg: dict) -> dict:
     try:
         start_goal_pairs(cfg["k_pairs"], cfg["pair_half_width"], cfg["min_dist"],
                          np.random.default_rng([cfg["data_seed"], 3]))
-    except ValueError as exc:
-        raise ValueError(f"reacher config: {exc}") from None
+    except ValueError as exc:        # the settings by name, as the other refusals (s47)
+        raise ValueError(f"reacher config: k_pairs = {cfg['k_pairs']}, pair_half_width = "
+                         f"{cfg['pair_half_width']}, min_dist = {cfg['min_dist']}: {exc}") \
+            from None
     return cfg
 
 
@@ -410,9 +412,32 @@ def _figure(data: _Data, runs: dict, out: Path) -> None:
     axes[0, 0].set_xlabel("shoulder (rad)", fontsize=7)
     axes[0, 0].set_ylabel("wrist (rad)", fontsize=7)
     axes[0, -1].legend(fontsize=6)
+    # one seed's decoded paths: say which (session 47)
+    fig.suptitle(f"decoded latent plans in joint space, seed {runs[ENCODERS[0]][0]['seed']}",
+                 fontsize=8)
     fig.tight_layout()
     savefig(fig, out / "reacher_paths.png")
     plt.close(fig)
+
+
+def _probe_renderer(cfg: dict, out: Path) -> None:
+    """``ValueError`` (exit 2, nothing written) when this machine must render the frames and
+    cannot: a missing or broken off-screen OpenGL (``MUJOCO_GL=osmesa`` without libOSMesa)
+    gave two tracebacks, exit 1 and a folder holding a plan whose runs all read "stopped"
+    (session 47, a user's trial). Only where the render run would run here (the local
+    executor) and its frames are not cached: a SLURM submission renders on a node, and a
+    login node without OpenGL must not stop it."""
+    from .. import reacher as R
+    from ..executors import LocalExecutor, current
+    task_cfg = {k: v for k, v in cfg.items() if k not in RunStore.IGNORED}
+    ex = current()                   # None: the store runs locally
+    if (ex is not None and not isinstance(ex, LocalExecutor)) or all(
+            p.is_file() for p in cache_files(data_config(task_cfg), out)):
+        return
+    try:
+        R.ReacherRenderer(shadows=cfg["shadows"])
+    except R.RendererUnavailable as exc:
+        raise ValueError(f"reacher: {exc}") from None
 
 
 def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
@@ -425,6 +450,7 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
         raise ValueError(f"seeds must be a non-empty list of non-negative ints, got {seeds!r}")
     t0, cpu0 = time.perf_counter(), time.process_time()
     out = Path(out)
+    _probe_renderer(cfg, out)
     # A fixed thread count, restored after: the CPU kernels' reductions split by thread, so
     # another count gives other bits (the cause of the 1.92 vs 1.90 of issue 15).
     with torch_threads(cfg):

@@ -30,7 +30,7 @@ def _colors(z: np.ndarray) -> np.ndarray:
     return hsv_to_rgb(np.stack([hue, sat, np.full_like(hue, 0.9)], 1))
 
 
-def _figure(runs: dict, out: Path) -> Path:
+def _figure(runs: dict, out: Path, seed: int | None = None) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -51,9 +51,10 @@ def _figure(runs: dict, out: Path) -> Path:
             ax.set_aspect("equal")
             ax.set_xticks([])
             ax.set_yticks([])
+    # which seed: the panels' values are one seed's, the table's are means (session 47)
     fig.suptitle("LeJEPA (alignment + SIGReg, after an alignment + VICReg warm start) inverts "
-                 "2D mixings up to rotation;\ncolour = polar angle (hue) and radius "
-                 "(saturation) of z", fontsize=10)
+                 "2D mixings up to rotation" + (f" (seed {seed})" if seed is not None else "")
+                 + ";\ncolour = polar angle (hue) and radius (saturation) of z", fontsize=10)
     fig.tight_layout()
     path = savefig(fig, out / "twod.png")
     plt.close(fig)
@@ -115,13 +116,16 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
                          D=float(np.mean([r["D"] for r in rs])),
                          bound=float(np.mean([r["bound"] for r in rs])),
                          train_seconds=float(np.mean([r["train_seconds"] for r in rs]))))
-    write_table(out, "twod", rows, title="2D mixings: linear identifiability R²(h→z) (LeJEPA, SIGReg)",
+    # each run's R² >= 0.999 is reached in its VICReg phase; SIGReg polishes (session 47:
+    # the title said "(LeJEPA, SIGReg)")
+    write_table(out, "twod", rows, title="2D mixings: linear identifiability R²(h→z) (LeJEPA: "
+                "alignment + VICReg, then alignment + SIGReg)",
                 note=f"profile {cfg.get('profile', '?')}; seeds {seeds}; rho {cfg['rho']}; "
                      f"{cfg['steps']} steps x {cfg['batch_size']} pairs; held-out "
                      f"{cfg['n_test']} pairs; options {options}. r2_hz_after_warm_start: R²(h→z) "
                      "after the warm-start phase (mean over seeds), when there is one. "
                      "Target R²(h→z) >= 0.999.")
-    fig = _figure(first, out) if set(first) == set(MIXINGS) else None
+    fig = _figure(first, out, figure_seed) if set(first) == set(MIXINGS) else None
     summary = dict(rows=rows, **store.accounting(out / "summary.json"),
                    figure=str(fig) if fig else None,
                    all_at_target=all(r["r2_hz_min"] >= 0.999 for r in rows))
