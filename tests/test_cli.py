@@ -301,7 +301,8 @@ BAD_PROFILES = [
      "bound: sources must be a non-empty list"),
     ("reacher", "lr = 3e-3\n", "lr = inf\n", "reacher config: lr must be finite"),
     ("reacher", "min_dist = 1.2\n", "min_dist = 9.0\n",
-     "reacher config: could not draw 30 pairs at distance >= 9.0"),
+     "reacher config: k_pairs = 30, pair_half_width = 1.6, min_dist = 9.0: could not draw 30 "
+     "pairs at distance >= 9.0"),
     ("twod", "steps = 16000", "steps = \"16000\"", "twod: options: warm_start: steps must be an integer"),
     ("twod", "batch_size = 1024\n", "batch_size = 1024\nmixing = \"spiral\"\n",
      "twod: the profile has unknown key(s) mixing"),
