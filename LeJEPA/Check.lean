@@ -81,6 +81,7 @@ them, the two axioms of `LeJEPA/Axioms.lean` (`hasSum_chaosEnergy`, `mehler_corr
 #print axioms LeJEPA.Planning.ControlProblem.latentProblem_conjugate
 #print axioms LeJEPA.Planning.ControlProblem.value_latentProblem
 #print axioms LeJEPA.Planning.ControlProblem.latentProblemOf_conjugate
+#print axioms LeJEPA.Planning.ControlProblem.value_latentProblemOf
 #print axioms LeJEPA.Planning.transpose_mulVec_mulVec
 #print axioms LeJEPA.Planning.ControlProblem.value_latentProblem_matrix
 

@@ -53,8 +53,9 @@ force `Q v(a) = v(a)` for translation dynamics; that is not the paper's setting.
   `O(n)`), planned in the latent `L s` with the same cost functions and the dynamics carried over
   by `L`, is the conjugate of the true problem; so values and optimal plans agree.
 * `LeJEPA.Planning.ControlProblem.value_latentProblem_matrix`: the same with the rotation as a
-  matrix, `Q ∈ O(n)` as `Qᵀ * Q = 1`, on `Fin n → ℝ` (no isometry API needed:
-  `latentProblemOf_conjugate` asks only that the coordinate map have a left inverse).
+  matrix, `Q ∈ O(n)` as `Qᵀ * Q = 1`, on `Fin n → ℝ` (no isometry API needed). Both are
+  instances of `latentProblemOf_conjugate` / `value_latentProblemOf`, which ask only that the
+  coordinate map have a left inverse (`latentProblem L` is `latentProblemOf L L.symm`).
 * `LeJEPA.Planning.map_straightPlan`: a linear map sends the straight-line latent plan between
   `s` and `g` to the straight-line plan between `Q s` and `Q g`.
 
@@ -332,74 +333,15 @@ theorem map_straightPlan (L : E →ₗ[ℝ] E) (s g : E) (τ : ℝ) :
 
 end Translation
 
-section Latent
-
-variable {E : Type*} [NormedAddCommGroup E] [NormedSpace ℝ E] {A : Type*}
-
-/-- The problem `P` planned in the learned coordinates `L s`: the dynamics carried over by `L`,
-`s' ↦ L (P.step (L⁻¹ s') a)`, and the *same* cost functions, evaluated on latent states. This is
-planning in the learned latent space with the true cost formula. -/
-def ControlProblem.latentProblem (P : ControlProblem E A) (L : E ≃ₗᵢ[ℝ] E) :
-    ControlProblem E A where
-  step s a := L (P.step (L.symm s) a)
-  cost := P.cost
-  terminal := P.terminal
-
-/-- **The paper's hypothesis gives the conjugacy.** If the costs of `P` are invariant under the
-isometry `L` (the paper: invariant under `O(n)`), the problem planned in the latent coordinates
-`L s` with the same cost functions is the conjugate of `P` through `L`. -/
-theorem ControlProblem.latentProblem_conjugate (P : ControlProblem E A) (L : E ≃ₗᵢ[ℝ] E)
-    (hcost : ∀ s g a, P.cost (L s) (L g) a = P.cost s g a)
-    (hterm : ∀ s g, P.terminal (L s) (L g) = P.terminal s g) :
-    P.Conjugate (P.latentProblem L) L (Equiv.refl A) where
-  -- `show` unfolds the structure's fields and `⇑(Equiv.refl A) a` to `a` (as in
-  -- `translation_conjugate`); the `simp only` alternatives unfold them by name
-  step_map s a := by
-    first
-    | (show L (P.step (L.symm (L s)) a) = L (P.step s a)
-       rw [LinearIsometryEquiv.symm_apply_apply])
-    | simp only [ControlProblem.latentProblem, Equiv.refl_apply,
-        LinearIsometryEquiv.symm_apply_apply]
-  cost_map s g a := by
-    first
-    | (show P.cost (L s) (L g) a = P.cost s g a
-       exact hcost s g a)
-    | (simp only [ControlProblem.latentProblem, Equiv.refl_apply]
-       exact hcost s g a)
-  terminal_map s g := by
-    first
-    | (show P.terminal (L s) (L g) = P.terminal s g
-       exact hterm s g)
-    | (simp only [ControlProblem.latentProblem]
-       exact hterm s g)
-
-/-- **Theorem 4 under the paper's hypothesis.** For a control problem on a real normed
-space whose costs are invariant under the isometry `L` (e.g. `z ↦ Q z`, `Q ∈ O(n)`), planning in
-the latent `L s` with the same cost functions and the carried-over dynamics has the optimal value
-of the true problem (the least cost of a plan of length `t`, `isOptimal_iff_seqCost_eq_value`),
-and the same plans are optimal. -/
-theorem ControlProblem.value_latentProblem [Fintype A] [Nonempty A] (P : ControlProblem E A)
-    (L : E ≃ₗᵢ[ℝ] E) (hcost : ∀ s g a, P.cost (L s) (L g) a = P.cost s g a)
-    (hterm : ∀ s g, P.terminal (L s) (L g) = P.terminal s g) (t : ℕ) (s g : E) :
-    (P.latentProblem L).value t (L s) (L g) = P.value t s g ∧
-      ∀ as : List A, (P.latentProblem L).IsOptimal t as (L s) (L g) ↔ P.IsOptimal t as s g := by
-  have hP := P.latentProblem_conjugate L hcost hterm
-  refine ⟨ControlProblem.value_conj hP t s g, fun as => ?_⟩
-  have h := ControlProblem.isOptimal_conj_iff hP t as s g
-  first
-  | (rwa [show as.map (Equiv.refl A) = as from List.map_id as] at h)
-  | simpa using h
-
-end Latent
-
-section LatentMatrix
+section LatentMap
 
 variable {S A : Type*}
 
 /-- The problem `P` planned in the coordinates `f s`, where `f'` undoes `f`
 (`f' (f s) = s`): the dynamics carried over, `s' ↦ f (P.step (f' s') a)`, and the *same* cost
-functions. `latentProblem` is the case of a linear isometry; `value_latentProblem_matrix` the case
-`f = Q *ᵥ ·`, `f' = Qᵀ *ᵥ ·` of a matrix `Q ∈ O(n)`. -/
+functions, evaluated on latent states. This is planning in the learned latent space with the
+true cost formula. `latentProblem` is the case of a linear isometry; `value_latentProblem_matrix`
+the case `f = Q *ᵥ ·`, `f' = Qᵀ *ᵥ ·` of a matrix `Q ∈ O(n)`. -/
 def ControlProblem.latentProblemOf (P : ControlProblem S A) (f f' : S → S) :
     ControlProblem S A where
   step s a := f (P.step (f' s) a)
@@ -413,7 +355,8 @@ theorem ControlProblem.latentProblemOf_conjugate (P : ControlProblem S A) {f f' 
     (hf : ∀ s, f' (f s) = s) (hcost : ∀ s g a, P.cost (f s) (f g) a = P.cost s g a)
     (hterm : ∀ s g, P.terminal (f s) (f g) = P.terminal s g) :
     P.Conjugate (P.latentProblemOf f f') f (Equiv.refl A) where
-  -- as in `latentProblem_conjugate`: `show` unfolds the fields and `⇑(Equiv.refl A) a`
+  -- `show` unfolds the structure's fields and `⇑(Equiv.refl A) a` to `a` (as in
+  -- `translation_conjugate`); the `simp only` alternatives unfold them by name
   step_map s a := by
     first
     | (show f (P.step (f' (f s)) a) = f (P.step s a)
@@ -432,10 +375,75 @@ theorem ControlProblem.latentProblemOf_conjugate (P : ControlProblem S A) {f f' 
     | (simp only [ControlProblem.latentProblemOf]
        exact hterm s g)
 
+/-- **Theorem 4 under the paper's hypothesis, for any map with a left inverse.** Planning in the
+coordinates `f s` with the same cost functions and the carried-over dynamics has the optimal value
+of the true problem (the least cost of a plan of length `t`, `isOptimal_iff_seqCost_eq_value`),
+and the same plans are optimal. -/
+theorem ControlProblem.value_latentProblemOf [Fintype A] [Nonempty A] (P : ControlProblem S A)
+    {f f' : S → S} (hf : ∀ s, f' (f s) = s)
+    (hcost : ∀ s g a, P.cost (f s) (f g) a = P.cost s g a)
+    (hterm : ∀ s g, P.terminal (f s) (f g) = P.terminal s g) (t : ℕ) (s g : S) :
+    (P.latentProblemOf f f').value t (f s) (f g) = P.value t s g ∧
+      ∀ as : List A, (P.latentProblemOf f f').IsOptimal t as (f s) (f g) ↔
+        P.IsOptimal t as s g := by
+  have hP := P.latentProblemOf_conjugate hf hcost hterm
+  refine ⟨ControlProblem.value_conj hP t s g, fun as => ?_⟩
+  have h := ControlProblem.isOptimal_conj_iff hP t as s g
+  first
+  | (rwa [show as.map (Equiv.refl A) = as from List.map_id as] at h)
+  | simpa using h
+
+end LatentMap
+
+section Latent
+
+variable {E : Type*} [NormedAddCommGroup E] [NormedSpace ℝ E] {A : Type*}
+
+/-- The problem `P` planned in the learned coordinates `L s`: the dynamics carried over by `L`,
+`s' ↦ L (P.step (L⁻¹ s') a)`, and the *same* cost functions (`latentProblemOf L L.symm`). -/
+def ControlProblem.latentProblem (P : ControlProblem E A) (L : E ≃ₗᵢ[ℝ] E) :
+    ControlProblem E A :=
+  P.latentProblemOf L L.symm
+
+/-- **The paper's hypothesis gives the conjugacy.** If the costs of `P` are invariant under the
+isometry `L` (the paper: invariant under `O(n)`), the problem planned in the latent coordinates
+`L s` with the same cost functions is the conjugate of `P` through `L`. -/
+theorem ControlProblem.latentProblem_conjugate (P : ControlProblem E A) (L : E ≃ₗᵢ[ℝ] E)
+    (hcost : ∀ s g a, P.cost (L s) (L g) a = P.cost s g a)
+    (hterm : ∀ s g, P.terminal (L s) (L g) = P.terminal s g) :
+    P.Conjugate (P.latentProblem L) L (Equiv.refl A) :=
+  -- `latentProblem` unfolds to `latentProblemOf` (a definition, unfolded by `exact`'s defeq
+  -- check; `unfold` is the fallback)
+  by first
+    | exact P.latentProblemOf_conjugate (f := L) (f' := L.symm) L.symm_apply_apply hcost hterm
+    | (unfold ControlProblem.latentProblem
+       exact P.latentProblemOf_conjugate (f := L) (f' := L.symm) L.symm_apply_apply hcost
+         hterm)
+
+/-- **Theorem 4 under the paper's hypothesis.** For a control problem on a real normed
+space whose costs are invariant under the isometry `L` (e.g. `z ↦ Q z`, `Q ∈ O(n)`), planning in
+the latent `L s` with the same cost functions and the carried-over dynamics has the optimal value
+of the true problem (the least cost of a plan of length `t`, `isOptimal_iff_seqCost_eq_value`),
+and the same plans are optimal. -/
+theorem ControlProblem.value_latentProblem [Fintype A] [Nonempty A] (P : ControlProblem E A)
+    (L : E ≃ₗᵢ[ℝ] E) (hcost : ∀ s g a, P.cost (L s) (L g) a = P.cost s g a)
+    (hterm : ∀ s g, P.terminal (L s) (L g) = P.terminal s g) (t : ℕ) (s g : E) :
+    (P.latentProblem L).value t (L s) (L g) = P.value t s g ∧
+      ∀ as : List A, (P.latentProblem L).IsOptimal t as (L s) (L g) ↔ P.IsOptimal t as s g := by
+  first
+  | exact P.value_latentProblemOf (f := L) (f' := L.symm) L.symm_apply_apply hcost hterm t s g
+  | (unfold ControlProblem.latentProblem
+     exact P.value_latentProblemOf (f := L) (f' := L.symm) L.symm_apply_apply hcost hterm t s g)
+
+end Latent
+
+section LatentMatrix
+
+variable {A : Type*}
+
 /-- `Qᵀ` undoes `Q` on vectors when `Qᵀ * Q = 1` (for a square matrix, `Q ∈ O(n)`). -/
 theorem transpose_mulVec_mulVec {n : ℕ} {Q : Matrix (Fin n) (Fin n) ℝ}
-    (hQ : Q.transpose * Q = 1)
-    (s : Fin n → ℝ) : Q.transpose.mulVec (Q.mulVec s) = s := by
+    (hQ : Q.transpose * Q = 1) (s : Fin n → ℝ) : Q.transpose.mulVec (Q.mulVec s) = s := by
   first
   | rw [Matrix.mulVec_mulVec, hQ, Matrix.one_mulVec]
   | simp only [Matrix.mulVec_mulVec, hQ, Matrix.one_mulVec]
@@ -454,14 +462,9 @@ theorem ControlProblem.value_latentProblem_matrix {n : ℕ} [Fintype A] [Nonempt
     (P.latentProblemOf Q.mulVec Q.transpose.mulVec).value t (Q.mulVec s) (Q.mulVec g) =
         P.value t s g ∧
       ∀ as : List A, (P.latentProblemOf Q.mulVec Q.transpose.mulVec).IsOptimal t as (Q.mulVec s)
-        (Q.mulVec g) ↔ P.IsOptimal t as s g := by
-  have hP := P.latentProblemOf_conjugate (f := Q.mulVec) (f' := Q.transpose.mulVec)
-    (transpose_mulVec_mulVec hQ) hcost hterm
-  refine ⟨ControlProblem.value_conj hP t s g, fun as => ?_⟩
-  have h := ControlProblem.isOptimal_conj_iff hP t as s g
-  first
-  | (rwa [show as.map (Equiv.refl A) = as from List.map_id as] at h)
-  | simpa using h
+        (Q.mulVec g) ↔ P.IsOptimal t as s g :=
+  P.value_latentProblemOf (f := Q.mulVec) (f' := Q.transpose.mulVec)
+    (transpose_mulVec_mulVec hQ) hcost hterm t s g
 
 end LatentMatrix
 

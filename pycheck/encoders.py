@@ -354,23 +354,19 @@ def whitening(x: Tensor, kind: str) -> tuple[Tensor, Tensor]:
         tr = torch.diag(1.0 / x.std(0).clamp_min(1e-12))
     elif kind == "zca":
         std = x.std(0)
-        if std.min() > 0 and std.max() > ZCA_SCALE_RATIO * std.min():
-            # Column scales far apart: Cov's small eigenvalues drown in float64 rounding
-            # (absolute error ~1e-16 of the largest), and columns of scales 1e-3 .. 1e6
-            # lost a direction with no word (a user's trial, session 47: R²(h→z) 0.916
-            # against 0.980 unscaled). ZCA of the correlation matrix after diag(1/std) is
-            # an equally exact whitening (it differs from Cov^{-1/2} by a rotation, which
-            # the encoder absorbs) and needs no such precision. Below the ratio the
-            # symmetric Cov^{-1/2} is kept, so every stored fit keeps its bits (the kit's
-            # worlds have ratios below 2).
-            scale = torch.diag(1.0 / std)
-            corr = torch.cov((x / std).T).reshape(x.shape[1], x.shape[1])
-            evals, evecs = torch.linalg.eigh(corr)
-            tr = scale @ evecs @ torch.diag(evals.clamp_min(1e-12 * evals.max()).rsqrt()) \
-                @ evecs.T
-        else:
-            evals, evecs = torch.linalg.eigh(torch.cov(x.T).reshape(x.shape[1], x.shape[1]))
-            tr = evecs @ torch.diag(evals.clamp_min(1e-12 * evals.max()).rsqrt()) @ evecs.T
+        # Column scales far apart: Cov's small eigenvalues drown in float64 rounding
+        # (absolute error ~1e-16 of the largest), and columns of scales 1e-3 .. 1e6 lost a
+        # direction with no word (a user's trial, session 47: R²(h→z) 0.916 against 0.980
+        # unscaled). ZCA of the correlation matrix after diag(1/std) is an equally exact
+        # whitening (it differs from Cov^{-1/2} by a rotation, which the encoder absorbs)
+        # and needs no such precision. Below the ratio the symmetric Cov^{-1/2} is kept, so
+        # every stored fit keeps its bits (the kit's worlds have ratios below 2).
+        far = bool(std.min() > 0 and std.max() > ZCA_SCALE_RATIO * std.min())
+        cov = torch.cov((x / std if far else x).T).reshape(x.shape[1], x.shape[1])
+        evals, evecs = torch.linalg.eigh(cov)
+        tr = evecs @ torch.diag(evals.clamp_min(1e-12 * evals.max()).rsqrt()) @ evecs.T
+        if far:
+            tr = torch.diag(1.0 / std) @ tr
     elif kind == "none":
         tr = torch.eye(x.shape[1], dtype=x.dtype)
     else:

@@ -1021,14 +1021,21 @@ class LinearMapKept(UserWarning):
 
 
 @contextlib.contextmanager
+def _unsaid(*categories):
+    """Within this block the warnings of ``categories`` are not shown."""
+    with warnings.catch_warnings():
+        for category in categories:
+            warnings.simplefilter("ignore", category)
+        yield
+
+
+@contextlib.contextmanager
 def run_advice_unsaid():
     """Within this block ``fit_encoder`` does not warn :class:`LinearMapKept` or
     :class:`LatentMayBeDropped`: for an experiment's run, whose result is its table (R² to
     the true z says what the advice guesses at) and which may train where T1 drops a latent
     on purpose (anisotropic's worlds printed six such warnings: session 47)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LinearMapKept)
-        warnings.simplefilter("ignore", LatentMayBeDropped)
+    with _unsaid(LinearMapKept, LatentMayBeDropped):
         yield
 
 
@@ -1037,8 +1044,7 @@ def linear_map_unsaid():
     """Within this block ``fit_encoder`` does not warn :class:`LinearMapKept`: for callers
     that say it themselves (``pycheck fit``'s hint) or whose read-out is not a user's result
     to act on (a warm start's first phase; an experiment's run: :func:`run_advice_unsaid`)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LinearMapKept)
+    with _unsaid(LinearMapKept):
         yield
 
 

@@ -420,7 +420,7 @@ def _figure(data: _Data, runs: dict, out: Path) -> None:
     plt.close(fig)
 
 
-def _probe_renderer(cfg: dict, out: Path) -> None:
+def _probe_renderer(cfg: dict, task_cfg: dict, out: Path) -> None:
     """``ValueError`` (exit 2, nothing written) when this machine must render the frames and
     cannot: a missing or broken off-screen OpenGL (``MUJOCO_GL=osmesa`` without libOSMesa)
     gave two tracebacks, exit 1 and a folder holding a plan whose runs all read "stopped"
@@ -429,7 +429,6 @@ def _probe_renderer(cfg: dict, out: Path) -> None:
     login node without OpenGL must not stop it."""
     from .. import reacher as R
     from ..executors import LocalExecutor, current
-    task_cfg = {k: v for k, v in cfg.items() if k not in RunStore.IGNORED}
     ex = current()                   # None: the store runs locally
     if (ex is not None and not isinstance(ex, LocalExecutor)) or all(
             p.is_file() for p in cache_files(data_config(task_cfg), out)):
@@ -450,12 +449,12 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
         raise ValueError(f"seeds must be a non-empty list of non-negative ints, got {seeds!r}")
     t0, cpu0 = time.perf_counter(), time.process_time()
     out = Path(out)
-    _probe_renderer(cfg, out)
+    # what every run reads: the profile less the keys a run does not depend on
+    task_cfg = {k: v for k, v in cfg.items() if k not in RunStore.IGNORED}
+    _probe_renderer(cfg, task_cfg, out)
     # A fixed thread count, restored after: the CPU kernels' reductions split by thread, so
     # another count gives other bits (the cause of the 1.92 vs 1.90 of issue 15).
     with torch_threads(cfg):
-        # what every run reads: the profile less the keys a run does not depend on
-        task_cfg = {k: v for k, v in cfg.items() if k not in RunStore.IGNORED}
         # per_run: each run records its task, so a changed profile recomputes the runs
         # instead of refusing the folder, and a moved folder keeps them. Made before the
         # rendering, so that its wall seconds (summary's invocations) include it
