@@ -84,6 +84,10 @@ them, the two axioms of `LeJEPA/Axioms.lean` (`hasSum_chaosEnergy`, `mehler_corr
 #print axioms LeJEPA.Planning.ControlProblem.value_latentProblemOf
 #print axioms LeJEPA.Planning.transpose_mulVec_mulVec
 #print axioms LeJEPA.Planning.ControlProblem.value_latentProblem_matrix
+#print axioms LeJEPA.Planning.ControlProblem.infValue_eq_value
+#print axioms LeJEPA.Planning.ControlProblem.infValue_conj
+#print axioms LeJEPA.Planning.toEuclideanLin_transpose_apply
+#print axioms LeJEPA.Planning.ControlProblem.value_latentProblem_euclidean
 
 -- A1: the finite spectral core and the comparison of the anisotropic world (no axiom)
 #print axioms LeJEPA.Anisotropic.gap_le_sub_sum

@@ -67,6 +67,7 @@ theorem map_ouStep {ρ : ℝ} (hρ0 : 0 ≤ ρ) (hρ1 : ρ ≤ 1) :
     rw [hF, ← Measure.map_map, ← Measure.map_prod_map]
     all_goals first
       | rfl
+      | (unfold Measure.conv; rfl)
       | fun_prop
       | exact (by fun_prop : Continuous (fun x : Latent n × Latent n => x.1 + x.2)).measurable
       | exact Measurable.prodMap (by fun_prop) (by fun_prop)

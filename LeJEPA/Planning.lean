@@ -242,6 +242,82 @@ theorem isOptimal_conj_iff' {σ : A ≃ A'} (hP : P.Conjugate P' Q σ) (t : ℕ)
     (s g : S) : P'.IsOptimal t bs' (Q s) (Q g) ↔ P.IsOptimal t (bs'.map σ.symm) s g := by
   rw [← isOptimal_conj_iff hP, map_map_symm]
 
+/-- The infimum of the costs of the plans of length `t` from `s` towards `g`, for *any* action
+type (`value` needs a finite, nonempty one). With finitely many actions it is `value` and is
+attained (`infValue_eq_value`). With infinitely many (continuous controls, as in the paper's
+Reacher) it need not be attained, and it is the least cost only where the costs of these plans
+are bounded below: ℝ's `⨅` of a family unbounded below is `0` by convention. -/
+noncomputable def infValue (P : ControlProblem S A) (t : ℕ) (s g : S) : ℝ :=
+  ⨅ as : {l : List A // l.length = t}, P.seqCost as.1 s g
+
+/-- For finite, nonempty action sets the infimum over plans is the dynamic-programming value. -/
+theorem infValue_eq_value [Fintype A] [Nonempty A] (P : ControlProblem S A) (t : ℕ)
+    (s g : S) : P.infValue t s g = P.value t s g := by
+  obtain ⟨as, hlen, hcost⟩ := P.exists_seqCost_eq_value t s g
+  have hlow : ∀ l : {l : List A // l.length = t}, P.value t s g ≤ P.seqCost l.1 s g := by
+    intro l
+    have h := P.value_le_seqCost l.1 s g
+    rwa [l.2] at h
+  have hbdd : BddBelow (Set.range fun l : {l : List A // l.length = t} => P.seqCost l.1 s g) := by
+    refine ⟨P.value t s g, ?_⟩
+    rintro _ ⟨l, rfl⟩
+    exact hlow l
+  haveI : Nonempty {l : List A // l.length = t} := ⟨⟨as, hlen⟩⟩
+  have hle := ciInf_le hbdd (⟨as, hlen⟩ : {l : List A // l.length = t})
+  have hge := le_ciInf hlow
+  apply le_antisymm
+  · rw [← hcost]
+    first
+    | exact hle
+    | (unfold infValue
+       exact hle)
+  · first
+    | exact hge
+    | (unfold infValue
+       exact hge)
+
+/-- Relabelling by `σ` maps the plans of length `t` of one action type bijectively onto those of
+the other. -/
+def relabelPlans (σ : A ≃ A') (t : ℕ) :
+    {l : List A // l.length = t} ≃ {l : List A' // l.length = t} where
+  toFun l := ⟨l.1.map σ, by rw [List.length_map]; exact l.2⟩
+  invFun l := ⟨l.1.map σ.symm, by rw [List.length_map]; exact l.2⟩
+  left_inv l := Subtype.ext (by
+    first
+    | exact map_map_symm σ.symm l.1
+    | simp only [List.map_map, Equiv.symm_comp_self, List.map_id])
+  right_inv l := Subtype.ext (map_map_symm σ l.1)
+
+/-- **Theorem 4, values, for any action type.** If `P'` is the conjugate of `P` through `Q` and
+an action relabelling `σ : A ≃ A'`, the infima over plans agree: relabelling by `σ` is a
+bijection between the plans of length `t` of the two problems (`relabelPlans`), and it preserves
+every plan's cost (`seqCost_conj`). No finiteness of the actions and no bound on the costs is
+needed. -/
+theorem infValue_conj {σ : A ≃ A'} (hP : P.Conjugate P' Q σ) (t : ℕ) (s g : S) :
+    P'.infValue t (Q s) (Q g) = P.infValue t s g := by
+  have hcomp : (⨅ l : {l : List A // l.length = t},
+      P'.seqCost (relabelPlans σ t l).1 (Q s) (Q g)) =
+      ⨅ l' : {l : List A' // l.length = t}, P'.seqCost l'.1 (Q s) (Q g) :=
+    -- `Equiv.iInf_comp` is stated for any `InfSet` (ℝ's conditional infimum) in 2025-26
+    -- Mathlib; the last alternative is its proof
+    by first
+      | exact (relabelPlans σ t).iInf_comp (g := fun l' => P'.seqCost l'.1 (Q s) (Q g))
+      | exact (relabelPlans σ t).surjective.iInf_comp (fun l' => P'.seqCost l'.1 (Q s) (Q g))
+      | (simp only [iInf]
+         congr 1
+         exact (relabelPlans σ t).surjective.range_comp
+           (fun l' : {l : List A' // l.length = t} => P'.seqCost l'.1 (Q s) (Q g)))
+  have hcost : (⨅ l : {l : List A // l.length = t},
+      P'.seqCost (relabelPlans σ t l).1 (Q s) (Q g)) =
+      ⨅ l : {l : List A // l.length = t}, P.seqCost l.1 s g :=
+    by first
+      | exact iInf_congr fun l => seqCost_conj hP l.1 s g
+      | exact congrArg iInf (funext fun l => seqCost_conj hP l.1 s g)
+  first
+  | exact hcomp.symm.trans hcost
+  | (unfold infValue
+     exact hcomp.symm.trans hcost)
+
 end ControlProblem
 
 section Translation
@@ -465,6 +541,44 @@ theorem ControlProblem.value_latentProblem_matrix {n : ℕ} [Fintype A] [Nonempt
         (Q.mulVec g) ↔ P.IsOptimal t as s g :=
   P.value_latentProblemOf (f := Q.mulVec) (f' := Q.transpose.mulVec)
     (transpose_mulVec_mulVec hQ) hcost hterm t s g
+
+/-- `Qᵀ` undoes `Q` on `EuclideanSpace ℝ (Fin n)` (T1's latent space `Latent n`) when
+`Qᵀ * Q = 1`, with the matrices acting through `Matrix.toEuclideanLin`. -/
+theorem toEuclideanLin_transpose_apply {n : ℕ} {Q : Matrix (Fin n) (Fin n) ℝ}
+    (hQ : Q.transpose * Q = 1) (s : EuclideanSpace ℝ (Fin n)) :
+    Matrix.toEuclideanLin Q.transpose (Matrix.toEuclideanLin Q s) = s := by
+  -- `toEuclideanLin` is `toLpLin 2 2` in 2025-26 Mathlib (applied: `toLp (M *ᵥ ofLp v)`);
+  -- older versions state `toEuclideanLin_apply` through `WithLp.equiv`
+  first
+  | simp only [Matrix.toLpLin_apply, WithLp.ofLp_toLp, Matrix.mulVec_mulVec, hQ,
+      Matrix.one_mulVec, WithLp.toLp_ofLp]
+  | simp only [Matrix.toEuclideanLin_apply, WithLp.ofLp_toLp, Matrix.mulVec_mulVec, hQ,
+      Matrix.one_mulVec, WithLp.toLp_ofLp]
+  | simp only [Matrix.toEuclideanLin_apply, Equiv.apply_symm_apply, Matrix.mulVec_mulVec, hQ,
+      Matrix.one_mulVec, Equiv.symm_apply_apply]
+  | simp [Matrix.toEuclideanLin_apply, Matrix.mulVec_mulVec, hQ]
+  | simp [Matrix.toLpLin_apply, Matrix.mulVec_mulVec, hQ]
+
+/-- **Theorem 4 under the paper's hypothesis, on T1's latent space.** The matrix form of
+`value_latentProblem_matrix` on `EuclideanSpace ℝ (Fin n)` (`LeJEPA.Latent n`, where T1's
+encoder recovers `Q z`): for an orthogonal matrix `Q` (`Qᵀ * Q = 1`) acting by
+`Matrix.toEuclideanLin` and a control problem whose costs are invariant under it, planning in
+`Q s` with the same cost functions and the carried-over dynamics has the true problem's optimal
+values, and the same plans are optimal. -/
+theorem ControlProblem.value_latentProblem_euclidean {n : ℕ} [Fintype A] [Nonempty A]
+    (P : ControlProblem (EuclideanSpace ℝ (Fin n)) A) {Q : Matrix (Fin n) (Fin n) ℝ}
+    (hQ : Q.transpose * Q = 1)
+    (hcost : ∀ s g a, P.cost (Matrix.toEuclideanLin Q s) (Matrix.toEuclideanLin Q g) a =
+      P.cost s g a)
+    (hterm : ∀ s g, P.terminal (Matrix.toEuclideanLin Q s) (Matrix.toEuclideanLin Q g) =
+      P.terminal s g) (t : ℕ) (s g : EuclideanSpace ℝ (Fin n)) :
+    (P.latentProblemOf (Matrix.toEuclideanLin Q) (Matrix.toEuclideanLin Q.transpose)).value t
+        (Matrix.toEuclideanLin Q s) (Matrix.toEuclideanLin Q g) = P.value t s g ∧
+      ∀ as : List A, (P.latentProblemOf (Matrix.toEuclideanLin Q)
+          (Matrix.toEuclideanLin Q.transpose)).IsOptimal t as (Matrix.toEuclideanLin Q s)
+          (Matrix.toEuclideanLin Q g) ↔ P.IsOptimal t as s g :=
+  P.value_latentProblemOf (f := Matrix.toEuclideanLin Q) (f' := Matrix.toEuclideanLin Q.transpose)
+    (toEuclideanLin_transpose_apply hQ) hcost hterm t s g
 
 end LatentMatrix
 
