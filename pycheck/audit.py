@@ -53,6 +53,13 @@ class Decl:
     modifiers: tuple[str, ...] = ()    # private, unsafe, ...
 
 
+
+#: phrases by which an entry's title or statement says that part of it is not proved in Lean
+#: (numeric only, or only a named part formalized): with one of them the status must be
+#: "partial", and a "partial" entry must use one
+PARTIAL_MARKERS = ("Status partial", "numeric only", "Lean proves only", "core only")
+
+
 def strip_comments(src: str) -> str:
     """Blank out Lean comments (``--`` and nested ``/- -/``, docstrings included) and
     string literals, keeping line numbers."""
@@ -218,6 +225,16 @@ def audit(m: Manifest, registry: dict | None = None) -> list[str]:
         if e.status in ("proved", "partial") and not kinds & {"theorem", "lemma"}:
             v.append(f"{e.id}: status is {e.status} but no listed Lean declaration is a theorem "
                      f"(a statement with no Lean proof cannot be '{e.status}')")
+        # what an entry says of itself must agree with its status: S1's status changed from
+        # "partial" to "proved" passed the audit (session 48, a user's trial), and `list` and
+        # `cite` would then call the whole result proved
+        said = [w for w in PARTIAL_MARKERS if w.lower() in f"{e.title} {e.statement}".lower()]
+        if e.status == "proved" and said:
+            v.append(f"{e.id}: status is proved but its text says {said[0]!r} (a part is not "
+                     "in Lean): 'partial'")
+        if e.status == "partial" and not said:
+            v.append(f"{e.id}: status is partial but its title or statement does not say which "
+                     f"part is not in Lean (one of: {', '.join(PARTIAL_MARKERS)})")
         if e.status == "conjecture" and kinds & {"theorem", "lemma"}:
             v.append(f"{e.id}: status is conjecture but it lists a Lean theorem (a conjecture "
                      "claims nothing formal: 'partial' says which part the Lean proves)")

@@ -22,7 +22,26 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2, nothing written."""
 
 
+class _StoreOnce(argparse._StoreAction):
+    """argparse's ``store``, refusing an option given twice: ``verify --seed 1 --seed 2``
+    ran with seed 2 and said nothing (session 48, a user's trial), so a command line that
+    says two things was run as if it said the last."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = namespace.__dict__.setdefault("_options_given", set())
+        if option_string is not None:
+            if self.dest in given:
+                parser.error(f"{'/'.join(self.option_strings)} given more than once")
+            given.add(self.dest)
+        super().__call__(parser, namespace, values, option_string)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+
     def error(self, message: str):  # one line, exit 2 (argparse prints usage + message)
         raise UsageError(message)
 
@@ -179,6 +198,11 @@ def cmd_list(m: Manifest, args) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    unchecked = [e.id for e in m.entries.values()
+                 if e.status in ("proved", "partial") and not e.lean_checked]
+    if unchecked:
+        print(f"\nformal: the status the manifest gives the Lean proof; lean_checked = false "
+              f"({', '.join(unchecked)}): written, never compiled by `lake build`")
     return 0
 
 
@@ -199,13 +223,17 @@ def cmd_show(m: Manifest, args) -> int:
 
 
 def _formal(m: Manifest, e) -> str:
-    """What an ID's Lean part is, in words: its status, and the axioms a proof rests on."""
+    """What an ID's Lean part is, in words: its status, the axioms a proof rests on, and
+    whether the proof was compiled. A pasted citation said "status proved" and nothing of the
+    Lean never having been compiled (session 48, a user's trial): that is now in the text."""
     if e.status not in ("proved", "partial"):
         return f"status {e.status}"
+    compiled = ("" if e.lean_checked else
+                "; the Lean proof is written but was not compiled (lean_checked = false)")
     if not e.axioms:
-        return f"status {e.status}, using no axiom of this development"
+        return f"status {e.status}, using no axiom of this development{compiled}"
     names = ", ".join(f"{a} ({m.entries[a].title})" for a in e.axioms)
-    return f"status {e.status}, from the axiom{'s' * (len(e.axioms) > 1)} {names}"
+    return f"status {e.status}, from the axiom{'s' * (len(e.axioms) > 1)} {names}{compiled}"
 
 
 def _kit_bibtex(m: Manifest, commit: str) -> str:
@@ -236,7 +264,8 @@ def cmd_cite(m: Manifest, args) -> int:
         print(f"Numeric checks: pycheck {__version__}, git commit {commit}, "
               f"`pycheck verify {e.id}`.")
         print(f"Lean: {', '.join(e.lean) or '(none)'}{f' in {e.lean_file}' if e.lean_file else ''} "
-              f"(status {e.status}; lean_checked = {str(e.lean_checked).lower()}).")
+              f"(status {e.status}; lean_checked = {str(e.lean_checked).lower()}"
+              f"{'' if e.lean_checked or not e.lean else ': not compiled'}).")
     return 0
 
 
@@ -340,6 +369,12 @@ def _verify_plan(m: Manifest, args: list[str]) -> dict[str, list[str]]:
     dup = sorted({a for a in args if args.count(a) > 1})
     if dup:
         raise UsageError(f"ID(s) given more than once: {', '.join(dup)}")
+    # a check beside an ID that runs it anyway (`verify T1 T1.lower_bound` ran all of T1 and
+    # said nothing; session 48): the command line asks two different things
+    within = sorted(a for a in args if a not in m.entries and a in owner and owner[a] in args)
+    if within:
+        raise UsageError(f"{', '.join(within)} given beside {owner[within[0]]}, which runs "
+                         f"all its checks; give the ID or its checks")
     if not args:
         return {i: list(e.checks) for i, e in m.entries.items()}
     return {i: [c for c in m.entries[i].checks if c in want[i]]

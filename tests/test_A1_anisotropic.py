@@ -23,7 +23,8 @@ rates = st.lists(st.floats(0.02, 0.98), min_size=1, max_size=4)
 
 def test_A1_A2_checks_registered(checks_of):
     assert set(checks_of("A1")) == {"A1.threshold_exact", "A1.whitened_gap",
-                                    "A1.approximate_bound", "A1.monte_carlo"}
+                                    "A1.approximate_bound", "A1.monte_carlo",
+                                    "T3.ingredients"}   # D(h), which A1(c) bounds
     assert set(checks_of("A2")) == {"A2.fold_beats_rotations", "A2.conditional_rearrangement"}
 
 
@@ -339,3 +340,20 @@ def test_public_theory_functions_name_bad_arguments():
     assert A.sign_flip_exact_alignment([0.9, 0.5]) > 0
     assert np.isfinite(A.sharp_encoder([0.5, 0.4], np.float32(0.3)).coef).all()
     T.rotation_encoder(np.eye(2).tolist())
+
+
+def test_A2_conditional_rearrangement_fails_when_the_pairs_are_not_the_stated_world(monkeypatch):
+    """Its excess test is one-sided (a proved inequality), so it passed with uniform latents in
+    the pair sampler (session 48, a user's mutation trial); the sign-flip map's exact alignment
+    on the same pairs now sees them."""
+    from pycheck import anisotropic as A
+    from pycheck.checks import anisotropic as C
+
+    def uniform_pairs(n, rho, rng):
+        r = np.asarray(rho, dtype=float)
+        z = rng.uniform(-math.sqrt(3), math.sqrt(3), (int(n), r.size))
+        return z, r * z + np.sqrt(1 - r * r) * rng.standard_normal(z.shape)
+    assert C.conditional_rearrangement(0, size=50_000).passed
+    monkeypatch.setattr(A, "anisotropic_ou_pairs", uniform_pairs)
+    r = C.conditional_rearrangement(0, size=50_000)
+    assert not r.passed and r.figures["sign_flip_max_abs_z"] > 4

@@ -13,7 +13,7 @@ from pycheck.checks import t1
 def test_T1_checks_registered(checks_of):
     assert set(checks_of("T1")) == {"T1.lower_bound", "T1.rotation_equality",
                                     "T1.nonlinear_gap", "T1.gaussian_preserving_nonlinear",
-                                    "L4.alignment_identity"}   # T1's L is L4's closed form
+                                    "T1.negative_rho_scope", "L4.alignment_identity"}   # T1's L is L4's closed form
 
 
 @settings(max_examples=100, deadline=None, derandomize=True, database=None)
@@ -179,3 +179,38 @@ def test_T1_nonlinear_gap_fails_when_degree_2_encoders_do_not_attain_the_bound(m
     assert r.figures["max_relative_gap_degree2"] > 1e-11
     monkeypatch.setattr(T, "alignment_excess", real)
     assert t1.nonlinear_gap(0, encoders=200).passed
+
+
+def test_T1_fold_is_exactly_gaussian_and_even():
+    z = np.random.default_rng(3).standard_normal(200_000)
+    y = t1.fold(z)
+    assert np.array_equal(y, t1.fold(-z))
+    from scipy import stats
+    assert stats.kstest(y, "norm").pvalue > 1e-3
+    # the tails keep their precision (Phi^-1(|2 Phi(z) - 1|) loses it at |z| ~ 8)
+    assert np.isfinite(t1.fold(np.array([9.0, 30.0]))).all()
+
+
+def test_T1_negative_rho_scope_passes_and_reports_the_gap():
+    r = t1.negative_rho_scope(0)
+    assert r.passed and r.figures["ci_upper"] < r.figures["rotation_L"] == 3.0
+    assert r.figures["he2_whitened_L_exact"] == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.2])
+def test_T1_negative_rho_scope_fails_at_positive_rho(rho):
+    # at rho > 0 T1 holds: the fold is above the rotations, and the check must say so
+    r = t1.negative_rho_scope(0, rho=rho, size=100_000)
+    assert not r.passed and r.figures["L_monte_carlo"] > r.figures["rotation_L"]
+
+
+def test_T1_negative_rho_scope_fails_for_a_map_that_is_not_gaussian():
+    # |z_1| is even (it beats the rotations at rho = -0.5) but not Gaussian: KS must reject
+    r = t1.negative_rho_scope(0, size=100_000,
+                              h=lambda z: np.abs(z) - math.sqrt(2 / math.pi))
+    assert not r.passed and r.figures["ks_pvalue"] < 1e-3
+
+
+def test_T1_negative_rho_scope_fails_for_a_rotation():
+    r = t1.negative_rho_scope(0, size=100_000, h=lambda z: -z)
+    assert not r.passed and abs(r.figures["L_monte_carlo"] - 3.0) < 0.05

@@ -264,3 +264,25 @@ def test_audit_outside_a_checkout_is_one_message(tmp_path):
     shutil.rmtree(tmp_path / "LeJEPA")
     found = audit(m, reg)
     assert len(found) == 1 and "no LeJEPA/ folder beside the manifest" in found[0]
+
+
+@pytest.mark.parametrize("status, statement, needle", [
+    # a partial result upgraded to proved (S1 passed the audit so, session 48)
+    ("proved", "s. Lean proves only the monotone step.", "status is proved but its text says"),
+    ("proved", "s. Status partial: the constant is numeric only.", "status is proved but"),
+    # a partial result that does not say what is missing
+    ("partial", "s", "status is partial but its title or statement does not say"),
+])
+def test_audit_status_agrees_with_what_the_statement_says(tmp_path, status, statement, needle):
+    m, reg = make_project(tmp_path, GOOD, entries(T1=dict(status=status)))
+    import dataclasses
+    m.entries["T1"] = dataclasses.replace(m.entries["T1"], statement=statement)
+    assert any(needle in v for v in audit(m, reg)), audit(m, reg)
+
+
+def test_audit_accepts_a_partial_entry_that_says_which_part():
+    from pycheck.manifest import load as load_manifest
+    from pathlib import Path
+    real = load_manifest(Path(__file__).resolve().parents[1] / "theorems.toml")
+    assert {e.id for e in real.entries.values() if e.status == "partial"} >= {"T2", "S1", "A1"}
+    assert not [v for v in audit(real) if "status is p" in v]

@@ -306,9 +306,13 @@ def test_A2_fold_z_scores_and_margin_at_their_literals(monkeypatch, map_result, 
 
 
 def test_A2_conditional_excess_of_exactly_minus_4_se_passes(monkeypatch):
-    for excess, passed in ((-0.5, True), (-0.5 - 2**-40, False)):
-        monkeypatch.setattr(A, "gaussian_map_search",
-                            lambda *a, ex=excess, **k: {"map": (1.0, 0.1, ex, 0.125)})
+    """The excess at -4 se exactly passes, a hair below fails; the sign-flip sanity at
+    |z| = 4 exactly passes, a hair above fails (its value is each world's exact one + 0.5)."""
+    exact = A.sign_flip_exact_alignment
+    for excess, sf_se, passed in ((-0.5, 0.125, True), (-0.5 - 2**-40, 0.125, False),
+                                  (-0.25, 0.125, True), (-0.25, 0.125 - 2**-40, False)):
+        monkeypatch.setattr(A, "gaussian_map_search", lambda rho, *a, ex=excess, sf=sf_se, **k: {
+            "map": (1.0, 0.1, ex, 0.125), "sign_flip": (exact(rho) + 0.5, sf, 0.0, 0.0)})
         r = check_a.conditional_rearrangement(0, size=20_000)
         assert r.figures["min_excess_z"] == excess / 0.125 and r.passed == passed
 

@@ -599,7 +599,10 @@ def _mehler_z_scores(monkeypatch, eigen, size, seed):
     constant[0, 0] = True                         # phi_0 = 1: no spread and diff = 0 exactly
     assert diff[0, 0] == 0 and np.all(se[~constant] > 0)
     zb = np.where(constant, 0.0, diff / np.where(constant, 1.0, se))
-    return r, np.abs(za), np.abs(zb)
+    four = T.multi_indices(2, 4)
+    zc = T.basis(zp, four[four.sum(axis=1) == 4]).mean(axis=0) * math.sqrt(size)
+    assert zc.size == 5                      # (c): the five degree-4 moments of z', variance 1
+    return r, np.abs(za), np.abs(zb), np.abs(zc)
 
 
 @pytest.mark.parametrize("seed, part", [(0, "a"), (1, "b")])
@@ -607,11 +610,11 @@ def test_L2_monte_carlo_z_scores_are_recomputed(monkeypatch, seed, part):
     """The reported max |z| is the largest of the z-scores recomputed from the draws; at
     seed 0 it is a conditional moment's (a), at seed 1 a cross-moment's (b), so a wrong
     normaliser in either part changes it. rel 1e-12: the same operations, in another order."""
-    r, za, zb = _mehler_z_scores(monkeypatch, lambda rho, k: rho**k, 4_000, seed)
-    worst = {"a": za.max(), "b": zb.max()}
+    r, za, zb, zc = _mehler_z_scores(monkeypatch, lambda rho, k: rho**k, 4_000, seed)
+    worst = {"a": za.max(), "b": zb.max(), "c": zc.max()}
     assert worst[part] == max(worst.values())
     assert r.figures["max_abs_z"] == pytest.approx(worst[part], rel=1e-12)
-    assert r.figures["tests"] == len(za) + zb.size
+    assert r.figures["tests"] == len(za) + zb.size + zc.size
 
 
 def test_A1_whitened_gap_slacks_are_per_dimension(monkeypatch):

@@ -268,8 +268,9 @@ def test_L2_monte_carlo_fails_on_a_cross_moment_fault_past_its_z_threshold():
         return np.where(k == 1, rho + 0.1, rho**k)
     r = hermite.mehler_monte_carlo(0, eigen=eigen, size=20_000)
     assert r.figures["max_abs_z"] > 4.5 and not r.passed
-    # 2 rho x 5 z x 6 degrees in (a), 10 x 10 basis pairs (|alpha| <= 3 in 2-D) in (b)
-    assert r.figures["tests"] == 60 + len(T.multi_indices(2, 3)) ** 2
+    # 2 rho x 5 z x 6 degrees in (a), 10 x 10 basis pairs (|alpha| <= 3 in 2-D) in (b),
+    # the 5 degree-4 moments of z' in (c)
+    assert r.figures["tests"] == 60 + len(T.multi_indices(2, 3)) ** 2 + 5
 
 
 def test_L4_quadrature_covers_degrees_1_to_4(monkeypatch):

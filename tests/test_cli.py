@@ -15,8 +15,10 @@ def manifest():
 def test_list_has_one_row_per_id(capsys, manifest):
     assert main(["list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 1 + len(manifest.ids)
+    assert len(out) == 1 + len(manifest.ids) + 2     # header, IDs, blank, the note
     assert all(any(line.startswith(i + " ") for line in out) for i in manifest.ids)
+    # 'proved' is the manifest's word for a written proof: the note says none was compiled
+    assert out[-1].startswith("formal: ") and "never compiled" in out[-1] and " T1," in out[-1]
 
 
 def test_verify_runs_one_check_by_name_and_a_shared_check_once(capsys):
@@ -42,7 +44,9 @@ def test_show_and_cite(capsys, manifest):
     assert main(["cite", "T1", "T2", "A2"]) == 0
     out = capsys.readouterr().out
     assert out.count("@article{klindt2026lejepa") == 1 and out.count("@misc{pycheck") == 1
-    assert "T2 (theorem; status partial, using no axiom of this development)" in out
+    assert "T2 (theorem; status partial, using no axiom of this development; the Lean " \
+        "proof is written but was not compiled (lean_checked = false))" in out
+    assert "lean_checked = false: not compiled)." in out
     assert "A2 (theorem; status conjecture)" in out
     assert main(["show", "T1"]) == 0
     assert "Axioms:    L2, L3" in capsys.readouterr().out
@@ -54,6 +58,10 @@ def test_show_and_cite(capsys, manifest):
     # a check name with a known ID's prefix: its checks, not the IDs (session 46)
     (["verify", "T4.nope"], "unknown check 'T4.nope'; T4's checks: T4.dp_rotation_invariance"),
     (["verify", "--seed", "x"], "invalid int value"),
+    # an option twice, a check beside its own ID (session 48: both ran, silently)
+    (["verify", "L1", "--seed", "1", "--seed", "2"], "--seed given more than once"),
+    (["reproduce", "twod", "--jobs", "1", "--jobs", "2"], "--jobs given more than once"),
+    (["verify", "T1", "T1.lower_bound"], "T1.lower_bound given beside T1"),
     (["frobnicate"], "invalid choice"),
     (["reproduce", "nope"], "unknown experiment 'nope'; valid: twod"),
     (["reproduce", "twod", "--profile", "huge"], "invalid choice"),
@@ -496,3 +504,16 @@ def test_a_pending_message_that_names_its_experiment_is_not_prefixed_twice(tmp_p
     monkeypatch.setattr(control, "run", pending)
     assert main(["reproduce", "control", "--out", str(tmp_path / "c")]) == 0
     assert "pycheck: control: the frames are missing\n" in capsys.readouterr().err
+
+
+def test_the_readme_python_snippet_for_the_checks_runs(capsys):
+    """The README's "The checks from Python" block, run as written (session 48: a user found
+    `pycheck.checks.CHECKS` empty and had to find `load_all` in the source)."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = text.split("The checks from Python", 1)[1].split("```python\n", 1)[1]
+    code = block.split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == list(load().get("T1").checks)
+    assert all(line.split()[1] == "True" for line in out)

@@ -34,6 +34,8 @@ class CheckResult:
 
 
 CheckFn = Callable[[int], CheckResult]
+#: the registry, filled as the check modules are imported: empty after ``import
+#: pycheck.checks`` alone; :func:`load_all` imports them all and returns it
 CHECKS: dict[str, CheckFn] = {}
 
 

@@ -252,6 +252,53 @@ def gaussian_preserving_nonlinear(seed: int, *, band=(0.5, 1.5), scale: float = 
                   "eps >= 2rho(1-rho)E_nl")
 
 
+def fold(z: np.ndarray) -> np.ndarray:
+    """The even map ``F(z) = Φ⁻¹(|2Φ(z) − 1|)``: ``|2Φ(z) − 1|`` is uniform on [0, 1] for
+    ``z ~ N(0, 1)``, so ``F(z) ~ N(0, 1)`` exactly. Computed as ``Φ̄⁻¹(2 Φ̄(|z|))``
+    (``|2Φ(z) − 1| = 1 − 2Φ̄(|z|)``), which keeps its precision in the tails."""
+    return stats.norm.isf(2 * stats.norm.sf(np.abs(z)))
+
+
+@check("T1.negative_rho_scope")
+def negative_rho_scope(seed: int, *, rho: float = -0.5, n: int = 1, size: int = 400_000,
+                       h=None) -> CheckResult:
+    """Why T1 asks ``0 < ρ``: the paper states T1 for stationary additive-noise Gaussian
+    worlds, and ``z' = ρ z + sqrt(1 − ρ²) ε`` with ``−1 < ρ < 0`` is one, but there T1 fails.
+    An even map turns the anti-correlated step into a positively correlated one, so the fold
+    ``F`` of the first coordinate (exactly Gaussian: the LeJEPA constraint holds) has a lower
+    alignment than every rotation, ``2n(1 − ρ)``. Whitening alone fails more simply: the
+    whitened ``He₂(z)/√2`` has ``2(1 − ρ²)`` against a rotation's ``2(1 − ρ)`` per coordinate
+    (exact, L4). At ``ρ > 0`` the same fold is above the rotations, and the check fails
+    (tested), so it measures the sign of ρ and not the map alone."""
+    rho = T.check_rho(rho, " (the step rho z + sqrt(1 - rho^2) eps)", closed=True)
+    rng = np.random.default_rng(seed)
+    if h is None:
+        def h(z):
+            out = z.copy()
+            out[:, 0] = fold(z[:, 0])
+            return out
+    L_mc, se = T.alignment_monte_carlo(h, rho, size, rng, n=n)
+    target = 2 * n * (1 - rho)                  # every rotation (L4: degree-1 weight rho)
+    he2 = 2 * (n - 1) * (1 - rho) + 2 * (1 - rho**2)   # z_1 -> He_2(z_1)/sqrt 2, whitened
+    y = h(rng.standard_normal((size, n)))
+    ks_p = float(stats.kstest(y[:, 0], "norm").pvalue)
+    mean_z = float(np.abs(y.mean(axis=0)).max() * math.sqrt(size))
+    var_z = float(np.abs(y.var(axis=0) - 1).max() / math.sqrt(2 / size))
+    ci_high = L_mc + 4 * se
+    ok = ks_p >= KS_P_MIN and mean_z <= 4 and var_z <= 4 and ci_high < target
+    return CheckResult(
+        passed=ok,
+        summary=f"rho = {rho:g}, n = {n}: the fold of z_1 (KS p = {ks_p:.3f}) has "
+                f"L = {L_mc:.4f} +- {se:.4f} against every rotation's {target:.4f} "
+                f"(whitened He_2/sqrt 2: {he2:.4f}); T1 needs 0 < rho",
+        figures={"rho": rho, "samples": size, "ks_pvalue": ks_p, "max_mean_z": mean_z,
+                 "max_var_z": var_z, "L_monte_carlo": L_mc, "L_stderr": se,
+                 "ci_upper": ci_high, "rotation_L": target, "he2_whitened_L_exact": he2},
+        tolerance=f"feasible: KS p >= {KS_P_MIN:g} and mean/variance z-scores <= 4 (false "
+                  f"alarm {KS_P_MIN + 2 * n * 6.3e-5:.2g} under exact Gaussianity); below "
+                  "the rotations: L_MC + 4 se < 2n(1-rho) (one-sided 3e-5)")
+
+
 # ---------------------------------------------------------------- L7
 @check("L7.rotation_invariance")
 def rotation_invariance(seed: int, *, transform=lambda rng, n: T.random_rotation(rng, n),
