@@ -257,7 +257,8 @@ theorem infValue_eq_value [Fintype A] [Nonempty A] (P : ControlProblem S A) (t :
   have hlow : ∀ l : {l : List A // l.length = t}, P.value t s g ≤ P.seqCost l.1 s g := by
     intro l
     have h := P.value_le_seqCost l.1 s g
-    rwa [l.2] at h
+    have hl : l.1.length = t := l.2
+    rwa [hl] at h
   have hbdd : BddBelow (Set.range fun l : {l : List A // l.length = t} => P.seqCost l.1 s g) := by
     refine ⟨P.value t s g, ?_⟩
     rintro _ ⟨l, rfl⟩
