@@ -457,6 +457,13 @@ def cmd_reproduce(m: Manifest, args) -> int:
     if (out / "fit.json").is_file() or (out / "fit.ckpt").is_file():
         raise UsageError(f"--out {out} holds a pycheck fit (fit.json or fit.ckpt); use "
                          "another --out")
+    holds = _holds_output_folders(out)
+    if holds:
+        # `--out results` (the parent of the committed folders) wrote results/jobs and
+        # results/runs beside them (session 48, a cluster trial)
+        raise UsageError(f"--out {out} holds other output folders ({', '.join(holds[:3])}"
+                         f"{' ...' if len(holds) > 3 else ''}), not one experiment's results; "
+                         f"use a folder of its own, such as {out / args.name}")
     if args.collect and not (out / "runs").is_dir():
         raise UsageError(f"--collect: no runs in {out} to make tables from")
     from .store import (FolderBusy, TableStage, lock_folder, missing_folders,
@@ -595,6 +602,19 @@ def _executor(args):
     return executors.SlurmExecutor(opts, command)
 
 
+def _holds_output_folders(out: Path) -> list[str]:
+    """The subfolders of ``out`` that are output folders themselves (a run plan, stored runs
+    or a summary in them): ``out`` is then their parent, such as ``results/``."""
+    if not out.is_dir():
+        return []
+    found = []
+    for sub in sorted(p for p in out.iterdir() if p.is_dir() and p.name not in ("jobs", "runs")):
+        if (sub / "jobs" / "plan.json").is_file() or (sub / "runs" / "config.json").is_file() \
+                or any(sub.glob("*summary.json")):
+            found.append(sub.name)
+    return found
+
+
 def _folder_experiment(out: Path, name: str) -> tuple[str | None, str]:
     """Another experiment than ``name`` whose results ``out`` holds, and where that was read:
     the command in its run plan (``OUT/jobs/plan.json``) or, where no plan names an
@@ -657,7 +677,10 @@ def cmd_status(m: Manifest | None, args) -> int:
           f"{len(st.running)} running, {len(st.failed)} failed"
           + (f", {len(st.stopped)} not done (the invocation stopped)" if st.stopped else ""))
     for key, reason, log in st.failed:
-        print(f"  failed  {key}: {reason}" + (f"\n          log: {log}" if log else ""))
+        # a job cancelled while queued never wrote its log: the line named a file that
+        # does not exist (session 48, a cluster trial)
+        print(f"  failed  {key}: {reason}" + (f"\n          log: {log}"
+                                                if log and Path(log).is_file() else ""))
     for key, reason, _ in st.stopped:
         print(f"  stopped {key}: {reason}")
     # a plan made through the Python API (a script calling an experiment's run) has no
@@ -677,7 +700,7 @@ def cmd_status(m: Manifest | None, args) -> int:
     elif st.stopped:
         print(f"run it again to finish them (finished ones are kept): {how}")
     elif total and len(st.done) == total:
-        made = _tables_made(Path(args.out), total)
+        made = _tables_made(Path(args.out), st.done)
         if made:   # it asked to make tables that were already there (session 37)
             print(f"all runs are in and the tables are made ({made[0]}); to remake them: {how}")
         else:
@@ -685,14 +708,23 @@ def cmd_status(m: Manifest | None, args) -> int:
     return EXIT_FAIL if st.failed or st.stopped else 0
 
 
-def _tables_made(out: Path, total: int) -> list[str]:
-    """The summary files in ``out`` written by a ``reproduce`` that had all ``total`` runs
-    (its run counts add up to them): the tables are then made."""
+def _tables_made(out: Path, expected: list[str]) -> list[str]:
+    """The summary files in ``out`` made from the runs now stored: every expected run's
+    seal equals the one the summary recorded (``run_seals``, since session 48). A summary
+    from before has only its counts: made if they add up to the expected runs. Session 48,
+    a cluster trial: a run deleted and recomputed (or another seed of the same count) left
+    the old tables called "made"."""
+    from .store import RunStore
+    store = RunStore(out)
     made = []
     for p in sorted(out.glob("*summary.json")):
         try:
             d = json.loads(p.read_text())
-            if d.get("runs_computed", 0) + d.get("runs_reused", 0) == total:
+            seals = d.get("run_seals")
+            if isinstance(seals, dict):
+                if all(seals.get(k) == store.seal_of(k) for k in expected):
+                    made.append(p.name)
+            elif d.get("runs_computed", 0) + d.get("runs_reused", 0) == len(expected):
                 made.append(p.name)
         except (OSError, ValueError, AttributeError, TypeError):
             continue

@@ -32,6 +32,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -82,7 +83,10 @@ def read_plan(out: str | os.PathLike) -> dict | None:
     try:
         plan = json.loads(p.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise ValueError(f"{p}: not valid JSON ({exc})") from None
+        # what to do, as for a corrupt run file (session 48, a cluster trial)
+        raise ValueError(f"{p}: not valid JSON ({exc}); delete it and run the reproduce "
+                         "command again (stored runs are kept; jobs it named that are still "
+                         "queued are no longer tracked: check `squeue`)") from None
     # what status reads: a plan of another shape raised TypeError / KeyError (session 36)
     if not (isinstance(plan, dict) and plan.get("executor") in ("local", "slurm", "collect")
             and isinstance(plan.get("expected"), list)
@@ -250,6 +254,14 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
         print(f"pycheck: {path} was left by a run with other settings; deleted, the run "
               "starts afresh", file=sys.stderr, flush=True)
     atomic_write_text(sidecar, record)
+    # the run's compute seconds, kept beside its checkpoints (jobs/seconds/KEY.json) for the
+    # summary (RunStore.accounting: `run_seconds`): on SLURM the invocation that makes the
+    # tables reuses every run, and its counts hid what the runs cost (session 48, a cluster
+    # trial). A resumed run adds its seconds to those of the part before the interruption
+    # (recorded when that part ended with an exception, not when it was killed)
+    clock = seconds_path(path)
+    earlier = _read_seconds(clock) if path.exists() else 0.0
+    started = time.perf_counter()
     before = os.environ.get("PYCHECK_RUN_CHECKPOINT")
     os.environ["PYCHECK_RUN_CHECKPOINT"] = str(path)
     from .validate import RESUMED_KERNEL_FAILURES, kernels_used
@@ -262,6 +274,7 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
         with run_advice_unsaid():
             result = fn(**kwargs)
     finally:
+        _write_seconds(clock, earlier + time.perf_counter() - started)
         if before is None:
             os.environ.pop("PYCHECK_RUN_CHECKPOINT", None)
         else:
@@ -279,6 +292,28 @@ def with_checkpoint(path: Path, fn: Callable[..., dict], kwargs: dict) -> dict:
         result = {**result, "kernels": used, "kernel_failures": failures}
     return result
 
+
+
+def seconds_path(checkpoint: Path) -> Path:
+    """Where a run's compute seconds are kept (``OUT/jobs/seconds/KEY.json``)."""
+    return checkpoint.parent.parent / "seconds" / (checkpoint.stem + ".json")
+
+
+def _read_seconds(path: Path) -> float:
+    try:
+        v = json.loads(path.read_text(encoding="utf-8")).get("seconds")
+    except (OSError, ValueError, AttributeError):
+        return 0.0
+    return float(v) if isinstance(v, (int, float)) and v >= 0 else 0.0
+
+
+def _write_seconds(path: Path, seconds: float) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(dict(seconds=round(seconds, 3),
+                                                host=socket.gethostname())))
+    except OSError:
+        pass    # bookkeeping only: never fail a run over it
 
 
 def task_path(checkpoint: Path) -> Path:
@@ -388,6 +423,19 @@ class CollectExecutor:
                 f"`pycheck status {store.out}` shows the runs last submitted (wait for any "
                 "still queued or running), and this command without --collect computes the "
                 "missing ones (or submits them, with --executor slurm)")
+        record_complete_plan(store, "collect", self.command, tasks, needs)
+
+
+def record_complete_plan(store, executor: str, command: str, tasks: dict, needs, jobs=None
+                         ) -> None:
+    """The plan of an invocation that found every run in and makes the tables: it becomes
+    the folder's plan, so that ``status`` reports these runs and this command. Session 48,
+    a cluster trial: after a full-profile submission was cancelled, a quick-profile
+    ``--collect`` (and a quick ``--executor slurm``) made the quick tables, and ``status``
+    still read the full plan: "6/40 done, 34 failed", rerun with ``--profile full``."""
+    write_json(plan_path(store.out), dict(
+        executor=executor, command=command, expected=list(tasks), needs=needs or {},
+        jobs={k: j for k, j in (jobs or {}).items() if k in tasks}))
 
 
 # ---------------------------------------------------------------- slurm
@@ -405,9 +453,12 @@ class SlurmOptions:
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.gpus_per_run < 0 or self.cpus_per_run < 1 or self.array_parallelism < 1:
-            raise SchedulerError("--gpus-per-run must be >= 0, --cpus-per-run and "
-                                 "--array-parallelism >= 1")
+        # each flag named alone (the message listed all three: session 48, a cluster trial)
+        for flag, value, low in (("--gpus-per-run", self.gpus_per_run, 0),
+                                 ("--cpus-per-run", self.cpus_per_run, 1),
+                                 ("--array-parallelism", self.array_parallelism, 1)):
+            if value < low:
+                raise SchedulerError(f"{flag} must be >= {low}, got {value}")
         self.minutes = time_minutes(self.time)
         if self.mem is not None and not re.fullmatch(r"\d+[KMGT]?", self.mem):
             raise SchedulerError(f"--mem {self.mem!r}: use a size such as 8G or 4000M")
@@ -467,6 +518,10 @@ CONTROLLED_OPTIONS = {
     "signal": "submitit's warning before the time limit",
     # accepted until session 46 and ignored: submitit's job script ran pycheck all the same
     "wrap": "each job runs pycheck's own job script",
+    # export=NONE made every job crash in submitit (session 48, a cluster trial): the jobs
+    # run the submitting environment's Python and find the cluster through its variables
+    "export": "each job needs the submitting environment (its Python, SLURM_CONF)",
+    "export-file": "each job needs the submitting environment (its Python, SLURM_CONF)",
 }
 
 
@@ -555,7 +610,37 @@ class SlurmExecutor:
             raise SchedulerError(f"bad SLURM option: {_first_error(str(exc))}") from None
         r = _scheduler(["sbatch", "--test-only"], stdin=script)
         if r.returncode != 0:
-            raise SchedulerError(f"SLURM refused the job: {_first_error(r.stderr)}")
+            why = _first_error(r.stderr)
+            unavailable = self._nodes_unavailable()
+            if unavailable and "node configuration is not available" in why:
+                # every node of the partition drained or down: the test submission fails
+                # (no node could start the job now), while sbatch queues the jobs until a
+                # node returns. It was refused, even a submit command with nothing left to
+                # submit that would only have made the tables (session 48, a cluster trial)
+                print(f"pycheck: SLURM's test submission says {why!r}, and every node of the "
+                      f"partition is {unavailable}: any jobs wait in the queue until a node "
+                      "returns (`sinfo`; `scontrol update nodename=... state=resume`)",
+                      file=sys.stderr, flush=True)
+                return
+            raise SchedulerError(f"SLURM refused the job: {why}")
+
+    def _nodes_unavailable(self) -> str:
+        """``"drained or down (...)"`` when ``sinfo`` lists no node of the partition that
+        could run a job (drained, down, failed, in maintenance or not responding), else
+        ``""`` (also when ``sinfo`` does not answer)."""
+        cmd = ["sinfo", "--noheader", "--format=%T"] + (
+            ["--partition", self.options.partition] if self.options.partition else [])
+        try:
+            r = _scheduler(cmd)
+        except SchedulerError:
+            return ""
+        states = sorted({s.strip() for s in r.stdout.split() if s.strip()})
+        bad = ("drain", "down", "fail", "maint", "not_responding", "unknown", "inval",
+               "future", "power")
+        if r.returncode != 0 or not states or not all(
+                any(b in s.lower() for b in bad) for s in states):
+            return ""
+        return f"drained or down ({', '.join(states)})"
 
     def execute(self, store, tasks: dict[str, Task], todo: list[str], done: Done,
                 needs: dict[str, list[str]] | None = None) -> None:
@@ -617,6 +702,8 @@ class SlurmExecutor:
                                 f"{type(exc).__name__}: {_first_error(str(exc))}")
                 raise
             record_plan()
+        elif not todo:
+            record_complete_plan(store, "slurm", self.command, tasks, needs, jobs)
         if todo:
             ids = sorted({jobs[k]["job_id"].split("_")[0] for k in submit})
             raise RunsPending(

@@ -382,6 +382,24 @@ def run(args) -> int:
         raise _error(str(err)) from None
 
 
+@contextlib.contextmanager
+def _one_line_warnings():
+    """fit_encoder's warnings as the command's other messages: one line on stderr, each
+    once. The rank warning printed as a Python warning, naming a line of train.py and
+    its source, once per fit of the default's two (session 48, a user's trial)."""
+    import warnings
+    seen = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = f"pycheck fit: {category.__name__}: {message}"
+        if text not in seen:
+            seen.add(text)
+            print(text, file=sys.stderr, flush=True)
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def _refuse_finished(out: Path) -> None:
     """A finished fit (its fit.json, written last) is never overwritten."""
     if (out / "fit.json").exists():
@@ -404,8 +422,9 @@ def _fit_into(out: Path, made: list, args, options: dict, data: dict, test, r2_x
     try:
         # the checkpoint stays until the outputs are written: a Ctrl-C or a full disk while
         # writing them had thrown the finished training away (session 44)
-        with keeping_checkpoint(), linear_map_unsaid():   # the hint below says it, once
-            model = fit_encoder(data["x"], data["x_next"], **kwargs)
+        with keeping_checkpoint(), linear_map_unsaid(), _one_line_warnings():
+            model = fit_encoder(data["x"], data["x_next"], **kwargs)   # (the hint below
+            # says LinearMapKept's advice, once)
     except CheckpointMismatch:
         remove_empty_folders(made)
         raise _error(f"--out {out}: its fit.ckpt is not from this command and data (or cannot "

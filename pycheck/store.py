@@ -323,8 +323,10 @@ def lock_folder(out: str | os.PathLike, who: str = "pycheck reproduce"):
         except BlockingIOError:
             # the holder is not known (the lock is on the folder, no file names it): a
             # fit holding it was called "another pycheck reproduce" (session 44)
-            raise FolderBusy(f"{out} is in use by another pycheck process writing into it "
-                             f"(this one: {who}); wait for it or use another --out") from None
+            # "this one" read as the current command (session 48, a cluster trial)
+            raise FolderBusy(f"{out} is in use by another pycheck process writing into it, "
+                             f"so this {who} cannot write there; wait for it or use another "
+                             "--out") from None
         yield out
     finally:
         os.close(fd)
@@ -482,6 +484,7 @@ class RunStore:
         self.changed: list[str] = []     # config keys that differ from the stamp (per_run)
         self.replaced = 0
         self.records: dict[str, dict] = {}  # the last run_many's task records, by key
+        self.used: set[str] = set()          # every run_many's keys (the summary's runs)
         if config is not None:
             self._check_config(config, per_run)
         # a stamp left by a refused config (no runs) is replaced when the first run is stored
@@ -518,6 +521,12 @@ class RunStore:
                    provenance=self._provenance())
         return dict(runs_computed=self.computed, runs_reused=self.reused,
                     runs_replaced=self.replaced,
+                    # which runs the tables were made from (each run file's seal): `pycheck
+                    # status` calls the tables made only while these are the stored runs
+                    run_seals={k: self.seal_of(k) for k in sorted(self.used)},
+                    # what the runs cost where they ran (locally or in SLURM jobs), summed
+                    # over the runs that recorded it (jobs/seconds/, since session 48)
+                    **self._run_seconds(),
                     # the settings the runs are made with (the config stamp's content)
                     settings=self._stamp(self.config) if self.config is not None else None,
                     invocations=log + [now])
@@ -642,6 +651,7 @@ class RunStore:
         # every task's record, built once: the executors put them in the plan (`pycheck
         # status`, stale SLURM jobs); per_run stores also keep them with each run
         self.records = records = {k: task_record(*tasks[k]) for k in tasks}
+        self.used.update(tasks)
         if self.per_run:
             self._replace_stale(records, collect=isinstance(executor, CollectExecutor))
         todo = [k for k in tasks if not self.has(k)]
@@ -678,6 +688,29 @@ class RunStore:
         r.pop(self.TASK, None)
         r.pop(SEAL, None)
         return r
+
+    def _run_seconds(self) -> dict:
+        """``run_seconds`` (the compute seconds of this summary's runs, summed over those
+        that recorded them) and ``run_seconds_recorded`` (how many of how many did)."""
+        from .executors import _read_seconds, checkpoint_path, seconds_path
+        found = [seconds_path(checkpoint_path(self.out, k)) for k in sorted(self.used)]
+        have = [p for p in found if p.is_file()]
+        return dict(run_seconds=round(sum(map(_read_seconds, have)), 1),
+                    run_seconds_recorded=f"{len(have)} of {len(found)} runs")
+
+    def seal_of(self, key: str) -> str | None:
+        """The stored run's ``_sha256`` (the SHA-256 of its bytes for a run stored before
+        seals), or ``None`` if it is not stored."""
+        p = self.path(key)
+        try:
+            raw = p.read_bytes()
+        except OSError:
+            return None
+        try:
+            seal = json.loads(raw).get(SEAL)
+        except (ValueError, AttributeError):
+            seal = None
+        return seal if isinstance(seal, str) else hashlib.sha256(raw).hexdigest()
 
     def unreadable(self, key: str) -> str | None:
         """Why run ``key``'s stored file cannot be used, or ``None`` (for ``pycheck status``)."""

@@ -137,6 +137,13 @@ def one_blas_thread():
 def _as_tensor(name: str, a) -> torch.Tensor:
     if a is None:             # np.asarray(None, float) is a 0-d NaN: "got shape (1,)" (s42)
         raise ValueError(f"{name} is None; pass an array of shape (N, d)")
+    if getattr(a, "dtype", None) in (np.float16, torch.float16, torch.bfloat16):
+        # accepted (upcast to float64), but the rounding happened before: a trial's column of
+        # spread 1e3 stored in float16 kept 20 distinct values (session 48)
+        warnings.warn(f"{name} is {str(a.dtype).replace('torch.', '')}: about 3 significant "
+                      "digits per value (2 for bfloat16); the fit sees those rounded values. "
+                      "Pass float32 or float64 data if you have it", LowPrecisionInput,
+                      stacklevel=_caller_stacklevel())
     if isinstance(a, torch.Tensor):
         a = a.detach().cpu()
         if a.is_complex():
@@ -237,6 +244,20 @@ def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> int:
     return int(out.shape[1])
 
 
+def column_rank(x: Tensor) -> int:
+    """The number of directions ``x``'s columns span (see :func:`_warn_rank`)."""
+    x = x.double()
+    x = x - x.mean(0)
+    x = x / x.abs().amax(0).clamp_min(torch.finfo(x.dtype).tiny)
+    evals = torch.linalg.eigvalsh(torch.cov(x.T).reshape(x.shape[1], x.shape[1]))
+    return int((evals > 1e-10 * evals[-1].clamp_min(1e-300)).sum())
+
+
+class WidthReduced(UserWarning):
+    """``fit_encoder`` made the embedding as wide as the number of directions x's columns
+    span, fewer than x has columns (``dim_out`` was left unset)."""
+
+
 def _warn_rank(x: Tensor, dim_out: int) -> None:
     """Warn when ``x``'s columns span fewer directions than the embedding has: the extra
     outputs can then only be nonlinear functions of the others (a duplicated column, say).
@@ -246,16 +267,12 @@ def _warn_rank(x: Tensor, dim_out: int) -> None:
     refused what is smaller). Centred: scaled by its offset, a column at 1e8 + O(1) shrank
     to 1e-8 of the others and the rank of a world with offsets up to 5e12 came out 1, with
     advice that would drop three latents (session 47, a user's trial)."""
-    x = x.double()
-    x = x - x.mean(0)
-    x = x / x.abs().amax(0).clamp_min(torch.finfo(x.dtype).tiny)
-    evals = torch.linalg.eigvalsh(torch.cov(x.T).reshape(x.shape[1], x.shape[1]))
-    rank = int((evals > 1e-10 * evals[-1].clamp_min(1e-300)).sum())
+    rank = column_rank(x)
     if rank < dim_out:
         warnings.warn(f"x's columns span {rank} direction{'s' * (rank != 1)}, fewer than "
                       f"the {dim_out} outputs"
                       + (f"; for {rank} latents pass dim_out={rank}" if rank else ""),
-                      UserWarning, stacklevel=2)
+                      UserWarning, stacklevel=_caller_stacklevel())
 
 
 def _tensor_device(obj) -> str | None:
@@ -519,6 +536,19 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if sampler is not None and not callable(sampler):
         raise ValueError(f"sampler must be a callable batch -> (x, x_next), got "
                          f"{type(sampler).__name__}")
+    if dim_out is None and isinstance(encoder, str) and n_pairs > d \
+            and 1 <= (rank := column_rank(xt)) < d:
+        # x's columns span fewer directions than there are columns (redundant channels,
+        # x = A g(z) with A of full column rank): an embedding of d outputs cannot be the
+        # linear map's (its read-out was dropped from the candidates) and a trial's fit
+        # ended below R²(x→z), 0.9722 against 0.9744 (8 channels, 5 latents; session 48).
+        # An invertible mixing of n latents spans at least n directions, so `rank` outputs
+        # keep every latent; with them that fit reached 0.9926
+        dim_out = rank
+        warnings.warn(f"x's {d} columns span {rank} direction{'s' * (rank != 1)}: the "
+                      f"embedding has {rank} output{'s' * (rank != 1)} (no latent is lost: an invertible mixing of n latents spans "
+                      f"at least n); pass dim_out={d} for {d}", WidthReduced,
+                      stacklevel=_caller_stacklevel())
     # the embedding's width: a user's module sets its own (dim_out is then only a hint)
     width = dim_out or d
     if not isinstance(encoder, str):
@@ -549,7 +579,10 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         # the loss whitens each batch by its covariance, singular with no more rows than
         # columns: such a run trained on a ridge alone (batch_size 2 at d = 3, session 42)
         raise ValueError(f"objective 'whitened' needs batch_size > the embedding's width "
-                         f"({width}): a batch covariance of {batch_size} rows is singular")
+                         f"({width}): a batch covariance of {batch_size} rows is singular"
+                         # (5, 3000) arrays read as 5 pairs of 3000 channels (session 48)
+                         + (f"; x has {n_pairs} rows and {d} columns: is it transposed? "
+                            "(one pair per row)" if n_pairs < d else ""))
     if objective == "whitened":
         lams = _whitened_lams(options.get("lam"), holdout, encoder, warm_start)
         if len(lams) > 1:
@@ -832,7 +865,7 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
         if res.phases and kwargs["progress"]:
             # said once the file is known to be this call's (pycheck fit said it before
             # the file was checked, then refused it; session 36)
-            print(f"fit_encoder: resuming from {checkpoint}", flush=True)
+            print(f"fit_encoder: resuming from {checkpoint}", file=sys.stderr, flush=True)
         return fit_encoder(x, x_next, objective, **kwargs, **options)
 
 
@@ -1008,6 +1041,10 @@ def _caller_stacklevel() -> int:
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(here):
         frame, level = frame.f_back, level + 1
     return level if frame is not None else max(level - 1, 1)
+
+
+class LowPrecisionInput(UserWarning):
+    """``fit_encoder`` was given float16 or bfloat16 observations (upcast, already rounded)."""
 
 
 class LatentMayBeDropped(RuntimeWarning):

@@ -5,12 +5,16 @@
 #   scripts/slurm_localhost.sh start DIR [CTLD_PORT SLURMD_PORT]   # then: export SLURM_CONF=DIR/slurm.conf
 #   scripts/slurm_localhost.sh stop DIR
 #
+# `start` prints the export line to run (eval "$(scripts/slurm_localhost.sh start DIR)" does
+# it). Running `start` again with the same DIR restarts a daemon that died; the job state is
+# kept under DIR.
+#
 # `start` installs Debian's slurm-wlm and munge when they are missing, starts munged if no
 # munge daemon answers, writes DIR/slurm.conf (2 CPUs, one partition "debug", state and logs
 # under DIR; the system's /etc/slurm is not touched) and starts slurmctld and slurmd, then
 # waits until the node is idle. Process tracking is proctrack/linuxproc and there is no task
 # plugin: cgroups are not available in every container. `stop` cancels this cluster's jobs
-# and shuts both daemons down.
+# and shuts both daemons down, and the munge daemon too if `start` started it.
 set -euo pipefail
 cmd=${1:?usage: $0 start|stop DIR [CTLD_PORT SLURMD_PORT]}
 dir=$(realpath -m "${2:?usage: $0 start|stop DIR}")
@@ -32,6 +36,12 @@ if [ "$cmd" = stop ]; then
     for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill "$pid" 2>/dev/null || true
   done
+  # the munge daemon, if this script started it (a cluster trial found it left running)
+  if [ -s "$dir/munged.pid" ]; then
+    pid=$(cat "$dir/munged.pid")
+    grep -q munged "/proc/$pid/cmdline" 2>/dev/null && kill "$pid" 2>/dev/null || true
+    rm -f "$dir/munged.pid"
+  fi
   exit 0
 fi
 [ "$cmd" = start ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
@@ -46,6 +56,9 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
   [ -s /etc/munge/munge.key ] || runuser -u munge -- mungekey --create
   mkdir -p /run/munge && chown munge:munge /run/munge
   runuser -u munge -- munged
+  mkdir -p "$dir"
+  for _ in $(seq 20); do [ -s /run/munge/munged.pid ] && break; sleep 0.1; done
+  cp /run/munge/munged.pid "$dir/munged.pid" 2>/dev/null || true
 fi
 
 host=$(hostname -s)
@@ -78,7 +91,7 @@ slurmctld -f "$SLURM_CONF"
 slurmd -f "$SLURM_CONF"
 for _ in $(seq 60); do
   if sinfo --noheader --format=%t 2>/dev/null | grep -qx idle; then
-    echo "SLURM_CONF=$SLURM_CONF"
+    echo "export SLURM_CONF=$SLURM_CONF"
     exit 0
   fi
   sleep 0.5

@@ -273,6 +273,12 @@ def test_collect_makes_tables_only_when_all_runs_are_in(tmp_path):
     # accepted and ignored until session 46 (a cluster trial)
     (["twod", "--executor", "slurm", "--slurm-option", "wrap=echo hi"],
      "sets --wrap itself (each job runs pycheck's own job script)"),
+    # every job crashed in submitit (session 48, a cluster trial)
+    (["twod", "--executor", "slurm", "--slurm-option", "export=NONE"],
+     "sets --export itself (each job needs the submitting environment"),
+    # the message named all three flags (session 48)
+    (["twod", "--executor", "slurm", "--array-parallelism", "0"],
+     "--array-parallelism must be >= 1, got 0"),
 ])
 def test_reproduce_executor_options_refused_before_anything_is_written(tmp_path, capsys, argv,
                                                                       message):
@@ -778,3 +784,69 @@ def test_an_experiment_run_does_not_pass_on_the_fit_advice(tmp_path):
         warnings.simplefilter("always")
         _advising_run()
     assert {w.category for w in seen} == {LinearMapKept, LatentMayBeDropped}
+
+
+def test_a_collect_with_every_run_in_becomes_the_folders_plan(tmp_path, capsys):
+    """Session 48, a cluster trial: after runs of other settings were planned (and left
+    failed), a collect that made the tables of the runs in the folder left the old plan, and
+    status reported the other settings' runs failed. The collect's plan is now the folder's."""
+    store = RunStore(tmp_path)
+    store.run_many({"a": (nap, dict(seconds=0, tag="a"))})
+    plan = json.loads(executors.plan_path(tmp_path).read_text())
+    plan.update(expected=["a", "other-1", "other-2"], command="pycheck reproduce x --profile full",
+                pid=2 ** 22 + 1)
+    executors.plan_path(tmp_path).write_text(json.dumps(plan))
+    assert main(["status", str(tmp_path)]) == 1
+    capsys.readouterr()
+    with executors.use(executors.CollectExecutor("pycheck reproduce x --collect")):
+        RunStore(tmp_path).run_many({"a": (nap, dict(seconds=0, tag="a"))})
+    assert main(["status", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "1/1 done" in out and "pycheck reproduce x --collect" in out
+
+
+def test_status_calls_tables_made_only_from_the_runs_now_stored(tmp_path, capsys):
+    """Session 48, a cluster trial: a run deleted and recomputed after the tables were made
+    left them called "made" (the counts still added up). The summary records each run's
+    seal; status compares them with the stored runs."""
+    store = RunStore(tmp_path)
+    tasks = {k: (nap, dict(seconds=0, tag=k)) for k in "ab"}
+    with executors.use(executors.LocalExecutor(1, "pycheck reproduce x")):
+        store.run_many(tasks)
+    acc = store.accounting(tmp_path / "x_summary.json")
+    assert set(acc["run_seals"]) == {"a", "b"} and acc["run_seconds_recorded"] == "2 of 2 runs"
+    (tmp_path / "x_summary.json").write_text(json.dumps(acc))
+    assert main(["status", str(tmp_path)]) == 0
+    assert "the tables are made (x_summary.json)" in capsys.readouterr().out
+    # the same run recomputed with another result (a changed setting, a deleted file)
+    store.path("b").unlink()
+    with executors.use(executors.LocalExecutor(1, "pycheck reproduce x")):
+        RunStore(tmp_path).run_many({"a": tasks["a"], "b": (nap, dict(seconds=0, tag="B"))})
+    assert main(["status", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "all runs are in; make the tables" in out and "are made" not in out
+
+
+def test_each_run_records_its_compute_seconds_for_the_summary(tmp_path):
+    """On SLURM the invocation that makes the tables reuses every run, so its counts hid
+    what the runs cost (session 48, a cluster trial): each run keeps its seconds in
+    jobs/seconds/, and the summary sums them (run_seconds)."""
+    store = RunStore(tmp_path)
+    store.run_many({"a": (nap, dict(seconds=0.3, tag="a"))})
+    secs = json.loads(executors.seconds_path(executors.checkpoint_path(tmp_path, "a"))
+                      .read_text())["seconds"]
+    assert 0.3 <= secs < 30
+    again = RunStore(tmp_path)
+    again.run_many({"a": (nap, dict(seconds=0.3, tag="a"))})    # reused, not recomputed
+    acc = again.accounting(tmp_path / "s.json")
+    assert acc["runs_reused"] == 1 and acc["run_seconds"] == round(secs, 1)
+
+
+def test_reproduce_refuses_the_parent_of_output_folders(tmp_path, capsys):
+    """`--out results` (the parent of the committed result folders) wrote results/jobs and
+    results/runs beside them and submitted jobs (session 48, a cluster trial)."""
+    RunStore(tmp_path / "control").run_many({"a": (nap, dict(seconds=0, tag="a"))})
+    assert main(["reproduce", "twod", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "holds other output folders (control)" in err and str(tmp_path / "twod") in err
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "jobs").exists()

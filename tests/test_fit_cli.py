@@ -172,9 +172,22 @@ def test_fit_pairs_ragged_episodes_named_by_an_episode_array(tmp_path, capsys):
 def test_fit_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, pairs_file, capsys,
                                                              extra, message):
     out = tmp_path / "sub" / "fit"
-    assert main(["fit", str(pairs_file), "--out", str(out), *FAST, *extra]) == 2
+    # FAST without the flags `extra` gives (an option given twice is refused: session 48)
+    fast = [a for i, a in enumerate(FAST) if not (a in extra and a.startswith("--")
+                                                  and a != "--option")
+            and not (i and FAST[i - 1] in extra and FAST[i - 1] != "--option")]
+    assert main(["fit", str(pairs_file), "--out", str(out), *fast, *extra]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "sub").exists()
+
+
+def test_fit_refuses_an_option_given_twice(tmp_path, pairs_file, capsys):
+    """`--steps 60 --steps 0` trained 0 steps... or 60: argparse keeps the last; a command
+    line that says two things is refused (session 48, a user's trial of `verify --seed`)."""
+    out = tmp_path / "fit"
+    assert main(["fit", str(pairs_file), "--out", str(out), *FAST, "--steps", "5"]) == 2
+    assert "--steps given more than once" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_fit_refuses_unusable_files(tmp_path, capsys):
@@ -225,7 +238,7 @@ def test_a_second_fit_into_a_folder_in_use_is_refused(tmp_path, pairs_file, caps
     out = tmp_path / "fit"
     with lock_folder(out, "pycheck fit"):
         assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
-    assert "is in use by another pycheck process writing into it (this one: pycheck fit)" in capsys.readouterr().err
+    assert "is in use by another pycheck process writing into it, so this pycheck fit cannot write there" in capsys.readouterr().err
     assert list(out.iterdir()) == []
 
 
@@ -292,7 +305,7 @@ def test_interrupted_fit_resumes_to_the_uninterrupted_result(tmp_path, pairs_fil
         assert main(["fit", str(pairs_file), "--out", str(out), *args]) == 130
     assert [p.name for p in out.iterdir()] == ["fit.ckpt"]
     assert main(["fit", str(pairs_file), "--out", str(out), *args]) == 0
-    assert "resuming from" in capsys.readouterr().out
+    assert "resuming from" in capsys.readouterr().err   # with the progress (session 48)
     assert not (out / "fit.ckpt").exists()
     _same_result(out, tmp_path / "ref")
 
@@ -319,7 +332,7 @@ def test_a_fit_stopped_while_writing_its_results_keeps_the_training(tmp_path, pa
     with monkeypatch.context() as m:
         m.setattr(torch.optim.Adam, "step", lambda *a, **k: steps.append(1) or real_step(*a, **k))
         assert main(["fit", str(pairs_file), "--out", str(out), *args]) == 0
-    assert "resuming from" in capsys.readouterr().out
+    assert "resuming from" in capsys.readouterr().err   # with the progress (session 48)
     assert steps == []                                 # no training step taken again
     assert not (out / "fit.ckpt").exists()
     assert sorted(p.name for p in out.iterdir()) == sorted(
@@ -570,7 +583,7 @@ def test_fit_refuses_a_checkpoint_of_another_command_in_cli_words(tmp_path, pair
     torch.save(dict(fingerprint="another", phases=[]), out / "fit.ckpt")
     assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
     captured = capsys.readouterr()
-    assert "resuming" not in captured.out
+    assert "resuming" not in captured.out + captured.err
     assert "its fit.ckpt is not from this command and data" in captured.err
     assert "pass another --out" in captured.err and (out / "fit.ckpt").exists()
 
@@ -665,3 +678,23 @@ def test_an_interrupted_fit_says_what_it_kept(tmp_path, capsys, monkeypatch):
     assert main(["fit", str(tmp_path / "d.npz"), "--out", str(out), "--steps", "7"]) == 130
     assert (f"interrupted (the training state is kept in {out / 'fit.ckpt'}; rerun the same "
             "command to resume)") in capsys.readouterr().err
+
+
+def test_fit_prints_the_fits_warnings_as_one_line_each_once(tmp_path, capsys):
+    """Session 48, a user's trial: the rank warning printed as a Python warning naming a
+    line of train.py and its source, once per fit of the default's two. Channels that are
+    linear copies of others (5 columns spanning 3 directions) now narrow the embedding to 3
+    outputs, said in one line."""
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((3000, 3))
+    zn = 0.7 * z + np.sqrt(1 - 0.49) * rng.standard_normal((3000, 3))
+    a = rng.standard_normal((3, 5))
+    np.savez(tmp_path / "d.npz", x=(z + np.tanh(z)) @ a, x_next=(zn + np.tanh(zn)) @ a)
+    assert main(["fit", str(tmp_path / "d.npz"), "--out", str(tmp_path / "o"), *FAST]) == 0
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if "WidthReduced" in ln]
+    assert lines == ["pycheck fit: WidthReduced: x's 5 columns span 3 directions: the embedding "
+                     "has 3 outputs (no latent is lost: an invertible mixing of n latents spans "
+                     "at least n); pass dim_out=5 for 5"], err
+    assert "train.py" not in err and "warnings.warn" not in err
+    assert np.load(tmp_path / "o" / "embedding.npy").shape == (3000, 3)

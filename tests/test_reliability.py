@@ -18,7 +18,7 @@ from pycheck import cli
 from pycheck.cli import main
 from pycheck.metrics import deviation_from_rotation, linear_r2
 from pycheck.store import FolderBusy, RunStore, lock_folder
-from pycheck.train import LinearMapKept, embed, fit_encoder
+from pycheck.train import LinearMapKept, LowPrecisionInput, WidthReduced, embed, fit_encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -216,7 +216,7 @@ def test_second_reproduce_into_a_busy_folder_is_refused(tmp_path, capsys, stub_c
     out = tmp_path / "o"
     with lock_folder(out):
         _one_line_exit_2(capsys, ["reproduce", "control", "--out", str(out)],
-                         "in use by another pycheck process writing into it (this one: pycheck reproduce)")
+                         "in use by another pycheck process writing into it, so this pycheck reproduce cannot write there")
         with pytest.raises(FolderBusy):                   # a second process is refused too
             with lock_folder(out):
                 pass
@@ -311,12 +311,21 @@ def test_fit_encoder_odd_but_valid_inputs():
     ref = embed(fit_encoder(x[:, ::-1].copy(), xn[:, ::-1].copy(), **kw), x[:, ::-1].copy())
     assert np.array_equal(embed(fit_encoder(x[:, ::-1], xn[:, ::-1], **kw), x[:, ::-1]), ref)
     xb, xnb = (torch.tensor(a).bfloat16() for a in (x, xn))
-    assert embed(fit_encoder(xb, xnb, **kw), xb.double().numpy()).shape == (80, 2)
+    with pytest.warns(LowPrecisionInput, match="x is bfloat16"):     # session 48
+        assert embed(fit_encoder(xb, xnb, **kw), xb.double().numpy()).shape == (80, 2)
     dup, dupn = np.c_[x, x[:, 0]], np.c_[xn, xn[:, 0]]
     for objective in ("whitened", "vicreg"):
-        with pytest.warns(UserWarning, match="span 2 directions, fewer than the 3 outputs"):
+        # session 48: the embedding is as wide as the columns' rank, and the linear map
+        # competes (with 3 outputs it could not, and a trial's fit ended below R²(x→z))
+        with pytest.warns(WidthReduced, match="x's 3 columns span 2 directions: the "
+                                              "embedding has 2 outputs"):
             enc = fit_encoder(dup, dupn, objective, **kw)
-        assert np.isfinite(embed(enc, dup)).all()
+        assert embed(enc, dup).shape == (80, 2)
+        assert any(k.startswith("linear") for k in enc.candidates), enc.candidates
+        # dim_out given: as asked, with the rank warning, and no linear map
+        with pytest.warns(UserWarning, match="span 2 directions, fewer than the 3 outputs"):
+            enc = fit_encoder(dup, dupn, objective, dim_out=3, **kw)
+        assert np.isfinite(embed(enc, dup)).all() and embed(enc, dup).shape == (80, 3)
         assert not any(k.startswith("linear") for k in enc.candidates)
 
 
@@ -371,8 +380,12 @@ def test_embed_no_rows_and_sampler_of_the_wrong_width():
 
 def test_constant_column_allowed_without_whitening():
     x = np.c_[_X[:, :1], np.ones(64)]
-    with pytest.warns(UserWarning, match="span 1 direction, fewer than the 2 outputs"):
+    with pytest.warns(WidthReduced, match="x's 2 columns span 1 direction: the embedding "
+                                          "has 1 output"):
         enc = fit_encoder(x, x, "vicreg", steps=1, whiten="none", progress=False)
+    assert embed(enc, x).shape == (64, 1)
+    with pytest.warns(UserWarning, match="span 1 direction, fewer than the 2 outputs"):
+        enc = fit_encoder(x, x, "vicreg", steps=1, whiten="none", progress=False, dim_out=2)
     assert np.isfinite(embed(enc, x)).all()
 
 

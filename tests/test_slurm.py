@@ -358,3 +358,31 @@ def test_slurm_reacher_renders_in_a_job_the_training_jobs_wait_for(slurm, tmp_pa
     assert "failed  render: job" in text and "crashed" in text, text
     assert "failed  gauss-OU-seed0: job" in text and "it needs render, which did not finish" \
         in text, text
+
+
+def test_slurm_with_every_node_drained_queues_and_makes_tables(slurm, tmp_path, capsys):
+    """Session 48, a cluster trial: with the partition's nodes drained, SLURM's test
+    submission fails ("Requested node configuration is not available") and the submit
+    command was refused (exit 2), even with nothing left to submit. It now says so on stderr
+    and goes on: the tables are made, and new jobs wait in the queue."""
+    root = _project(tmp_path)
+    out = tmp_path / "o"
+    rc, _, _ = _pycheck(root, "reproduce", "twod", "--out", str(out), capsys=capsys)
+    assert rc == 0
+    node = socket.gethostname().split(".")[0]
+    subprocess.run(["scontrol", "update", f"nodename={node}", "state=drain",
+                    "reason=pycheck-test"], check=True)
+    try:
+        cmd = ("reproduce", "twod", "--executor", "slurm", "--out", str(out))
+        rc, _, err = _pycheck(root, *cmd, capsys=capsys)
+        assert rc == 0 and "drained or down" in err and (out / "twod.md").is_file(), err
+        rc, text, _ = _pycheck(root, "status", str(out), capsys=capsys)
+        # the plan is this invocation's now: its command is the one to remake the tables
+        assert rc == 0 and "2/2 done" in text and "--executor slurm" in text, text
+        rc, _, err = _pycheck(root, *cmd[:-1], str(tmp_path / "fresh"), capsys=capsys)
+        assert rc == 0 and "drained or down" in err and "submitted 2 runs" in err, err
+        assert set(_queue().values()) == {"PENDING"}
+    finally:
+        subprocess.run(["scancel", "--user", "root"], check=False)
+        subprocess.run(["scontrol", "update", f"nodename={node}", "state=resume"], check=False)
+        _drain()
