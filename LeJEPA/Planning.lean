@@ -246,7 +246,8 @@ theorem isOptimal_conj_iff' {σ : A ≃ A'} (hP : P.Conjugate P' Q σ) (t : ℕ)
 type (`value` needs a finite, nonempty one). With finitely many actions it is `value` and is
 attained (`infValue_eq_value`). With infinitely many (continuous controls, as in the paper's
 Reacher) it need not be attained, and it is the least cost only where the costs of these plans
-are bounded below: ℝ's `⨅` of a family unbounded below is `0` by convention. -/
+are bounded below and some plan exists: ℝ's `⨅` of a family unbounded below, or of no plans
+(an empty action type and `t > 0`), is `0` by convention. -/
 noncomputable def infValue (P : ControlProblem S A) (t : ℕ) (s g : S) : ℝ :=
   ⨅ as : {l : List A // l.length = t}, P.seqCost as.1 s g
 
@@ -550,15 +551,20 @@ theorem toEuclideanLin_transpose_apply {n : ℕ} {Q : Matrix (Fin n) (Fin n) ℝ
     Matrix.toEuclideanLin Q.transpose (Matrix.toEuclideanLin Q s) = s := by
   -- `toEuclideanLin` is `toLpLin 2 2` in 2025-26 Mathlib (applied: `toLp (M *ᵥ ofLp v)`);
   -- older versions state `toEuclideanLin_apply` through `WithLp.equiv`
+  -- each alternative must close the goal (`done`): a `simp only` that made progress and
+  -- left a goal would otherwise end the `first` with unsolved goals
   first
-  | simp only [Matrix.toLpLin_apply, WithLp.ofLp_toLp, Matrix.mulVec_mulVec, hQ,
-      Matrix.one_mulVec, WithLp.toLp_ofLp]
-  | simp only [Matrix.toEuclideanLin_apply, WithLp.ofLp_toLp, Matrix.mulVec_mulVec, hQ,
-      Matrix.one_mulVec, WithLp.toLp_ofLp]
-  | simp only [Matrix.toEuclideanLin_apply, Equiv.apply_symm_apply, Matrix.mulVec_mulVec, hQ,
-      Matrix.one_mulVec, Equiv.symm_apply_apply]
-  | simp [Matrix.toEuclideanLin_apply, Matrix.mulVec_mulVec, hQ]
-  | simp [Matrix.toLpLin_apply, Matrix.mulVec_mulVec, hQ]
+  | (show WithLp.toLp 2 (Q.transpose.mulVec
+          (WithLp.ofLp (WithLp.toLp 2 (Q.mulVec (WithLp.ofLp s))))) = s
+     rw [WithLp.ofLp_toLp, Matrix.mulVec_mulVec, hQ, Matrix.one_mulVec, WithLp.toLp_ofLp])
+  | (simp only [Matrix.toLpLin_apply, WithLp.ofLp_toLp, Matrix.mulVec_mulVec, hQ,
+      Matrix.one_mulVec, WithLp.toLp_ofLp]; done)
+  | (simp only [Matrix.toEuclideanLin_apply, WithLp.ofLp_toLp, Matrix.mulVec_mulVec, hQ,
+      Matrix.one_mulVec, WithLp.toLp_ofLp]; done)
+  | (simp only [Matrix.toEuclideanLin_apply, Equiv.apply_symm_apply, Matrix.mulVec_mulVec, hQ,
+      Matrix.one_mulVec, Equiv.symm_apply_apply]; done)
+  | (simp [Matrix.toEuclideanLin_apply, Matrix.mulVec_mulVec, hQ]; done)
+  | (simp [Matrix.toLpLin_apply, Matrix.mulVec_mulVec, hQ]; done)
 
 /-- **Theorem 4 under the paper's hypothesis, on T1's latent space.** The matrix form of
 `value_latentProblem_matrix` on `EuclideanSpace ℝ (Fin n)` (`LeJEPA.Latent n`, where T1's
