@@ -260,7 +260,8 @@ def cmd_cite(m: Manifest, args) -> int:
     print(_kit_bibtex(m, commit))
     for e in entries:
         print()
-        print(f"{e.id} ({e.kind}; {_formal(m, e)}) — {e.title}.")
+        print(f"{e.id} ({e.kind}; {_formal(m, e)}) — {e.title}. Statement, hypotheses and "
+              f"scope: `pycheck show {e.id}`.")
         print(f"Numeric checks: pycheck {__version__}, git commit {commit}, "
               f"`pycheck verify {e.id}`.")
         print(f"Lean: {', '.join(e.lean) or '(none)'}{f' in {e.lean_file}' if e.lean_file else ''} "
@@ -602,16 +603,28 @@ def _executor(args):
     return executors.SlurmExecutor(opts, command)
 
 
-def _holds_output_folders(out: Path) -> list[str]:
-    """The subfolders of ``out`` that are output folders themselves (a run plan, stored runs
-    or a summary in them): ``out`` is then their parent, such as ``results/``."""
+def _holds_output_folders(out: Path, depth: int = 2) -> list[str]:
+    """The folders under ``out``, ``depth`` levels down at most, that are output folders
+    themselves (a run plan, stored runs or a summary in them): ``out`` is then a parent of
+    output folders, such as ``results/`` or the checkout's root (one level up was accepted:
+    session 48, a user's trial)."""
     if not out.is_dir():
         return []
-    found = []
-    for sub in sorted(p for p in out.iterdir() if p.is_dir() and p.name not in ("jobs", "runs")):
-        if (sub / "jobs" / "plan.json").is_file() or (sub / "runs" / "config.json").is_file() \
-                or any(sub.glob("*summary.json")):
-            found.append(sub.name)
+    found: list[str] = []
+
+    def walk(folder: Path, level: int) -> None:
+        try:
+            subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()
+                          and p.name not in ("jobs", "runs", ".git", ".venv"))
+        except OSError:
+            return
+        for sub in subs:
+            if (sub / "jobs" / "plan.json").is_file() or \
+                    (sub / "runs" / "config.json").is_file() or any(sub.glob("*summary.json")):
+                found.append(str(sub.relative_to(out)))
+            elif level < depth:
+                walk(sub, level + 1)
+    walk(out, 1)
     return found
 
 
@@ -671,11 +684,18 @@ def cmd_status(m: Manifest | None, args) -> int:
     try:
         st = status(args.out)
     except (ValueError, SchedulerError) as exc:
+        holds = _holds_output_folders(Path(args.out)) if "holds no run plan" in str(exc) else []
+        if holds:       # a parent of output folders: name them (session 48, a user's trial)
+            raise UsageError(f"{exc.args[0].split(';')[0]}; it holds the output folders "
+                             f"{', '.join(holds[:5])}{' ...' if len(holds) > 5 else ''}: ask "
+                             "status about one of them") from None
         raise UsageError(str(exc)) from None
     total = len(st.done) + len(st.queued) + len(st.running) + len(st.failed) + len(st.stopped)
     print(f"{args.out} ({st.executor}): {len(st.done)}/{total} done, {len(st.queued)} queued, "
           f"{len(st.running)} running, {len(st.failed)} failed"
-          + (f", {len(st.stopped)} not done (the invocation stopped)" if st.stopped else ""))
+          + (f", {len(st.stopped)} not done" + (
+              " (the invocation stopped)" if any("interrupted" in r for _, r, _ in st.stopped)
+              else " (not stored)") if st.stopped else ""))
     for key, reason, log in st.failed:
         # a job cancelled while queued never wrote its log: the line named a file that
         # does not exist (session 48, a cluster trial)

@@ -214,6 +214,10 @@ class LocalExecutor:
                         done(key, with_checkpoint(checkpoint_path(store.out, key), fn, kwargs))
             else:
                 _run_pool(tasks, batch, done, self.jobs, store.out)
+        # every run stored: a run missing later was deleted or moved, not stopped (status
+        # said "interrupted" for a file deleted after the batch; session 48, a user's trial)
+        plan = read_plan(store.out)
+        write_json(plan_path(store.out), {**plan, "finished": True})
 
 
 def run_threads() -> int:
@@ -870,7 +874,11 @@ def status(out: str | os.PathLike) -> Status:
         workers = plan.get("workers")
         workers = workers if isinstance(workers, int) and workers > 0 else len(missing)
         for i, k in enumerate(missing):
-            if alive:
+            if plan.get("finished") is True:     # before `alive`: its process may go on
+                st.stopped.append((k, "not stored: the invocation that planned it finished, "
+                                      "so its run file was deleted or moved since"
+                                   f"{_resumable(out, k, plan.get('tasks', {}).get(k))}", ""))
+            elif alive:
                 (st.running if i < workers else st.queued).append(k)
             else:
                 # Ctrl-C, a kill, or another run's exception stopped the batch: nothing

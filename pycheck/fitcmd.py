@@ -334,6 +334,17 @@ def _error(msg: str):
 
 def run(args) -> int:
     """The ``pycheck fit`` command (``args`` from :func:`add_arguments`)."""
+    import warnings
+
+    from .train import LowPrecisionInput
+    # said once below, in the command's words: fit_encoder's own warning came four times,
+    # two as raw Python warnings, one naming "the rows" (session 48, a user's trial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LowPrecisionInput)
+        return _run(args)
+
+
+def _run(args) -> int:
     import torch
 
     from .metrics import linear_r2
@@ -370,6 +381,11 @@ def run(args) -> int:
         r2_xz = check_before_training(data, test, args)
     except DataError as err:
         raise _error(str(err)) from None
+    if data["x"].dtype == np.float16:
+        print(f"pycheck fit: LowPrecisionInput: {args.data} holds float16 values (about 3 "
+              "significant digits); the fit sees those rounded values (its rank cut allows "
+              "for them). Pass float32 or float64 data if you have it", file=sys.stderr,
+              flush=True)
     made = missing_folders(out)         # the folders this command creates, deepest first
     # one fit per folder at a time: a second `pycheck fit` into it trained beside the first,
     # on its checkpoint, and overwrote its finished fit (session 42). The lock is the folder
@@ -391,7 +407,9 @@ def _one_line_warnings():
     seen = set()
 
     def show(message, category, filename, lineno, file=None, line=None):
-        text = f"pycheck fit: {category.__name__}: {message}"
+        # the command's flag, not the Python argument ("pass dim_out=6": session 48)
+        text = f"pycheck fit: {category.__name__}: {message}".replace(
+            "pass dim_out=", "pass --dim-out ")
         if text not in seen:
             seen.add(text)
             print(text, file=sys.stderr, flush=True)

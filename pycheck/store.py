@@ -691,12 +691,13 @@ class RunStore:
 
     def _run_seconds(self) -> dict:
         """``run_seconds`` (the compute seconds of this summary's runs, summed over those
-        that recorded them) and ``run_seconds_recorded`` (how many of how many did)."""
+        that recorded them) and ``run_seconds_recorded`` (how many did, of the
+        ``len(run_seals)`` runs)."""
         from .executors import _read_seconds, checkpoint_path, seconds_path
         found = [seconds_path(checkpoint_path(self.out, k)) for k in sorted(self.used)]
         have = [p for p in found if p.is_file()]
         return dict(run_seconds=round(sum(map(_read_seconds, have)), 1),
-                    run_seconds_recorded=f"{len(have)} of {len(found)} runs")
+                    run_seconds_recorded=len(have))
 
     def seal_of(self, key: str) -> str | None:
         """The stored run's ``_sha256`` (the SHA-256 of its bytes for a run stored before

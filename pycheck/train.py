@@ -244,13 +244,32 @@ def _check_encoder_module(encoder, x: Tensor, dev: torch.device) -> int:
     return int(out.shape[1])
 
 
-def column_rank(x: Tensor) -> int:
-    """The number of directions ``x``'s columns span (see :func:`_warn_rank`)."""
+#: the input dtypes whose rounding :func:`column_rank` allows for (their machine epsilon)
+LOW_PRECISION_EPS = {np.dtype(np.float16): 2.0 ** -10, torch.float16: 2.0 ** -10,
+                     torch.bfloat16: 2.0 ** -7}
+
+
+def _input_eps(a) -> float:
+    """The machine epsilon of ``a``'s dtype if it is float16 or bfloat16, else 0."""
+    dtype = getattr(a, "dtype", None)
+    try:
+        return LOW_PRECISION_EPS.get(dtype, 0.0)
+    except TypeError:                  # an unhashable dtype-like attribute
+        return 0.0
+
+
+def column_rank(x: Tensor, eps: float = 0.0) -> int:
+    """The number of directions ``x``'s columns span (see :func:`_warn_rank`): covariance
+    eigenvalues above ``max(1e-10, 10 eps²)`` of the largest, ``eps`` the input's precision
+    (:data:`LOW_PRECISION_EPS`). float16 rounding leaves eigenvalues near ``eps²/12`` of the
+    largest, which counted as directions: 6 float16 columns spanning 3 kept 6 outputs
+    (session 48, a user's trial); the cut is 100× above that noise."""
     x = x.double()
     x = x - x.mean(0)
     x = x / x.abs().amax(0).clamp_min(torch.finfo(x.dtype).tiny)
     evals = torch.linalg.eigvalsh(torch.cov(x.T).reshape(x.shape[1], x.shape[1]))
-    return int((evals > 1e-10 * evals[-1].clamp_min(1e-300)).sum())
+    cut = max(1e-10, 10 * eps * eps)
+    return int((evals > cut * evals[-1].clamp_min(1e-300)).sum())
 
 
 class WidthReduced(UserWarning):
@@ -258,7 +277,7 @@ class WidthReduced(UserWarning):
     span, fewer than x has columns (``dim_out`` was left unset)."""
 
 
-def _warn_rank(x: Tensor, dim_out: int) -> None:
+def _warn_rank(x: Tensor, dim_out: int, eps: float = 0.0) -> None:
     """Warn when ``x``'s columns span fewer directions than the embedding has: the extra
     outputs can then only be nonlinear functions of the others (a duplicated column, say).
     Rank: eigenvalues of the float64 covariance above 1e-10 of the largest, each column
@@ -267,7 +286,7 @@ def _warn_rank(x: Tensor, dim_out: int) -> None:
     refused what is smaller). Centred: scaled by its offset, a column at 1e8 + O(1) shrank
     to 1e-8 of the others and the rank of a world with offsets up to 5e12 came out 1, with
     advice that would drop three latents (session 47, a user's trial)."""
-    rank = column_rank(x)
+    rank = column_rank(x, eps)
     if rank < dim_out:
         warnings.warn(f"x's columns span {rank} direction{'s' * (rank != 1)}, fewer than "
                       f"the {dim_out} outputs"
@@ -536,8 +555,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if sampler is not None and not callable(sampler):
         raise ValueError(f"sampler must be a callable batch -> (x, x_next), got "
                          f"{type(sampler).__name__}")
+    eps = max(_input_eps(x), _input_eps(x_next))
     if dim_out is None and isinstance(encoder, str) and n_pairs > d \
-            and 1 <= (rank := column_rank(xt)) < d:
+            and 1 <= (rank := column_rank(xt, eps)) < d:
         # x's columns span fewer directions than there are columns (redundant channels,
         # x = A g(z) with A of full column rank): an embedding of d outputs cannot be the
         # linear map's (its read-out was dropped from the candidates) and a trial's fit
@@ -586,7 +606,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if objective == "whitened":
         lams = _whitened_lams(options.get("lam"), holdout, encoder, warm_start)
         if len(lams) > 1:
-            return _fit_lams(x, x_next, lams, dict(
+            # the float64 tensors: the originals warned again per fit (float16; session 48)
+            return _fit_lams(xt, xnt, lams, dict(
                 encoder=encoder, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                 device=device, progress=progress, whiten=whiten, dim_out=dim_out,
                 holdout=holdout, readout=readout, sampler=sampler, ema=ema))
@@ -627,7 +648,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                              "times x's; the two views must be observations of one kind "
                              "(same units and scale)")
     # after the split, whose refusal is then the one message (session 36)
-    _warn_rank(xt, dim_out or d)
+    _warn_rank(xt, dim_out or d, eps)
     first = None
     if warm_start is not None:
         with linear_map_unsaid():          # the first phase's read-out is not what returns

@@ -174,7 +174,13 @@ def test_local_plan_and_status(tmp_path, capsys):
     assert "3/3 done, 0 queued, 0 running, 0 failed" in capsys.readouterr().out
     store.path("r1").unlink()
     plan = json.loads(executors.plan_path(tmp_path).read_text())
+    # the batch finished: a run missing now was deleted since (session 48: "interrupted")
+    assert plan["finished"] is True
+    assert main(["status", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "1 not done (not stored)" in out and "its run file was deleted or moved" in out
     plan["pid"] = 2 ** 22 + 1  # above Linux's pid_max: no such process
+    del plan["finished"]       # an invocation that stopped before its end
     executors.plan_path(tmp_path).write_text(json.dumps(plan))
     assert main(["status", str(tmp_path)]) == 1
     out = capsys.readouterr().out
@@ -553,6 +559,7 @@ def test_status_of_a_live_local_batch_counts_its_workers_running(tmp_path, capsy
     plan = json.loads(executors.plan_path(tmp_path).read_text())
     plan.update(expected=["a", "b", "c", "d"], host=socket.gethostname(), pid=os.getpid(),
                 workers=1)
+    plan.pop("finished")               # a batch still running has not finished
     executors.plan_path(tmp_path).write_text(json.dumps(plan))
     assert main(["status", str(tmp_path)]) == 0
     assert "1/4 done, 2 queued, 1 running, 0 failed" in capsys.readouterr().out
@@ -814,7 +821,7 @@ def test_status_calls_tables_made_only_from_the_runs_now_stored(tmp_path, capsys
     with executors.use(executors.LocalExecutor(1, "pycheck reproduce x")):
         store.run_many(tasks)
     acc = store.accounting(tmp_path / "x_summary.json")
-    assert set(acc["run_seals"]) == {"a", "b"} and acc["run_seconds_recorded"] == "2 of 2 runs"
+    assert set(acc["run_seals"]) == {"a", "b"} and acc["run_seconds_recorded"] == 2
     (tmp_path / "x_summary.json").write_text(json.dumps(acc))
     assert main(["status", str(tmp_path)]) == 0
     assert "the tables are made (x_summary.json)" in capsys.readouterr().out
@@ -850,3 +857,9 @@ def test_reproduce_refuses_the_parent_of_output_folders(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "holds other output folders (control)" in err and str(tmp_path / "twod") in err
     assert not (tmp_path / "runs").exists() and not (tmp_path / "jobs").exists()
+    # two levels up (the checkout's root above results/NAME): refused too (session 48)
+    assert main(["reproduce", "twod", "--out", str(tmp_path.parent)]) == 2
+    assert f"{tmp_path.name}/control" in capsys.readouterr().err
+    # status on such a parent names the output folders in it
+    assert main(["status", str(tmp_path)]) == 2
+    assert "it holds the output folders control: ask status" in capsys.readouterr().err

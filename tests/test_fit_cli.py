@@ -695,6 +695,25 @@ def test_fit_prints_the_fits_warnings_as_one_line_each_once(tmp_path, capsys):
     lines = [ln for ln in err.splitlines() if "WidthReduced" in ln]
     assert lines == ["pycheck fit: WidthReduced: x's 5 columns span 3 directions: the embedding "
                      "has 3 outputs (no latent is lost: an invertible mixing of n latents spans "
-                     "at least n); pass dim_out=5 for 5"], err
+                     "at least n); pass --dim-out 5 for 5"], err
     assert "train.py" not in err and "warnings.warn" not in err
+    assert np.load(tmp_path / "o" / "embedding.npy").shape == (3000, 3)
+
+
+
+def test_fit_on_float16_copies_narrows_the_embedding_and_says_float16_once(tmp_path, capsys):
+    """Session 48, a user's trial: float16 rounding left covariance eigenvalues near eps²/12
+    that counted as directions, so 6 float16 columns spanning 3 kept 6 outputs, and the
+    float16 warning came four times (two raw Python warnings, one naming "the rows")."""
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((3000, 3))
+    zn = 0.7 * z + np.sqrt(1 - 0.49) * rng.standard_normal((3000, 3))
+    a = rng.standard_normal((3, 6))
+    np.savez(tmp_path / "d.npz", x=((z + np.tanh(z)) @ a).astype(np.float16),
+             x_next=((zn + np.tanh(zn)) @ a).astype(np.float16))
+    assert main(["fit", str(tmp_path / "d.npz"), "--out", str(tmp_path / "o"), *FAST]) == 0
+    err = capsys.readouterr().err
+    assert err.count("LowPrecisionInput") == 1 and "holds float16 values" in err, err
+    assert "is float16" not in err and "the rows" not in err
+    assert "WidthReduced: x's 6 columns span 3 directions" in err
     assert np.load(tmp_path / "o" / "embedding.npy").shape == (3000, 3)
