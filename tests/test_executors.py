@@ -858,8 +858,10 @@ def test_reproduce_refuses_the_parent_of_output_folders(tmp_path, capsys):
     assert "holds other output folders (control)" in err and str(tmp_path / "twod") in err
     assert not (tmp_path / "runs").exists() and not (tmp_path / "jobs").exists()
     # two levels up (the checkout's root above results/NAME): refused too (session 48)
-    assert main(["reproduce", "twod", "--out", str(tmp_path.parent)]) == 2
-    assert f"{tmp_path.name}/control" in capsys.readouterr().err
+    RunStore(tmp_path / "top" / "results" / "gennorm").run_many(
+        {"a": (nap, dict(seconds=0, tag="a"))})
+    assert main(["reproduce", "twod", "--out", str(tmp_path / "top")]) == 2
+    assert "holds other output folders (results/gennorm)" in capsys.readouterr().err
     # status on such a parent names the output folders in it
     assert main(["status", str(tmp_path)]) == 2
     assert "it holds the output folders control: ask status" in capsys.readouterr().err
