@@ -53,7 +53,6 @@ class Decl:
     modifiers: tuple[str, ...] = ()    # private, unsafe, ...
 
 
-
 #: phrases by which an entry's title or statement says that part of it is not proved in Lean
 #: (numeric only, or only a named part formalized): with one of them the status must be
 #: "partial", and a "partial" entry must use one

@@ -199,10 +199,10 @@ class LocalExecutor:
                 needs: dict[str, list[str]] | None = None) -> None:
         # each run's task, so that `pycheck status` can tell a checkpoint of these
         # settings (resumed) from one left by other settings (deleted when the run starts)
-        write_json(plan_path(store.out), dict(
-            executor="local", command=self.command, expected=list(tasks),
-            host=socket.gethostname(), pid=os.getpid(), workers=self.jobs,
-            tasks={k: store.records[k] for k in todo}, needs=needs or {}))
+        plan = dict(executor="local", command=self.command, expected=list(tasks),
+                    host=socket.gethostname(), pid=os.getpid(), workers=self.jobs,
+                    tasks={k: store.records[k] for k in todo}, needs=needs or {})
+        write_json(plan_path(store.out), plan)
         for batch in levels(todo, needs or {}):   # what a run needs is stored before it starts
             if self.jobs == 1 or len(batch) <= 1:
                 from .train import one_blas_thread
@@ -216,7 +216,6 @@ class LocalExecutor:
                 _run_pool(tasks, batch, done, self.jobs, store.out)
         # every run stored: a run missing later was deleted or moved, not stopped (status
         # said "interrupted" for a file deleted after the batch; session 48, a user's trial)
-        plan = read_plan(store.out)
         write_json(plan_path(store.out), {**plan, "finished": True})
 
 

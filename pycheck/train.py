@@ -259,11 +259,16 @@ def _input_eps(a) -> float:
 
 
 def column_rank(x: Tensor, eps: float = 0.0) -> int:
-    """The number of directions ``x``'s columns span (see :func:`_warn_rank`): covariance
-    eigenvalues above ``max(1e-10, 10 eps²)`` of the largest, ``eps`` the input's precision
-    (:data:`LOW_PRECISION_EPS`). float16 rounding leaves eigenvalues near ``eps²/12`` of the
-    largest, which counted as directions: 6 float16 columns spanning 3 kept 6 outputs
-    (session 48, a user's trial); the cut is 100× above that noise."""
+    """The number of directions ``x``'s columns span: eigenvalues of the float64 covariance
+    above ``max(1e-10, 10 eps²)`` of the largest, ``eps`` the input's precision
+    (:data:`LOW_PRECISION_EPS`), each column centred and scaled to a largest magnitude of 1
+    first. Scaled: at values of 1e-160 the covariance's entries were subnormal and the rank
+    came out 0 (session 42; _check_scale refused what is smaller). Centred: scaled by its
+    offset, a column at 1e8 + O(1) shrank to 1e-8 of the others and the rank of a world with
+    offsets up to 5e12 came out 1, with advice that would drop three latents (session 47).
+    The cut: float16 rounding leaves eigenvalues near ``eps²/12`` of the largest, which
+    counted as directions, so 6 float16 columns spanning 3 kept 6 outputs (session 48, a
+    user's trial); ``10 eps²`` is 100× above that noise."""
     x = x.double()
     x = x - x.mean(0)
     x = x / x.abs().amax(0).clamp_min(torch.finfo(x.dtype).tiny)
@@ -277,16 +282,10 @@ class WidthReduced(UserWarning):
     span, fewer than x has columns (``dim_out`` was left unset)."""
 
 
-def _warn_rank(x: Tensor, dim_out: int, eps: float = 0.0) -> None:
-    """Warn when ``x``'s columns span fewer directions than the embedding has: the extra
-    outputs can then only be nonlinear functions of the others (a duplicated column, say).
-    Rank: eigenvalues of the float64 covariance above 1e-10 of the largest, each column
-    centred and scaled to a largest magnitude of 1 first (at values of 1e-160 the
-    covariance's entries were subnormal and the rank came out 0, session 42; _check_scale
-    refused what is smaller). Centred: scaled by its offset, a column at 1e8 + O(1) shrank
-    to 1e-8 of the others and the rank of a world with offsets up to 5e12 came out 1, with
-    advice that would drop three latents (session 47, a user's trial)."""
-    rank = column_rank(x, eps)
+def _warn_rank(rank: int, dim_out: int) -> None:
+    """Warn when ``x``'s columns span fewer directions (``rank``, :func:`column_rank`) than
+    the embedding has outputs: the extra outputs can then only be nonlinear functions of the
+    others (a duplicated column, say, with ``dim_out`` given)."""
     if rank < dim_out:
         warnings.warn(f"x's columns span {rank} direction{'s' * (rank != 1)}, fewer than "
                       f"the {dim_out} outputs"
@@ -555,9 +554,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if sampler is not None and not callable(sampler):
         raise ValueError(f"sampler must be a callable batch -> (x, x_next), got "
                          f"{type(sampler).__name__}")
-    eps = max(_input_eps(x), _input_eps(x_next))
-    if dim_out is None and isinstance(encoder, str) and n_pairs > d \
-            and 1 <= (rank := column_rank(xt, eps)) < d:
+    # x's column rank, once: for the width below and the rank warning after the split
+    rank = column_rank(xt, max(_input_eps(x), _input_eps(x_next)))
+    if dim_out is None and isinstance(encoder, str) and n_pairs > d and 1 <= rank < d:
         # x's columns span fewer directions than there are columns (redundant channels,
         # x = A g(z) with A of full column rank): an embedding of d outputs cannot be the
         # linear map's (its read-out was dropped from the candidates) and a trial's fit
@@ -566,9 +565,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         # keep every latent; with them that fit reached 0.9926
         dim_out = rank
         warnings.warn(f"x's {d} columns span {rank} direction{'s' * (rank != 1)}: the "
-                      f"embedding has {rank} output{'s' * (rank != 1)} (no latent is lost: an invertible mixing of n latents spans "
-                      f"at least n); pass dim_out={d} for {d}", WidthReduced,
-                      stacklevel=_caller_stacklevel())
+                      f"embedding has {rank} output{'s' * (rank != 1)} (no latent is lost: "
+                      "an invertible mixing of n latents spans at least n); pass "
+                      f"dim_out={d} for {d}", WidthReduced, stacklevel=_caller_stacklevel())
     # the embedding's width: a user's module sets its own (dim_out is then only a hint)
     width = dim_out or d
     if not isinstance(encoder, str):
@@ -606,8 +605,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if objective == "whitened":
         lams = _whitened_lams(options.get("lam"), holdout, encoder, warm_start)
         if len(lams) > 1:
-            # the float64 tensors: the originals warned again per fit (float16; session 48)
-            return _fit_lams(xt, xnt, lams, dict(
+            return _fit_lams(x, x_next, lams, dict(
                 encoder=encoder, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                 device=device, progress=progress, whiten=whiten, dim_out=dim_out,
                 holdout=holdout, readout=readout, sampler=sampler, ema=ema))
@@ -648,7 +646,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                              "times x's; the two views must be observations of one kind "
                              "(same units and scale)")
     # after the split, whose refusal is then the one message (session 36)
-    _warn_rank(xt, dim_out or d, eps)
+    _warn_rank(rank, dim_out or d)
     first = None
     if warm_start is not None:
         with linear_map_unsaid():          # the first phase's read-out is not what returns
@@ -1129,7 +1127,8 @@ def _fit_lams(x, x_next, lams: tuple[float, ...], kwargs: dict) -> nn.Module:
     ``train_seconds`` of all fits."""
     fits = []
     for i, lam in enumerate(lams, 1):
-        with context_value(_PHASE, (i, len(lams))):
+        # the calling fit has said float16 once (it said so again per fit; session 48)
+        with context_value(_PHASE, (i, len(lams))), _unsaid(LowPrecisionInput):
             fits.append(fit_encoder(x, x_next, "whitened", lam=lam, **kwargs))
     held = [getattr(f, "heldout_objective", math.nan) for f in fits]  # absent: none finite
     best = fits[int(np.argmin([v if math.isfinite(v) else math.inf for v in held]))]
