@@ -253,6 +253,12 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
                 raise DataError(f"--z {args.z} has no columns (shape {z.shape})")
             if z.shape == seq.shape[:-1]:   # one scalar latent per row
                 z = z[..., None]
+            if (z.shape[:-1] != seq.shape[:-1] or z.ndim != seq.ndim) and seq.ndim == 2 \
+                    and z.ndim == 2 and z.shape[0] == seq.shape[1] != seq.shape[0]:
+                # a transposed sequence was blamed on --z (noticed in session 48)
+                raise DataError(f"sequence {seq_key} has shape {seq.shape} and --z {args.z} "
+                                f"{z.shape}: the sequence looks transposed (one observation "
+                                f"per row; pass {seq_key}.T)")
             if z.shape[:-1] != seq.shape[:-1] or z.ndim != seq.ndim:
                 raise DataError(f"--z {args.z} has shape {z.shape}; the sequence has "
                                 f"{seq.shape}: one latent row per sequence row")

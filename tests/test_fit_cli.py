@@ -514,6 +514,19 @@ def test_fit_reads_a_one_dimensional_sequence_as_scalar_observations(tmp_path):
     assert np.array_equal(np.load(tmp_path / "f2" / "embedding.npy"), h)
 
 
+def test_fit_names_a_transposed_sequence_not_its_latents(tmp_path, capsys):
+    """A (d, T) sequence with a (T, n) --z was blamed on --z (noticed in session 48)."""
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((300, 3))
+    np.savez(tmp_path / "t.npz", obs=np.tanh(z @ rng.standard_normal((3, 5))).T, z=z)
+    capsys.readouterr()
+    assert main(["fit", str(tmp_path / "t.npz"), "--sequence", "obs", "--z", "z",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert ("sequence obs has shape (5, 300) and --z z (300, 3): the sequence looks "
+            "transposed" in capsys.readouterr().err)
+    assert not (tmp_path / "o").exists()
+
+
 def _bad_files(tmp_path):
     """The files of session 36's probe, each refused before training."""
     z, zn = gaussian_ou_pairs(1200, 2, 0.5, np.random.default_rng(0))
