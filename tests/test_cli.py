@@ -392,7 +392,12 @@ def test_reproduce_says_how_many_runs_it_computed_and_reused(tmp_path, capsys):
     out = tmp_path / "control"
     shutil.copytree(Path(__file__).resolve().parents[1] / "results" / "control", out)
     assert main(["reproduce", "control", "--out", str(out)]) == 0
-    assert "(0 runs computed, 7 reused from the folder)" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "(0 runs computed, 7 reused from the folder)" in text
+    # and it names the summary's own wall seconds beside its own (session 49)
+    wall = json.loads((out / "control_summary.json").read_text())["invocations"][-1][
+        "wall_seconds"]
+    assert f"s, {wall:.1f} s of it in the experiment (the summary's wall_seconds" in text
 
 
 def test_reproduce_refuses_a_folder_of_another_experiment(tmp_path, capsys):
