@@ -93,7 +93,8 @@ def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--holdout", type=float, default=0.1,
                    help="share of pairs held out to select the checkpoint (default 0.1)")
-    s.add_argument("--dim-out", type=int, metavar="K", help="embedding width (default d)")
+    s.add_argument("--dim-out", type=int, metavar="K", help="embedding width (default: d, or the columns' rank "
+                   "where that is lower; a WidthReduced warning says so)")
     s.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="another fit_encoder option, VALUE in JSON, e.g. lam=0.1 or "
                         "'warm_start={\"objective\": \"vicreg\", \"steps\": 2000}' (repeatable)")

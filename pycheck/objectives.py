@@ -394,16 +394,20 @@ def sigreg_kernel() -> str:
 
 
 def compile_enabled() -> bool:
-    """Whether SIGReg uses the compiled kernels: yes unless ``PYCHECK_SIGREG_COMPILE=0``.
+    """Whether SIGReg uses its fused kernels: yes unless ``PYCHECK_SIGREG_COMPILE=0``, which
+    selects the eager kernel. Which fused kernels: :func:`sigreg_kernel` (the C++ ones by
+    default since session 39, torch's compiled ones with ``PYCHECK_SIGREG_KERNEL=compiled``
+    or where the C++ build fails); the variable's name is from before session 39, when the
+    fused kernels were torch-compiled.
 
-    On by default: only the compiled kernels reach issue 16's 10x over LeJEPA's reference
-    computation (``results/bench/bench.txt``); the eager kernel, one PyTorch operation
-    per table row, measured 3-9x. The price is compiling once per process, dtype,
-    device type and knot count: measured here (float32, 17 knots, 2 cores shared with
+    On by default: only the fused kernels reach issue 16's 10x over LeJEPA's reference
+    computation (``results/bench/``); the eager kernel, one PyTorch operation per table
+    row, measured 3-9x. What the torch-compiled kernels cost (the default before session
+    39): compiling once per process, dtype, device type and knot count, measured then (float32, 17 knots, 2 cores shared with
     other jobs) 4.4 s of CPU (14 s wall) with torch's on-disk cache warm, 33 s of CPU (95
     s wall) cold, plus the C++ compiler's own processes. A compiler failure falls back to
-    eager with a warning. The two kernels sum in different orders, so their float32
-    results differ in the last bits (each is reproducible, tested across processes).
+    eager with a warning. The kernels sum in different orders, so their float32 results
+    differ in the last bits (each is reproducible, tested across processes).
     """
     return os.environ.get("PYCHECK_SIGREG_COMPILE", "1") != "0"
 

@@ -5,11 +5,13 @@ import sys
 import pytest
 import torch
 
-# SIGReg compiles its kernels by default (once per process, dtype and knot count: 4 s of
-# CPU with torch's cache warm, over 30 s cold). The suite runs the eager kernel instead,
-# so that every test process and CLI subprocess does not pay that; the compiled kernels
-# are tested explicitly in tests/test_sigreg_kernels.py. PYCHECK_SIGREG_COMPILE=1 runs
-# the whole suite on them.
+# The suite runs SIGReg's eager kernel: PYCHECK_SIGREG_COMPILE=0 turns off both kinds of
+# fused kernel (the C++ ones, the default since session 39, and torch's compiled ones).
+# Set when the default kernels were torch-compiled once per process (4 s of CPU with the
+# cache warm, over 30 s cold), and kept so that the stored expectations of the tests stay
+# the eager kernel's bits. The fused kernels are tested explicitly (against the eager one
+# and LeJEPA's reference) in tests/test_sigreg_kernels.py; PYCHECK_SIGREG_COMPILE=1 runs
+# the whole suite on the default ones.
 os.environ.setdefault("PYCHECK_SIGREG_COMPILE", "0")
 
 from pycheck.checks import load_all
