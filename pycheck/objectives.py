@@ -462,6 +462,45 @@ def _check_views(views: Sequence[Tensor]) -> Sequence[Tensor]:
     return views
 
 
+#: dtypes SIGReg computes in float32 (LeJEPA's reference promotes them to its float32
+#: buffers after the projection; computed in bfloat16 the statistic was 1e-3 to 8e-3 off
+#: and its gradient 2e-2 to 6e-2, and float16 overflowed to inf at a batch of 60 000:
+#: session 49, a user's trial)
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _autocast_on(device_type: str) -> bool:
+    """Whether autocast is on for ``device_type`` (``False`` for types it does not know)."""
+    try:
+        return bool(torch.is_autocast_enabled(device_type))
+    except (RuntimeError, TypeError, ValueError):
+        return False
+
+
+def _world_size() -> int:
+    """The number of processes of an initialised ``torch.distributed`` group, else 1."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1
+
+
+def _all_reduce_sum(x: Tensor) -> Tensor:
+    """The sum of ``x`` over the processes, differentiable (its backward sums the gradients).
+
+    torch's functional collective, as LeJEPA's reference uses; with ``"sum"``, since torch
+    2.13's backward refuses ``"avg"`` ("all_reduce backward only supports 'sum'
+    reduction", measured session 49 with gloo: the reference's own ``"AVG"`` cannot be
+    differentiated there). ``torch.distributed.nn``'s all-reduce (deprecated) where the
+    functional one is missing."""
+    try:
+        from torch.distributed._functional_collectives import all_reduce
+    except ImportError:                                  # pragma: no cover (older torch)
+        from torch.distributed.nn.functional import all_reduce as nn_all_reduce
+        return nn_all_reduce(x)
+    return all_reduce(x, "sum", torch.distributed.group.WORLD)
+
+
 def _check_embedding(h: Tensor) -> Tensor:
     """``h`` if SIGReg can take it: floating point, at least 2-D, rows and columns. An
     integer tensor, a 1-D one and zero columns had failed inside the kernels with torch's
@@ -496,7 +535,27 @@ class SIGReg(nn.Module):
     selects the compiled kernels (``True``) or the eager one (``False``).
 
     Directions are fresh every call (as in LeJEPA), drawn from the module's own seeded
-    generator, so training is reproducible and independent of global RNG state.
+    generator, so training is reproducible and independent of global RNG state; the
+    generator's state is part of ``state_dict()``, so a checkpoint resumes the directions.
+
+    As LeJEPA's reference does (session 49, a user's trial found each of these missing):
+
+    - **Several processes** (``torch.distributed`` initialised, e.g. DDP): the
+      characteristic functions' batch means are averaged over the processes (a
+      differentiable all-reduce) and the statistic is that of the global batch (``B`` times
+      the number of processes); the fresh directions are broadcast from rank 0, so every
+      rank uses the same slices. The gradient on each rank is the number of processes
+      times the global statistic's gradient with respect to that rank's rows, so that DDP's
+      average of the parameters' gradients is the global statistic's gradient. Set the
+      attribute ``distributed = False`` for a per-process statistic.
+    - **bfloat16 / float16 embeddings, and autocast**: computed in float32 (autocast off
+      inside), the result float32.
+    - ``plain=True`` computes with plain PyTorch operations (a cos and a sin per knot, as
+      the reference): twice differentiable (``create_graph=True``, gradient penalties) and
+      usable under ``torch.func`` (``grad``, ``vmap``), at the reference's speed. The
+      default kernels (C++ on CPU, compiled elsewhere) and the eager one are autograd
+      Functions differentiable once; the several-process path and ``meta`` tensors use
+      the plain operations too.
     ``orthogonal=True`` draws them in blocks of orthonormal columns (a quasi-Monte Carlo
     counterpart for slices; :meth:`_orthogonal_directions`). On the scaling world with
     QMC pairs (session 17, seed 0, ``results/scaling/probes_s17.jsonl``) it did not
@@ -505,7 +564,7 @@ class SIGReg(nn.Module):
     """
 
     def __init__(self, num_slices: int = 256, num_knots: int = 17, t_max: float = 3.0,
-                 seed: int = 0, orthogonal: bool = False):
+                 seed: int = 0, orthogonal: bool = False, plain: bool = False):
         super().__init__()
         ints = [num_knots, num_slices, seed]
         if any(isinstance(v, bool) or not hasattr(v, "__index__") for v in ints) or \
@@ -515,8 +574,9 @@ class SIGReg(nn.Module):
             raise ValueError("SIGReg needs integers num_knots >= 2, num_slices >= 1 and seed, "
                              f"and a finite t_max > 0; got num_knots={num_knots!r}, "
                              f"num_slices={num_slices!r}, seed={seed!r}, t_max={t_max!r}")
-        if not isinstance(orthogonal, bool):
-            raise ValueError(f"orthogonal must be True or False, got {orthogonal!r}")
+        for name, flag in (("orthogonal", orthogonal), ("plain", plain)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{name} must be True or False, got {flag!r}")
         t1 = t_max / (num_knots - 1)
         if math.exp(-0.5 * t1 * t1) < torch.finfo(torch.float32).tiny:
             # t_max = 1e30 gave exactly 0 (the regulariser off) and 1e300 NaN (session 42)
@@ -536,6 +596,21 @@ class SIGReg(nn.Module):
             raise ValueError(f"SIGReg: seed must fit in 64 bits, got {seed!r} ({err})") \
                 from None
         self.fused: bool | None = None
+        self.plain = plain
+        # None: average over the processes of an initialised torch.distributed group
+        self.distributed: bool | None = None
+
+    def get_extra_state(self) -> dict:
+        """The directions' generator state, so that ``load_state_dict`` resumes the stream
+        (a trial's checkpoint resumed with other directions than an uninterrupted run)."""
+        return {"generator": self.generator.get_state()}
+
+    def set_extra_state(self, state) -> None:
+        if isinstance(state, dict) and isinstance(state.get("generator"), Tensor):
+            self.generator.set_state(state["generator"])
+
+    def _world(self) -> int:
+        return 1 if self.distributed is False else _world_size()
 
     def directions(self, dim: int, device=None, dtype=torch.float32) -> Tensor:
         """``(dim, num_slices)`` matrix of random unit columns.
@@ -578,13 +653,38 @@ class SIGReg(nn.Module):
         # forward + backward, 2 threads, session 10: 0.92x at 256 x 16, 0.96x 2048 x 16,
         # 0.94x 2048 x 32, 0.90x 1024 x 64, 0.92x 256 x 256, 0.86x 1024 x 256; with the
         # view 1.05x at 256 x 8 and 1.44x at 2048 x 8)
-        if not isinstance(h, Tensor):
-            _check_views(h)
-        return self._statistic(h, directions)
+        first = _check_embedding(h) if isinstance(h, Tensor) else _check_views(h)[0]
+        n = first.shape[-1]
+        if not isinstance(directions, Tensor) or directions.dim() != 2 or \
+                directions.shape[0] != n or not directions.is_floating_point():
+            # a transposed or wrong-width matrix had met a raw C++ check or a reshape error
+            # (session 49, a user's trial)
+            got = (f"shape {tuple(directions.shape)} {directions.dtype}"
+                   if isinstance(directions, Tensor) else type(directions).__name__)
+            hint = (" (transposed? pass directions.T)" if isinstance(directions, Tensor)
+                    and directions.dim() == 2 and directions.shape[1] == n else "")
+            raise ValueError(f"SIGReg.statistic: directions must be a floating-point (n, S) "
+                             f"matrix with n = {n} rows, one unit column per slice; got "
+                             f"{got}{hint}")
+        # the embedding's device and (computing) dtype: float64 directions with a float32
+        # embedding had raised torch's matmul dtype error
+        dtype = torch.float32 if first.dtype in _LOW_PRECISION else first.dtype
+        return self._statistic(h, directions.to(device=first.device, dtype=dtype))
 
     def _statistic(self, h: Tensor | Sequence[Tensor], directions: Tensor) -> Tensor:
         """:meth:`statistic` on views already checked (once per call, not at every layer)."""
         first = h if isinstance(h, Tensor) else h[0]
+        if first.dtype in _LOW_PRECISION or _autocast_on(first.device.type):
+            # float32 inside, whatever autocast does outside: under CPU autocast the C++
+            # node's projection ran in bfloat16 and was read as float32 (a crash, s49)
+            def up(v: Tensor) -> Tensor:
+                return v.float() if v.dtype in _LOW_PRECISION else v
+            with torch.autocast(first.device.type, enabled=False):
+                return self._statistic(up(h) if isinstance(h, Tensor) else [up(v) for v in h],
+                                       up(directions))
+        world = self._world()
+        if self.plain or world > 1 or first.device.type == "meta":
+            return self._plain_statistic(h, directions, world)
         t0 = self.t_max / (self.num_knots - 1)
         whole = _whole_cpp(first, directions, self.num_knots, self.fused)
         if isinstance(h, Tensor):
@@ -610,12 +710,41 @@ class SIGReg(nn.Module):
 
     def _fresh(self, h: Tensor | Sequence[Tensor], first: Tensor) -> Tensor:
         """The statistic of checked views ``h`` (``first``: one of them) for fresh directions."""
-        return self._statistic(h, self.directions(first.shape[-1], first.device, first.dtype))
+        dtype = torch.float32 if first.dtype in _LOW_PRECISION else first.dtype
+        directions = self.directions(first.shape[-1], first.device, dtype)
+        if self._world() > 1:
+            # every rank the same slices, whatever its seed (LeJEPA's reference seeds every
+            # rank's draw with the largest step count over the ranks)
+            torch.distributed.broadcast(directions, src=0)
+        return self._statistic(h, directions)
+
+    def _plain_statistic(self, h: Tensor | Sequence[Tensor], directions: Tensor,
+                         world: int) -> Tensor:
+        """The statistic as LeJEPA's reference computes it: a cos and a sin at every knot
+        for every sample and slice, autograd's own backward; with ``world > 1`` processes
+        the batch means are averaged over them (``torch.distributed.nn``'s all-reduce, whose
+        backward sums the ranks' gradients) and ``B`` is the global batch."""
+        views = h if isinstance(h, Tensor) else torch.stack(list(h))
+        y = views @ directions                                       # (..., B, S)
+        t, phi, w = (b.to(device=y.device, dtype=y.dtype)
+                     for b in (self.t, self.phi, self.weights))
+        yt = y.unsqueeze(-1) * t                                     # (..., B, S, K)
+        cos_mean, sin_mean = torch.cos(yt).mean(-3), torch.sin(yt).mean(-3)
+        if world > 1:
+            cos_mean, sin_mean = _all_reduce_sum(cos_mean) / world, \
+                _all_reduce_sum(sin_mean) / world
+        err = (cos_mean - phi).square() + sin_mean.square()
+        return ((err @ w) * (y.shape[-2] * world)).mean()
 
 
 def sigreg(h: Tensor, *, num_slices: int = 256, num_knots: int = 17, t_max: float = 3.0,
            seed: int = 0) -> Tensor:
     """Functional SIGReg (a fresh :class:`SIGReg` with seeded directions); see the class.
+
+    The same ``seed`` gives the same directions at every call: in a training loop use one
+    :class:`SIGReg` module (fresh directions each call, as LeJEPA) or vary ``seed`` with the
+    step; a loop over this function with the default seed constrains only 256 fixed slices
+    (session 49, a user's trial).
 
     First call: on a CPU with float32 and 17 knots (what training uses) the C++ kernels
     run, built once per machine (about 30 s, then cached on disk). Any other dtype, knot
@@ -866,4 +995,6 @@ def make_objective(name: str, **opts) -> Callable[[Tensor, Tensor], tuple[Tensor
     loss_lejepa.set_progress = set_progress
     # the random generators the loss draws from (fit_encoder's checkpoint saves their state)
     loss_lejepa.generators = [reg_mod.generator] if name == "sigreg" else []
+    # the SIGReg module (None for VICReg): single-process trainers set its `distributed`
+    loss_lejepa.sigreg = reg_mod if name == "sigreg" else None
     return loss_lejepa

@@ -489,6 +489,7 @@ def _train_cnn(frames, pairs, *, steps, batch_size, lr, seed, lam, num_slices, c
     seen = np.unique(pairs)
     model.fit_input(frames[seen[:: max(1, len(seen) // 2048)]])
     sigreg = SIGReg(num_slices=num_slices, seed=seed).to(device)
+    sigreg.distributed = False          # one process's training
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     rng = np.random.default_rng([seed, 5])
     data = torch.from_numpy(frames)

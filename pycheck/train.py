@@ -616,11 +616,15 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         lam = float(options["lam"])
         reg = SIGReg(default_num_slices(dim_out or d), seed=seed).to(dev) \
             if lam else None
+        if reg is not None:
+            reg.distributed = False     # one process's fit, in a torch.distributed job too
         loss_fn = functools.partial(whitened_loss, lam=lam, sigreg=reg)
         # the random generators the loss draws from, as make_objective's losses list them
         loss_fn.generators = [] if reg is None else [reg.generator]
     else:
         loss_fn = make_objective(objective, **options)
+        if getattr(loss_fn, "sigreg", None) is not None:
+            loss_fn.sigreg.distributed = False   # one process's fit (SIGReg's docstring)
 
     gen = torch.Generator().manual_seed(seed)
     if isinstance(encoder, str):
@@ -1333,6 +1337,7 @@ def heldout_criterion(objective: str, batch: int, dim: int, seed: int, options: 
     if objective == "sigreg":
         opts = {k: options[k] for k in ("num_slices", "num_knots", "t_max") if k in options}
         reg = SIGReg(**opts, seed=seed + 1)
+        reg.distributed = False
         lam = float(options.get("lam", DEFAULT_LAM["sigreg"]))
         fixed = reg.directions(dim, dtype=torch.float64)
 
