@@ -1,4 +1,5 @@
-"""The README's table of theorem IDs against the manifest and `pycheck list`.
+"""The README's table of theorem IDs against the manifest and `pycheck list`; the relative
+links of README.md and docs/*.md.
 
 The README's "What is proved, and what is not" holds one row per ID (ID, kind, formal status,
 axioms, scope). Written by hand, it would go stale the first time an entry's status or axioms
@@ -82,3 +83,45 @@ def test_the_readme_says_what_lean_checked_says():
                     "that no Lean proof has been compiled is out of date")
     assert "No Lean proof in this kit has been compiled" in text
     assert "`lean_checked = false`" in text
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to '-'."""
+    import unicodedata
+    h = heading.strip().lower()
+    return "".join(c for c in h if c in " -_" or unicodedata.category(c)[0] in "LNM") \
+        .replace(" ", "-")
+
+
+def _prose(path: Path) -> str:
+    """The file without fenced code blocks and inline code spans."""
+    import re
+    out, fence = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            fence = not fence
+        elif not fence:
+            out.append(re.sub(r"`[^`]*`", "", line))
+    return "\n".join(out)
+
+
+def test_relative_links_in_the_readme_and_docs_resolve():
+    """Every relative link of README.md and docs/*.md names an existing file and, with a
+    '#fragment', a heading of that file (the README's history moved to docs/ in pieces, with
+    links between them)."""
+    import re
+    bad = []
+    for f in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", _prose(f)):
+            if re.match(r"[a-z]+:", target):
+                continue                            # http:, mailto:
+            path, _, frag = target.partition("#")
+            dest = (f.parent / path) if path else f
+            if not dest.exists():
+                bad.append(f"{f.relative_to(ROOT)}: {target}: no such file")
+            elif frag and dest.suffix == ".md":
+                heads = {_slug(re.sub(r"^#+ ", "", line)) for line in _prose(dest).splitlines()
+                         if re.match(r"#{1,6} ", line)}
+                if frag not in heads:
+                    bad.append(f"{f.relative_to(ROOT)}: {target}: no such heading")
+    assert not bad, "\n".join(bad)
