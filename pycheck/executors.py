@@ -450,7 +450,7 @@ class SlurmOptions:
     gpus_per_run: int = 0
     cpus_per_run: int = 1
     mem: str | None = None
-    # minutes; generous: the longest run measured took 5 min on CPU (README, "On a cluster")
+    # minutes; generous: the longest run measured took 5 min on CPU (docs/CLUSTER.md)
     time: str = "240"
     array_parallelism: int = 256
     extra: dict[str, str] = field(default_factory=dict)

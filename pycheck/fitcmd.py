@@ -609,7 +609,8 @@ def width_hint(slowness, slowness_se) -> str | None:
     from the rest in slowness (``slowness[k] >= WIDTH_GAP_RATIO * slowness[k-1]`` and the two
     more than 2 standard errors each apart; the largest such ratio), else ``None``.
 
-    Why: with more channels than latents the README said to keep the leading outputs. A
+    Why: with more channels than latents the README (now docs/FIT.md) said to keep the leading
+    outputs. A
     trial (session 47; 3 OU latents at rho 0.8 in 20 nonlinear channels, 20 000 pairs) had
     slowness 0.47-0.53 for 3 outputs against 0.82 and up, and the leading 3 reached R²(h->z)
     0.917 where a refit with dim_out=3 reached 0.975 (session 25's 12-channel world: 0.9921
@@ -634,14 +635,15 @@ def width_hint(slowness, slowness_se) -> str | None:
             f"recovers {'them' if many else 'it'} better than the leading output{'s' * many} of "
             "this fit (a trial: R²(h→z) "
             "0.975 against 0.917, 3 latents in 20 channels); latents of very different "
-            "slowness can also make such a gap (README, 'More channels than latents')")
+            "slowness can also make such a gap (docs/FIT.md, 'More channels than latents')")
 
 
 def sample_hint(model, steps: int) -> str | None:
     """What the held-out selection says about the number of pairs, or ``None``.
 
-    Two signs that the stored pairs, not the steps, limit the encoder (measured: README,
-    "How many stored pairs the defaults need" and "Above the suite's dimensions"): the
+    Two signs that the stored pairs, not the steps, limit the encoder (measured:
+    docs/FIT_STUDIES.md, "How many stored pairs the defaults need" and "Above the suite's
+    dimensions"): the
     linear map was kept (the network did not beat it on the held-out pairs: at 24-32
     latent dimensions and 20 000 pairs, where fresh pairs reach the supervised ceiling),
     or the held-out objective was lowest in the first half of the run (the network fitted

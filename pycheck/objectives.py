@@ -385,7 +385,7 @@ def sigreg_kernel() -> str:
     orders, so SIGReg's float32 results differ from the compiled kernels' in the last bits,
     and results stored before session 39 were made with those (``PYCHECK_SIGREG_KERNEL=
     compiled`` reproduced their bits until session 40 changed SIGReg's gradient; no setting
-    does now, README "Which code made which results")."""
+    does now, docs/RESULTS_HISTORY.md "Which code made which results")."""
     kernel = os.environ.get("PYCHECK_SIGREG_KERNEL", "cpp")
     if kernel not in SIGREG_KERNELS:
         raise ValueError(f"PYCHECK_SIGREG_KERNEL must be one of {', '.join(SIGREG_KERNELS)}; "

@@ -76,7 +76,8 @@ def git_commit(root: Path, paths: tuple[str, ...] = ()) -> str:
 def provenance() -> dict:
     """What made a set of numbers: pycheck's version and commit, Python, torch and NumPy,
     the CPU, torch's thread count and whether CUDA was there (a session-45 trial found no
-    summary saying any of it, while the README records drifts between code versions)."""
+    summary saying any of it, while docs/RESULTS_HISTORY.md records drifts between code
+    versions)."""
     import platform
 
     import numpy as np

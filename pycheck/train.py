@@ -949,7 +949,8 @@ def keeping_checkpoint():
 #: (deficits <= 0.009 on four worlds, <= 0.06 on mlp-leaky-16d, where the fit itself is
 #: far from its ceiling) and a user's trial world whose default fit had dropped a latent
 #: (deficits 0.15-0.29; InfoNCE's fit there, which kept it: <= 0.02); the held-out half and
-#: a second anisotropic world were run once with them (README).
+#: a second anisotropic world were run once with them (docs/FIT.md, 'Before you trust it on
+#: your data').
 COVERAGE_SLOW = 1.5
 COVERAGE_DEFICIT = 0.1
 
@@ -1050,7 +1051,7 @@ def _warn_uncovered(model: nn.Module) -> None:
         f"of x clearly worse than x itself does ({said}; nearest-neighbour regression on "
         "held-out rows): it may have dropped a latent. T1's objective does so when latents "
         "differ much in slowness (A1: max rho^2 > min rho); fit objective='infonce' too and "
-        "compare (README, 'Before you trust it on your data'); model.coverage has the "
+        "compare (docs/FIT.md, 'Before you trust it on your data'); model.coverage has the "
         "figures", LatentMayBeDropped, stacklevel=_caller_stacklevel())
 
 

@@ -12,7 +12,7 @@ def rng(d):
     return f"{d['median']:.1f}× ({d['min']:.1f}–{d['max']:.1f})"
 
 
-print("| batch | N | reference ms | floor ms | compiled (default) ms | speed-up, run 1 | speed-up, run 2 "
+print("| batch | N | reference ms | floor ms | compiled (then the default) ms | speed-up, run 1 | speed-up, run 2 "
       "| / floor, run 1 | / floor, run 2 | eager: speed-up |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for r1, r2 in zip(a["sigreg"], b["sigreg"]):

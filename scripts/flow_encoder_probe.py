@@ -3,7 +3,7 @@
     .venv/bin/python scripts/flow_encoder_probe.py OUT.jsonl MIXING[,MIXING...] [VARIANT ...]
 
 Issue 11 item 1 (session 34). On 8 of the suite's 12 mixings the stored pairs are the limit
-(README, "How many stored pairs the defaults need"): the residual MLP fits the pairs' OU
+(docs/FIT_STUDIES.md, "How many stored pairs the defaults need"): the residual MLP fits the pairs' OU
 innovation. The mixings are bijections, so an encoder that is a bijection by construction
 (:class:`pycheck.encoders.RealNVPEncoder`, couplings with rotations absorbed by its linear
 layer) is a stronger inductive bias. Each variant is run self-supervised (``fit_encoder``'s

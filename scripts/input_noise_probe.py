@@ -6,7 +6,7 @@ A SIGMA ending in ``s`` (``0.05s``) draws one shift per pair, shared by its two 
 pair's difference is unchanged (no added target noise) and the map is evaluated around
 the stored points instead.
 
-On the suite's stored 20 000 pairs the network fits the pairs' OU innovation noise (README,
+On the suite's stored 20 000 pairs the network fits the pairs' OU innovation noise (docs/FIT_STUDIES.md,
 "Where the precision is lost"). Independent noise ``N(0, σ²)`` added to both views of every
 training batch, in the standardised (ZCA-whitened, unit-variance) input coordinates, adds
 ``σ² (‖J(x)‖² + ‖J(x')‖²)`` to the alignment to first order: a smoothness penalty that,

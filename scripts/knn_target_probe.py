@@ -19,7 +19,7 @@ target itself, 0.98493 / 0.98595; ``knn4-5`` 0.98485 / 0.94862; ``knn16-20`` 0.9
 outweighs the innovation it removes, already in 4 dimensions at K = 4.
 
 Why: on 8 of the suite's 12 mixings the 20 000 stored pairs limit fit_encoder (fresh pairs
-reach the ceiling; README "How many stored pairs the defaults need"). The alignment's target
+reach the ceiling; docs/FIT_STUDIES.md "How many stored pairs the defaults need"). The alignment's target
 h(x'_i) carries the OU innovation, which the network can fit. The T1 optimum is the top
 eigenspace of the Markov operator P f(x) = E[f(x') | x]; a k-NN mean of h(x'_j) over the
 x_j near x_i estimates (P h)(x_i) with about 1/K of the innovation's variance, at a bias of

@@ -1,8 +1,9 @@
 """Does another optimiser fit the scaling experiment's encoder faster? (issue 11, session 30.)
 
 Issue 11 item 3 misses N = 64 because the matched RealNVP encoder cannot be fitted past
-R² 0.99 in the quick profile's budget, labels or not (README, "Why N = 64 stays below
-0.99"). Every training in the kit uses Adam. This probe swaps ``pycheck.train.optimiser``
+R² 0.99 in the quick profile's budget, labels or not (then the README's "Why N = 64 stays below
+0.99"; now docs/SCALING.md, "What capped N = 64 before session 32"). Every training in the
+kit uses Adam. This probe swaps ``pycheck.train.optimiser``
 for Muon (``torch.optim.Muon``: the momentum of every weight matrix orthogonalised by
 Newton-Schulz iterations) on the 2-D weights, with Adam (fused, as the kit's) on the
 biases, the same warm-up + cosine schedule on both, and runs one training exactly as

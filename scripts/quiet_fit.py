@@ -1,5 +1,5 @@
 """Wall and CPU seconds of fit_encoder's default (both fits) on suite mixings, with torch's
-default threads: the quiet-machine timing of the README (results/fit_encoder/suite/quiet_fit_s8.jsonl).
+default threads: the quiet-machine timing in docs/FIT_STUDIES.md (results/fit_encoder/suite/quiet_fit_s8.jsonl).
 
     .venv/bin/python scripts/quiet_fit.py MIXING [MIXING ...]
 """

@@ -12,7 +12,7 @@ initialised as ``make_encoder("residual-mlp", n, n, seed=0)`` and, during traini
 
 Printed and appended as one JSON line to ``results/fit_encoder/probes-s10/probes.jsonl``:
 R²(h -> z) on the suite's test pairs, the held-out objective and the read-out selected.
-Why: the suite's gap to the supervised ceiling is the finite sample (README, "Where the
+Why: the suite's gap to the supervised ceiling is the finite sample (docs/FIT_STUDIES.md, "Where the
 precision is lost"): the network fits the training pairs' innovation noise; neither
 regulariser had been tried (weight decay, batch, lr, widths, ensembles had).
 """

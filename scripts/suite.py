@@ -224,9 +224,11 @@ def summarize(out: Path) -> list[dict]:
                                             f"{'halves' if len(halves) > 1 else 'half'}",
                 note="r2_* = R²(h -> z) on 10 000 fresh test pairs; ceiling = the default "
                      "encoder, pairs, steps, batch and lr regressed on the true z; gap_ratio "
-                     "= (1 - R²) / (1 - R²_ceiling), target <= 2; seconds = wall per fit "
-                     "(2 fits in parallel on a 2-core machine shared with other jobs), "
-                     "cpu_seconds = this process's CPU time.")
+                     "= (1 - R²) / (1 - R²_ceiling), target <= 2; seconds = wall of one "
+                     "fit_encoder call per mixing (its fits, one per SIGReg weight, run in "
+                     "sequence in one process; --jobs J runs J mixings in parallel), "
+                     "cpu_seconds = that "
+                     "process's CPU time.")
     write_json(out / "summary.json", dict(rows=rows))
     return rows
 

@@ -1,6 +1,6 @@
 """Does a narrower default encoder overfit the 20 000 stored pairs less? (issue 11, session 27)
 
-The suite's stored-pair limit (README, "How many stored pairs the defaults need") is the
+The suite's stored-pair limit (docs/FIT_STUDIES.md, "How many stored pairs the defaults need") is the
 network fitting the pairs' OU innovations. A narrower or shallower residual MLP has less
 room to do so, and the issue's target is relative to the ceiling of the *same* encoder. One
 probe per (mixing, width, depth): ``fit_encoder`` with its defaults but that encoder, and

@@ -392,7 +392,7 @@ def test_the_installed_command_exits_2_on_bad_input(tmp_path):
 
 
 def test_two_processes_write_the_same_files(tmp_path, pairs_file):
-    """The README's claim: the same command at the same thread count, in two processes,
+    """docs/FIT.md's claim: the same command at the same thread count, in two processes,
     writes byte-identical embedding and figures, identical weights (encoder.pt's bytes differ
     by torch.save's random serialization id) and a fit.json that differs only in seconds."""
     import subprocess
