@@ -511,6 +511,22 @@ def test_a_pending_message_that_names_its_experiment_is_not_prefixed_twice(tmp_p
     assert "pycheck: control: the frames are missing\n" in capsys.readouterr().err
 
 
+def test_the_readme_sigreg_snippet_runs_and_matches_the_reference():
+    """The README's "SIGReg in your own training code" block, run as written (session 49),
+    and its claim that the fixed-direction statistic is the reference's."""
+    from pathlib import Path
+
+    from pycheck.bench import reference_sigreg
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = text.split("### SIGReg in your own training code", 1)[1].split("```python\n", 1)[1]
+    scope: dict = {}
+    exec(compile(block.split("```", 1)[0], "README.md", "exec"), scope)
+    ref = reference_sigreg(scope["h"], scope["a"]).item()
+    assert abs(scope["fixed"].item() - ref) <= 1e-5 * ref
+    assert set(scope["state"]) == {"t", "phi", "weights", "_extra_state"}
+    assert scope["reg"].shape == ()
+
+
 def test_the_readme_python_snippet_for_the_checks_runs(capsys):
     """The README's "The checks from Python" block, run as written (session 48: a user found
     `pycheck.checks.CHECKS` empty and had to find `load_all` in the source)."""
