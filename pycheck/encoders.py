@@ -430,6 +430,12 @@ class Standardized(_WithAffine):
         return y.mul_(d).add_(0.0).to(dtype)
 
     def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            # a NumPy array had raised "'numpy.ndarray' object has no attribute 'double'"
+            # (session 49, a user's trial)
+            raise TypeError(f"the encoder takes a torch tensor of rows, got "
+                            f"{type(x).__name__}; for a NumPy array use "
+                            "pycheck.train.embed(model, array) or torch.from_numpy(array)")
         return self.encoder(self.standardize(x))
 
 

@@ -30,6 +30,7 @@ import copy
 import io
 import json
 import math
+import re
 import sys
 import zipfile
 import zlib
@@ -170,6 +171,15 @@ def _pairs_within_episodes(seq: np.ndarray, episode: np.ndarray, name: str,
                         f"{len(seq)} rows: one episode id per row")
     same = episode[1:] == episode[:-1]
     if not same.any():          # before indexing: an empty sequence raised an IndexError
+        ids, counts = np.unique(episode, return_counts=True)
+        if (counts > 1).any():
+            # interleaved ids (np.tile(np.arange(4), 1500)) read "no episode has two rows"
+            # while each had 1500 (session 49, a user's trial)
+            bad = ids[np.argmax(counts > 1)]
+            raise DataError(f"--episode {key}: episode {int(bad)} has "
+                            f"{int(counts[np.argmax(counts > 1)])} rows but no two of them "
+                            "consecutive; each episode's rows must be consecutive (sort the "
+                            "rows by episode, keeping their time order)")
         raise DataError(f"--episode {key}: no episode has two rows, so there is no pair")
     starts = np.flatnonzero(np.r_[True, ~same])          # first row of each run of one id
     ids = episode[starts]
@@ -310,6 +320,10 @@ def check_before_training(data: dict, test: dict | None, args) -> dict:
         if test["x"].shape != test["x_next"].shape:
             raise DataError(f"--test {args.test}: x and x_next have shapes {test['x'].shape} "
                             f"and {test['x_next'].shape}")
+        if np.array_equal(test["x"], test["x_next"]):
+            # scored "whitened alignment 0" (session 49, a user's trial)
+            raise DataError(f"--test {args.test}: x_next equals x (each pair one observation "
+                            "twice): such pairs score 0 for every encoder")
         if len(test["x"]) < max(4, width + 2):
             raise DataError(f"--test {args.test}: {len(test['x'])} pairs; scoring a "
                             f"{width}-wide embedding needs at least {max(4, width + 2)}")
@@ -334,9 +348,29 @@ def check_before_training(data: dict, test: dict | None, args) -> dict:
     return r2
 
 
+def _sha256(path: Path) -> str:
+    import hashlib
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _error(msg: str):
     from .cli import UsageError
-    return UsageError(msg)
+    return UsageError(cli_words(msg))
+
+
+def cli_words(text: str) -> str:
+    """fit_encoder's advice in the command's flags: "pass dim_out=6" (session 48), "pass
+    whiten='none'" and "call torch.set_num_threads(1) first" (session 49) named Python
+    arguments a ``pycheck fit`` user cannot pass."""
+    text = text.replace("pass dim_out=", "pass --dim-out ")
+    text = text.replace("whiten='none'", "--option 'whiten=\"none\"'")
+    return re.sub(r"call torch\.set_num_threads\((\d+)\) first", r"pass --threads \1",
+                  text)
+
 
 
 def run(args) -> int:
@@ -415,8 +449,7 @@ def _one_line_warnings():
 
     def show(message, category, filename, lineno, file=None, line=None):
         # the command's flag, not the Python argument ("pass dim_out=6": session 48)
-        text = f"pycheck fit: {category.__name__}: {message}".replace(
-            "pass dim_out=", "pass --dim-out ")
+        text = cli_words(f"pycheck fit: {category.__name__}: {message}")
         if text not in seen:
             seen.add(text)
             print(text, file=sys.stderr, flush=True)
@@ -517,8 +550,14 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
     slowness = getattr(model, "slowness", None)      # None without held-out pairs
     if slowness is not None:
         plot_slowness(model, keep(out / "slowness.png"))
+    from .store import provenance
     report = dict(
         data=str(args.data), pairs=int(len(data["x"])), width=int(data["x"].shape[1]),
+        # what the fit was made from and with (absent before session 49: a trial found no
+        # version, no checksum and only the path as typed)
+        data_path=str(Path(args.data).resolve()), data_sha256=_sha256(Path(args.data)),
+        z=args.z, provenance=provenance(),
+        resumed_from=getattr(model, "resumed_from", None),
         # which arrays made the pairs (absent before session 45)
         layout=data["layout"],
         embedding_width=int(h.shape[1]),
@@ -664,7 +703,10 @@ def sample_hint(model, steps: int) -> str | None:
                     f" ({', '.join(tails)} left out: heavy-tailed outputs, a rare spike that "
                     "the held-out pairs cannot rate)" if tails else ""))
     if best is not None and best + 1 <= steps // 2:
-        return (f"the held-out objective was lowest at step {best + 1} of {steps}: past it "
+        # "after N steps": best_step in fit.json and the history counts from 0, so "at step
+        # 900" had read against best_step 899 (session 49, a user's trial)
+        return (f"the held-out objective was lowest after {best + 1} of {steps} steps "
+                f"(best_step {best}): past it "
                 "the network fitted these pairs' noise; more pairs would likely give a "
                 "better encoder than more steps")
     return None

@@ -564,10 +564,14 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         # An invertible mixing of n latents spans at least n directions, so `rank` outputs
         # keep every latent; with them that fit reached 0.9926
         dim_out = rank
-        warnings.warn(f"x's {d} columns span {rank} direction{'s' * (rank != 1)}: the "
-                      f"embedding has {rank} output{'s' * (rank != 1)} (no latent is lost: "
-                      "an invertible mixing of n latents spans at least n); pass "
-                      f"dim_out={d} for {d}", WidthReduced, stacklevel=_caller_stacklevel())
+        # said after the input checks below: a refusal (a constant column) had come after
+        # this warning's advice (session 49, a user's trial)
+        width_reduced = (f"x's {d} columns span {rank} direction{'s' * (rank != 1)}: the "
+                         f"embedding has {rank} output{'s' * (rank != 1)} (no latent is "
+                         "lost: an invertible mixing of n latents spans at least n); pass "
+                         f"dim_out={d} for {d}")
+    else:
+        width_reduced = None
     # the embedding's width: a user's module sets its own (dim_out is then only a hint)
     width = dim_out or d
     if not isinstance(encoder, str):
@@ -584,9 +588,14 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                             f"encoder={encoder!r}" if isinstance(encoder, str) else
                             f"a {type(encoder).__name__} without them")
                          + "; leave readout unset")
+    if readout == "sfa" and holdout == 0:
+        # nothing competed and the outputs came neither white nor ordered, while the fit
+        # reported readout "sfa" (session 49, a user's trial)
+        raise ValueError("readout='sfa' chooses the read-out on held-out pairs, and "
+                         "holdout=0 holds none out; pass holdout > 0 or leave readout unset")
     if objective == "sigreg":
         options.setdefault("seed", seed)
-        options.setdefault("num_slices", default_num_slices(dim_out or d))
+        options.setdefault("num_slices", default_num_slices(width))
     if warm_start is not None:
         if objective in DEFAULT_LAM:
             options.setdefault("lam_start", options.get("lam", DEFAULT_LAM[objective]))
@@ -602,16 +611,25 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                          # (5, 3000) arrays read as 5 pairs of 3000 channels (session 48)
                          + (f"; x has {n_pairs} rows and {d} columns: is it transposed? "
                             "(one pair per row)" if n_pairs < d else ""))
+    n_train = n_pairs - int(round(holdout * n_pairs))    # as heldout_count, which refuses later
+    if objective == "whitened" and sampler is None and n_train <= width:
+        # the batches are the training pairs at most: 3 training pairs (holdout 0.9 of 33)
+        # had trained on a singular batch covariance and returned outputs of spread ~5e5
+        # without a word (session 49, a user's trial)
+        raise ValueError(f"objective 'whitened' needs more training pairs than the "
+                         f"embedding's width ({width}); {n_train} of the {n_pairs} pairs "
+                         f"train (holdout = {holdout}): pass more pairs or a smaller holdout")
     if objective == "whitened":
         lams = _whitened_lams(options.get("lam"), holdout, encoder, warm_start)
         if len(lams) > 1:
-            return _fit_lams(x, x_next, lams, dict(
-                encoder=encoder, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                device=device, progress=progress, whiten=whiten, dim_out=dim_out,
-                holdout=holdout, readout=readout, sampler=sampler, ema=ema))
+            with context_value(_WIDTH_NOTE, width_reduced):
+                return _fit_lams(x, x_next, lams, dict(
+                    encoder=encoder, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                    device=device, progress=progress, whiten=whiten, dim_out=dim_out,
+                    holdout=holdout, readout=readout, sampler=sampler, ema=ema))
         options["lam"] = lams[0]
-    if readout is None:
-        readout = "sfa" if objective in ("whitened", "vicreg") else "trained"
+    if readout is None:            # no read-out competes without held-out pairs
+        readout = "sfa" if objective in ("whitened", "vicreg") and holdout else "trained"
     if objective == "whitened":
         lam = float(options["lam"])
         reg = SIGReg(default_num_slices(dim_out or d), seed=seed).to(dev) \
@@ -632,6 +650,13 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if whiten is None:
         whiten = default_whiten(encoder)
     tr, ho = _split(n_pairs, holdout, gen, width)
+    if whiten != "none" and tr.numel() <= d:
+        # the input whitening is fitted on the training pairs' x: no more rows than
+        # columns make its covariance singular (session 49, a user's trial)
+        raise ValueError(f"{tr.numel()} training pairs cannot fit the input whitening of "
+                         f"{d} columns (it needs more pairs than columns; holdout = "
+                         f"{holdout} held out {ho.numel()}): pass more pairs, a smaller "
+                         "holdout, or whiten='none'")
     if whiten != "none":
         # on the rows the whitening is fitted on: a column constant there alone (a rare
         # nonzero value that fell into the held-out share) was divided by a zero spread
@@ -649,11 +674,23 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                              f"{', '.join(f'{v:.3g}' for v in ratio[off].tolist())} "
                              "times x's; the two views must be observations of one kind "
                              "(same units and scale)")
+    if torch.equal(xt, xnt):
+        # every encoder aligns such pairs perfectly: a trial's fit ran, reported held-out
+        # alignments of 0 and a slowness of 0, and hinted that more steps might help (s49).
+        # After the other input checks, which name more specific faults
+        raise ValueError("x_next equals x: each pair is one observation twice, so every "
+                         "encoder has alignment 0 and nothing can be learned; pass each "
+                         "observation's successor as x_next")
     # after the split, whose refusal is then the one message (session 36)
+    note = width_reduced or (_WIDTH_NOTE.get() if (_PHASE.get() or (1,))[0] == 1 else None)
+    if note is not None:
+        warnings.warn(note, WidthReduced, stacklevel=_caller_stacklevel())
     _warn_rank(rank, dim_out or d)
     first = None
     if warm_start is not None:
-        with linear_map_unsaid():          # the first phase's read-out is not what returns
+        # the first phase's read-out and coverage are not what returns: its
+        # LatentMayBeDropped had come beside the returned fit's, with other counts (s49)
+        with linear_map_unsaid(), _unsaid(LatentMayBeDropped):
             first = fit_encoder(xt, xnt, warm_start["objective"], encoder=encoder,
                                 steps=warm_start["steps"], batch_size=batch_size,
                                 lr=warm_start.get("lr", lr), seed=seed, device=device,
@@ -667,7 +704,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     data = torch.stack([model.standardize(xt.to(dev)), model.standardize(xnt.to(dev))])  # (2, N, d)
     train_data, held = data[:, tr], (data[:, ho] if ho.numel() else None)
     batch = min(int(batch_size), tr.numel()) if sampler is None else int(batch_size)
-    model.criterion, criterion = heldout_criterion(objective, batch, dim_out or d, seed, options)
+    # the module's own width: `dim_out or d` failed a sigreg fit of a user's 5-output module
+    # of 3 columns at its first evaluation (session 49)
+    model.criterion, criterion = heldout_criterion(objective, batch, width, seed, options)
     desc = f"fit {objective}" + (f" (lam {options['lam']:g})" if objective == "whitened" else "")
     if _PHASE.get() is not None:     # which of the default's fits (session 44: each bar ran
         desc += f", fit {_PHASE.get()[0]} of {_PHASE.get()[1]}"   # 0-100% on its own)
@@ -733,11 +772,16 @@ def _whitened_lams(lam, holdout: float, encoder, warm_start) -> tuple[float, ...
     can_choose = isinstance(encoder, str) and warm_start is None and holdout > 0
     if lam is None:
         return DEFAULT_WHITENED_LAMS if can_choose else (0.0,)
+    if isinstance(lam, np.ndarray) and lam.ndim <= 1:    # np.array([0, 0.3]) was refused
+        lam = lam.tolist()
     seq = tuple(lam) if isinstance(lam, (list, tuple)) else (lam,)
     if not seq or any(isinstance(v, bool) or not isinstance(v, (int, float, np.floating))
                       or not 0 <= v < math.inf for v in seq):
         raise ValueError(f"lam must be a finite number >= 0 or a non-empty sequence of "
                          f"them, got {lam!r}")
+    if len(set(float(v) for v in seq)) < len(seq):
+        # lam=[0, 0] trained the same fit twice and lam_fits kept one key (session 49)
+        raise ValueError(f"lam lists a value twice: {list(seq)}")
     if len(seq) > 1 and not can_choose:
         raise ValueError("several lam values need held-out pairs (holdout > 0), a default "
                          "encoder given by name and no warm_start: one encoder is trained "
@@ -789,6 +833,7 @@ class _Resume:
             KERNELS_USED.update(data.get("kernels", ()))
             RESUMED_KERNEL_FAILURES.update(data.get("kernel_failures", ()))
             written_at = data.get("threads")     # absent in files before session 44
+            self.written_threads = written_at
             if written_at is not None and written_at != torch.get_num_threads():
                 warnings.warn(
                     f"checkpoint {path} was written at {written_at} torch thread(s) and "
@@ -885,11 +930,18 @@ def _fit_resumable(checkpoint, every, x, x_next, objective: str, kwargs: dict,
         # tensors for the fingerprint only: fit_encoder converts x and x_next itself
         return checkpoint_fingerprint(xt, xnt, objective, kwargs, options)
     with resuming(checkpoint, every, kwargs["sampler"], fingerprint) as res:
-        if res.phases and kwargs["progress"]:
+        resumed = bool(res.phases)              # before this call's own saves add phases
+        if resumed and kwargs["progress"]:
             # said once the file is known to be this call's (pycheck fit said it before
             # the file was checked, then refused it; session 36)
             print(f"fit_encoder: resuming from {checkpoint}", file=sys.stderr, flush=True)
-        return fit_encoder(x, x_next, objective, **kwargs, **options)
+        model = fit_encoder(x, x_next, objective, **kwargs, **options)
+        if resumed:
+            # a resumed fit says so, with the thread count the interrupted part trained at
+            # (pycheck fit's fit.json had recorded only the resuming process's; s49)
+            model.resumed_from = dict(checkpoint=str(checkpoint),
+                                      threads=getattr(res, "written_threads", None))
+        return model
 
 
 @contextlib.contextmanager
@@ -1022,10 +1074,20 @@ def slow_direction_coverage(f: nn.Module, data: Tensor, held: Tensor, seed: int,
 def _knn_r2(ref: np.ndarray, y_ref: np.ndarray, q: np.ndarray, y_q: np.ndarray,
             k: int) -> np.ndarray:
     """R² per column of ``y_q`` predicted by the mean of the ``k`` nearest ``ref`` rows
-    (coordinates standardised on ``ref``; float64)."""
+    (coordinates whitened on ``ref``; float64).
+
+    Whitened, not only standardised per column: an embedding whose outputs are correlated
+    or of unequal scale along other axes (InfoNCE's: covariance eigenvalues 0.89, 9.6 and
+    10.0 in a user's trial, session 49) had its distances dominated by the large directions,
+    and a fit that kept every latent (R²(h→z) ≥ 0.98 each) was warned of a dropped one. A
+    whitening is affine, so what the embedding determines is unchanged; x and the default
+    fit's outputs are already white."""
     r, qq = torch.from_numpy(ref), torch.from_numpy(q)
-    mu, sd = r.mean(0), r.std(0).clamp_min(1e-12)
-    r, qq = (r - mu) / sd, (qq - mu) / sd
+    mu = r.mean(0)
+    evals, evecs = torch.linalg.eigh(torch.cov(r.T).reshape(r.shape[1], r.shape[1]))
+    scale = evals.clamp_min(1e-12 * max(float(evals.max()), 1e-300)).rsqrt()
+    white = evecs * scale                       # (d, d): columns scaled eigenvectors
+    r, qq = (r - mu) @ white, (qq - mu) @ white
     y = torch.from_numpy(y_ref)
     pred = torch.cat([y[torch.cdist(qq[i:i + 256], r).topk(k, largest=False).indices].mean(1)
                       for i in range(0, qq.shape[0], 256)]).numpy()
@@ -1123,6 +1185,10 @@ def _warn_linear(model: nn.Module, steps: int) -> None:
 
 #: (i, k) while :func:`_fit_lams` trains its i-th of k fits (named in the progress bar)
 _PHASE: contextvars.ContextVar = contextvars.ContextVar("pycheck_fit_phase", default=None)
+#: the calling fit's WidthReduced message, said by the first of the default's sub-fits after
+#: its input checks (a refusal had followed the warning's advice; session 49)
+_WIDTH_NOTE: contextvars.ContextVar = contextvars.ContextVar("pycheck_width_note",
+                                                            default=None)
 
 
 def _fit_lams(x, x_next, lams: tuple[float, ...], kwargs: dict) -> nn.Module:
@@ -1162,7 +1228,14 @@ def _batches(model: Standardized, data: Tensor, sampler, gen: torch.Generator, d
         return draw_data
 
     def draw(batch):
-        x, x_next = sampler(batch)
+        pair = sampler(batch)
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            # one array had met Python's "too many values to unpack" (session 49)
+            raise ValueError(f"sampler({batch}) must return a pair (x, x_next) of arrays, "
+                             f"got {type(pair).__name__}"
+                             + (f" of length {len(pair)}" if isinstance(pair, (tuple, list))
+                                else ""))
+        x, x_next = pair
         x, x_next = _as_tensor("sampler's x", x), _as_tensor("sampler's x_next", x_next)
         width = model.mean.shape[-1]     # the stored pairs' width
         if tuple(x_next.shape) != (batch, width) or not 1 <= x.shape[0] <= batch \
@@ -1461,6 +1534,9 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
                disable=not progress or not sys.stderr.isatty())
     lines = LineProgress(steps, desc, enabled=progress)    # a line a minute in a log
     every = max(1, steps // EVALUATIONS)
+    # the bar shows the latest held-out value between evaluations (its postfix had been
+    # replaced by the training parts, so it was visible about a fifth of the time; s49)
+    shown_heldout = next((p["heldout"] for _, p in reversed(history) if "heldout" in p), None)
     t0 = time.perf_counter()
     f.train()
     for step in bar:
@@ -1484,13 +1560,15 @@ def _train(f: nn.Module, draw, held: Tensor | None, loss_fn, *, steps: int,
             v = criterion.per_pair(*_embed_pairs(current, held))
             value = Criterion.value(v)
             parts = dict(parts, heldout=value)
+            shown_heldout = value
             if math.isfinite(value) and (best is None or value < best[0]):
                 best = (value, copy.deepcopy(current.state_dict()), step, v)
             if prefer_last and step == steps - 1:
                 last = (value, current.state_dict(), step, v)
         if step % 100 == 0 or step == steps - 1 or "heldout" in parts:
             history.append((step, parts))
-            bar.set_postfix({k: f"{v:.4g}" for k, v in parts.items()})
+            bar.set_postfix({k: f"{v:.4g}" for k, v in (
+                parts if shown_heldout is None else dict(parts, heldout=shown_heldout)).items()})
         lines.update(step + 1, parts)
         phase.save_if_due(step, steps, lambda: training_state(
             f, opt, sched, generators, sampler,
@@ -1954,6 +2032,12 @@ def plot_history(model: nn.Module, path=None, ax=None):
                    label=f"returned ({getattr(model, 'selected', 'trained')}): {final:.4g}")
     ax.set_xlabel("step")
     ax.set_ylabel("objective")
+    shown = [p["loss"] for _, p in history] + [v for _, v in held] + (
+        [final] if final is not None and held else [])
+    if shown and all(math.isfinite(v) and v > 0 for v in shown):
+        # a log axis: SIGReg's first losses (~15) had flattened a held-out curve near 0.11
+        # into a line (session 49, a user's trial)
+        ax.set_yscale("log")
     ax.legend(fontsize=8)
     if path is not None:
         savefig(ax.figure, path)

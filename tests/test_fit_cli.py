@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import pycheck
 import pycheck.train as T
 from pycheck.cli import main
 from pycheck.metrics import linear_r2
@@ -62,6 +63,12 @@ def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, 
     assert report["r2_xz"] == linear_r2(data["x"], data["z"])
     assert "R²(h→z)" in capsys.readouterr().out
     assert "test_r2_hz" not in report
+    # what made it (session 49): the data's absolute path and checksum, --z, the versions
+    import hashlib
+    assert report["data_path"] == str(pairs_file.resolve()) and report["z"] == "z"
+    assert report["data_sha256"] == hashlib.sha256(pairs_file.read_bytes()).hexdigest()
+    assert report["provenance"]["pycheck"] == pycheck.__version__
+    assert report["provenance"]["torch"] == torch.__version__
     # a finished fit is never overwritten
     assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
     assert "already holds a finished fit" in capsys.readouterr().err
@@ -308,6 +315,12 @@ def test_interrupted_fit_resumes_to_the_uninterrupted_result(tmp_path, pairs_fil
     assert "resuming from" in capsys.readouterr().err   # with the progress (session 48)
     assert not (out / "fit.ckpt").exists()
     _same_result(out, tmp_path / "ref")
+    # the report says it was resumed, and at what thread count the first part trained
+    # (session 49: it recorded only the resuming process's)
+    report = json.loads((out / "fit.json").read_text())
+    assert report["resumed_from"] == {"checkpoint": str(out / "fit.ckpt"),
+                                      "threads": torch.get_num_threads()}
+    assert json.loads((tmp_path / "ref" / "fit.json").read_text())["resumed_from"] is None
 
 
 def test_a_fit_stopped_while_writing_its_results_keeps_the_training(tmp_path, pairs_file,
@@ -476,7 +489,7 @@ def test_fit_hints_when_the_pairs_limit_the_encoder(tmp_path, capsys):
     assert sample_hint(SimpleNamespace(selected="linear", best_step=2999), 3000).endswith(
         "with more pairs the network may beat it")
     early = sample_hint(SimpleNamespace(selected="trained", best_step=599), 3000)
-    assert "lowest at step 600 of 3000" in early
+    assert "lowest after 600 of 3000 steps (best_step 599)" in early
     assert sample_hint(SimpleNamespace(selected="trained", best_step=1500), 3000) is None
     assert sample_hint(SimpleNamespace(selected="sfa ridge 1e-06", best_step=2999), 3000) is None
     assert sample_hint(SimpleNamespace(), 3000) is None     # no held-out pairs: no selection

@@ -208,8 +208,8 @@ def test_warm_start_rejects_bad_specs():
                        ("vicreg", "dict"), ({"objective": "byol", "steps": 5}, "unknown warm_start")]:
         with pytest.raises(ValueError, match=match):
             fit_encoder(x, x, "sigreg", steps=1, progress=False, warm_start=bad)
-    with pytest.raises(ValueError, match="steps"):
-        fit_encoder(x, x, "sigreg", steps=1, progress=False,
+    with pytest.raises(ValueError, match="steps"):     # (x_next = x is refused itself: s49)
+        fit_encoder(x, x[::-1].copy(), "sigreg", steps=1, progress=False,
                     warm_start={"objective": "vicreg", "steps": 0})
 
 
