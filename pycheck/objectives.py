@@ -541,9 +541,10 @@ class SIGReg(nn.Module):
     As LeJEPA's reference does (session 49, a user's trial found each of these missing):
 
     - **Several processes** (``torch.distributed`` initialised, e.g. DDP): the
-      characteristic functions' batch means are averaged over the processes (a
-      differentiable all-reduce) and the statistic is that of the global batch (``B`` times
-      the number of processes); the fresh directions are broadcast from rank 0, so every
+      characteristic functions' batch sums and the batch sizes are summed over the
+      processes (a differentiable all-reduce) and the statistic is that of the global batch
+      (also with unequal batches per rank, where the reference's average of the ranks'
+      means is not); the fresh directions are broadcast from rank 0, so every
       rank uses the same slices. The gradient on each rank is the number of processes
       times the global statistic's gradient with respect to that rank's rows, so that DDP's
       average of the parameters' gradients is the global statistic's gradient. Set the
@@ -722,19 +723,28 @@ class SIGReg(nn.Module):
                          world: int) -> Tensor:
         """The statistic as LeJEPA's reference computes it: a cos and a sin at every knot
         for every sample and slice, autograd's own backward; with ``world > 1`` processes
-        the batch means are averaged over them (``torch.distributed.nn``'s all-reduce, whose
-        backward sums the ranks' gradients) and ``B`` is the global batch."""
+        the batch sums and sizes are summed over them (a differentiable all-reduce, whose
+        backward sums the ranks' gradients), so ``B`` and the means are the global batch's,
+        with equal or unequal batches per rank."""
         views = h if isinstance(h, Tensor) else torch.stack(list(h))
         y = views @ directions                                       # (..., B, S)
         t, phi, w = (b.to(device=y.device, dtype=y.dtype)
                      for b in (self.t, self.phi, self.weights))
         yt = y.unsqueeze(-1) * t                                     # (..., B, S, K)
-        cos_mean, sin_mean = torch.cos(yt).mean(-3), torch.sin(yt).mean(-3)
-        if world > 1:
-            cos_mean, sin_mean = _all_reduce_sum(cos_mean) / world, \
-                _all_reduce_sum(sin_mean) / world
+        batch = y.shape[-2]
+        if world == 1:
+            cos_mean, sin_mean = torch.cos(yt).mean(-3), torch.sin(yt).mean(-3)
+        else:
+            # sums and counts over the ranks, so that ranks with unequal batches (a last,
+            # smaller batch) give the global batch's means and size; LeJEPA's reference
+            # averages the ranks' means and takes B times the number of ranks, which is the
+            # same for equal batches only
+            count = _all_reduce_sum(torch.tensor([float(batch)], device=y.device))
+            batch = int(count.item())
+            cos_mean = _all_reduce_sum(torch.cos(yt).sum(-3)) / batch
+            sin_mean = _all_reduce_sum(torch.sin(yt).sum(-3)) / batch
         err = (cos_mean - phi).square() + sin_mean.square()
-        return ((err @ w) * (y.shape[-2] * world)).mean()
+        return ((err @ w) * batch).mean()
 
 
 def sigreg(h: Tensor, *, num_slices: int = 256, num_knots: int = 17, t_max: float = 3.0,
