@@ -251,6 +251,12 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
         if seq.ndim in (2, 3) and seq.shape[-1] == 0:
             # a (T, 0) sequence ended in a reshape traceback (session 44)
             raise DataError(f"sequence {seq_key} has no columns (shape {seq.shape})")
+        if seq.ndim == 2 and 1 < seq.shape[0] < seq.shape[1] and not args.z:
+            # fewer time steps than channels: refused later as pairs and batch_size, which
+            # a user of --sequence never gave (session 49, a user's trial)
+            raise DataError(f"sequence {seq_key} has shape {seq.shape}: fewer rows (time "
+                            "steps) than columns; one observation per row: is it "
+                            f"transposed? (pass {seq_key}.T)")
         episode_key = getattr(args, "episode", None)
         if episode_key is not None:
             x, x_next = _pairs_within_episodes(seq, _array(arrays, episode_key, "--episode",
@@ -265,7 +271,7 @@ def _select(arrays, args, path: Path, seq_key: str | None) -> dict:
             if z.shape == seq.shape[:-1]:   # one scalar latent per row
                 z = z[..., None]
             if (z.shape[:-1] != seq.shape[:-1] or z.ndim != seq.ndim) and seq.ndim == 2 \
-                    and z.ndim == 2 and z.shape[0] == seq.shape[1] != seq.shape[0]:
+                    and z.ndim in (1, 2) and z.shape[0] == seq.shape[1] != seq.shape[0]:
                 # a transposed sequence was blamed on --z (noticed in session 48)
                 raise DataError(f"sequence {seq_key} has shape {seq.shape} and --z {args.z} "
                                 f"{z.shape}: the sequence looks transposed (one observation "
@@ -367,7 +373,14 @@ def cli_words(text: str) -> str:
     whiten='none'" and "call torch.set_num_threads(1) first" (session 49) named Python
     arguments a ``pycheck fit`` user cannot pass."""
     text = text.replace("pass dim_out=", "pass --dim-out ")
-    text = text.replace("whiten='none'", "--option 'whiten=\"none\"'")
+    text = text.replace("a smaller dim_out", "a smaller --dim-out")
+    text = text.replace("pass holdout=0", "pass --holdout 0").replace(
+        "or holdout=0", "or --holdout 0").replace("pass holdout > 0", "pass --holdout > 0")
+    text = text.replace("a larger holdout", "a larger --holdout").replace(
+        "a smaller holdout", "a smaller --holdout")
+    text = text.replace("whiten='none'", "--option 'whiten=\"none\"'").replace(
+        "whiten='diag'", "--option 'whiten=\"diag\"'")
+    text = text.replace("leave readout unset", "leave out --option readout")
     return re.sub(r"call torch\.set_num_threads\((\d+)\) first", r"pass --threads \1",
                   text)
 

@@ -477,6 +477,14 @@ def _autocast_on(device_type: str) -> bool:
         return False
 
 
+def _functorch_active() -> bool:
+    """Whether a ``torch.func`` transform (grad, vmap, ...) is tracing this call."""
+    try:
+        return bool(torch._C._are_functorch_transforms_active())
+    except AttributeError:                              # pragma: no cover (other torch)
+        return False
+
+
 def _world_size() -> int:
     """The number of processes of an initialised ``torch.distributed`` group, else 1."""
     dist = torch.distributed
@@ -547,16 +555,19 @@ class SIGReg(nn.Module):
       means is not); the fresh directions are broadcast from rank 0, so every
       rank uses the same slices. The gradient on each rank is the number of processes
       times the global statistic's gradient with respect to that rank's rows, so that DDP's
-      average of the parameters' gradients is the global statistic's gradient. Set the
-      attribute ``distributed = False`` for a per-process statistic.
+      average of the parameters' gradients is the global statistic's gradient. It is a
+      collective call, as the reference's: every rank must make the same calls (a call
+      on rank 0 alone, e.g. a value logged there, waits for the others forever). Set the
+      attribute ``distributed = False`` for a per-process statistic (the functional
+      :func:`sigreg` makes a fresh module: pass ``h`` to a module with it set instead).
     - **bfloat16 / float16 embeddings, and autocast**: computed in float32 (autocast off
-      inside), the result float32.
+      inside; float64 stays float64), the result float32.
     - ``plain=True`` computes with plain PyTorch operations (a cos and a sin per knot, as
       the reference): twice differentiable (``create_graph=True``, gradient penalties) and
       usable under ``torch.func`` (``grad``, ``vmap``), at the reference's speed. The
       default kernels (C++ on CPU, compiled elsewhere) and the eager one are autograd
-      Functions differentiable once; the several-process path and ``meta`` tensors use
-      the plain operations too.
+      Functions differentiable once; the several-process path, ``meta`` tensors and
+      calls under a ``torch.func`` transform use the plain operations anyway.
     ``orthogonal=True`` draws them in blocks of orthonormal columns (a quasi-Monte Carlo
     counterpart for slices; :meth:`_orthogonal_directions`). On the scaling world with
     QMC pairs (session 17, seed 0, ``results/scaling/probes_s17.jsonl``) it did not
@@ -601,14 +612,29 @@ class SIGReg(nn.Module):
         # None: average over the processes of an initialised torch.distributed group
         self.distributed: bool | None = None
 
-    def get_extra_state(self) -> dict:
-        """The directions' generator state, so that ``load_state_dict`` resumes the stream
-        (a trial's checkpoint resumed with other directions than an uninterrupted run)."""
-        return {"generator": self.generator.get_state()}
+    def get_extra_state(self) -> Tensor:
+        """The directions' generator state (a uint8 tensor), so that ``load_state_dict``
+        resumes the stream (a trial's checkpoint resumed with other directions than an
+        uninterrupted run). A tensor, not a dict: ``torch.func.functional_call`` with a
+        ``state_dict`` takes only tensors (a dict had raised its TypeError; session 49)."""
+        return self.generator.get_state()
 
     def set_extra_state(self, state) -> None:
-        if isinstance(state, dict) and isinstance(state.get("generator"), Tensor):
-            self.generator.set_state(state["generator"])
+        if not (isinstance(state, Tensor) and state.dtype == torch.uint8 and state.dim() == 1):
+            raise ValueError(f"SIGReg: _extra_state must be the directions' generator state "
+                             f"(a 1-D uint8 tensor, from state_dict()), got "
+                             f"{type(state).__name__}")
+        self.generator.set_state(state.cpu())
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        """A state_dict from before session 49 has no ``_extra_state``: it loads (strict
+        too) and the direction stream stays this module's."""
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
+        key = prefix + "_extra_state"
+        if key not in state_dict and key in missing_keys:
+            missing_keys.remove(key)
 
     def _world(self) -> int:
         return 1 if self.distributed is False else _world_size()
@@ -657,7 +683,8 @@ class SIGReg(nn.Module):
         first = _check_embedding(h) if isinstance(h, Tensor) else _check_views(h)[0]
         n = first.shape[-1]
         if not isinstance(directions, Tensor) or directions.dim() != 2 or \
-                directions.shape[0] != n or not directions.is_floating_point():
+                directions.shape[0] != n or directions.shape[1] < 1 or \
+                not directions.is_floating_point():
             # a transposed or wrong-width matrix had met a raw C++ check or a reshape error
             # (session 49, a user's trial)
             got = (f"shape {tuple(directions.shape)} {directions.dtype}"
@@ -684,7 +711,9 @@ class SIGReg(nn.Module):
                 return self._statistic(up(h) if isinstance(h, Tensor) else [up(v) for v in h],
                                        up(directions))
         world = self._world()
-        if self.plain or world > 1 or first.device.type == "meta":
+        if self.plain or world > 1 or first.device.type == "meta" or _functorch_active():
+            # under torch.func's transforms too: the fused and eager kernels are autograd
+            # Functions that functorch refuses (a trial met its generic message; s49)
             return self._plain_statistic(h, directions, world)
         t0 = self.t_max / (self.num_knots - 1)
         whole = _whole_cpp(first, directions, self.num_knots, self.fused)

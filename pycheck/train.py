@@ -277,6 +277,10 @@ def column_rank(x: Tensor, eps: float = 0.0) -> int:
     return int((evals > cut * evals[-1].clamp_min(1e-300)).sum())
 
 
+class HeldOutUndefined(RuntimeWarning):
+    """The held-out criterion was never finite, so nothing was selected on it."""
+
+
 class WidthReduced(UserWarning):
     """``fit_encoder`` made the embedding as wide as the number of directions x's columns
     span, fewer than x has columns (``dim_out`` was left unset)."""
@@ -650,13 +654,14 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     if whiten is None:
         whiten = default_whiten(encoder)
     tr, ho = _split(n_pairs, holdout, gen, width)
-    if whiten != "none" and tr.numel() <= d:
-        # the input whitening is fitted on the training pairs' x: no more rows than
-        # columns make its covariance singular (session 49, a user's trial)
-        raise ValueError(f"{tr.numel()} training pairs cannot fit the input whitening of "
-                         f"{d} columns (it needs more pairs than columns; holdout = "
+    if whiten == "zca" and tr.numel() <= d:
+        # the ZCA input whitening is fitted on the training pairs' x: no more rows than
+        # columns make its covariance singular (session 49, a user's trial; "diag" only
+        # scales each column and needs 2 rows)
+        raise ValueError(f"{tr.numel()} training pairs cannot fit the ZCA input whitening "
+                         f"of {d} columns (it needs more pairs than columns; holdout = "
                          f"{holdout} held out {ho.numel()}): pass more pairs, a smaller "
-                         "holdout, or whiten='none'")
+                         "holdout, whiten='diag' or whiten='none'")
     if whiten != "none":
         # on the rows the whitening is fitted on: a column constant there alone (a rare
         # nonzero value that fell into the held-out share) was divided by a zero spread
@@ -722,6 +727,16 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
     model.history, model.train_seconds, model.readout = history, secs, readout
     if objective == "whitened":
         model.lam = options["lam"]
+    if held is not None and best is None:
+        # every evaluation NaN (a module with a constant or collinear output: the held-out
+        # whitening is singular): no checkpoint, read-out or coverage was chosen, silently,
+        # and the fit reported readout "sfa" (session 49, a user's trial)
+        model.readout, model.ordered = "trained", False
+        warnings.warn(f"fit_encoder: the held-out {model.criterion} was not finite at any "
+                      "evaluation (an output constant or a linear function of the others "
+                      "makes the held-out whitening singular): the last weights are "
+                      "returned, with no checkpoint, read-out or coverage check chosen",
+                      HeldOutUndefined, stacklevel=_caller_stacklevel())
     if best is not None:
         model.encoder.load_state_dict(best[1])
         model.heldout_objective, model.best_step = best[0], best[2]
@@ -775,7 +790,8 @@ def _whitened_lams(lam, holdout: float, encoder, warm_start) -> tuple[float, ...
     if isinstance(lam, np.ndarray) and lam.ndim <= 1:    # np.array([0, 0.3]) was refused
         lam = lam.tolist()
     seq = tuple(lam) if isinstance(lam, (list, tuple)) else (lam,)
-    if not seq or any(isinstance(v, bool) or not isinstance(v, (int, float, np.floating))
+    if not seq or any(isinstance(v, bool) or not isinstance(v, (int, float, np.floating,
+                                                                np.integer))
                       or not 0 <= v < math.inf for v in seq):
         raise ValueError(f"lam must be a finite number >= 0 or a non-empty sequence of "
                          f"them, got {lam!r}")
@@ -1229,13 +1245,14 @@ def _batches(model: Standardized, data: Tensor, sampler, gen: torch.Generator, d
 
     def draw(batch):
         pair = sampler(batch)
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-            # one array had met Python's "too many values to unpack" (session 49)
+        try:            # a tuple, a list or a stacked (2, B, d) array: anything of two parts
+            x, x_next = pair
+        except (TypeError, ValueError):
+            # one (B, d) array had met Python's "too many values to unpack" (session 49)
             raise ValueError(f"sampler({batch}) must return a pair (x, x_next) of arrays, "
                              f"got {type(pair).__name__}"
-                             + (f" of length {len(pair)}" if isinstance(pair, (tuple, list))
-                                else ""))
-        x, x_next = pair
+                             + (f" of length {len(pair)}" if hasattr(pair, "__len__")
+                                else "")) from None
         x, x_next = _as_tensor("sampler's x", x), _as_tensor("sampler's x_next", x_next)
         width = model.mean.shape[-1]     # the stored pairs' width
         if tuple(x_next.shape) != (batch, width) or not 1 <= x.shape[0] <= batch \

@@ -73,10 +73,14 @@ def test_too_few_training_pairs_are_refused():
         pycheck.fit_encoder(x, xn, holdout=0.9, steps=5, lam=0, progress=False)
     with pytest.raises(ValueError, match="3 of the 3 pairs train"):
         pycheck.fit_encoder(x[:3], xn[:3], holdout=0, steps=5, progress=False)
-    # the input whitening needs more pairs than columns whatever the objective
-    with pytest.raises(ValueError, match="3 training pairs cannot fit the input whitening "
-                                         "of 3 columns"):
+    # the ZCA input whitening needs more pairs than columns whatever the objective
+    with pytest.raises(ValueError, match="3 training pairs cannot fit the ZCA input "
+                                         "whitening of 3 columns"):
         pycheck.fit_encoder(x[:3], xn[:3], "vicreg", holdout=0, steps=5, progress=False)
+    # "diag" scales each column: 3 pairs of 3 columns train (a review's find: refused)
+    enc = pycheck.fit_encoder(x[:3], xn[:3], "vicreg", holdout=0, steps=5, whiten="diag",
+                              progress=False)
+    assert np.isfinite(T.embed(enc, x[:3])).all()
 
 
 def test_pairs_that_are_one_observation_twice_are_refused(tmp_path, capsys):
@@ -174,8 +178,17 @@ def test_lam_lists_sampler_returns_and_numpy_rows():
     def one_array(batch):
         return np.zeros((batch, 3))
     with pytest.raises(ValueError, match=r"must return a pair \(x, x_next\) of arrays, got "
-                                         "ndarray"):
+                                         "ndarray of length"):
         pycheck.fit_encoder(x, xn, sampler=one_array, steps=5, lam=0, progress=False)
+    # a stacked (2, B, d) array is a pair (a review's find: it had been refused)
+    stacked = pycheck.fit_encoder(x, xn, sampler=lambda b: np.stack([x[:b], xn[:b]]),
+                                  steps=5, lam=0, batch_size=64, progress=False)
+    listed = pycheck.fit_encoder(x, xn, sampler=lambda b: (x[:b], xn[:b]),
+                                 steps=5, lam=0, batch_size=64, progress=False)
+    assert np.array_equal(T.embed(stacked, x[:9]), T.embed(listed, x[:9]))
+    # NumPy integers as lam values (np.int64(1) was refused)
+    assert pycheck.fit_encoder(x, xn, lam=list(np.arange(2)), steps=5,
+                               progress=False).lam_fits.keys() == {0.0, 1.0}
     with pytest.raises(TypeError, match="pycheck.train.embed"):
         enc(x[:3])
     assert torch.equal(enc(torch.from_numpy(x[:3])), torch.from_numpy(T.embed(enc, x[:3])))
@@ -186,3 +199,44 @@ def test_history_plot_uses_a_log_axis_for_positive_losses():
     enc = pycheck.fit_encoder(x, xn, lam=0, steps=60, progress=False)
     assert T.plot_history(enc).axes[0].get_yscale() == "log"
     json.dumps(enc.history)              # and the history stays plain numbers
+
+
+def test_a_held_out_criterion_never_finite_is_said():
+    """A module with a constant output under the whitened objective: every held-out value
+    was NaN, nothing was selected and the fit reported readout 'sfa', without a word."""
+    class WithConstant(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 3))
+
+        def forward(self, x):
+            return torch.cat([self.net(x), torch.zeros(len(x), 1)], 1)
+    x, xn = _pairs(1500)
+    torch.manual_seed(0)
+    with pytest.warns(T.HeldOutUndefined, match="was not finite at any evaluation"):
+        enc = pycheck.fit_encoder(x, xn, "vicreg", encoder=WithConstant(), steps=40,
+                                  progress=False)
+    assert enc.readout == "trained" and getattr(enc, "best_step", None) is None
+
+
+def test_cli_words_name_holdout_and_readout(tmp_path, capsys):
+    x, xn = _pairs(60)
+    np.savez(tmp_path / "few.npz", x=x, x_next=xn)
+    assert main(["fit", str(tmp_path / "few.npz"), "--holdout", "0.05", "--dim-out", "3",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "a smaller --dim-out, or --holdout 0" in err and "dim_out" not in err
+    assert main(["fit", str(tmp_path / "few.npz"), "--holdout", "0", "--option",
+                 'readout="sfa"', "--out", str(tmp_path / "o")]) == 2
+    assert "pass --holdout > 0 or leave out --option readout" in capsys.readouterr().err
+
+
+def test_a_transposed_sequence_is_named(tmp_path, capsys):
+    """(3, 3000) with a (3000,) --z, and without --z, had been blamed on --z and on pairs
+    and batch_size."""
+    obs = np.random.default_rng(1).standard_normal((3, 3000))
+    np.savez(tmp_path / "s.npz", obs=obs, z=np.arange(3000.0))
+    for extra in (["--z", "z"], []):
+        assert main(["fit", str(tmp_path / "s.npz"), "--sequence", "obs", *extra,
+                     "--out", str(tmp_path / "o")]) == 2
+        assert "transposed" in capsys.readouterr().err

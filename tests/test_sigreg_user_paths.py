@@ -116,6 +116,34 @@ def test_state_dict_resumes_the_direction_stream():
     assert torch.equal(b.directions(8), a.directions(8))
 
 
+def test_state_dicts_without_the_stream_load_and_functional_call_takes_it():
+    """A state_dict from before session 49 (no _extra_state) loads strictly, nested too;
+    torch.func.functional_call with a state_dict (a dict extra state had raised its
+    TypeError); a malformed stream is refused."""
+    old = {k: v for k, v in SIGReg().state_dict().items() if k != "_extra_state"}
+    assert SIGReg().load_state_dict(old).missing_keys == []
+    net = torch.nn.Module()
+    net.reg = SIGReg()
+    nested = {k: v for k, v in net.state_dict().items() if not k.endswith("_extra_state")}
+    assert net.load_state_dict(nested).missing_keys == []
+    h = _embedding((64, 4))
+    value = torch.func.functional_call(SIGReg(), SIGReg().state_dict(), (h,))
+    assert value.item() == SIGReg()(h).item()
+    with pytest.raises(ValueError, match="generator state"):
+        SIGReg().set_extra_state(None)
+
+
+def test_torch_func_takes_the_plain_path_by_itself(kernel):
+    """torch.func.grad of the default module: functorch refuses autograd Functions, so the
+    plain operations run under its transforms (a trial met torch's generic error)."""
+    h = _embedding((128, 6), torch.float64)
+    a = SIGReg().directions(6, dtype=torch.float64)
+    got = torch.func.grad(lambda x: SIGReg().statistic(x, a))(h)
+    hh = h.clone().requires_grad_()
+    want, = torch.autograd.grad(reference_sigreg(hh, a, weight_dtype=torch.float64), hh)
+    assert ((got - want).norm() / want.norm()).item() <= 1e-12
+
+
 def test_statistic_names_a_wrong_direction_matrix():
     h = _embedding((64, 31))
     mod = SIGReg()
@@ -126,6 +154,8 @@ def test_statistic_names_a_wrong_direction_matrix():
         mod.statistic(h, torch.randn(8, 4))
     with pytest.raises(ValueError, match="floating-point"):
         mod.statistic(h, torch.ones(31, 4, dtype=torch.int64))
+    with pytest.raises(ValueError, match=r"got shape \(31, 0\)"):    # had returned NaN
+        mod.statistic(h, torch.ones(31, 0))
     # float64 directions with a float32 embedding: cast (torch's matmul had refused)
     assert mod.statistic(h, a.double()).item() == mod.statistic(h, a).item()
 
