@@ -571,6 +571,9 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
         data_path=str(Path(args.data).resolve()), data_sha256=_sha256(Path(args.data)),
         z=args.z, provenance=provenance(),
         resumed_from=getattr(model, "resumed_from", None),
+        # the settings in effect with the defaults resolved, and the read-out policy used
+        settings=dict(getattr(model, "settings", None) or {},
+                      readout=getattr(model, "readout", None)),
         # which arrays made the pairs (absent before session 45)
         layout=data["layout"],
         embedding_width=int(h.shape[1]),

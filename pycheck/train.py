@@ -725,6 +725,10 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                                      prefer_last=sampler is not None,
                                      rngs=([gen, *loss_fn.generators], sampler))
     model.history, model.train_seconds, model.readout = history, secs, readout
+    # the settings in effect, defaults resolved (pycheck fit's fit.json had only the
+    # arguments given; session 49, a user's trial)
+    model.settings = dict(objective=objective, whiten=whiten, ema=float(ema), batch=batch,
+                          steps=steps, holdout=holdout, width=width)
     if objective == "whitened":
         model.lam = options["lam"]
     if held is not None and best is None:

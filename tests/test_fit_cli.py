@@ -69,6 +69,9 @@ def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, 
     assert report["data_sha256"] == hashlib.sha256(pairs_file.read_bytes()).hexdigest()
     assert report["provenance"]["pycheck"] == pycheck.__version__
     assert report["provenance"]["torch"] == torch.__version__
+    assert report["settings"] == dict(objective="whitened", whiten="zca", ema=enc.settings["ema"],
+                                      batch=128, steps=60, holdout=0.1, width=2,
+                                      readout="sfa")
     # a finished fit is never overwritten
     assert main(["fit", str(pairs_file), "--out", str(out), *FAST]) == 2
     assert "already holds a finished fit" in capsys.readouterr().err
