@@ -94,8 +94,9 @@ def add_arguments(s: argparse.ArgumentParser, path_arg) -> None:
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--holdout", type=float, default=0.1,
                    help="share of pairs held out to select the checkpoint (default 0.1)")
-    s.add_argument("--dim-out", type=int, metavar="K", help="embedding width (default: d, or the columns' rank "
-                   "where that is lower; a WidthReduced warning says so)")
+    s.add_argument("--dim-out", type=int, metavar="K",
+                   help="embedding width (default: d, or the columns' rank where that is "
+                        "lower; a WidthReduced warning says so)")
     s.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="another fit_encoder option, VALUE in JSON, e.g. lam=0.1 or "
                         "'warm_start={\"objective\": \"vicreg\", \"steps\": 2000}' (repeatable)")
@@ -383,7 +384,6 @@ def cli_words(text: str) -> str:
     text = text.replace("leave readout unset", "leave out --option readout")
     return re.sub(r"call torch\.set_num_threads\((\d+)\) first", r"pass --threads \1",
                   text)
-
 
 
 def run(args) -> int:

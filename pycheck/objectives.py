@@ -469,6 +469,12 @@ def _check_views(views: Sequence[Tensor]) -> Sequence[Tensor]:
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype SIGReg computes in for an embedding of ``dtype``: float32 for
+    :data:`_LOW_PRECISION`, else ``dtype`` itself."""
+    return torch.float32 if dtype in _LOW_PRECISION else dtype
+
+
 def _autocast_on(device_type: str) -> bool:
     """Whether autocast is on for ``device_type`` (``False`` for types it does not know)."""
     try:
@@ -558,7 +564,7 @@ class SIGReg(nn.Module):
       average of the parameters' gradients is the global statistic's gradient. It is a
       collective call, as the reference's: every rank must make the same calls (a call
       on rank 0 alone, e.g. a value logged there, waits for the others forever). Set the
-      attribute ``distributed = False`` for a per-process statistic (the functional
+      argument (or attribute) ``distributed=False`` for a per-process statistic (the functional
       :func:`sigreg` makes a fresh module: pass ``h`` to a module with it set instead).
     - **bfloat16 / float16 embeddings, and autocast**: computed in float32 (autocast off
       inside; float64 stays float64), the result float32.
@@ -576,7 +582,8 @@ class SIGReg(nn.Module):
     """
 
     def __init__(self, num_slices: int = 256, num_knots: int = 17, t_max: float = 3.0,
-                 seed: int = 0, orthogonal: bool = False, plain: bool = False):
+                 seed: int = 0, orthogonal: bool = False, plain: bool = False,
+                 distributed: bool | None = None):
         super().__init__()
         ints = [num_knots, num_slices, seed]
         if any(isinstance(v, bool) or not hasattr(v, "__index__") for v in ints) or \
@@ -586,7 +593,8 @@ class SIGReg(nn.Module):
             raise ValueError("SIGReg needs integers num_knots >= 2, num_slices >= 1 and seed, "
                              f"and a finite t_max > 0; got num_knots={num_knots!r}, "
                              f"num_slices={num_slices!r}, seed={seed!r}, t_max={t_max!r}")
-        for name, flag in (("orthogonal", orthogonal), ("plain", plain)):
+        for name, flag in (("orthogonal", orthogonal), ("plain", plain),
+                           ("distributed", True if distributed is None else distributed)):
             if not isinstance(flag, bool):
                 raise ValueError(f"{name} must be True or False, got {flag!r}")
         t1 = t_max / (num_knots - 1)
@@ -610,7 +618,7 @@ class SIGReg(nn.Module):
         self.fused: bool | None = None
         self.plain = plain
         # None: average over the processes of an initialised torch.distributed group
-        self.distributed: bool | None = None
+        self.distributed: bool | None = distributed
 
     def get_extra_state(self) -> Tensor:
         """The directions' generator state (a uint8 tensor), so that ``load_state_dict``
@@ -696,7 +704,7 @@ class SIGReg(nn.Module):
                              f"{got}{hint}")
         # the embedding's device and (computing) dtype: float64 directions with a float32
         # embedding had raised torch's matmul dtype error
-        dtype = torch.float32 if first.dtype in _LOW_PRECISION else first.dtype
+        dtype = _compute_dtype(first.dtype)
         return self._statistic(h, directions.to(device=first.device, dtype=dtype))
 
     def _statistic(self, h: Tensor | Sequence[Tensor], directions: Tensor) -> Tensor:
@@ -706,7 +714,7 @@ class SIGReg(nn.Module):
             # float32 inside, whatever autocast does outside: under CPU autocast the C++
             # node's projection ran in bfloat16 and was read as float32 (a crash, s49)
             def up(v: Tensor) -> Tensor:
-                return v.float() if v.dtype in _LOW_PRECISION else v
+                return v.to(_compute_dtype(v.dtype))
             with torch.autocast(first.device.type, enabled=False):
                 return self._statistic(up(h) if isinstance(h, Tensor) else [up(v) for v in h],
                                        up(directions))
@@ -740,7 +748,7 @@ class SIGReg(nn.Module):
 
     def _fresh(self, h: Tensor | Sequence[Tensor], first: Tensor) -> Tensor:
         """The statistic of checked views ``h`` (``first``: one of them) for fresh directions."""
-        dtype = torch.float32 if first.dtype in _LOW_PRECISION else first.dtype
+        dtype = _compute_dtype(first.dtype)
         directions = self.directions(first.shape[-1], first.device, dtype)
         if self._world() > 1:
             # every rank the same slices, whatever its seed (LeJEPA's reference seeds every

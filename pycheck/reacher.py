@@ -488,8 +488,7 @@ def _train_cnn(frames, pairs, *, steps, batch_size, lr, seed, lam, num_slices, c
     model = ConvEncoder(channels=tuple(channels)).to(device)
     seen = np.unique(pairs)
     model.fit_input(frames[seen[:: max(1, len(seen) // 2048)]])
-    sigreg = SIGReg(num_slices=num_slices, seed=seed).to(device)
-    sigreg.distributed = False          # one process's training
+    sigreg = SIGReg(num_slices=num_slices, seed=seed, distributed=False).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     rng = np.random.default_rng([seed, 5])
     data = torch.from_numpy(frames)

@@ -615,7 +615,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                          # (5, 3000) arrays read as 5 pairs of 3000 channels (session 48)
                          + (f"; x has {n_pairs} rows and {d} columns: is it transposed? "
                             "(one pair per row)" if n_pairs < d else ""))
-    n_train = n_pairs - int(round(holdout * n_pairs))    # as heldout_count, which refuses later
+    n_train = n_pairs - _n_heldout(n_pairs, holdout)   # heldout_count refuses later, after the split
     if objective == "whitened" and sampler is None and n_train <= width:
         # the batches are the training pairs at most: 3 training pairs (holdout 0.9 of 33)
         # had trained on a singular batch covariance and returned outputs of spread ~5e5
@@ -636,10 +636,9 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         readout = "sfa" if objective in ("whitened", "vicreg") and holdout else "trained"
     if objective == "whitened":
         lam = float(options["lam"])
-        reg = SIGReg(default_num_slices(dim_out or d), seed=seed).to(dev) \
+        # one process's fit, in a torch.distributed job too
+        reg = SIGReg(default_num_slices(dim_out or d), seed=seed, distributed=False).to(dev) \
             if lam else None
-        if reg is not None:
-            reg.distributed = False     # one process's fit, in a torch.distributed job too
         loss_fn = functools.partial(whitened_loss, lam=lam, sigreg=reg)
         # the random generators the loss draws from, as make_objective's losses list them
         loss_fn.generators = [] if reg is None else [reg.generator]
@@ -687,7 +686,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                          "encoder has alignment 0 and nothing can be learned; pass each "
                          "observation's successor as x_next")
     # after the split, whose refusal is then the one message (session 36)
-    note = width_reduced or (_WIDTH_NOTE.get() if (_PHASE.get() or (1,))[0] == 1 else None)
+    note = width_reduced or _WIDTH_NOTE.get()
+    _WIDTH_NOTE.set(None)               # said once: by the first sub-fit, not the second
     if note is not None:
         warnings.warn(note, WidthReduced, stacklevel=_caller_stacklevel())
     _warn_rank(rank, dim_out or d)
@@ -1269,13 +1269,18 @@ def _batches(model: Standardized, data: Tensor, sampler, gen: torch.Generator, d
     return draw
 
 
+def _n_heldout(n_pairs: int, holdout: float) -> int:
+    """How many of ``n_pairs`` a ``holdout`` share holds out (unchecked)."""
+    return int(round(holdout * n_pairs))
+
+
 def heldout_count(n_pairs: int, holdout: float, width: int = 1) -> int:
     """How many of ``n_pairs`` pairs :func:`fit_encoder` holds out for ``holdout``;
     ``ValueError`` if that leaves fewer than 2 on either side or, with held-out pairs, no
     more of them than ``width`` (the embedding's width)."""
     if not 0 <= holdout < 1:
         raise ValueError(f"holdout must lie in [0, 1), got {holdout!r}")
-    n_ho = int(round(holdout * n_pairs))
+    n_ho = _n_heldout(n_pairs, holdout)
     if holdout and not 2 <= n_ho <= n_pairs - 2:
         raise ValueError(f"holdout = {holdout} holds out {n_ho} of {n_pairs} pairs; need at "
                          "least 2 on each side (pass holdout=0 to train on all pairs)")
@@ -1431,8 +1436,7 @@ def heldout_criterion(objective: str, batch: int, dim: int, seed: int, options: 
         return "whitened alignment", Criterion(pair_alignments)
     if objective == "sigreg":
         opts = {k: options[k] for k in ("num_slices", "num_knots", "t_max") if k in options}
-        reg = SIGReg(**opts, seed=seed + 1)
-        reg.distributed = False
+        reg = SIGReg(**opts, seed=seed + 1, distributed=False)
         lam = float(options.get("lam", DEFAULT_LAM["sigreg"]))
         fixed = reg.directions(dim, dtype=torch.float64)
 

@@ -131,6 +131,8 @@ def test_state_dicts_without_the_stream_load_and_functional_call_takes_it():
     assert value.item() == SIGReg()(h).item()
     with pytest.raises(ValueError, match="generator state"):
         SIGReg().set_extra_state(None)
+    with pytest.raises(ValueError, match="distributed must be True or False"):
+        SIGReg(distributed=1)
 
 
 def test_torch_func_takes_the_plain_path_by_itself(kernel):
@@ -180,8 +182,7 @@ def _rank(rank, world, store, out, dtype, sizes):
         value = mod(rows)
         value.backward()
         views = mod([rows.detach(), rows.detach() + 0.5])   # a list of views too
-        local = SIGReg(num_slices=64, seed=0)
-        local.distributed = False
+        local = SIGReg(num_slices=64, seed=0, distributed=False)
         torch.save(dict(value=value.detach(), grad=rows.grad, views=views,
                         local=local(rows.detach())), Path(out) / f"rank{rank}.pt")
     finally:
