@@ -206,20 +206,68 @@ def cmd_list(m: Manifest, args) -> int:
     return 0
 
 
+def _show_entries(m: Manifest, key: str) -> list:
+    """The entries ``pycheck show KEY`` means: an ID in any case (``t1``), a check name
+    (``T1.lower_bound``, as ``verify`` takes it) or a Lean declaration (``LeJEPA.alignment_eq_iff``
+    or without the namespace). Before session 50 only the exact ID was taken (a theory
+    reviewer's trial)."""
+    by_case = {i.lower(): i for i in m.ids}
+    if key.lower() in by_case:
+        return [m.entries[by_case[key.lower()]]]
+    hits = [e for e in m.entries.values() if key in e.checks]
+    hits += [e for e in m.entries.values() if e not in hits and any(
+        n == key or n == f"LeJEPA.{key}" for n in e.lean)]
+    if hits:
+        return hits
+    raise ManifestError(f"{key!r} is no theorem ID, check name or Lean declaration of the "
+                        f"manifest; valid IDs: {', '.join(m.ids)} (each ID's checks and Lean "
+                        f"declarations: pycheck show ID)")
+
+
+def _lean_signature(root, d, limit: int = 30) -> str:
+    """The source lines of declaration ``d`` from its keyword up to its ``:=`` (at most
+    ``limit`` lines): what the Lean states, without the proof."""
+    lines = (root / d.file).read_text(encoding="utf-8").splitlines()[d.line - 1:]
+    out = []
+    for line in lines[:limit]:
+        cut = line.find(":=")
+        out.append(line if cut < 0 else line[:cut + 2])
+        if cut >= 0 or (out and len(out) > 1 and not line.strip()):
+            break
+    return "\n".join(out).rstrip()
+
+
 def cmd_show(m: Manifest, args) -> int:
-    e = m.get(args.id)
+    entries = _show_entries(m, args.id)
+    if len(entries) > 1 or entries[0].id.lower() != args.id.lower():
+        print(f"{args.id}: in {', '.join(e.id for e in entries)}\n")
+    from .audit import lean_declarations
+    decls = {d.name: d for d in lean_declarations(m.root)[0]} if (m.root / "LeJEPA").is_dir() else {}
+    for k, e in enumerate(entries):
+        if k:
+            print()
+        _show_entry(m, e, decls, args.lean)
+    return 0
+
+
+def _show_entry(m: Manifest, e, decls: dict, lean: bool) -> None:
     print(f"{e.id} ({e.kind}): {e.title}\n")
     print(f"  Statement: {e.statement}\n")
     print(f"  Lean:      {e.lean_file or '(no Lean file)'}  [status: {e.status}, lean_checked: {str(e.lean_checked).lower()}]")
+    width = max((len(n) for n in e.lean), default=0)
     for name in e.lean or ["(none yet)"]:
-        print(f"             {name}")
+        d = decls.get(name)
+        where = f"  {d.file}:{d.line}" if d is not None else ""
+        print(f"             {name.ljust(width)}{where}")
+        if lean and d is not None:
+            print("\n".join("               | " + x for x in
+                            _lean_signature(m.root, d).splitlines()))
     print(f"  Uses:      {', '.join(e.uses) or '-'}")
     print(f"  Axioms:    {', '.join(e.axioms) or '-'}  (what the Lean proofs rest on)")
     print(f"  Checks:    {', '.join(e.checks) or '-'}")
     print(f"  Experiments: {', '.join(e.experiments) or '-'}")
     print(f"\n  Run:  pycheck verify {e.id}" +
           "".join(f"\n        pycheck reproduce {x}" for x in e.experiments))
-    return 0
 
 
 def _formal(m: Manifest, e) -> str:
@@ -781,7 +829,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     sub.add_parser("list", help="one row per ID with its formal and numeric status")
     s = sub.add_parser("show", help="statement, Lean declarations, checks and experiments of an ID")
-    s.add_argument("id")
+    s.add_argument("id", metavar="ID", help="a theorem ID (T1, any case), a check name "
+                   "(T1.lower_bound) or a Lean declaration (LeJEPA.alignment_eq_iff)")
+    s.add_argument("--lean", action="store_true",
+                   help="also print each Lean declaration's statement (up to its :=)")
     s = sub.add_parser("cite", help="BibTeX of the paper and of this kit (once), then per ID its "
                                     "formal status, axioms, package version and commit")
     s.add_argument("ids", nargs="+", metavar="ID")

@@ -13,7 +13,8 @@ from pycheck.checks import t1
 def test_T1_checks_registered(checks_of):
     assert set(checks_of("T1")) == {"T1.lower_bound", "T1.rotation_equality",
                                     "T1.nonlinear_gap", "T1.gaussian_preserving_nonlinear",
-                                    "T1.negative_rho_scope", "L4.alignment_identity"}   # T1's L is L4's closed form
+                                    "T1.negative_rho_scope", "T1.rotational_drift_scope",
+                                    "L4.alignment_identity"}   # T1's L is L4's closed form
 
 
 @settings(max_examples=100, deadline=None, derandomize=True, database=None)
@@ -214,3 +215,44 @@ def test_T1_negative_rho_scope_fails_for_a_map_that_is_not_gaussian():
 def test_T1_negative_rho_scope_fails_for_a_rotation():
     r = t1.negative_rho_scope(0, size=100_000, h=lambda z: -z)
     assert not r.passed and abs(r.figures["L_monte_carlo"] - 3.0) < 0.05
+
+
+def test_T1_rotational_drift_scope_passes_and_reports_the_gap():
+    r = t1.rotational_drift_scope(0)
+    # every rotation: 2n - 2 rho tr R = 4 exactly at the quarter turn
+    assert r.passed and r.figures["rotation_L"] == pytest.approx(4.0, abs=1e-12)
+    assert r.figures["ci_upper"] < 2.5       # 2.21 +- 0.005 (seed 0, 400 000 pairs)
+
+
+def test_T1_angle_fold_is_standard_gaussian_and_turn_blind():
+    from scipy import stats
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((200_000, 2))
+    y = t1.angle_fold(z, 4)
+    for j in range(2):
+        assert stats.kstest(y[:, j], "norm").pvalue > 1e-3
+    assert abs(np.corrcoef(y.T)[0, 1]) < 4 / math.sqrt(len(z))
+    quarter = z @ np.array([[0.0, -1.0], [1.0, 0.0]]).T      # the drift's turn, no noise
+    assert np.allclose(t1.angle_fold(quarter, 4), y, atol=1e-6)
+
+
+def test_T1_rotational_drift_scope_fails_without_a_turn():
+    # k = 1: R = I, T1's own world, where the rotations are optimal (L = 0.4)
+    r = t1.rotational_drift_scope(0, k=1, size=100_000)
+    assert not r.passed and r.figures["L_monte_carlo"] > r.figures["rotation_L"]
+
+
+def test_T1_rotational_drift_scope_fails_for_a_rotation():
+    r = t1.rotational_drift_scope(0, size=100_000, h=lambda z: z)
+    assert not r.passed and abs(r.figures["L_monte_carlo"] - 4.0) < 0.05
+
+
+def test_T1_rotational_drift_scope_fails_for_a_map_that_is_not_gaussian():
+    # the squared radius and the angle's fold: turn-blind, below the rotations, not Gaussian
+    def h(z):
+        y = t1.angle_fold(z, 4)
+        y[:, 0] = np.sum(z ** 2, axis=1) / 2 - 1
+        return y
+    r = t1.rotational_drift_scope(0, size=100_000, h=h)
+    assert not r.passed and r.figures["ci_upper"] < r.figures["rotation_L"]
+    assert r.figures["ks_pvalue_min"] < 1e-3

@@ -52,8 +52,35 @@ def test_show_and_cite(capsys, manifest):
     assert "Axioms:    L2, L3" in capsys.readouterr().out
 
 
+def test_show_finds_an_id_from_its_case_a_check_or_a_lean_name(capsys, manifest):
+    # a theory reviewer's trial (s50): only the exact ID had been taken, and no Lean location
+    for key in ("t1", "T1.lower_bound", "LeJEPA.alignment_eq_iff", "alignment_eq_iff"):
+        assert main(["show", key]) == 0
+        out = capsys.readouterr().out
+        assert manifest.get("T1").statement in out, key
+        assert (f"{key}: in T1" in out) == (key != "t1"), key
+    # every declaration with its file:line, which is where the audit finds it
+    from pycheck.audit import lean_declarations
+    decls = {d.name: d for d in lean_declarations(manifest.root)[0]}
+    assert main(["show", "T4"]) == 0
+    out = capsys.readouterr().out
+    for name in manifest.get("T4").lean:
+        d = decls[name]
+        line = next(x for x in out.splitlines() if x.strip().startswith(name + " "))
+        assert line.rstrip().endswith(f"{d.file}:{d.line}")
+        src = (manifest.root / d.file).read_text().splitlines()[d.line - 1]
+        assert name.rsplit(".", 1)[-1] in src
+    # --lean: the statement up to its :=, not the proof
+    assert main(["show", "T4", "--lean"]) == 0
+    out = capsys.readouterr().out
+    assert "| theorem value_conj [Fintype A]" in out
+    assert "P'.value t (Q s) (Q g) = P.value t s g :=" in out
+    assert "| theorem value_conj" in out and ":= by" not in out.split("value_conj")[1][:400]
+
+
 @pytest.mark.parametrize("argv, needle", [
-    (["show", "T9"], "unknown theorem ID 'T9'; valid IDs: L1"),
+    (["show", "T9"], "'T9' is no theorem ID, check name or Lean declaration of the "
+                     "manifest; valid IDs: L1"),
     (["verify", "T1", "X"], "unknown theorem ID 'X'"),
     # a check name with a known ID's prefix: its checks, not the IDs (session 46)
     (["verify", "T4.nope"], "unknown check 'T4.nope'; T4's checks: T4.dp_rotation_invariance"),

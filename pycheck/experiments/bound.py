@@ -55,8 +55,10 @@ def bound_with_sampling_tolerance(run: dict, z_tol: float) -> float:
     error ``2(1-rho) sqrt(2n / n_test)``; for a near-perfect encoder that noise, divided by
     ``2 rho (1-rho)``, can exceed ``D`` itself and push the point bound below 0. The bound
     is increasing in ``eps``, so raising ``eps`` gives a one-sided test of "the run is
-    consistent with T3". ``delta``'s sampling error is left alone: it biases ``delta``
-    upwards, i.e. makes the bound larger, and is not a source of false violations.
+    consistent with T3". ``delta``'s sampling error is left alone: the Frobenius norm of
+    a noisy ``Sigma_hat - I`` is biased upwards, which makes the bound larger on average, but
+    in a single run the sample ``delta`` can fall below the true one, so a false violation
+    through ``delta`` is unlikely, not excluded (a theory reviewer's note, session 50).
     Runs that do not record ``n_test`` are compared with the point bound.
     """
     from ..theory import t3_bound
