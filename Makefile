@@ -7,4 +7,5 @@ verify: setup
 	.venv/bin/pycheck verify
 
 test: setup
+	@.venv/bin/python -c "from pycheck.sigreg_cpp import prebuild; prebuild()"  # C++ kernels, once
 	MUJOCO_GL=egl .venv/bin/python -m pytest -q

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 import time
-import tomllib
 import traceback
 from pathlib import Path
 
@@ -146,37 +145,13 @@ def path_arg(value: str) -> str:
 
 
 def _writable_target(opt: str, path: Path, kind: str) -> None:
-    """Refuse (UsageError) an output ``path`` that cannot be written, before any work.
-
-    ``kind`` is ``"file"`` or ``"folder"``. The nearest existing ancestor must be a
-    writable folder; a file target must not be an existing folder.
-    """
-    if kind == "file" and path.is_dir():
-        raise UsageError(f"{opt}: {path} is a folder")
-    if kind == "file" and path.exists() and not path.is_file():
-        # the atomic write renames a new file over it: as root, --json /dev/null replaced
-        # the device with a regular file (session 42)
-        raise UsageError(f"{opt}: {path} exists and is not a regular file")
-    if kind == "folder" and path.exists() and not path.is_dir():
-        raise UsageError(f"{opt}: {path} exists and is not a folder")
-    if path.is_symlink() and not path.exists():      # it said "File exists" (session 44)
-        raise UsageError(f"{opt}: {path} is a symbolic link to {os.readlink(path)}, which "
-                         "does not exist")
-    if kind == "file" and not path.parent.is_dir():
-        raise UsageError(f"{opt}: folder {path.parent} does not exist")
-    base = path if kind == "folder" else path.parent
-    while not base.exists():
-        base = base.parent
-    if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
-        raise UsageError(f"{opt}: {base} is not a writable folder")
-    # os.access says yes to root everywhere, /proc included, where the write then failed
-    # after all the work (verify --json /proc/x.json, session 42): try a file there
-    import tempfile
+    """Refuse (UsageError) an output ``path`` that cannot be written, before any work
+    (:func:`pycheck.store.check_writable`)."""
+    from .store import check_writable
     try:
-        with tempfile.TemporaryFile(dir=base):
-            pass
-    except OSError as err:
-        raise UsageError(f"{opt}: cannot write in {base} ({err.strerror or err})") from None
+        check_writable(opt, path, kind)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # ---------------------------------------------------------------- list / show / cite
@@ -454,16 +429,10 @@ def cmd_reproduce(m: Manifest, args) -> int:
         mod = experiments.get(args.name)
     except experiments.ExperimentError as exc:
         raise UsageError(str(exc)) from None
-    cfg_path = m.root / "experiments" / f"{args.name}.toml"
-    if not cfg_path.is_file():
-        raise UsageError(f"no config {cfg_path}")
     try:
-        cfgs = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{cfg_path}: not valid TOML: {exc}") from None
-    if args.profile not in cfgs:
-        raise UsageError(f"{cfg_path} has no [{args.profile}] profile")
-    cfg = dict(cfgs[args.profile], profile=args.profile)
+        cfg = experiments.load_config(args.name, args.profile, m.root)
+    except experiments.ExperimentError as exc:
+        raise UsageError(str(exc)) from None
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     if args.name == "bound" and args.seeds is not None:
@@ -479,19 +448,10 @@ def cmd_reproduce(m: Manifest, args) -> int:
     executor = _executor(args)
     seeds = args.seeds if args.seeds is not None else cfg.get("seeds", [0])
     where = "--seeds" if args.seeds is not None else f"the {args.profile} profile's seeds"
-    if not isinstance(seeds, list) or not seeds or any(
-            isinstance(s, bool) or not isinstance(s, int) for s in seeds):
-        # a profile's `seeds = ["x"]`, `[0.5]` or `[]` raised TypeError / IndexError inside
-        # the experiment, after its plan was written (session 36)
-        raise UsageError(f"{where} must be a non-empty list of integers, got {seeds!r}")
-    if any(not 0 <= s < 2 ** 63 for s in seeds):   # the runs' generators take 64-bit seeds
-        raise UsageError(f"{where} must be integers in [0, 2^63)")
-    if len(set(seeds)) != len(seeds):  # a repeated seed would count its runs twice
-        raise UsageError(f"{where} lists a seed more than once: {' '.join(map(str, seeds))}")
-    # in increasing order: the tables pool the seeds' runs in this order (control's
-    # bootstrap intervals differed between --seeds 1 0 and 0 1) and an experiment's
-    # one-seed parts (anisotropic's map search, control's plotted bank) take the first
-    seeds = sorted(seeds)
+    try:
+        seeds = experiments.check_seeds(seeds, where)     # sorted, distinct, non-empty
+    except experiments.ExperimentError as exc:
+        raise UsageError(str(exc)) from None
     out = Path(args.out) if args.out else (
         Path("results") / (args.name if args.profile == "quick" else f"{args.name}-{args.profile}"))
     _writable_target("--out", out, "folder")
@@ -518,6 +478,11 @@ def cmd_reproduce(m: Manifest, args) -> int:
     from .store import (FolderBusy, TableStage, lock_folder, missing_folders,
                         remove_empty_folders)
     t0 = time.perf_counter()
+    if executor.name == "local" and not args.collect and args.name != "bound":
+        # the C++ kernels built (or loaded) here, not inside the first run, whose timings
+        # had held a cold build (62.7 s against 6.4 s warm; session 50, a user's trial)
+        from .sigreg_cpp import prebuild
+        prebuild()
     from .executors import RunsPending, WorkerDied, refuse_live_jobs, use
     made = missing_folders(out)     # what the folder lock will create
     try:
@@ -562,7 +527,8 @@ def cmd_reproduce(m: Manifest, args) -> int:
     if isinstance(summary, dict) and "runs_computed" in summary:
         # a run into the committed results/NAME reuses its stored runs: say so up front, or
         # "done in 2.5 s" reads as a reproduction (session 37)
-        counts = (f" ({summary['runs_computed']} runs computed, "
+        k = summary["runs_computed"]
+        counts = (f" ({k} run{'s' * (k != 1)} computed, "
                   f"{summary.get('runs_reused', 0)} reused from the folder)")
     inner = ""
     log = summary.get("invocations") if isinstance(summary, dict) else None
@@ -570,13 +536,48 @@ def cmd_reproduce(m: Manifest, args) -> int:
             and isinstance(log[-1].get("wall_seconds"), (int, float)):
         # the summary's wall_seconds counts from the run store's creation, after the kernel
         # build and the folder lock: the two figures were not explained side by side (s48)
+        from . import sigreg_cpp
         inner = (f", {log[-1]['wall_seconds']:.1f} s of it in the experiment (the summary's "
-                 "wall_seconds; the rest is set-up: kernel build, folder lock)")
+                 f"wall_seconds; the rest is set-up: {sigreg_cpp.BUILD_SECONDS:.1f} s to build "
+                 "or load the C++ kernels, the folder lock)")
     print(f"reproduce {args.name} ({args.profile}): done in {time.perf_counter() - t0:.1f} s"
           f"{inner}{counts}; outputs in {out}/")
     if summary:
-        print(json.dumps(summary, indent=2, default=str))
+        _print_summary(summary, out)
     return 0
+
+
+#: summary entries that record how the results were made, not what they are: not printed
+_BOOKKEEPING = ("run_seals", "settings", "invocations", "provenance", "config")
+
+
+def _print_summary(summary: dict, out: Path, width: int = 100) -> None:
+    """The experiment's summary, one line per key; a value longer than ``width`` characters
+    as a pointer to the summary file, which holds it whole. The whole summary had been
+    printed as indented JSON, about 100 lines with the run seals and the settings (a user's
+    trial, session 50)."""
+    if not isinstance(summary, dict):
+        print(json.dumps(summary, default=str))
+        return
+    files = sorted(out.glob("*summary.json"))
+    where = files[0] if files else out
+    print("summary:")
+    for key, value in summary.items():
+        text = json.dumps(value, default=str)
+        if key in _BOOKKEEPING and len(text) > 20:
+            print(f"  {key}: (in {where})")
+            continue
+        if len(text) > width and isinstance(value, dict) and len(value) <= 20 and all(
+                len(json.dumps(v, default=str)) <= width for v in value.values()):
+            print(f"  {key}:")               # a small table: a line per entry
+            for k, v in value.items():
+                print(f"    {k}: {json.dumps(v, default=str)}")
+            continue
+        if len(text) > width:
+            size = f"{len(value)} entries" if isinstance(value, (dict, list)) else \
+                f"{len(text)} characters"
+            text = f"({size}; in {where})"
+        print(f"  {key}: {text}")
 
 
 def _remove_unused_folder(made: list, out: Path) -> None:
@@ -659,12 +660,21 @@ def _executor(args):
     return executors.SlurmExecutor(opts, command)
 
 
+def _is_output_folder(folder: Path) -> bool:
+    """A run plan, stored runs or a summary in ``folder``."""
+    return ((folder / "jobs" / "plan.json").is_file() or
+            (folder / "runs" / "config.json").is_file() or any(folder.glob("*summary.json")))
+
+
 def _holds_output_folders(out: Path, depth: int = 2) -> list[str]:
     """The folders under ``out``, ``depth`` levels down at most, that are output folders
     themselves (a run plan, stored runs or a summary in them): ``out`` is then a parent of
     output folders, such as ``results/`` or the checkout's root (one level up was accepted:
     session 48, a user's trial)."""
-    if not out.is_dir():
+    if not out.is_dir() or _is_output_folder(out):
+        # an output folder's own subfolders (reacher's committed results/reacher/sweep_lam/
+        # lam*, each with its summary) are its experiment's: `pycheck reproduce reacher`
+        # into its default folder had been refused since session 48 (found in session 50)
         return []
     found: list[str] = []
 
@@ -675,8 +685,7 @@ def _holds_output_folders(out: Path, depth: int = 2) -> list[str]:
         except OSError:
             return
         for sub in subs:
-            if (sub / "jobs" / "plan.json").is_file() or \
-                    (sub / "runs" / "config.json").is_file() or any(sub.glob("*summary.json")):
+            if _is_output_folder(sub):
                 found.append(str(sub.relative_to(out)))
             elif level < depth:
                 walk(sub, level + 1)
@@ -849,8 +858,13 @@ def build_parser() -> argparse.ArgumentParser:
                                 "in the folders twod, scaling, gennorm and control beside "
                                 "--out, so run those first into the same parent folder)")
     s.add_argument("--profile", choices=("quick", "full"), default="quick",
-                   help="quick: minutes on a CPU (default); full: the paper's sizes")
-    s.add_argument("--out", metavar="DIR", type=path_arg, help="output folder (default results/NAME[-full])")
+                   help="quick: minutes to hours on a CPU (default); full: the paper's "
+                        "sizes where it gives them (none for twod or reacher: larger "
+                        "settings of this kit), meant for a GPU; experiments/NAME.toml")
+    s.add_argument("--out", metavar="DIR", type=path_arg,
+                   help="output folder (default results/NAME[-full]: the committed results, "
+                        "whose stored runs are reused and whose tracked tables are "
+                        "rewritten; pass a new folder to reproduce from scratch)")
     s.add_argument("--seeds", type=int, nargs="+", metavar="S",
                    help="seeds to run (default: the profile's)")
     s.add_argument("--jobs", type=int, default=1, metavar="J",
@@ -912,7 +926,28 @@ COMMANDS = {"list": cmd_list, "show": cmd_show, "cite": cmd_cite, "verify": cmd_
             "fit": cmd_fit, "bench": cmd_bench}
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``) turned into an interrupt: it had ended the process
+    with no word (session 50, a user's trial), where Ctrl-C said what was kept."""
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+    previous = (signal.signal(signal.SIGTERM, _raise_terminated)
+                if threading.current_thread() is threading.main_thread() else None)
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     for stream in (sys.stdout, sys.stderr):
         # an ASCII or Latin-1 terminal (PYTHONIOENCODING=ascii, a C locale without UTF-8
         # coercion): the statements' Greek letters and dashes raised UnicodeEncodeError
@@ -953,7 +988,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"pycheck: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         verb = getattr(args, "verb", None)
         # only reproduce and fit keep finished work and resume (verify said so too; s36)
         said = " (finished results are kept; rerun to resume)" if verb == "reproduce" else ""
@@ -964,6 +999,9 @@ def main(argv: list[str] | None = None) -> int:
             said = (f" (the training state is kept in {ckpt}; rerun the same command to "
                     "resume)" if ckpt.is_file() else
                     " (before the first checkpoint save: nothing was kept)")
+        if isinstance(exc, _Terminated):
+            print("pycheck: terminated (SIGTERM)" + said, file=sys.stderr)
+            return 128 + 15
         print("pycheck: interrupted" + said, file=sys.stderr)
         return 130
 

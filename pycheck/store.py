@@ -804,3 +804,37 @@ class RunStore:
             self._stamped = False
             self.stamp()
             self.changed = []
+
+
+def check_writable(opt: str, path: Path, kind: str) -> None:
+    """Refuse (``ValueError``) an output ``path`` that cannot be written, before any work;
+    ``opt`` names it in the message (a CLI flag, or an argument of the Python API).
+
+    ``kind`` is ``"file"`` or ``"folder"``. The nearest existing ancestor must be a
+    writable folder; a file target must not be an existing folder.
+    """
+    if kind == "file" and path.is_dir():
+        raise ValueError(f"{opt}: {path} is a folder")
+    if kind == "file" and path.exists() and not path.is_file():
+        # the atomic write renames a new file over it: as root, --json /dev/null replaced
+        # the device with a regular file (session 42)
+        raise ValueError(f"{opt}: {path} exists and is not a regular file")
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise ValueError(f"{opt}: {path} exists and is not a folder")
+    if path.is_symlink() and not path.exists():      # it said "File exists" (session 44)
+        raise ValueError(f"{opt}: {path} is a symbolic link to {os.readlink(path)}, which "
+                         "does not exist")
+    if kind == "file" and not path.parent.is_dir():
+        raise ValueError(f"{opt}: folder {path.parent} does not exist")
+    base = path if kind == "folder" else path.parent
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
+        raise ValueError(f"{opt}: {base} is not a writable folder")
+    # os.access says yes to root everywhere, /proc included, where the write then failed
+    # after all the work (verify --json /proc/x.json, session 42): try a file there
+    try:
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as err:
+        raise ValueError(f"{opt}: cannot write in {base} ({err.strerror or err})") from None

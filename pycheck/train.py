@@ -85,6 +85,9 @@ class TrainingDiverged(RuntimeError):
         return type(self), (self.step, self.value, self.why)
 
 
+#: the share of the pairs fit_encoder holds out for its label-free selection
+DEFAULT_HOLDOUT = 0.1
+
 def set_threads(n: int):
     """Use ``n`` CPU threads in torch and one in NumPy's BLAS; returns threadpoolctl's
     limiter (its ``restore_original_limits()`` undoes the BLAS part).
@@ -383,7 +386,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                 steps: int = 3000, batch_size: int = 1024, lr: float = 1e-3, seed: int = 0,
                 device=None, progress: bool = True, whiten: str | None = None,
                 dim_out: int | None = None, warm_start: dict | None = None,
-                holdout: float = 0.1, readout: str | None = None, sampler=None,
+                holdout: float = DEFAULT_HOLDOUT, readout: str | None = None, sampler=None,
                 ema: float | None = None, checkpoint=None, checkpoint_every: float = 60.0,
                 **options) -> nn.Module:
     """Fit an encoder so that ``f(x)`` minimises ``objective`` on the pairs ``(x, x_next)``.
@@ -1911,7 +1914,7 @@ def _check_every(every) -> None:
 
 
 def check_fit_settings(objective: str = "whitened", *, steps=3000, batch_size=1024, lr=1e-3,
-                       seed=0, dim_out=None, holdout=0.1, ema=None,
+                       seed=0, dim_out=None, holdout=DEFAULT_HOLDOUT, ema=None,
                        encoder: nn.Module | str = "residual-mlp", readout=None,
                        warm_start=None, whiten=None, device=None, checkpoint_every=60.0,
                        n_pairs=None, width=None, **options) -> None:

@@ -1,5 +1,6 @@
 """The command line: every verb, and bad input (one-line error, exit 2, nothing written)."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -565,3 +566,31 @@ def test_the_readme_python_snippet_for_the_checks_runs(capsys):
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out] == list(load().get("T1").checks)
     assert all(line.split()[1] == "True" for line in out)
+
+
+def test_sigterm_says_what_happened(tmp_path):
+    """Session 50 (a user's trial): `timeout 15 pycheck reproduce ...` ended with no word
+    (rc -15), where Ctrl-C says what is kept. SIGTERM is now an interrupt: one line, 143."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    p = subprocess.Popen([sys.executable, "-m", "pycheck.cli", "verify"], cwd=Path(__file__).resolve().parents[1],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline()              # it has started checking
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    assert p.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "pycheck: terminated (SIGTERM)", err
+    assert "Traceback" not in err
+
+
+def test_main_restores_the_sigterm_handler(capsys):
+    import signal
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["show", "T1"]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -273,3 +273,33 @@ def test_a_short_wait_for_a_sibling_is_not_said(cpp, capfd):
         with sigreg_cpp._no_stale_torch_lock(ext.__name__):
             pass
     assert "waiting for another pycheck process" not in capfd.readouterr().err
+
+
+def test_a_cold_build_says_so_and_is_timed(monkeypatch, capfd):
+    """Session 50 (a user's trial): a first `pycheck reproduce` printed nothing for a minute
+    while the kernels were built, and the build sat inside the first run's timings. A cold
+    build now says so on stderr, and BUILD_SECONDS counts it (reproduce prebuilds before
+    the experiment, tests/test_cli.py)."""
+    import time
+    import torch.utils.cpp_extension as ce
+
+    def slow_build(*args, **kwargs):
+        time.sleep(0.2)
+        return "built"
+    monkeypatch.setattr(ce, "load_inline", slow_build)
+    before = sigreg_cpp.BUILD_SECONDS
+    monkeypatch.setattr(sigreg_cpp, "_built", lambda name: False)
+    assert sigreg_cpp.build("probe", "// nothing", [], "probe", "nothing") == "built"
+    assert "building the C++ kernels of the probe (once per installation" in capfd.readouterr().err
+    assert sigreg_cpp.BUILD_SECONDS - before >= 0.2
+    monkeypatch.setattr(sigreg_cpp, "_built", lambda name: True)     # cached: said nothing
+    assert sigreg_cpp.build("probe", "// nothing", [], "probe", "nothing") == "built"
+    assert "building" not in capfd.readouterr().err
+
+
+def test_built_finds_the_cached_extension(cpp):
+    ext = sigreg_cpp._extension()
+    if ext is None:
+        pytest.skip("the C++ kernels cannot be built here")
+    assert sigreg_cpp._built(ext.__name__)
+    assert not sigreg_cpp._built(ext.__name__ + "_never_built")

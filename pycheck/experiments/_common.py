@@ -510,11 +510,14 @@ SET_BY_RUN = dict(
 
 
 def check_fit_options(name: str, objective: str, options, *, steps, batch_size, lr,
-                      what: str = "options", **data) -> None:
+                      what: str = "options", fresh: bool = False, **data) -> None:
     """Refuse fit_encoder options of a profile that its runs would refuse
     (:func:`pycheck.train.check_fit_settings`; ``data``: its ``n_pairs`` and ``width``),
-    before the first run trains."""
-    from ..train import check_fit_settings
+    before the first run trains; and, unless the runs draw ``fresh`` pairs, a
+    ``batch_size`` above the stored training pairs, which fit_encoder caps silently while
+    the run's record keeps the setting (a user's trial, session 50: 50 000 recorded, 18 000
+    trained)."""
+    from ..train import DEFAULT_HOLDOUT, check_fit_settings, heldout_count
     if not isinstance(options, dict):
         raise ValueError(f"{name}: {what} must be a table of fit_encoder options, got "
                          f"{options!r}")
@@ -527,3 +530,12 @@ def check_fit_options(name: str, objective: str, options, *, steps, batch_size, 
                            **data, **options)
     except ValueError as exc:
         raise ValueError(f"{name}: {what}: {exc}") from None
+    n_pairs = data.get("n_pairs")
+    if not fresh and n_pairs is not None:
+        held = heldout_count(n_pairs, options.get("holdout", DEFAULT_HOLDOUT))
+        if batch_size > n_pairs - held:
+            raise ValueError(f"{name}: batch_size {batch_size} is more than the "
+                             f"{n_pairs - held} training pairs (n_train {n_pairs} less "
+                             f"{held} held out): a run would train on batches of "
+                             f"{n_pairs - held} and record {batch_size}; set batch_size <= "
+                             f"{n_pairs - held}")

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
-from . import ExperimentFailed
+from . import ExperimentFailed, entry
 from ._common import (JOBS, check_fit_options, check_profile, check_rows, choice, count,
                       list_of, mixing, number, objective_tables, run_checkpoint, table,
                       torch_threads)
@@ -306,7 +306,8 @@ def _plot(rows: list[dict], search_rows: list[dict], cfg: dict, out: Path) -> No
     ax.set_xlabel(r"$\rho_{slow}$")
     ax.set_ylabel(r"$\rho_{fast}$")
     ax.set_title("Gaussian-preserving maps against rotations (A2)", fontsize=8)
-    ax.legend(fontsize=6, loc="upper left")
+    # beside the panel: inside, it covered the markers at rho_fast = 0.9 (session 50)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.03, 1.0), frameon=False)
     fig.suptitle(f"Anisotropic worlds: {cfg['mixing']} mixing, rho_max = {cfg['rho_max']}",
                  fontsize=9)
     savefig(fig, out / "anisotropic.png")
@@ -324,8 +325,8 @@ def _plot_embeddings(runs: dict, out: Path) -> None:
     objs = sorted({k[2] for k in keys})
     if not keys:
         return
-    fig, axes = plt.subplots(len(ratios), len(objs), figsize=(3 * len(objs), 2.8 * len(ratios)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(ratios), len(objs), figsize=(3.2 * len(objs), 3.3 * len(ratios)),
+                             squeeze=False, layout="constrained")
     for (_, ratio, obj) in keys:
         r = runs[(2, ratio, obj)][0]
         ax = axes[ratios.index(ratio)][objs.index(obj)]
@@ -333,17 +334,25 @@ def _plot_embeddings(runs: dict, out: Path) -> None:
         ax.scatter(h[:, 0], h[:, 1], c=z[:, 0], s=2, cmap="coolwarm", vmin=-2.5, vmax=2.5)
         ax.set_title(f"{obj}, ratio {ratio:g}\nR2(h->z) {r['r2_hz']:.2f}, "
                      f"R2(h->He2) {r['r2_h_he2']:.2f}, KS {r['ks_h']:.3f}", fontsize=7)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set_xlabel("$h_1$ (whitened)", fontsize=7)
+        ax.set_ylabel("$h_2$ (whitened)", fontsize=7)
+        ax.tick_params(labelsize=6)
         ax.set_aspect("equal")
+    # axis labels, ticks and the colour scale: the panels had none (session 50, a trial)
+    fig.colorbar(plt.cm.ScalarMappable(norm=plt.Normalize(-2.5, 2.5), cmap="coolwarm"),
+                 ax=axes, shrink=0.6, label="slowest latent $z_0$")
     fig.suptitle("whitened h of the n = 2 runs, coloured by the slowest latent z_0", fontsize=9)
     savefig(fig, out / "anisotropic_embeddings.png")
     plt.close(fig)
 
 
-def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
-    """Map search + training sweep; writes ``gaussian_search.*``, ``anisotropic.*`` and
-    ``anisotropic.png`` into ``out``."""
+@entry
+def run(cfg: dict, out: Path, seeds: list[int] | None = None) -> dict:
+    """Map search + training sweep; writes ``gaussian_search.*``, ``anisotropic.*``,
+    ``anisotropic.png`` and ``summary.json`` into ``out``; returns the summary: ``r2_hz``
+    and ``r2_h_he2`` per world and objective, ``search_points_beaten`` (A2's map search),
+    ``settings``, ``runs_computed`` / ``runs_reused`` / ``runs_replaced`` and
+    ``invocations``."""
     out = Path(out)
     worlds = check_config(cfg)
     objectives = list(cfg["objectives"])

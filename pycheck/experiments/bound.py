@@ -27,7 +27,7 @@ from pathlib import Path
 from scipy.stats import norm
 
 from ..store import provenance, read_run, savefig, write_json, write_table
-from . import ExperimentFailed
+from . import ExperimentFailed, entry
 from ._common import check_profile, list_of, number, text
 
 THEOREMS = ("T3",)
@@ -148,7 +148,9 @@ def _plot(rows: list[dict], out: Path) -> None:
            ylabel=r"measured $D(h)$",
            title="Approximate identifiability (T3); shaded: violation"
            + (f"\n({hidden} runs with D or bound_tol <= 0 not drawn)" if hidden else ""))
-    ax.legend(fontsize=7, loc="upper left")
+    # beside the axes: inside, it covered part of the violation region and a scaling run
+    # (session 50, a user's trial)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     savefig(fig, out / "bound_scatter.png")
     plt.close(fig)
 
@@ -161,9 +163,12 @@ def check_config(cfg: dict) -> None:
                   optional=dict(root=text, family_alpha=number(0, 1)))
 
 
-def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
+@entry(seeds_used=False)
+def run(cfg: dict, out: Path, seeds: list[int] | None = None) -> dict:
     """Collect the source runs; write ``bound.{json,csv,md}``, ``bound_scatter.png``, and
-    ``bound_summary.json``.
+    ``bound_summary.json`` into ``out``; return that summary: ``runs``, ``in_scope`` /
+    ``out_of_scope``, ``violations_in_scope`` and the point exceedances, the worst in-scope
+    run, ``max_ratio_D_over_bound_tol_in_scope``, ``sources`` and ``provenance``.
 
     ``seeds`` is unused: the runs are whatever the source experiments produced.
     Raises :class:`BoundViolation` if an in-scope run violates the bound, and ``ValueError``

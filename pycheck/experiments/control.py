@@ -34,6 +34,7 @@ from ._common import (JOBS, check_fit_options, check_profile, check_rows, count,
                       fit_progress, flag, list_of, mixing, number, run_checkpoint, table,
                       torch_threads)
 from ..store import RunStore, savefig, write_json, write_table
+from . import entry
 
 THEOREMS = ("T4",)
 N_EXAMPLES = 4  # start-goal pairs drawn in control_paths.png
@@ -274,8 +275,14 @@ def check_config(cfg: dict, seeds: list[int]) -> None:
             raise ValueError(f"control: seed {seed}: {exc}") from None
 
 
-def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
-    """Train the encoders of every seed (resumable), score their plans, write tables and figures."""
+@entry
+def run(cfg: dict, out: Path, seeds: list[int] | None = None) -> dict:
+    """Train the encoders of every seed (resumable), score their plans, write tables and
+    figures (``control.{json,csv,md}``, the PNGs and ``control_summary.json``) into ``out``;
+    return the summary: ``cost`` (per encoder: mean plan cost and its bootstrap interval),
+    ``cost_columns``, ``r2_hz``, ``spearman_rho`` / ``spearman_p`` / ``spearman_bootstrap``,
+    ``gauss_ou_indistinguishable_from_oracle``, ``settings``, ``runs_computed`` /
+    ``runs_reused`` / ``runs_replaced`` and ``invocations``."""
     from ..planning import bootstrap_ci
 
     out = Path(out)

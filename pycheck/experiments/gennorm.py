@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
+from . import entry
 from ._common import (JOBS, check_fit_options, check_profile, check_rows, count,
                       fit_progress, flag, list_of, mixing, number, run_checkpoint, table,
                       torch_threads)
@@ -164,8 +165,13 @@ def _plot(rows: list[dict], cfg: dict, out: Path) -> None:
     plt.close(fig)
 
 
-def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
-    """Sweep ``cfg['alphas']`` x ``seeds``; write ``gennorm.{json,csv,md}``, ``gennorm_r2.png``."""
+@entry
+def run(cfg: dict, out: Path, seeds: list[int] | None = None) -> dict:
+    """Sweep ``cfg['alphas']`` x ``seeds``; write ``gennorm.{json,csv,md}``,
+    ``gennorm_r2.png`` and ``summary.json`` into ``out``; return the summary: ``r2_hz`` and
+    ``r2_ceiling`` per alpha, ``peak_alpha``, ``peaks_at_2``, ``peak_tied_with_2``,
+    ``peak_minus_alpha2``, ``runs_computed`` / ``runs_reused`` / ``runs_replaced`` and
+    ``invocations``."""
     out = Path(out)
     alphas = _alphas(cfg)
     store = RunStore(out, cfg, per_run=True)   # every run is a run_many task
@@ -207,9 +213,9 @@ def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
             "(ddof 1; NaN with one seed), the figure's error bars. D_mean, bound_mean: T3's "
             "deviation from the nearest rotation and its bound, mean over the seeds. "
             f"R^2(h -> z) peaks at alpha = {_alpha_key(best['alpha'])}"
-            + ("" if peaks_at_2 else
+            + ("." if peaks_at_2 else
                f"  <-- NOT at alpha = 2 (by {gap:.2g}; 2 standard errors = {2 * se:.2g}: "
-               + ("tied within seed noise)" if tied else "a real difference)")))
+               + ("tied within seed noise)." if tied else "a real difference).")))
     write_table(out, "gennorm", [dict(r, alpha=_alpha_key(r["alpha"])) for r in rows],
                 title="Generalized-normal ablation: R^2(h -> z) against the shape alpha", note=note)
     _plot(rows, cfg, out)

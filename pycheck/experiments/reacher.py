@@ -40,6 +40,7 @@ import numpy as np
 
 from ..planning import straight_line_plans
 from ..store import RunStore, cpu_only, locates, savefig, write_json, write_table
+from . import entry
 from ._common import run_checkpoint, torch_threads
 
 THEOREMS = ["T4", "T1"]
@@ -439,8 +440,15 @@ def _probe_renderer(cfg: dict, task_cfg: dict, out: Path) -> None:
         raise ValueError(f"reacher: {exc}") from None
 
 
-def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
-    """Render (cached), train both encoders per seed (resumable), write tables and figures."""
+@entry
+def run(cfg: dict, out: Path, seeds: list[int] | None = None) -> dict:
+    """Render (cached), train both encoders per seed (resumable), write tables and figures
+    (``reacher.{json,csv,md}``, the PNGs and ``summary.json``) into ``out``; return the
+    summary: per encoder (``ou``, ``trajectory``, ``oracle``) ``r2_*``, ``deviation_*`` and
+    ``path_ratio_*`` with their ``*_ci`` intervals, ``deviation_ratio_traj_over_ou``,
+    ``frac_pairs_traj_deviates_more``, ``per_seed``, ``seeds``, ``units``, ``config``, the
+    data sets' sizes, ``wall_seconds`` / ``cpu_seconds``, ``runs_computed`` /
+    ``runs_reused`` / ``runs_replaced`` and ``invocations``."""
     from .. import reacher as R
     from ..planning import bootstrap_ci
 

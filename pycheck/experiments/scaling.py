@@ -22,6 +22,7 @@ import numpy as np
 
 from ..objectives import OBJECTIVES
 from ..store import RunStore, savefig, write_json, write_table
+from . import entry
 from ._common import (JOBS, _check_fresh, check_fit_options, check_profile, check_rows,
                       choice, count, flag, list_of, number, objective_tables,
                       supervised_reference, torch_threads, train_and_measure)
@@ -234,14 +235,19 @@ def _checked_settings(cfg: dict) -> dict:
             steps, batch, lr, opts = settings[n][obj]
             check_fit_options("scaling", obj, opts, steps=steps, batch_size=batch, lr=lr,
                               what=f"options.{obj} at N = {n} (n_train {cfg['n_train']})",
-                              n_pairs=cfg["n_train"],
+                              n_pairs=cfg["n_train"], fresh=bool(cfg.get("fresh", False)),
                               width=n)
         check_rows("scaling", "n_test", cfg["n_test"], n)
     return settings
 
 
-def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
-    """Run (resumably) every N x objective x seed; write scaling.{json,csv,md,png}."""
+@entry
+def run(cfg: dict, out: Path, seeds: list[int] | None = None) -> dict:
+    """Run (resumably) every N x objective x seed; write ``scaling.{json,csv,md,png}`` and
+    ``summary.json`` into ``out``; return the summary: ``rows`` (one per N: each
+    objective's mean R²(h→z) and spread, the supervised ceiling), ``targets`` and
+    ``targets_met`` (issue 11 item 3's thresholds), ``figure``, ``runs_computed`` /
+    ``runs_reused`` / ``runs_replaced`` and ``invocations``."""
     out = Path(out)
     if not seeds:
         raise ValueError("need at least one seed")

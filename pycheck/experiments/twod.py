@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
+from . import entry
 from ._common import (JOBS, check_fit_options, check_profile, check_rows, choice, count,
                       list_of, number, table, torch_threads, train_and_measure)
 
@@ -74,8 +75,13 @@ def check_config(cfg: dict) -> None:
     check_rows("twod", "n_test", cfg["n_test"], 2)
 
 
-def run(cfg: dict, out: Path, seeds: list[int]) -> dict:
-    """Run (resumably) every mixing x seed; write twod.{json,csv,md,png}; return a summary."""
+@entry
+def run(cfg: dict, out: Path, seeds: list[int] | None = None) -> dict:
+    """Run (resumably) every mixing x seed; write ``twod.{json,csv,md,png}`` and
+    ``summary.json`` into ``out``; return the summary: ``rows`` (one per mixing: R²(x→z),
+    R²(h→z) mean, spread and minimum over the seeds, D, the T3 bound, train seconds), ``all_at_target``, ``figure``, ``settings``,
+    ``runs_computed`` / ``runs_reused`` / ``runs_replaced`` and ``invocations`` (each call's
+    seeds and wall seconds)."""
     out = Path(out)
     check_config(cfg)
     if not seeds:
