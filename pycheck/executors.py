@@ -769,9 +769,27 @@ def run_and_store(runs_dir: str, key: str, fn: Callable[..., dict], kwargs: dict
     set_threads(threads if threads is not None
                 else int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))
     path = RunStore(Path(runs_dir).parent).path(key)
+    record = task_record(fn, kwargs)
+    if _stored_as(path, record):
+        # SLURM requeues a job whose node it lost (JobRequeue=1), also after the job stored
+        # its run; the requeued job trained it again from scratch and replaced the file
+        # under tables already made (session 50, a cluster trial)
+        print(f"pycheck: {key}: already stored with this task ({path}; a requeued job?): "
+              "nothing to do", flush=True)
+        return str(path)
     result = with_checkpoint(checkpoint_path(Path(runs_dir).parent, key), fn, kwargs)
-    write_json(path, seal_run({**result, RunStore.TASK: task_record(fn, kwargs)}))
+    write_json(path, seal_run({**result, RunStore.TASK: record}))
     return str(path)
+
+
+def _stored_as(path: Path, record: dict) -> bool:
+    """Whether ``path`` holds a whole run (its seal intact) of task ``record``."""
+    from .store import RunStore, read_run
+    try:
+        run = read_run(path) if path.is_file() else None
+    except ValueError:                   # corrupt or edited: computed again
+        return False
+    return isinstance(run, dict) and run.get(RunStore.TASK) == record
 
 
 def _stop_on_sigterm(signum, frame):

@@ -14,20 +14,24 @@
 # under DIR; the system's /etc/slurm is not touched) and starts slurmctld and slurmd, then
 # waits until the node is idle. Process tracking is proctrack/linuxproc and there is no task
 # plugin: cgroups are not available in every container. `stop` cancels this cluster's jobs
-# and shuts both daemons down, and the munge daemon too if `start` started it.
+# and shuts both daemons down, and the munge daemon too if `start` started it and no other
+# SLURM daemon on the machine still runs (another localhost cluster shares the munged).
 set -euo pipefail
 cmd=${1:?usage: $0 start|stop DIR [CTLD_PORT SLURMD_PORT]}
 dir=$(realpath -m "${2:?usage: $0 start|stop DIR}")
 export SLURM_CONF="$dir/slurm.conf"
 
 if [ "$cmd" = stop ]; then
-  # slurmd leaves running jobs alone when it stops (by design), so cancel them first
-  scancel --user="$(id -un)" >/dev/null 2>&1 || true
-  for _ in $(seq 60); do
-    [ -z "$(squeue --noheader 2>/dev/null)" ] && break
-    sleep 0.5
-  done
-  scontrol shutdown >/dev/null 2>&1 || true
+  # slurmd leaves running jobs alone when it stops (by design), so cancel them first; without
+  # this cluster's slurm.conf the client commands would wait on a controller they cannot find
+  if [ -f "$SLURM_CONF" ]; then
+    scancel --user="$(id -un)" >/dev/null 2>&1 || true
+    for _ in $(seq 60); do
+      [ -z "$(squeue --noheader 2>/dev/null)" ] && break
+      sleep 0.5
+    done
+    scontrol shutdown >/dev/null 2>&1 || true
+  fi
   # a daemon that missed the shutdown request is stopped through its pid file
   for pidfile in "$dir/slurmctld.pid" "$dir/slurmd.pid"; do
     [ -s "$pidfile" ] || continue
@@ -36,10 +40,22 @@ if [ "$cmd" = stop ]; then
     for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill "$pid" 2>/dev/null || true
   done
-  # the munge daemon, if this script started it (a cluster trial found it left running)
+  # the munge daemon, if this script started it (a cluster trial found it left running) and
+  # no other SLURM daemon still uses it: another localhost cluster started after this one
+  # reuses the running munged, and stopping this one had broken that one's sbatch, squeue
+  # and sinfo ("Munge encode failed"; session 50, a cluster trial)
   if [ -s "$dir/munged.pid" ]; then
-    pid=$(cat "$dir/munged.pid")
-    grep -q munged "/proc/$pid/cmdline" 2>/dev/null && kill "$pid" 2>/dev/null || true
+    for pidfile in "$dir/slurmctld.pid" "$dir/slurmd.pid"; do   # ours: wait until gone
+      [ -s "$pidfile" ] || continue
+      pid=$(cat "$pidfile")
+      for _ in $(seq 40); do grep -q slurm "/proc/$pid/cmdline" 2>/dev/null || break; sleep 0.25; done
+    done
+    if pgrep -x 'slurmctld|slurmd' >/dev/null 2>&1; then
+      echo "slurm_localhost: munged left running: another SLURM daemon on this machine uses it" >&2
+    else
+      pid=$(cat "$dir/munged.pid")
+      grep -q munged "/proc/$pid/cmdline" 2>/dev/null && kill "$pid" 2>/dev/null || true
+    fi
     rm -f "$dir/munged.pid"
   fi
   exit 0

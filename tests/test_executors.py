@@ -424,6 +424,38 @@ def test_a_slurm_job_trains_at_the_submitters_thread_count(tmp_path, monkeypatch
     assert json.loads(Path(path).read_text())["threads"] == 1
 
 
+_CALLS = []
+
+
+def counted(tag: str) -> dict:
+    _CALLS.append(tag)
+    return {"tag": tag, "call": len(_CALLS)}
+
+
+def test_a_requeued_job_does_not_recompute_a_stored_run(tmp_path, capsys):
+    """Session 50 (a cluster trial): SLURM requeued a job whose node it lost after the job
+    had stored its run; the requeued job trained it again and replaced the file under the
+    tables already made. A run stored with the same task is left as it is; another task's
+    file (or a corrupt one) is computed again."""
+    from pycheck.executors import run_and_store
+    handler = signal.getsignal(signal.SIGTERM)
+    runs = str(tmp_path / "runs")
+    try:
+        _CALLS.clear()
+        path = Path(run_and_store(runs, "k", counted, dict(tag="a")))
+        first = path.read_bytes()
+        assert run_and_store(runs, "k", counted, dict(tag="a")) == str(path)
+        assert path.read_bytes() == first and _CALLS == ["a"]
+        assert "already stored with this task" in capsys.readouterr().out
+        run_and_store(runs, "k", counted, dict(tag="b"))          # another task: computed
+        assert _CALLS == ["a", "b"] and json.loads(path.read_text())["tag"] == "b"
+        path.write_text("{not json")                              # corrupt: computed again
+        run_and_store(runs, "k", counted, dict(tag="b"))
+        assert _CALLS == ["a", "b", "b"]
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+
+
 def write_after(path: str, seconds: float) -> dict:
     time.sleep(seconds)
     Path(path).write_text("made")

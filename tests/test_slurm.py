@@ -386,3 +386,24 @@ def test_slurm_with_every_node_drained_queues_and_makes_tables(slurm, tmp_path, 
         subprocess.run(["scancel", "--user", "root"], check=False)
         subprocess.run(["scontrol", "update", f"nodename={node}", "state=resume"], check=False)
         _drain()
+
+
+def test_stopping_another_cluster_leaves_the_shared_munged_running(slurm, tmp_path):
+    """Session 50 (a cluster trial): a second localhost cluster reuses the running munged;
+    stopping the cluster whose `start` had started it killed it, and the other cluster's
+    sbatch, squeue and sinfo failed ("Munge encode failed"). Simulated here: a cluster
+    folder that records the running munged as its own, stopped while this module's cluster
+    runs."""
+    pids = subprocess.run(["pgrep", "-x", "munged"], capture_output=True, text=True).stdout.split()
+    if not pids:
+        pytest.skip("no munged process to share")
+    other = tmp_path / "other-cluster"
+    other.mkdir()
+    (other / "munged.pid").write_text(pids[0] + "\n")
+    r = subprocess.run(["bash", str(SCRIPT), "stop", str(other)], capture_output=True,
+                       text=True, timeout=120, env={**os.environ,
+                                                    "SLURM_CONF": str(other / "slurm.conf")})
+    assert r.returncode == 0, r.stderr
+    assert "munged left running: another SLURM daemon on this machine uses it" in r.stderr
+    assert Path(f"/proc/{pids[0]}").exists()
+    assert subprocess.run(["sinfo"], capture_output=True, timeout=60).returncode == 0
