@@ -657,6 +657,12 @@ def _executor(args):
             **chosen, extra=executors.parse_slurm_options(args.slurm_option or []))
     except executors.SchedulerError as exc:
         raise UsageError(str(exc)) from None
+    if opts.minutes * 60 < 2 * executors.WARNING_SECONDS:
+        # accepted (a test of time limits uses it) but said: the job stops at the warning
+        print(f"pycheck: note: each job stops {executors.WARNING_SECONDS} s before its "
+              f"--time ({opts.minutes} min), at SLURM's warning signal, keeping its checkpoint; "
+              f"this leaves it {max(0, opts.minutes * 60 - executors.WARNING_SECONDS)} s",
+              file=sys.stderr, flush=True)
     return executors.SlurmExecutor(opts, command)
 
 
@@ -884,7 +890,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 1) whatever this is, so that their numbers equal local runs'")
     g.add_argument("--mem", help="memory per run, e.g. 8G (default: the cluster's)")
     g.add_argument("--time", help="time limit per run: minutes, M:S, H:M:S, D-H, D-H:M or "
-                                  "D-H:M:S, as sbatch reads them (default 240 minutes)")
+                                  "D-H:M:S, as sbatch reads them (default 240 minutes); a "
+                                  "job stops 90 s before it, keeping its checkpoint")
     g.add_argument("--array-parallelism", type=int, metavar="P",
                    help="at most P runs at once (default 256)")
     g.add_argument("--slurm-option", action="append", metavar="KEY=VALUE",

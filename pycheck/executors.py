@@ -463,8 +463,11 @@ class SlurmOptions:
             if value < low:
                 raise SchedulerError(f"{flag} must be >= {low}, got {value}")
         self.minutes = time_minutes(self.time)
-        if self.mem is not None and not re.fullmatch(r"\d+[KMGT]?", self.mem):
+        # sbatch reads the unit in either case (--mem 1g was refused: session 50)
+        if self.mem is not None and not re.fullmatch(r"\d+[KMGT]?", self.mem.upper()):
             raise SchedulerError(f"--mem {self.mem!r}: use a size such as 8G or 4000M")
+        if self.mem is not None:
+            self.mem = self.mem.upper()
 
     def submitit_parameters(self) -> dict:
         """The parameters of :class:`submitit.SlurmExecutor` these options stand for."""
@@ -478,6 +481,12 @@ class SlurmOptions:
         if self.mem:
             params["mem"] = self.mem
         return params
+
+
+#: submitit's sbatch asks SLURM for USR2 this many seconds before a job's time limit
+#: (``--signal=USR2@90``, submitit's ``signal_delay_s``), and the job ends there: a run
+#: has ``--time`` less this to train, then resumes from its checkpoint when resubmitted
+WARNING_SECONDS = 90
 
 
 def time_minutes(spec: str) -> int:
@@ -528,18 +537,28 @@ CONTROLLED_OPTIONS = {
 }
 
 
-def parse_slurm_options(pairs: list[str]) -> dict[str, str]:
+#: sbatch options that take no value, passed as ``--slurm-option exclusive`` (``--hold`` is
+#: left out: its jobs would never start without a ``scontrol release``)
+VALUELESS_OPTIONS = ("contiguous", "exclusive", "no-kill", "no-requeue", "overcommit",
+                     "oversubscribe", "reboot", "requeue", "spread-job", "use-min-nodes")
+
+
+def parse_slurm_options(pairs: list[str]) -> dict[str, str | bool]:
     """``["qos=high", "account=ml"]`` -> ``{"qos": "high", "account": "ml"}`` (sbatch's
-    long option names, without ``--``). An option pycheck sets itself
+    long option names, without ``--``); a flag of :data:`VALUELESS_OPTIONS` alone
+    (``"exclusive"``) -> ``True``. An option pycheck sets itself
     (:data:`CONTROLLED_OPTIONS`) is refused, also abbreviated: sbatch reads ``--arr`` as
     ``--array``."""
     extra = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip().lstrip("-")
-        if not sep or not re.fullmatch(r"[a-z][a-z0-9-]*", key):
+        if not sep and key in VALUELESS_OPTIONS:    # refused until session 50
+            value = True
+        elif not sep or not re.fullmatch(r"[a-z][a-z0-9-]*", key):
             raise SchedulerError(f"--slurm-option {pair!r}: expected KEY=VALUE with KEY an "
-                                 "sbatch long option such as qos or account")
+                                 "sbatch long option such as qos or account, or an sbatch "
+                                 f"flag without a value ({', '.join(VALUELESS_OPTIONS)})")
         own = key if key in CONTROLLED_OPTIONS else next(
             (o for o in CONTROLLED_OPTIONS if o.startswith(key)), None)
         if own:
@@ -562,8 +581,28 @@ def _scheduler(cmd: list[str], stdin: str = "") -> subprocess.CompletedProcess:
 
 
 def _first_error(stderr: str) -> str:
+    """The scheduler's message on one line: its error lines (all lines if none says
+    ``error``), joined with `` / ``, at most 4 (sbatch's second line often holds the
+    reason, and only the first was shown; session 50, a cluster trial)."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    return lines[0] if lines else "(no message)"
+    errors = [ln for ln in lines if "error" in ln.lower()] or lines
+    more = f" / ... ({len(errors) - 4} more lines)" if len(errors) > 4 else ""
+    return " / ".join(errors[:4]) + more if errors else "(no message)"
+
+
+def _jsonable_options(options: SlurmOptions) -> dict:
+    """The options a job is submitted with, as its plan entry records them (``slurm``)."""
+    return json.loads(json.dumps(options.submitit_parameters(), sort_keys=True))
+
+
+def _options_change(old: dict, new: dict) -> str:
+    """``"time 5 -> 10, mem (cluster's) -> 2G"``: the options that differ."""
+    flat = lambda d: {**{k: v for k, v in d.items() if k != "additional_parameters"},
+                      **d.get("additional_parameters", {})}
+    a, b = flat(old), flat(new)
+    show = lambda d, k: str(d[k]) if k in d else "(cluster's)"
+    return ", ".join(f"{k} {show(a, k)} -> {show(b, k)}"
+                     for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
 
 
 def queue_states() -> dict[str, str]:
@@ -667,6 +706,21 @@ class SlurmExecutor:
                   f"other settings ({', '.join(jobs[k]['job_id'] for k in stale)}); "
                   "submitting them anew", file=sys.stderr, flush=True)
             active = [k for k in active if k not in stale]
+        # jobs submitted with other SLURM options (--time, --mem, ...) keep them: say so,
+        # with the ids to cancel (a rerun with a longer --time had kept the queued jobs'
+        # old limit without a word; session 50, a cluster trial). Not cancelled here: a
+        # running job would lose the minutes since its last checkpoint.
+        now = _jsonable_options(self.options)
+        other = [k for k in active if jobs[k].get("slurm", now) != now]
+        if other:
+            ids = sorted({jobs[k]["job_id"].split("_")[0] for k in other})
+            one = len(other) == 1
+            print(f"pycheck: the SLURM options changed "
+                  f"({_options_change(jobs[other[0]]['slurm'], now)}), but {len(other)} "
+                  f"run{'s' * (not one)} still queued or running keep{'s' * one} "
+                  f"{'its' if one else 'their'} old ones; to apply the new ones, "
+                  f"`scancel {' '.join(ids)}` and run this command again (a cancelled run "
+                  "resumes from its checkpoint)", file=sys.stderr, flush=True)
         submit = [k for k in todo if k not in active]
         if submit:
             store.stamp()   # the jobs store runs themselves, without the stamp
@@ -734,7 +788,8 @@ class SlurmExecutor:
                 OSError) as exc:
             raise SchedulerError(f"sbatch failed, nothing submitted: "
                                  f"{_first_error(str(getattr(exc, 'stderr', '') or exc))}") from None
-        return {k: dict(job_id=f.job_id, log=str(f.paths.stderr), task=records[k])
+        slurm = _jsonable_options(self.options)
+        return {k: dict(job_id=f.job_id, log=str(f.paths.stderr), task=records[k], slurm=slurm)
                 for k, f in zip(keys, futures)}
 
     @staticmethod

@@ -415,6 +415,16 @@ def locates(*names: str) -> Callable:
     return mark
 
 
+def shows(*names: str) -> Callable:
+    """Mark keyword arguments of a task function that change only what a run shows while
+    it runs (``progress``), not what it computes: :func:`task_record` leaves them out, so
+    a profile that turns progress output on or off still reuses its stored runs."""
+    def mark(fn: Callable) -> Callable:
+        fn.display_kwargs = tuple(names)
+        return fn
+    return mark
+
+
 def cpu_only(fn: Callable) -> Callable:
     """Mark a task function that uses no GPU (Reacher's software rendering): the SLURM
     executor submits its jobs without ``--gpus-per-run``, so that they neither hold a GPU
@@ -425,9 +435,9 @@ def cpu_only(fn: Callable) -> Callable:
 
 def task_record(fn: Callable[..., dict], kwargs: dict) -> dict:
     """What a :meth:`RunStore.run_many` task computes, as JSON: the function's qualified
-    name and its arguments, less those marked with :func:`locates`. A stored run is reused
-    only while its record equals this."""
-    where = getattr(fn, "location_kwargs", ())
+    name and its arguments, less those marked with :func:`locates` or :func:`shows`. A
+    stored run is reused only while its record equals this."""
+    where = getattr(fn, "location_kwargs", ()) + getattr(fn, "display_kwargs", ())
     return json.loads(json.dumps(_jsonable(dict(
         fn=f"{fn.__module__}.{fn.__qualname__}",
         kwargs={k: v for k, v in kwargs.items() if k not in where})), allow_nan=False))

@@ -897,3 +897,51 @@ def test_reproduce_refuses_the_parent_of_output_folders(tmp_path, capsys):
     # status on such a parent names the output folders in it
     assert main(["status", str(tmp_path)]) == 2
     assert "it holds the output folders control: ask status" in capsys.readouterr().err
+
+
+def test_slurm_options_as_sbatch_reads_them():
+    """Session 50, a cluster trial: --mem 1g was refused (sbatch reads the unit in either
+    case); a valueless sbatch flag (--slurm-option exclusive) was refused as not KEY=VALUE;
+    a scheduler's error showed its first line only, while sbatch's reason is often on the
+    second."""
+    assert executors.SlurmOptions(mem="1g").submitit_parameters()["mem"] == "1G"
+    with pytest.raises(executors.SchedulerError, match="--mem '1x'"):
+        executors.SlurmOptions(mem="1x")
+    assert executors.parse_slurm_options(["exclusive", "qos=high"]) == {
+        "exclusive": True, "qos": "high"}
+    with pytest.raises(executors.SchedulerError, match="expected KEY=VALUE"):
+        executors.parse_slurm_options(["qos"])              # needs a value
+    with pytest.raises(executors.SchedulerError, match="expected KEY=VALUE"):
+        executors.parse_slurm_options(["hold"])             # jobs that would never start
+    err = ("sbatch: error: Batch job submission failed: Invalid account\n"
+           "sbatch: error: account 'nope' is not known to the cluster\n")
+    assert executors._first_error(err) == (
+        "sbatch: error: Batch job submission failed: Invalid account / "
+        "sbatch: error: account 'nope' is not known to the cluster")
+    many = "".join(f"error {i}\n" for i in range(6))
+    assert executors._first_error(many).endswith("error 3 / ... (2 more lines)")
+    assert executors._first_error("only a line\n") == "only a line"
+    assert executors._first_error("") == "(no message)"
+
+
+def test_slurm_options_change_is_named_and_a_short_time_limit_is_said(tmp_path, capsys):
+    old = executors._jsonable_options(executors.SlurmOptions(time="5"))
+    new = executors._jsonable_options(executors.SlurmOptions(
+        time="10", mem="2G", extra=executors.parse_slurm_options(["exclusive"])))
+    assert executors._options_change(old, new) == (
+        "exclusive (cluster's) -> True, mem (cluster's) -> 2G, time 5 -> 10")
+    assert executors._options_change(new, new) == ""
+    from pycheck.cli import _executor, build_parser
+    # 2:30 is 3 minutes to submitit (whole minutes, rounded up): 90 s left, no note
+    for limit, said in (("1", "this leaves it 0 s"), ("2", "this leaves it 30 s"),
+                        ("2:30", None)):
+        argv = ["reproduce", "twod", "--executor", "slurm", "--time", limit,
+                "--out", str(tmp_path / "o")]
+        args = build_parser().parse_args(argv)
+        args.argv = argv
+        assert isinstance(_executor(args), executors.SlurmExecutor)
+        err = capsys.readouterr().err
+        if said:
+            assert "each job stops 90 s before its --time" in err and said in err, err
+        else:
+            assert err == ""

@@ -116,3 +116,25 @@ def test_reproduce_prints_a_short_summary(tmp_path, capsys):
     assert not any(seal in text for seal in seals.values())     # not the hashes
     assert "  r2_hz:\n    oracle: 1.0\n" in text                   # a small table: per line
     assert len(text.splitlines()) < 45
+
+
+def test_progress_output_is_not_part_of_a_runs_task(tmp_path):
+    """twod, scaling and anisotropic runs show fit_encoder's progress (in a SLURM job's log:
+    a line a minute) since session 50; a profile's ``progress`` only changes what a run
+    shows, so turning it off must not recompute stored runs: ``@shows("progress")``."""
+    from pycheck.experiments import _common, anisotropic, scaling, twod
+    from pycheck.store import task_record
+    for fn in (_common.train_and_measure, anisotropic.run_one):
+        assert task_record(fn, dict(seed=0, progress=True)) == task_record(fn, dict(seed=0))
+    for mod in (twod, scaling):
+        cfg = E.load_config(mod.__name__.rsplit(".", 1)[1], "quick", ROOT)
+        assert cfg.get("progress", True)
+        mod.check_config(dict(cfg, progress=False))             # a flag the profile may set
+    cfg = E.load_config("scaling", "quick", ROOT)
+    on, _ = scaling.run_tasks(dict(cfg, progress=True), [2], [0], ["sigreg"])
+    off, _ = scaling.run_tasks(dict(cfg, progress=False), [2], [0], ["sigreg"])
+    key = "realnvp-sigreg-N2-seed0"
+    assert on[key][1]["progress"] is True and off[key][1]["progress"] is False
+    assert task_record(*on[key]) == task_record(*off[key])
+    # a worker of --jobs shows nothing (its bars would interleave on one terminal)
+    assert _common.show_progress(True) and not _common.show_progress(False)

@@ -161,6 +161,10 @@ def test_slurm_reproduce_equals_local_and_rerun_completes_a_cancelled_job(slurm,
     rc, text, _ = _pycheck(root, "status", str(out), capsys=capsys)
     assert rc == 0 and "2/2 done" in text, text
     assert {k: p.stat().st_mtime_ns for k, p in first.items()} == stamps  # not redone
+    # the fit's progress in the job's log (a line a minute and one at the end; twod's runs
+    # had printed none there until session 50, a cluster trial)
+    for job in json.loads((out / "jobs" / "plan.json").read_text())["jobs"].values():
+        assert ": 3000 / 3000 (100%)" in Path(job["log"]).read_text(), job["log"]
 
     rc, text, _ = _pycheck(root, *cmd, "--collect", capsys=capsys)
     assert rc == 0 and "runs_reused" in text and (out / "twod.md").is_file(), text
@@ -243,6 +247,13 @@ def test_slurm_job_of_a_changed_profile_is_cancelled_and_resubmitted(slurm, tmp_
     assert old["task"]["kwargs"]["steps"] == 10 ** 6
     rc, _, err = _pycheck(root, *cmd, capsys=capsys)             # unchanged: left alone
     assert rc == 0 and "nothing submitted; 1 run still queued or running" in err, err
+    # other SLURM options: the job keeps its own, and the message says how to apply them
+    # (said nothing until session 50, a cluster trial)
+    rc, _, err = _pycheck(root, *cmd[:-2], "--mem", "1g", *cmd[-2:], capsys=capsys)
+    assert rc == 0 and "nothing submitted; 1 run still queued or running" in err, err
+    assert "the SLURM options changed (mem (cluster's) -> 1G), but 1 run still queued or " \
+        "running keeps its old ones; to apply the new ones, `scancel " \
+        f"{old['job_id'].split('_')[0]}`" in err, err
     (root / "experiments" / "twod.toml").write_text(
         TINY.format(mixings='["spiral"]', steps=10 ** 6 + 1, options="{ num_slices = 16 }",
                     lr="1e-3"))
@@ -407,3 +418,24 @@ def test_stopping_another_cluster_leaves_the_shared_munged_running(slurm, tmp_pa
     assert "munged left running: another SLURM daemon on this machine uses it" in r.stderr
     assert Path(f"/proc/{pids[0]}").exists()
     assert subprocess.run(["sinfo"], capture_output=True, timeout=60).returncode == 0
+
+
+def test_slurm_from_python(slurm, tmp_path, monkeypatch):
+    """docs/CLUSTER.md's Python example (session 50, a cluster trial: the API was
+    undocumented): run() inside executors.use() submits and raises RunsPending; the same
+    call once the jobs are done returns the summary. A valueless sbatch flag passes."""
+    from pycheck import executors, experiments
+    root = _project(tmp_path, mixings='["spiral"]', steps=3)
+    monkeypatch.chdir(tmp_path)
+    cfg = experiments.load_config("twod", "quick", root)
+    slurm_ex = executors.SlurmExecutor(executors.SlurmOptions(
+        time="30", mem="1g", extra=executors.parse_slurm_options(["requeue"])))
+    slurm_ex.check()
+    with pytest.raises(executors.RunsPending, match="submitted 2 runs to SLURM"):
+        with executors.use(slurm_ex):
+            experiments.get("twod").run(cfg, "my-twod", seeds=[0, 1])
+    _drain()
+    with executors.use(slurm_ex):
+        summary = experiments.get("twod").run(cfg, "my-twod", seeds=[0, 1])
+    assert summary["runs_computed"] == 0 and summary["runs_reused"] == 2, summary
+    assert (tmp_path / "my-twod" / "twod.md").is_file()

@@ -13,13 +13,16 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..store import shows
 
+
+@shows("progress")
 def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: float,
                       n_train: int, n_test: int, steps: int, batch_size: int, lr: float,
                       encoder: str = "mlp", options: dict | None = None,
                       keep_embedding: int = 0, fresh: bool = False,
                       antithetic: bool = False, qmc: bool = False,
-                      learn_bound: bool = True) -> dict:
+                      learn_bound: bool = True, progress: bool = False) -> dict:
     """Train one encoder and measure it; returns a JSON-able dict.
 
     ``encoder`` is ``"mlp"`` (fit_encoder's default MLP) or ``"realnvp"`` (the matched
@@ -32,6 +35,8 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     draws their states and innovations by randomised quasi-Monte Carlo
     (:func:`world_sampler`). ``learn_bound``: the RealNVP encoder's learned log-scale bound
     (:class:`pycheck.encoders.RealNVPEncoder`; ``False`` is the encoder before session 32).
+    ``progress``: fit_encoder's progress bar, or its line a minute in a batch job's log
+    (:func:`show_progress`; not part of the run's task record).
     """
     from ..metrics import linear_r2, t3_quantities
     from ..train import embed, fit_encoder
@@ -42,7 +47,8 @@ def train_and_measure(*, mixing: str, n: int, objective: str, seed: int, rho: fl
     t0 = time.perf_counter()
     model = fit_encoder(x, g.forward(z_next), objective,
                         encoder=_encoder(encoder, n, seed, learn_bound), steps=steps,
-                        batch_size=batch_size, lr=lr, seed=seed, progress=False,
+                        batch_size=batch_size, lr=lr, seed=seed,
+                        progress=show_progress(progress),
                         sampler=_pair_sampler(g, n, seed, rho, antithetic, qmc) if fresh else None,
                         checkpoint=run_checkpoint(), **(options or {}))
     secs = time.perf_counter() - t0
@@ -204,8 +210,15 @@ def fit_progress(cfg: dict) -> bool:
     """``fit_encoder(progress=...)`` for a run: the profile's ``progress`` (default on), and
     only in the invoking process. The bars (or, in a log, the per-minute lines) of parallel
     ``--jobs`` workers would interleave on one terminal (gennorm's did: session 47)."""
+    return show_progress(bool(cfg.get("progress", True)))
+
+
+def show_progress(wanted: bool) -> bool:
+    """``wanted``, in the invoking process or a batch job's (a SLURM job's log then gets
+    fit_encoder's line a minute: twod, scaling and anisotropic runs had printed nothing
+    while they trained; session 50, a cluster trial); never in a ``--jobs`` worker."""
     import multiprocessing
-    return bool(cfg.get("progress", True)) and multiprocessing.parent_process() is None
+    return bool(wanted) and multiprocessing.parent_process() is None
 
 
 def run_checkpoint() -> str | None:

@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..store import RunStore, savefig, write_json, write_table
+from ..store import RunStore, savefig, shows, write_json, write_table
 from . import ExperimentFailed, entry
 from ._common import (JOBS, check_fit_options, check_profile, check_rows, choice, count,
-                      list_of, mixing, number, objective_tables, run_checkpoint, table,
-                      torch_threads)
+                      flag, list_of, mixing, number, objective_tables, run_checkpoint,
+                      show_progress, table, torch_threads)
 
 THEOREMS = ("A1", "A2")
 
@@ -77,7 +77,7 @@ def check_config(cfg: dict) -> list[tuple[int, float]]:
         batch_size=count(2), lr=number(0), search_size=count(2),
         search_rhos=list_of(_rho_pair)),
         optional=dict(threads=count(1), keep_embedding=count(0),
-                      options=objective_tables(*OBJECTIVES), **JOBS))
+                      options=objective_tables(*OBJECTIVES), progress=flag, **JOBS))
     for n, rs in cfg["ratios"].items():
         if not (n.isascii() and n.isdigit()) or int(n) < 2:
             raise ValueError(f"anisotropic: ratios' keys are latent dimensions >= 2, got {n!r}")
@@ -152,8 +152,11 @@ def _ks_max(y: np.ndarray, rng: np.random.Generator) -> float:
     return float(max(stats.kstest(y @ d, "norm").statistic for d in dirs))
 
 
-def run_one(cfg: dict, n: int, ratio: float, objective: str, seed: int) -> dict:
-    """Train one encoder on the anisotropic world ``(n, ratio)`` and measure it."""
+@shows("progress")
+def run_one(cfg: dict, n: int, ratio: float, objective: str, seed: int,
+            progress: bool = False) -> dict:
+    """Train one encoder on the anisotropic world ``(n, ratio)`` and measure it;
+    ``progress`` as in :func:`train_and_measure`."""
     from ..anisotropic import (GAUSSIAN_MAPS, anisotropic_ou_pairs, linear_is_optimal,
                                rotation_alignment, whitened_minimum)
     from ..metrics import deviation_from_rotation, linear_r2
@@ -170,7 +173,7 @@ def run_one(cfg: dict, n: int, ratio: float, objective: str, seed: int) -> dict:
     zt, ztn = anisotropic_ou_pairs(int(cfg["n_test"]), rho, rng)
     model = fit_encoder(g.forward(z), g.forward(zn), objective, steps=int(cfg["steps"]),
                         batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=seed,
-                        progress=False, checkpoint=run_checkpoint(),
+                        progress=show_progress(progress), checkpoint=run_checkpoint(),
                         **cfg["options"].get(objective, {}))
     xt = g.forward(zt)
     h, hn = embed(model, xt), embed(model, g.forward(ztn))
@@ -369,7 +372,8 @@ def run(cfg: dict, out: Path, seeds: list[int] | None = None) -> dict:
             run_cfg = dict(train_cfg, options={obj: cfg.get("options", {}).get(obj, {})})
             for s in seeds:
                 tasks[f"n{n}-r{ratio:g}-{obj}-seed{s}"] = (run_one, dict(
-                    cfg=run_cfg, n=n, ratio=ratio, objective=obj, seed=s))
+                    cfg=run_cfg, n=n, ratio=ratio, objective=obj, seed=s,
+                    progress=bool(cfg.get("progress", True))))
     with torch_threads(cfg):
         done = store.run_many(tasks, jobs=int(cfg.get("jobs", 1)), desc="anisotropic")
     search_rows = done[search_key]["rows"]

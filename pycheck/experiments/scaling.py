@@ -191,7 +191,8 @@ def run_tasks(cfg: dict, dims: list[int], seeds: list[int], objectives: list[str
                 tasks[f"realnvp-{obj}-N{n}-seed{s}"] = (train_and_measure, dict(
                     mixing="realnvp", n=n, objective=obj, seed=s, encoder="realnvp",
                     steps=n_steps, batch_size=n_batch, lr=n_lr, options=opts,
-                    antithetic=bool(cfg.get("antithetic", False)), **base))
+                    antithetic=bool(cfg.get("antithetic", False)),
+                    progress=bool(cfg.get("progress", True)), **base))
             if cfg.get("supervised", False):
                 n_steps, n_batch, n_lr, _ = settings[n]["supervised"]
                 index[f"realnvp-supervised-N{n}-seed{s}"] = (n, "supervised", s)
@@ -220,7 +221,7 @@ def _checked_settings(cfg: dict) -> dict:
         optional=dict(objectives=list_of(choice(*objs)),
                       options=objective_tables(*objs, "supervised"),
                       fresh=flag, antithetic=flag, qmc=flag, supervised=flag,
-                      learn_bound=flag, threads=count(1), **JOBS))
+                      learn_bound=flag, threads=count(1), progress=flag, **JOBS))
     _check_fresh(bool(cfg.get("fresh", False)), antithetic=bool(cfg.get("antithetic", False)),
                  qmc=bool(cfg.get("qmc", False)))
     objectives = list(cfg.get("objectives", objs))

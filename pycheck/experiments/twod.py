@@ -16,7 +16,7 @@ import numpy as np
 
 from ..store import RunStore, savefig, write_json, write_table
 from . import entry
-from ._common import (JOBS, check_fit_options, check_profile, check_rows, choice, count,
+from ._common import (JOBS, check_fit_options, check_profile, check_rows, choice, count, flag,
                       list_of, number, table, torch_threads, train_and_measure)
 
 THEOREMS = ("T1",)
@@ -68,7 +68,7 @@ def check_config(cfg: dict) -> None:
         rho=number(0, 1), n_train=count(2), n_test=count(3), steps=count(1),
         batch_size=count(2), lr=number(0)),
         optional=dict(mixings=list_of(choice(*MIXINGS)), options=table, threads=count(1),
-                      **JOBS))
+                      progress=flag, **JOBS))
     check_fit_options("twod", "sigreg", cfg.get("options", {}), steps=cfg["steps"],
                       batch_size=cfg["batch_size"], lr=cfg["lr"], n_pairs=cfg["n_train"],
                       width=2)
@@ -97,7 +97,8 @@ def run(cfg: dict, out: Path, seeds: list[int] | None = None) -> dict:
     figure_seed = list(cfg.get("seeds", seeds))[0]
     tasks = {f"{m}-sigreg-N2-seed{s}": (train_and_measure, dict(
         mixing=m, n=2, objective="sigreg", seed=s, options=options,
-        keep_embedding=FIGURE_POINTS if s == figure_seed else 0, **params))
+        keep_embedding=FIGURE_POINTS if s == figure_seed else 0,
+        progress=bool(cfg.get("progress", True)), **params))
         for m in mixings for s in seeds}
     # one torch thread in this process too, as in the workers (a 2-core machine gives each
     # of --jobs 2 one thread) and as gennorm, control, anisotropic and reacher do: --jobs 1
