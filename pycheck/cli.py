@@ -767,6 +767,16 @@ def cmd_status(m: Manifest | None, args) -> int:
           + (f", {len(st.stopped)} not done" + (
               " (the invocation stopped)" if any("interrupted" in r for _, r, _ in st.stopped)
               else " (not stored)") if st.stopped else ""))
+    # which runs are running and queued, and in which job (only counts until session 50,
+    # a cluster trial); --all lists every run, done ones too
+    shown = {"running": st.running, "queued": st.queued} | (
+        {"done": st.done} if args.all else {})
+    for state, keys in shown.items():
+        cap = len(keys) if args.all else 10
+        for key in keys[:cap]:
+            print(f"  {state:<7} {key}" + (f" ({st.ids[key]})" if key in st.ids else ""))
+        if len(keys) > cap:
+            print(f"  ... and {len(keys) - cap} more {state} (--all lists them)")
     for key, reason, log in st.failed:
         # a job cancelled while queued never wrote its log: the line named a file that
         # does not exist (session 48, a cluster trial)
@@ -900,6 +910,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("status", help="runs of an output folder: done, queued, running, failed "
                                       "or not done (exit 1 while any failed or is not done)")
     s.add_argument("out", metavar="OUT", type=path_arg, help="the folder `pycheck reproduce` writes")
+    s.add_argument("--all", action="store_true",
+                   help="list every run with its state (default: running and queued runs, "
+                        "10 of each, with their job ids; failed ones always)")
     s = sub.add_parser("fit", help="train an encoder on your own pairs or sequence (.npz/.npy)",
                        description=(
         "Train an encoder with pycheck.fit_encoder (its defaults) on your own positive "

@@ -872,6 +872,8 @@ class Status:
     #: runs of a local invocation that stopped (Ctrl-C, killed) before finishing them: not
     #: failures, most never began (session 45: they were listed as failed)
     stopped: list[tuple[str, str, str]] = field(default_factory=list)
+    #: run -> its SLURM job id (``123_4``), or for a local invocation its process id
+    ids: dict[str, str] = field(default_factory=dict)
 
 
 # the reason :func:`status` gives a run whose file cannot be read (``pycheck status`` then
@@ -918,6 +920,8 @@ def status(out: str | os.PathLike) -> Status:
     st.failed.extend((k, f"{CORRUPT_RUN}: {err}", str(store.path(k)))
                      for k, err in corrupt.items())
     if plan["executor"] == "slurm":
+        st.ids = {k: f"job {j['job_id']}" for k, j in plan.get("jobs", {}).items()
+                  if isinstance(j, dict) and "job_id" in j}
         for k in missing:
             if k not in plan.get("jobs", {}):
                 # sbatch failed or was interrupted before this run's array went in: it was
@@ -941,6 +945,8 @@ def status(out: str | os.PathLike) -> Status:
                                   f"{_resumable(out, k, job.get('task'))}", log))
     elif missing:
         alive = plan.get("host") == socket.gethostname() and _alive(plan.get("pid"))
+        if alive:
+            st.ids = {k: f"process {plan['pid']}" for k in missing}
         # the batch runs its missing runs in the plan's order, `workers` at a time: the
         # first ones run, the others wait (all were counted running: session 36)
         workers = plan.get("workers")
@@ -1013,7 +1019,9 @@ def _reason(log: str) -> str:
             f.seek(max(0, f.tell() - 20000))
             tail = f.read().decode("utf-8", "replace")
     except OSError:
-        return "ended without a result (no log file)"
+        # a job cancelled while it was queued never writes one; it was "ended without a
+        # result" (session 50, a cluster trial)
+        return "never started: no log file (cancelled while queued, or lost before it ran)"
     if "DUE TO TIME LIMIT" in tail or "timed-out" in tail:
         return "hit its time limit (raise --time)"
     # submitit's sbatch asks for USR2 90 s before the time limit (--signal=USR2@90); a job

@@ -340,7 +340,8 @@ def test_slurm_failure_reason_read_from_the_job_log(tmp_path, tail, reason):
     log = tmp_path / "1_0_log.err"
     log.write_text("submitit INFO - Starting\n" + tail)
     assert executors._reason(str(log)).startswith(reason)
-    assert executors._reason(str(tmp_path / "missing.err")) == "ended without a result (no log file)"
+    assert executors._reason(str(tmp_path / "missing.err")) == (
+        "never started: no log file (cancelled while queued, or lost before it ran)")
 
 
 def test_a_slurm_job_stops_at_sigterm_and_stores_nothing(tmp_path):
@@ -945,3 +946,26 @@ def test_slurm_options_change_is_named_and_a_short_time_limit_is_said(tmp_path, 
             assert "each job stops 90 s before its --time" in err and said in err, err
         else:
             assert err == ""
+
+
+def test_status_lists_running_and_queued_runs_with_their_jobs(tmp_path, capsys, monkeypatch):
+    """Session 50, a cluster trial: status gave counts only, not which runs were running
+    or queued nor their job ids; a job cancelled while queued was "ended without a result
+    (no log file)"."""
+    keys = [f"r{i:02d}" for i in range(14)]
+    RunStore(tmp_path).run_many({"r00": (nap, dict(seconds=0, tag="r00"))})
+    _slurm_plan(tmp_path, {k: f"7_{i}" for i, k in enumerate(keys)}, expected=keys)
+    states = {f"7_{i}": "PENDING" for i in range(2, 13)} | {"7_1": "RUNNING"}
+    _fake_queue(monkeypatch, states)
+    assert main(["status", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "1/14 done, 11 queued, 1 running, 1 failed" in out, out
+    assert "  running r01 (job 7_1)\n" in out and "  queued  r02 (job 7_2)\n" in out
+    assert "  queued  r11 (job 7_11)\n" in out and "r12 (job" not in out
+    assert "  ... and 1 more queued (--all lists them)" in out
+    assert ("failed  r13: job 7_13: never started: no log file (cancelled while queued, or "
+            "lost before it ran)") in out
+    assert main(["status", str(tmp_path), "--all"]) == 1
+    out = capsys.readouterr().out
+    assert "  queued  r12 (job 7_12)\n" in out and "  done    r00 (job 7_0)\n" in out
+    assert "more queued" not in out
