@@ -187,6 +187,12 @@ class _CouplingFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_c, x_o, w1, b1, w2, b2, c):
         from . import coupling_cpp
+        # x_c contiguous: the weight gradient's product (x_c as its narrow operand) then
+        # sees one memory layout whether x_c is a column slice of the input or a previous
+        # coupling's output. MKL on an AVX-512 Intel host sums such a product in another
+        # order for a strided operand, so RealNVPEncoder.forward and the chain of its
+        # couplings' forward differed in the last bits of that gradient (session 51)
+        x_c = x_c.contiguous()
         h1 = coupling_cpp.bias_tanh_(_mm(x_c, w1.T).contiguous(), b1)
         vt, x_o = coupling_cpp._rows(_mm(h1, w2.T)), coupling_cpp._rows(x_o)
         y = coupling_cpp.tail_forward(vt, b2, x_o, c)

@@ -79,7 +79,11 @@ def test_tanh_matches_torch_over_its_range():
 
 def test_same_bits_with_one_and_two_threads():
     """Rows split between threads, the bias and bound gradients summed in fixed blocks of rows:
-    output and every gradient equal bit for bit at 1 and 2 threads."""
+    output, input gradients and the kernel's own sums (bias and bound gradients) equal bit
+    for bit at 1 and 2 threads. The weight gradients are MKL's products summed over the
+    batch: on an AVX-512 Intel host MKL splits that sum between threads (session 51: equal
+    on the AMD hosts before), so they agree to float32 rounding of a 1000-term sum only, and
+    the kit pins each run's thread count for that reason (docs/CLUSTER.md)."""
     coupling = _random_coupling(32, 32, 128, True, 0)
     g = torch.Generator().manual_seed(0)
     x_c, x_o, gy = (torch.randn(1000, 32, generator=g) for _ in range(3))
@@ -93,7 +97,14 @@ def test_same_bits_with_one_and_two_threads():
             out.append((y, *torch.autograd.grad(y, [*ins, *coupling.parameters()], gy)))
     finally:
         torch.set_num_threads(before)
-    assert all(torch.equal(a, b) for a, b in zip(*out, strict=True))
+    names = ["y", "x_c", "x_o"] + [n for n, _ in coupling.named_parameters()]
+    for name, a, b in zip(names, *out, strict=True):
+        if name.endswith(".weight"):
+            # a 1000-term float32 sum in another order: within a few ulps of its size
+            # (sum of |terms| ~ 1000 x typical term; 1e-5 relative to the largest entry)
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-5 * float(a.abs().max()))
+        else:
+            assert torch.equal(a, b), name
 
 
 def test_encoder_uses_the_torch_form_in_float64_and_under_vmap():

@@ -397,6 +397,13 @@ def test_slurm_with_every_node_drained_queues_and_makes_tables(slurm, tmp_path, 
         subprocess.run(["scancel", "--user", "root"], check=False)
         subprocess.run(["scontrol", "update", f"nodename={node}", "state=resume"], check=False)
         _drain()
+        # the node takes a moment to be idle again: a test right after this one had its
+        # test submission refused ("node configuration is not available"; session 51)
+        t0 = time.monotonic()
+        while subprocess.run(["sinfo", "--noheader", "--format=%t"], capture_output=True,
+                             text=True).stdout.split() != ["idle"]:
+            assert time.monotonic() - t0 < DRAIN_TIMEOUT_S, "the node did not resume"
+            time.sleep(0.5)
 
 
 def test_stopping_another_cluster_leaves_the_shared_munged_running(slurm, tmp_path):
