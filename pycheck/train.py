@@ -284,6 +284,38 @@ class HeldOutUndefined(RuntimeWarning):
     """The held-out criterion was never finite, so nothing was selected on it."""
 
 
+class ViewsDiffer(UserWarning):
+    """``x_next``'s columns have another spread or mean than ``x``'s, beyond what the two
+    views of one stationary process show."""
+
+
+#: :func:`_warn_views_differ`'s bounds: a column's spread ratio outside [1/3, 3], or a mean
+#: shift above one standard deviation of x. Why: the two views of a stationary world have
+#: one marginal law, so their sample spreads and means agree up to sampling error (a few
+#: percent at 1000 pairs); a units mix-up (x_next in mm, x in cm: 10x) or an offset added to
+#: one view was accepted silently, lowering R^2(h -> z) from 0.990 to 0.86-0.92 (session 51,
+#: a user's trial), while fit_encoder refuses only a factor 1000. Lenient on purpose: a
+#: trajectory's one-step drift or a slowly changing world stays far inside them.
+VIEWS_SPREAD_RATIO, VIEWS_MEAN_SHIFT = 3.0, 1.0
+
+
+def _warn_views_differ(x: Tensor, x_next: Tensor, ratio: Tensor) -> None:
+    """:class:`ViewsDiffer` when a column of ``x_next`` has another scale or mean than ``x``
+    (training pairs; ``ratio``: spreads of x_next over x's)."""
+    shift = (x_next.mean(0) - x.mean(0)).abs() / x.std(0)
+    bad = torch.nonzero((ratio > VIEWS_SPREAD_RATIO) | (ratio < 1 / VIEWS_SPREAD_RATIO) |
+                        (shift > VIEWS_MEAN_SHIFT)).flatten().tolist()
+    if bad:
+        cols = bad[:5]
+        warnings.warn(
+            f"x_next's column(s) {cols}{' ...' if len(bad) > 5 else ''} have spreads "
+            f"{', '.join(f'{ratio[i].item():.3g}' for i in cols)} times x's and means "
+            f"{', '.join(f'{shift[i].item():.3g}' for i in cols)} of x's standard deviations "
+            "away from x's: two views of one stationary world agree in both. A units "
+            "mix-up or an offset on one view lowers what the fit can recover; check how "
+            "x_next was made", ViewsDiffer, stacklevel=_caller_stacklevel())
+
+
 class WidthReduced(UserWarning):
     """``fit_encoder`` made the embedding as wide as the number of directions x's columns
     span, fewer than x has columns (``dim_out`` was left unset)."""
@@ -681,6 +713,7 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
                              f"{', '.join(f'{v:.3g}' for v in ratio[off].tolist())} "
                              "times x's; the two views must be observations of one kind "
                              "(same units and scale)")
+        _warn_views_differ(xt[tr], xnt[tr], ratio)
     if torch.equal(xt, xnt):
         # every encoder aligns such pairs perfectly: a trial's fit ran, reported held-out
         # alignments of 0 and a slowness of 0, and hinted that more steps might help (s49).

@@ -1,5 +1,6 @@
 """fit_encoder: input validation, divergence reporting, determinism, and that it works."""
 import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -551,3 +552,23 @@ def test_fit_encoder_warns_when_it_returns_the_linear_map():
         warnings.simplefilter("error", LinearMapKept)
         res = fit_encoder(x, xn, steps=300, batch_size=256, progress=False, lam=0)
     assert not res.selected.startswith("linear")
+
+
+@pytest.mark.parametrize("change, warned", [
+    (lambda x: 10 * x, True), (lambda x: 0.1 * x, True),      # units mixed up
+    (lambda x: x + 5.0, True),                                # an offset on one view
+    (lambda x: 1.2 * x + 0.3, False),                         # within what views show
+])
+def test_views_of_another_scale_or_mean_are_warned_about(change, warned):
+    """Session 51, a user's trial: x_next 10x or 100x x's scale, or offset by 5 standard
+    deviations, trained silently to R^2 0.86-0.92 (0.99 with the right pairs); only a
+    factor 1000 was refused. Now a ViewsDiffer warning names the columns."""
+    from pycheck.train import ViewsDiffer
+    z, zn = gaussian_ou_pairs(400, 2, 0.8, np.random.default_rng(0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_encoder(z, change(zn), steps=2, batch_size=64, progress=False, lam=0)
+    said = [w for w in caught if issubclass(w.category, ViewsDiffer)]
+    assert bool(said) == warned, [str(w.message) for w in caught]
+    if warned:
+        assert "x_next's column(s) [0, 1]" in str(said[0].message)
