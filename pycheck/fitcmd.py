@@ -382,6 +382,11 @@ def cli_words(text: str) -> str:
     text = text.replace("whiten='none'", "--option 'whiten=\"none\"'").replace(
         "whiten='diag'", "--option 'whiten=\"diag\"'")
     text = text.replace("leave readout unset", "leave out --option readout")
+    # the dropped-latent and linear-map warnings (session 51, a user's trial)
+    text = re.sub(r"objective='(\w+)'", r"--objective \1", text)
+    text = text.replace("model.coverage has the figures", "fit.json's coverage has the figures")
+    text = text.replace("enc.selected = ", "fit.json's selected = ").replace(
+        "enc.candidates has", "its candidates have")
     return re.sub(r"call torch\.set_num_threads\((\d+)\) first", r"pass --threads \1",
                   text)
 

@@ -158,6 +158,25 @@ def test_cli_words_name_the_commands_flags():
     assert cli_words("call torch.set_num_threads(1) first to reproduce one") == \
         "pass --threads 1 to reproduce one"
     assert cli_words("pass dim_out=6 for 6") == "pass --dim-out 6 for 6"
+    # the dropped-latent and linear-map warnings named Python (session 51, a user's trial)
+    import types
+    import warnings
+
+    from pycheck.train import _warn_uncovered
+    model = types.SimpleNamespace(coverage=dict(
+        flagged=True, r2_from_embedding=[0.1], r2_from_x=[0.9], slowness=[0.5]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warn_uncovered(model)
+    said = cli_words(str(caught[0].message))
+    assert "--objective infonce" in said and "fit.json's coverage" in said, said
+    assert "objective='" not in said and "model." not in said, said
+    assert cli_words("fit objective='infonce' too and compare; model.coverage has the "
+                     "figures") == ("fit --objective infonce too and compare; fit.json's "
+                                    "coverage has the figures")
+    assert cli_words("(enc.selected = 'linear'; enc.candidates has each read-out's "
+                     "held-out value)") == ("(fit.json's selected = 'linear'; its candidates "
+                                            "have each read-out's held-out value)")
 
 
 def test_constant_column_refusal_names_the_cli_option(tmp_path, capsys):
