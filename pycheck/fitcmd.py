@@ -31,6 +31,7 @@ import io
 import json
 import math
 import re
+import statistics
 import sys
 import zipfile
 import zlib
@@ -726,11 +727,33 @@ def sample_hint(model, steps: int) -> str | None:
     if best is not None and best + 1 <= steps // 2:
         # "after N steps": best_step in fit.json and the history counts from 0, so "at step
         # 900" had read against best_step 899 (session 49, a user's trial)
-        return (f"the held-out objective was lowest after {best + 1} of {steps} steps "
-                f"(best_step {best}): past it "
-                "the network fitted these pairs' noise; more pairs would likely give a "
-                "better encoder than more steps")
+        said = (f"the held-out objective was lowest after {best + 1} of {steps} steps "
+                f"(best_step {best})")
+        if not _training_fell_past(getattr(model, "history", None) or [], best, steps):
+            # the training pairs' own term rose too: not overfitting, the objective traded
+            # it away (lam > 0 trades alignment for SIGReg's term); "more pairs" was wrong
+            # advice there (session 51, a user's trial: lam = 0.3, 20 000 pairs)
+            return (f"{said}, and the training batches' value rose past it as well: not "
+                    "overfitting, so more pairs would not help (with lam > 0 the training "
+                    "objective trades alignment for SIGReg's term; otherwise try more steps)")
+        return (f"{said}: past it the network fitted these pairs' noise; more pairs would "
+                "likely give a better encoder than more steps")
     return None
+
+
+def _training_fell_past(history: list, best: int, steps: int) -> bool:
+    """Did the training batches' alignment (the loss if none is recorded) fall after step
+    ``best``? Median of the last quarter of the run against the median within ``steps / 20``
+    of ``best`` (single-batch values are noisy). ``True`` when the history cannot tell."""
+    def value(parts):
+        v = parts.get("alignment", parts.get("loss"))
+        return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
+    w = max(1, steps // 20)
+    near = [v for s, p in history if abs(s - best) <= w and (v := value(p)) is not None]
+    late = [v for s, p in history if s >= steps - steps // 4 and (v := value(p)) is not None]
+    if len(near) < 2 or len(late) < 2:
+        return True
+    return statistics.median(late) < statistics.median(near)
 
 
 def _num(v):

@@ -493,6 +493,19 @@ def test_fit_hints_when_the_pairs_limit_the_encoder(tmp_path, capsys):
         "with more pairs the network may beat it")
     early = sample_hint(SimpleNamespace(selected="trained", best_step=599), 3000)
     assert "lowest after 600 of 3000 steps (best_step 599)" in early
+    assert "more pairs would likely give a better encoder" in early   # no history: as before
+    # the training batches' alignment falling past the best step: overfitting, more pairs;
+    # rising with the held-out value (lam > 0 trading alignment for SIGReg's term): not
+    # (it said "more pairs" there too: session 51, a user's trial)
+    fell = [(s, {"alignment": 1.0 - s / 6000}) for s in range(0, 3000, 50)]
+    rose = [(s, {"alignment": 0.2 + s / 6000}) for s in range(0, 3000, 50)]
+    assert "more pairs would likely" in sample_hint(
+        SimpleNamespace(selected="trained", best_step=599, history=fell), 3000)
+    said = sample_hint(SimpleNamespace(selected="trained", best_step=599, history=rose), 3000)
+    assert said.endswith("and the training batches' value rose past it as well: not "
+                         "overfitting, so more pairs would not help (with lam > 0 the training "
+                         "objective trades alignment for SIGReg's term; otherwise try more "
+                         "steps)"), said
     assert sample_hint(SimpleNamespace(selected="trained", best_step=1500), 3000) is None
     assert sample_hint(SimpleNamespace(selected="sfa ridge 1e-06", best_step=2999), 3000) is None
     assert sample_hint(SimpleNamespace(), 3000) is None     # no held-out pairs: no selection
