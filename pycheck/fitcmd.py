@@ -619,8 +619,12 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
     if data["z"] is not None:
         report["r2_xz"] = r2_xz["data"]
         report["r2_hz"] = linear_r2(h, data["z"])
+        # per latent too: a pooled 0.63 hid 0.985, 0.914 and 0.000, a dropped latent
+        # (session 51, a user's trial on an anisotropic world)
+        report["r2_hz_per_latent"] = _per_latent_r2(h, data["z"])
         report["r2_note"] = ("linear_r2 on every row (a random half fits the affine map, the "
-                             "other half scores it); the encoder was trained on these rows' "
+                             "other half scores it; r2_hz_per_latent: each column of z on "
+                             "the same halves); the encoder was trained on these rows' "
                              "pairs without z; test_* values: the same on --test")
     if test is not None:
         ht = embed(model, test["rows"])
@@ -634,6 +638,7 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
         if test["z"] is not None:
             report["test_r2_xz"] = r2_xz["test"]
             report["test_r2_hz"] = linear_r2(ht, test["z"])
+            report["test_r2_hz_per_latent"] = _per_latent_r2(ht, test["z"])
     write_json(keep(out / "fit.json"), report)
     held = report["heldout_objective"]
     line = f"pycheck fit: {len(data['x'])} pairs, {report['train_seconds']:.0f} s"
@@ -647,11 +652,13 @@ def _write_fit(out: Path, args, kwargs: dict, model, data: dict, test, r2_xz,
             line += f"; the linear map's {lin:.6g}"
     if data["z"] is not None:
         line += f"; R²(x→z) {report['r2_xz']:.5f}, R²(h→z) {report['r2_hz']:.5f}"
+        line += _per_latent_said(report["r2_hz_per_latent"])
     if test is not None:
         line += f"\ntest: whitened alignment {report['test_whitened_alignment']:.6g}"
         if test["z"] is not None:
             line += (f"; R²(x→z) {report['test_r2_xz']:.5f}, "
-                     f"R²(h→z) {report['test_r2_hz']:.5f}")
+                     f"R²(h→z) {report['test_r2_hz']:.5f}"
+                     + _per_latent_said(report["test_r2_hz_per_latent"]))
     if report["hint"]:
         line += f"\nhint: {report['hint']}"
     if report["width_hint"]:
@@ -697,6 +704,25 @@ def width_hint(slowness, slowness_se) -> str | None:
             "this fit (a trial: R²(h→z) "
             "0.975 against 0.917, 3 latents in 20 channels); latents of very different "
             "slowness can also make such a gap (docs/FIT.md, 'More channels than latents')")
+
+
+def _per_latent_r2(h, z) -> list[float] | None:
+    """``linear_r2(h, z[:, j])`` for each column of ``z`` (the same random halves as the
+    pooled value's); ``None`` for a single latent (the pooled value is it)."""
+    from .metrics import linear_r2
+    z = np.asarray(z, dtype=np.float64).reshape(len(z), -1)
+    return [linear_r2(h, z[:, [j]]) for j in range(z.shape[1])] if z.shape[1] > 1 else None
+
+
+def _per_latent_said(values: list[float] | None, most: int = 8) -> str:
+    """`` (per latent 0.985, 0.914, 0.000)`` for the summary line; up to ``most`` values,
+    else the lowest."""
+    if not values:
+        return ""
+    if len(values) <= most:
+        return f" (per latent {', '.join(f'{v:.3f}' for v in values)})"
+    j = int(np.argmin(values))
+    return f" (per latent: lowest {values[j]:.3f}, latent {j}; all in fit.json)"
 
 
 def sample_hint(model, steps: int) -> str | None:

@@ -61,7 +61,11 @@ def test_fit_writes_the_encoder_embedding_plot_and_report(tmp_path, pairs_file, 
     assert report["slowness_se"] == enc.slowness_se.tolist()
     assert report["r2_hz"] == linear_r2(h, data["z"])
     assert report["r2_xz"] == linear_r2(data["x"], data["z"])
-    assert "R²(h→z)" in capsys.readouterr().out
+    # per latent (session 51: a pooled value hid a dropped latent)
+    per = [linear_r2(h, data["z"][:, [j]]) for j in range(2)]
+    assert report["r2_hz_per_latent"] == per
+    printed = capsys.readouterr().out
+    assert "R²(h→z)" in printed and f"(per latent {per[0]:.3f}, {per[1]:.3f})" in printed
     assert "test_r2_hz" not in report
     # what made it (session 49): the data's absolute path and checksum, --z, the versions
     import hashlib
@@ -446,6 +450,8 @@ def test_fit_scores_a_test_file_it_never_trained_on(tmp_path, pairs_file, capsys
     ht = np.load(out / "test_embedding.npy")
     assert np.array_equal(ht, embed(enc, t["x"])) and report["test_pairs"] == 900
     assert report["test_r2_hz"] == linear_r2(ht, t["z"])
+    assert report["test_r2_hz_per_latent"] == [linear_r2(ht, t["z"][:, [j]])
+                                               for j in range(t["z"].shape[1])]
     assert report["test_r2_xz"] == linear_r2(t["x"], t["z"])
     assert report["test_whitened_alignment"] == T.whitened_alignment(
         ht, embed(enc, t["x_next"]))
@@ -538,6 +544,7 @@ def test_fit_reads_a_one_dimensional_sequence_as_scalar_observations(tmp_path):
     h = np.load(out / "embedding.npy")
     assert report["pairs"] == 1499 and report["width"] == 1 and h.shape == (1500, 1)
     assert report["r2_hz"] == linear_r2(h, z[:, None])
+    assert report["r2_hz_per_latent"] is None                  # one latent: the pooled value
     np.save(tmp_path / "scalar.npy", obs)                       # an .npy: the same pairs
     assert main(["fit", str(tmp_path / "scalar.npy"), "--out", str(tmp_path / "f2"), *FAST]) == 0
     assert np.array_equal(np.load(tmp_path / "f2" / "embedding.npy"), h)
