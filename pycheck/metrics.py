@@ -38,8 +38,10 @@ def _pair(a, b, names=("h", "z")) -> tuple[np.ndarray, np.ndarray]:
                              ".astype(float) if 0/1 values are really meant)")
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
+        one = [n for n, v in zip(names, (a, b)) if v.ndim == 1]
         raise ValueError(f"{names[0]} and {names[1]} must be 2D with the same number of rows, "
-                         f"got {a.shape} and {b.shape}")
+                         f"got {a.shape} and {b.shape}" + (
+                             f" (a single column: pass {one[0]}[:, None])" if one else ""))
     if a.shape[0] < 4:
         raise ValueError(f"need at least 4 samples, got {a.shape[0]}")
     for name, v in zip(names, (a, b)):

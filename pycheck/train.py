@@ -137,6 +137,20 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _text_like(a) -> bool:
+    """``a`` holds text (str or bytes), or objects that are not all real numbers. A list of
+    lists of floats is numbers; a ragged one is left to the conversion's own message."""
+    try:
+        v = np.asarray(a)
+    except (TypeError, ValueError):
+        return False
+    if v.dtype.kind in "US":
+        return True
+    return v.dtype.kind == "O" and not all(
+        isinstance(e, (int, float, np.integer, np.floating)) and not isinstance(e, bool)
+        for e in v.ravel())
+
+
 def _as_tensor(name: str, a) -> torch.Tensor:
     if a is None:             # np.asarray(None, float) is a 0-d NaN: "got shape (1,)" (s42)
         raise ValueError(f"{name} is None; pass an array of shape (N, d)")
@@ -164,6 +178,11 @@ def _as_tensor(name: str, a) -> torch.Tensor:
                          "those rows or fill them (.filled()) first")
     if complex_:            # np.asarray(..., float64) would drop the imaginary part
         raise ValueError(f"{name} must be real, got a complex array")
+    if _text_like(a):
+        # numeric strings were parsed and trained on (pycheck fit refuses them, and so does
+        # linear_r2; session 51, a user's trial)
+        raise ValueError(f"{name} holds text or objects ({np.asarray(a).dtype}); pass "
+                         "numbers")
     if getattr(a, "dtype", None) == np.bool_:
         # an invertible mixing of continuous latents is never two-valued: a boolean array
         # is far more likely a mask passed by mistake than observations

@@ -136,3 +136,13 @@ def test_linear_r2_takes_what_fit_encoder_takes_and_refuses_the_same(tmp_path):
                          (h, {"seed": 1.5}, "seed must be an integer")]:
         with pytest.raises(ValueError, match=msg):
             linear_r2(bad, z, **kw)
+
+
+def test_a_one_dimensional_latent_is_told_how_to_pass():
+    """Session 51, a user's trial: linear_r2(h, z) with a 1-D z was refused without saying
+    how to pass a single column."""
+    h = np.random.default_rng(0).standard_normal((100, 2))
+    with pytest.raises(ValueError, match=r"got \(100, 2\) and \(100,\) \(a single column: "
+                                         r"pass z\[:, None\]\)"):
+        linear_r2(h, h[:, 0])
+    assert linear_r2(h, h[:, :1]) == pytest.approx(1.0)

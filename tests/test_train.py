@@ -572,3 +572,20 @@ def test_views_of_another_scale_or_mean_are_warned_about(change, warned):
     assert bool(said) == warned, [str(w.message) for w in caught]
     if warned:
         assert "x_next's column(s) [0, 1]" in str(said[0].message)
+
+
+def test_text_and_object_arrays_are_refused_as_pycheck_fit_refuses_them():
+    """Session 51, a user's trial: fit_encoder and embed parsed numeric strings ('<U32',
+    '|S20') and trained on them, where pycheck fit and linear_r2 refuse text. Object arrays
+    of numbers and nested lists still pass."""
+    x = np.random.default_rng(0).standard_normal((300, 2))
+    mixed = x.astype(object)
+    mixed[0, 0] = "1.0"
+    for bad in (x.astype(str), x.astype("S20"), mixed):
+        with pytest.raises(ValueError, match=r"x holds text or objects \((<U32|\|S20|object)\)"):
+            fit_encoder(bad, x + 0.1, steps=2, progress=False, lam=0, holdout=0)
+    enc = fit_encoder(x.tolist(), (x + 0.1).astype(object), steps=2, progress=False, lam=0,
+                      holdout=0)
+    with pytest.raises(ValueError, match="x holds text"):
+        embed(enc, x.astype(str))
+    assert embed(enc, x.tolist()).shape == (300, 2)
