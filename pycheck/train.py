@@ -679,7 +679,8 @@ def fit_encoder(x, x_next, objective: str = "whitened", *,
         # without a word (session 49, a user's trial)
         raise ValueError(f"objective 'whitened' needs more training pairs than the "
                          f"embedding's width ({width}); {n_train} of the {n_pairs} pairs "
-                         f"train (holdout = {holdout}): pass more pairs or a smaller holdout")
+                         f"train ({n_pairs - n_train} held out, holdout = {holdout}): pass "
+                         "more pairs" + (" or a smaller holdout" if n_train < n_pairs else ""))
     if objective == "whitened":
         lams = _whitened_lams(options.get("lam"), holdout, encoder, warm_start)
         if len(lams) > 1:

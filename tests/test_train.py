@@ -589,3 +589,16 @@ def test_text_and_object_arrays_are_refused_as_pycheck_fit_refuses_them():
     with pytest.raises(ValueError, match="x holds text"):
         embed(enc, x.astype(str))
     assert embed(enc, x.tolist()).shape == (300, 2)
+
+
+def test_too_few_training_pairs_for_the_whitened_objective_says_how_many_were_held_out():
+    """Session 51, a user's trial: "3 of the 3 pairs train (holdout = 0.1)" read as if
+    pairs were held out (none were: 0.1 of 3 rounds to 0) and advised a smaller holdout."""
+    x = np.random.default_rng(0).standard_normal((3, 3))
+    with pytest.raises(ValueError, match=r"3 of the 3 pairs train \(0 held out, holdout = "
+                                         r"0\.1\): pass more pairs$"):
+        fit_encoder(x, x + 0.1, batch_size=4, progress=False)
+    x = np.random.default_rng(0).standard_normal((33, 3))
+    with pytest.raises(ValueError, match=r"3 of the 33 pairs train \(30 held out, holdout = "
+                                         r"0\.9\): pass more pairs or a smaller holdout$"):
+        fit_encoder(x, x + 0.1, batch_size=4, holdout=0.9, progress=False)
