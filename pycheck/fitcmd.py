@@ -130,7 +130,12 @@ def parse_options(pairs: list[str]) -> dict:
             raise DataError(f"--option {key} given more than once")
         try:
             out[key] = json.loads(value)
-        except ValueError:
+        except ValueError as exc:
+            if value.strip()[:1] in "[{\"" and value.strip():
+                # meant as JSON (a list, a table, a quoted string) but not valid: it was kept
+                # as a string and refused as "lam must be a finite number" (session 51)
+                raise DataError(f"--option {item!r}: {value!r} is not valid JSON "
+                                f"({exc.msg} at character {exc.pos})") from None
             out[key] = value
     return out
 

@@ -176,6 +176,8 @@ def test_fit_pairs_ragged_episodes_named_by_an_episode_array(tmp_path, capsys):
     (["--z", "text"], "array 'text' is <U1"),
     (["--sequence", "x", "--z", "text"], "array 'text'"),
     (["--option", "lam"], "expected KEY=VALUE"),
+    # was "lam must be a finite number ... got '[0.1'" (session 51, a user's trial)
+    (["--option", "readout=[0.1"], "--option 'readout=[0.1': '[0.1' is not valid JSON"),
     (["--option", "steps=3"], "use the command's own flag"),
     (["--option", "checkpoint=x"], "set by pycheck fit itself"),
     (["--option", "foo=1"], "takes only the option 'lam'"),
