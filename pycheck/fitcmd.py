@@ -223,6 +223,15 @@ def load_pairs(args, path=None) -> dict:
                         "np.savez")
     if (args.x is not None or args.x_next is not None) and args.sequence:
         raise DataError(_PAIRS_OR_SEQUENCE.format("--sequence"))
+    if path != Path(args.data) and Path(args.data).is_file():
+        # --test is read as DATA is: an .npy sequence beside an .npz of pairs was read as a
+        # sequence all the same (session 51, a user's trial)
+        with open(args.data, "rb") as f:
+            data_npy = f.read(6).startswith(b"\x93NUMPY")
+        if data_npy != magic.startswith(b"\x93NUMPY"):
+            kinds = {True: "an .npy (one sequence)", False: "an .npz"}
+            raise DataError(f"--test {path} is {kinds[not data_npy]} but DATA {args.data} is "
+                            f"{kinds[data_npy]}: the test file must be laid out as DATA")
     try:
         loaded = np.load(path, allow_pickle=False)
     except _READ_ERRORS as err:

@@ -581,6 +581,7 @@ def _bad_files(tmp_path):
         tiny=dict(x=x * 1e-300, x_next=xn * 1e-300))
     for name, arrays in files.items():
         np.savez(tmp_path / f"{name}.npz", **arrays)
+    np.save(tmp_path / "t_seq.npy", x[:300])          # a sequence beside an .npz of pairs
     raw = (tmp_path / "zbad.npz").read_bytes()
     (tmp_path / "trunc.npz").write_bytes(raw[:len(raw) // 2])
     np.savez_compressed(tmp_path / "comp.npz", x=x, x_next=xn)
@@ -596,6 +597,8 @@ def _bad_files(tmp_path):
     ("pairs", ["--test", "t_one.npz"], "1 pairs; scoring a 2-wide embedding needs at least 4"),
     ("pairs", ["--z", "z", "--test", "t_zconst.npz"], "--z z in --test t_zconst.npz: z is "
                                                      "constant"),
+    # read as a sequence all the same (session 51, a user's trial)
+    ("pairs", ["--test", "t_seq.npy"], "--test t_seq.npy is an .npy (one sequence) but DATA"),
     ("zbad", ["--z", "zc"], "--z zc: z is constant"),
     ("zbad", ["--z", "zh"], "--z zh: R²(x→z) is not a number"),
     ("xn_huge", [], "x_next's column(s) [0, 1] have spreads 9.88e+39, 1.02e+40 times"),
