@@ -23,7 +23,7 @@ def _fresh_mixing(z):
     (np.zeros(10), np.zeros(10), r"shape \(N, d\)"),
     (np.full((10, 2), np.nan), np.zeros((10, 2)), "NaN or inf"),
     (np.zeros((1, 2)), np.zeros((1, 2)), "at least 2 pairs"),
-    ([["a", "b"]], [["c", "d"]], "numeric"),
+    ([["a", "b"]], [["c", "d"]], "x holds text or objects"),
     (np.eye(4, 2, dtype=bool), np.eye(4, 2), "x is boolean"),
     (np.eye(4, 2), torch.eye(4, 2, dtype=torch.bool), "x_next is boolean"),
     # session 42: a scalar and None read "got shape (1,)", a ragged list gave NumPy's message
