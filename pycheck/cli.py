@@ -207,7 +207,7 @@ def _lean_signature(root, d, limit: int = 30) -> str:
     for line in lines[:limit]:
         cut = line.find(":=")
         out.append(line if cut < 0 else line[:cut + 2])
-        if cut >= 0 or (out and len(out) > 1 and not line.strip()):
+        if cut >= 0 or (len(out) > 1 and not line.strip()):
             break
     return "\n".join(out).rstrip()
 
@@ -217,7 +217,8 @@ def cmd_show(m: Manifest, args) -> int:
     if len(entries) > 1 or entries[0].id.lower() != args.id.lower():
         print(f"{args.id}: in {', '.join(e.id for e in entries)}\n")
     from .audit import lean_declarations
-    decls = {d.name: d for d in lean_declarations(m.root)[0]} if (m.root / "LeJEPA").is_dir() else {}
+    decls = ({d.name: d for d in lean_declarations(m.root)[0]}
+             if (m.root / "LeJEPA").is_dir() else {})
     for k, e in enumerate(entries):
         if k:
             print()

@@ -580,7 +580,7 @@ def _scheduler(cmd: list[str], stdin: str = "") -> subprocess.CompletedProcess:
                              f"{SCHEDULER_TIMEOUT_S} s") from None
 
 
-def _first_error(stderr: str) -> str:
+def _scheduler_message(stderr: str) -> str:
     """The scheduler's message on one line: its error lines (all lines if none says
     ``error``), joined with `` / ``, at most 4 (sbatch's second line often holds the
     reason, and only the first was shown; session 50, a cluster trial)."""
@@ -609,7 +609,7 @@ def queue_states() -> dict[str, str]:
     """Job id (``123`` or array element ``123_4``) -> SLURM state, for jobs still queued."""
     r = _scheduler(["squeue", "--noheader", "--array", "--format=%i|%T"])
     if r.returncode != 0:
-        raise SchedulerError(f"SLURM scheduler unreachable: {_first_error(r.stderr)}")
+        raise SchedulerError(f"SLURM scheduler unreachable: {_scheduler_message(r.stderr)}")
     return dict(line.split("|", 1) for line in r.stdout.split() if "|" in line)
 
 
@@ -649,10 +649,10 @@ class SlurmExecutor:
             script = _make_sbatch_string(command="true", folder="/tmp",
                                          **self.options.submitit_parameters())
         except ValueError as exc:
-            raise SchedulerError(f"bad SLURM option: {_first_error(str(exc))}") from None
+            raise SchedulerError(f"bad SLURM option: {_scheduler_message(str(exc))}") from None
         r = _scheduler(["sbatch", "--test-only"], stdin=script)
         if r.returncode != 0:
-            why = _first_error(r.stderr)
+            why = _scheduler_message(r.stderr)
             unavailable = self._nodes_unavailable()
             if unavailable and "node configuration is not available" in why:
                 # every node of the partition drained or down: the test submission fails
@@ -756,7 +756,7 @@ class SlurmExecutor:
                 if sent:
                     record_plan("the submission was interrupted"
                                 if isinstance(exc, KeyboardInterrupt) else
-                                f"{type(exc).__name__}: {_first_error(str(exc))}")
+                                f"{type(exc).__name__}: {_scheduler_message(str(exc))}")
                 raise
             record_plan()
         elif not todo:
@@ -786,8 +786,8 @@ class SlurmExecutor:
                            for k in keys]
         except (subprocess.CalledProcessError, submitit.core.utils.FailedJobError,
                 OSError) as exc:
-            raise SchedulerError(f"sbatch failed, nothing submitted: "
-                                 f"{_first_error(str(getattr(exc, 'stderr', '') or exc))}") from None
+            why = _scheduler_message(str(getattr(exc, "stderr", "") or exc))
+            raise SchedulerError(f"sbatch failed, nothing submitted: {why}") from None
         slurm = _jsonable_options(self.options)
         return {k: dict(job_id=f.job_id, log=str(f.paths.stderr), task=records[k], slurm=slurm)
                 for k, f in zip(keys, futures)}

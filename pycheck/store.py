@@ -409,20 +409,20 @@ def locates(*names: str) -> Callable:
     So a run stored by a task that reads its inputs from the output folder (Reacher's
     rendered frames under ``OUT/cache``) is still reused when that folder is moved or
     renamed, which a record holding the path would refuse."""
-    def mark(fn: Callable) -> Callable:
-        fn.location_kwargs = tuple(names)
-        return fn
-    return mark
+    return lambda fn: _unrecorded(fn, names)
 
 
 def shows(*names: str) -> Callable:
     """Mark keyword arguments of a task function that change only what a run shows while
     it runs (``progress``), not what it computes: :func:`task_record` leaves them out, so
     a profile that turns progress output on or off still reuses its stored runs."""
-    def mark(fn: Callable) -> Callable:
-        fn.display_kwargs = tuple(names)
-        return fn
-    return mark
+    return lambda fn: _unrecorded(fn, names)
+
+
+def _unrecorded(fn: Callable, names: tuple[str, ...]) -> Callable:
+    """``fn`` with keyword arguments ``names`` left out of its :func:`task_record`."""
+    fn.unrecorded_kwargs = getattr(fn, "unrecorded_kwargs", ()) + tuple(names)
+    return fn
 
 
 def cpu_only(fn: Callable) -> Callable:
@@ -437,7 +437,7 @@ def task_record(fn: Callable[..., dict], kwargs: dict) -> dict:
     """What a :meth:`RunStore.run_many` task computes, as JSON: the function's qualified
     name and its arguments, less those marked with :func:`locates` or :func:`shows`. A
     stored run is reused only while its record equals this."""
-    where = getattr(fn, "location_kwargs", ()) + getattr(fn, "display_kwargs", ())
+    where = getattr(fn, "unrecorded_kwargs", ())
     return json.loads(json.dumps(_jsonable(dict(
         fn=f"{fn.__module__}.{fn.__qualname__}",
         kwargs={k: v for k, v in kwargs.items() if k not in where})), allow_nan=False))

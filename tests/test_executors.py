@@ -916,13 +916,13 @@ def test_slurm_options_as_sbatch_reads_them():
         executors.parse_slurm_options(["hold"])             # jobs that would never start
     err = ("sbatch: error: Batch job submission failed: Invalid account\n"
            "sbatch: error: account 'nope' is not known to the cluster\n")
-    assert executors._first_error(err) == (
+    assert executors._scheduler_message(err) == (
         "sbatch: error: Batch job submission failed: Invalid account / "
         "sbatch: error: account 'nope' is not known to the cluster")
     many = "".join(f"error {i}\n" for i in range(6))
-    assert executors._first_error(many).endswith("error 3 / ... (2 more lines)")
-    assert executors._first_error("only a line\n") == "only a line"
-    assert executors._first_error("") == "(no message)"
+    assert executors._scheduler_message(many).endswith("error 3 / ... (2 more lines)")
+    assert executors._scheduler_message("only a line\n") == "only a line"
+    assert executors._scheduler_message("") == "(no message)"
 
 
 def test_slurm_options_change_is_named_and_a_short_time_limit_is_said(tmp_path, capsys):

@@ -79,7 +79,8 @@ def check_config(cfg: dict) -> None:
 def run(cfg: dict, out: Path, seeds: list[int] | None = None) -> dict:
     """Run (resumably) every mixing x seed; write ``twod.{json,csv,md,png}`` and
     ``summary.json`` into ``out``; return the summary: ``rows`` (one per mixing: R²(x→z),
-    R²(h→z) mean, spread and minimum over the seeds, D, the T3 bound, train seconds), ``all_at_target``, ``figure``, ``settings``,
+    R²(h→z) mean, spread and minimum over the seeds, D, the T3 bound, train seconds),
+    ``all_at_target``, ``figure``, ``settings``,
     ``runs_computed`` / ``runs_reused`` / ``runs_replaced`` and ``invocations`` (each call's
     seeds and wall seconds)."""
     out = Path(out)
